@@ -1,0 +1,6 @@
+"""``python -m initlint``: the same command as the ``initlint`` script."""
+
+from initlint.cli import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""The ``initlint`` command: parse options, call the engine, print. No analysis lives here.
+
+``initlint [OPTIONS] [PATHS]...`` is ``initlint check``; ``initlint rules`` lists the rules and
+``initlint rule CODE`` prints one catalog page. Exit codes: 0 nothing counts under
+``--fail-on``, 1 findings count, 2 usage or config error, or a file that could not be analysed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import click
+
+from initlint import __version__
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class _DefaultCheckGroup(click.Group):
+    """Route ``initlint PATHS`` and ``initlint --option PATHS`` to the ``check`` command."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        group_only = {"--help", "-h", "--version"}
+        if not args or (args[0] not in self.commands and args[0] not in group_only):
+            args = ["check", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(
+    cls=_DefaultCheckGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog="Run 'initlint check --help' for the lint options; 'initlint PATHS' is the same.",
+)
+@click.version_option(__version__, "--version", prog_name="initlint")
+def main() -> None:
+    """Find weight-initialization bugs in PyTorch model code."""
+
+
+
+@main.command("check")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--select", multiple=True, metavar="CODES", help="Only these rule codes or prefixes (comma separated).")
+@click.option("--ignore", multiple=True, metavar="CODES", help="Skip these rule codes or prefixes.")
+@click.option(
+    "--fail-on",
+    multiple=True,
+    metavar="WHAT",
+    help="Exit 1 only for findings of these effects (exploding, vanishing, symmetry, "
+    "saturation, misuse), codes or prefixes; 'any' (default) or 'none'.",
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "sarif"]), default=None, help="Output format (default text).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write the report to FILE instead of stdout.")
+@click.option("--exclude", multiple=True, metavar="GLOB", help="Skip paths matching GLOB (gitignore syntax; repeatable).")
+@click.option("--statistics", is_flag=True, default=None, help="Show counts per rule instead of each finding.")
+@click.option("-q", "--quiet", is_flag=True, default=None, help="Print findings only, no summary.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None, help="Read settings from this TOML file instead of the nearest pyproject.toml.")
+def check(
+    paths: tuple[str, ...],
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    fail_on: tuple[str, ...],
+    fmt: str | None,
+    output: str | None,
+    exclude: tuple[str, ...],
+    statistics: bool | None,
+    quiet: bool | None,
+    config_file: str | None,
+) -> None:
+    """Lint PATHS (files or folders; default '.') for init smells."""
+    from initlint.config import ConfigError, Settings, find_config, read_config, settings_from_table
+    from initlint.discover import discover
+    from initlint.engine import LintResult, lint_files
+    from initlint.report import render
+    from initlint.selection import FailPolicy, SelectorError, normalize_selectors
+
+    try:
+        settings = Settings()
+        config_path = Path(config_file) if config_file else find_config(Path.cwd())
+        if config_path is not None:
+            settings = settings_from_table(read_config(config_path), config_path, settings)
+        overrides: dict = {}
+        if select:
+            overrides["select"] = normalize_selectors(select, "--select")
+        if ignore:
+            overrides["ignore"] = normalize_selectors(ignore, "--ignore")
+        if fail_on:
+            overrides["fail_on"] = normalize_selectors(fail_on, "--fail-on", allow_effects=True)
+        if fmt is not None:
+            overrides["format"] = fmt
+        if output is not None:
+            overrides["output"] = Path(output)
+        if exclude:
+            overrides["exclude"] = settings.exclude + exclude
+        if statistics is not None:
+            overrides["statistics"] = statistics
+        if quiet is not None:
+            overrides["quiet"] = quiet
+        settings = replace(settings, **overrides)
+    except (ConfigError, SelectorError) as error:
+        _fail(str(error))
+
+    files, missing = discover(paths or (".",), settings.exclude, settings.root)
+    linted = lint_files(files, settings)
+    result = LintResult(linted.findings, missing + linted.errors, linted.files)
+    policy = FailPolicy(settings.fail_on)
+    to_file = settings.output is not None
+    color = not to_file and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    report = render(
+        result,
+        settings.format,
+        color=color,
+        statistics=settings.statistics,
+        quiet=settings.quiet,
+        policy=policy,
+    )
+    for error in result.errors:
+        click.echo(f"initlint: error: {error.path}: {error.reason}", err=True)
+    if to_file:
+        try:
+            settings.output.write_text(report, encoding="utf-8")
+        except OSError as error:
+            _fail(f"cannot write {settings.output}: {error.strerror or error}")
+    else:
+        click.echo(report, nl=False)
+    if result.errors:
+        sys.exit(EXIT_ERROR)
+    sys.exit(EXIT_FINDINGS if any(policy.counts(f) for f in result.findings) else EXIT_OK)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"initlint: error: {message}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+@main.command("rules")
+def rules_command() -> None:
+    """List every rule: code, effect, name and what it catches."""
+    from initlint.rules import all_rules
+
+    for rule in all_rules():
+        click.echo(f"{rule.code}  {rule.effect.value:<10}  {rule.name:<26}  {rule.summary}")
+
+
+@main.command("rule")
+@click.argument("code")
+def rule_command(code: str) -> None:
+    """Print the catalog page of rule CODE (e.g. IL201)."""
+    from initlint.catalog import read_page
+    from initlint.rules import get_rule
+
+    if get_rule(code) is None:
+        _fail(f"unknown rule {code!r}; 'initlint rules' lists them")
+    page = read_page(code)
+    if page is None:
+        _fail(f"the catalog page of {code.upper()} is not installed")
+    click.echo(page, nl=not page.endswith("\n"))

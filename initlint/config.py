@@ -1,0 +1,153 @@
+"""``[tool.initlint]`` in the nearest pyproject.toml, merged under the command-line options.
+
+The same keys as the options (kebab-case), plus ``per-file-ignores`` and the thresholds. A key
+that initlint does not know, or a value of the wrong kind, is a ConfigError naming the file and
+the key: silently ignoring a typo would silently change what is linted.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from initlint.rules.base import Thresholds
+from initlint.selection import SelectorError, normalize_selectors
+
+FORMATS = ("text", "json", "github", "sarif")
+
+
+class ConfigError(ValueError):
+    """A configuration file or value that cannot be used; the CLI exits 2 with this message."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that decides what is linted and how it is reported."""
+
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    fail_on: tuple[str, ...] = ("any",)
+    format: str = "text"
+    output: Path | None = None
+    exclude: tuple[str, ...] = ()
+    statistics: bool = False
+    quiet: bool = False
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    root: Path = field(default_factory=Path.cwd)
+    config_path: Path | None = None
+
+    def cache_key(self) -> str:
+        """What changes findings (not how they are printed): part of the cache key."""
+        return repr((self.select, self.ignore, self.per_file_ignores, self.thresholds))
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest pyproject.toml at or above ``start`` that has a ``[tool.initlint]`` table."""
+    current = start.resolve()
+    if current.is_file():
+        current = current.parent
+    for folder in (current, *current.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            try:
+                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                continue
+            if isinstance(data.get("tool"), dict) and "initlint" in data["tool"]:
+                return candidate
+    return None
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """The initlint table of a TOML file: ``[tool.initlint]`` if present, else the whole file."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read config: {error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    tool = data.get("tool")
+    if isinstance(tool, dict) and "initlint" in tool:
+        table = tool["initlint"]
+    elif path.name == "pyproject.toml":
+        table = {}
+    else:
+        table = data
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.initlint] must be a table")
+    return table
+
+
+def _strings(path: Path, key: str, value: Any, allow_str: bool = False) -> list[str]:
+    if allow_str and isinstance(value, str):
+        return [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{path}: '{key}' must be a list of strings, got {value!r}")
+    return value
+
+
+def _bool(path: Path, key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{path}: '{key}' must be true or false, got {value!r}")
+    return value
+
+
+def settings_from_table(table: dict[str, Any], path: Path, base: Settings) -> Settings:
+    """Apply a config table onto ``base``; every key is checked."""
+    changes: dict[str, Any] = {"root": path.parent.resolve(), "config_path": path}
+    thresholds = base.thresholds
+    for key, value in table.items():
+        try:
+            if key in ("select", "ignore"):
+                changes[key] = normalize_selectors(_strings(path, key, value), key)
+            elif key == "fail-on":
+                changes["fail_on"] = normalize_selectors(
+                    _strings(path, key, value, allow_str=True), key, allow_effects=True
+                )
+            elif key == "exclude":
+                changes["exclude"] = tuple(_strings(path, key, value))
+            elif key == "format":
+                if value not in FORMATS:
+                    raise ConfigError(f"{path}: 'format' must be one of {', '.join(FORMATS)}, got {value!r}")
+                changes["format"] = value
+            elif key == "output":
+                if not isinstance(value, str):
+                    raise ConfigError(f"{path}: 'output' must be a path string, got {value!r}")
+                changes["output"] = path.parent / value
+            elif key in ("statistics", "quiet"):
+                changes[key] = _bool(path, key, value)
+            elif key == "per-file-ignores":
+                changes["per_file_ignores"] = _per_file_ignores(path, value)
+            elif key == "max-layer-gain":
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 1:
+                    raise ConfigError(f"{path}: 'max-layer-gain' must be a number > 1, got {value!r}")
+                thresholds = replace(thresholds, max_gain=float(value))
+            else:
+                raise ConfigError(
+                    f"{path}: unknown key '{key}' in [tool.initlint]; known keys: {', '.join(KNOWN_KEYS)}"
+                )
+        except SelectorError as error:
+            raise ConfigError(f"{path}: {error}") from None
+    changes["thresholds"] = thresholds
+    return replace(base, **changes)
+
+
+def _per_file_ignores(path: Path, value: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}: 'per-file-ignores' must be a table of glob = [codes]")
+    out = []
+    for pattern, codes in value.items():
+        items = _strings(path, f"per-file-ignores.{pattern}", codes)
+        out.append((pattern, normalize_selectors(items, f"per-file-ignores.{pattern}")))
+    return tuple(out)
+
+
+KNOWN_KEYS = (
+    "select", "ignore", "fail-on", "format", "output", "exclude", "statistics", "quiet",
+    "per-file-ignores", "max-layer-gain",
+)

@@ -1,0 +1,138 @@
+"""Which files to lint: the paths given, folders walked for ``*.py``, minus what is excluded.
+
+Folders skip hidden directories, virtualenvs (any folder with a ``pyvenv.cfg``),
+``__pycache__``, ``build``, ``node_modules`` and ``*.egg-info``, plus what ``.gitignore`` files
+and ``--exclude`` patterns (gitignore syntax, relative to the config's folder) exclude. A file
+named explicitly is always linted: pre-commit passes file names and expects them checked.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import pathspec
+
+from initlint.findings import FileError
+
+SKIPPED_DIRS = frozenset({"__pycache__", "build", "node_modules", "site-packages"})
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: Path  # absolute
+    display: str  # as reported: relative to the working directory where possible
+
+
+def display_path(path: Path, cwd: Path) -> str:
+    try:
+        return path.relative_to(cwd).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _spec(lines: Iterable[str]) -> pathspec.PathSpec:
+    return pathspec.GitIgnoreSpec.from_lines(list(lines))
+
+
+class _Ignores:
+    """gitignore specs, each anchored at the folder of its ``.gitignore``."""
+
+    def __init__(self) -> None:
+        self.specs: list[tuple[Path, pathspec.PathSpec]] = []
+
+    def add_file(self, gitignore: Path) -> None:
+        try:
+            lines = gitignore.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return
+        self.specs.append((gitignore.parent, _spec(lines)))
+
+    def ignored(self, path: Path, is_dir: bool) -> bool:
+        for base, spec in self.specs:
+            try:
+                rel = path.relative_to(base).as_posix()
+            except ValueError:
+                continue
+            if spec.match_file(rel + "/" if is_dir else rel):
+                return True
+        return False
+
+
+def _git_root(folder: Path) -> Path | None:
+    for parent in (folder, *folder.parents):
+        if (parent / ".git").exists():
+            return parent
+    return None
+
+
+def _parent_gitignores(folder: Path) -> _Ignores:
+    """The .gitignore files above ``folder`` up to its git root (they apply inside it too)."""
+    ignores = _Ignores()
+    root = _git_root(folder)
+    if root is None:
+        return ignores
+    chain = [folder, *folder.parents]
+    for parent in reversed(chain[1 : chain.index(root) + 1] if root in chain else []):
+        if (parent / ".gitignore").is_file():
+            ignores.add_file(parent / ".gitignore")
+    return ignores
+
+
+def _skip_dir(path: Path, name: str) -> bool:
+    return (
+        name.startswith(".")
+        or name in SKIPPED_DIRS
+        or name.endswith(".egg-info")
+        or (path / "pyvenv.cfg").exists()
+    )
+
+
+def discover(
+    paths: Sequence[str], exclude: Sequence[str], root: Path, cwd: Path | None = None
+) -> tuple[list[SourceFile], list[FileError]]:
+    """Files to lint in a stable order, and the paths that do not exist."""
+    cwd = cwd or Path.cwd()
+    excluded = _spec(exclude) if exclude else None
+    found: dict[Path, SourceFile] = {}
+    errors: list[FileError] = []
+
+    def is_excluded(path: Path, is_dir: bool) -> bool:
+        if excluded is None:
+            return False
+        try:
+            rel = path.relative_to(root).as_posix()
+        except ValueError:
+            rel = path.name
+        return excluded.match_file(rel + "/" if is_dir else rel)
+
+    for raw in paths:
+        path = (cwd / raw).resolve() if not os.path.isabs(raw) else Path(raw).resolve()
+        if path.is_file():
+            found.setdefault(path, SourceFile(path, display_path(path, cwd)))
+            continue
+        if not path.is_dir():
+            errors.append(FileError(raw, "no such file or directory"))
+            continue
+        ignores = _parent_gitignores(path)
+        for folder, dirnames, filenames in os.walk(path):
+            here = Path(folder)
+            if (here / ".gitignore").is_file():
+                ignores.add_file(here / ".gitignore")
+            dirnames[:] = sorted(
+                name
+                for name in dirnames
+                if not _skip_dir(here / name, name)
+                and not ignores.ignored(here / name, True)
+                and not is_excluded(here / name, True)
+            )
+            for name in sorted(filenames):
+                if not name.endswith(".py"):
+                    continue
+                file = here / name
+                if ignores.ignored(file, False) or is_excluded(file, False):
+                    continue
+                found.setdefault(file, SourceFile(file, display_path(file, cwd)))
+    return sorted(found.values(), key=lambda f: f.display), errors

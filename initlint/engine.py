@@ -1,0 +1,176 @@
+"""Runs the rules over files: read once, parse once, facts once, then every selected rule.
+
+A file whose text contains none of the tokens of the rules that apply to it is not parsed at
+all. Positions are resolved only for files with hits (libcst's PositionProvider costs more than
+the parse). A file that cannot be read or parsed becomes a FileError; the others go on.
+"""
+
+from __future__ import annotations
+
+import io
+import tokenize
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from initlint.config import Settings
+from initlint.discover import SourceFile
+from initlint.findings import FileError, Finding, Location
+from initlint.model.facts import build_facts
+from initlint.rules import REGISTRY, Rule
+from initlint.selection import matches, selected_codes
+from initlint.suppress import Suppressions
+
+import pathspec
+
+
+@dataclass
+class FileResult:
+    path: str
+    findings: list[Finding] = field(default_factory=list)
+    error: FileError | None = None
+    parsed: bool = False
+
+
+@dataclass
+class LintResult:
+    findings: list[Finding]
+    errors: list[FileError]
+    files: int
+
+    @property
+    def files_with_findings(self) -> int:
+        return len({f.location.path for f in self.findings})
+
+
+def rules_for(settings: Settings, path: str | None = None) -> list[Rule]:
+    """The rules that run on ``path``: selected, not ignored, not ignored for this file."""
+    codes = selected_codes(settings.select, settings.ignore)
+    if path is not None and settings.per_file_ignores:
+        for pattern, ignored in settings.per_file_ignores:
+            if pathspec.GitIgnoreSpec.from_lines([pattern]).match_file(_relative(path, settings.root)):
+                codes = tuple(code for code in codes if not matches(code, ignored))
+    return [REGISTRY[code] for code in codes]
+
+
+def _relative(path: str, root: Path) -> str:
+    try:
+        return Path(path).resolve().relative_to(root).as_posix()
+    except ValueError:
+        return Path(path).as_posix()
+
+
+def decode_source(data: bytes) -> str:
+    """Text of a Python file by its coding line (PEP 263), UTF-8 by default.
+
+    Raises ValueError with a one-line reason for binary and undecodable files.
+    """
+    if b"\x00" in data:
+        raise ValueError("binary file (contains NUL bytes), not Python source")
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as error:
+        raise ValueError(f"bad coding line: {error.msg if hasattr(error, 'msg') else error}") from None
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as error:
+        where = f"byte 0x{data[error.start]:02x} at offset {error.start}"
+        if encoding in ("utf-8", "utf-8-sig"):
+            raise ValueError(f"not valid UTF-8 ({where}) and no coding line") from None
+        raise ValueError(f"not valid {encoding} as its coding line says ({where})") from None
+    except LookupError:
+        raise ValueError(f"unknown encoding {encoding!r} in coding line") from None
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def lint_text(text: str, path: str, rules: Sequence[Rule], settings: Settings) -> FileResult:
+    """Findings of ``rules`` in one file's text; never raises for bad input."""
+    result = FileResult(path)
+    suppressions = Suppressions.parse(text)
+    if suppressions.skip_file:
+        return result
+    needed = [r for r in rules if any(token in text for token in r.tokens)]
+    if not needed:
+        return result
+    try:
+        module = cst.parse_module(text)
+    except cst.ParserSyntaxError as error:
+        result.error = FileError(path, _syntax_reason(error))
+        return result
+    except (RecursionError, MemoryError) as error:
+        result.error = FileError(path, f"file too deeply nested to parse ({type(error).__name__})")
+        return result
+    result.parsed = True
+    try:
+        facts = build_facts(module)
+        hits = [(r, hit) for r in needed for hit in r.check(facts, settings.thresholds)]
+        if hits:
+            result.findings = _place(module, path, hits, suppressions)
+    except RecursionError:
+        result.error = FileError(path, "file too deeply nested to analyse (RecursionError)")
+    return result
+
+
+def _syntax_reason(error: cst.ParserSyntaxError) -> str:
+    message = error.message.strip().splitlines()[0] if error.message else "invalid syntax"
+    return f"syntax error at line {error.editor_line}, column {error.editor_column}: {message}"
+
+
+def _place(module: cst.Module, path: str, hits, suppressions: Suppressions) -> list[Finding]:
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    findings = []
+    for rule, hit in hits:
+        span = positions[hit.node]
+        location = Location(
+            path, span.start.line, span.start.column + 1, span.end.line, span.end.column + 1
+        )
+        if suppressions.suppressed(rule.code, location.line):
+            continue
+        findings.append(
+            Finding(rule.code, rule.name, rule.effect, hit.message, location, hit.details, hit.fix)
+        )
+    return findings
+
+
+def lint_file(source: SourceFile, settings: Settings) -> FileResult:
+    """Read, decode and lint one file; every failure becomes a one-line FileError."""
+    try:
+        data = source.path.read_bytes()
+    except OSError as error:
+        return FileResult(source.display, error=FileError(source.display, _os_reason(error)))
+    try:
+        text = decode_source(data)
+    except ValueError as error:
+        return FileResult(source.display, error=FileError(source.display, str(error)))
+    return lint_text(text, source.display, rules_for(settings, str(source.path)), settings)
+
+
+def _os_reason(error: OSError) -> str:
+    return f"cannot read file: {error.strerror or error}"
+
+
+def lint_files(files: Iterable[SourceFile], settings: Settings) -> LintResult:
+    """Lint every file, in order; findings sorted by path, line, column."""
+    findings: list[Finding] = []
+    errors: list[FileError] = []
+    count = 0
+    for source in files:
+        count += 1
+        result = lint_file(source, settings)
+        findings.extend(result.findings)
+        if result.error is not None:
+            errors.append(result.error)
+    findings.sort(key=lambda f: f.sort_key)
+    return LintResult(findings, errors, count)
+
+
+def check_source(text: str, path: str = "<string>", settings: Settings | None = None) -> list[Finding]:
+    """Findings for one source string (the Python API); a syntax error raises ValueError."""
+    settings = settings or Settings()
+    result = lint_text(text, path, rules_for(settings), settings)
+    if result.error is not None:
+        raise ValueError(f"{path}: {result.error.reason}")
+    return sorted(result.findings, key=lambda f: f.sort_key)

@@ -1,0 +1,168 @@
+"""Constant folding of the small expressions model code uses for sizes and init arguments.
+
+``512 * 7 * 7``, ``4 * n_embd``, ``int(hidden * mlp_ratio)``, ``0.02 / math.sqrt(2 * n_layer)``,
+``nn.init.calculate_gain('relu')``: numbers, strings and booleans from literals, names bound in an
+environment (module constants, constructor defaults, earlier local assignments) and a handful of
+pure functions. Anything else folds to UNKNOWN, never to a guess.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from typing import Any, Callable, Mapping
+
+import libcst as cst
+
+from initlint import theory
+from initlint.model.imports import dotted_name
+
+
+class _Unknown:
+    """The value of an expression that cannot be folded statically."""
+
+    _instance: "_Unknown | None" = None
+
+    def __new__(cls) -> "_Unknown":
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+UNKNOWN: Any = _Unknown()
+
+_BINARY: dict[type, Callable[[Any, Any], Any]] = {
+    cst.Add: operator.add,
+    cst.Subtract: operator.sub,
+    cst.Multiply: operator.mul,
+    cst.Divide: operator.truediv,
+    cst.FloorDivide: operator.floordiv,
+    cst.Modulo: operator.mod,
+    cst.Power: operator.pow,
+}
+
+_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "math.sqrt": math.sqrt,
+    "math.log": math.log,
+    "math.exp": math.exp,
+    "math.pow": math.pow,
+    "np.sqrt": math.sqrt,
+    "numpy.sqrt": math.sqrt,
+    "int": int,
+    "float": float,
+    "abs": abs,
+    "min": min,
+    "max": max,
+    "round": round,
+    "torch.nn.init.calculate_gain": theory.calculate_gain,
+}
+
+_CONSTANTS: dict[str, float] = {"math.pi": math.pi, "math.e": math.e, "np.pi": math.pi}
+
+Resolver = Callable[[cst.BaseExpression], "str | None"]
+
+
+def fold(
+    node: cst.BaseExpression | None,
+    env: Mapping[str, Any],
+    qualify: Resolver | None = None,
+) -> Any:
+    """The value of ``node`` or UNKNOWN. ``env`` maps names to already folded values."""
+    if node is None:
+        return UNKNOWN
+    try:
+        return _fold(node, env, qualify)
+    except (ArithmeticError, ValueError, TypeError, RecursionError):
+        return UNKNOWN
+
+
+def _fold(node: cst.BaseExpression, env: Mapping[str, Any], qualify: Resolver | None) -> Any:
+    if isinstance(node, cst.Integer):
+        return int(node.evaluated_value)
+    if isinstance(node, cst.Float):
+        return float(node.evaluated_value)
+    if isinstance(node, cst.SimpleString):
+        return node.evaluated_value
+    if isinstance(node, cst.Name):
+        if node.value in ("True", "False"):
+            return node.value == "True"
+        if node.value == "None":
+            return None
+        return env.get(node.value, UNKNOWN)
+    if isinstance(node, cst.Attribute):
+        dotted = _dotted(node, qualify)
+        if dotted in _CONSTANTS:
+            return _CONSTANTS[dotted]
+        text = _plain_dotted(node)
+        return env.get(text, UNKNOWN) if text else UNKNOWN
+    if isinstance(node, cst.UnaryOperation):
+        value = _fold(node.expression, env, qualify)
+        if not _is_number(value):
+            return UNKNOWN
+        if isinstance(node.operator, cst.Minus):
+            return -value
+        if isinstance(node.operator, cst.Plus):
+            return +value
+        return UNKNOWN
+    if isinstance(node, cst.BinaryOperation):
+        op = _BINARY.get(type(node.operator))
+        if op is None:
+            return UNKNOWN
+        left = _fold(node.left, env, qualify)
+        right = _fold(node.right, env, qualify)
+        if _is_number(left) and _is_number(right):
+            if op is operator.pow and abs(right) > 64:
+                return UNKNOWN
+            return op(left, right)
+        return UNKNOWN
+    if isinstance(node, cst.Tuple):
+        values = tuple(_fold(el.value, env, qualify) for el in node.elements)
+        return UNKNOWN if any(v is UNKNOWN for v in values) else values
+    if isinstance(node, cst.Call):
+        return _fold_call(node, env, qualify)
+    return UNKNOWN
+
+
+def _fold_call(node: cst.Call, env: Mapping[str, Any], qualify: Resolver | None) -> Any:
+    name = _dotted(node.func, qualify)
+    function = _FUNCTIONS.get(name or "")
+    if function is None:
+        return UNKNOWN
+    args: list[Any] = []
+    kwargs: dict[str, Any] = {}
+    for arg in node.args:
+        if arg.star:
+            return UNKNOWN
+        value = _fold(arg.value, env, qualify)
+        if value is UNKNOWN:
+            return UNKNOWN
+        if arg.keyword is not None:
+            kwargs[arg.keyword.value] = value
+        else:
+            args.append(value)
+    return function(*args, **kwargs)
+
+
+def _plain_dotted(node: cst.BaseExpression) -> str | None:
+    return dotted_name(node)
+
+
+def _dotted(node: cst.BaseExpression, qualify: Resolver | None) -> str | None:
+    if qualify is not None:
+        return qualify(node)
+    return _plain_dotted(node)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def is_number(value: Any) -> bool:
+    """A folded int or float (booleans are not sizes)."""
+    return _is_number(value)

@@ -1,0 +1,1 @@
+"""Dynamic confirmation of findings: the only part of initlint that imports torch."""

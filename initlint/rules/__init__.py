@@ -1,0 +1,17 @@
+"""The rule registry: importing this package registers every rule family."""
+
+from __future__ import annotations
+
+from initlint.rules import misuse, scale, symmetry  # noqa: F401  (registration)
+from initlint.rules.base import REGISTRY, Hit, Rule, Thresholds
+
+__all__ = ["REGISTRY", "Hit", "Rule", "Thresholds", "all_rules", "get_rule"]
+
+
+def all_rules() -> list[Rule]:
+    """Every rule, in code order."""
+    return [REGISTRY[code] for code in sorted(REGISTRY)]
+
+
+def get_rule(code: str) -> Rule | None:
+    return REGISTRY.get(code.upper())

@@ -1,0 +1,68 @@
+"""What a rule is: a code, a name, an effect, the tokens it needs, and a function over facts.
+
+A rule holds no parsing code. It reads FileFacts and yields Hits; the engine turns hits into
+Findings (placing them in the file) and drops the suppressed ones. ``tokens`` lists source
+substrings without which the rule cannot fire: the engine skips parsing a file that contains
+none of the tokens of any selected rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+import libcst as cst
+
+from initlint.findings import Effect
+from initlint.model.facts import FileFacts
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Numbers the rules judge by; ``[tool.initlint]`` can change them (see the catalog)."""
+
+    #: a per-layer variance gain above this is exploding (std x3.2 per layer)
+    max_gain: float = 10.0
+
+
+@dataclass
+class Hit:
+    """What a rule found, before the engine places it: the node, the message, the numbers."""
+
+    node: cst.CSTNode
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+    fix: str | None = None
+
+
+Check = Callable[[FileFacts, Thresholds], Iterable[Hit]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    effect: Effect
+    summary: str
+    tokens: tuple[str, ...]
+    check: Check
+
+    @property
+    def page(self) -> str:
+        """File name of the rule's catalog page in ``rules/``."""
+        return f"{self.code}-{self.name}.md"
+
+
+REGISTRY: dict[str, Rule] = {}
+
+
+def rule(code: str, name: str, effect: Effect, summary: str, tokens: Iterable[str]):
+    """Register ``check`` as rule ``code``; codes are unique and stable once released."""
+
+    def register(check: Check) -> Check:
+        if code in REGISTRY:
+            raise ValueError(f"rule {code} registered twice")
+        REGISTRY[code] = Rule(code, name, effect, summary, tuple(tokens), check)
+        return check
+
+    return register

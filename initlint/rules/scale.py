@@ -1,0 +1,118 @@
+"""IL2xx scale: weight ranges whose predicted per-layer variance gain is far from 1.
+
+A layer with fan-in n and weights of second moment E[W^2] multiplies the second moment of its
+input by G = n * E[W^2] (theory.py). U(-100, 100) has E[W^2] = 3.3e3, so at fan-in 128 the gain
+is 4.3e5 per layer (std x650) where PyTorch's default gives 1/3. Where the fan-in cannot be
+folded, the rule fires only when the gain exceeds the limit for every fan-in (E[W^2] alone does).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable
+
+from initlint import theory
+from initlint.findings import Effect
+from initlint.model.facts import FileFacts
+from initlint.model.fold import is_number
+from initlint.model.inits import InitCall
+from initlint.rules.base import Hit, Thresholds, rule
+from initlint.rules.targets import FanIn, fan_in
+
+fmt = theory.format_number
+
+
+def _explosion(
+    facts: FileFacts, init: InitCall, limits: Thresholds, second_moment: float, spelled: str
+) -> Hit | None:
+    """A Hit when this second moment explodes at the target's fan-in (or at every fan-in)."""
+    fan = fan_in(facts, init)
+    target = init.target.text if init.target is not None else "the tensor"
+    if fan.known:
+        gain = theory.layer_gain(fan.value, second_moment)
+        if gain <= limits.max_gain:
+            return None
+        where = f"at fan-in {fmt(fan.value)}" + (f" ({fan.text})" if _is_symbolic(fan) else "")
+        message = (
+            f"{spelled} on `{target}` gives E[W^2] = {fmt(second_moment)}; {where} the variance "
+            f"gain is {fmt(gain)} per layer (std x{fmt(math.sqrt(gain))}); "
+            f"PyTorch's default gives {fmt(1 / 3)}"
+        )
+        details = {"second_moment": second_moment, "fan_in": fan.value, "predicted_gain": gain}
+        bound = math.sqrt(3.0 / fan.value)
+        fix = (
+            f"use nn.init.kaiming_uniform_(w, nonlinearity='relu') or U(-b, b) with "
+            f"b = sqrt(3 / fan_in) = {fmt(bound)} for a gain of 1"
+        )
+    else:
+        if second_moment <= limits.max_gain:
+            return None
+        size = f"fan-in `{fan.text}`" if fan.text else "any fan-in n"
+        message = (
+            f"{spelled} on `{target}` gives E[W^2] = {fmt(second_moment)}: the variance gain is "
+            f"{fmt(second_moment)} x n per layer for {size}, above {fmt(limits.max_gain)} "
+            f"for every n >= 1 (a gain of 1 needs E[W^2] = 1/n)"
+        )
+        details = {
+            "second_moment": second_moment,
+            "fan_in": None,
+            "predicted_gain": None,
+            "gain_per_fan_in": second_moment,
+        }
+        fix = "use nn.init.kaiming_uniform_(w, nonlinearity='relu'), or U(-b, b) with b = sqrt(3 / fan_in)"
+    return Hit(init.node, message, details, fix)
+
+
+def _is_symbolic(fan: FanIn) -> bool:
+    return bool(fan.text) and not fan.text.replace(".", "").isdigit()
+
+
+def _weight_like(init: InitCall) -> bool:
+    return init.target is not None and init.target.role != "bias"
+
+
+@rule(
+    "IL201",
+    "extreme-uniform-range",
+    Effect.EXPLODING,
+    "uniform_ bounds so wide the variance grows by orders of magnitude per layer",
+    ("uniform",),
+)
+def extreme_uniform_range(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
+    for init in facts.inits:
+        if init.scheme != "uniform_" or not _weight_like(init):
+            continue
+        low, high = init.args.get("a", 0.0), init.args.get("b", 1.0)
+        if "a" not in init.arg_nodes:
+            low = 0.0
+        if "b" not in init.arg_nodes:
+            high = 1.0
+        if not (is_number(low) and is_number(high)):
+            continue
+        spelled = f"U({fmt(low)}, {fmt(high)})"
+        hit = _explosion(facts, init, limits, theory.uniform_second_moment(low, high), spelled)
+        if hit is not None:
+            hit.details.update(low=low, high=high)
+            yield hit
+
+
+@rule(
+    "IL202",
+    "extreme-normal-std",
+    Effect.EXPLODING,
+    "normal_ std so large the variance grows by orders of magnitude per layer",
+    ("normal",),
+)
+def extreme_normal_std(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
+    for init in facts.inits:
+        if init.scheme != "normal_" or not _weight_like(init):
+            continue
+        mean = init.args.get("mean", 0.0) if "mean" in init.arg_nodes else 0.0
+        std = init.args.get("std", 1.0) if "std" in init.arg_nodes else 1.0
+        if not (is_number(mean) and is_number(std)):
+            continue
+        spelled = f"N({fmt(mean)}, {fmt(std)}^2)"
+        hit = _explosion(facts, init, limits, theory.normal_second_moment(mean, std), spelled)
+        if hit is not None:
+            hit.details.update(mean=mean, std=std)
+            yield hit

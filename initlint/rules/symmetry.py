@@ -1,0 +1,121 @@
+"""IL1xx symmetry: constant weights keep every unit of a layer identical forever.
+
+If all weights of a layer share one value, every unit computes the same output and receives the
+same gradient, so no update can ever tell them apart. Zero is the right constant in a few places
+(the last layer of a residual branch or head, LoRA's B, adaLN-Zero gates, norm biases) and one is
+right for norm weights: those are not findings.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from initlint import theory
+from initlint.findings import Effect
+from initlint.model.facts import FileFacts
+from initlint.model.fold import is_number
+from initlint.model.inits import InitCall
+from initlint.rules.base import Hit, Thresholds, rule
+from initlint.rules.targets import fan_in, is_last_layer, is_norm_target, zero_by_design_name
+
+CONSTANT_SCHEMES = frozenset({"zeros_", "ones_", "constant_"})
+TOKENS = ("zeros_", "ones_", "constant", "fill_", "zero_")
+_FIX = (
+    "draw the weights at random: nn.init.kaiming_uniform_(w, nonlinearity='relu') before ReLU, "
+    "nn.init.xavier_uniform_(w) before tanh; zero only the last layer of a residual branch or head"
+)
+
+
+def constant_value(init: InitCall):
+    """The constant an init writes, or None when it is not a constant init or not foldable."""
+    if init.scheme == "zeros_":
+        return 0
+    if init.scheme == "ones_":
+        return 1
+    if init.scheme == "constant_":
+        value = init.args.get("val")
+        return value if is_number(value) else None
+    return None
+
+
+def _parameter_loop(init: InitCall):
+    """The loop over ``.parameters()`` whose variable is the target, without a filter on it."""
+    if init.target is None or init.target.path:
+        return None
+    for loop in reversed(init.loops):
+        if init.target.base in loop.names:
+            if loop.over in {"parameters", "named_parameters"} and not loop.filtered(init):
+                return loop
+            return None
+    return None
+
+
+@rule(
+    "IL101",
+    "constant-weight-init",
+    Effect.SYMMETRY,
+    "a hidden layer's weight is set to a constant, so its units stay identical",
+    TOKENS,
+)
+def constant_weight_init(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
+    for init in facts.inits:
+        value = constant_value(init)
+        target = init.target
+        if value is None or target is None or target.role != "weight":
+            continue
+        if not target.owner and facts.layer_of(init) is None:
+            continue
+        if is_norm_target(facts, init):
+            continue
+        if value == 0 and (is_last_layer(facts, init) or zero_by_design_name(init)):
+            continue
+        fan = fan_in(facts, init)
+        layer = fan.layer
+        units = layer.fan_out if layer is not None and is_number(layer.fan_out) else None
+        owner = ".".join(target.owner) or f"{target.base} ({layer.kind if layer else '?'})"
+        unit_text = f"all {theory.format_number(units)} units" if units else "all units"
+        if value == 0:
+            gain = 0.0
+            effect = "the output carries no input signal (variance gain x0)"
+        else:
+            gain = fan.value * value * value if fan.known else None
+            effect = (
+                f"variance gain {theory.format_number(gain)} per layer"
+                if gain is not None
+                else f"variance gain fan-in x {theory.format_number(value * value)}"
+            )
+        yield Hit(
+            init.node,
+            f"`{target.text}` is set to the constant {theory.format_number(value)}: "
+            f"{unit_text} of `{owner}` compute the same output and get the same gradient, "
+            f"so they stay identical; {effect}",
+            {"value": value, "units": units, "predicted_gain": gain, "layer": owner},
+            _FIX,
+        )
+
+
+@rule(
+    "IL102",
+    "constant-all-parameters",
+    Effect.SYMMETRY,
+    "every parameter of a model is set to one constant",
+    TOKENS,
+)
+def constant_all_parameters(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
+    for init in facts.inits:
+        value = constant_value(init)
+        loop = _parameter_loop(init) if value is not None else None
+        if loop is None:
+            continue
+        source = f"{loop.receiver}.{loop.over}()" if loop.receiver else f"{loop.over}()"
+        yield Hit(
+            init.node,
+            f"every parameter from `{source}` is set to {theory.format_number(value)}: the units "
+            "of every layer compute the same output and get the same gradient, so the model "
+            "learns like one unit per layer"
+            + ("; with zero weights the output carries no input signal (variance gain x0)"
+               if value == 0 else ""),
+            {"value": value, "predicted_gain": 0.0 if value == 0 else None},
+            "loop over modules with isinstance checks and draw weights at random "
+            "(kaiming/xavier); set only biases and norm parameters to constants",
+        )
