@@ -7,6 +7,7 @@ the parse). A file that cannot be read or parsed becomes a FileError; the others
 
 from __future__ import annotations
 
+import ast
 import io
 import tokenize
 from dataclasses import dataclass, field
@@ -98,7 +99,7 @@ def lint_text(text: str, path: str, rules: Sequence[Rule], settings: Settings) -
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as error:
-        result.error = FileError(path, _syntax_reason(error))
+        result.error = FileError(path, _syntax_reason(text, error))
         return result
     except (RecursionError, MemoryError) as error:
         result.error = FileError(path, f"file too deeply nested to parse ({type(error).__name__})")
@@ -114,9 +115,19 @@ def lint_text(text: str, path: str, rules: Sequence[Rule], settings: Settings) -
     return result
 
 
-def _syntax_reason(error: cst.ParserSyntaxError) -> str:
-    message = error.message.strip().splitlines()[0] if error.message else "invalid syntax"
-    return f"syntax error at line {error.editor_line}, column {error.editor_column}: {message}"
+def _syntax_reason(text: str, error: cst.ParserSyntaxError) -> str:
+    """One line, in CPython's words where CPython rejects the file too (they are the clearest)."""
+    try:
+        ast.parse(text)
+    except SyntaxError as python_error:
+        where = f"line {python_error.lineno}, column {python_error.offset}"
+        return f"syntax error at {where}: {python_error.msg}"
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    message = " ".join((error.message or "invalid syntax").split())
+    return (
+        f"libcst cannot parse line {error.editor_line}, column {error.editor_column}: {message}"
+    )
 
 
 def _place(module: cst.Module, path: str, hits, suppressions: Suppressions) -> list[Finding]:

@@ -70,7 +70,7 @@ class FileFacts:
     def layer_of(self, init: InitCall) -> Layer | None:
         """The nn layer whose tensor the init writes to, where the file says which it is."""
         target = init.target
-        if target is None or not target.owner and target.base != "self":
+        if target is None:
             return None
         owner = ".".join(target.owner)
         if target.base == "self" and init.cls in self.classes:
@@ -119,6 +119,7 @@ class FactsBuilder(cst.CSTVisitor):
         self.inits: list[InitCall] = []
         self._scopes: list[_Scope] = []
         self._narrowed: list[tuple[str, tuple[str, ...]]] = []
+        self._guards: list[cst.BaseExpression] = []
         self._loops: list[Loop] = []
         self._conditions = 0
         self._no_grad = 0
@@ -232,10 +233,12 @@ class FactsBuilder(cst.CSTVisitor):
     def visit_If_body(self, node: cst.If) -> None:
         self._conditions += 1
         self._narrowed.append(self._narrowing(node.test))
+        self._guards.append(node.test)
 
     def leave_If_body(self, node: cst.If) -> None:
         self._conditions -= 1
         self._narrowed.pop()
+        self._guards.pop()
 
     def visit_If_orelse(self, node: cst.If) -> None:
         self._conditions += 1
@@ -267,6 +270,7 @@ class FactsBuilder(cst.CSTVisitor):
         init.narrowed = {name: kinds for name, kinds in self._narrowed if name}
         init.loops = tuple(self._loops)
         init.conditions = self._conditions
+        init.guards = tuple(self._guards)
         init.in_no_grad = self._no_grad > 0
         env = self._env()
         init.args = {

@@ -107,6 +107,7 @@ class InitCall:
     narrowed: dict[str, tuple[str, ...]] = field(default_factory=dict)
     loops: tuple[Any, ...] = ()
     conditions: int = 0
+    guards: tuple[cst.BaseExpression, ...] = ()  # tests of the ``if`` bodies around the call
     in_no_grad: bool = False
     args: dict[str, Any] = field(default_factory=dict)
 

@@ -109,6 +109,14 @@ class Layer:
         return None
 
     @property
+    def units(self) -> Any:
+        """Output units (features or channels): what a constant weight makes identical."""
+        for key in ("out_features", "out_channels", "hidden_size"):
+            if key in self.args:
+                return self.args[key]
+        return self.fan_out
+
+    @property
     def has_weight(self) -> bool:
         return self.family in {"dense", "conv", "embedding", "recurrent", "attention"}
 

@@ -8,6 +8,7 @@ right for norm weights: those are not findings.
 
 from __future__ import annotations
 
+import re
 from typing import Iterable
 
 from initlint import theory
@@ -38,9 +39,15 @@ def constant_value(init: InitCall):
     return None
 
 
+#: helpers that zero one sub-module on purpose, e.g. ControlNet's ``zero_module(conv)``
+_ZERO_HELPER = re.compile(r"zero_?(module|conv|layer|linear)", re.IGNORECASE)
+
+
 def _parameter_loop(init: InitCall):
     """The loop over ``.parameters()`` whose variable is the target, without a filter on it."""
     if init.target is None or init.target.path:
+        return None
+    if init.function and _ZERO_HELPER.search(init.function):
         return None
     for loop in reversed(init.loops):
         if init.target.base in loop.names:
@@ -67,11 +74,11 @@ def constant_weight_init(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
             continue
         if is_norm_target(facts, init):
             continue
-        if value == 0 and (is_last_layer(facts, init) or zero_by_design_name(init)):
+        if value == 0 and (is_last_layer(facts, init) or zero_by_design_name(facts, init)):
             continue
         fan = fan_in(facts, init)
         layer = fan.layer
-        units = layer.fan_out if layer is not None and is_number(layer.fan_out) else None
+        units = layer.units if layer is not None and is_number(layer.units) else None
         owner = ".".join(target.owner) or f"{target.base} ({layer.kind if layer else '?'})"
         unit_text = f"all {theory.format_number(units)} units" if units else "all units"
         if value == 0:

@@ -47,11 +47,17 @@ def is_last_layer(facts: FileFacts, init: InitCall) -> bool:
     return bool(layers) and layers[-1] is layer
 
 
-def zero_by_design_name(init: InitCall) -> bool:
-    """The owner's name says output, head, gate or LoRA B: zero there is an idiom."""
-    if init.target is None or not init.target.owner:
-        return False
-    return any(_ZERO_BY_DESIGN.search(part) for part in init.target.owner if not part.isdigit())
+def zero_by_design_name(facts: FileFacts, init: InitCall) -> bool:
+    """The owner's name, or an ``if`` around the call, says head, output, gate or LoRA B.
+
+    ``if name.startswith("head"): zeros_(module.weight)`` (timm) is the same idiom as
+    ``zeros_(self.head.weight)``.
+    """
+    if init.target is not None and any(
+        _ZERO_BY_DESIGN.search(part) for part in init.target.owner if not part.isdigit()
+    ):
+        return True
+    return any(_ZERO_BY_DESIGN.search(facts.code(guard)) for guard in init.guards)
 
 
 @dataclass(frozen=True)

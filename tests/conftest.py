@@ -1,0 +1,47 @@
+"""Shared helpers: lint a snippet, read `# expect:` markers, run the CLI in-process."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from initlint import check_source
+from initlint.cli import main
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ROOT = Path(__file__).resolve().parent.parent
+_EXPECT = re.compile(r"#\s*expect:\s*(?P<codes>IL\d{3}(?:\s*,\s*IL\d{3})*)")
+
+
+def lint(source: str):
+    """Findings of a dedented snippet."""
+    return check_source(textwrap.dedent(source))
+
+
+def codes_and_lines(source: str) -> list[tuple[str, int]]:
+    return [(f.code, f.location.line) for f in lint(source)]
+
+
+def expected_markers(text: str) -> list[tuple[str, int]]:
+    """(code, line) for every `# expect: CODE` comment in a fixture."""
+    found = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = _EXPECT.search(line)
+        if match:
+            found.extend((code.strip(), number) for code in match.group("codes").split(","))
+    return sorted(found)
+
+
+@pytest.fixture
+def cli(monkeypatch):
+    """Run `initlint ARGS` in-process from a working directory; returns the click Result."""
+
+    def run(args: list[str], cwd: Path):
+        monkeypatch.chdir(cwd)
+        return CliRunner().invoke(main, args, catch_exceptions=False)
+
+    return run
