@@ -53,8 +53,14 @@ def find_config(start: Path) -> Path | None:
         candidate = folder / "pyproject.toml"
         if candidate.is_file():
             try:
-                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                raw = candidate.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            try:
+                data = tomllib.loads(raw)
+            except tomllib.TOMLDecodeError:
+                if "tool.initlint" in raw:  # ours, but broken: read_config says why
+                    return candidate
                 continue
             if isinstance(data.get("tool"), dict) and "initlint" in data["tool"]:
                 return candidate
