@@ -117,6 +117,8 @@ def discover(
             errors.append(FileError(raw, "no such file or directory"))
             continue
         ignores = _parent_gitignores(path)
+        if ignores.ignored(path, True):  # named explicitly: the user wants it linted
+            ignores = _Ignores()
         for folder, dirnames, filenames in os.walk(path):
             here = Path(folder)
             if (here / ".gitignore").is_file():

@@ -300,3 +300,13 @@ def test_examples_folder(cli):
     assert "examples/seed_models.py:36:9: IL201 [exploding]" in result.stdout
     assert "gain is 4.3e5 per layer (std x650)" in result.stdout
     assert "examples/zero_init.py:18:9: IL101 [symmetry]" in result.stdout
+
+
+def test_a_folder_named_explicitly_is_linted_even_if_gitignored(cli, tmp_path):
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".gitignore").write_text("vendor/\n")
+    (tmp_path / "vendor" / "lib").mkdir(parents=True)
+    (tmp_path / "vendor" / "lib" / "m.py").write_text(BAD)
+    assert json.loads(cli(["--format", "json"], tmp_path).stdout) == []
+    result = cli(["--format", "json", "vendor"], tmp_path)
+    assert [f["path"] for f in json.loads(result.stdout)] == ["vendor/lib/m.py"]
