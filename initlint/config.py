@@ -39,10 +39,6 @@ class Settings:
     root: Path = field(default_factory=Path.cwd)
     config_path: Path | None = None
 
-    def cache_key(self) -> str:
-        """What changes findings (not how they are printed): part of the cache key."""
-        return repr((self.select, self.ignore, self.per_file_ignores, self.thresholds))
-
 
 def find_config(start: Path) -> Path | None:
     """The nearest pyproject.toml at or above ``start`` that has a ``[tool.initlint]`` table."""

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 import libcst as cst
+import pathspec
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from initlint.config import Settings
@@ -25,15 +26,12 @@ from initlint.rules import REGISTRY, Rule
 from initlint.selection import matches, selected_codes
 from initlint.suppress import Suppressions
 
-import pathspec
-
 
 @dataclass
 class FileResult:
     path: str
     findings: list[Finding] = field(default_factory=list)
     error: FileError | None = None
-    parsed: bool = False
 
 
 @dataclass
@@ -112,7 +110,6 @@ def lint_text(text: str, path: str, rules: Sequence[Rule], settings: Settings) -
     except (RecursionError, MemoryError) as error:
         result.error = FileError(path, f"file too deeply nested to parse ({type(error).__name__})")
         return result
-    result.parsed = True
     try:
         facts = build_facts(module)
         hits = [(r, hit) for r in needed for hit in r.check(facts, settings.thresholds)]
