@@ -15,7 +15,7 @@ import libcst as cst
 
 from initlint.model.fold import UNKNOWN, fold
 from initlint.model.imports import ImportTable, dotted_name
-from initlint.model.inits import InitCall, classify
+from initlint.model.inits import InitCall, classify, parse_target
 from initlint.model.layers import SIGNATURES, Layer, family_of
 
 
@@ -62,6 +62,7 @@ class FileFacts:
     constants: dict[str, Any]
     classes: dict[str, ModuleClass]
     inits: list[InitCall]
+    partial_writes: set[str] = field(default_factory=set)
 
     def code(self, node: cst.CSTNode) -> str:
         """Source text of a node, for messages."""
@@ -117,6 +118,7 @@ class FactsBuilder(cst.CSTVisitor):
         self.constants: dict[str, Any] = {}
         self.classes: dict[str, ModuleClass] = {}
         self.inits: list[InitCall] = []
+        self.partial_writes: set[str] = set()
         self._scopes: list[_Scope] = []
         self._narrowed: list[tuple[str, tuple[str, ...]]] = []
         self._guards: list[cst.BaseExpression] = []
@@ -183,7 +185,19 @@ class FactsBuilder(cst.CSTVisitor):
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
         self.imports.add_import_from(node)
 
+    def _note_partial_write(self, node: cst.BaseExpression) -> None:
+        """``w.data[0:4] = ...`` or ``w[idx].copy_(...)``: a constant init of w is not the end."""
+        if isinstance(node, cst.Subscript):
+            written = parse_target(node.value)
+            if written is not None:
+                self.partial_writes.add(written.text)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._note_partial_write(node.target)
+
     def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            self._note_partial_write(target.target)
         if len(node.targets) != 1:
             return
         target = node.targets[0].target
@@ -261,6 +275,8 @@ class FactsBuilder(cst.CSTVisitor):
             self._no_grad -= 1
 
     def visit_Call(self, node: cst.Call) -> None:
+        if isinstance(node.func, cst.Attribute):
+            self._note_partial_write(node.func.value)
         init = classify(node, self.imports)
         if init is None:
             return
@@ -315,4 +331,11 @@ def build_facts(module: cst.Module) -> FileFacts:
     """Walk the module once and return its facts."""
     builder = FactsBuilder(module)
     module.visit(builder)
-    return FileFacts(module, builder.imports, builder.constants, builder.classes, builder.inits)
+    return FileFacts(
+        module,
+        builder.imports,
+        builder.constants,
+        builder.classes,
+        builder.inits,
+        builder.partial_writes,
+    )

@@ -54,6 +54,10 @@ ACTIVATIONS = frozenset(
 )
 CONTAINERS = frozenset({"Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"})
 DENSE = frozenset({"Linear", "LazyLinear", "Bilinear"})
+CONVS = frozenset(
+    f"{prefix}{dims}d" for prefix in ("Conv", "ConvTranspose", "LazyConv", "LazyConvTranspose")
+    for dims in (1, 2, 3)
+)
 EMBEDDINGS = frozenset({"Embedding", "EmbeddingBag"})
 RECURRENT = frozenset({"RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"})
 ATTENTION = frozenset({"MultiheadAttention"})
@@ -63,7 +67,7 @@ def family_of(kind: str) -> str | None:
     """dense, conv, embedding, recurrent, attention, norm, activation, container; None if not nn."""
     if kind in DENSE:
         return "dense"
-    if kind.startswith(("Conv", "LazyConv")):
+    if kind in CONVS:
         return "conv"
     if kind in EMBEDDINGS:
         return "embedding"

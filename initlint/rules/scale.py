@@ -67,8 +67,16 @@ def _is_symbolic(fan: FanIn) -> bool:
     return bool(fan.text) and not fan.text.replace(".", "").isdigit()
 
 
-def _weight_like(init: InitCall) -> bool:
-    return init.target is not None and init.target.role != "bias"
+def _weight_like(facts: FileFacts, init: InitCall) -> bool:
+    """A weight by its name, or a tensor of a layer the file creates (not its bias).
+
+    Other parameters (Mamba's ``A_log`` drawn from U(1, 16), temperatures, offsets) are not
+    multiplied into a signal, so a variance gain says nothing about them.
+    """
+    target = init.target
+    if target is None or target.role == "bias":
+        return False
+    return target.role == "weight" or facts.layer_of(init) is not None
 
 
 @rule(
@@ -80,7 +88,7 @@ def _weight_like(init: InitCall) -> bool:
 )
 def extreme_uniform_range(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     for init in facts.inits:
-        if init.scheme != "uniform_" or not _weight_like(init):
+        if init.scheme != "uniform_" or not _weight_like(facts, init):
             continue
         low, high = init.args.get("a", 0.0), init.args.get("b", 1.0)
         if "a" not in init.arg_nodes:
@@ -105,7 +113,7 @@ def extreme_uniform_range(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]
 )
 def extreme_normal_std(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     for init in facts.inits:
-        if init.scheme != "normal_" or not _weight_like(init):
+        if init.scheme != "normal_" or not _weight_like(facts, init):
             continue
         mean = init.args.get("mean", 0.0) if "mean" in init.arg_nodes else 0.0
         std = init.args.get("std", 1.0) if "std" in init.arg_nodes else 1.0

@@ -50,6 +50,8 @@ def _parameter_loop(init: InitCall):
     if init.function and _ZERO_HELPER.search(init.function):
         return None
     for loop in reversed(init.loops):
+        if loop.receiver in init.narrowed:
+            return None  # the parameters of one kind of sub-module: a zero-module idiom
         if init.target.base in loop.names:
             if loop.over in {"parameters", "named_parameters"} and not loop.filtered(init):
                 return loop
@@ -70,14 +72,22 @@ def constant_weight_init(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
         target = init.target
         if value is None or target is None or target.role != "weight":
             continue
-        if not target.owner and facts.layer_of(init) is None:
-            continue
-        if is_norm_target(facts, init):
-            continue
-        if value == 0 and (is_last_layer(facts, init) or zero_by_design_name(facts, init)):
+        layer = facts.layer_of(init)
+        if layer is None or not layer.has_weight or is_norm_target(facts, init):
+            continue  # only layers the file shows to be weight layers: unknown stays silent
+        if layer.family == "embedding":
+            continue  # each row gets gradients only from its own tokens: rows diverge at once
+        if value == 0 and target.base != "self" and target.owner:
+            continue  # `module.x.weight` of another class: whether x is hidden needs dataflow
+        if target.text in facts.partial_writes:
+            continue  # zeroed, then written block by block (a structured init)
+        if value == 0 and (
+            is_last_layer(facts, init)
+            or zero_by_design_name(facts, init)
+            or target.owner[-1:] == ("-1",)
+        ):
             continue
         fan = fan_in(facts, init)
-        layer = fan.layer
         units = layer.units if layer is not None and is_number(layer.units) else None
         owner = ".".join(target.owner) or f"{target.base} ({layer.kind if layer else '?'})"
         unit_text = f"all {theory.format_number(units)} units" if units else "all units"
