@@ -56,6 +56,9 @@ def main() -> None:
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip paths matching GLOB (gitignore syntax; repeatable).")
 @click.option("--statistics", is_flag=True, default=None, help="Show counts per rule instead of each finding.")
 @click.option("-q", "--quiet", is_flag=True, default=None, help="Print findings only, no summary.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes (default: the number of cores; a handful of files always runs in one).")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help="Cache folder (default .initlint_cache beside the config, else in the working directory).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None, help="Read settings from this TOML file instead of the nearest pyproject.toml.")
 def check(
     paths: tuple[str, ...],
@@ -67,6 +70,9 @@ def check(
     exclude: tuple[str, ...],
     statistics: bool | None,
     quiet: bool | None,
+    jobs: int | None,
+    no_cache: bool,
+    cache_dir: str | None,
     config_file: str | None,
 ) -> None:
     """Lint PATHS (files or folders; default '.') for init smells."""
@@ -98,12 +104,19 @@ def check(
             overrides["statistics"] = statistics
         if quiet is not None:
             overrides["quiet"] = quiet
+        if cache_dir is not None:
+            overrides["cache_dir"] = Path(cache_dir)
         settings = replace(settings, **overrides)
     except (ConfigError, SelectorError) as error:
         _fail(str(error))
 
     files, missing = discover(paths or (".",), settings.exclude, settings.root)
-    linted = lint_files(files, settings)
+    cache = None
+    if not no_cache:
+        from initlint.cache import DEFAULT_DIR, Cache
+
+        cache = Cache(settings.cache_dir or settings.root / DEFAULT_DIR, settings.analysis_key())
+    linted = lint_files(files, settings, jobs=jobs, cache=cache)
     result = LintResult(linted.findings, missing + linted.errors, linted.files)
     policy = FailPolicy(settings.fail_on)
     to_file = settings.output is not None

@@ -38,6 +38,14 @@ class Settings:
     thresholds: Thresholds = field(default_factory=Thresholds)
     root: Path = field(default_factory=Path.cwd)
     config_path: Path | None = None
+    cache_dir: Path | None = None
+
+    def analysis_key(self) -> str:
+        """Everything that changes findings (not how they are printed): the cache's key."""
+        from initlint.selection import selected_codes
+
+        codes = selected_codes(self.select, self.ignore)
+        return repr((codes, self.per_file_ignores, self.thresholds, str(self.root)))
 
 
 def find_config(start: Path) -> Path | None:
@@ -125,6 +133,10 @@ def settings_from_table(table: dict[str, Any], path: Path, base: Settings) -> Se
                 changes[key] = _bool(path, key, value)
             elif key == "per-file-ignores":
                 changes["per_file_ignores"] = _per_file_ignores(path, value)
+            elif key == "cache-dir":
+                if not isinstance(value, str):
+                    raise ConfigError(f"{path}: 'cache-dir' must be a path string, got {value!r}")
+                changes["cache_dir"] = path.parent / value
             elif key == "max-layer-gain":
                 if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 1:
                     raise ConfigError(f"{path}: 'max-layer-gain' must be a number > 1, got {value!r}")
@@ -151,5 +163,5 @@ def _per_file_ignores(path: Path, value: Any) -> tuple[tuple[str, tuple[str, ...
 
 KNOWN_KEYS = (
     "select", "ignore", "fail-on", "format", "output", "exclude", "statistics", "quiet",
-    "per-file-ignores", "max-layer-gain",
+    "per-file-ignores", "max-layer-gain", "cache-dir",
 )

@@ -1,5 +1,8 @@
 """Runs the rules over files: read once, parse once, facts once, then every selected rule.
 
+Files run in worker processes when there are enough of them, and unchanged files come from
+the cache (cache.py); results keep the order of the input, so output is deterministic.
+
 A file whose text contains none of the tokens of the rules that apply to it is not parsed at
 all. Positions are resolved only for files with hits (libcst's PositionProvider costs more than
 the parse). A file that cannot be read or parsed becomes a FileError; the others go on.
@@ -9,7 +12,13 @@ from __future__ import annotations
 
 import ast
 import io
+import multiprocessing
+import os
+import sys
 import tokenize
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from functools import partial
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -18,6 +27,7 @@ import libcst as cst
 import pathspec
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from initlint.cache import Cache, content_hash
 from initlint.config import Settings
 from initlint.discover import SourceFile
 from initlint.findings import FileError, Finding, Location
@@ -87,13 +97,19 @@ def decode_source(data: bytes) -> str:
     return text[1:] if text.startswith("\ufeff") else text
 
 
-def lint_text(text: str, path: str, rules: Sequence[Rule], settings: Settings) -> FileResult:
-    """Findings of ``rules`` in one file's text; never raises for bad input."""
+def lint_text(
+    text: str, path: str, rules: Sequence[Rule], settings: Settings, prefilter: bool = True
+) -> FileResult:
+    """Findings of ``rules`` in one file's text; never raises for bad input.
+
+    With ``prefilter`` (always, outside the test that proves it sound) a rule runs only if one
+    of its tokens occurs in the text, and a file no rule needs is not parsed at all.
+    """
     result = FileResult(path)
     suppressions = Suppressions.parse(text)
     if suppressions.skip_file:
         return result
-    needed = [r for r in rules if any(token in text for token in r.tokens)]
+    needed = [r for r in rules if not prefilter or any(token in text for token in r.tokens)]
     if not needed:
         return result
     reason = python_syntax_problem(text)
@@ -154,12 +170,13 @@ def _place(module: cst.Module, path: str, hits, suppressions: Suppressions) -> l
     return findings
 
 
-def lint_file(source: SourceFile, settings: Settings) -> FileResult:
+def lint_file(source: SourceFile, settings: Settings, data: bytes | None = None) -> FileResult:
     """Read, decode and lint one file; every failure becomes a one-line FileError."""
-    try:
-        data = source.path.read_bytes()
-    except OSError as error:
-        return FileResult(source.display, error=FileError(source.display, _os_reason(error)))
+    if data is None:
+        try:
+            data = source.path.read_bytes()
+        except OSError as error:
+            return FileResult(source.display, error=FileError(source.display, _os_reason(error)))
     try:
         text = decode_source(data)
     except ValueError as error:
@@ -171,19 +188,59 @@ def _os_reason(error: OSError) -> str:
     return f"cannot read file: {error.strerror or error}"
 
 
-def lint_files(files: Iterable[SourceFile], settings: Settings) -> LintResult:
-    """Lint every file, in order; findings sorted by path, line, column."""
-    findings: list[Finding] = []
-    errors: list[FileError] = []
-    count = 0
-    for source in files:
-        count += 1
-        result = lint_file(source, settings)
-        findings.extend(result.findings)
-        if result.error is not None:
-            errors.append(result.error)
+#: up to this many files are linted in this process: starting workers costs more (pre-commit)
+SERIAL_LIMIT = 16
+
+
+def _lint_many(sources: list[SourceFile], settings: Settings, jobs: int) -> list[FileResult]:
+    """Results in the order of ``sources``, from worker processes when it pays."""
+    if jobs <= 1 or len(sources) <= SERIAL_LIMIT:
+        return [lint_file(source, settings) for source in sources]
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    chunk = max(1, min(16, len(sources) // (jobs * 8)))
+    try:
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context(method)) as pool:
+            return list(pool.map(partial(lint_file, settings=settings), sources, chunksize=chunk))
+    except BrokenProcessPool:  # a worker died: finish here, in order, so nothing is lost
+        return [lint_file(source, settings) for source in sources]
+
+
+def lint_files(
+    files: Iterable[SourceFile],
+    settings: Settings,
+    jobs: int | None = None,
+    cache: Cache | None = None,
+) -> LintResult:
+    """Lint every file; unchanged files come from ``cache``; findings sorted by place."""
+    files = list(files)
+    results: dict[int, FileResult] = {}
+    pending: list[tuple[int, SourceFile, str | None]] = []
+    for index, source in enumerate(files):
+        if cache is None:
+            pending.append((index, source, None))
+            continue
+        try:
+            data = source.path.read_bytes()
+        except OSError as error:
+            results[index] = FileResult(source.display, error=FileError(source.display, _os_reason(error)))
+            continue
+        digest = content_hash(data)
+        cached = cache.get(str(source.path), digest, source.display)
+        if cached is not None:
+            results[index] = FileResult(source.display, cached[0], cached[1])
+        else:
+            pending.append((index, source, digest))
+    fresh = _lint_many([source for _, source, _ in pending], settings, jobs or os.cpu_count() or 1)
+    for (index, source, digest), result in zip(pending, fresh):
+        results[index] = result
+        if cache is not None and digest is not None:
+            cache.put(str(source.path), digest, result.findings, result.error)
+    if cache is not None:
+        cache.save()
+    findings = [f for index in sorted(results) for f in results[index].findings]
+    errors = [results[i].error for i in sorted(results) if results[i].error is not None]
     findings.sort(key=lambda f: f.sort_key)
-    return LintResult(findings, errors, count)
+    return LintResult(findings, errors, len(files))
 
 
 def check_source(text: str, path: str = "<string>", settings: Settings | None = None) -> list[Finding]:

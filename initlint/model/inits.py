@@ -57,10 +57,18 @@ TENSOR_METHODS: dict[str, tuple[str, tuple[str, ...]]] = {
 _INIT_MODULES = frozenset({"torch.nn.init", "nn.init", "init"})
 _TENSOR_KEYWORDS = {"from": "a", "to": "b", "value": "val"}
 
-#: every token an init call can be spelled with; the engine's prefilter relies on these
-INIT_TOKENS: tuple[str, ...] = tuple(
-    sorted({*INIT_SIGNATURES, *TIMM_SIGNATURES, *TENSOR_METHODS, *DEPRECATED})
-)
+#: a file that imports init functions by name can call them under any alias; this token
+#: keeps such files in every rule's prefilter (``from torch.nn.init import constant as c``)
+IMPORT_TOKEN = "nn.init import"
+
+
+def call_tokens(*names: str) -> tuple[str, ...]:
+    """Prefilter tokens for init functions: ``name(`` (also ``name_`` forms) and IMPORT_TOKEN.
+
+    Sound for every spelling the facts recognise: ``nn.init.normal_(``, ``init.normal(``,
+    ``w.normal_(``, an aliased module (``I.normal(``) and names imported from torch.nn.init.
+    """
+    return (*(f"{name}(" for name in names), IMPORT_TOKEN)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from typing import Iterable
 
 from initlint.findings import Effect
 from initlint.model.facts import FileFacts
-from initlint.model.inits import DEPRECATED
+from initlint.model.inits import DEPRECATED, call_tokens
 from initlint.rules.base import Hit, Thresholds, rule
 
 
@@ -15,7 +15,7 @@ from initlint.rules.base import Hit, Thresholds, rule
     "deprecated-init-alias",
     Effect.MISUSE,
     "a deprecated non-underscore torch.nn.init alias (warns on every call)",
-    tuple(sorted(DEPRECATED)),
+    call_tokens(*sorted(DEPRECATED)),
 )
 def deprecated_init_alias(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     for init in facts.inits:

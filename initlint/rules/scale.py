@@ -15,7 +15,7 @@ from initlint import theory
 from initlint.findings import Effect
 from initlint.model.facts import FileFacts
 from initlint.model.fold import is_number
-from initlint.model.inits import InitCall
+from initlint.model.inits import InitCall, call_tokens
 from initlint.rules.base import Hit, Thresholds, rule
 from initlint.rules.targets import FanIn, fan_in
 
@@ -84,7 +84,7 @@ def _weight_like(facts: FileFacts, init: InitCall) -> bool:
     "extreme-uniform-range",
     Effect.EXPLODING,
     "uniform_ bounds so wide the variance grows by orders of magnitude per layer",
-    ("uniform",),
+    call_tokens("uniform_", "uniform"),
 )
 def extreme_uniform_range(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     for init in facts.inits:
@@ -109,7 +109,7 @@ def extreme_uniform_range(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]
     "extreme-normal-std",
     Effect.EXPLODING,
     "normal_ std so large the variance grows by orders of magnitude per layer",
-    ("normal",),
+    call_tokens("normal_", "normal"),
 )
 def extreme_normal_std(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     for init in facts.inits:

@@ -15,12 +15,12 @@ from initlint import theory
 from initlint.findings import Effect
 from initlint.model.facts import FileFacts
 from initlint.model.fold import is_number
-from initlint.model.inits import InitCall
+from initlint.model.inits import InitCall, call_tokens
 from initlint.rules.base import Hit, Thresholds, rule
 from initlint.rules.targets import fan_in, is_last_layer, is_norm_target, zero_by_design_name
 
 CONSTANT_SCHEMES = frozenset({"zeros_", "ones_", "constant_"})
-TOKENS = ("zeros_", "ones_", "constant", "fill_", "zero_")
+TOKENS = call_tokens("zeros_", "ones_", "constant_", "constant", "fill_", "zero_")
 _FIX = (
     "draw the weights at random: nn.init.kaiming_uniform_(w, nonlinearity='relu') before ReLU, "
     "nn.init.xavier_uniform_(w) before tanh; zero only the last layer of a residual branch or head"

@@ -1,0 +1,89 @@
+"""Prefilter soundness, parallel workers and the cache: same findings every way they are made."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, ROOT
+from initlint.catalog import examples, read_page
+from initlint.config import Settings
+from initlint.engine import lint_text, rules_for
+from initlint.rules import all_rules
+
+
+def _sources() -> list[tuple[str, str]]:
+    found = [(p.name, p.read_text()) for p in sorted(FIXTURES.glob("*.py"))]
+    found += [(p.name, p.read_text()) for p in sorted((ROOT / "examples").glob("*.py"))]
+    for rule in all_rules():
+        page = examples(read_page(rule.code))
+        found += [(f"{rule.code}-{i}", text) for i, text in enumerate(page.bad + page.good)]
+    return found
+
+
+@pytest.mark.parametrize("name, text", _sources(), ids=[n for n, _ in _sources()])
+def test_prefilter_never_drops_a_finding(name, text):
+    settings = Settings()
+    with_filter = lint_text(text, name, rules_for(settings), settings).findings
+    without = lint_text(text, name, rules_for(settings), settings, prefilter=False).findings
+    assert [f.to_dict() for f in with_filter] == [f.to_dict() for f in without]
+
+
+def test_prefilter_skips_files_without_init_text():
+    settings = Settings()
+    text = "import torch\n\nclass Net(torch.nn.Module):\n    pass\n" + "x = (\n" * 10  # broken too
+    result = lint_text(text, "x.py", rules_for(settings), settings)
+    assert result.error is None and result.findings == []  # never parsed, so no syntax error
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """40 files (more than one process handles alone), findings in many of them."""
+    for index in range(40):
+        source = FIXTURES / ("bad_inits.py" if index % 2 else "nanogpt.py")
+        (tmp_path / f"model_{index:02d}.py").write_text(source.read_text())
+    (tmp_path / "broken.py").write_text("import torch.nn as nn\nnn.init.normal(\n")
+    return tmp_path
+
+
+def test_jobs_and_cache_give_identical_findings(cli, corpus):
+    outputs = []
+    for args in (["--jobs", "1", "--no-cache"], ["--jobs", "2", "--no-cache"], ["--jobs", "2"], ["--jobs", "1"]):
+        result = cli(["--format", "json", *args], corpus)
+        assert result.exit_code == 2  # broken.py
+        outputs.append((result.stdout, result.stderr))
+    assert len(json.loads(outputs[0][0])) == 20 * 10
+    assert all(out == outputs[0] for out in outputs[1:])
+    assert (corpus / ".initlint_cache" / ".gitignore").read_text().endswith("*\n")
+
+
+def test_cache_misses_on_changed_file_and_settings(cli, corpus):
+    first = json.loads(cli(["--format", "json", "model_01.py"], corpus).stdout)
+    (corpus / "model_01.py").write_text((FIXTURES / "nanogpt.py").read_text())
+    assert json.loads(cli(["--format", "json", "model_01.py"], corpus).stdout) == []
+    assert len(first) == 10
+    ignored = cli(["--format", "json", "--ignore", "IL2", "model_03.py"], corpus)
+    assert {f["code"] for f in json.loads(ignored.stdout)} == {"IL101", "IL102", "IL501"}
+
+
+def test_corrupt_or_unwritable_cache_is_never_fatal(cli, corpus):
+    cli(["model_01.py"], corpus)
+    for cached in (corpus / ".initlint_cache").glob("*.json"):
+        cached.write_text("{not json")
+    result = cli(["--format", "json", "model_01.py"], corpus)
+    assert result.exit_code == 1 and len(json.loads(result.stdout)) == 10
+    (corpus / "blocker").write_text("a file where the cache folder should be")
+    result = cli(["--cache-dir", "blocker/cache", "model_01.py"], corpus)
+    assert result.exit_code == 1 and result.stderr == ""
+
+
+def test_cached_findings_follow_the_working_directory(cli, corpus):
+    cli(["model_01.py"], corpus)
+    (corpus / "sub").mkdir()
+    args = ["--format", "json", "--cache-dir", str(corpus / ".initlint_cache"), "../model_01.py"]
+    cached = cli(args, corpus / "sub").stdout
+    fresh = cli([*args, "--no-cache"], corpus / "sub").stdout
+    assert cached == fresh
+    assert {f["path"] for f in json.loads(cached)} == {str(corpus / "model_01.py")}
