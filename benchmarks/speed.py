@@ -1,0 +1,212 @@
+"""Speed benchmark: initlint against TorchFix and a bare libcst parse, on real model code.
+
+    python benchmarks/speed.py [--runs 3] [--skip-torchfix]
+
+1. ``pip download --no-deps`` the current transformers, timm and torchvision wheels into
+   ``benchmarks/corpus/`` and unpack their model sources (transformers/models, timm/models,
+   timm/layers, torchvision/models).
+2. Install TorchFix into ``benchmarks/.venv`` (its own virtualenv).
+3. Time whole processes (wall clock, median of ``--runs``; TorchFix once, it takes minutes)
+   and their peak memory (the sum of the resident sizes of the process tree, sampled):
+   initlint cold (``--no-cache``), initlint cached, initlint on one file, TorchFix, and a pure
+   ``libcst.parse_module`` of the files that contain init-related text (the files initlint's
+   prefilter lets through; 1 process) and of every file.
+4. Check that ``--jobs 1``, ``--jobs 2``, cold and cached runs give identical findings, and
+   write ``benchmarks/RESULTS.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CORPUS = HERE / "corpus"
+SOURCES = CORPUS / "src"
+VENV = HERE / ".venv"
+PREFIXES = ("transformers/models/", "timm/models/", "timm/layers/", "torchvision/models/")
+ONE_FILE = "transformers/models/bert/modeling_bert.py"
+
+
+def fetch_corpus() -> list[Path]:
+    wheels = CORPUS / "wheels"
+    if not any(wheels.glob("*.whl")):
+        wheels.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(wheels),
+             "transformers", "timm", "torchvision"],
+            check=True,
+        )
+    if not SOURCES.exists():
+        for wheel in sorted(wheels.glob("*.whl")):
+            with zipfile.ZipFile(wheel) as archive:
+                for name in archive.namelist():
+                    if name.endswith(".py") and name.startswith(PREFIXES):
+                        archive.extract(name, SOURCES)
+    return sorted(SOURCES.rglob("*.py"))
+
+
+def wheel_names() -> list[str]:
+    return sorted(p.name for p in (CORPUS / "wheels").glob("*.whl"))
+
+
+def torchfix_bin() -> Path:
+    binary = VENV / "bin" / "torchfix"
+    if not binary.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        subprocess.run([str(VENV / "bin" / "pip"), "install", "-q", "torchfix"], check=True)
+    return binary
+
+
+def _tree_rss(root: int) -> int:
+    """Resident bytes of ``root`` and all its descendants, from /proc."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+            parents[int(entry)] = int(fields[1])
+            rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, IndexError, ValueError):
+            continue
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(child for child, parent in parents.items() if parent == pid)
+    return total
+
+
+def measure(command: list[str], cwd: Path = HERE.parent) -> tuple[float, int, str]:
+    """Wall seconds, peak tree RSS in bytes, stdout."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    peak = [0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], _tree_rss(process.pid))
+            done.wait(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, _ = process.communicate()
+    elapsed = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    return elapsed, peak[0], out
+
+
+def timed(command: list[str], runs: int) -> dict:
+    results = [measure(command) for _ in range(runs)]
+    return {
+        "median_s": statistics.median(r[0] for r in results),
+        "runs_s": [round(r[0], 3) for r in results],
+        "peak_mb": max(r[1] for r in results) / 2**20,
+        "output": results[-1][2],
+    }
+
+
+PARSE_SCRIPT = """
+import sys, libcst
+from pathlib import Path
+from initlint.rules import all_rules
+tokens = {t for r in all_rules() for t in r.tokens}
+only_init = sys.argv[1] == "init"
+count = 0
+for path in sorted(Path(sys.argv[2]).rglob("*.py")):
+    text = path.read_text(encoding="utf-8")
+    if only_init and not any(t in text for t in tokens):
+        continue
+    libcst.parse_module(text)
+    count += 1
+print(count)
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--skip-torchfix", action="store_true")
+    args = parser.parse_args()
+
+    files = fetch_corpus()
+    size = sum(p.stat().st_size for p in files)
+    initlint = [sys.executable, "-m", "initlint"]
+    cache_dir = CORPUS / "cache"
+    rows: dict[str, dict] = {}
+
+    rows["initlint cold (--no-cache, --jobs default)"] = timed(
+        [*initlint, "--no-cache", "--format", "json", str(SOURCES)], args.runs
+    )
+    measure([*initlint, "--cache-dir", str(cache_dir), "-q", str(SOURCES)])  # fill the cache
+    rows["initlint cached"] = timed(
+        [*initlint, "--cache-dir", str(cache_dir), "--format", "json", str(SOURCES)], args.runs
+    )
+    rows["initlint one file (--no-cache)"] = timed(
+        [*initlint, "--no-cache", "-q", str(SOURCES / ONE_FILE)], max(args.runs, 5)
+    )
+    rows["libcst parse, init-text files, 1 process"] = timed(
+        [sys.executable, "-c", PARSE_SCRIPT, "init", str(SOURCES)], args.runs
+    )
+    rows["libcst parse, all files, 1 process"] = timed(
+        [sys.executable, "-c", PARSE_SCRIPT, "all", str(SOURCES)], 1
+    )
+    if not args.skip_torchfix:
+        rows["TorchFix (1 run)"] = timed([str(torchfix_bin()), str(SOURCES)], 1)
+
+    jobs1 = measure([*initlint, "--no-cache", "--jobs", "1", "--format", "json", str(SOURCES)])[2]
+    jobs2 = measure([*initlint, "--no-cache", "--jobs", "2", "--format", "json", str(SOURCES)])[2]
+    cold = rows["initlint cold (--no-cache, --jobs default)"]["output"]
+    cached = rows["initlint cached"]["output"]
+    identical = jobs1 == jobs2 == cold == cached
+    findings = json.loads(cold)
+    init_files = int(rows["libcst parse, init-text files, 1 process"]["output"].strip())
+
+    def ratio(a: str, b: str) -> str:
+        return f"{rows[a]['median_s'] / rows[b]['median_s']:.2f}"
+
+    cold_key = "initlint cold (--no-cache, --jobs default)"
+    lines = [
+        "# Speed benchmark",
+        "",
+        f"Made by `python benchmarks/speed.py --runs {args.runs}` on {time.strftime('%Y-%m-%d')}, "
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.",
+        f"Corpus: {len(files)} model source files ({size / 1e6:.1f} MB) from "
+        + ", ".join(wheel_names())
+        + f"; {init_files} of them contain init-related text.",
+        "",
+        "| run | median wall s | runs | peak memory MB (process tree) |",
+        "|---|---|---|---|",
+    ]
+    for name, row in rows.items():
+        lines.append(f"| {name} | {row['median_s']:.2f} | {row['runs_s']} | {row['peak_mb']:.0f} |")
+    lines += ["", "Ratios:", ""]
+    if "TorchFix (1 run)" in rows:
+        lines.append(f"- TorchFix / initlint cold: **{ratio('TorchFix (1 run)', cold_key)}x** (goal >= 30)")
+    lines += [
+        f"- initlint cold / libcst parse of the init-text files: **{ratio(cold_key, 'libcst parse, init-text files, 1 process')}x** (goal <= 1.3)",
+        f"- initlint cached: **{rows['initlint cached']['median_s']:.2f} s** (goal < 1 s); "
+        f"one file: **{rows['initlint one file (--no-cache)']['median_s']:.2f} s** (goal < 0.3 s)",
+        f"- findings: {len(findings)}; identical with --jobs 1, --jobs 2, cold and cached: **{identical}**",
+        "",
+    ]
+    (HERE / "RESULTS.md").write_text("\n".join(lines), encoding="utf-8")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
