@@ -17,6 +17,7 @@ from initlint.model.fold import UNKNOWN, fold
 from initlint.model.imports import ImportTable, dotted_name
 from initlint.model.inits import InitCall, classify, parse_target
 from initlint.model.layers import SIGNATURES, Layer, family_of
+from initlint.model.walk import Walker
 
 
 @dataclass
@@ -108,66 +109,10 @@ class _Scope:
     cls: ModuleClass | None = None
 
 
-#: nodes that can hold nothing the facts need: the walk does not descend into them
-_OPAQUE = (
-    cst.SimpleString, cst.ConcatenatedString, cst.FormattedString, cst.Name, cst.Integer,
-    cst.Float, cst.Imaginary, cst.SimpleWhitespace, cst.ParenthesizedWhitespace, cst.Newline,
-    cst.EmptyLine, cst.TrailingWhitespace, cst.Comment, cst.Annotation, cst.ImportAlias,
-    cst.LeftParen, cst.RightParen, cst.LeftSquareBracket, cst.RightSquareBracket,
-    cst.LeftCurlyBrace, cst.RightCurlyBrace, cst.Comma, cst.Dot, cst.Colon, cst.AssignEqual,
-    cst.Semicolon, cst.Pass, cst.Break, cst.Continue,
-)
-_OPAQUE_SET = frozenset(_OPAQUE)
-_SCOPED_BODIES = (cst.If, cst.For, cst.With)
-
-
-class FactsBuilder(cst.CSTVisitor):
-    """The single pass; see the module docstring for what it records.
-
-    libcst's CSTVisitor looks up ``visit_<Type>`` by name for every node and every attribute;
-    the dispatch below is cached per type and skips the leaves and punctuation that make up
-    most of the tree (measured: the walk costs about a third as much as before).
-    """
-
-    _dispatch: dict[type, tuple[Any, Any]] = {}
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        kind = type(node)
-        if kind in _OPAQUE_SET:
-            return False
-        hooks = self._dispatch.get(kind)
-        if hooks is None:
-            hooks = self._hooks(kind)
-        if hooks[0] is not None:
-            hooks[0](self, node)
-        return True
-
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        hooks = self._dispatch.get(type(original_node))
-        if hooks is not None and hooks[1] is not None:
-            hooks[1](self, original_node)
-
-    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
-        if isinstance(node, _SCOPED_BODIES):
-            hook = getattr(self, f"visit_{type(node).__name__}_{attribute}", None)
-            if hook is not None:
-                hook(node)
-
-    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
-        if isinstance(original_node, _SCOPED_BODIES):
-            hook = getattr(self, f"leave_{type(original_node).__name__}_{attribute}", None)
-            if hook is not None:
-                hook(original_node)
-
-    @classmethod
-    def _hooks(cls, kind: type) -> tuple[Any, Any]:
-        name = kind.__name__
-        hooks = (getattr(cls, f"visit_{name}", None), getattr(cls, f"leave_{name}", None))
-        cls._dispatch[kind] = hooks
-        return hooks
+class FactsBuilder(Walker):
+    """The single pass (see the module docstring); walk.py explains why not CSTVisitor."""
 
     def __init__(self, module: cst.Module) -> None:
-        super().__init__()
         self.module = module
         self.imports = ImportTable()
         self.constants: dict[str, Any] = {}
@@ -385,7 +330,7 @@ class FactsBuilder(cst.CSTVisitor):
 def build_facts(module: cst.Module) -> FileFacts:
     """Walk the module once and return its facts."""
     builder = FactsBuilder(module)
-    module.visit(builder)
+    builder.walk(module)
     return FileFacts(
         module,
         builder.imports,

