@@ -11,9 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
-
-import pathspec
+from typing import Any, Iterable, Sequence
 
 from initlint.findings import FileError
 
@@ -33,7 +31,11 @@ def display_path(path: Path, cwd: Path) -> str:
         return path.as_posix()
 
 
-def _spec(lines: Iterable[str]) -> pathspec.PathSpec:
+def gitignore_spec(lines: Iterable[str]) -> Any:
+    """A gitignore matcher; pathspec is imported only when a folder is walked (pre-commit
+    passes file names, and every millisecond of start-up counts there)."""
+    import pathspec
+
     return pathspec.GitIgnoreSpec.from_lines(list(lines))
 
 
@@ -41,14 +43,14 @@ class _Ignores:
     """gitignore specs, each anchored at the folder of its ``.gitignore``."""
 
     def __init__(self) -> None:
-        self.specs: list[tuple[Path, pathspec.PathSpec]] = []
+        self.specs: list[tuple[Path, Any]] = []
 
     def add_file(self, gitignore: Path) -> None:
         try:
             lines = gitignore.read_text(encoding="utf-8", errors="replace").splitlines()
         except OSError:
             return
-        self.specs.append((gitignore.parent, _spec(lines)))
+        self.specs.append((gitignore.parent, gitignore_spec(lines)))
 
     def ignored(self, path: Path, is_dir: bool) -> bool:
         for base, spec in self.specs:
@@ -95,7 +97,7 @@ def discover(
 ) -> tuple[list[SourceFile], list[FileError]]:
     """Files to lint in a stable order, and the paths that do not exist."""
     cwd = cwd or Path.cwd()
-    excluded = _spec(exclude) if exclude else None
+    excluded = gitignore_spec(exclude) if exclude else None
     found: dict[Path, SourceFile] = {}
     errors: list[FileError] = []
 

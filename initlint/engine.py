@@ -12,24 +12,19 @@ from __future__ import annotations
 
 import ast
 import io
-import multiprocessing
 import os
 import sys
 import tokenize
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from functools import partial
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import libcst as cst
-import pathspec
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from initlint.cache import Cache, content_hash
 from initlint.config import Settings
-from initlint.discover import SourceFile
+from initlint.discover import SourceFile, gitignore_spec
 from initlint.findings import FileError, Finding, Location
 from initlint.model.facts import build_facts
 from initlint.rules import REGISTRY, Rule
@@ -60,7 +55,7 @@ def rules_for(settings: Settings, path: str | None = None) -> list[Rule]:
     codes = selected_codes(settings.select, settings.ignore)
     if path is not None and settings.per_file_ignores:
         for pattern, ignored in settings.per_file_ignores:
-            if pathspec.GitIgnoreSpec.from_lines([pattern]).match_file(_relative(path, settings.root)):
+            if gitignore_spec([pattern]).match_file(_relative(path, settings.root)):
                 codes = tuple(code for code in codes if not matches(code, ignored))
     return [REGISTRY[code] for code in codes]
 
@@ -196,6 +191,11 @@ def _lint_many(sources: list[SourceFile], settings: Settings, jobs: int) -> list
     """Results in the order of ``sources``, from worker processes when it pays."""
     if jobs <= 1 or len(sources) <= SERIAL_LIMIT:
         return [lint_file(source, settings) for source in sources]
+    import multiprocessing  # only here: start-up time matters for the one-file case
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+    from functools import partial
+
     method = "fork" if sys.platform.startswith("linux") else "spawn"
     chunk = max(1, min(16, len(sources) // (jobs * 8)))
     try:
