@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import io
+import re
 import os
 import sys
 import tokenize
@@ -107,16 +108,19 @@ def lint_text(
     needed = [r for r in rules if not prefilter or any(token in text for token in r.tokens)]
     if not needed:
         return result
-    reason = python_syntax_problem(text)
+    reason = python_syntax_problem(text) if may_be_too_deep(text) else None
     if reason is not None:
         result.error = FileError(path, reason)
         return result
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as error:
-        message = " ".join((error.message or "invalid syntax").split())
-        where = f"line {error.editor_line}, column {error.editor_column}"
-        result.error = FileError(path, f"libcst cannot parse {where}: {message}")
+        reason = python_syntax_problem(text)  # CPython's words are the clearest
+        if reason is None:
+            message = " ".join((error.message or "invalid syntax").split())
+            where = f"line {error.editor_line}, column {error.editor_column}"
+            reason = f"libcst cannot parse {where}: {message}"
+        result.error = FileError(path, reason)
         return result
     except (RecursionError, MemoryError) as error:
         result.error = FileError(path, f"file too deeply nested to parse ({type(error).__name__})")
@@ -129,6 +133,39 @@ def lint_text(
     except RecursionError:
         result.error = FileError(path, "file too deeply nested to analyse (RecursionError)")
     return result
+
+
+#: a logical line or bracketed span this long could hold an expression deep enough to hurt
+#: libcst (a 1+1+... chain needs two characters a level; libcst copes with 3,000 levels)
+MAX_SAFE_SPAN = 4000
+#: brackets nested deeper than this could too (libcst copes with 1,000)
+MAX_SAFE_DEPTH = 100
+_BRACKETS = re.compile(r"[()\[\]{}]")
+_OPENERS = {")": "(", "]": "[", "}": "{"}
+
+
+def may_be_too_deep(text: str) -> bool:
+    """False when no expression in the file can nest deeply: then libcst is safe to call.
+
+    Cheap (a regex over brackets and one pass over lines) and conservative: brackets inside
+    strings that do not balance, long lines or long bracketed spans all answer True, and the
+    caller then asks CPython's parser, which refuses pathological nesting cleanly.
+    """
+    if max(map(len, text.replace("\\\n", " ").splitlines()), default=0) > MAX_SAFE_SPAN:
+        return True
+    stack: list[tuple[str, int]] = []
+    for match in _BRACKETS.finditer(text):
+        char, position = match.group(), match.start()
+        if char in "([{":
+            stack.append((char, position))
+            if len(stack) > MAX_SAFE_DEPTH:
+                return True
+            continue
+        if not stack or stack[-1][0] != _OPENERS[char]:
+            return True
+        if position - stack.pop()[1] > MAX_SAFE_SPAN:
+            return True
+    return bool(stack)
 
 
 def python_syntax_problem(text: str) -> str | None:

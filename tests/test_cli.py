@@ -160,17 +160,19 @@ def test_bad_files_are_reported_and_the_rest_still_linted(cli, project):
     (project / "broken.py").write_text("import torch.nn as nn\ndef f(:\n    nn.init.zeros_(w)\n")
     (project / "blob.py").write_bytes(b"\x00\x01\x02nn.init.zeros_")
     (project / "latin.py").write_bytes(b"x = '\xe9'  # nn.init.zeros_\n")
+    (project / "balanced.py").write_text("import torch.nn as nn\nnn.init.zeros_(w) = = 1\n")
     result = cli([".", "missing_dir"], project)
     assert result.exit_code == 2
     errors = result.stderr.splitlines()
     assert errors == [
         "initlint: error: missing_dir: no such file or directory",
+        "initlint: error: balanced.py: syntax error at line 2, column 1: cannot assign to function call",
         "initlint: error: blob.py: binary file (contains NUL bytes), not Python source",
         "initlint: error: broken.py: syntax error at line 2, column 7: invalid syntax",
         "initlint: error: latin.py: not valid UTF-8 (byte 0xe9 at offset 5) and no coding line",
     ]
     assert BAD_LINE in result.stdout
-    assert "4 files could not be analysed." in result.stdout
+    assert "5 files could not be analysed." in result.stdout
 
 
 def test_coding_line_is_honoured(cli, project):

@@ -87,3 +87,23 @@ def test_cached_findings_follow_the_working_directory(cli, corpus):
     fresh = cli([*args, "--no-cache"], corpus / "sub").stdout
     assert cached == fresh
     assert {f["path"] for f in json.loads(cached)} == {str(corpus / "model_01.py")}
+
+
+@pytest.mark.parametrize(
+    "text, risky",
+    [
+        ("x = (1 + 2)\nnn.init.normal_(w)\n", False),
+        ("x = " + "(" * 101 + ")" * 101 + "\n", True),
+        ("x = " + "+".join(["1"] * 2500) + "\n", True),
+        ("x = 1 + \\\n" * 2000 + "1\n", True),
+        ("x = (\n" + "    1 +\n" * 600 + "    1)\n", True),
+        ("s = '('\n", True),
+        ("s = ')'\n", True),
+        ("table = [\n" + "    1,\n" * 100 + "]\n", False),
+    ],
+)
+def test_deep_code_guard_is_conservative(text, risky):
+    """Only files that pass this cheap check skip CPython's parser before libcst."""
+    from initlint.engine import may_be_too_deep
+
+    assert may_be_too_deep(text) is risky
