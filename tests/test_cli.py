@@ -10,7 +10,7 @@ import pytest
 
 from conftest import ROOT
 
-BAD = """import torch.nn as nn
+NET = """import torch.nn as nn
 
 
 class Net(nn.Module):
@@ -18,18 +18,10 @@ class Net(nn.Module):
         super().__init__()
         self.fc1 = nn.Linear(128, 128)
         self.fc2 = nn.Linear(128, 2)
-        nn.init.uniform_(self.fc1.weight, -100, 100)
+        {init}
 """
-ZERO = """import torch.nn as nn
-
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc1 = nn.Linear(128, 128)
-        self.fc2 = nn.Linear(128, 2)
-        nn.init.zeros_(self.fc1.weight)
-"""
+BAD = NET.format(init="nn.init.uniform_(self.fc1.weight, -100, 100)")
+ZERO = NET.format(init="nn.init.zeros_(self.fc1.weight)")
 GOOD = """import torch.nn as nn
 
 

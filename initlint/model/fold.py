@@ -99,7 +99,7 @@ def _fold(node: cst.BaseExpression, env: Mapping[str, Any], qualify: Resolver | 
         dotted = _dotted(node, qualify)
         if dotted in _CONSTANTS:
             return _CONSTANTS[dotted]
-        text = _plain_dotted(node)
+        text = dotted_name(node)
         return env.get(text, UNKNOWN) if text else UNKNOWN
     if isinstance(node, cst.UnaryOperation):
         value = _fold(node.expression, env, qualify)
@@ -149,14 +149,10 @@ def _fold_call(node: cst.Call, env: Mapping[str, Any], qualify: Resolver | None)
     return function(*args, **kwargs)
 
 
-def _plain_dotted(node: cst.BaseExpression) -> str | None:
-    return dotted_name(node)
-
-
 def _dotted(node: cst.BaseExpression, qualify: Resolver | None) -> str | None:
     if qualify is not None:
         return qualify(node)
-    return _plain_dotted(node)
+    return dotted_name(node)
 
 
 def _is_number(value: Any) -> bool:
