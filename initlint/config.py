@@ -141,6 +141,10 @@ def settings_from_table(table: dict[str, Any], path: Path, base: Settings) -> Se
                 if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 1:
                     raise ConfigError(f"{path}: 'max-layer-gain' must be a number > 1, got {value!r}")
                 thresholds = replace(thresholds, max_gain=float(value))
+            elif key == "min-stack-gain":
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+                    raise ConfigError(f"{path}: 'min-stack-gain' must be a number in (0, 1), got {value!r}")
+                thresholds = replace(thresholds, min_stack_gain=float(value))
             else:
                 raise ConfigError(
                     f"{path}: unknown key '{key}' in [tool.initlint]; known keys: {', '.join(KNOWN_KEYS)}"
@@ -163,5 +167,5 @@ def _per_file_ignores(path: Path, value: Any) -> tuple[tuple[str, tuple[str, ...
 
 KNOWN_KEYS = (
     "select", "ignore", "fail-on", "format", "output", "exclude", "statistics", "quiet",
-    "per-file-ignores", "max-layer-gain", "cache-dir",
+    "per-file-ignores", "max-layer-gain", "min-stack-gain", "cache-dir",
 )

@@ -27,7 +27,7 @@ from initlint.cache import Cache, content_hash
 from initlint.config import Settings
 from initlint.discover import SourceFile, gitignore_spec
 from initlint.findings import FileError, Finding, Location
-from initlint.model.facts import build_facts
+from initlint.model.builder import build_facts
 from initlint.rules import REGISTRY, Rule
 from initlint.selection import matches, selected_codes
 from initlint.suppress import Suppressions

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, ROOT
+from conftest import FIXTURES, ROOT, expected_markers
 from initlint.catalog import examples, read_page
 from initlint.config import Settings
 from initlint.engine import lint_text, rules_for
@@ -48,13 +48,17 @@ def corpus(tmp_path: Path) -> Path:
     return tmp_path
 
 
+#: findings in one copy of bad_inits.py: its `# expect:` markers
+BAD = len(expected_markers((FIXTURES / "bad_inits.py").read_text()))
+
+
 def test_jobs_and_cache_give_identical_findings(cli, corpus):
     outputs = []
     for args in (["--jobs", "1", "--no-cache"], ["--jobs", "2", "--no-cache"], ["--jobs", "2"], ["--jobs", "1"]):
         result = cli(["--format", "json", *args], corpus)
         assert result.exit_code == 2  # broken.py
         outputs.append((result.stdout, result.stderr))
-    assert len(json.loads(outputs[0][0])) == 20 * 10
+    assert len(json.loads(outputs[0][0])) == 20 * BAD
     assert all(out == outputs[0] for out in outputs[1:])
     assert (corpus / ".initlint_cache" / ".gitignore").read_text().endswith("*\n")
 
@@ -63,9 +67,9 @@ def test_cache_misses_on_changed_file_and_settings(cli, corpus):
     first = json.loads(cli(["--format", "json", "model_01.py"], corpus).stdout)
     (corpus / "model_01.py").write_text((FIXTURES / "nanogpt.py").read_text())
     assert json.loads(cli(["--format", "json", "model_01.py"], corpus).stdout) == []
-    assert len(first) == 10
+    assert len(first) == BAD == 12
     ignored = cli(["--format", "json", "--ignore", "IL2", "model_03.py"], corpus)
-    assert {f["code"] for f in json.loads(ignored.stdout)} == {"IL101", "IL102", "IL501"}
+    assert {f["code"] for f in json.loads(ignored.stdout)} == {"IL101", "IL102", "IL501", "IL502", "IL506"}
 
 
 def test_corrupt_or_unwritable_cache_is_never_fatal(cli, corpus):
@@ -73,7 +77,7 @@ def test_corrupt_or_unwritable_cache_is_never_fatal(cli, corpus):
     for cached in (corpus / ".initlint_cache").glob("*.json"):
         cached.write_text("{not json")
     result = cli(["--format", "json", "model_01.py"], corpus)
-    assert result.exit_code == 1 and len(json.loads(result.stdout)) == 10
+    assert result.exit_code == 1 and len(json.loads(result.stdout)) == BAD
     (corpus / "blocker").write_text("a file where the cache folder should be")
     result = cli(["--cache-dir", "blocker/cache", "model_01.py"], corpus)
     assert result.exit_code == 1 and result.stderr == ""

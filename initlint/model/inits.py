@@ -118,6 +118,9 @@ class InitCall:
     guards: tuple[cst.BaseExpression, ...] = ()  # tests of the ``if`` bodies around the call
     in_no_grad: bool = False
     args: dict[str, Any] = field(default_factory=dict)
+    sequence: int = 0  # order of the call in the file, among inits and layer assignments
+    statement: tuple[int, int] | None = None  # (block id, index) when the call is a statement
+    via_data: bool = False  # written through ``.data`` or ``.detach()``: autograd never sees it
 
 
 def parse_target(node: cst.BaseExpression) -> Target | None:
@@ -144,6 +147,20 @@ def parse_target(node: cst.BaseExpression) -> Target | None:
             return Target(current.value, path, text)
         else:
             return None
+
+
+def _through_data(node: cst.BaseExpression) -> bool:
+    """``w.data.normal_()``, ``w.detach().zero_()``: an in-place write autograd does not track."""
+    while isinstance(node, (cst.Attribute, cst.Subscript, cst.Call)):
+        if isinstance(node, cst.Attribute) and node.attr.value == "data":
+            return True
+        if isinstance(node, cst.Call):
+            if isinstance(node.func, cst.Attribute) and node.func.attr.value == "detach":
+                return True
+            node = node.func
+        else:
+            node = node.value
+    return False
 
 
 def _index_text(node: cst.BaseExpression) -> str | None:
@@ -177,6 +194,7 @@ def classify(call: cst.Call, imports: ImportTable) -> InitCall | None:
         scheme, names = TENSOR_METHODS[func.attr.value]
         spelled = "." + func.attr.value
         init = InitCall(scheme, "tensor", spelled, parse_target(func.value), {}, call)
+        init.via_data = _through_data(func.value)
         _bind_args(init, names, call.args)
         return init
     return None

@@ -96,6 +96,17 @@ class Layer:
     order: int
     node: cst.CSTNode
     children: list["Layer"] = field(default_factory=list)
+    #: how many copies a container holds of this layer (``[nn.Linear(h, h) for _ in range(n)]``)
+    repeat: Any = 1
+
+    def child(self, key: str) -> "Layer | None":
+        """A container's child by index; every index of a repeated template is the template."""
+        for child in self.children:
+            if child.name.rsplit(".", 1)[-1] == key:
+                return child
+        if len(self.children) == 1 and self.children[0].repeat != 1:
+            return self.children[0]
+        return None
 
     @property
     def fan_in(self) -> Any:

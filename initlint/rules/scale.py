@@ -17,6 +17,7 @@ from initlint.model.facts import FileFacts
 from initlint.model.fold import is_number
 from initlint.model.inits import InitCall, call_tokens
 from initlint.rules.base import Hit, Thresholds, rule
+from initlint.rules.stacks import second_moment, stacks
 from initlint.rules.targets import FanIn, fan_in
 
 fmt = theory.format_number
@@ -124,3 +125,64 @@ def extreme_normal_std(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
         if hit is not None:
             hit.details.update(mean=mean, std=std)
             yield hit
+
+
+#: schemes whose size the author chose as a number (std, bounds), not from the fan-in
+_NUMERIC_SCHEMES = frozenset({"normal_", "uniform_", "trunc_normal_", "trunc_normal_tf_"})
+
+
+@rule(
+    "IL203",
+    "vanishing-stack",
+    Effect.VANISHING,
+    "a std or range too small for a stack of layers: the signal shrinks layer after layer",
+    call_tokens("normal_", "uniform_", "normal", "uniform"),
+)
+def vanishing_stack(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
+    for init in facts.inits:
+        if init.scheme not in _NUMERIC_SCHEMES or not _weight_like(facts, init):
+            continue
+        found = [
+            stack
+            for stack in stacks(facts, init)
+            if stack.depth >= limits.min_stack_depth
+            and max(stack.gains) < 1.0
+            and stack.total < limits.min_stack_gain
+        ]
+        if not found:
+            continue
+        stack = min(found, key=lambda item: item.total)
+        first = stack.steps[0].layer
+        fan = first.fan_in
+        target = init.target.text if init.target is not None else "the tensor"
+        moment = second_moment(init, first) or 0.0
+        std = math.sqrt(1.0 / fan) if is_number(fan) and fan > 0 else None
+        yield Hit(
+            init.node,
+            f"{_spelled(init)} on `{target}` gives E[W^2] = {fmt(moment)}; at fan-in "
+            f"{fmt(fan)} the variance gain is {stack.per_layer()} per layer, "
+            f"x{fmt(stack.total)} over {stack.depth} layers ({stack.names}) with no "
+            f"normalization or residual between them: the signal vanishes "
+            f"(std x{fmt(math.sqrt(stack.total))})",
+            {
+                "second_moment": moment,
+                "fan_in": fan,
+                "predicted_gain": stack.gains[0],
+                "depth": stack.depth,
+                "stack_gain": stack.total,
+                "layers": [s.layer.name for s in stack.steps],
+            },
+            "scale the std with the fan-in: nn.init.kaiming_normal_(w, nonlinearity='relu') "
+            "before ReLU, nn.init.xavier_normal_(w) otherwise"
+            + (f" (std = sqrt(1 / fan_in) = {fmt(std)} keeps the gain at 1)" if std else ""),
+        )
+
+
+def _spelled(init: InitCall) -> str:
+    a = init.args
+    if init.scheme == "uniform_":
+        return f"U({fmt(a.get('a', 0.0))}, {fmt(a.get('b', 1.0))})"
+    mean = a.get("mean", 0.0) if "mean" in init.arg_nodes else 0.0
+    std = a.get("std", 1.0) if "std" in init.arg_nodes else 1.0
+    name = "N" if init.scheme == "normal_" else init.scheme.rstrip("_")
+    return f"{name}({fmt(mean)}, {fmt(std)}^2)"

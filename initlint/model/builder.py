@@ -1,0 +1,519 @@
+"""The single pass over a file that records its FileFacts (facts.py says what they are).
+
+walk.py explains why this is a read-only Walker and not a libcst CSTVisitor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import libcst as cst
+
+from initlint.model.facts import (
+    ApplySite,
+    Assignment,
+    CallSite,
+    FileFacts,
+    FunctionInfo,
+    Loop,
+    ModuleClass,
+)
+from initlint.model.fold import UNKNOWN, fold, is_number
+from initlint.model.imports import ImportTable, dotted_name
+from initlint.model.inits import InitCall, classify, parse_target
+from initlint.model.layers import SIGNATURES, Layer, family_of
+from initlint.model.walk import Walker
+
+#: containers whose constructor arguments are their children, in order
+_SEQUENCES = frozenset({"Sequential", "ModuleList"})
+
+
+@dataclass
+class _Scope:
+    kind: str  # class, function
+    name: str
+    env: dict[str, Any]
+    cls: ModuleClass | None = None
+    info: FunctionInfo | None = None
+    #: local lists of layers being built: ``layers.append(nn.Linear(...))``
+    lists: dict[str, list[tuple[cst.Call, Any]]] = field(default_factory=dict)
+
+
+class FactsBuilder(Walker):
+    """The single pass (see the module docstring)."""
+
+    def __init__(self, module: cst.Module) -> None:
+        self.module = module
+        self.imports = ImportTable()
+        self.constants: dict[str, Any] = {}
+        self.classes: dict[str, ModuleClass] = {}
+        self.inits: list[InitCall] = []
+        self.partial_writes: set[str] = set()
+        self.bindings: dict[tuple[str | None, str], Layer] = {}
+        self.instances: dict[tuple[str | None, str], str] = {}
+        self.functions: dict[tuple[str | None, str], FunctionInfo] = {}
+        self.calls: list[CallSite] = []
+        self.applies: list[ApplySite] = []
+        self.assignments: list[Assignment] = []
+        self._module_lists: dict[str, list[tuple[cst.Call, Any]]] = {}
+        self._scopes: list[_Scope] = []
+        self._narrowed: list[tuple[str, tuple[str, ...]]] = []
+        self._guards: list[cst.BaseExpression] = []
+        self._loops: list[Loop] = []
+        self._blocks: list[list[int]] = []  # [block id, index of the statement being walked]
+        self._conditions = 0
+        self._no_grad = 0
+        self._order = 0
+        self._sequence = 0
+
+    # ----- helpers
+    def _env(self) -> dict[str, Any]:
+        return self._scopes[-1].env if self._scopes else self.constants
+
+    def _lists(self) -> dict[str, list[tuple[cst.Call, Any]]]:
+        return self._scopes[-1].lists if self._scopes else self._module_lists
+
+    def _class(self) -> ModuleClass | None:
+        for scope in reversed(self._scopes):
+            if scope.cls is not None:
+                return scope.cls
+        return None
+
+    def _function_scope(self) -> _Scope | None:
+        for scope in reversed(self._scopes):
+            if scope.kind == "function":
+                return scope
+        return None
+
+    def _function(self) -> str | None:
+        scope = self._function_scope()
+        return scope.name if scope is not None else None
+
+    def _next(self) -> int:
+        self._sequence += 1
+        return self._sequence
+
+    def _layer_kind(self, node: cst.BaseExpression) -> str | None:
+        if not isinstance(node, cst.Call):
+            return None
+        qualified = self.imports.qualify(node.func)
+        if not qualified or not qualified.startswith("torch.nn."):
+            return None
+        kind = qualified.rsplit(".", 1)[-1]
+        return kind if family_of(kind) else None
+
+    def _loop_count(self) -> Any:
+        """Iterations of the loops around the current statement, inside the current function."""
+        count: Any = 1
+        for loop in self._loops:
+            if not is_number(loop.count):
+                return UNKNOWN
+            count *= loop.count
+        return count
+
+    def _count(self, node: cst.BaseExpression) -> Any:
+        """Length of ``range(n)``, ``range(a, b)`` or a literal list: what a loop repeats."""
+        if isinstance(node, (cst.List, cst.Tuple)):
+            return len(node.elements)
+        if isinstance(node, cst.Call) and dotted_name(node.func) == "range":
+            values = [fold(a.value, self._env(), self.imports.qualify) for a in node.args]
+            if not all(is_number(v) for v in values) or not values or len(values) > 2:
+                return UNKNOWN
+            low, high = (0, values[0]) if len(values) == 1 else values
+            return max(0, int(high) - int(low))
+        return UNKNOWN
+
+    def _comprehension_count(self, comp: cst.ListComp | cst.GeneratorExp) -> Any:
+        count: Any = 1
+        clause: Any = comp.for_in
+        while clause is not None:
+            if clause.ifs:
+                return UNKNOWN
+            value = self._count(clause.iter)
+            if not is_number(value):
+                return UNKNOWN
+            count *= value
+            clause = clause.inner_for_in
+        return count
+
+    def _items(self, node: cst.BaseExpression) -> list[tuple[cst.Call, Any]]:
+        """The layer calls a list expression holds, each with its repeat count."""
+        if isinstance(node, (cst.ListComp, cst.GeneratorExp)):
+            if isinstance(node.elt, cst.Call):
+                return [(node.elt, self._comprehension_count(node))]
+            return []
+        if isinstance(node, (cst.List, cst.Tuple)):
+            found: list[tuple[cst.Call, Any]] = []
+            for element in node.elements:
+                if isinstance(element, cst.StarredElement):
+                    found.extend(self._items(element.value))
+                elif isinstance(element.value, cst.Call):
+                    found.append((element.value, 1))
+            return found
+        if isinstance(node, cst.Name):
+            return list(self._lists().get(node.value, ()))
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply):
+            times = fold(node.right, self._env(), self.imports.qualify)
+            inner = self._items(node.left)
+            if is_number(times) and inner:
+                return [(call, r * times if is_number(r) else UNKNOWN) for call, r in inner]
+        return []
+
+    def _make_layer(self, name: str, call: cst.Call, kind: str, repeat: Any = 1) -> Layer:
+        names = SIGNATURES.get(kind, ())
+        args: dict[str, Any] = {}
+        texts: dict[str, str] = {}
+        position = 0
+        env = self._env()
+        for arg in call.args:
+            if arg.star:
+                break
+            key = arg.keyword.value if arg.keyword is not None else None
+            if key is None:
+                if position >= len(names):
+                    continue
+                key = names[position]
+                position += 1
+            args[key] = fold(arg.value, env, self.imports.qualify)
+            texts[key] = self.module.code_for_node(arg.value)
+        self._order += 1
+        layer = Layer(name, kind, family_of(kind) or "other", args, texts, self._order, call)
+        layer.repeat = repeat
+        if kind in _SEQUENCES:
+            self._add_children(layer, self._container_items(call))
+        return layer
+
+    def _container_items(self, call: cst.Call) -> list[tuple[cst.Call, Any]]:
+        items: list[tuple[cst.Call, Any]] = []
+        for arg in call.args:
+            if arg.keyword is not None:
+                continue
+            if arg.star or isinstance(arg.value, (cst.ListComp, cst.List, cst.Tuple)):
+                items.extend(self._items(arg.value))
+            elif isinstance(arg.value, cst.Call):
+                items.append((arg.value, 1))
+        return items
+
+    def _add_children(self, layer: Layer, items: list[tuple[cst.Call, Any]]) -> None:
+        for index, (call, repeat) in enumerate(items):
+            child_kind = self._layer_kind(call)
+            if child_kind is not None:
+                layer.children.append(
+                    self._make_layer(f"{layer.name}.{index}", call, child_kind, repeat)
+                )
+
+    def _list_layer(self, name: str, items: list[tuple[cst.Call, Any]]) -> Layer | None:
+        """A plain list of layers, as a ModuleList-like container."""
+        if not any(self._layer_kind(call) for call, _ in items):
+            return None
+        self._order += 1
+        layer = Layer(name, "list", "container", {}, {}, self._order, items[0][0])
+        self._add_children(layer, items)
+        return layer
+
+    # ----- imports and constants
+    def visit_Import(self, node: cst.Import) -> None:
+        self.imports.add_import(node)
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        self.imports.add_import_from(node)
+
+    def _note_partial_write(self, node: cst.BaseExpression) -> None:
+        """``w.data[0:4] = ...`` or ``w[idx].copy_(...)``: a constant init of w is not the end."""
+        if isinstance(node, cst.Subscript):
+            written = parse_target(node.value)
+            if written is not None:
+                self.partial_writes.add(written.text)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._note_partial_write(node.target)
+        if isinstance(node.target, cst.Name) and isinstance(node.operator, cst.AddAssign):
+            items = self._items(node.value)
+            if items:
+                self._grow_list(node.target.value, items)
+
+    def _grow_list(self, name: str, items: list[tuple[cst.Call, Any]]) -> None:
+        lists = self._lists()
+        if name not in lists:
+            return
+        times = self._loop_count()
+        for call, repeat in items:
+            total = repeat * times if is_number(repeat) and is_number(times) else UNKNOWN
+            lists[name].append((call, total))
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            self._note_partial_write(target.target)
+        if len(node.targets) != 1:
+            return
+        target = node.targets[0].target
+        if isinstance(target, cst.Name):
+            self._bind_name(target.value, node.value)
+            return
+        cls = self._class()
+        text = dotted_name(target)
+        if cls is None or text is None or not text.startswith("self."):
+            return
+        name = text[len("self.") :]
+        self.assignments.append(
+            Assignment(cls.name, self._function(), name, self._next(), node)
+        )
+        if isinstance(node.value, cst.Call):
+            cls.members[name] = self.imports.qualify(node.value.func) or "?"
+        kind = self._layer_kind(node.value)
+        if kind is not None and isinstance(node.value, cst.Call):
+            layer = self._make_layer(name, node.value, kind)
+            cls.layers[name] = layer
+            for child in _descendants(layer):
+                cls.layers[child.name] = child
+
+    def _bind_name(self, name: str, value: cst.BaseExpression) -> None:
+        env = self._env()
+        env[name] = fold(value, env, self.imports.qualify)
+        key = (self._function(), name)
+        if isinstance(value, (cst.List, cst.ListComp)):
+            items = self._items(value)
+            self._lists()[name] = items
+            layer = self._list_layer(name, items)
+            if layer is not None:
+                self.bindings[key] = layer
+            return
+        kind = self._layer_kind(value)
+        if kind is not None and isinstance(value, cst.Call):
+            self.bindings[key] = self._make_layer(name, value, kind)
+        elif isinstance(value, cst.Call) and isinstance(value.func, cst.Name):
+            self.instances[key] = value.func.value
+
+    # ----- scopes and statement order
+    def visit_Module(self, node: cst.Module) -> bool:
+        self._walk_block(node.body)
+        return False
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> bool:
+        self._walk_block(node.body)
+        return False
+
+    def _walk_block(self, body: Any) -> None:
+        position = [id(body), 0]
+        self._blocks.append(position)
+        for index, statement in enumerate(body):
+            position[1] = index
+            self.walk(statement)
+        self._blocks.pop()
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        bases = tuple(self.imports.qualify(arg.value) or "?" for arg in node.bases)
+        cls = ModuleClass(node.name.value, bases, node)
+        self.classes.setdefault(cls.name, cls)
+        self._scopes.append(_Scope("class", cls.name, dict(self.constants), cls))
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self._scopes.pop()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        env = dict(self.constants)
+        outer = self._env()
+        params = (*node.params.posonly_params, *node.params.params, *node.params.kwonly_params)
+        for param in params:
+            default = fold(param.default, outer, self.imports.qualify) if param.default else UNKNOWN
+            env[param.name.value] = default
+        cls = self._scopes[-1].cls if self._scopes and self._scopes[-1].kind == "class" else None
+        no_grad = any(self._is_no_grad(d.decorator) for d in node.decorators)
+        info = FunctionInfo(
+            node.name.value,
+            cls.name if cls is not None else None,
+            tuple(p.name.value for p in params),
+            node,
+            no_grad=no_grad,
+        )
+        self.functions.setdefault((info.cls, info.name), info)
+        if cls is not None:
+            cls.methods.setdefault(info.name, node)
+        self._scopes.append(_Scope("function", node.name.value, env, info=info))
+        self._saved_loops = getattr(self, "_saved_loops", [])
+        self._saved_loops.append(self._loops)
+        self._loops = []
+        if no_grad:
+            self._no_grad += 1
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self._scopes.pop()
+        self._loops = self._saved_loops.pop()
+        if any(self._is_no_grad(d.decorator) for d in original_node.decorators):
+            self._no_grad -= 1
+
+    def visit_Return(self, node: cst.Return) -> None:
+        scope = self._function_scope()
+        if scope is not None and scope.info is not None and node.value is not None:
+            scope.info.returns_value = True
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return True
+
+    # ----- control flow around init calls
+    def visit_If_body(self, node: cst.If) -> None:
+        self._conditions += 1
+        self._narrowed.append(self._narrowing(node.test))
+        self._guards.append(node.test)
+
+    def leave_If_body(self, node: cst.If) -> None:
+        self._conditions -= 1
+        self._narrowed.pop()
+        self._guards.pop()
+
+    def visit_If_orelse(self, node: cst.If) -> None:
+        self._conditions += 1
+
+    def leave_If_orelse(self, node: cst.If) -> None:
+        self._conditions -= 1
+
+    def visit_For_body(self, node: cst.For) -> None:
+        self._loops.append(self._loop(node))
+
+    def leave_For_body(self, node: cst.For) -> None:
+        self._loops.pop()
+
+    def visit_With_body(self, node: cst.With) -> None:
+        if any(self._is_no_grad(item.item) for item in node.items):
+            self._no_grad += 1
+
+    def leave_With_body(self, node: cst.With) -> None:
+        if any(self._is_no_grad(item.item) for item in node.items):
+            self._no_grad -= 1
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if isinstance(func, cst.Attribute):
+            self._note_partial_write(func.value)
+            self._note_method_call(node, func)
+        elif isinstance(func, cst.Name):
+            self._note_call(func.value, node)
+        init = classify(node, self.imports)
+        if init is None:
+            return
+        cls = self._class()
+        init.cls = cls.name if cls is not None else None
+        init.function = self._function()
+        init.narrowed = {name: kinds for name, kinds in self._narrowed if name}
+        init.loops = tuple(self._all_loops())
+        init.conditions = self._conditions
+        init.guards = tuple(self._guards)
+        init.in_no_grad = self._no_grad > 0
+        init.sequence = self._next()
+        init.statement = self._statement_of(node)
+        env = self._env()
+        init.args = {
+            key: fold(value, env, self.imports.qualify) for key, value in init.arg_nodes.items()
+        }
+        self.inits.append(init)
+
+    def _all_loops(self) -> Iterator[Loop]:
+        for saved in getattr(self, "_saved_loops", []):
+            yield from saved
+        yield from self._loops
+
+    def _statement_of(self, node: cst.Call) -> tuple[int, int] | None:
+        """(block, index) when the call is the whole statement, for "initialised twice"."""
+        if not self._blocks:
+            return None
+        return tuple(self._blocks[-1]) if self._expression_statement is node else None
+
+    _expression_statement: cst.CSTNode | None = None
+
+    def visit_Expr(self, node: cst.Expr) -> None:
+        self._expression_statement = node.value
+
+    def _note_call(self, callee: str, node: cst.Call) -> None:
+        cls = self._class()
+        args = tuple(dotted_name(a.value) if not a.keyword else None for a in node.args)
+        self.calls.append(
+            CallSite(callee, args, cls.name if cls else None, self._function(), self._no_grad > 0)
+        )
+
+    def _note_method_call(self, node: cst.Call, func: cst.Attribute) -> None:
+        method = func.attr.value
+        receiver = dotted_name(func.value)
+        if receiver is None:
+            return
+        cls = self._class()
+        if method == "apply" and len(node.args) == 1:
+            self.applies.append(
+                ApplySite(
+                    receiver,
+                    node.args[0].value,
+                    cls.name if cls else None,
+                    self._function(),
+                    self._no_grad > 0,
+                    node,
+                )
+            )
+        elif receiver == "self":
+            self._note_call(method, node)
+        elif method in {"append", "extend"} and len(node.args) == 1:
+            value = node.args[0].value
+            items = [(value, 1)] if method == "append" and isinstance(value, cst.Call) else []
+            self._grow_list(receiver, items or self._items(value))
+
+    def _is_no_grad(self, node: cst.BaseExpression) -> bool:
+        func = node.func if isinstance(node, cst.Call) else node
+        return (self.imports.qualify(func) or "") in {"torch.no_grad", "torch.inference_mode"}
+
+    def _narrowing(self, test: cst.BaseExpression) -> tuple[str, tuple[str, ...]]:
+        """``isinstance(m, (nn.Linear, Conv2d))`` -> ("m", ("Linear", "Conv2d"))."""
+        if (
+            isinstance(test, cst.Call)
+            and dotted_name(test.func) == "isinstance"
+            and len(test.args) == 2
+            and isinstance(test.args[0].value, cst.Name)
+        ):
+            types = test.args[1].value
+            elements = types.elements if isinstance(types, (cst.Tuple, cst.List)) else None
+            nodes = [el.value for el in elements] if elements is not None else [types]
+            kinds = tuple((dotted_name(n) or "?").rsplit(".", 1)[-1] for n in nodes)
+            return test.args[0].value.value, kinds
+        return "", ()
+
+    def _loop(self, node: cst.For) -> Loop:
+        names: tuple[str, ...] = ()
+        target = node.target
+        if isinstance(target, cst.Name):
+            names = (target.value,)
+        elif isinstance(target, cst.Tuple):
+            names = tuple(el.value.value for el in target.elements if isinstance(el.value, cst.Name))
+        over, receiver = "other", None
+        iterable = node.iter
+        if isinstance(iterable, cst.Call) and dotted_name(iterable.func) in {"enumerate", "zip"}:
+            iterable = iterable.args[0].value if iterable.args else iterable
+        if isinstance(iterable, cst.Call) and isinstance(iterable.func, cst.Attribute):
+            over = iterable.func.attr.value
+            receiver = dotted_name(iterable.func.value)
+        loop = Loop(names, over, receiver, self._conditions, dotted_name(iterable))
+        loop.count = self._count(node.iter)
+        return loop
+
+
+def _descendants(layer: Layer) -> Iterator[Layer]:
+    for child in layer.children:
+        yield child
+        yield from _descendants(child)
+
+
+def build_facts(module: cst.Module) -> FileFacts:
+    """Walk the module once and return its facts."""
+    builder = FactsBuilder(module)
+    builder.walk(module)
+    return FileFacts(
+        module,
+        builder.imports,
+        builder.constants,
+        builder.classes,
+        builder.inits,
+        builder.partial_writes,
+        builder.bindings,
+        builder.instances,
+        builder.functions,
+        builder.calls,
+        builder.applies,
+        builder.assignments,
+    )

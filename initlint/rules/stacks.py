@@ -1,0 +1,144 @@
+"""What an init does to the layers it reaches: E[W^2] per layer, and gains through a stack.
+
+A stack is a run of consecutive layers in forward order that the same init reaches with no norm
+layer or residual add between them (network.py). Its gain is the product of the per-layer gains
+G = fan_in * E[W^2] * c (theory.py), each to the power of how often the layer repeats.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import libcst as cst
+
+from initlint import theory
+from initlint.model.facts import FileFacts
+from initlint.model.flow import Step
+from initlint.model.fold import is_number
+from initlint.model.inits import InitCall
+from initlint.model.layers import Layer
+from initlint.model.network import Network, placements
+
+fmt = theory.format_number
+_GAIN_NAME = re.compile(r"""calculate_gain\(\s*['"](\w+)['"]""")
+
+
+def second_moment(init: InitCall, layer: Layer) -> float | None:
+    """E[W^2] the init gives this layer's weight, or None when it cannot be folded."""
+    a = init.args
+    given = init.arg_nodes
+    fan_in, fan_out = layer.fan_in, layer.fan_out
+    scheme = init.scheme
+    if scheme == "uniform_":
+        low = a.get("a") if "a" in given else 0.0
+        high = a.get("b") if "b" in given else 1.0
+        return theory.uniform_second_moment(low, high) if _numbers(low, high) else None
+    if scheme == "normal_":
+        mean = a.get("mean") if "mean" in given else 0.0
+        std = a.get("std") if "std" in given else 1.0
+        return theory.normal_second_moment(mean, std) if _numbers(mean, std) else None
+    if scheme in {"trunc_normal_", "trunc_normal_tf_"}:
+        mean = a.get("mean") if "mean" in given else 0.0
+        std = a.get("std") if "std" in given else 1.0
+        low = a.get("a") if "a" in given else -2.0
+        high = a.get("b") if "b" in given else 2.0
+        if not _numbers(mean, std, low, high):
+            return None
+        if scheme == "trunc_normal_tf_":  # timm: bounds in std units around 0, then scaled
+            return theory.trunc_normal_second_moment(0.0, 1.0, low, high) * std * std + mean * mean
+        return theory.trunc_normal_second_moment(mean, std, low, high)
+    gain = a.get("gain") if "gain" in given else 1.0
+    if scheme in {"xavier_uniform_", "xavier_normal_"}:
+        if _numbers(gain, fan_in, fan_out) and fan_in + fan_out > 0:
+            return theory.xavier_second_moment(fan_in, fan_out, gain)
+        return None
+    if scheme in {"kaiming_uniform_", "kaiming_normal_"}:
+        mode = a.get("mode", "fan_in") if "mode" in given else "fan_in"
+        fan = fan_out if mode == "fan_out" else fan_in
+        slope = a.get("a") if "a" in given else 0.0
+        nonlinearity = nonlinearity_of(init) or "leaky_relu"
+        if not (_numbers(fan, slope) and fan > 0):
+            return None
+        try:
+            return theory.kaiming_second_moment(fan, slope, nonlinearity)
+        except ValueError:
+            return None
+    if scheme == "orthogonal_" and _numbers(gain, fan_in, fan_out) and max(fan_in, fan_out) > 0:
+        return theory.orthogonal_second_moment(fan_in, fan_out, gain)
+    return None
+
+
+def nonlinearity_of(init: InitCall) -> str | None:
+    """The activation the init was written for: ``nonlinearity=`` or ``calculate_gain('x')``."""
+    if init.scheme.startswith("kaiming"):
+        value = init.args.get("nonlinearity") if "nonlinearity" in init.arg_nodes else "leaky_relu"
+        return value if isinstance(value, str) else None
+    node = init.arg_nodes.get("gain")
+    if node is None:
+        return None
+    match = _GAIN_NAME.search(cst.Module([]).code_for_node(node))
+    return match.group(1) if match else None
+
+
+def _numbers(*values: Any) -> bool:
+    return all(is_number(v) for v in values)
+
+
+@dataclass
+class Stack:
+    """A run of layers one init reaches, with the gain of each and of the whole run."""
+
+    network: Network
+    steps: list[Step]
+    gains: list[float]  # per step, activation factor included
+    depth: int
+    total: float
+
+    @property
+    def names(self) -> str:
+        return ", ".join(f"`{s.layer.name}`" + (f" x{s.repeat}" if s.repeat != 1 else "") for s in self.steps)
+
+    def per_layer(self) -> str:
+        low, high = min(self.gains), max(self.gains)
+        if math.isclose(low, high, rel_tol=0.05):
+            return fmt(low)
+        return f"{fmt(low)} to {fmt(high)}"
+
+
+def layer_gain(step: Step, moment: float, last: bool) -> float | None:
+    """G of one step: fan-in x E[W^2] x the activation factor (none after the output layer)."""
+    layer = step.layer
+    fan = 1 if layer.family == "embedding" else layer.fan_in
+    if not is_number(fan) or fan <= 0:
+        return None
+    factor = step.activation.factor if step.activation is not None and not last else 1.0
+    return theory.layer_gain(fan, moment, factor)
+
+
+def stacks(facts: FileFacts, init: InitCall, keep=lambda step: True) -> list[Stack]:
+    """Every stack the init reaches in which ``keep`` holds for each step, gains folded."""
+    placed = [(n, s) for n, s in placements(facts, init) if keep(s)]
+    members = {id(step.layer) for _, step in placed}
+    found: list[Stack] = []
+    seen: set[int] = set()
+    for network, step in placed:
+        if id(step) in seen:
+            continue
+        run = network.run(step, members)
+        seen.update(id(s) for s in run)
+        gains: list[float] = []
+        for item in run:
+            moment = second_moment(init, item.layer)
+            last = item is network.steps[-1]
+            gain = layer_gain(item, moment, last) if moment is not None else None
+            if gain is None or not isinstance(item.repeat, int):
+                break
+            gains.append(gain)
+        else:
+            depth = sum(item.repeat for item in run)
+            total = math.prod(theory.compound(g, item.repeat) for g, item in zip(gains, run))
+            found.append(Stack(network, run, gains, depth, total))
+    return found
