@@ -126,7 +126,7 @@ def lint_text(
         result.error = FileError(path, f"file too deeply nested to parse ({type(error).__name__})")
         return result
     try:
-        facts = build_facts(module)
+        facts = build_facts(module, text)
         hits = [(r, hit) for r in needed for hit in r.check(facts, settings.thresholds)]
         if hits:
             result.findings = _place(module, path, hits, suppressions)

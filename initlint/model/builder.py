@@ -38,6 +38,8 @@ class _Scope:
     info: FunctionInfo | None = None
     #: local lists of layers being built: ``layers.append(nn.Linear(...))``
     lists: dict[str, list[tuple[cst.Call, Any]]] = field(default_factory=dict)
+    #: parameters whose default is a class: ``act_layer=nn.GELU`` -> torch.nn.GELU
+    classes: dict[str, str] = field(default_factory=dict)
 
 
 class FactsBuilder(Walker):
@@ -98,6 +100,9 @@ class FactsBuilder(Walker):
         if not isinstance(node, cst.Call):
             return None
         qualified = self.imports.qualify(node.func)
+        scope = self._function_scope()
+        if isinstance(node.func, cst.Name) and scope is not None and node.func.value in scope.classes:
+            qualified = scope.classes[node.func.value]  # act_layer() with act_layer=nn.GELU
         if not qualified or not qualified.startswith("torch.nn."):
             return None
         kind = qualified.rsplit(".", 1)[-1]
@@ -330,7 +335,13 @@ class FactsBuilder(Walker):
         self.functions.setdefault((info.cls, info.name), info)
         if cls is not None:
             cls.methods.setdefault(info.name, node)
-        self._scopes.append(_Scope("function", node.name.value, env, info=info))
+        scope = _Scope("function", node.name.value, env, info=info)
+        for param in params:
+            if isinstance(param.default, (cst.Name, cst.Attribute)):
+                qualified = self.imports.qualify(param.default)
+                if qualified and qualified.startswith("torch.nn."):
+                    scope.classes[param.name.value] = qualified
+        self._scopes.append(scope)
         self._saved_loops = getattr(self, "_saved_loops", [])
         self._saved_loops.append(self._loops)
         self._loops = []
@@ -499,11 +510,11 @@ def _descendants(layer: Layer) -> Iterator[Layer]:
         yield from _descendants(child)
 
 
-def build_facts(module: cst.Module) -> FileFacts:
-    """Walk the module once and return its facts."""
+def build_facts(module: cst.Module, text: str | None = None) -> FileFacts:
+    """Walk the module once and return its facts; ``text`` is the source it was parsed from."""
     builder = FactsBuilder(module)
     builder.walk(module)
-    return FileFacts(
+    facts = FileFacts(
         module,
         builder.imports,
         builder.constants,
@@ -517,3 +528,6 @@ def build_facts(module: cst.Module) -> FileFacts:
         builder.applies,
         builder.assignments,
     )
+    if text is not None:
+        facts.text = text  # saves regenerating the code from the tree (a third of a parse)
+    return facts

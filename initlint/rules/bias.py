@@ -105,11 +105,14 @@ def saturating_bias(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
                 output = 1.0 / (1.0 + math.exp(-value))
                 slope = output * (1.0 - output)
                 slope *= 4.0  # relative to sigmoid's slope at 0, 1/4
+            shown = f"{output:.4g}" if abs(output) < 0.999 else (
+                f"{'-' if output < 0 else ''}1 {'+' if output < 0 else '-'} {fmt(1 - abs(output))}"
+            )
             yield Hit(
                 init.node,
                 f"`{init.target.text}` is set to {fmt(value)} and `{activation.spelled}` follows "
                 f"`{step.layer.name}`: every unit starts at {activation.name}({fmt(value)}) = "
-                f"{output:.4g}, where the gradient is x{fmt(slope)} of its value at 0",
+                f"{shown}, where the gradient is x{fmt(slope)} of its value at 0",
                 {"value": value, "activation": activation.name, "gradient_factor": slope},
                 f"keep |bias| below {point:.1f} (the saturation point of {activation.name}); "
                 "zero is the usual choice",

@@ -174,8 +174,8 @@ def init_never_applied(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
         seen.add((info.cls, info.name))
         if info.name in _FRAMEWORK_HOOKS or info.name == "forward" or info.name.startswith("__"):
             continue
-        if info.cls is None and not (script or info.name.startswith("_")):
-            continue  # a public function may be imported by another module
+        if not (script or info.name.startswith("_")):
+            continue  # public functions and methods may be called from other modules
         if info.cls is not None and info.cls not in facts.classes:
             continue
         if facts.mentions(info.name) > 1:

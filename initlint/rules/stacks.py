@@ -74,8 +74,11 @@ def second_moment(init: InitCall, layer: Layer) -> float | None:
 def nonlinearity_of(init: InitCall) -> str | None:
     """The activation the init was written for: ``nonlinearity=`` or ``calculate_gain('x')``."""
     if init.scheme.startswith("kaiming"):
-        value = init.args.get("nonlinearity") if "nonlinearity" in init.arg_nodes else "leaky_relu"
-        return value if isinstance(value, str) else None
+        node = init.arg_nodes.get("nonlinearity")
+        if node is None:
+            return "leaky_relu"
+        # a literal only: a parameter (``nonlinearity=activation``) is whatever callers pass
+        return node.evaluated_value if isinstance(node, cst.SimpleString) else None
     node = init.arg_nodes.get("gain")
     if node is None:
         return None
@@ -99,13 +102,22 @@ class Stack:
 
     @property
     def names(self) -> str:
-        return ", ".join(f"`{s.layer.name}`" + (f" x{s.repeat}" if s.repeat != 1 else "") for s in self.steps)
+        return ", ".join(_step_name(s) for s in self.steps)
 
     def per_layer(self) -> str:
         low, high = min(self.gains), max(self.gains)
         if math.isclose(low, high, rel_tol=0.05):
             return fmt(low)
         return f"{fmt(low)} to {fmt(high)}"
+
+
+def _step_name(step: Step) -> str:
+    """``fc1``; a repeated template ``layers.0`` x10 reads ``layers.*`` x10."""
+    name = step.layer.name
+    if step.repeat == 1:
+        return f"`{name}`"
+    base, _, last = name.rpartition(".")
+    return f"`{base}.*` x{step.repeat}" if base and last.isdigit() else f"`{name}` x{step.repeat}"
 
 
 def layer_gain(step: Step, moment: float, last: bool) -> float | None:
