@@ -19,6 +19,7 @@ from initlint.model.facts import (
     Loop,
     ModuleClass,
 )
+from initlint.model.flow import loop_bindings
 from initlint.model.fold import UNKNOWN, fold, is_number
 from initlint.model.imports import ImportTable, dotted_name
 from initlint.model.inits import InitCall, classify, parse_target
@@ -494,12 +495,13 @@ class FactsBuilder(Walker):
             names = tuple(el.value.value for el in target.elements if isinstance(el.value, cst.Name))
         over, receiver = "other", None
         iterable = node.iter
-        if isinstance(iterable, cst.Call) and dotted_name(iterable.func) in {"enumerate", "zip"}:
-            iterable = iterable.args[0].value if iterable.args else iterable
+        if isinstance(iterable, cst.Call) and dotted_name(iterable.func) == "enumerate" and iterable.args:
+            iterable = iterable.args[0].value
         if isinstance(iterable, cst.Call) and isinstance(iterable.func, cst.Attribute):
             over = iterable.func.attr.value
             receiver = dotted_name(iterable.func.value)
         loop = Loop(names, over, receiver, self._conditions, dotted_name(iterable))
+        loop.iterables = {name: dotted_name(value) for name, value in loop_bindings(node)}
         loop.count = self._count(node.iter)
         return loop
 

@@ -32,6 +32,8 @@ class Loop:
     conditions: int = 0  # enclosing ``if`` blocks when the loop starts
     iterable: str | None = None  # ``self.layers`` in ``for layer in self.layers``
     count: Any = None  # iterations, when ``range(n)`` folds
+    #: loop variable -> dotted text of what it runs over (``zip(self.fcs, self.bns)``)
+    iterables: dict[str, str | None] = field(default_factory=dict)
 
     def filtered(self, init: InitCall) -> bool:
         """Whether an ``if`` inside this loop guards the init (``if p.dim() > 1``)."""

@@ -138,6 +138,9 @@ class _Flow:
         if layer is not None:
             layer_obj, repeat = layer
             return self._apply_layer(layer_obj, self._first_arg(node, env), repeat)
+        if isinstance(func, cst.Attribute) and dotted_name(func.value) == "self":
+            value = self._first_arg(node, env)  # a member that is no nn layer, or a method
+            return value if self._passthrough_member(func) else _NONE
         qualified = self.facts.imports.qualify(func) or ""
         if isinstance(func, cst.Attribute) and not qualified.startswith("torch"):
             method = func.attr.value
@@ -221,21 +224,15 @@ class _Flow:
             self.block(node.body.body, env)
 
     def _for(self, node: cst.For, env: dict[str, Any]) -> None:
-        iterable = node.iter
-        if isinstance(iterable, cst.Call) and dotted_name(iterable.func) in {"enumerate", "zip"}:
-            iterable = iterable.args[0].value if iterable.args else iterable
-        text = dotted_name(iterable) or ""
-        container = self.cls.layers.get(text[len("self.") :]) if text.startswith("self.") else None
-        target = node.target
-        if isinstance(target, cst.Tuple):
-            names = [el.value for el in target.elements if isinstance(el.value, cst.Name)]
-            target = names[-1] if names else target
-        if container is not None and container.children and isinstance(target, cst.Name):
-            template = container.children[0]
-            count: Any = sum(c.repeat for c in container.children) if all(
-                isinstance(c.repeat, int) for c in container.children
-            ) else template.repeat
-            env[target.value] = (template, count)
+        for name, iterable in loop_bindings(node):
+            text = dotted_name(iterable) or ""
+            container = self.cls.layers.get(text[len("self.") :]) if text.startswith("self.") else None
+            if container is not None and container.children:
+                template = container.children[0]
+                count: Any = sum(c.repeat for c in container.children) if all(
+                    isinstance(c.repeat, int) for c in container.children
+                ) else template.repeat
+                env[name] = (template, count)
         self.block(node.body.body, env)
 
     def small(self, node: cst.BaseSmallStatement, env: dict[str, Any]) -> None:
@@ -256,6 +253,22 @@ class _Flow:
                 env[node.target.value] = value
         elif isinstance(node, (cst.Expr, cst.Return)) and node.value is not None:
             self.expr(node.value, env)
+
+
+def loop_bindings(node: cst.For) -> list[tuple[str, cst.BaseExpression]]:
+    """Loop variable -> what it runs over: ``for i, b in enumerate(X)``, ``for a, b in zip(A, B)``."""
+    iterable, target = node.iter, node.target
+    if isinstance(iterable, cst.Call) and iterable.args:
+        func = dotted_name(iterable.func)
+        if func == "enumerate" and isinstance(target, cst.Tuple) and len(target.elements) == 2:
+            iterable, target = iterable.args[0].value, target.elements[1].value
+        elif func == "zip" and isinstance(target, cst.Tuple):
+            return [
+                (element.value.value, arg.value)
+                for element, arg in zip(target.elements, iterable.args)
+                if isinstance(element.value, cst.Name)
+            ]
+    return [(target.value, iterable)] if isinstance(target, cst.Name) else []
 
 
 def class_steps(facts: "FileFacts", cls: "ModuleClass") -> list[Step]:

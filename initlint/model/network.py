@@ -167,7 +167,8 @@ def reached_layers(facts: "FileFacts", init: "InitCall") -> list[Layer]:
         elif loop.over in _PARAMETER_LOOPS and not target.owner:
             module_roots = roots(facts, loop.receiver, init.cls, init.function)
         elif loop.over == "other":
-            module_roots = roots(facts, loop.iterable, init.cls, init.function)
+            iterable = loop.iterables.get(base, loop.iterable)
+            module_roots = roots(facts, iterable, init.cls, init.function)
             keep_all = False
         break
     else:

@@ -34,7 +34,8 @@ _FAMILY = {
 
 def _hidden(network, step: Step) -> bool:
     """A layer whose output feeds another layer (the output layer's activation is the task's)."""
-    return step is not network.steps[-1] and not step.reset
+    last = step is network.steps[-1] and step.repeat == 1
+    return not last and not step.reset
 
 
 @rule(

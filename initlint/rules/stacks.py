@@ -144,13 +144,14 @@ def stacks(facts: FileFacts, init: InitCall, keep=lambda step: True) -> list[Sta
         gains: list[float] = []
         for item in run:
             moment = second_moment(init, item.layer)
-            last = item is network.steps[-1]
-            gain = layer_gain(item, moment, last) if moment is not None else None
+            gain = layer_gain(item, moment, last=False) if moment is not None else None
             if gain is None or not isinstance(item.repeat, int):
                 break
             gains.append(gain)
         else:
-            depth = sum(item.repeat for item in run)
-            total = math.prod(theory.compound(g, item.repeat) for g, item in zip(gains, run))
+            # a norm or residual after a repeated layer resets the stack after every copy
+            repeats = [1 if item.reset else item.repeat for item in run]
+            depth = sum(repeats)
+            total = math.prod(theory.compound(g, r) for g, r in zip(gains, repeats))
             found.append(Stack(network, run, gains, depth, total))
     return found

@@ -1,0 +1,187 @@
+"""Forward flow, reach and the depth rules: exact activations, layers, depths and gains."""
+
+from __future__ import annotations
+
+import textwrap
+
+import libcst as cst
+import pytest
+
+from conftest import FIXTURES, lint
+from initlint.model.builder import build_facts
+from initlint.model.network import networks
+
+
+def facts_of(source: str):
+    text = textwrap.dedent(source)
+    return build_facts(cst.parse_module(text), text)
+
+
+def chain(source: str, name: str):
+    """(layer, activation, reset, repeat) per step of the named network."""
+    network = next(n for n in networks(facts_of(source)) if n.name == name)
+    return [
+        (s.layer.name, s.activation.name if s.activation else None, s.reset, s.repeat)
+        for s in network.steps
+    ]
+
+
+HEADER = """
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.nn import functional
+"""
+
+
+@pytest.mark.parametrize(
+    "body, activation",
+    [
+        ("return self.fc2(F.relu(self.fc1(x)))", "relu"),
+        ("return self.fc2(self.fc1(x).relu())", "relu"),
+        ("return self.fc2(torch.tanh(self.fc1(x)))", "tanh"),
+        ("h = self.fc1(x)\n        h = self.act(h)\n        return self.fc2(h)", "leaky_relu"),
+        ("return self.fc2(functional.gelu(self.drop(self.fc1(x))))", "gelu"),
+        ("return self.fc2(self.fc1(x).clamp(min=0))", "relu"),
+        ("return self.fc2(torch.sigmoid(self.fc1(x).view(-1, 64)))", "sigmoid"),
+    ],
+)
+def test_activation_after_a_layer_in_every_spelling(body, activation):
+    source = HEADER + f"""
+class M(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(64, 64)
+        self.act = nn.LeakyReLU(0.2)
+        self.drop = nn.Dropout(0.1)
+        self.fc2 = nn.Linear(64, 1)
+
+    def forward(self, x):
+        {body}
+"""
+    assert chain(source, "M") == [("fc1", activation, False, 1), ("fc2", None, False, 1)]
+
+
+def test_sequential_built_from_an_append_loop_with_depth():
+    source = HEADER + """
+class M(nn.Module):
+    def __init__(self, width=32, depth=5, act_layer=nn.GELU):
+        super().__init__()
+        layers = []
+        for _ in range(depth):
+            layers.append(nn.Linear(width, width))
+            layers.append(act_layer())
+        self.body = nn.Sequential(*layers, nn.Linear(width, 1))
+
+    def forward(self, x):
+        return self.body(x)
+"""
+    assert chain(source, "M") == [("body.0", "gelu", False, 5), ("body.2", None, False, 1)]
+
+
+def test_norm_and_residual_reset_the_stack():
+    source = HEADER + """
+class Block(nn.Module):
+    def __init__(self, dim=64):
+        super().__init__()
+        self.fc1 = nn.Linear(dim, dim)
+        self.bn = nn.BatchNorm1d(dim)
+        self.fc2 = nn.Linear(dim, dim)
+        self.fc3 = nn.Linear(dim, dim)
+
+    def forward(self, x):
+        x = F.relu(self.bn(self.fc1(x)))
+        x = x + self.fc2(x)
+        return self.fc3(x)
+"""
+    assert chain(source, "Block") == [
+        ("fc1", "relu", True, 1),
+        ("fc2", None, True, 1),
+        ("fc3", None, False, 1),
+    ]
+
+
+SEEDS = (FIXTURES / "seeds_signal.py").read_text()
+
+
+def test_seed_ten_layers_at_std_001_vanish_1e_minus_20():
+    (finding,) = [f for f in lint(SEEDS) if f.code == "IL203"]
+    assert finding.location.line == 10
+    assert finding.details["predicted_gain"] == pytest.approx(0.01)
+    assert finding.details["stack_gain"] == pytest.approx(1e-20)
+    assert finding.details["depth"] == 10
+    assert "the variance gain is 0.01 per layer, x1e-20 over 10 layers (`layers.*` x10)" in finding.message
+
+
+def test_seed_xavier_before_deep_relu_halves_per_layer():
+    (finding,) = [f for f in lint(SEEDS) if f.code == "IL301"]
+    assert finding.details["predicted_gain"] == pytest.approx(0.5)
+    assert finding.details["depth"] == 8
+    assert finding.details["stack_gain"] == pytest.approx(0.5**8)
+    assert "0.5 per layer, x3.9e-3 over 8 layers (`blocks.*` x8)" in finding.message
+
+
+def test_seed_he_before_tanh_doubles_the_pre_activation_variance():
+    found = [f for f in lint(SEEDS) if f.code == "IL302"]
+    assert [f.location.line for f in found] == [48, 59]
+    assert all(f.details["predicted_gain"] == pytest.approx(2.0) for f in found)
+    assert "grows x2 per layer (std x1.4)" in found[0].message
+
+
+DEEP = HEADER + """
+class Net(nn.Module):
+    def __init__(self, width=128, depth=8):
+        super().__init__()
+        self.fcs = nn.ModuleList([nn.Linear(width, width) for _ in range(depth)])
+        self.bns = nn.ModuleList([nn.BatchNorm1d(width) for _ in range(depth)])
+        for fc in self.fcs:
+            nn.init.xavier_uniform_(fc.weight)
+
+    def forward(self, x):
+        for fc, bn in zip(self.fcs, self.bns):
+            x = F.relu(NORM)
+        return x
+"""
+
+
+def test_batchnorm_makes_xavier_before_relu_moot():
+    assert [f.code for f in lint(DEEP.replace("NORM", "bn(fc(x))"))] == []
+    assert [f.code for f in lint(DEEP.replace("NORM", "fc(x)"))] == ["IL301"]
+
+
+@pytest.mark.parametrize(
+    "apply",
+    [
+        "self.apply(self._init)",
+        "self.apply(lambda m: self._init(m))",
+        "self.apply(functools.partial(self._init, std=0.01))",
+    ],
+)
+def test_apply_reaches_every_layer_of_the_class(apply):
+    source = HEADER + f"""
+import functools
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(100, 100) for _ in range(6)])
+        {apply}
+
+    def _init(self, m, std=0.01):
+        if isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, std=0.01)
+            nn.init.zeros_(m.bias)
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+"""
+    (finding,) = lint(source)
+    assert finding.code == "IL203"
+    assert finding.details["stack_gain"] == pytest.approx(1e-12)
+
+
+def test_a_two_layer_residual_branch_at_std_002_is_not_vanishing():
+    # nanoGPT's MLP: c_fc then c_proj at 0.02/sqrt(2 n_layer) = 0.051 over two layers
+    assert [f.code for f in lint((FIXTURES / "nanogpt.py").read_text())] == []
