@@ -185,3 +185,20 @@ class Net(nn.Module):
 def test_a_two_layer_residual_branch_at_std_002_is_not_vanishing():
     # nanoGPT's MLP: c_fc then c_proj at 0.02/sqrt(2 n_layer) = 0.051 over two layers
     assert [f.code for f in lint((FIXTURES / "nanogpt.py").read_text())] == []
+
+
+LEGIT = (FIXTURES / "legit_flow.py").read_text()
+
+
+def test_hf_post_init_reaches_the_layers_of_every_subclass():
+    # without the parent call, DenseHead's own _init_weights leaves the predictor's bias default
+    mutated = LEGIT.replace("        super()._init_weights(module)\n", "")
+    found = [(f.code, f.details.get("layers")) for f in lint(mutated)]
+    assert found == [("IL401", ["predictor"])]
+
+
+def test_a_module_picked_by_class_name_is_not_taken_for_a_conv():
+    # `elif "BatchNorm" in module.__class__.__name__: ones_(module.weight)` is a norm layer
+    assert [f.code for f in lint(LEGIT)] == []
+    mutated = LEGIT.replace('elif "BatchNorm" in module.__class__.__name__:', "elif isinstance(module, nn.Conv2d):")
+    assert "IL101" in {f.code for f in lint(mutated)}

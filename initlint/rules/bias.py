@@ -39,6 +39,16 @@ def _has_bias(layer) -> bool:
     return value is not False and layer.family in {"dense", "conv"}
 
 
+def _extends_parent(facts: FileFacts, init: InitCall) -> bool:
+    """``super()._init_weights(module)`` or ``PreTrainedModel._init_weights(self, module)``
+    first: the parent's init has set the bias already."""
+    info = facts.function_of(init)
+    if info is None:
+        return False
+    code = facts.code(info.node)
+    return "super()." in code or f".{info.name}(self" in code
+
+
 @rule(
     "IL401",
     "bias-left-default",
@@ -63,7 +73,7 @@ def bias_left_default(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
         if key in biased or key in reported:
             continue
         layers = [layer for layer in facts.reach(init) if _has_bias(layer)]
-        if not layers:
+        if not layers or _extends_parent(facts, init):
             continue
         reported.add(key)
         names = ", ".join(f"`{layer.name}`" for layer in layers[:4]) + (", ..." if len(layers) > 4 else "")
