@@ -17,7 +17,7 @@ from initlint.model.facts import FileFacts
 from initlint.model.fold import is_number
 from initlint.model.inits import InitCall, call_tokens
 from initlint.rules.base import Hit, Thresholds, rule
-from initlint.rules.stacks import second_moment, stacks
+from initlint.rules.stacks import exploding_chain, second_moment, stacks
 from initlint.rules.targets import FanIn, fan_in
 
 fmt = theory.format_number
@@ -34,12 +34,20 @@ def _explosion(
         if gain <= limits.max_gain:
             return None
         where = f"at fan-in {fmt(fan.value)}" + (f" ({fan.text})" if _is_symbolic(fan) else "")
+        details = {"second_moment": second_moment, "fan_in": fan.value, "predicted_gain": gain}
+        chain = exploding_chain(facts, fan.layer, limits.max_gain) if fan.layer is not None else None
+        depth = ""
+        if chain is not None:
+            depth = (
+                f", x{fmt(chain.total)} over {chain.depth} layers ({chain.names}) with no "
+                "normalization between them"
+            )
+            details.update(depth=chain.depth, stack_gain=chain.total)
         message = (
             f"{spelled} on `{target}` gives E[W^2] = {fmt(second_moment)}; {where} the variance "
-            f"gain is {fmt(gain)} per layer (std x{fmt(math.sqrt(gain))}); "
+            f"gain is {fmt(gain)} per layer (std x{fmt(math.sqrt(gain))}){depth}; "
             f"PyTorch's default gives {fmt(1 / 3)}"
         )
-        details = {"second_moment": second_moment, "fan_in": fan.value, "predicted_gain": gain}
         bound = math.sqrt(3.0 / fan.value)
         fix = (
             f"use nn.init.kaiming_uniform_(w, nonlinearity='relu') or U(-b, b) with "

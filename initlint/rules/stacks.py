@@ -21,6 +21,7 @@ from initlint.model.fold import is_number
 from initlint.model.inits import InitCall
 from initlint.model.layers import Layer
 from initlint.model.network import Network, placements
+from initlint.model.network import networks as networks_of
 
 fmt = theory.format_number
 _GAIN_NAME = re.compile(r"""calculate_gain\(\s*['"](\w+)['"]""")
@@ -155,3 +156,50 @@ def stacks(facts: FileFacts, init: InitCall, keep=lambda step: True) -> list[Sta
             total = math.prod(theory.compound(g, r) for g, r in zip(gains, repeats))
             found.append(Stack(network, run, gains, depth, total))
     return found
+
+
+def _layer_moments(facts: FileFacts) -> dict[int, float]:
+    """E[W^2] of each layer's weight after every init of the file (the last init wins)."""
+    cached = getattr(facts, "_moments", None)
+    if cached is not None:
+        return cached
+    moments: dict[int, float] = {}
+    for init in sorted(facts.inits, key=lambda item: item.sequence):
+        if init.target is None or init.target.role != "weight":
+            continue
+        for layer in facts.reach(init):
+            moment = second_moment(init, layer)
+            if moment is not None:
+                moments[id(layer)] = moment
+    facts._moments = moments  # type: ignore[attr-defined]
+    return moments
+
+
+def exploding_chain(facts: FileFacts, layer: Layer, max_gain: float) -> Stack | None:
+    """The run of consecutive layers around ``layer``, each above ``max_gain``, across inits."""
+    moments = _layer_moments(facts)
+
+    def gain(step: Step) -> float | None:
+        moment = moments.get(id(step.layer))
+        if moment is None:
+            return None
+        value = layer_gain(step, moment, last=False)
+        return value if value is not None and value > max_gain and isinstance(step.repeat, int) else None
+
+    for network in networks_of(facts):
+        step = network.step_of(layer)
+        if step is None or gain(step) is None:
+            continue
+        start = end = step.index
+        while start > 0 and not network.steps[start - 1].reset and gain(network.steps[start - 1]):
+            start -= 1
+        while end + 1 < len(network.steps) and not network.steps[end].reset and gain(network.steps[end + 1]):
+            end += 1
+        run = network.steps[start : end + 1]
+        repeats = [1 if s.reset else s.repeat for s in run]
+        if sum(repeats) < 2:
+            continue
+        gains = [gain(s) or 0.0 for s in run]
+        total = math.prod(theory.compound(g, r) for g, r in zip(gains, repeats))
+        return Stack(network, run, gains, sum(repeats), total)
+    return None

@@ -77,6 +77,8 @@ def constant_weight_init(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
             continue  # only layers the file shows to be weight layers: unknown stays silent
         if layer.family == "embedding":
             continue  # each row gets gradients only from its own tokens: rows diverge at once
+        if value == 0 and any(first.layer is layer for first, _, _ in zero_pairs(facts)):
+            continue  # the next layer is zero too: IL103 reports the pair
         if value == 0 and target.base != "self" and target.owner:
             continue  # `module.x.weight` of another class: whether x is hidden needs dataflow
         if target.text in facts.partial_writes:
@@ -135,4 +137,47 @@ def constant_all_parameters(facts: FileFacts, limits: Thresholds) -> Iterable[Hi
             {"value": value, "predicted_gain": 0.0 if value == 0 else None},
             "loop over modules with isinstance checks and draw weights at random "
             "(kaiming/xavier); set only biases and norm parameters to constants",
+        )
+
+
+def zero_pairs(facts: FileFacts):
+    """(first step, second step, layer id -> its zero init) for consecutive zero layers."""
+    cached = getattr(facts, "_zero_pairs", None)
+    if cached is not None:
+        return cached
+    from initlint.model.network import networks
+
+    zeroed: dict[int, InitCall] = {}
+    for init in facts.inits:
+        if constant_value(init) == 0 and init.target is not None and init.target.role == "weight":
+            for layer in facts.reach(init):
+                zeroed[id(layer)] = init
+    pairs = []
+    if len(zeroed) >= 2:
+        for network in networks(facts):
+            for first, second in zip(network.steps, network.steps[1:]):
+                if id(first.layer) in zeroed and id(second.layer) in zeroed:
+                    pairs.append((first, second, zeroed))
+    facts._zero_pairs = pairs  # type: ignore[attr-defined]
+    return pairs
+
+
+@rule(
+    "IL103",
+    "zero-branch",
+    Effect.SYMMETRY,
+    "two consecutive layers both zero: neither gets a gradient, the branch stays dead",
+    TOKENS,
+)
+def zero_branch(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
+    for first, second, zeroed in zero_pairs(facts):
+        yield Hit(
+            zeroed[id(second.layer)].node,
+            f"`{first.layer.name}` and `{second.layer.name}` are both zero and "
+            f"`{second.layer.name}` reads `{first.layer.name}`'s output: the gradient of "
+            f"each is a product with the other's zero weights, so neither ever moves "
+            "and the branch stays dead (LoRA zeroes only B, and draws A at random)",
+            {"layers": [first.layer.name, second.layer.name]},
+            f"draw `{first.layer.name}` at random (kaiming_uniform_) and keep only "
+            f"`{second.layer.name}` at zero",
         )

@@ -33,7 +33,10 @@ def is_norm_target(facts: FileFacts, init: InitCall) -> bool:
     if target is None:
         return False
     owner = target.owner[-1] if target.owner else ""
-    return bool(owner and _NORM_NAME.search(owner.lower()))
+    if owner and _NORM_NAME.search(owner.lower()):
+        return True
+    # DCGAN's ``if classname.find("BatchNorm") != -1:`` picks norm layers by name
+    return any("norm" in facts.code(guard).lower() for guard in init.guards)
 
 
 def is_last_layer(facts: FileFacts, init: InitCall) -> bool:
