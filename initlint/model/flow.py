@@ -48,6 +48,7 @@ class Step:
     reset: bool = False  # a norm or residual add follows before the next layer
     repeat: Any = 1
     called: bool = True  # False when the order comes from creation, not from forward
+    source: "Step | None" = None  # the step whose output this one reads, where known
 
     def activate(self, activation: Activation | None) -> None:
         if activation is not None and self.activation is None:
@@ -72,8 +73,8 @@ class _Flow:
         self.steps: list[Step] = []
 
     # ----- steps
-    def _step(self, layer: Layer, repeat: Any = 1) -> _Value:
-        step = Step(layer, len(self.steps), repeat=repeat)
+    def _step(self, layer: Layer, repeat: Any = 1, source: Step | None = None) -> _Value:
+        step = Step(layer, len(self.steps), repeat=repeat, source=source)
         self.steps.append(step)
         return _Value(step)
 
@@ -81,7 +82,8 @@ class _Flow:
         """The result of calling ``layer`` on ``value``."""
         family = layer.family
         if layer.has_weight:
-            return self._step(layer, repeat)
+            reads = value.step if layer.family != "embedding" else None  # a lookup reads ids
+            return self._step(layer, repeat, reads)
         if family == "activation":
             return self._activate(value, activations.of_layer(layer.kind, layer.args))
         if family == "norm":

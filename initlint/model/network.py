@@ -10,6 +10,7 @@ back to a class of the file (``self``, ``model = Net()``) or to layers bound to 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator
 
@@ -51,13 +52,22 @@ class Network:
         return None
 
     def run(self, step: Step, members: set[int]) -> list[Step]:
-        """The consecutive steps around ``step`` that are in ``members`` with no reset inside."""
-        start = end = step.index
-        while start > 0 and id(self.steps[start - 1].layer) in members and not self.steps[start - 1].reset:
-            start -= 1
-        while end + 1 < len(self.steps) and id(self.steps[end + 1].layer) in members and not self.steps[end].reset:
-            end += 1
-        return self.steps[start : end + 1]
+        """The chain through ``step`` of steps in ``members``, each reading the one before it,
+        with no norm or residual in between."""
+        run = [step]
+        while (
+            (source := run[0].source) is not None
+            and id(source.layer) in members
+            and not source.reset
+            and source not in run
+        ):
+            run.insert(0, source)
+        while not run[-1].reset:
+            readers = [s for s in self.steps if s.source is run[-1] and id(s.layer) in members]
+            if len(readers) != 1 or readers[0] in run:
+                break
+            run.append(readers[0])
+        return run
 
 
 def class_layers(facts: "FileFacts", name: str, hops: int = 0) -> Iterator[Layer]:
@@ -162,6 +172,16 @@ def _applied_function(fn: cst.BaseExpression) -> str | None:
     return text.rsplit(".", 1)[-1] if text else None
 
 
+_SAFE_GUARD = re.compile(
+    r"^(not\s+)?(isinstance\(|hasattr\(|getattr\(|type\(\w+\)\s+(==|is|in)\s)|\.bias is not None$|\.bias$"
+)
+
+
+def _readable_guard(facts: "FileFacts", guard: cst.BaseExpression) -> bool:
+    """An ``if`` that picks modules by kind or checks a bias exists: the layers stay known."""
+    return bool(_SAFE_GUARD.search(facts.code(guard).strip()))
+
+
 def reached_layers(facts: "FileFacts", init: "InitCall") -> list[Layer]:
     """Every layer of the file whose tensor the init writes (see the module docstring)."""
     target = init.target
@@ -174,8 +194,8 @@ def reached_layers(facts: "FileFacts", init: "InitCall") -> list[Layer]:
         return [found] if found is not None else []
     base = target.base
     kinds = init.narrowed.get(base, ())
-    if not kinds and init.guards:
-        return []  # picked by a test we cannot read ("BatchNorm" in type(m).__name__)
+    if any(not _readable_guard(facts, guard) for guard in init.guards):
+        return []  # picked by a test we cannot read: "BatchNorm" in type(m).__name__, dim == 1
     module_roots: list[Root] = []
     keep_all = True
     for loop in reversed(init.loops):

@@ -45,6 +45,12 @@ def positive_mean_weights(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]
             continue
         if is_norm_target(facts, init):
             continue  # norm scales drawn around 1 (DCGAN's N(1, 0.02)) are meant to be positive
+        layer = facts.layer_of(init)
+        names = " ".join(init.target.path).lower()
+        if layer is not None and layer.family not in {"dense", "conv"} or "embed" in names:
+            continue  # rows are looked up, not summed: DETR's U(0, 1) position embeddings
+        if layer is None and init.target.attribute != "weight":
+            continue  # a free parameter (wav2vec2's masked_spec_embed) is no weight matrix
         if init.scheme == "uniform_":
             low, high = _bounds(init)
             if not (is_number(low) and is_number(high)) or low > high:

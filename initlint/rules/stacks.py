@@ -190,12 +190,8 @@ def exploding_chain(facts: FileFacts, layer: Layer, max_gain: float) -> Stack | 
         step = network.step_of(layer)
         if step is None or gain(step) is None:
             continue
-        start = end = step.index
-        while start > 0 and not network.steps[start - 1].reset and gain(network.steps[start - 1]):
-            start -= 1
-        while end + 1 < len(network.steps) and not network.steps[end].reset and gain(network.steps[end + 1]):
-            end += 1
-        run = network.steps[start : end + 1]
+        members = {id(s.layer) for s in network.steps if gain(s) is not None}
+        run = network.run(step, members)
         repeats = [1 if s.reset else s.repeat for s in run]
         if sum(repeats) < 2:
             continue

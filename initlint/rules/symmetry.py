@@ -155,8 +155,15 @@ def zero_pairs(facts: FileFacts):
     pairs = []
     if len(zeroed) >= 2:
         for network in networks(facts):
-            for first, second in zip(network.steps, network.steps[1:]):
-                if id(first.layer) in zeroed and id(second.layer) in zeroed:
+            for second in network.steps:
+                first = second.source
+                if (
+                    first is not None
+                    and id(first.layer) in zeroed
+                    and id(second.layer) in zeroed
+                    and first.layer.family in {"dense", "conv"}
+                    and second.layer.family in {"dense", "conv"}
+                ):
                     pairs.append((first, second, zeroed))
     facts._zero_pairs = pairs  # type: ignore[attr-defined]
     return pairs
