@@ -202,3 +202,47 @@ def test_a_module_picked_by_class_name_is_not_taken_for_a_conv():
     assert [f.code for f in lint(LEGIT)] == []
     mutated = LEGIT.replace('elif "BatchNorm" in module.__class__.__name__:', "elif isinstance(module, nn.Conv2d):")
     assert "IL101" in {f.code for f in lint(mutated)}
+
+
+def test_parallel_branches_are_not_a_chain():
+    source = HEADER + """
+class TwoHeads(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.policy = nn.Linear(64, 64)
+        self.value = nn.Linear(64, 64)
+        self.out = nn.Linear(64, 1)
+        nn.init.zeros_(self.policy.weight)
+        nn.init.zeros_(self.value.weight)
+
+    def forward(self, x):
+        return self.out(self.policy(x)), self.value(x)
+"""
+    steps = networks(facts_of(source))[0].steps
+    assert [(s.layer.name, s.source.layer.name if s.source else None) for s in steps] == [
+        ("policy", None), ("out", "policy"), ("value", None),
+    ]
+    assert "IL103" not in {f.code for f in lint(source)}
+    chained = source.replace("self.value(x)", "self.value(self.policy(x))")
+    assert [f.code for f in lint(chained) if f.code.startswith("IL10")] == ["IL103"]
+
+
+def test_exploding_layers_compound_across_inits():
+    source = HEADER + """
+class UnstableModel(nn.Module):
+    def __init__(self, input_dim=128, hidden_dim=128, output_dim=2):
+        super().__init__()
+        self.layer1 = nn.Linear(input_dim, hidden_dim)
+        self.layer2 = nn.Linear(hidden_dim, output_dim)
+        nn.init.uniform_(self.layer1.weight, -100, 100)
+        nn.init.uniform_(self.layer2.weight, -100, 100)
+
+    def forward(self, inputs):
+        return self.layer2(self.layer1(inputs))
+"""
+    first, second = lint(source)
+    assert (first.code, second.code) == ("IL201", "IL201")
+    gain = 128 * 100**2 / 3
+    assert first.details["predicted_gain"] == pytest.approx(gain)
+    assert first.details["stack_gain"] == pytest.approx(gain**2)
+    assert "gain is 4.3e5 per layer (std x650), x1.8e11 over 2 layers (`layer1`, `layer2`)" in first.message

@@ -77,8 +77,8 @@ def constant_weight_init(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
             continue  # only layers the file shows to be weight layers: unknown stays silent
         if layer.family == "embedding":
             continue  # each row gets gradients only from its own tokens: rows diverge at once
-        if value == 0 and any(first.layer is layer for first, _, _ in zero_pairs(facts)):
-            continue  # the next layer is zero too: IL103 reports the pair
+        if value == 0 and any(layer in (a.layer, b.layer) for a, b, _ in zero_pairs(facts)):
+            continue  # a zero layer next to another zero layer: IL103 reports the pair
         if value == 0 and target.base != "self" and target.owner:
             continue  # `module.x.weight` of another class: whether x is hidden needs dataflow
         if target.text in facts.partial_writes:
