@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 
 import libcst as cst
@@ -246,3 +247,18 @@ class UnstableModel(nn.Module):
     assert first.details["predicted_gain"] == pytest.approx(gain)
     assert first.details["stack_gain"] == pytest.approx(gain**2)
     assert "gain is 4.3e5 per layer (std x650), x1.8e11 over 2 layers (`layer1`, `layer2`)" in first.message
+
+
+def test_min_stack_gain_is_configurable(tmp_path, cli):
+    (tmp_path / "pyproject.toml").write_text("[tool.initlint]\nmin-stack-gain = 1e-30\n")
+    (tmp_path / "seeds.py").write_text(SEEDS)
+    result = cli(["--format", "json", "--select", "IL203,IL301", "seeds.py"], tmp_path)
+    # 1e-20 over ten layers is above 1e-30 now, and so is 0.5^8 = 3.9e-3
+    assert (result.exit_code, result.stdout.strip()) == (0, "[]")
+    (tmp_path / "pyproject.toml").write_text("[tool.initlint]\nmin-stack-gain = 0.01\n")
+    result = cli(["--format", "json", "--select", "IL203,IL301", "seeds.py"], tmp_path)
+    assert [f["code"] for f in json.loads(result.stdout)] == ["IL203", "IL301"]
+    (tmp_path / "pyproject.toml").write_text("[tool.initlint]\nmin-stack-gain = 2\n")
+    bad = cli(["seeds.py"], tmp_path)
+    assert bad.exit_code == 2
+    assert "'min-stack-gain' must be a number in (0, 1), got 2" in bad.output
