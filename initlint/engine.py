@@ -129,6 +129,7 @@ def lint_text(
         facts = build_facts(module, text)
         hits = [(r, hit) for r in needed for hit in r.check(facts, settings.thresholds)]
         if hits:
+            _add_model(facts, hits)
             result.findings = _place(module, path, hits, suppressions)
     except RecursionError:
         result.error = FileError(path, "file too deeply nested to analyse (RecursionError)")
@@ -184,6 +185,22 @@ def python_syntax_problem(text: str) -> str | None:
     except ValueError as error:  # e.g. source with NUL bytes that slipped past decoding
         return f"cannot parse: {error}"
     return None
+
+
+def _add_model(facts, hits) -> None:
+    """Name the model and layers each finding is about (``details["model"]``, ``["layers"]``):
+    the probe builds that model and measures those layers."""
+    from initlint.model.network import locate
+
+    inits = {id(init.node): init for init in facts.inits}
+    for _, hit in hits:
+        init = inits.get(id(hit.node))
+        if init is None or "model" in hit.details:
+            continue
+        model, layers = locate(facts, init)
+        if model is not None:
+            hit.details["model"] = model
+            hit.details.setdefault("layers", layers)
 
 
 def _place(module: cst.Module, path: str, hits, suppressions: Suppressions) -> list[Finding]:

@@ -44,6 +44,7 @@ class Network:
 
     name: str
     steps: list[Step]
+    of_class: bool = False  # the forward of a class (layer names are attribute paths)
 
     def step_of(self, layer: Layer) -> Step | None:
         for step in self.steps:
@@ -238,7 +239,7 @@ def networks(facts: "FileFacts") -> list[Network]:
     for cls in facts.classes.values():
         steps = class_steps(facts, cls)
         called = {id(step.layer) for step in steps}
-        found.append(Network(cls.name, steps))
+        found.append(Network(cls.name, steps, of_class=True))
         for layer in cls.layers.values():
             if layer.kind == "Sequential" and "." not in layer.name and id(layer) not in called:
                 if not any(id(child) in called for child in layer.children):
@@ -263,3 +264,40 @@ def placements(facts: "FileFacts", init: "InitCall") -> list[tuple[Network, Step
 
 def class_of(facts: "FileFacts", name: str | None) -> "ModuleClass | None":
     return facts.classes.get(name) if name else None
+
+
+def module_path(network: Network, step: Step) -> str:
+    """The attribute path of a step's layer inside the model the probe builds; a repeated
+    template reads ``blocks.*`` (every copy)."""
+    name = network.name.split(".", 1)[0]
+    path = step.layer.name
+    if not network.of_class and "." not in network.name and path.startswith(name + "."):
+        path = path[len(name) + 1 :]  # ``layers.3`` of a module-level list is index 3
+    if step.repeat != 1:
+        base, _, last = path.rpartition(".")
+        if last.isdigit():
+            path = f"{base}.*" if base else "*"
+    return path
+
+
+def where(network: Network, steps: list[Step]) -> dict[str, object]:
+    """``details`` entries naming the model and layers a finding is about."""
+    paths: list[str] = []
+    for step in steps:
+        path = module_path(network, step)
+        if path not in paths:
+            paths.append(path)
+    return {"model": network.name.split(".", 1)[0], "layers": paths}
+
+
+def locate(facts: "FileFacts", init: "InitCall") -> tuple[str | None, list[str]]:
+    """The model an init belongs to (a class, or a module-level variable) and the attribute
+    paths of the layers it reaches inside that model: what the probe builds and measures."""
+    placed = placements(facts, init)
+    if placed:
+        network = placed[0][0]
+        found = where(network, [s for n, s in placed if n.name.split(".")[0] == network.name.split(".")[0]])
+        return str(found["model"]), list(found["layers"])  # type: ignore[arg-type]
+    if init.cls in facts.classes:
+        return init.cls, [layer.name for layer in facts.reach(init)]
+    return None, []

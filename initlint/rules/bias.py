@@ -18,7 +18,7 @@ from initlint.model.activations import SATURATING
 from initlint.model.facts import FileFacts
 from initlint.model.fold import is_number
 from initlint.model.inits import InitCall, call_tokens
-from initlint.model.network import placements
+from initlint.model.network import placements, where
 from initlint.rules.base import Hit, Thresholds, rule
 from initlint.rules.symmetry import constant_value
 
@@ -83,7 +83,7 @@ def bias_left_default(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
             f"`{target.base}.bias` keeps PyTorch's default U(-1/sqrt(fan_in), 1/sqrt(fan_in)), "
             "which belongs to the default weight scale: with a smaller weight scale the biases "
             "carry the output and hide a vanishing signal",
-            {"layers": [layer.name for layer in layers]},
+            {"reached": [layer.name for layer in layers]},
             f"initialize the bias in the same branch: `if {target.base}.bias is not None: "
             f"nn.init.zeros_({target.base}.bias)`",
         )
@@ -123,7 +123,8 @@ def saturating_bias(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
                 f"`{init.target.text}` is set to {fmt(value)} and `{activation.spelled}` follows "
                 f"`{step.layer.name}`: every unit starts at {activation.name}({fmt(value)}) = "
                 f"{shown}, where the gradient is x{fmt(slope)} of its value at 0",
-                {"value": value, "activation": activation.name, "gradient_factor": slope},
+                {"value": value, "activation": activation.name, "gradient_factor": slope,
+                 **where(network, [step])},
                 f"keep |bias| below {point:.1f} (the saturation point of {activation.name}); "
                 "zero is the usual choice",
             )

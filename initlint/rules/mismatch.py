@@ -19,7 +19,7 @@ from initlint.model.activations import RELU_FAMILY, SATURATING
 from initlint.model.facts import FileFacts
 from initlint.model.flow import Step
 from initlint.model.inits import InitCall, call_tokens
-from initlint.model.network import placements
+from initlint.model.network import placements, where
 from initlint.rules.base import Hit, Thresholds, rule
 from initlint.rules.stacks import layer_gain, nonlinearity_of, second_moment, stacks
 
@@ -71,7 +71,7 @@ def xavier_before_relu(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
                 "depth": stack.depth,
                 "stack_gain": stack.total,
                 "activation": stack.steps[0].activation.name if stack.steps[0].activation else None,
-                "layers": [s.layer.name for s in stack.steps],
+                **where(stack.network, stack.steps),
             },
             "use nn.init.kaiming_uniform_(w, nonlinearity='relu') (He init), or "
             "xavier_uniform_(w, gain=nn.init.calculate_gain('relu'))",
@@ -115,7 +115,7 @@ def relu_init_before_tanh(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]
             f"`{activation}` follows `{step.layer.name}`: tanh-like units are linear near 0 and "
             f"drop nothing, so the pre-activation variance grows x{fmt(gain)} per layer "
             f"(std x{fmt(math.sqrt(gain))}) and gradients grow with depth",
-            {"predicted_gain": gain, "activation": step.activation.name, "layer": step.layer.name},
+            {"predicted_gain": gain, "activation": step.activation.name, **where(network, [step])},
             "use nn.init.xavier_uniform_(w) (Glorot init, made for tanh/sigmoid), or "
             "kaiming with nonlinearity='tanh' / gain=nn.init.calculate_gain('tanh')",
         )
@@ -155,7 +155,8 @@ def nonlinearity_mismatch(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]
                 f"`{init.scheme}` is tuned for '{named}', but `{step.activation.spelled}` follows "
                 f"`{step.layer.name}`: the variance gain is {fmt(gain)} per layer "
                 f"(std x{fmt(math.sqrt(gain))}) where the matching gain gives 1",
-                {"predicted_gain": gain, "named": named, "activation": step.activation.name},
+                {"predicted_gain": gain, "named": named, "activation": step.activation.name,
+                 **where(network, [step])},
                 f"name the activation that follows: nonlinearity='{used}' or "
                 f"gain=nn.init.calculate_gain('{used}')",
             )

@@ -17,6 +17,7 @@ from initlint.model.facts import FileFacts
 from initlint.model.fold import is_number
 from initlint.model.inits import InitCall, call_tokens
 from initlint.rules.base import Hit, Thresholds, rule
+from initlint.model.network import where
 from initlint.rules.stacks import exploding_chain, second_moment, stacks
 from initlint.rules.targets import FanIn, fan_in
 
@@ -33,7 +34,7 @@ def _explosion(
         gain = theory.layer_gain(fan.value, second_moment)
         if gain <= limits.max_gain:
             return None
-        where = f"at fan-in {fmt(fan.value)}" + (f" ({fan.text})" if _is_symbolic(fan) else "")
+        at = f"at fan-in {fmt(fan.value)}" + (f" ({fan.text})" if _is_symbolic(fan) else "")
         details = {"second_moment": second_moment, "fan_in": fan.value, "predicted_gain": gain}
         chain = exploding_chain(facts, fan.layer, limits.max_gain) if fan.layer is not None else None
         depth = ""
@@ -43,8 +44,9 @@ def _explosion(
                 "normalization between them"
             )
             details.update(depth=chain.depth, stack_gain=chain.total)
+            details.update(where(chain.network, chain.steps))
         message = (
-            f"{spelled} on `{target}` gives E[W^2] = {fmt(second_moment)}; {where} the variance "
+            f"{spelled} on `{target}` gives E[W^2] = {fmt(second_moment)}; {at} the variance "
             f"gain is {fmt(gain)} per layer (std x{fmt(math.sqrt(gain))}){depth}; "
             f"PyTorch's default gives {fmt(1 / 3)}"
         )
@@ -178,7 +180,7 @@ def vanishing_stack(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
                 "predicted_gain": stack.gains[0],
                 "depth": stack.depth,
                 "stack_gain": stack.total,
-                "layers": [s.layer.name for s in stack.steps],
+                **where(stack.network, stack.steps),
             },
             "scale the std with the fan-in: nn.init.kaiming_normal_(w, nonlinearity='relu') "
             "before ReLU, nn.init.xavier_normal_(w) otherwise"

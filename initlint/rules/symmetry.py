@@ -77,7 +77,7 @@ def constant_weight_init(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
             continue  # only layers the file shows to be weight layers: unknown stays silent
         if layer.family == "embedding":
             continue  # each row gets gradients only from its own tokens: rows diverge at once
-        if value == 0 and any(layer in (a.layer, b.layer) for a, b, _ in zero_pairs(facts)):
+        if value == 0 and any(layer in (a.layer, b.layer) for _, a, b, _ in zero_pairs(facts)):
             continue  # a zero layer next to another zero layer: IL103 reports the pair
         if value == 0 and target.base != "self" and target.owner:
             continue  # `module.x.weight` of another class: whether x is hidden needs dataflow
@@ -164,7 +164,7 @@ def zero_pairs(facts: FileFacts):
                     and first.layer.family in {"dense", "conv"}
                     and second.layer.family in {"dense", "conv"}
                 ):
-                    pairs.append((first, second, zeroed))
+                    pairs.append((network, first, second, zeroed))
     facts._zero_pairs = pairs  # type: ignore[attr-defined]
     return pairs
 
@@ -177,14 +177,16 @@ def zero_pairs(facts: FileFacts):
     TOKENS,
 )
 def zero_branch(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
-    for first, second, zeroed in zero_pairs(facts):
+    from initlint.model.network import where
+
+    for network, first, second, zeroed in zero_pairs(facts):
         yield Hit(
             zeroed[id(second.layer)].node,
             f"`{first.layer.name}` and `{second.layer.name}` are both zero and "
             f"`{second.layer.name}` reads `{first.layer.name}`'s output: the gradient of "
             f"each is a product with the other's zero weights, so neither ever moves "
             "and the branch stays dead (LoRA zeroes only B, and draws A at random)",
-            {"layers": [first.layer.name, second.layer.name]},
+            where(network, [first, second]),
             f"draw `{first.layer.name}` at random (kaiming_uniform_) and keep only "
             f"`{second.layer.name}` at zero",
         )
