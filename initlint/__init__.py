@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["__version__", "check_source"]
+__all__ = ["__version__", "check_source", "probe"]
 
 
 def __getattr__(name: str) -> Any:
@@ -17,4 +17,8 @@ def __getattr__(name: str) -> Any:
         from initlint.engine import check_source
 
         return check_source
+    if name == "probe":
+        import importlib
+
+        return importlib.import_module("initlint.probe")  # a callable module: initlint.probe(model, x)
     raise AttributeError(f"module 'initlint' has no attribute {name!r}")

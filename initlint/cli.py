@@ -40,6 +40,22 @@ def main() -> None:
 
 
 
+def _probe_options(command):
+    """Options shared by ``check --probe`` and ``probe``; None means "not given" (config wins)."""
+    options = [
+        click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default=None, help="Where the probe runs models (default auto: CUDA when available)."),
+        click.option("--probe-timeout", "timeout", type=click.FloatRange(min=0, min_open=True), default=None, help="Seconds per model before its worker is stopped (default 60)."),
+        click.option("--probe-memory", "memory_mb", type=click.FloatRange(min=0, min_open=True), default=None, metavar="MIB", help="Resident memory cap per worker in MiB (default 4096)."),
+        click.option("--probe-arg", "probe_args", multiple=True, metavar="CLASS.NAME=VALUE", help="A constructor argument for a model (repeatable)."),
+        click.option("--probe-batch", "batch", type=click.IntRange(min=1), default=None, help="Batch size of the probe input (default 64)."),
+        click.option("--probe-seed", "seed", type=click.IntRange(min=0), default=None, help="Seed for weights, input and directions (default 0)."),
+        click.option("--probe-workers", "workers", type=click.IntRange(min=1), default=None, help="Models probed at once (default 1)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @main.command("check")
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--select", multiple=True, metavar="CODES", help="Only these rule codes or prefixes (comma separated).")
@@ -60,6 +76,8 @@ def main() -> None:
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help="Cache folder (default .initlint_cache beside the config, else in the working directory).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None, help="Read settings from this TOML file instead of the nearest pyproject.toml.")
+@click.option("--probe", "run_probe", is_flag=True, help="Import each model with findings, run it once with torch, and confirm or refute each finding (runs your code, in worker processes).")
+@_probe_options
 def check(
     paths: tuple[str, ...],
     select: tuple[str, ...],
@@ -74,6 +92,8 @@ def check(
     no_cache: bool,
     cache_dir: str | None,
     config_file: str | None,
+    run_probe: bool,
+    **probe_cli,
 ) -> None:
     """Lint PATHS (files or folders; default '.') for init smells."""
     from initlint.config import ConfigError, Settings, find_config, read_config, settings_from_table
@@ -118,6 +138,8 @@ def check(
         cache = Cache(settings.cache_dir or settings.root / DEFAULT_DIR, settings.analysis_key())
     linted = lint_files(files, settings, jobs=jobs, cache=cache)
     result = LintResult(linted.findings, missing + linted.errors, linted.files)
+    if run_probe and result.findings:
+        _probe_findings(result.findings, settings, probe_cli)
     policy = FailPolicy(settings.fail_on)
     to_file = settings.output is not None
     color = not to_file and sys.stdout.isatty() and "NO_COLOR" not in os.environ
@@ -141,6 +163,16 @@ def check(
     if result.errors:
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FINDINGS if any(policy.counts(f) for f in result.findings) else EXIT_OK)
+
+
+def _probe_findings(findings, settings, probe_cli) -> None:
+    from initlint.probe.options import build_options
+    from initlint.probe.runner import ProbeError, probe_findings
+
+    try:
+        probe_findings(findings, build_options(settings.probe, **probe_cli))
+    except ProbeError as error:
+        _fail(str(error))
 
 
 def _fail(message: str) -> None:
@@ -170,3 +202,48 @@ def rule_command(code: str) -> None:
     if page is None:
         _fail(f"the catalog page of {code.upper()} is not installed")
     click.echo(page, nl=not page.endswith("\n"))
+
+
+@main.command("probe")
+@click.argument("target")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Output format.")
+@click.option("--plot", type=click.Path(dir_okay=False), default=None, help="Draw activation std and gradient norm per layer (log axis) into FILE.png (needs matplotlib).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None, help="Read [tool.initlint.probe] from this TOML file.")
+@_probe_options
+def probe_command(target: str, fmt: str, plot: str | None, config_file: str | None, **probe_cli) -> None:
+    """Measure one model, no lint: TARGET is path/to/file.py:Class or package.module:Class.
+
+    Prints a per-layer table (output std, gain, signal gain, gradient/weight, saturated and dead
+    shares), the verdicts and the largest stable SGD learning rate at init. Exit 1 when a verdict
+    is reached, 0 when the model looks healthy, 2 when it cannot be built or run.
+    """
+    import json
+
+    from initlint.config import ConfigError, find_config, read_config
+    from initlint.probe.options import build_options, check_probe_table
+    from initlint.probe.runner import ProbeError, probe_target
+    from initlint.probe.text import render_report
+
+    try:
+        config_path = Path(config_file) if config_file else find_config(Path.cwd())
+        table = read_config(config_path).get("probe", {}) if config_path else {}
+        check_probe_table(table, config_path)
+        if config_path:
+            table = {**table, "__base__": str(config_path.parent.resolve())}
+        report, error = probe_target(target, build_options(table, **probe_cli))
+    except (ConfigError, ProbeError) as problem:
+        _fail(str(problem))
+    if report is None:
+        _fail(f"{target}: probe: error ({error})")
+    if plot:
+        from initlint.probe.plot import PlotError, plot_report
+
+        try:
+            plot_report(report, Path(plot))
+        except PlotError as problem:
+            _fail(str(problem))
+    if fmt == "json":
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        click.echo(render_report(report), nl=False)
+    sys.exit(EXIT_FINDINGS if report.verdicts else EXIT_OK)

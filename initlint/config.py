@@ -39,6 +39,8 @@ class Settings:
     root: Path = field(default_factory=Path.cwd)
     config_path: Path | None = None
     cache_dir: Path | None = None
+    #: ``[tool.initlint.probe]``, checked by the probe when it runs (initlint/probe/options.py)
+    probe: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
     def analysis_key(self) -> str:
         """Everything that changes findings (not how they are printed): the cache's key."""
@@ -141,6 +143,13 @@ def settings_from_table(table: dict[str, Any], path: Path, base: Settings) -> Se
                 if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 1:
                     raise ConfigError(f"{path}: 'max-layer-gain' must be a number > 1, got {value!r}")
                 thresholds = replace(thresholds, max_gain=float(value))
+            elif key == "probe":
+                if not isinstance(value, dict):
+                    raise ConfigError(f"{path}: 'probe' must be a table ([tool.initlint.probe])")
+                from initlint.probe.options import check_probe_table
+
+                check_probe_table(value, path)
+                changes["probe"] = {**value, "__base__": str(path.parent.resolve())}
             elif key == "min-stack-gain":
                 if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
                     raise ConfigError(f"{path}: 'min-stack-gain' must be a number in (0, 1), got {value!r}")
@@ -167,5 +176,5 @@ def _per_file_ignores(path: Path, value: Any) -> tuple[tuple[str, tuple[str, ...
 
 KNOWN_KEYS = (
     "select", "ignore", "fail-on", "format", "output", "exclude", "statistics", "quiet",
-    "per-file-ignores", "max-layer-gain", "min-stack-gain", "cache-dir",
+    "per-file-ignores", "max-layer-gain", "min-stack-gain", "cache-dir", "probe",
 )

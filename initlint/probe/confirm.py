@@ -1,0 +1,145 @@
+"""Confirmed or refuted: a static finding next to what the probe measured (pure Python).
+
+A finding names its model and layers (``details["model"]``, ``["layers"]``, patterns such as
+``blocks.*`` for every copy of a repeated layer). Confirmed means the measurement agrees with the
+prediction: the per-layer gain in the predicted direction and within an order of magnitude of
+it, the units identical (and still so after the SGD steps) for symmetry, the saturated share for
+saturation. Refuted means the measured path is healthy where the finding said it would not be.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+from typing import Any
+
+from initlint.findings import Finding
+from initlint.probe.report import LayerStats, ModelReport
+from initlint.theory import format_number as fmt
+
+#: rules whose prediction includes the activation after the layer (a step, not the layer alone)
+_STEP_RULES = frozenset({"IL203", "IL301", "IL303"})
+#: rules whose prediction is that building the model raises, with the text torch raises
+_RAISES = {"IL502": "leaf Variable", "IL206": "uniform_ expects"}
+_SATURATION_KEYS = {"tanh": "tanh", "sigmoid": "sigmoid"}
+
+
+def matched(report: ModelReport, patterns: list[str]) -> list[LayerStats]:
+    """Measured layers named by the finding's layer paths (``blocks.*`` matches every block)."""
+    found = []
+    for layer in report.layers:
+        if not layer.has_weight:
+            continue  # ``body.*`` names the Linear layers of a Sequential, not its Tanh modules
+        if any(fnmatch.fnmatchcase(layer.name, p) or layer.name == p for p in patterns):
+            found.append(layer)
+    return found
+
+
+def _geometric_mean(values: list[float]) -> float | None:
+    values = [v for v in values if v is not None and v > 0 and math.isfinite(v)]
+    if not values:
+        return None
+    return math.exp(sum(math.log(v) for v in values) / len(values))
+
+
+def status(state: str, measured: str | None = None, reason: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"status": state}
+    if measured:
+        out["measured"] = measured
+    if reason:
+        out["reason"] = reason
+    return out
+
+
+def confirm_error(finding: Finding, stage: str, error: str) -> dict[str, Any]:
+    """A model that could not be built or run: confirmed where the finding predicted the error."""
+    expected = _RAISES.get(finding.code)
+    if expected and expected in error and stage == "build":
+        return status("confirmed", f"building the model raised {error}")
+    return status("error", reason=f"{stage}: {error}" if stage else error)
+
+
+def confirm(finding: Finding, report: ModelReport) -> dict[str, Any]:
+    details = finding.details
+    if finding.code in _RAISES:
+        return status("refuted", "the model was built without an error")
+    layers = matched(report, list(details.get("layers") or []))
+    effect = finding.effect.value
+    if effect in ("exploding", "vanishing") and finding.code not in {"IL205"}:
+        return _gain(finding, layers)
+    if finding.code == "IL205":
+        return _truncation(finding, layers)
+    if effect == "symmetry":
+        return _symmetry(finding, layers, report)
+    if effect == "saturation":
+        return _saturation(finding, layers)
+    return status("not probed", reason="nothing to measure for this rule")
+
+
+def _gain(finding: Finding, layers: list[LayerStats]) -> dict[str, Any]:
+    predicted = finding.details.get("predicted_gain")
+    per_fan_in = finding.details.get("gain_per_fan_in")
+    if predicted is None and per_fan_in is not None and layers and layers[0].fan_in:
+        predicted = per_fan_in * layers[0].fan_in  # the size the probe built it with
+    if not layers:
+        return status("not probed", reason="the measured model has no layer this finding names")
+    if predicted is None:
+        return status("not probed", reason="the finding predicts no number to compare with")
+    step = finding.code in _STEP_RULES
+    signal = [(l.step_signal_gain if step else l.signal_gain) for l in layers]
+    plain = [(l.step_gain if step else l.gain) for l in layers]
+    measured = _geometric_mean(signal) or _geometric_mean(plain)
+    if measured is None:
+        return status("not probed", reason="no gain could be measured on these layers")
+    kind = "signal" if _geometric_mean(signal) is not None else "activation"
+    text = (
+        f"measured {kind} variance x{fmt(measured)} per layer (std x{fmt(math.sqrt(measured))}) on "
+        f"{', '.join(l.name for l in layers[:3])}{', ...' if len(layers) > 3 else ''}; "
+        f"predicted x{fmt(predicted)}"
+    )
+    depth = finding.details.get("depth")
+    if depth:
+        text += f", x{fmt(finding.details.get('stack_gain', predicted ** depth))} over {depth} layers"
+    direction = measured > 1.0 if finding.effect.value == "exploding" else measured < 1.0
+    close = abs(math.log10(measured / predicted)) <= 1.0 if predicted > 0 else False
+    return status("confirmed" if direction and close else "refuted", text)
+
+
+def _truncation(finding: Finding, layers: list[LayerStats]) -> dict[str, Any]:
+    expected = finding.details.get("std")
+    stds = [l.weight_std for l in layers if l.weight_std is not None]
+    if not stds or expected is None:
+        return status("not probed", reason="the measured model has no layer this finding names")
+    measured = stds[0]
+    text = f"measured weight std {fmt(measured)}; predicted {fmt(expected)} of the requested {fmt(finding.details['requested_std'])}"
+    return status("confirmed" if abs(measured / expected - 1) < 0.2 else "refuted", text)
+
+
+def _symmetry(finding: Finding, layers: list[LayerStats], report: ModelReport) -> dict[str, Any]:
+    if finding.code == "IL204":
+        values = [l.unit_correlation for l in layers if l.unit_correlation is not None]
+        if not values:
+            return status("not probed", reason="no unit correlation could be measured")
+        corr = values[0]
+        text = f"measured unit correlation {fmt(corr)}; predicted {fmt(finding.details['correlation'])}"
+        return status("confirmed" if corr > 0.5 else "refuted", text)
+    if finding.code == "IL102":
+        layers = report.weight_layers()
+    layers = [l for l in layers if l.rank_after_sgd is not None and l.rows]
+    if not layers:
+        return status("not probed", reason="the measured model has no layer this finding names")
+    steps = report.sgd_steps
+    ranks = ", ".join(f"{l.name} rank {l.rank_after_sgd} of {l.rows}" for l in layers[:3])
+    collapsed = all(l.rank_after_sgd <= max(2, l.rows // 4) for l in layers)
+    verdict = "confirmed" if collapsed else "refuted"
+    return status(verdict, f"weight rows after {steps} SGD steps: {ranks}")
+
+
+def _saturation(finding: Finding, layers: list[LayerStats]) -> dict[str, Any]:
+    key = _SATURATION_KEYS.get(str(finding.details.get("activation")))
+    shares = [l.pre_saturated.get(key) for l in layers if key and l.pre_saturated.get(key) is not None]
+    if not shares:
+        return status("not probed", reason="no saturation could be measured on these layers")
+    share = shares[0]
+    text = f"measured {100 * share:.0f}% of units saturated by {key}"
+    return status("confirmed" if share > 0.5 else "refuted", text)

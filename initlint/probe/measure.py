@@ -1,0 +1,355 @@
+"""One seeded forward and backward pass with hooks: what the init really does to the signal.
+
+The only module besides build.py and worker.py that imports torch. Measures, per leaf module in
+the order forward runs them: output std and mean, the second-moment gain of activations and of a
+forward-mode JVP tangent (``torch.autograd.forward_ad``: biases cannot keep it alive), the weight
+gradient relative to the weight, saturated and dead shares, and whether a layer's units are
+identical and stay identical after a few SGD steps. Optionally the largest stable SGD learning
+rate, 2 / lambda_max of the loss Hessian by power iteration on Hessian-vector products.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from typing import Any
+
+import torch
+import torch.autograd.forward_ad as fwAD
+from torch import nn
+
+from initlint.probe.report import LayerStats, ModelReport
+from initlint.probe.verdicts import ProbeThresholds, judge
+
+#: |pre-activation| beyond which tanh is above 0.99 and sigmoid outside [0.01, 0.99]
+SATURATION_POINT = {"tanh": math.atanh(0.99), "sigmoid": math.log(99.0)}
+_TANH = (nn.Tanh, nn.Hardtanh, nn.Softsign)
+_SIGMOID = (nn.Sigmoid, nn.Hardsigmoid)
+_RELU = (nn.ReLU, nn.ReLU6)
+
+
+def _first_tensor(value: Any) -> torch.Tensor | None:
+    if isinstance(value, torch.Tensor):
+        return value
+    if isinstance(value, (tuple, list)):
+        for item in value:
+            found = _first_tensor(item)
+            if found is not None:
+                return found
+    if isinstance(value, dict):
+        for item in value.values():
+            found = _first_tensor(item)
+            if found is not None:
+                return found
+    if hasattr(value, "last_hidden_state"):
+        return value.last_hidden_state
+    return None
+
+
+def _moment(tensor: torch.Tensor) -> float:
+    return float(tensor.detach().double().pow(2).mean())
+
+
+def _weight_of(module: nn.Module) -> torch.Tensor | None:
+    weight = getattr(module, "weight", None)
+    if isinstance(weight, torch.Tensor) and weight.dim() >= 2:
+        return weight
+    weight = getattr(module, "weight_ih_l0", None)  # RNN, LSTM, GRU
+    return weight if isinstance(weight, torch.Tensor) else None
+
+
+def _units(output: torch.Tensor) -> torch.Tensor | None:
+    """Output as (samples, units): features last for Linear, channels for convs."""
+    if output.dim() < 2 or not output.is_floating_point():
+        return None
+    if output.dim() == 2:
+        return output
+    if output.dim() >= 3 and output.shape[1] > 1 and output.dim() in (3, 4, 5):
+        return output.transpose(0, 1).reshape(output.shape[1], -1).t()
+    return output.reshape(-1, output.shape[-1])
+
+
+class _Recorder:
+    """Forward hooks on every leaf module; collects per-call statistics."""
+
+    def __init__(self, model: nn.Module) -> None:
+        self.model = model
+        self.order: list[str] = []
+        self.stats: dict[str, dict[str, Any]] = {}
+        self.handles = []
+        for name, module in model.named_modules():
+            if name and not any(True for _ in module.children()):
+                self.handles.append(module.register_forward_hook(self._hook(name, module)))
+        self.tangents = False
+
+    def _hook(self, name: str, module: nn.Module):
+        def hook(mod, inputs, output):
+            out = _first_tensor(output)
+            inp = _first_tensor(inputs)
+            if out is None:
+                return
+            record = self.stats.get(name)
+            if record is None:
+                record = self.stats[name] = {"module": module, "calls": 0}
+                self.order.append(name)
+            if self.tangents:
+                primal_out, tangent_out = fwAD.unpack_dual(out)
+                tangent_in = fwAD.unpack_dual(inp).tangent if inp is not None else None
+                if tangent_out is not None and tangent_in is not None and "t_in" not in record:
+                    record["t_in"] = _moment(tangent_in)
+                    record["t_out"] = _moment(tangent_out)
+                return
+            record["calls"] += 1
+            if "in" in record:
+                return  # the first call describes the layer; repeats are counted
+            out = out.detach()
+            record["out"] = out
+            record["in"] = _moment(inp) if inp is not None and inp.is_floating_point() else None
+            record["out_m2"] = _moment(out) if out.is_floating_point() else None
+
+        return hook
+
+    def remove(self) -> None:
+        for handle in self.handles:
+            handle.remove()
+
+
+def _scale_free_loss(output: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
+    """Sum of output x a fixed random direction, divided by the output's (detached) norm: the
+    gradients then do not depend on the output's scale, only on how the layers pass it on."""
+    norm = output.detach().norm().clamp_min(1e-30)
+    return (output * direction).sum() / norm
+
+
+def measure(
+    model: nn.Module,
+    example_input: Any,
+    *,
+    target: str = "model",
+    device: str = "cpu",
+    seed: int = 0,
+    sgd_steps: int = 3,
+    learning_rate: bool = False,
+    thresholds: ProbeThresholds | None = None,
+) -> ModelReport:
+    """Measure ``model`` on ``example_input`` (a tensor or a tuple of tensors)."""
+    started = time.perf_counter()
+    torch.manual_seed(seed)
+    model = model.to(device)
+    model.train()
+    inputs = example_input if isinstance(example_input, tuple) else (example_input,)
+    inputs = tuple(t.to(device) if isinstance(t, torch.Tensor) else t for t in inputs)
+    report = ModelReport(target, device=str(device), seed=seed, sgd_steps=sgd_steps)
+    first = _first_tensor(inputs)
+    report.input_shape = list(first.shape) if first is not None else []
+    report.batch = report.input_shape[0] if report.input_shape else 0
+
+    recorder = _Recorder(model)
+    try:
+        torch.manual_seed(seed)
+        output = _first_tensor(model(*inputs))
+        if output is None:
+            raise RuntimeError("forward returned no tensor")
+        _signal_pass(model, inputs, recorder, seed, report)
+    finally:
+        recorder.remove()
+    _layer_stats(report, recorder, first, output)
+    _gradients(model, inputs, output, recorder, report, seed)
+    if any(layer.identical_units for layer in report.layers) or sgd_steps:
+        _symmetry_after_sgd(model, inputs, recorder, report, seed, sgd_steps)
+    if learning_rate:
+        _stable_learning_rate(model, inputs, report, seed)
+    report.verdicts = judge(report, thresholds or ProbeThresholds())
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _signal_pass(model, inputs, recorder: _Recorder, seed: int, report: ModelReport) -> None:
+    """Forward again with a dual input: the JVP tangent through every layer."""
+    first = _first_tensor(inputs)
+    if first is None or not first.is_floating_point():
+        report.notes.append("integer input (token ids): no input tangent, signal gains omitted")
+        return
+    generator = torch.Generator(device="cpu").manual_seed(seed + 1)
+    tangent = torch.randn(first.shape, generator=generator).to(first.device, first.dtype)
+    recorder.tangents = True
+    try:
+        with torch.no_grad(), fwAD.dual_level():
+            dual_inputs = tuple(fwAD.make_dual(t, tangent) if t is first else t for t in inputs)
+            torch.manual_seed(seed)
+            out = _first_tensor(model(*dual_inputs))
+            if out is not None:
+                t_out = fwAD.unpack_dual(out).tangent
+                if t_out is not None:
+                    report.signal_gain = _moment(t_out) / _moment(tangent)
+                    recorder.stats.setdefault("__output__", {})["t_in"] = _moment(t_out)
+    except (RuntimeError, NotImplementedError) as error:
+        report.notes.append(f"forward-mode AD unsupported here ({str(error).splitlines()[0][:80]})")
+    finally:
+        recorder.tangents = False
+    report.notes = report.notes or []
+    recorder.stats.setdefault("__input__", {})["t_in"] = _moment(tangent)
+
+
+def _layer_stats(report: ModelReport, recorder: _Recorder, first, output: torch.Tensor) -> None:
+    weight_names = []
+    for name in recorder.order:
+        record = recorder.stats[name]
+        module = record["module"]
+        out = record.get("out")
+        weight = _weight_of(module)
+        layer = LayerStats(name, type(module).__name__, calls=record["calls"], has_weight=weight is not None)
+        if out is not None and out.is_floating_point():
+            layer.nonfinite = not bool(torch.isfinite(out).all())
+            layer.out_std = float(out.double().std()) if out.numel() > 1 else 0.0
+            layer.out_mean = float(out.double().mean())
+            if record.get("in"):
+                layer.gain = record["out_m2"] / record["in"]
+            if record.get("t_in"):
+                layer.signal_gain = record["t_out"] / record["t_in"]
+            units = _units(out)
+            if isinstance(module, _TANH):
+                layer.saturated = float((out.abs() > 0.99).double().mean())
+            elif isinstance(module, _SIGMOID):
+                layer.saturated = float(((out < 0.01) | (out > 0.99)).double().mean())
+            elif isinstance(module, _RELU) and units is not None:
+                layer.dead = float((units <= 0).all(dim=0).double().mean())
+            if weight is not None and units is not None:
+                layer.pre_saturated = {
+                    key: float((out.abs() > point).double().mean()) for key, point in SATURATION_POINT.items()
+                }
+                layer.pre_saturated["relu_dead"] = float((units <= 0).all(dim=0).double().mean())
+                layer.unit_correlation = _mean_correlation(units)
+                spread = (units - units[:, :1]).abs().max()
+                layer.identical_units = bool(spread <= 1e-6 * (units.abs().max() + 1e-12)) and units.shape[1] > 1
+        if weight is not None:
+            layer.fan_in = int(weight[0].numel())  # torch.nn.init's fan-in: size(1) x kernel
+            layer.weight_std = float(weight.detach().double().std())
+            layer.weight_mean = float(weight.detach().double().mean())
+            weight_names.append(name)
+        report.layers.append(layer)
+    report.nonfinite = any(layer.nonfinite for layer in report.layers) or not bool(
+        torch.isfinite(output.detach()).all()
+    )
+    if first is not None and first.is_floating_point():
+        report.output_gain = _moment(output) / max(_moment(first), 1e-30)
+    # step gains: from this weight layer's input to the next weight layer's input
+    inputs_m2 = [recorder.stats[n].get("in") for n in weight_names]
+    tangents = [recorder.stats[n].get("t_in") for n in weight_names]
+    final_t = recorder.stats.get("__output__", {}).get("t_in")
+    final_m2 = _moment(output)
+    by_name = {layer.name: layer for layer in report.layers}
+    for index, name in enumerate(weight_names):
+        nxt_m2 = inputs_m2[index + 1] if index + 1 < len(weight_names) else final_m2
+        nxt_t = tangents[index + 1] if index + 1 < len(weight_names) else final_t
+        if inputs_m2[index] and nxt_m2 is not None:
+            by_name[name].step_gain = nxt_m2 / inputs_m2[index]
+        if tangents[index] and nxt_t is not None:
+            by_name[name].step_signal_gain = nxt_t / tangents[index]
+    start = recorder.stats.get("__input__", {}).get("t_in")
+    if start and len(tangents) >= 2 and tangents[-1] is not None:
+        report.hidden_signal_gain = tangents[-1] / start
+
+
+def _mean_correlation(units: torch.Tensor, limit: int = 64) -> float | None:
+    sample = units[:, :limit].double()
+    if sample.shape[0] < 2 or sample.shape[1] < 2:
+        return None
+    centred = sample - sample.mean(dim=0, keepdim=True)
+    std = centred.pow(2).mean(dim=0).sqrt()
+    if bool((std < 1e-12).any()):
+        return 1.0 if bool((std < 1e-12).all()) else None
+    corr = (centred.t() @ centred) / sample.shape[0] / (std[:, None] * std[None, :])
+    count = corr.shape[0]
+    return float((corr.sum() - corr.diagonal().sum()) / (count * (count - 1)))
+
+
+def _gradients(model, inputs, output, recorder: _Recorder, report: ModelReport, seed: int) -> None:
+    generator = torch.Generator(device="cpu").manual_seed(seed + 2)
+    direction = torch.randn(output.shape, generator=generator).to(output.device, output.dtype)
+    model.zero_grad(set_to_none=True)
+    torch.manual_seed(seed)
+    out = _first_tensor(model(*inputs))
+    if out is None or not out.requires_grad:
+        report.notes.append("output does not require grad: no gradient measurements")
+        return
+    _scale_free_loss(out, direction).backward()
+    by_name = {layer.name: layer for layer in report.layers}
+    usable = []
+    for name in recorder.order:
+        weight = _weight_of(recorder.stats[name]["module"])
+        if weight is None or weight.grad is None:
+            continue
+        layer = by_name[name]
+        layer.grad_norm = float(weight.grad.detach().double().norm())
+        norm = float(weight.detach().double().norm())
+        layer.grad_ratio = layer.grad_norm / norm if norm > 0 else None
+        usable.append((layer, norm))
+    while usable and usable[-1][1] == 0:  # a zeroed head: judge the hidden path
+        usable.pop()
+    if len(usable) >= 2 and usable[-1][0].grad_norm:
+        report.first_last_grad = usable[0][0].grad_norm / usable[-1][0].grad_norm
+
+
+def _symmetry_after_sgd(model, inputs, recorder: _Recorder, report: ModelReport, seed: int, steps: int) -> None:
+    """Plain SGD on a copy: do rows of weights that start equal stay equal?"""
+    clone = copy.deepcopy(model)
+    modules = dict(clone.named_modules())
+    optimizer = torch.optim.SGD(clone.parameters(), lr=0.1)
+    torch.manual_seed(seed)
+    target = None
+    for _ in range(steps):
+        optimizer.zero_grad(set_to_none=True)
+        out = _first_tensor(clone(*inputs))
+        if out is None or not out.requires_grad:
+            return
+        if target is None:
+            generator = torch.Generator(device="cpu").manual_seed(seed + 3)
+            target = torch.randn(out.shape, generator=generator).to(out.device, out.dtype)
+        loss = (out - target).pow(2).mean()
+        loss.backward()
+        optimizer.step()
+    report.sgd_steps = steps
+    for layer in report.layers:
+        weight = _weight_of(modules.get(layer.name)) if layer.name in modules else None
+        if weight is None:
+            continue
+        rows = weight.detach().reshape(weight.shape[0], -1).double()
+        spread = (rows - rows[:1]).abs().max()
+        layer.identical_after_sgd = bool(spread <= 1e-7 * (rows.abs().max() + 1e-12)) and rows.shape[0] > 1
+        layer.rows = rows.shape[0]
+        if not bool(torch.isfinite(rows).all()):
+            layer.identical_after_sgd = None  # SGD diverged (an exploding model): no answer
+        elif rows.abs().max() == 0:
+            layer.rank_after_sgd = 0
+        else:
+            layer.rank_after_sgd = int(torch.linalg.matrix_rank(rows.cpu(), rtol=1e-6))
+
+
+def _stable_learning_rate(model, inputs, report: ModelReport, seed: int, iterations: int = 20) -> None:
+    """2 / lambda_max for plain SGD on a mean-squared loss to a unit-variance random target."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        return
+    torch.manual_seed(seed)
+    out = _first_tensor(model(*inputs))
+    if out is None:
+        return
+    generator = torch.Generator(device="cpu").manual_seed(seed + 4)
+    target = torch.randn(out.shape, generator=generator).to(out.device, out.dtype)
+    loss = 0.5 * (out - target).pow(2).mean()
+    grads = torch.autograd.grad(loss, params, create_graph=True)
+    vector = [torch.randn_like(p) for p in params]
+    eigen = 0.0
+    for _ in range(iterations):
+        norm = torch.sqrt(sum((v * v).sum() for v in vector))
+        if not torch.isfinite(norm) or norm == 0:
+            return
+        vector = [v / norm for v in vector]
+        product = torch.autograd.grad(grads, params, grad_outputs=vector, retain_graph=True)
+        eigen = float(sum((h * v).sum() for h, v in zip(product, vector)))
+        vector = [h.detach() for h in product]
+    if math.isfinite(eigen) and eigen > 0:
+        report.hessian_max = eigen
+        report.max_stable_lr = 2.0 / eigen

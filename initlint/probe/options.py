@@ -1,0 +1,81 @@
+"""``[tool.initlint.probe]`` and the probe's command-line options, checked before anything runs.
+
+```toml
+[tool.initlint.probe]
+device = "auto"            # cpu, cuda, auto
+timeout = 60               # seconds per model
+memory-mb = 4096           # resident memory cap per worker
+batch = 64
+seed = 0
+workers = 1
+args = { "Net.hidden" = 256, "Encoder.config" = "small" }
+factory = { "Net" = "mypkg.models:make_net" }
+input-shape = { "Encoder" = [3, 224, 224] }
+```
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from initlint.probe.runner import ProbeError, ProbeOptions, parse_probe_arg
+
+KEYS = ("device", "timeout", "memory-mb", "batch", "seed", "workers", "args", "factory", "input-shape")
+DEVICES = ("cpu", "cuda", "auto")
+
+
+def _error(path: Path | None, message: str) -> ProbeError:
+    from initlint.config import ConfigError
+
+    return ConfigError(f"{path}: [tool.initlint.probe] {message}") if path else ProbeError(message)
+
+
+def check_probe_table(table: dict[str, Any], path: Path | None = None) -> None:
+    for key, value in table.items():
+        if key == "__base__":
+            continue
+        if key not in KEYS:
+            raise _error(path, f"unknown key '{key}'; known keys: {', '.join(KEYS)}")
+        if key == "device" and (not isinstance(value, str) or value.split(":")[0] not in DEVICES):
+            raise _error(path, f"'device' must be one of {', '.join(DEVICES)}, got {value!r}")
+        if key in ("timeout", "memory-mb") and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
+            raise _error(path, f"'{key}' must be a positive number, got {value!r}")
+        if key in ("batch", "seed", "workers") and (isinstance(value, bool) or not isinstance(value, int) or value < (0 if key == "seed" else 1)):
+            raise _error(path, f"'{key}' must be a {'non-negative' if key == 'seed' else 'positive'} integer, got {value!r}")
+        if key in ("args", "factory", "input-shape") and not isinstance(value, dict):
+            raise _error(path, f"'{key}' must be a table, got {value!r}")
+        if key == "factory" and not all(isinstance(v, str) and ":" in v for v in value.values()):
+            raise _error(path, "'factory' values must be 'module:function' strings")
+        if key == "input-shape" and not all(
+            isinstance(v, list) and all(isinstance(n, int) and n > 0 for n in v) for v in value.values()
+        ):
+            raise _error(path, "'input-shape' values must be lists of positive integers (no batch)")
+        if key == "args":
+            for name in value:
+                if "." not in name:
+                    raise _error(path, f"'args' keys are Class.parameter, got {name!r}")
+
+
+def build_options(table: dict[str, Any], **cli: Any) -> ProbeOptions:
+    """Config first, command-line options over it (None means not given)."""
+    options = ProbeOptions()
+    mapping = {"device": "device", "timeout": "timeout", "memory-mb": "memory_mb", "batch": "batch",
+               "seed": "seed", "workers": "workers"}
+    for key, attribute in mapping.items():
+        if key in table:
+            setattr(options, attribute, table[key])
+    for name, value in table.get("args", {}).items():
+        model, _, parameter = name.rpartition(".")
+        options.args.setdefault(model, {})[parameter] = value
+    options.factories.update(table.get("factory", {}))
+    options.base = table.get("__base__")
+    options.input_shapes.update(table.get("input-shape", {}))
+    for attribute, value in cli.items():
+        if attribute == "probe_args":
+            for text in value or ():
+                model, parameter, parsed = parse_probe_arg(text)
+                options.args.setdefault(model, {})[parameter] = parsed
+        elif value is not None:
+            setattr(options, attribute, value)
+    return options

@@ -1,0 +1,44 @@
+"""The text of ``initlint probe TARGET``: the per-layer table, the totals, the verdicts."""
+
+from __future__ import annotations
+
+import math
+
+from initlint.probe.report import ModelReport
+from initlint.theory import format_number as fmt
+
+
+def render_report(report: ModelReport) -> str:
+    shape = "x".join(str(n) for n in report.input_shape)
+    lines = [
+        f"{report.target}: input {shape}, device {report.device}, seed {report.seed}, "
+        f"{report.seconds:.2f} s",
+        "",
+        report.table(),
+        "",
+    ]
+    if report.output_gain is not None:
+        lines.append(
+            f"output/input: variance x{fmt(report.output_gain)} (std x{fmt(math.sqrt(report.output_gain))})"
+        )
+    if report.signal_gain is not None:
+        lines.append(
+            f"signal (JVP) input -> output: variance x{fmt(report.signal_gain)}"
+            + (f"; to the last layer's input x{fmt(report.hidden_signal_gain)}" if report.hidden_signal_gain is not None else "")
+        )
+    if report.first_last_grad is not None:
+        lines.append(f"first/last weight-gradient ratio: {fmt(report.first_last_grad)}")
+    if report.max_stable_lr is not None:
+        lines.append(
+            f"largest stable SGD learning rate at init: {fmt(report.max_stable_lr)} "
+            f"(2 / lambda_max, lambda_max = {fmt(report.hessian_max)})"
+        )
+    for note in report.notes:
+        lines.append(f"note: {note}")
+    lines.append("")
+    if report.verdicts:
+        for verdict in report.verdicts:
+            lines.append(f"verdict: {verdict.kind}: {verdict.reason}")
+    else:
+        lines.append("verdict: healthy (no threshold crossed)")
+    return "".join(line + "\n" for line in lines)
