@@ -137,7 +137,11 @@ def _symmetry(finding: Finding, layers: list[LayerStats], report: ModelReport) -
 
 def _saturation(finding: Finding, layers: list[LayerStats]) -> dict[str, Any]:
     key = _SATURATION_KEYS.get(str(finding.details.get("activation")))
-    shares = [l.pre_saturated.get(key) for l in layers if key and l.pre_saturated.get(key) is not None]
+    shares = [
+        l.saturated if l.activation == key and l.saturated is not None else l.pre_saturated.get(key)
+        for l in layers
+        if key and (l.saturated is not None or l.pre_saturated.get(key) is not None)
+    ]
     if not shares:
         return status("not probed", reason="no saturation could be measured on these layers")
     share = shares[0]

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 import torch.autograd.forward_ad as fwAD
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 from initlint.probe.report import LayerStats, ModelReport
 from initlint.probe.verdicts import ProbeThresholds, judge
@@ -70,6 +71,47 @@ def _units(output: torch.Tensor) -> torch.Tensor | None:
     return output.reshape(-1, output.shape[-1])
 
 
+def _activation_functions() -> dict[Any, str]:
+    import torch.nn.functional as F
+
+    found = {}
+    for name, kind in (("tanh", "tanh"), ("sigmoid", "sigmoid"), ("relu", "relu")):
+        for owner in (torch, torch.Tensor, F):
+            function = getattr(owner, name, None)
+            if function is not None:
+                found[function] = kind
+    return found
+
+
+class _ActivationSpy(TorchFunctionMode):
+    """Sees functional activations (``torch.tanh(self.fc(x))``), which module hooks cannot:
+    the saturated or dead share is credited to the layer whose output went in."""
+
+    def __init__(self, recorder: "_Recorder") -> None:
+        super().__init__()
+        self.recorder = recorder
+        self.functions = _activation_functions()
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        kind = self.functions.get(func)
+        if kind and args and isinstance(args[0], torch.Tensor) and isinstance(out, torch.Tensor):
+            name = self.recorder.producer.get(id(args[0]))
+            record = self.recorder.stats.get(name) if name else None
+            if record is not None and "activation" not in record:
+                record["activation"] = kind
+                y = out.detach()
+                if kind == "tanh":
+                    record["act_share"] = float((y.abs() > 0.99).double().mean())
+                elif kind == "sigmoid":
+                    record["act_share"] = float(((y < 0.01) | (y > 0.99)).double().mean())
+                else:
+                    units = _units(y)
+                    if units is not None:
+                        record["act_share"] = float((units <= 0).all(dim=0).double().mean())
+        return out
+
+
 class _Recorder:
     """Forward hooks on every leaf module; collects per-call statistics."""
 
@@ -78,6 +120,7 @@ class _Recorder:
         self.order: list[str] = []
         self.stats: dict[str, dict[str, Any]] = {}
         self.handles = []
+        self.producer: dict[int, str] = {}
         for name, module in model.named_modules():
             if name and not any(True for _ in module.children()):
                 self.handles.append(module.register_forward_hook(self._hook(name, module)))
@@ -101,6 +144,8 @@ class _Recorder:
                     record["t_out"] = _moment(tangent_out)
                 return
             record["calls"] += 1
+            if _weight_of(module) is not None:
+                self.producer[id(out)] = name
             if "in" in record:
                 return  # the first call describes the layer; repeats are counted
             out = out.detach()
@@ -148,7 +193,8 @@ def measure(
     recorder = _Recorder(model)
     try:
         torch.manual_seed(seed)
-        output = _first_tensor(model(*inputs))
+        with _ActivationSpy(recorder):
+            output = _first_tensor(model(*inputs))
         if output is None:
             raise RuntimeError("forward returned no tensor")
         _signal_pass(model, inputs, recorder, seed, report)
@@ -223,6 +269,12 @@ def _layer_stats(report: ModelReport, recorder: _Recorder, first, output: torch.
                 layer.unit_correlation = _mean_correlation(units)
                 spread = (units - units[:, :1]).abs().max()
                 layer.identical_units = bool(spread <= 1e-6 * (units.abs().max() + 1e-12)) and units.shape[1] > 1
+        if "activation" in record:
+            layer.activation = record["activation"]
+            if record["activation"] == "relu":
+                layer.dead = record.get("act_share")
+            else:
+                layer.saturated = record.get("act_share")
         if weight is not None:
             layer.fan_in = int(weight[0].numel())  # torch.nn.init's fan-in: size(1) x kernel
             layer.weight_std = float(weight.detach().double().std())

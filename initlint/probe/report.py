@@ -38,6 +38,7 @@ class LayerStats:
     unit_correlation: float | None = None  # mean pairwise correlation of output units
     identical_units: bool | None = None  # every unit's output equal at init
     identical_after_sgd: bool | None = None  # weight rows still equal after the SGD steps
+    activation: str | None = None  # tanh, sigmoid or relu seen applied to this layer's output
     rows: int | None = None  # units of the weight (its first dimension)
     rank_after_sgd: int | None = None  # numerical rank of the weight rows after the SGD steps
     fan_in: int | None = None

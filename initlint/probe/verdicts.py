@@ -44,11 +44,17 @@ def judge(report: ModelReport, limits: ProbeThresholds) -> list[Verdict]:
             found.append(Verdict("exploding", f"first/last gradient ratio {fmt(ratio)} > {fmt(limits.max_grad_ratio)}"))
         elif ratio < limits.min_grad_ratio:
             found.append(Verdict("vanishing", f"first/last gradient ratio {fmt(ratio)} < {fmt(limits.min_grad_ratio)}"))
+    for kind, attribute, limit, what in (
+        ("saturation", "saturated", limits.max_saturated, "saturated"),
+        ("dead", "dead", limits.max_dead, "dead (ReLU)"),
+    ):
+        over = [l for l in report.layers if getattr(l, attribute) is not None and getattr(l, attribute) > limit]
+        if over:
+            worst = max(over, key=lambda l: getattr(l, attribute))
+            share = 100 * getattr(worst, attribute)
+            where = worst.name if len(over) == 1 else f"{len(over)} layers, most in {worst.name}"
+            found.append(Verdict(kind, f"{share:.0f}% of units {what} ({where})"))
     for layer in report.layers:
-        if layer.saturated is not None and layer.saturated > limits.max_saturated:
-            found.append(Verdict("saturation", f"{layer.name}: {100 * layer.saturated:.0f}% of units saturated"))
-        if layer.dead is not None and layer.dead > limits.max_dead and not layer.has_weight:
-            found.append(Verdict("dead", f"{layer.name}: {100 * layer.dead:.0f}% of ReLU units dead"))
         if layer.identical_units and layer.identical_after_sgd:
             found.append(
                 Verdict("symmetry", f"{layer.name}: all units identical, still after {report.sgd_steps} SGD steps")
