@@ -18,6 +18,8 @@ class _CallableModule(types.ModuleType):
     def __call__(self, model: Any, example_input: Any = None, **options: Any):
         from initlint.probe.measure import measure
 
+        options.setdefault("learning_rate", True)
+
         if example_input is None:
             from initlint.probe.build import build_input
 

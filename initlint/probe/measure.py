@@ -394,6 +394,7 @@ def _stable_learning_rate(model, inputs, report: ModelReport, seed: int, iterati
     grads = torch.autograd.grad(loss, params, create_graph=True)
     vector = [torch.randn_like(p) for p in params]
     eigen = 0.0
+    previous = None
     for _ in range(iterations):
         norm = torch.sqrt(sum((v * v).sum() for v in vector))
         if not torch.isfinite(norm) or norm == 0:
@@ -402,6 +403,9 @@ def _stable_learning_rate(model, inputs, report: ModelReport, seed: int, iterati
         product = torch.autograd.grad(grads, params, grad_outputs=vector, retain_graph=True)
         eigen = float(sum((h * v).sum() for h, v in zip(product, vector)))
         vector = [h.detach() for h in product]
+        if previous is not None and abs(eigen - previous) <= 1e-3 * abs(eigen):
+            break  # converged: the power iteration has found lambda_max to 0.1%
+        previous = eigen
     if math.isfinite(eigen) and eigen > 0:
         report.hessian_max = eigen
         report.max_stable_lr = 2.0 / eigen

@@ -1,0 +1,233 @@
+"""The probe: seeded measurements of the seeds' models, confirmations, faults, CLI and API.
+
+Needs torch (CI installs the CPU build); GPU tests skip without CUDA.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+
+import initlint  # noqa: E402
+from conftest import FIXTURES, ROOT  # noqa: E402
+
+MODELS = Path(__file__).parent / "probe_models"
+sys.path.insert(0, str(MODELS))
+sys.path.insert(0, str(ROOT / "examples"))
+
+from seed_models import SimpleModel, UnstableModel  # noqa: E402
+from tanh_models import HeTanh, NormalTanh  # noqa: E402
+
+
+def probe(model, x):
+    torch.manual_seed(0)
+    return initlint.probe(model, x)
+
+
+def seeded(cls, *args):
+    torch.manual_seed(0)
+    return cls(*args)
+
+
+def weight_layers(report):
+    return [layer for layer in report.layers if layer.has_weight]
+
+
+def test_unstable_model_output_std_is_about_3e5_times_the_input():
+    report = probe(seeded(UnstableModel, 64), torch.randn(64, 64))
+    ratio = math.sqrt(report.output_gain)
+    assert 1e5 < ratio < 1e6  # the seeds' "about 3e5" at input 64, hidden 128
+    assert [v.kind for v in report.verdicts] == ["exploding"]
+    assert report.max_stable_lr < 1e-5
+
+
+def test_simple_model_gets_no_verdict_and_a_normal_learning_rate():
+    report = probe(seeded(SimpleModel, 64), torch.randn(64, 64))
+    assert report.verdicts == []
+    assert 0.1 < report.max_stable_lr < 10
+    assert [round(l.signal_gain, 1) for l in weight_layers(report)] == [0.3, 0.3]
+
+
+def test_ten_layers_at_std_001_vanish_although_biases_keep_the_activations_alive():
+    layers = [nn.Linear(100, 100) for _ in range(10)]
+    torch.manual_seed(0)
+    for layer in layers:
+        nn.init.normal_(layer.weight, std=0.01)
+    report = probe(nn.Sequential(*layers), torch.randn(100, 100))
+    assert 1e-3 < report.output_gain < 1e-2  # activation variance plateaus near 3e-3
+    assert report.signal_gain < 1e-19  # while the output no longer depends on the input
+    assert all(0.005 < l.signal_gain < 0.02 for l in weight_layers(report))
+    assert {v.kind for v in report.verdicts} == {"vanishing"}
+
+
+def test_he_before_tanh_grows_per_layer_without_saturating():
+    for depth, low, high in ((8, 1.4, 2.0), (32, 4.5, 6.5)):
+        report = probe(seeded(HeTanh, 256, depth), torch.randn(64, 256))
+        gains = [l.signal_gain for l in weight_layers(report)]
+        assert all(1.8 < g < 2.2 for g in gains)  # pre-activation std x1.41 per layer
+        assert low < report.first_last_grad < high  # about 1.7 at 8 layers, 5.6 at 32
+        assert max(l.saturated for l in weight_layers(report)) < 0.1  # ~6% at most
+        assert report.verdicts == []
+
+
+def test_std_one_before_tanh_saturates_and_explodes_gradients():
+    report = probe(seeded(NormalTanh, 256, 8), torch.randn(64, 256))
+    saturated = [l.saturated for l in weight_layers(report)]
+    assert all(0.8 < s < 0.95 for s in saturated)  # about 87% at |y| > 0.99
+    assert 1e3 < report.first_last_grad < 5e3  # ~2e3 at 8 layers
+    kinds = [v.kind for v in report.verdicts]
+    assert "saturation" in kinds and "exploding" in kinds
+
+
+def test_the_same_seed_gives_the_same_numbers():
+    first = probe(seeded(HeTanh, 64, 4), torch.randn(8, 64)).to_dict()
+    second = probe(seeded(HeTanh, 64, 4), torch.randn(8, 64)).to_dict()
+    first.pop("seconds"), second.pop("seconds")
+    assert first == second
+
+
+@pytest.fixture
+def probed(cli):
+    def run(paths, *options, cwd=ROOT):
+        result = cli(["--no-cache", "--format", "json", "--probe", "--device", "cpu", *options, *paths], cwd)
+        return result, json.loads(result.stdout or "[]")
+
+    return run
+
+
+def test_cli_confirms_the_seeds_findings(probed):
+    result, findings = probed(["examples", "tests/fixtures/seeds_signal.py"])
+    status = {(Path(f["path"]).name, f["line"], f["code"]): f["probe"]["status"] for f in findings}
+    assert status == {
+        ("seed_models.py", 34, "IL201"): "confirmed",
+        ("seed_models.py", 36, "IL201"): "confirmed",
+        ("zero_init.py", 18, "IL101"): "confirmed",
+        ("zero_init.py", 19, "IL101"): "confirmed",
+        ("zero_init.py", 46, "IL102"): "confirmed",
+        ("seeds_signal.py", 10, "IL203"): "confirmed",
+        ("seeds_signal.py", 27, "IL301"): "confirmed",
+        ("seeds_signal.py", 48, "IL302"): "confirmed",
+        ("seeds_signal.py", 59, "IL302"): "confirmed",
+    }
+    unstable = next(f for f in findings if f["line"] == 36)
+    assert unstable["probe"]["measured"].startswith("measured signal variance x5")
+    assert "predicted x4.3e5" in unstable["probe"]["measured"]
+    zero = next(f for f in findings if f["code"] == "IL102")
+    assert zero["probe"]["measured"] == "weight rows after 3 SGD steps: 0 rank 0 of 256, 2 rank 0 of 10"
+    assert result.exit_code == 1
+
+
+def test_refuted_findings_do_not_fail_the_run(probed, tmp_path):
+    # std 0.05 at fan-in 64 would be healthy; the finding is forced by a wrong fan-in guess
+    (tmp_path / "m.py").write_text(
+        "import torch.nn as nn\n\n"
+        "class M(nn.Module):\n"
+        "    def __init__(self, n=10):\n"
+        "        super().__init__()\n"
+        "        self.fc = nn.Linear(64, 64)\n"
+        "        nn.init.uniform_(self.fc.weight, 0.0, 1.0)\n\n"
+        "    def forward(self, x):\n"
+        "        return self.fc(x)\n"
+    )
+    result, findings = probed(["m.py"], "--select", "IL204", cwd=tmp_path)
+    assert [(f["code"], f["probe"]["status"]) for f in findings] == [("IL204", "confirmed")]
+    assert result.exit_code == 1
+    (tmp_path / "m.py").write_text((tmp_path / "m.py").read_text().replace("    def forward", "        self.fc = nn.Linear(64, 64)\n\n    def forward"))
+    result, findings = probed(["m.py"], "--select", "IL204,IL507", cwd=tmp_path)
+    by_code = {f["code"]: f["probe"]["status"] for f in findings}
+    assert by_code == {"IL204": "refuted", "IL507": "not probed"}
+    assert result.exit_code == 1  # IL507 still counts; with only the refuted one it would not
+    result, _ = probed(["m.py"], "--select", "IL204", cwd=tmp_path)
+    assert result.exit_code == 0
+
+
+def test_every_fault_of_user_code_is_one_error_and_the_run_goes_on(probed):
+    result, findings = probed(
+        ["tests/probe_models/faults.py", "tests/probe_models/broken_import.py"],
+        "--probe-timeout", "5", "--probe-memory", "1500",
+    )
+    got = {f["line"]: (f["probe"]["status"], f["probe"].get("reason", f["probe"].get("measured"))) for f in findings}
+    assert got[10] == ("error", "import: ModuleNotFoundError: No module named 'a_module_that_does_not_exist' (at broken_import.py:3)")
+    assert got[15][0] == "confirmed"
+    assert got[25] == ("error", "build: ValueError: checkpoint not found (at faults.py:26)")
+    assert got[36][0] == "error" and got[36][1].startswith("forward: RuntimeError: shape '[3, -1, 7]' is invalid")
+    assert got[46] == ("error", "timeout: no result after 5 s (--probe-timeout); the worker was stopped")
+    assert got[57][0] == "error" and got[57][1].startswith("memory: the worker used ")
+    assert got[69] == ("error", "worker: the worker process exited with code 3")
+    assert got[79] == ("error", "worker: the worker process crashed (SIGSEGV)")
+    assert got[89][0] == "not probed" and "--probe-arg NeedsConfig.config=VALUE" in got[89][1]
+    assert result.exit_code == 1  # errors are not refutations: the findings still count
+
+
+def test_probe_arg_builds_a_model_that_needs_one(probed):
+    _, findings = probed(["tests/probe_models/faults.py"], "--select", "IL201", "--probe-arg", "NeedsConfig.config={'a': 1}",
+                         "--probe-timeout", "5", "--probe-memory", "1500")
+    assert next(f for f in findings if f["line"] == 89)["probe"]["status"] == "confirmed"
+
+
+def test_legitimate_models_get_no_verdict(cli):
+    # torchvision's zero-init residual BN, nanoGPT's scaled c_proj, DiT's adaLN-Zero, LoRA's B = 0
+    for name in ("ResNet", "GPT", "DiTBlock", "LoRALinear"):
+        target = f"tests/probe_models/legit.py:{name}"
+        result = cli(["probe", "--device", "cpu", "--probe-batch", "16", "--format", "json", target], ROOT)
+        report = json.loads(result.stdout)
+        assert (target, report["verdicts"]) == (target, []), result.stdout[-2000:]
+        assert result.exit_code == 0
+
+
+def test_probe_command_text_and_errors(cli, tmp_path):
+    result = cli(["probe", "--device", "cpu", "examples/seed_models.py:UnstableModel"], ROOT)
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines[2].split() == ["layer", "type", "out", "std", "gain", "signal", "grad/w", "sat", "%", "dead", "%"]
+    assert "verdict: exploding: signal variance x2.1e5 from input to the last layer" in result.stdout
+    assert "largest stable SGD learning rate at init: 1.2e-6" in result.stdout
+    bad = cli(["probe", "examples/seed_models.py"], ROOT)
+    assert bad.exit_code == 2 and "TARGET must be path.py:Class or package.module:Class" in bad.output
+    missing = cli(["probe", "examples/seed_models.py:Nope"], ROOT)
+    assert missing.exit_code == 2
+    assert "probe: error (build: `Nope` is not defined at the top level of the module)" in missing.output
+
+
+def test_plot_needs_matplotlib_or_draws(cli, tmp_path):
+    result = cli(["probe", "--device", "cpu", "--plot", str(tmp_path / "p.png"), "examples/seed_models.py:SimpleModel"], ROOT)
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert result.exit_code == 2 and "--plot needs matplotlib" in result.output
+    else:
+        assert result.exit_code == 0 and (tmp_path / "p.png").stat().st_size > 0
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_asked_for_without_a_gpu_is_a_clear_error(cli):
+    result = cli(["probe", "--device", "cuda", "examples/seed_models.py:SimpleModel"], ROOT)
+    assert result.exit_code == 2
+    assert "--device cuda was asked for, but torch" in result.output
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_probe_matches_cpu(cli):
+    cpu = json.loads(cli(["probe", "--device", "cpu", "--format", "json", "examples/seed_models.py:UnstableModel"], ROOT).stdout)
+    gpu = json.loads(cli(["probe", "--device", "cuda", "--format", "json", "examples/seed_models.py:UnstableModel"], ROOT).stdout)
+    assert gpu["device"] == "cuda"
+    assert math.isclose(gpu["output_gain"], cpu["output_gain"], rel_tol=0.05)
+
+
+def test_static_lint_never_imports_torch_even_with_models_around(tmp_path):
+    import subprocess
+
+    code = (
+        "import sys; from initlint.cli import main; sys.argv=['initlint','--no-cache','examples'];\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
