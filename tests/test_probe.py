@@ -231,3 +231,33 @@ def test_static_lint_never_imports_torch_even_with_models_around(tmp_path):
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_probe_table_in_pyproject(cli, tmp_path):
+    (tmp_path / "models.py").write_text(
+        "import torch.nn as nn\n\n"
+        "class Encoder(nn.Module):\n"
+        "    def __init__(self, config):\n"
+        "        super().__init__()\n"
+        "        self.conv = nn.Conv2d(config['channels'], 8, 3)\n"
+        "        nn.init.uniform_(self.conv.weight, -100, 100)\n\n"
+        "    def forward(self, x):\n"
+        "        return self.conv(x)\n"
+    )
+    (tmp_path / "factories.py").write_text(
+        "from models import Encoder\n\ndef make():\n    return Encoder({'channels': 4})\n"
+    )
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.initlint.probe]\n"
+        "device = 'cpu'\n"
+        "factory = { Encoder = 'factories:make' }\n"
+        "input-shape = { Encoder = [4, 16, 16] }\n"
+    )
+    result = cli(["--no-cache", "--format", "json", "--probe", "models.py"], tmp_path)
+    (finding,) = json.loads(result.stdout)
+    assert finding["probe"]["status"] == "confirmed", finding["probe"]
+    assert "predicted x1.2e5" in finding["probe"]["measured"]  # 36 x 3.3e3 at fan-in 4 x 3 x 3
+    (tmp_path / "pyproject.toml").write_text("[tool.initlint.probe]\nmemory = 1\n")
+    bad = cli(["--probe", "models.py"], tmp_path)
+    assert bad.exit_code == 2
+    assert "[tool.initlint.probe] unknown key 'memory'; known keys: device, timeout, memory-mb" in bad.output
