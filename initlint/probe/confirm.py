@@ -125,9 +125,14 @@ def _symmetry(finding: Finding, layers: list[LayerStats], report: ModelReport) -
         return status("confirmed" if corr > 0.5 else "refuted", text)
     if finding.code == "IL102":
         layers = report.weight_layers()
-    layers = [l for l in layers if l.rank_after_sgd is not None and l.rows]
     if not layers:
         return status("not probed", reason="the measured model has no layer this finding names")
+    distinct = [l.name for l in layers if l.identical_rows_at_init is False]
+    if distinct:
+        return status("refuted", f"the weight rows of {', '.join(distinct[:3])} differ at init")
+    layers = [l for l in layers if l.rank_after_sgd is not None and l.rows]
+    if not layers:
+        return status("not probed", reason="no rank could be measured after the SGD steps")
     steps = report.sgd_steps
     ranks = ", ".join(f"{l.name} rank {l.rank_after_sgd} of {l.rows}" for l in layers[:3])
     collapsed = all(l.rank_after_sgd <= max(2, l.rows // 4) for l in layers)

@@ -202,7 +202,7 @@ def measure(
         recorder.remove()
     _layer_stats(report, recorder, first, output)
     _gradients(model, inputs, output, recorder, report, seed)
-    if any(layer.identical_units for layer in report.layers) or sgd_steps:
+    if sgd_steps and _mark_identical_rows(model, report):
         _symmetry_after_sgd(model, inputs, recorder, report, seed, sgd_steps)
     if learning_rate:
         _stable_learning_rate(model, inputs, report, seed)
@@ -344,6 +344,28 @@ def _gradients(model, inputs, output, recorder: _Recorder, report: ModelReport, 
         report.first_last_grad = usable[0][0].grad_norm / usable[-1][0].grad_norm
 
 
+def _rows(weight: torch.Tensor) -> torch.Tensor:
+    return weight.detach().reshape(weight.shape[0], -1).double()
+
+
+def _identical(rows: torch.Tensor) -> bool:
+    return rows.shape[0] > 1 and bool((rows - rows[:1]).abs().max() <= 1e-7 * (rows.abs().max() + 1e-12))
+
+
+def _mark_identical_rows(model, report: ModelReport) -> bool:
+    """Which weights start with every row equal (constant or zero inits): only those need the
+    SGD steps and a rank afterwards (an SVD of a 2048 x 8192 weight costs seconds)."""
+    modules = dict(model.named_modules())
+    found = False
+    for layer in report.layers:
+        weight = _weight_of(modules[layer.name]) if layer.name in modules else None
+        if weight is not None:
+            layer.rows = weight.shape[0]
+            layer.identical_rows_at_init = _identical(_rows(weight))
+            found = found or layer.identical_rows_at_init
+    return found
+
+
 def _symmetry_after_sgd(model, inputs, recorder: _Recorder, report: ModelReport, seed: int, steps: int) -> None:
     """Plain SGD on a copy: do rows of weights that start equal stay equal?"""
     clone = copy.deepcopy(model)
@@ -365,12 +387,10 @@ def _symmetry_after_sgd(model, inputs, recorder: _Recorder, report: ModelReport,
     report.sgd_steps = steps
     for layer in report.layers:
         weight = _weight_of(modules.get(layer.name)) if layer.name in modules else None
-        if weight is None:
+        if weight is None or not layer.identical_rows_at_init:
             continue
-        rows = weight.detach().reshape(weight.shape[0], -1).double()
-        spread = (rows - rows[:1]).abs().max()
-        layer.identical_after_sgd = bool(spread <= 1e-7 * (rows.abs().max() + 1e-12)) and rows.shape[0] > 1
-        layer.rows = rows.shape[0]
+        rows = _rows(weight)
+        layer.identical_after_sgd = _identical(rows)
         if not bool(torch.isfinite(rows).all()):
             layer.identical_after_sgd = None  # SGD diverged (an exploding model): no answer
         elif rows.abs().max() == 0:

@@ -40,6 +40,7 @@ class LayerStats:
     identical_after_sgd: bool | None = None  # weight rows still equal after the SGD steps
     activation: str | None = None  # tanh, sigmoid or relu seen applied to this layer's output
     rows: int | None = None  # units of the weight (its first dimension)
+    identical_rows_at_init: bool | None = None  # every row of the weight equal (constant init)
     rank_after_sgd: int | None = None  # numerical rank of the weight rows after the SGD steps
     fan_in: int | None = None
     nonfinite: bool = False
