@@ -261,3 +261,32 @@ def test_probe_table_in_pyproject(cli, tmp_path):
     bad = cli(["--probe", "models.py"], tmp_path)
     assert bad.exit_code == 2
     assert "[tool.initlint.probe] unknown key 'memory'; known keys: device, timeout, memory-mb" in bad.output
+
+
+def test_tiny_policy_head_and_zero_head_are_not_vanishing():
+    class Actor(nn.Module):
+        def __init__(self, head_bound=3e-3):
+            super().__init__()
+            self.fc1, self.fc2, self.mu = nn.Linear(8, 256), nn.Linear(256, 256), nn.Linear(256, 2)
+            nn.init.uniform_(self.mu.weight, -head_bound, head_bound)
+
+        def forward(self, x):
+            return torch.tanh(self.mu(torch.relu(self.fc2(torch.relu(self.fc1(x))))))
+
+    report = probe(seeded(Actor), torch.randn(64, 8))
+    assert report.verdicts == []
+    assert 0.1 < report.first_last_grad < 10  # fc1 against fc2: the hidden path
+    zero_head = seeded(Actor, 0.0)
+    report = probe(zero_head, torch.randn(64, 8))
+    assert report.verdicts == [] and 0.01 < report.hidden_signal_gain < 0.05
+
+
+def test_verdict_thresholds_come_from_the_probe_table(tmp_path):
+    from initlint.probe.options import build_options
+
+    options = build_options({"max-grad-ratio": 1.5})
+    assert options.thresholds == {"max_grad_ratio": 1.5}
+    from initlint.probe.verdicts import ProbeThresholds, judge
+
+    report = probe(seeded(HeTanh, 256, 8), torch.randn(64, 256))
+    assert judge(report, ProbeThresholds(**options.thresholds))[0].reason == "first/last gradient ratio 1.7 > 1.5"

@@ -340,6 +340,8 @@ def _gradients(model, inputs, output, recorder: _Recorder, report: ModelReport, 
         usable.append((layer, norm))
     while usable and usable[-1][1] == 0:  # a zeroed head: judge the hidden path
         usable.pop()
+    if len(usable) >= 3 and _tiny_head(usable[-1][0], usable[-2][0]):
+        usable.pop()  # a U(+-3e-3) policy head: its small weights are the design, not a collapse
     if len(usable) >= 2 and usable[-1][0].grad_norm:
         report.first_last_grad = usable[0][0].grad_norm / usable[-1][0].grad_norm
 
@@ -364,6 +366,10 @@ def _mark_identical_rows(model, report: ModelReport) -> bool:
             layer.identical_rows_at_init = _identical(_rows(weight))
             found = found or layer.identical_rows_at_init
     return found
+
+
+def _tiny_head(last: LayerStats, before: LayerStats) -> bool:
+    return bool(last.weight_std and before.weight_std and last.weight_std < 0.1 * before.weight_std)
 
 
 def _symmetry_after_sgd(model, inputs, recorder: _Recorder, report: ModelReport, seed: int, steps: int) -> None:

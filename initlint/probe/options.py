@@ -11,6 +11,12 @@ workers = 1
 args = { "Net.hidden" = 256, "Encoder.config" = "small" }
 factory = { "Net" = "mypkg.models:make_net" }
 input-shape = { "Encoder" = [3, 224, 224] }
+max-signal-gain = 1e4      # verdict thresholds, see probe/verdicts.py
+min-signal-gain = 1e-4
+max-grad-ratio = 70
+min-grad-ratio = 1e-3
+max-saturated = 0.5
+max-dead = 0.5
 ```
 """
 
@@ -21,7 +27,16 @@ from typing import Any
 
 from initlint.probe.runner import ProbeError, ProbeOptions, parse_probe_arg
 
-KEYS = ("device", "timeout", "memory-mb", "batch", "seed", "workers", "args", "factory", "input-shape")
+#: verdict thresholds (probe/verdicts.py): key -> ProbeThresholds field
+THRESHOLDS = {
+    "max-signal-gain": "max_signal_gain", "min-signal-gain": "min_signal_gain",
+    "max-grad-ratio": "max_grad_ratio", "min-grad-ratio": "min_grad_ratio",
+    "max-saturated": "max_saturated", "max-dead": "max_dead",
+}
+KEYS = (
+    "device", "timeout", "memory-mb", "batch", "seed", "workers", "args", "factory", "input-shape",
+    *THRESHOLDS,
+)
 DEVICES = ("cpu", "cuda", "auto")
 
 
@@ -39,6 +54,8 @@ def check_probe_table(table: dict[str, Any], path: Path | None = None) -> None:
             raise _error(path, f"unknown key '{key}'; known keys: {', '.join(KEYS)}")
         if key == "device" and (not isinstance(value, str) or value.split(":")[0] not in DEVICES):
             raise _error(path, f"'device' must be one of {', '.join(DEVICES)}, got {value!r}")
+        if key in THRESHOLDS and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
+            raise _error(path, f"'{key}' must be a positive number, got {value!r}")
         if key in ("timeout", "memory-mb") and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
             raise _error(path, f"'{key}' must be a positive number, got {value!r}")
         if key in ("batch", "seed", "workers") and (isinstance(value, bool) or not isinstance(value, int) or value < (0 if key == "seed" else 1)):
@@ -70,6 +87,7 @@ def build_options(table: dict[str, Any], **cli: Any) -> ProbeOptions:
         options.args.setdefault(model, {})[parameter] = value
     options.factories.update(table.get("factory", {}))
     options.base = table.get("__base__")
+    options.thresholds = {field: float(table[key]) for key, field in THRESHOLDS.items() if key in table}
     options.input_shapes.update(table.get("input-shape", {}))
     for attribute, value in cli.items():
         if attribute == "probe_args":
