@@ -175,7 +175,7 @@ def test_constant_hidden_layer_message():
     assert len(findings) == 1
     assert findings[0].message == (
         "`self.fc1.weight` is set to the constant 0.5: all 64 units of `fc1` compute the same "
-        "output and get the same gradient, so they stay identical; variance gain 25 per layer"
+        "output and get the same gradient, so they stay (nearly) identical; variance gain 25 per layer"
     )
     assert findings[0].details["predicted_gain"] == 25.0
 

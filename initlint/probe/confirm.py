@@ -20,7 +20,7 @@ from initlint.theory import format_number as fmt
 #: rules whose prediction includes the activation after the layer (a step, not the layer alone)
 _STEP_RULES = frozenset({"IL203", "IL301", "IL303"})
 #: rules whose prediction is that building the model raises, with the text torch raises
-_RAISES = {"IL502": "leaf Variable", "IL206": "uniform_ expects"}
+RAISES = {"IL502": "leaf Variable", "IL206": "uniform_ expects"}
 _SATURATION_KEYS = {"tanh": "tanh", "sigmoid": "sigmoid"}
 
 
@@ -53,7 +53,7 @@ def status(state: str, measured: str | None = None, reason: str | None = None) -
 
 def confirm_error(finding: Finding, stage: str, error: str) -> dict[str, Any]:
     """A model that could not be built or run: confirmed where the finding predicted the error."""
-    expected = _RAISES.get(finding.code)
+    expected = RAISES.get(finding.code)
     if expected and expected in error and stage == "build":
         return status("confirmed", f"building the model raised {error}")
     return status("error", reason=f"{stage}: {error}" if stage else error)
@@ -61,7 +61,7 @@ def confirm_error(finding: Finding, stage: str, error: str) -> dict[str, Any]:
 
 def confirm(finding: Finding, report: ModelReport) -> dict[str, Any]:
     details = finding.details
-    if finding.code in _RAISES:
+    if finding.code in RAISES:
         return status("refuted", "the model was built without an error")
     layers = matched(report, list(details.get("layers") or []))
     effect = finding.effect.value

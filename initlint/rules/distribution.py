@@ -152,7 +152,7 @@ _FANIN_HELPER = re.compile(r"def (?P<name>\w+)\(\s*(?P<param>\w+)[^)]*\):(?P<bod
     "fan-out-as-fan-in",
     Effect.MISUSE,
     "fan-in taken from weight.size(0) of a Linear or Conv, which is its fan-out",
-    ("size(0)", "size()[0]", "shape[0]", "[0]"),
+    call_tokens("uniform_", "normal_", "uniform", "normal"),  # it judges uniform_/normal_ calls
 )
 def fan_out_as_fan_in(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     layers = {

@@ -126,7 +126,7 @@ def relu_init_before_tanh(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]
     "nonlinearity-mismatch",
     Effect.VANISHING,
     "nonlinearity= or calculate_gain() names another activation than the one that follows",
-    ("calculate_gain(", "nonlinearity"),
+    call_tokens(*_XAVIER, *_KAIMING, "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal"),
 )
 def nonlinearity_mismatch(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     for init in facts.inits:

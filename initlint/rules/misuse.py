@@ -108,7 +108,7 @@ def inplace_init_with_grad(facts: FileFacts, limits: Thresholds) -> Iterable[Hit
     "apply-called-init",
     Effect.MISUSE,
     "model.apply(init_fn()) calls the init function instead of passing it",
-    (".apply(",),
+    call_tokens(*INIT_SIGNATURES, *TENSOR_METHODS),  # the function it calls initialises
 )
 def apply_called_init(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     for site in facts.applies:
@@ -119,6 +119,8 @@ def apply_called_init(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
         info = facts.functions.get((site.cls, name)) or facts.functions.get((None, name))
         if info is None or info.returns_value:
             continue  # a factory that returns the function to apply is fine
+        if not any(init.function == name for init in facts.inits):
+            continue  # not an init function: apply() misuse is not ours to report
         yield Hit(
             site.node,
             f"`{site.receiver}.apply({facts.code(fn)})` calls `{name}` once and passes what it "

@@ -107,7 +107,7 @@ def constant_weight_init(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
             init.node,
             f"`{target.text}` is set to the constant {theory.format_number(value)}: "
             f"{unit_text} of `{owner}` compute the same output and get the same gradient, "
-            f"so they stay identical; {effect}",
+            f"so they stay (nearly) identical; {effect}",
             {"value": value, "units": units, "predicted_gain": gain, "layer": owner},
             _FIX,
         )
