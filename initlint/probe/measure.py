@@ -10,7 +10,6 @@ rate, 2 / lambda_max of the loss Hessian by power iteration on Hessian-vector pr
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from typing import Any
@@ -21,6 +20,8 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from initlint.probe.report import LayerStats, ModelReport
+from initlint.probe.tensors import first_tensor, moment, units_of, weight_of
+from initlint.probe.training import mark_identical_rows, stable_learning_rate, symmetry_after_sgd
 from initlint.probe.verdicts import ProbeThresholds, judge
 
 #: |pre-activation| beyond which tanh is above 0.99 and sigmoid outside [0.01, 0.99]
@@ -28,47 +29,6 @@ SATURATION_POINT = {"tanh": math.atanh(0.99), "sigmoid": math.log(99.0)}
 _TANH = (nn.Tanh, nn.Hardtanh, nn.Softsign)
 _SIGMOID = (nn.Sigmoid, nn.Hardsigmoid)
 _RELU = (nn.ReLU, nn.ReLU6)
-
-
-def _first_tensor(value: Any) -> torch.Tensor | None:
-    if isinstance(value, torch.Tensor):
-        return value
-    if isinstance(value, (tuple, list)):
-        for item in value:
-            found = _first_tensor(item)
-            if found is not None:
-                return found
-    if isinstance(value, dict):
-        for item in value.values():
-            found = _first_tensor(item)
-            if found is not None:
-                return found
-    if hasattr(value, "last_hidden_state"):
-        return value.last_hidden_state
-    return None
-
-
-def _moment(tensor: torch.Tensor) -> float:
-    return float(tensor.detach().double().pow(2).mean())
-
-
-def _weight_of(module: nn.Module) -> torch.Tensor | None:
-    weight = getattr(module, "weight", None)
-    if isinstance(weight, torch.Tensor) and weight.dim() >= 2:
-        return weight
-    weight = getattr(module, "weight_ih_l0", None)  # RNN, LSTM, GRU
-    return weight if isinstance(weight, torch.Tensor) else None
-
-
-def _units(output: torch.Tensor) -> torch.Tensor | None:
-    """Output as (samples, units): features last for Linear, channels for convs."""
-    if output.dim() < 2 or not output.is_floating_point():
-        return None
-    if output.dim() == 2:
-        return output
-    if output.dim() >= 3 and output.shape[1] > 1 and output.dim() in (3, 4, 5):
-        return output.transpose(0, 1).reshape(output.shape[1], -1).t()
-    return output.reshape(-1, output.shape[-1])
 
 
 def _activation_functions() -> dict[Any, str]:
@@ -106,7 +66,7 @@ class _ActivationSpy(TorchFunctionMode):
                 elif kind == "sigmoid":
                     record["act_share"] = float(((y < 0.01) | (y > 0.99)).double().mean())
                 else:
-                    units = _units(y)
+                    units = units_of(y)
                     if units is not None:
                         record["act_share"] = float((units <= 0).all(dim=0).double().mean())
         return out
@@ -128,8 +88,8 @@ class _Recorder:
 
     def _hook(self, name: str, module: nn.Module):
         def hook(mod, inputs, output):
-            out = _first_tensor(output)
-            inp = _first_tensor(inputs)
+            out = first_tensor(output)
+            inp = first_tensor(inputs)
             if out is None:
                 return
             record = self.stats.get(name)
@@ -140,18 +100,18 @@ class _Recorder:
                 primal_out, tangent_out = fwAD.unpack_dual(out)
                 tangent_in = fwAD.unpack_dual(inp).tangent if inp is not None else None
                 if tangent_out is not None and tangent_in is not None and "t_in" not in record:
-                    record["t_in"] = _moment(tangent_in)
-                    record["t_out"] = _moment(tangent_out)
+                    record["t_in"] = moment(tangent_in)
+                    record["t_out"] = moment(tangent_out)
                 return
             record["calls"] += 1
-            if _weight_of(module) is not None:
+            if weight_of(module) is not None:
                 self.producer[id(out)] = name
             if "in" in record:
                 return  # the first call describes the layer; repeats are counted
             out = out.detach()
             record["out"] = out
-            record["in"] = _moment(inp) if inp is not None and inp.is_floating_point() else None
-            record["out_m2"] = _moment(out) if out.is_floating_point() else None
+            record["in"] = moment(inp) if inp is not None and inp.is_floating_point() else None
+            record["out_m2"] = moment(out) if out.is_floating_point() else None
 
         return hook
 
@@ -186,7 +146,7 @@ def measure(
     inputs = example_input if isinstance(example_input, tuple) else (example_input,)
     inputs = tuple(t.to(device) if isinstance(t, torch.Tensor) else t for t in inputs)
     report = ModelReport(target, device=str(device), seed=seed, sgd_steps=sgd_steps)
-    first = _first_tensor(inputs)
+    first = first_tensor(inputs)
     report.input_shape = list(first.shape) if first is not None else []
     report.batch = report.input_shape[0] if report.input_shape else 0
 
@@ -194,7 +154,7 @@ def measure(
     try:
         torch.manual_seed(seed)
         with _ActivationSpy(recorder):
-            output = _first_tensor(model(*inputs))
+            output = first_tensor(model(*inputs))
         if output is None:
             raise RuntimeError("forward returned no tensor")
         _signal_pass(model, inputs, recorder, seed, report)
@@ -202,10 +162,10 @@ def measure(
         recorder.remove()
     _layer_stats(report, recorder, first, output)
     _gradients(model, inputs, output, recorder, report, seed)
-    if sgd_steps and _mark_identical_rows(model, report):
-        _symmetry_after_sgd(model, inputs, recorder, report, seed, sgd_steps)
+    if sgd_steps and mark_identical_rows(model, report):
+        symmetry_after_sgd(model, inputs, report, seed, sgd_steps)
     if learning_rate:
-        _stable_learning_rate(model, inputs, report, seed)
+        stable_learning_rate(model, inputs, report, seed)
     report.verdicts = judge(report, thresholds or ProbeThresholds())
     report.seconds = time.perf_counter() - started
     return report
@@ -213,7 +173,7 @@ def measure(
 
 def _signal_pass(model, inputs, recorder: _Recorder, seed: int, report: ModelReport) -> None:
     """Forward again with a dual input: the JVP tangent through every layer."""
-    first = _first_tensor(inputs)
+    first = first_tensor(inputs)
     if first is None or not first.is_floating_point():
         report.notes.append("integer input (token ids): no input tangent, signal gains omitted")
         return
@@ -224,18 +184,18 @@ def _signal_pass(model, inputs, recorder: _Recorder, seed: int, report: ModelRep
         with torch.no_grad(), fwAD.dual_level():
             dual_inputs = tuple(fwAD.make_dual(t, tangent) if t is first else t for t in inputs)
             torch.manual_seed(seed)
-            out = _first_tensor(model(*dual_inputs))
+            out = first_tensor(model(*dual_inputs))
             if out is not None:
                 t_out = fwAD.unpack_dual(out).tangent
                 if t_out is not None:
-                    report.signal_gain = _moment(t_out) / _moment(tangent)
-                    recorder.stats.setdefault("__output__", {})["t_in"] = _moment(t_out)
+                    report.signal_gain = moment(t_out) / moment(tangent)
+                    recorder.stats.setdefault("__output__", {})["t_in"] = moment(t_out)
     except (RuntimeError, NotImplementedError) as error:
         report.notes.append(f"forward-mode AD unsupported here ({str(error).splitlines()[0][:80]})")
     finally:
         recorder.tangents = False
     report.notes = report.notes or []
-    recorder.stats.setdefault("__input__", {})["t_in"] = _moment(tangent)
+    recorder.stats.setdefault("__input__", {})["t_in"] = moment(tangent)
 
 
 def _layer_stats(report: ModelReport, recorder: _Recorder, first, output: torch.Tensor) -> None:
@@ -244,7 +204,7 @@ def _layer_stats(report: ModelReport, recorder: _Recorder, first, output: torch.
         record = recorder.stats[name]
         module = record["module"]
         out = record.get("out")
-        weight = _weight_of(module)
+        weight = weight_of(module)
         layer = LayerStats(name, type(module).__name__, calls=record["calls"], has_weight=weight is not None)
         if out is not None and out.is_floating_point():
             layer.nonfinite = not bool(torch.isfinite(out).all())
@@ -254,7 +214,7 @@ def _layer_stats(report: ModelReport, recorder: _Recorder, first, output: torch.
                 layer.gain = record["out_m2"] / record["in"]
             if record.get("t_in"):
                 layer.signal_gain = record["t_out"] / record["t_in"]
-            units = _units(out)
+            units = units_of(out)
             if isinstance(module, _TANH):
                 layer.saturated = float((out.abs() > 0.99).double().mean())
             elif isinstance(module, _SIGMOID):
@@ -285,12 +245,12 @@ def _layer_stats(report: ModelReport, recorder: _Recorder, first, output: torch.
         torch.isfinite(output.detach()).all()
     )
     if first is not None and first.is_floating_point():
-        report.output_gain = _moment(output) / max(_moment(first), 1e-30)
+        report.output_gain = moment(output) / max(moment(first), 1e-30)
     # step gains: from this weight layer's input to the next weight layer's input
     inputs_m2 = [recorder.stats[n].get("in") for n in weight_names]
     tangents = [recorder.stats[n].get("t_in") for n in weight_names]
     final_t = recorder.stats.get("__output__", {}).get("t_in")
-    final_m2 = _moment(output)
+    final_m2 = moment(output)
     by_name = {layer.name: layer for layer in report.layers}
     for index, name in enumerate(weight_names):
         nxt_m2 = inputs_m2[index + 1] if index + 1 < len(weight_names) else final_m2
@@ -322,7 +282,7 @@ def _gradients(model, inputs, output, recorder: _Recorder, report: ModelReport, 
     direction = torch.randn(output.shape, generator=generator).to(output.device, output.dtype)
     model.zero_grad(set_to_none=True)
     torch.manual_seed(seed)
-    out = _first_tensor(model(*inputs))
+    out = first_tensor(model(*inputs))
     if out is None or not out.requires_grad:
         report.notes.append("output does not require grad: no gradient measurements")
         return
@@ -330,7 +290,7 @@ def _gradients(model, inputs, output, recorder: _Recorder, report: ModelReport, 
     by_name = {layer.name: layer for layer in report.layers}
     usable = []
     for name in recorder.order:
-        weight = _weight_of(recorder.stats[name]["module"])
+        weight = weight_of(recorder.stats[name]["module"])
         if weight is None or weight.grad is None:
             continue
         layer = by_name[name]
@@ -346,92 +306,5 @@ def _gradients(model, inputs, output, recorder: _Recorder, report: ModelReport, 
         report.first_last_grad = usable[0][0].grad_norm / usable[-1][0].grad_norm
 
 
-def _rows(weight: torch.Tensor) -> torch.Tensor:
-    return weight.detach().reshape(weight.shape[0], -1).double()
-
-
-def _identical(rows: torch.Tensor) -> bool:
-    return rows.shape[0] > 1 and bool((rows - rows[:1]).abs().max() <= 1e-7 * (rows.abs().max() + 1e-12))
-
-
-def _mark_identical_rows(model, report: ModelReport) -> bool:
-    """Which weights start with every row equal (constant or zero inits): only those need the
-    SGD steps and a rank afterwards (an SVD of a 2048 x 8192 weight costs seconds)."""
-    modules = dict(model.named_modules())
-    found = False
-    for layer in report.layers:
-        weight = _weight_of(modules[layer.name]) if layer.name in modules else None
-        if weight is not None:
-            layer.rows = weight.shape[0]
-            layer.identical_rows_at_init = _identical(_rows(weight))
-            found = found or layer.identical_rows_at_init
-    return found
-
-
 def _tiny_head(last: LayerStats, before: LayerStats) -> bool:
     return bool(last.weight_std and before.weight_std and last.weight_std < 0.1 * before.weight_std)
-
-
-def _symmetry_after_sgd(model, inputs, recorder: _Recorder, report: ModelReport, seed: int, steps: int) -> None:
-    """Plain SGD on a copy: do rows of weights that start equal stay equal?"""
-    clone = copy.deepcopy(model)
-    modules = dict(clone.named_modules())
-    optimizer = torch.optim.SGD(clone.parameters(), lr=0.1)
-    torch.manual_seed(seed)
-    target = None
-    for _ in range(steps):
-        optimizer.zero_grad(set_to_none=True)
-        out = _first_tensor(clone(*inputs))
-        if out is None or not out.requires_grad:
-            return
-        if target is None:
-            generator = torch.Generator(device="cpu").manual_seed(seed + 3)
-            target = torch.randn(out.shape, generator=generator).to(out.device, out.dtype)
-        loss = (out - target).pow(2).mean()
-        loss.backward()
-        optimizer.step()
-    report.sgd_steps = steps
-    for layer in report.layers:
-        weight = _weight_of(modules.get(layer.name)) if layer.name in modules else None
-        if weight is None or not layer.identical_rows_at_init:
-            continue
-        rows = _rows(weight)
-        layer.identical_after_sgd = _identical(rows)
-        if not bool(torch.isfinite(rows).all()):
-            layer.identical_after_sgd = None  # SGD diverged (an exploding model): no answer
-        elif rows.abs().max() == 0:
-            layer.rank_after_sgd = 0
-        else:
-            layer.rank_after_sgd = int(torch.linalg.matrix_rank(rows.cpu(), rtol=1e-6))
-
-
-def _stable_learning_rate(model, inputs, report: ModelReport, seed: int, iterations: int = 20) -> None:
-    """2 / lambda_max for plain SGD on a mean-squared loss to a unit-variance random target."""
-    params = [p for p in model.parameters() if p.requires_grad]
-    if not params:
-        return
-    torch.manual_seed(seed)
-    out = _first_tensor(model(*inputs))
-    if out is None:
-        return
-    generator = torch.Generator(device="cpu").manual_seed(seed + 4)
-    target = torch.randn(out.shape, generator=generator).to(out.device, out.dtype)
-    loss = 0.5 * (out - target).pow(2).mean()
-    grads = torch.autograd.grad(loss, params, create_graph=True)
-    vector = [torch.randn_like(p) for p in params]
-    eigen = 0.0
-    previous = None
-    for _ in range(iterations):
-        norm = torch.sqrt(sum((v * v).sum() for v in vector))
-        if not torch.isfinite(norm) or norm == 0:
-            return
-        vector = [v / norm for v in vector]
-        product = torch.autograd.grad(grads, params, grad_outputs=vector, retain_graph=True)
-        eigen = float(sum((h * v).sum() for h, v in zip(product, vector)))
-        vector = [h.detach() for h in product]
-        if previous is not None and abs(eigen - previous) <= 1e-3 * abs(eigen):
-            break  # converged: the power iteration has found lambda_max to 0.1%
-        previous = eigen
-    if math.isfinite(eigen) and eigen > 0:
-        report.hessian_max = eigen
-        report.max_stable_lr = 2.0 / eigen
