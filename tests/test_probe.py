@@ -290,3 +290,12 @@ def test_verdict_thresholds_come_from_the_probe_table(tmp_path):
 
     report = probe(seeded(HeTanh, 256, 8), torch.randn(64, 256))
     assert judge(report, ProbeThresholds(**options.thresholds))[0].reason == "first/last gradient ratio 1.7 > 1.5"
+
+
+def test_probe_results_reach_github_and_sarif(cli):
+    github = cli(["--no-cache", "--probe", "--device", "cpu", "--format", "github", "examples/seed_models.py"], ROOT)
+    assert github.stdout.count("%0Aprobe: confirmed (measured signal variance x") == 2
+    sarif = json.loads(cli(["--no-cache", "--probe", "--device", "cpu", "--format", "sarif", "examples/seed_models.py"], ROOT).stdout)
+    results = sarif["runs"][0]["results"]
+    assert [r["properties"]["probe"]["status"] for r in results] == ["confirmed", "confirmed"]
+    assert results[1]["message"]["text"].endswith("predicted x4.3e5)")

@@ -13,6 +13,15 @@ def _property(value: str) -> str:
     return _data(value).replace(":", "%3A").replace(",", "%2C")
 
 
+def _probe(finding) -> str:
+    """With --probe, the annotation says what was measured (a second line)."""
+    if finding.probe is None:
+        return ""
+    from initlint.report.text import probe_line
+
+    return "\n" + probe_line(finding.probe)
+
+
 def render(result: LintResult) -> str:
     lines = []
     for f in result.findings:
@@ -20,7 +29,7 @@ def render(result: LintResult) -> str:
         lines.append(
             f"::error file={_property(loc.path)},line={loc.line},col={loc.column},"
             f"endLine={loc.end_line},endColumn={loc.end_column},"
-            f"title={_property(f'{f.code} {f.name}')}::{_data(f'[{f.effect}] {f.message}')}"
+            f"title={_property(f'{f.code} {f.name}')}::{_data(f'[{f.effect}] {f.message}{_probe(f)}')}"
         )
     for error in result.errors:
         lines.append(f"::error file={_property(error.path)},title=initlint::{_data(error.reason)}")

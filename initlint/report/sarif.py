@@ -12,6 +12,7 @@ from pathlib import PurePosixPath
 from initlint import __version__
 from initlint.engine import LintResult
 from initlint.rules import all_rules
+from initlint.report.text import probe_line
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVELS = {"exploding": "error", "vanishing": "error", "symmetry": "error"}
@@ -48,7 +49,7 @@ def render(result: LintResult) -> str:
         entry = {
             "ruleId": f.code,
             "level": _LEVELS.get(f.effect.value, "warning"),
-            "message": {"text": f"[{f.effect}] {f.message}"},
+            "message": {"text": f"[{f.effect}] {f.message}" + (f"\n{probe_line(f.probe)}" if f.probe else "")},
             "locations": [
                 {
                     "physicalLocation": {
