@@ -33,6 +33,8 @@ def deprecated_init_alias(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]
         )
 
 
+#: the tokens of every init spelling: rules about init code in general
+ANY_INIT = call_tokens(*INIT_SIGNATURES, *TENSOR_METHODS)
 _INPLACE_TOKENS = (".normal_(", ".uniform_(", ".fill_(", ".zero_(")
 
 
@@ -108,7 +110,7 @@ def inplace_init_with_grad(facts: FileFacts, limits: Thresholds) -> Iterable[Hit
     "apply-called-init",
     Effect.MISUSE,
     "model.apply(init_fn()) calls the init function instead of passing it",
-    call_tokens(*INIT_SIGNATURES, *TENSOR_METHODS),  # the function it calls initialises
+    ANY_INIT,  # the function it calls initialises
 )
 def apply_called_init(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     for site in facts.applies:
@@ -136,7 +138,7 @@ def apply_called_init(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     "init-in-forward",
     Effect.MISUSE,
     "an init inside forward(): the weights are redrawn on every call and never learn",
-    call_tokens(*INIT_SIGNATURES, *TENSOR_METHODS),
+    ANY_INIT,
 )
 def init_in_forward(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     for init in facts.inits:
@@ -164,7 +166,7 @@ _FRAMEWORK_HOOKS = frozenset(
     "init-never-applied",
     Effect.MISUSE,
     "an init function or method that nothing in the file calls or applies",
-    call_tokens(*INIT_SIGNATURES, *TENSOR_METHODS),
+    ANY_INIT,
 )
 def init_never_applied(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     script = "__main__" in facts.text
@@ -198,7 +200,7 @@ def init_never_applied(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     "init-overwritten",
     Effect.MISUSE,
     "the same tensor is initialised twice in a row: the first init is dead code",
-    call_tokens(*INIT_SIGNATURES, *TENSOR_METHODS),
+    ANY_INIT,
 )
 def init_overwritten(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     previous: InitCall | None = None
@@ -231,7 +233,7 @@ def init_overwritten(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     "init-then-replaced",
     Effect.MISUSE,
     "a layer is initialised and then replaced by a new layer, which keeps the default init",
-    call_tokens(*INIT_SIGNATURES, *TENSOR_METHODS),
+    ANY_INIT,
 )
 def init_then_replaced(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     for init in facts.inits:
