@@ -144,6 +144,8 @@ def init_in_forward(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     for init in facts.inits:
         if init.function != "forward" or init.cls is None:
             continue
+        if init.conditions:
+            continue  # a reset under a condition (a quantizer's zero_point in symmetric mode)
         if _parameter_target(facts, init) is None:
             continue  # noise buffers (NoisyNet's epsilon) are meant to be resampled
         yield Hit(
@@ -178,8 +180,10 @@ def init_never_applied(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
         seen.add((info.cls, info.name))
         if info.name in _FRAMEWORK_HOOKS or info.name == "forward" or info.name.startswith("__"):
             continue
-        if not (script or info.name.startswith("_")):
-            continue  # public functions and methods may be called from other modules
+        if not (script or (info.cls is not None and info.name.startswith("_"))):
+            continue  # other modules may call public methods and any function, even _private
+        if init.target is None:
+            continue  # torch.empty(shape).normal_(): sampling a new tensor, not initialising one
         if info.cls is not None and info.cls not in facts.classes:
             continue
         if facts.mentions(info.name) > 1:
