@@ -95,7 +95,7 @@ class LayerMaker:
     def _make_layer(self, name: str, call: cst.Call, kind: str, repeat: Any = 1) -> Layer:
         names = SIGNATURES.get(kind, ())
         args: dict[str, Any] = {}
-        texts: dict[str, str] = {}
+        texts: dict[str, cst.BaseExpression] = {}
         position = 0
         env = self._env()
         for arg in call.args:
@@ -108,7 +108,7 @@ class LayerMaker:
                 key = names[position]
                 position += 1
             args[key] = fold(arg.value, env, self.imports.qualify)
-            texts[key] = self.module.code_for_node(arg.value)
+            texts[key] = arg.value
         self._order += 1
         layer = Layer(name, kind, family_of(kind) or "other", args, texts, self._order, call)
         layer.repeat = repeat

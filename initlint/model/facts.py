@@ -138,8 +138,13 @@ class FileFacts:
     assignments: list[Assignment] = field(default_factory=list)
 
     def code(self, node: cst.CSTNode) -> str:
-        """Source text of a node, for messages."""
-        return self.module.code_for_node(node)
+        """Source text of a node (memoized: rules ask for the same guards and functions often,
+        and libcst regenerates code node by node)."""
+        cache = self.__dict__.setdefault("_code", {})
+        text = cache.get(id(node))
+        if text is None:
+            text = cache[id(node)] = self.module.code_for_node(node)
+        return text
 
     @cached_property
     def text(self) -> str:

@@ -92,7 +92,7 @@ class Layer:
     kind: str
     family: str
     args: dict[str, Any]
-    arg_text: dict[str, str]
+    arg_nodes: dict[str, cst.BaseExpression]  # the source of each argument, for messages
     order: int
     node: cst.CSTNode
     children: list["Layer"] = field(default_factory=list)
@@ -119,8 +119,8 @@ class Layer:
     def describe_fan_in(self) -> str | None:
         """The source text of the size that decides fan-in, when it could not be folded."""
         for key in ("in_features", "in_channels", "in1_features", "input_size", "embed_dim"):
-            if key in self.arg_text:
-                return self.arg_text[key]
+            if key in self.arg_nodes:
+                return cst.Module([]).code_for_node(self.arg_nodes[key])  # only for messages
         return None
 
     @property

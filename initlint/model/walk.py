@@ -63,7 +63,7 @@ class Walker:
         name = kind.__name__
         fields = []
         for field in dataclasses.fields(kind):
-            if field.name in _SKIPPED_FIELDS:
+            if field.name in _SKIPPED_FIELDS or field.name.startswith("whitespace"):
                 continue
             fields.append(
                 (
@@ -84,16 +84,17 @@ class Walker:
         visit, leave, fields = plan
         if visit is not None and visit(self, node) is False:
             return
+        walk = self.walk
         for name, enter, exit_ in fields:
             value = getattr(node, name)
             if enter is not None:
                 enter(self, node)
-            if isinstance(value, cst.CSTNode):
-                self.walk(value)
-            elif isinstance(value, (list, tuple)):
+            if isinstance(value, (list, tuple)):
                 for child in value:
-                    if isinstance(child, cst.CSTNode):
-                        self.walk(child)
+                    if type(child) not in OPAQUE and isinstance(child, cst.CSTNode):
+                        walk(child)
+            elif type(value) not in OPAQUE and isinstance(value, cst.CSTNode):
+                walk(value)
             if exit_ is not None:
                 exit_(self, node)
         if leave is not None:

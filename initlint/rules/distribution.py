@@ -143,8 +143,6 @@ def reversed_uniform_bounds(facts: FileFacts, limits: Thresholds) -> Iterable[Hi
 _SIZE_ZERO = re.compile(
     r"(?P<owner>[A-Za-z_][\w.]*?)\.weight(?:\.data)?\.(?:size\(\s*0\s*\)|size\(\)\[0\]|shape\[0\])"
 )
-#: a helper that takes a size and uses its first entry as the fan-in (DDPG's fanin_init)
-_FANIN_HELPER = re.compile(r"def (?P<name>\w+)\(\s*(?P<param>\w+)[^)]*\):(?P<body>(?:\n(?:[ \t]+.*)?)+)")
 
 
 @rule(
@@ -161,7 +159,7 @@ def fan_out_as_fan_in(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
         for name, layer in cls.layers.items()
         if layer.family in {"dense", "conv"}
     }
-    helpers = _size_zero_helpers(facts.text) if layers and "sqrt" in facts.text else []
+    helpers = _size_zero_helpers(facts) if layers and "sqrt" in facts.text else []
     for init in facts.inits:
         info = facts.function_of(init)
         if info is None or init.scheme not in {"uniform_", "normal_"}:
@@ -193,12 +191,17 @@ def _defined_with_sqrt(code: str, args: str) -> bool:
     return False
 
 
-def _size_zero_helpers(text: str) -> list[tuple[str, str]]:
+def _size_zero_helpers(facts: FileFacts) -> list[tuple[str, str]]:
+    """Functions that draw an init from ``param[0]`` under a sqrt (DDPG's fanin_init)."""
     found = []
-    for match in _FANIN_HELPER.finditer(text):
-        param, body = match.group("param"), match.group("body")
-        if re.search(rf"\b{param}\[0\]", body) and "sqrt" in body:
-            found.append((match.group("name"), f"`{param}[0]` in `{match.group('name')}`"))
+    with_inits = {(init.cls, init.function) for init in facts.inits if init.function}
+    for (cls, name), info in facts.functions.items():
+        if (cls, name) not in with_inits or not info.params:
+            continue
+        param = info.params[1] if cls is not None and len(info.params) > 1 else info.params[0]
+        code = facts.code(info.node)
+        if "sqrt" in code and re.search(rf"\b{re.escape(param)}\[0\]", code):
+            found.append((name, f"`{param}[0]` in `{name}`"))
     return found
 
 

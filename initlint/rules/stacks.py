@@ -17,7 +17,7 @@ import libcst as cst
 from initlint import theory
 from initlint.model.facts import FileFacts
 from initlint.model.flow import Step
-from initlint.model.fold import is_number
+from initlint.model.fold import is_number, string_value
 from initlint.model.inits import InitCall
 from initlint.model.layers import Layer
 from initlint.model.network import Network, placements
@@ -79,7 +79,7 @@ def nonlinearity_of(init: InitCall) -> str | None:
         if node is None:
             return "leaky_relu"
         # a literal only: a parameter (``nonlinearity=activation``) is whatever callers pass
-        return node.evaluated_value if isinstance(node, cst.SimpleString) else None
+        return string_value(node) if isinstance(node, cst.SimpleString) else None
     node = init.arg_nodes.get("gain")
     if node is None:
         return None
