@@ -299,3 +299,18 @@ def test_probe_results_reach_github_and_sarif(cli):
     results = sarif["runs"][0]["results"]
     assert [r["properties"]["probe"]["status"] for r in results] == ["confirmed", "confirmed"]
     assert results[1]["message"]["text"].endswith("predicted x4.3e5)")
+
+
+def test_the_initlint_process_never_imports_torch_or_user_code_with_probe():
+    import subprocess
+
+    code = (
+        "import sys; from initlint.cli import main\n"
+        "sys.argv = ['initlint', '--no-cache', '--probe', '--device', 'cpu', 'examples/seed_models.py']\n"
+        "try:\n    main()\nexcept SystemExit as done:\n    code = done.code\n"
+        "leaked = [m for m in sys.modules if m == 'torch' or 'seed_models' in m]\n"
+        "assert code == 1 and not leaked, (code, leaked)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("probe: confirmed") == 2
