@@ -13,6 +13,7 @@ from typing import Any
 
 import libcst as cst
 
+from initlint.model.fold import UNKNOWN
 from initlint.model.imports import ImportTable, dotted_name
 
 #: torch.nn.init functions and the names of their parameters after the tensor
@@ -38,6 +39,18 @@ TIMM_SIGNATURES: dict[str, tuple[str, ...]] = {
     "trunc_normal_tf_": ("mean", "std", "a", "b"),
     "lecun_normal_": (),
     "variance_scaling_": ("scale", "mode", "distribution"),
+}
+#: what torch.nn.init (and the tensor methods, and timm) use for an argument a call leaves out
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "uniform_": {"a": 0.0, "b": 1.0},
+    "normal_": {"mean": 0.0, "std": 1.0},
+    "trunc_normal_": {"mean": 0.0, "std": 1.0, "a": -2.0, "b": 2.0},
+    "trunc_normal_tf_": {"mean": 0.0, "std": 1.0, "a": -2.0, "b": 2.0},
+    "xavier_uniform_": {"gain": 1.0},
+    "xavier_normal_": {"gain": 1.0},
+    "orthogonal_": {"gain": 1.0},
+    "kaiming_uniform_": {"a": 0.0, "mode": "fan_in", "nonlinearity": "leaky_relu"},
+    "kaiming_normal_": {"a": 0.0, "mode": "fan_in", "nonlinearity": "leaky_relu"},
 }
 #: the non-underscore aliases torch deprecated in 0.4 (torch/nn/init.py: they warn on every call)
 DEPRECATED = frozenset(
@@ -121,6 +134,13 @@ class InitCall:
     sequence: int = 0  # order of the call in the file, among inits and layer assignments
     statement: tuple[int, int] | None = None  # (block id, index) when the call is a statement
     via_data: bool = False  # written through ``.data`` or ``.detach()``: autograd never sees it
+
+    def value(self, name: str) -> Any:
+        """The folded argument ``name`` (UNKNOWN if it does not fold), or torch's default when
+        the call leaves it out."""
+        if name in self.arg_nodes:
+            return self.args.get(name, UNKNOWN)
+        return DEFAULTS.get(self.scheme, {}).get(name, UNKNOWN)
 
 
 def parse_target(node: cst.BaseExpression) -> Target | None:

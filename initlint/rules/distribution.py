@@ -18,18 +18,11 @@ from initlint.model.facts import FileFacts
 from initlint.model.fold import is_number
 from initlint.model.inits import call_tokens
 from initlint.rules.base import Hit, Thresholds, rule
-from initlint.rules.scale import _weight_like
-from initlint.rules.targets import is_norm_target
+from initlint.rules.targets import is_norm_target, weight_like
 
 fmt = theory.format_number
 #: a weight's pairwise unit correlation above which units act as one (U(0, 1) gives 0.75)
 MAX_CORRELATION = 0.5
-
-
-def _bounds(init) -> tuple[object, object]:
-    low = init.args.get("a") if "a" in init.arg_nodes else 0.0
-    high = init.args.get("b") if "b" in init.arg_nodes else 1.0
-    return low, high
 
 
 @rule(
@@ -41,7 +34,7 @@ def _bounds(init) -> tuple[object, object]:
 )
 def positive_mean_weights(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     for init in facts.inits:
-        if init.scheme not in {"uniform_", "normal_"} or not _weight_like(facts, init):
+        if init.scheme not in {"uniform_", "normal_"} or not weight_like(facts, init):
             continue
         if is_norm_target(facts, init):
             continue  # norm scales drawn around 1 (DCGAN's N(1, 0.02)) are meant to be positive
@@ -52,15 +45,14 @@ def positive_mean_weights(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]
         if layer is None and init.target.attribute != "weight":
             continue  # a free parameter (wav2vec2's masked_spec_embed) is no weight matrix
         if init.scheme == "uniform_":
-            low, high = _bounds(init)
+            low, high = init.value("a"), init.value("b")
             if not (is_number(low) and is_number(high)) or low > high:
                 continue
             mean = (low + high) / 2.0
             moment = theory.uniform_second_moment(low, high)
             spelled = f"U({fmt(low)}, {fmt(high)})" + (" (the default bounds)" if not init.arg_nodes else "")
         else:
-            mean = init.args.get("mean") if "mean" in init.arg_nodes else 0.0
-            std = init.args.get("std") if "std" in init.arg_nodes else 1.0
+            mean, std = init.value("mean"), init.value("std")
             if not (is_number(mean) and is_number(std)):
                 continue
             moment = theory.normal_second_moment(mean, std)
@@ -92,10 +84,7 @@ def truncation_cuts_std(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     for init in facts.inits:
         if init.scheme != "trunc_normal_" or init.target is None:
             continue
-        mean = init.args.get("mean") if "mean" in init.arg_nodes else 0.0
-        std = init.args.get("std") if "std" in init.arg_nodes else 1.0
-        low = init.args.get("a") if "a" in init.arg_nodes else -2.0
-        high = init.args.get("b") if "b" in init.arg_nodes else 2.0
+        mean, std, low, high = (init.value(name) for name in ("mean", "std", "a", "b"))
         if not all(is_number(v) for v in (mean, std, low, high)) or std <= 0 or low >= high:
             continue
         moment = theory.trunc_normal_second_moment(mean, std, low, high)
@@ -126,7 +115,7 @@ def reversed_uniform_bounds(facts: FileFacts, limits: Thresholds) -> Iterable[Hi
     for init in facts.inits:
         if init.scheme != "uniform_" or init.target is None:
             continue
-        low, high = _bounds(init)
+        low, high = init.value("a"), init.value("b")
         if not (is_number(low) and is_number(high)) or low <= high:
             continue
         yield Hit(

@@ -19,7 +19,7 @@ from initlint.model.inits import InitCall, call_tokens
 from initlint.rules.base import Hit, Thresholds, rule
 from initlint.model.network import where
 from initlint.rules.stacks import exploding_chain, second_moment, stacks
-from initlint.rules.targets import FanIn, fan_in
+from initlint.rules.targets import FanIn, fan_in, weight_like
 
 fmt = theory.format_number
 
@@ -78,18 +78,6 @@ def _is_symbolic(fan: FanIn) -> bool:
     return bool(fan.text) and not fan.text.replace(".", "").isdigit()
 
 
-def _weight_like(facts: FileFacts, init: InitCall) -> bool:
-    """A weight by its name, or a tensor of a layer the file creates (not its bias).
-
-    Other parameters (Mamba's ``A_log`` drawn from U(1, 16), temperatures, offsets) are not
-    multiplied into a signal, so a variance gain says nothing about them.
-    """
-    target = init.target
-    if target is None or target.role == "bias":
-        return False
-    return target.role == "weight" or facts.layer_of(init) is not None
-
-
 @rule(
     "IL201",
     "extreme-uniform-range",
@@ -99,13 +87,9 @@ def _weight_like(facts: FileFacts, init: InitCall) -> bool:
 )
 def extreme_uniform_range(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     for init in facts.inits:
-        if init.scheme != "uniform_" or not _weight_like(facts, init):
+        if init.scheme != "uniform_" or not weight_like(facts, init):
             continue
-        low, high = init.args.get("a", 0.0), init.args.get("b", 1.0)
-        if "a" not in init.arg_nodes:
-            low = 0.0
-        if "b" not in init.arg_nodes:
-            high = 1.0
+        low, high = init.value("a"), init.value("b")
         if not (is_number(low) and is_number(high)):
             continue
         spelled = f"U({fmt(low)}, {fmt(high)})"
@@ -124,10 +108,9 @@ def extreme_uniform_range(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]
 )
 def extreme_normal_std(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     for init in facts.inits:
-        if init.scheme != "normal_" or not _weight_like(facts, init):
+        if init.scheme != "normal_" or not weight_like(facts, init):
             continue
-        mean = init.args.get("mean", 0.0) if "mean" in init.arg_nodes else 0.0
-        std = init.args.get("std", 1.0) if "std" in init.arg_nodes else 1.0
+        mean, std = init.value("mean"), init.value("std")
         if not (is_number(mean) and is_number(std)):
             continue
         spelled = f"N({fmt(mean)}, {fmt(std)}^2)"
@@ -150,7 +133,7 @@ _NUMERIC_SCHEMES = frozenset({"normal_", "uniform_", "trunc_normal_", "trunc_nor
 )
 def vanishing_stack(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     for init in facts.inits:
-        if init.scheme not in _NUMERIC_SCHEMES or not _weight_like(facts, init):
+        if init.scheme not in _NUMERIC_SCHEMES or not weight_like(facts, init):
             continue
         found = [
             stack
@@ -189,10 +172,8 @@ def vanishing_stack(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
 
 
 def _spelled(init: InitCall) -> str:
-    a = init.args
     if init.scheme == "uniform_":
-        return f"U({fmt(a.get('a', 0.0))}, {fmt(a.get('b', 1.0))})"
-    mean = a.get("mean", 0.0) if "mean" in init.arg_nodes else 0.0
-    std = a.get("std", 1.0) if "std" in init.arg_nodes else 1.0
+        return f"U({fmt(init.value('a'))}, {fmt(init.value('b'))})"
+    mean, std = init.value("mean"), init.value("std")
     name = "N" if init.scheme == "normal_" else init.scheme.rstrip("_")
     return f"{name}({fmt(mean)}, {fmt(std)}^2)"

@@ -29,40 +29,33 @@ _GAIN_NAME = re.compile(r"""calculate_gain\(\s*['"](\w+)['"]""")
 
 def second_moment(init: InitCall, layer: Layer) -> float | None:
     """E[W^2] the init gives this layer's weight, or None when it cannot be folded."""
-    a = init.args
-    given = init.arg_nodes
+    value = init.value
     fan_in, fan_out = layer.fan_in, layer.fan_out
     scheme = init.scheme
     if scheme == "uniform_":
-        low = a.get("a") if "a" in given else 0.0
-        high = a.get("b") if "b" in given else 1.0
+        low, high = value("a"), value("b")
         return theory.uniform_second_moment(low, high) if _numbers(low, high) else None
     if scheme == "normal_":
-        mean = a.get("mean") if "mean" in given else 0.0
-        std = a.get("std") if "std" in given else 1.0
+        mean, std = value("mean"), value("std")
         return theory.normal_second_moment(mean, std) if _numbers(mean, std) else None
     if scheme in {"trunc_normal_", "trunc_normal_tf_"}:
-        mean = a.get("mean") if "mean" in given else 0.0
-        std = a.get("std") if "std" in given else 1.0
-        low = a.get("a") if "a" in given else -2.0
-        high = a.get("b") if "b" in given else 2.0
+        mean, std, low, high = value("mean"), value("std"), value("a"), value("b")
         if not _numbers(mean, std, low, high):
             return None
         if scheme == "trunc_normal_tf_":  # timm: bounds in std units around 0, then scaled
             return theory.trunc_normal_second_moment(0.0, 1.0, low, high) * std * std + mean * mean
         return theory.trunc_normal_second_moment(mean, std, low, high)
-    gain = a.get("gain") if "gain" in given else 1.0
+    gain = value("gain")
     if scheme in {"xavier_uniform_", "xavier_normal_"}:
         if _numbers(gain, fan_in, fan_out) and fan_in + fan_out > 0:
             return theory.xavier_second_moment(fan_in, fan_out, gain)
         return None
     if scheme in {"kaiming_uniform_", "kaiming_normal_"}:
-        mode = a.get("mode", "fan_in") if "mode" in given else "fan_in"
-        fan = fan_out if mode == "fan_out" else fan_in
-        slope = a.get("a") if "a" in given else 0.0
-        nonlinearity = nonlinearity_of(init) or "leaky_relu"
-        if not (_numbers(fan, slope) and fan > 0):
-            return None
+        fan = fan_out if value("mode") == "fan_out" else fan_in
+        slope = value("a")
+        nonlinearity = nonlinearity_of(init)
+        if nonlinearity is None or not (_numbers(fan, slope) and fan > 0):
+            return None  # ``nonlinearity=activation``: whatever the callers pass
         try:
             return theory.kaiming_second_moment(fan, slope, nonlinearity)
         except ValueError:

@@ -83,3 +83,15 @@ def fan_in(facts: FileFacts, init: InitCall) -> FanIn:
     if layer.family == "embedding":  # a lookup: each output reads one row
         return FanIn(1, None, layer)
     return FanIn(layer.fan_in, layer.describe_fan_in(), layer)
+
+
+def weight_like(facts: FileFacts, init: InitCall) -> bool:
+    """A weight by its name, or a tensor of a layer the file creates (not its bias).
+
+    Other parameters (Mamba's ``A_log`` drawn from U(1, 16), temperatures, offsets) are not
+    multiplied into a signal, so a variance gain says nothing about them.
+    """
+    target = init.target
+    if target is None or target.role == "bias":
+        return False
+    return target.role == "weight" or facts.layer_of(init) is not None
