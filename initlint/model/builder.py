@@ -60,7 +60,9 @@ class FactsBuilder(LayerMaker, Walker):
         self._scopes: list[_Scope] = []
         self._narrowed: list[tuple[str, tuple[str, ...]]] = []
         self._guards: list[cst.BaseExpression] = []
-        self._loops: list[Loop] = []
+        self._loops: list[Loop] = []  # loops of the current function (for repeat counts)
+        self._saved_loops: list[list[Loop]] = []  # loops of the functions around it
+        self._expression_statement: cst.CSTNode | None = None  # the call a statement holds
         self._blocks: list[list[int]] = []  # [block id, index of the statement being walked]
         self._conditions = 0
         self._no_grad = 0
@@ -219,7 +221,6 @@ class FactsBuilder(LayerMaker, Walker):
                 if qualified and qualified.startswith("torch.nn."):
                     scope.classes[param.name.value] = qualified
         self._scopes.append(scope)
-        self._saved_loops = getattr(self, "_saved_loops", [])
         self._saved_loops.append(self._loops)
         self._loops = []
         if no_grad:
@@ -297,7 +298,7 @@ class FactsBuilder(LayerMaker, Walker):
         self.inits.append(init)
 
     def _all_loops(self) -> Iterator[Loop]:
-        for saved in getattr(self, "_saved_loops", []):
+        for saved in self._saved_loops:
             yield from saved
         yield from self._loops
 
@@ -306,8 +307,6 @@ class FactsBuilder(LayerMaker, Walker):
         if not self._blocks:
             return None
         return tuple(self._blocks[-1]) if self._expression_statement is node else None
-
-    _expression_statement: cst.CSTNode | None = None
 
     def visit_Expr(self, node: cst.Expr) -> None:
         self._expression_statement = node.value

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, Callable
 
 import libcst as cst
 
@@ -136,15 +136,19 @@ class FileFacts:
     calls: list[CallSite] = field(default_factory=list)
     applies: list[ApplySite] = field(default_factory=list)
     assignments: list[Assignment] = field(default_factory=list)
+    #: facts derived on demand and shared by rules (networks, per-layer moments, code of nodes)
+    _derived: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def derived(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per file, for the first rule that asks."""
+        if key not in self._derived:
+            self._derived[key] = compute()
+        return self._derived[key]
 
     def code(self, node: cst.CSTNode) -> str:
         """Source text of a node (memoized: rules ask for the same guards and functions often,
         and libcst regenerates code node by node)."""
-        cache = self.__dict__.setdefault("_code", {})
-        text = cache.get(id(node))
-        if text is None:
-            text = cache[id(node)] = self.module.code_for_node(node)
-        return text
+        return self.derived(("code", id(node)), lambda: self.module.code_for_node(node))
 
     @cached_property
     def text(self) -> str:

@@ -141,7 +141,7 @@ def parameter_roots(facts: "FileFacts", info: "FunctionInfo", index: int, hops: 
             found.extend(roots(facts, call.args[position], call.cls, call.function, hops))
     if index == offset:  # the module parameter of a function given to apply()
         for site in facts.applies:
-            if _applied_function(site.fn) == info.name:
+            if applied_function(site.fn) == info.name:
                 found.extend(roots(facts, site.receiver, site.cls, site.function, hops))
         if not found and info.name == "_init_weights" and info.cls is not None:
             # Hugging Face's post_init() applies _init_weights to every sub-module of each
@@ -163,7 +163,7 @@ def subclasses(facts: "FileFacts", name: str) -> list[str]:
     return found
 
 
-def _applied_function(fn: cst.BaseExpression) -> str | None:
+def applied_function(fn: cst.BaseExpression) -> str | None:
     """``self._init_weights``, ``init_fn``, ``partial(init_fn, std=...)``, ``lambda m: f(m)``."""
     if isinstance(fn, cst.Lambda) and isinstance(fn.body, cst.Call):
         fn = fn.body.func
@@ -232,9 +232,10 @@ def reached_layers(facts: "FileFacts", init: "InitCall") -> list[Layer]:
 
 def networks(facts: "FileFacts") -> list[Network]:
     """Every chain of layers the file shows: each class's forward, each bound Sequential/list."""
-    cached = getattr(facts, "_networks", None)
-    if cached is not None:
-        return cached
+    return facts.derived("networks", lambda: _build_networks(facts))
+
+
+def _build_networks(facts: "FileFacts") -> list[Network]:
     found: list[Network] = []
     for cls in facts.classes.values():
         steps = class_steps(facts, cls)
@@ -247,7 +248,6 @@ def networks(facts: "FileFacts") -> list[Network]:
     for (scope, name), layer in facts.bindings.items():
         if layer.family == "container":
             found.append(Network(name, container_steps(facts, None, layer)))
-    facts._networks = found  # type: ignore[attr-defined]
     return found
 
 

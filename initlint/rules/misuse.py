@@ -10,6 +10,7 @@ from initlint.findings import Effect
 from initlint.model.facts import FileFacts
 from initlint.model.imports import dotted_name
 from initlint.model.inits import DEPRECATED, INIT_SIGNATURES, TENSOR_METHODS, InitCall, call_tokens
+from initlint.model.network import applied_function
 from initlint.rules.base import Hit, Thresholds, rule
 
 
@@ -67,16 +68,10 @@ def _runs_under_no_grad(facts: FileFacts, init: InitCall) -> bool | None:
     if info.name == "__init__":
         return False
     sites = [c.in_no_grad for c in facts.calls if c.callee == info.name]
-    sites += [a.in_no_grad for a in facts.applies if _applied_name(facts, a.fn) == info.name]
+    sites += [a.in_no_grad for a in facts.applies if applied_function(a.fn) == info.name]
     if not sites:
         return None
     return all(sites)
-
-
-def _applied_name(facts: FileFacts, node: cst.BaseExpression) -> str | None:
-    from initlint.model.network import _applied_function
-
-    return _applied_function(node)
 
 
 @rule(

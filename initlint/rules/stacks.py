@@ -153,9 +153,10 @@ def stacks(facts: FileFacts, init: InitCall, keep=lambda step: True) -> list[Sta
 
 def _layer_moments(facts: FileFacts) -> dict[int, float]:
     """E[W^2] of each layer's weight after every init of the file (the last init wins)."""
-    cached = getattr(facts, "_moments", None)
-    if cached is not None:
-        return cached
+    return facts.derived("moments", lambda: _moments(facts))
+
+
+def _moments(facts: FileFacts) -> dict[int, float]:
     moments: dict[int, float] = {}
     for init in sorted(facts.inits, key=lambda item: item.sequence):
         if init.target is None or init.target.role != "weight":
@@ -164,7 +165,6 @@ def _layer_moments(facts: FileFacts) -> dict[int, float]:
             moment = second_moment(init, layer)
             if moment is not None:
                 moments[id(layer)] = moment
-    facts._moments = moments  # type: ignore[attr-defined]
     return moments
 
 

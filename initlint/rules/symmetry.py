@@ -16,6 +16,7 @@ from initlint.findings import Effect
 from initlint.model.facts import FileFacts
 from initlint.model.fold import is_number
 from initlint.model.inits import InitCall, call_tokens
+from initlint.model.network import networks, where
 from initlint.rules.base import Hit, Thresholds, rule
 from initlint.rules.targets import fan_in, is_last_layer, is_norm_target, zero_by_design_name
 
@@ -141,12 +142,12 @@ def constant_all_parameters(facts: FileFacts, limits: Thresholds) -> Iterable[Hi
 
 
 def zero_pairs(facts: FileFacts):
-    """(first step, second step, layer id -> its zero init) for consecutive zero layers."""
-    cached = getattr(facts, "_zero_pairs", None)
-    if cached is not None:
-        return cached
-    from initlint.model.network import networks
+    """(network, first step, second step, layer id -> its zero init): zero layers where the
+    second reads the first. IL101 and IL103 both ask; it is computed once per file."""
+    return facts.derived("zero_pairs", lambda: _zero_pairs(facts))
 
+
+def _zero_pairs(facts: FileFacts):
     zeroed: dict[int, InitCall] = {}
     for init in facts.inits:
         if constant_value(init) == 0 and init.target is not None and init.target.role == "weight":
@@ -165,7 +166,6 @@ def zero_pairs(facts: FileFacts):
                     and second.layer.family in {"dense", "conv"}
                 ):
                     pairs.append((network, first, second, zeroed))
-    facts._zero_pairs = pairs  # type: ignore[attr-defined]
     return pairs
 
 
@@ -177,8 +177,6 @@ def zero_pairs(facts: FileFacts):
     TOKENS,
 )
 def zero_branch(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
-    from initlint.model.network import where
-
     for network, first, second, zeroed in zero_pairs(facts):
         yield Hit(
             zeroed[id(second.layer)].node,
