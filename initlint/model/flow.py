@@ -38,7 +38,7 @@ _NORM_FUNCTIONS = frozenset(
 )
 
 
-@dataclass
+@dataclass(eq=False)  # one application; ``source`` links steps, so equality is identity
 class Step:
     """One layer application in forward order."""
 

@@ -84,7 +84,7 @@ def family_of(kind: str) -> str | None:
     return None
 
 
-@dataclass
+@dataclass(eq=False)  # a layer is one place in the file: compared by identity
 class Layer:
     """One nn layer created in a module's ``__init__`` (or inside a container there)."""
 

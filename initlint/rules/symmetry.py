@@ -78,7 +78,7 @@ def constant_weight_init(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
             continue  # only layers the file shows to be weight layers: unknown stays silent
         if layer.family == "embedding":
             continue  # each row gets gradients only from its own tokens: rows diverge at once
-        if value == 0 and any(layer in (a.layer, b.layer) for _, a, b, _ in zero_pairs(facts)):
+        if value == 0 and any(layer is a.layer or layer is b.layer for _, a, b, _ in zero_pairs(facts)):
             continue  # a zero layer next to another zero layer: IL103 reports the pair
         if value == 0 and target.base != "self" and target.owner:
             continue  # `module.x.weight` of another class: whether x is hidden needs dataflow
