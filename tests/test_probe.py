@@ -314,3 +314,31 @@ def test_the_initlint_process_never_imports_torch_or_user_code_with_probe():
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.count("probe: confirmed") == 2
+
+
+def test_findings_that_predict_an_error_are_confirmed_by_it(probed, tmp_path):
+    (tmp_path / "m.py").write_text(
+        "import torch.nn as nn\n\n"
+        "class InPlace(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.fc = nn.Linear(8, 8)\n"
+        "        self.fc.weight.normal_(0.0, 0.1)\n\n"
+        "    def forward(self, x):\n"
+        "        return self.fc(x)\n\n"
+        "class Reversed(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.fc = nn.Linear(8, 8)\n"
+        "        nn.init.uniform_(self.fc.weight, 0.1, -0.1)\n\n"
+        "    def forward(self, x):\n"
+        "        return self.fc(x)\n"
+    )
+    _, findings = probed(["m.py"], "--select", "IL502,IL206", cwd=tmp_path)
+    assert [(f["code"], f["probe"]["status"]) for f in findings] == [("IL502", "confirmed"), ("IL206", "confirmed")]
+    assert findings[0]["probe"]["measured"].startswith(
+        "building the model raised RuntimeError: a leaf Variable that requires grad"
+    )
+    assert findings[1]["probe"]["measured"].startswith(
+        "building the model raised RuntimeError: uniform_ expects to return a [from, to) range"
+    )

@@ -1,5 +1,10 @@
 """Confirmed or refuted: a static finding next to what the probe measured (pure Python).
 
+The finding's details say what it predicts, so the probe needs no list of rule codes:
+``predicted_gain`` (per layer; ``includes_activation`` when it runs to the next layer's input),
+``raises`` (the text torch raises when the model is built), ``requested_std`` (truncation),
+``correlation`` (units moving together), ``every_layer`` (a whole-model symmetry).
+
 A finding names its model and layers (``details["model"]``, ``["layers"]``, patterns such as
 ``blocks.*`` for every copy of a repeated layer). Confirmed means the measurement agrees with the
 prediction: the per-layer gain in the predicted direction and within an order of magnitude of
@@ -17,10 +22,6 @@ from initlint.findings import Finding
 from initlint.probe.report import LayerStats, ModelReport
 from initlint.theory import format_number as fmt
 
-#: rules whose prediction includes the activation after the layer (a step, not the layer alone)
-_STEP_RULES = frozenset({"IL203", "IL301", "IL303"})
-#: rules whose prediction is that building the model raises, with the text torch raises
-RAISES = {"IL502": "leaf Variable", "IL206": "uniform_ expects"}
 _SATURATION_KEYS = {"tanh": "tanh", "sigmoid": "sigmoid"}
 
 
@@ -53,7 +54,7 @@ def status(state: str, measured: str | None = None, reason: str | None = None) -
 
 def confirm_error(finding: Finding, stage: str, error: str) -> dict[str, Any]:
     """A model that could not be built or run: confirmed where the finding predicted the error."""
-    expected = RAISES.get(finding.code)
+    expected = finding.details.get("raises")
     if expected and expected in error and stage == "build":
         return status("confirmed", f"building the model raised {error}")
     return status("error", reason=f"{stage}: {error}" if stage else error)
@@ -61,14 +62,14 @@ def confirm_error(finding: Finding, stage: str, error: str) -> dict[str, Any]:
 
 def confirm(finding: Finding, report: ModelReport) -> dict[str, Any]:
     details = finding.details
-    if finding.code in RAISES:
+    if "raises" in details:
         return status("refuted", "the model was built without an error")
     layers = matched(report, list(details.get("layers") or []))
     effect = finding.effect.value
-    if effect in ("exploding", "vanishing") and finding.code not in {"IL205"}:
-        return _gain(finding, layers)
-    if finding.code == "IL205":
+    if "requested_std" in details:
         return _truncation(finding, layers)
+    if effect in ("exploding", "vanishing"):
+        return _gain(finding, layers)
     if effect == "symmetry":
         return _symmetry(finding, layers, report)
     if effect == "saturation":
@@ -85,7 +86,7 @@ def _gain(finding: Finding, layers: list[LayerStats]) -> dict[str, Any]:
         return status("not probed", reason="the measured model has no layer this finding names")
     if predicted is None:
         return status("not probed", reason="the finding predicts no number to compare with")
-    step = finding.code in _STEP_RULES
+    step = bool(finding.details.get("includes_activation"))
     signal = [(l.step_signal_gain if step else l.signal_gain) for l in layers]
     plain = [(l.step_gain if step else l.gain) for l in layers]
     measured = _geometric_mean(signal) or _geometric_mean(plain)
@@ -116,14 +117,14 @@ def _truncation(finding: Finding, layers: list[LayerStats]) -> dict[str, Any]:
 
 
 def _symmetry(finding: Finding, layers: list[LayerStats], report: ModelReport) -> dict[str, Any]:
-    if finding.code == "IL204":
+    if "correlation" in finding.details:
         values = [l.unit_correlation for l in layers if l.unit_correlation is not None]
         if not values:
             return status("not probed", reason="no unit correlation could be measured")
         corr = values[0]
         text = f"measured unit correlation {fmt(corr)}; predicted {fmt(finding.details['correlation'])}"
         return status("confirmed" if corr > 0.5 else "refuted", text)
-    if finding.code == "IL102":
+    if finding.details.get("every_layer"):
         layers = report.weight_layers()
     if not layers:
         return status("not probed", reason="the measured model has no layer this finding names")

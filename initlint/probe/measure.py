@@ -194,7 +194,6 @@ def _signal_pass(model, inputs, recorder: _Recorder, seed: int, report: ModelRep
         report.notes.append(f"forward-mode AD unsupported here ({str(error).splitlines()[0][:80]})")
     finally:
         recorder.tangents = False
-    report.notes = report.notes or []
     recorder.stats.setdefault("__input__", {})["t_in"] = moment(tangent)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from initlint.findings import Finding
-from initlint.probe.confirm import RAISES, confirm, confirm_error, status
+from initlint.probe.confirm import confirm, confirm_error, status
 from initlint.probe.pool import WorkerPool
 from initlint.probe.report import ModelReport
 
@@ -78,7 +78,7 @@ def probe_findings(findings: list[Finding], options: ProbeOptions) -> None:
     groups: dict[tuple[str, str], list[Finding]] = {}
     for finding in findings:
         model = finding.details.get("model")
-        if finding.effect.value == "misuse" and finding.code not in RAISES:
+        if finding.effect.value == "misuse" and "raises" not in finding.details:
             finding.probe = status("not probed", reason="a misuse finding: nothing to measure")
             continue
         if not model:

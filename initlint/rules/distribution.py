@@ -123,7 +123,7 @@ def reversed_uniform_bounds(facts: FileFacts, limits: Thresholds) -> Iterable[Hi
             f"uniform_ on `{init.target.text}` gets a={fmt(low)} > b={fmt(high)}: PyTorch raises "
             f"\"uniform_ expects to return a [from, to) range, but found from={fmt(low)} > "
             f"to={fmt(high)}\" when this runs",
-            {"low": low, "high": high},
+            {"low": low, "high": high, "raises": "uniform_ expects"},
             f"swap the bounds: uniform_(w, {fmt(high)}, {fmt(low)})",
         )
 

@@ -70,6 +70,7 @@ def xavier_before_relu(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
                 "predicted_gain": stack.gains[0],
                 "depth": stack.depth,
                 "stack_gain": stack.total,
+                "includes_activation": True,  # the gain runs to the next layer's input
                 "activation": stack.steps[0].activation.name if stack.steps[0].activation else None,
                 **where(stack.network, stack.steps),
             },
@@ -156,7 +157,7 @@ def nonlinearity_mismatch(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]
                 f"`{step.layer.name}`: the variance gain is {fmt(gain)} per layer "
                 f"(std x{fmt(math.sqrt(gain))}) where the matching gain gives 1",
                 {"predicted_gain": gain, "named": named, "activation": step.activation.name,
-                 **where(network, [step])},
+                 "includes_activation": True, **where(network, [step])},
                 f"name the activation that follows: nonlinearity='{used}' or "
                 f"gain=nn.init.calculate_gain('{used}')",
             )

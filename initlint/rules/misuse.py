@@ -94,7 +94,7 @@ def inplace_init_with_grad(facts: FileFacts, limits: Thresholds) -> Iterable[Hit
             f"`{init.target.text}{method}(...)` writes in place to {kind}, a leaf tensor that "
             "requires grad, outside torch.no_grad(): PyTorch raises \"a leaf Variable that "
             "requires grad is being used in an in-place operation\" when this runs",
-            {"method": method},
+            {"method": method, "raises": "leaf Variable"},
             f"use nn.init (it runs under no_grad), wrap the code in `with torch.no_grad():`, "
             f"or write through `{init.target.text}.data{method}(...)`",
         )

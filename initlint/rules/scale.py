@@ -163,6 +163,7 @@ def vanishing_stack(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
                 "predicted_gain": stack.gains[0],
                 "depth": stack.depth,
                 "stack_gain": stack.total,
+                "includes_activation": True,  # the gain runs to the next layer's input
                 **where(stack.network, stack.steps),
             },
             "scale the std with the fan-in: nn.init.kaiming_normal_(w, nonlinearity='relu') "

@@ -135,7 +135,7 @@ def constant_all_parameters(facts: FileFacts, limits: Thresholds) -> Iterable[Hi
             "learns like one unit per layer"
             + ("; with zero weights the output carries no input signal (variance gain x0)"
                if value == 0 else ""),
-            {"value": value, "predicted_gain": 0.0 if value == 0 else None},
+            {"value": value, "predicted_gain": 0.0 if value == 0 else None, "every_layer": True},
             "loop over modules with isinstance checks and draw weights at random "
             "(kaiming/xavier); set only biases and norm parameters to constants",
         )
