@@ -67,9 +67,12 @@ _NONE = _Value(None)
 
 
 class _Flow:
-    def __init__(self, facts: "FileFacts", cls: "ModuleClass") -> None:
+    """Evaluates forward (or a container) of one class; module-level containers have no class."""
+
+    def __init__(self, facts: "FileFacts", cls: "ModuleClass | None") -> None:
         self.facts = facts
-        self.cls = cls
+        self.layers: dict[str, Layer] = cls.layers if cls is not None else {}
+        self.members: dict[str, str] = cls.members if cls is not None else {}
         self.steps: list[Step] = []
 
     # ----- steps
@@ -183,13 +186,13 @@ class _Flow:
         """``self.dropout(x)`` where ``self.dropout = nn.Dropout(p)``."""
         if dotted_name(func.value) != "self":
             return False
-        member = self.cls.members.get(func.attr.value, "")
+        member = self.members.get(func.attr.value, "")
         return member.rsplit(".", 1)[-1] in _PASSTHROUGH_LAYERS
 
     def _callee_layer(self, func: cst.BaseExpression, env: dict[str, Any]) -> tuple[Layer, Any] | None:
         text = dotted_name(func)
         if text is not None and text.startswith("self."):
-            found = self.cls.layers.get(text[len("self.") :])
+            found = self.layers.get(text[len("self.") :])
             return (found, 1) if found is not None else None
         if isinstance(func, cst.Name):
             held = env.get(func.value)
@@ -198,7 +201,7 @@ class _Flow:
         if isinstance(func, cst.Subscript):  # self.layers[i](x)
             base = dotted_name(func.value)
             if base and base.startswith("self."):
-                container = self.cls.layers.get(base[len("self.") :])
+                container = self.layers.get(base[len("self.") :])
                 if container is not None and container.children:
                     return container.children[0], container.children[0].repeat
         return None
@@ -228,7 +231,7 @@ class _Flow:
     def _for(self, node: cst.For, env: dict[str, Any]) -> None:
         for name, iterable in loop_bindings(node):
             text = dotted_name(iterable) or ""
-            container = self.cls.layers.get(text[len("self.") :]) if text.startswith("self.") else None
+            container = self.layers.get(text[len("self.") :]) if text.startswith("self.") else None
             if container is not None and container.children:
                 template = container.children[0]
                 count: Any = sum(c.repeat for c in container.children) if all(
@@ -284,9 +287,7 @@ def class_steps(facts: "FileFacts", cls: "ModuleClass") -> list[Step]:
 
 def container_steps(facts: "FileFacts", cls: "ModuleClass | None", layer: Layer) -> list[Step]:
     """The layers of a Sequential or list in their own order (``nn.Sequential`` is its forward)."""
-    from initlint.model.facts import ModuleClass
-
-    flow = _Flow(facts, cls or ModuleClass("<module>", (), None))  # type: ignore[arg-type]
+    flow = _Flow(facts, cls)
     flow._apply_layer(layer, _NONE)
     for step in flow.steps:
         step.called = layer.kind == "Sequential"
