@@ -219,18 +219,17 @@ def probe_command(target: str, fmt: str, plot: str | None, config_file: str | No
     """
     import json
 
-    from initlint.config import ConfigError, find_config, read_config
-    from initlint.probe.options import build_options, check_probe_table
+    from initlint.config import ConfigError, Settings, find_config, read_config, settings_from_table
+    from initlint.probe.options import build_options
     from initlint.probe.runner import ProbeError, probe_target
     from initlint.probe.text import render_report
 
     try:
         config_path = Path(config_file) if config_file else find_config(Path.cwd())
-        table = read_config(config_path).get("probe", {}) if config_path else {}
-        check_probe_table(table, config_path)
-        if config_path:
-            table = {**table, "__base__": str(config_path.parent.resolve())}
-        report, error = probe_target(target, build_options(table, **probe_cli))
+        settings = Settings()
+        if config_path is not None:  # the same checks as for linting, [tool.initlint.probe] too
+            settings = settings_from_table(read_config(config_path), config_path, settings)
+        report, error = probe_target(target, build_options(settings.probe, **probe_cli))
     except (ConfigError, ProbeError) as problem:
         _fail(str(problem))
     if report is None:
