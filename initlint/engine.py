@@ -10,9 +10,7 @@ the parse). A file that cannot be read or parsed becomes a FileError; the others
 
 from __future__ import annotations
 
-import ast
 import io
-import re
 import os
 import sys
 import tokenize
@@ -28,6 +26,8 @@ from initlint.config import Settings
 from initlint.discover import SourceFile, gitignore_spec
 from initlint.findings import FileError, Finding, Location
 from initlint.model.builder import build_facts
+from initlint.parse_guard import may_be_too_deep, python_syntax_problem
+from initlint.prefilter import prefilter_for
 from initlint.rules import REGISTRY, Rule
 from initlint.selection import matches, selected_codes
 from initlint.suppress import Suppressions
@@ -105,7 +105,7 @@ def lint_text(
     suppressions = Suppressions.parse(text)
     if suppressions.skip_file:
         return result
-    needed = [r for r in rules if not prefilter or any(token in text for token in r.tokens)]
+    needed = prefilter_for(tuple(rules)).possible(text) if prefilter else list(rules)
     if not needed:
         return result
     reason = python_syntax_problem(text) if may_be_too_deep(text) else None
@@ -134,57 +134,6 @@ def lint_text(
     except RecursionError:
         result.error = FileError(path, "file too deeply nested to analyse (RecursionError)")
     return result
-
-
-#: a logical line or bracketed span this long could hold an expression deep enough to hurt
-#: libcst (a 1+1+... chain needs two characters a level; libcst copes with 3,000 levels)
-MAX_SAFE_SPAN = 4000
-#: brackets nested deeper than this could too (libcst copes with 1,000)
-MAX_SAFE_DEPTH = 100
-_BRACKETS = re.compile(r"[()\[\]{}]")
-_OPENERS = {")": "(", "]": "[", "}": "{"}
-
-
-def may_be_too_deep(text: str) -> bool:
-    """False when no expression in the file can nest deeply: then libcst is safe to call.
-
-    Cheap (a regex over brackets and one pass over lines) and conservative: brackets inside
-    strings that do not balance, long lines or long bracketed spans all answer True, and the
-    caller then asks CPython's parser, which refuses pathological nesting cleanly.
-    """
-    if max(map(len, text.replace("\\\n", " ").splitlines()), default=0) > MAX_SAFE_SPAN:
-        return True
-    stack: list[tuple[str, int]] = []
-    for match in _BRACKETS.finditer(text):
-        char, position = match.group(), match.start()
-        if char in "([{":
-            stack.append((char, position))
-            if len(stack) > MAX_SAFE_DEPTH:
-                return True
-            continue
-        if not stack or stack[-1][0] != _OPENERS[char]:
-            return True
-        if position - stack.pop()[1] > MAX_SAFE_SPAN:
-            return True
-    return bool(stack)
-
-
-def python_syntax_problem(text: str) -> str | None:
-    """Why CPython's own parser rejects the file, or None.
-
-    Run before libcst for two reasons: CPython's syntax errors are the clearest, and its parser
-    refuses pathologically deep code (a 3,000-term ``1+1+...`` chain, 200 nested brackets) that
-    libcst's native parser takes minutes on or overflows the C stack with (a segfault).
-    """
-    try:
-        ast.parse(text)
-    except SyntaxError as error:
-        return f"syntax error at line {error.lineno}, column {error.offset}: {error.msg}"
-    except (RecursionError, MemoryError) as error:
-        return f"too deeply nested to analyse (Python's own parser gives up: {type(error).__name__})"
-    except ValueError as error:  # e.g. source with NUL bytes that slipped past decoding
-        return f"cannot parse: {error}"
-    return None
 
 
 def _add_model(facts, hits) -> None:

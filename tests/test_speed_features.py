@@ -11,6 +11,7 @@ from conftest import FIXTURES, ROOT, expected_markers
 from initlint.catalog import examples, read_page
 from initlint.config import Settings
 from initlint.engine import lint_text, rules_for
+from initlint.prefilter import Prefilter
 from initlint.rules import all_rules
 
 
@@ -29,6 +30,26 @@ def test_prefilter_never_drops_a_finding(name, text):
     with_filter = lint_text(text, name, rules_for(settings), settings).findings
     without = lint_text(text, name, rules_for(settings), settings, prefilter=False).findings
     assert [f.to_dict() for f in with_filter] == [f.to_dict() for f in without]
+
+
+def test_prefilter_finds_the_same_rules_as_searching_every_token():
+    """Searching each token once (and contained tokens only after their root) loses nothing."""
+    rules = tuple(rules_for(Settings()))
+    prefilter = Prefilter(rules)
+    texts = [text for _, text in _sources()] + [
+        "x.trunc_normal_(std=.02)",  # only through its root normal_(
+        "init.kaiming_normal(w)",  # deprecated spelling: root normal(
+        "from torch.nn.init import xavier_uniform_ as xu",
+        "nothing here",
+    ]
+    for text in texts:
+        brute = [r for r in rules if any(token in text for token in r.tokens)]
+        assert prefilter.possible(text) == brute
+        assert prefilter.present(text) == {t for r in rules for t in r.tokens if t in text}
+    assert [r.code for r in prefilter.possible("x.trunc_normal_(std=.02)")] == [
+        "IL202", "IL203", "IL204", "IL205", "IL207", "IL401", "IL503", "IL504", "IL505", "IL506", "IL507",
+    ]
+    assert prefilter.possible("nothing here") == []
 
 
 def test_prefilter_skips_files_without_init_text():
@@ -101,13 +122,21 @@ def test_cached_findings_follow_the_working_directory(cli, corpus):
         ("x = " + "+".join(["1"] * 2500) + "\n", True),
         ("x = 1 + \\\n" * 2000 + "1\n", True),
         ("x = (\n" + "    1 +\n" * 600 + "    1)\n", True),
-        ("s = '('\n", True),
-        ("s = ')'\n", True),
+        ("s = '('\n", False),  # brackets in strings and comments are not code
+        ("s = ')'  # (\n", False),
+        ('def f():\n    """Values in [0, 1)."""\n', False),
+        ("s = '''\n(\n'''\nb = rb'\\\\)'\n", False),
+        ("s = ')'\nx = " + "(" * 101 + ")" * 101 + "\n", True),  # deep code after a string
+        ('s = "#"\nx = ' + "(" * 101 + ")" * 101 + "\n", True),  # a '#' in a string is no comment
+        ('# noqa: RUF\n"""(PTQ\n"""\n', False),  # a letter before the line break is no prefix
+        ("s = f'({x}'\n", True),  # f-strings stay as they are: their fields are code
+        ('s = f"{x["a"]}" + ")"\n', True),  # a nested quote (3.12) cuts the f-string short
+        ("s = 'a\\\n)'\n", False),  # a backslash-newline continues a plain string
         ("table = [\n" + "    1,\n" * 100 + "]\n", False),
     ],
 )
 def test_deep_code_guard_is_conservative(text, risky):
     """Only files that pass this cheap check skip CPython's parser before libcst."""
-    from initlint.engine import may_be_too_deep
+    from initlint.parse_guard import may_be_too_deep
 
     assert may_be_too_deep(text) is risky
