@@ -107,25 +107,26 @@ class _Flow:
 
     # ----- expressions
     def expr(self, node: cst.BaseExpression, env: dict[str, Any]) -> _Value:
-        if isinstance(node, cst.Name):
+        kind = type(node)  # exact types: isinstance on libcst's ABC-based nodes is slow
+        if kind is cst.Name:
             held = env.get(node.value)
             return held if isinstance(held, _Value) else _NONE
-        if isinstance(node, cst.Call):
+        if kind is cst.Call:
             return self.call(node, env)
-        if isinstance(node, cst.BinaryOperation):
+        if kind is cst.BinaryOperation:
             left, right = self.expr(node.left, env), self.expr(node.right, env)
             if isinstance(node.operator, cst.Add):
                 for side in (left, right):
                     if side.step is not None:
                         side.step.reset = True  # a residual sum
             return _NONE
-        if isinstance(node, (cst.Tuple, cst.List)):
+        if kind is cst.Tuple or kind is cst.List:
             for element in node.elements:
                 self.expr(element.value, env)
             return _NONE
-        if isinstance(node, cst.Subscript):
+        if kind is cst.Subscript:
             return self.expr(node.value, env)
-        if isinstance(node, cst.Attribute):
+        if kind is cst.Attribute:
             return self.expr(node.value, env) if node.attr.value in {"T", "mT"} else _NONE
         return _NONE
 

@@ -83,25 +83,26 @@ def fold(
 
 
 def _fold(node: cst.BaseExpression, env: Mapping[str, Any], qualify: Resolver | None) -> Any:
-    if isinstance(node, cst.Integer):
+    kind = type(node)  # exact types: isinstance on libcst's ABC-based nodes is slow
+    if kind is cst.Integer:
         return int(node.value.replace("_", ""), 0) if not _LEADING_ZERO(node.value) else 0
-    if isinstance(node, cst.Float):
+    if kind is cst.Float:
         return float(node.value.replace("_", ""))
-    if isinstance(node, cst.SimpleString):
+    if kind is cst.SimpleString:
         return string_value(node)
-    if isinstance(node, cst.Name):
+    if kind is cst.Name:
         if node.value in ("True", "False"):
             return node.value == "True"
         if node.value == "None":
             return None
         return env.get(node.value, UNKNOWN)
-    if isinstance(node, cst.Attribute):
+    if kind is cst.Attribute:
         dotted = _dotted(node, qualify)
         if dotted in _CONSTANTS:
             return _CONSTANTS[dotted]
         text = dotted_name(node)
         return env.get(text, UNKNOWN) if text else UNKNOWN
-    if isinstance(node, cst.UnaryOperation):
+    if kind is cst.UnaryOperation:
         value = _fold(node.expression, env, qualify)
         if not _is_number(value):
             return UNKNOWN
@@ -110,7 +111,7 @@ def _fold(node: cst.BaseExpression, env: Mapping[str, Any], qualify: Resolver | 
         if isinstance(node.operator, cst.Plus):
             return +value
         return UNKNOWN
-    if isinstance(node, cst.BinaryOperation):
+    if kind is cst.BinaryOperation:
         op = _BINARY.get(type(node.operator))
         if op is None:
             return UNKNOWN
@@ -121,10 +122,10 @@ def _fold(node: cst.BaseExpression, env: Mapping[str, Any], qualify: Resolver | 
                 return UNKNOWN
             return op(left, right)
         return UNKNOWN
-    if isinstance(node, cst.Tuple):
+    if kind is cst.Tuple:
         values = tuple(_fold(el.value, env, qualify) for el in node.elements)
         return UNKNOWN if any(v is UNKNOWN for v in values) else values
-    if isinstance(node, cst.Call):
+    if kind is cst.Call:
         return _fold_call(node, env, qualify)
     return UNKNOWN
 

@@ -15,10 +15,10 @@ import libcst as cst
 def dotted_name(node: cst.BaseExpression) -> str | None:
     """``a.b.c`` for a chain of Name/Attribute nodes, else None."""
     parts: list[str] = []
-    while isinstance(node, cst.Attribute):
+    while type(node) is cst.Attribute:  # exact types: isinstance on libcst nodes is slow (ABC)
         parts.append(node.attr.value)
         node = node.value
-    if isinstance(node, cst.Name):
+    if type(node) is cst.Name:
         parts.append(node.value)
         return ".".join(reversed(parts))
     return None

@@ -132,6 +132,8 @@ def reversed_uniform_bounds(facts: FileFacts, limits: Thresholds) -> Iterable[Hi
 _SIZE_ZERO = re.compile(
     r"(?P<owner>[A-Za-z_][\w.]*?)\.weight(?:\.data)?\.(?:size\(\s*0\s*\)|size\(\)\[0\]|shape\[0\])"
 )
+#: the same without the owner: starts with a literal, so it scans a whole file quickly
+_SIZE_ZERO_ANYWHERE = re.compile(r"\.weight(?:\.data)?\.(?:size\(\s*0\s*\)|size\(\)\[0\]|shape\[0\])")
 
 
 @rule(
@@ -148,8 +150,12 @@ def fan_out_as_fan_in(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
         for name, layer in cls.layers.items()
         if layer.family in {"dense", "conv"}
     }
-    helpers = _size_zero_helpers(facts) if layers and "sqrt" in facts.text else []
-    for init in facts.inits:
+    if not layers or "sqrt" not in facts.text:
+        return
+    helpers = _size_zero_helpers(facts)
+    # regenerating a function's code is costly: only where the file reads a weight's size(0)
+    sized = facts.inits if _SIZE_ZERO_ANYWHERE.search(facts.text) else []
+    for init in sized:
         info = facts.function_of(init)
         if info is None or init.scheme not in {"uniform_", "normal_"}:
             continue
@@ -188,6 +194,8 @@ def _size_zero_helpers(facts: FileFacts) -> list[tuple[str, str]]:
         if (cls, name) not in with_inits or not info.params:
             continue
         param = info.params[1] if cls is not None and len(info.params) > 1 else info.params[0]
+        if f"{param}[0]" not in facts.text:
+            continue  # cheap on the file's text before regenerating the function's code
         code = facts.code(info.node)
         if "sqrt" in code and re.search(rf"\b{re.escape(param)}\[0\]", code):
             found.append((name, f"`{param}[0]` in `{name}`"))
