@@ -68,6 +68,9 @@ TENSOR_METHODS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 #: how torch.nn.init is reached; the bare spellings cover snippets that never import it
 _INIT_MODULES = frozenset({"torch.nn.init", "nn.init", "init"})
+#: the last name of every call that can initialise: most calls in a file end in another name
+#: and are dismissed by one set lookup (an alias like ``normal_ as nrm`` is resolved first)
+_INIT_NAMES = frozenset(INIT_SIGNATURES) | DEPRECATED | frozenset(TIMM_SIGNATURES) | frozenset(TENSOR_METHODS)
 _TENSOR_KEYWORDS = {"from": "a", "to": "b", "value": "val"}
 
 #: a file that imports init functions by name can call them under any alias; this token
@@ -198,6 +201,15 @@ def _index_text(node: cst.BaseExpression) -> str | None:
 def classify(call: cst.Call, imports: ImportTable) -> InitCall | None:
     """The InitCall this call is, or None when it initialises nothing."""
     func = call.func
+    kind = type(func)
+    if kind is cst.Attribute:
+        last = func.attr.value
+    elif kind is cst.Name:
+        last = imports.names.get(func.value, func.value).rpartition(".")[2]
+    else:
+        return None
+    if last not in _INIT_NAMES:
+        return None
     qualified = imports.qualify(func)
     if qualified is not None:
         module, _, name = qualified.rpartition(".")
