@@ -1,6 +1,6 @@
 """``python -m initlint``: the same command as the ``initlint`` script."""
 
-from initlint.cli import main
+from initlint.cli import run
 
 if __name__ == "__main__":
-    main()
+    run()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,11 @@ class Cache:
         self.file = folder / f"v{__version__}-{key}.json"
         self.entries: dict[str, dict[str, Any]] = self._load()
         self.dirty = False
+
+    @staticmethod
+    def digest(data: bytes) -> str:
+        """The key of a file's content."""
+        return content_hash(data)
 
     def _load(self) -> dict[str, dict[str, Any]]:
         try:
@@ -69,6 +73,8 @@ class Cache:
         """Write atomically; any OSError leaves the old cache (or none) in place."""
         if not self.dirty:
             return
+        import tempfile  # only when writing: start-up matters on cache hits
+
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             ignore = self.folder / ".gitignore"

@@ -39,6 +39,17 @@ def main() -> None:
     """Find weight-initialization bugs in PyTorch model code."""
 
 
+#: True in the ``initlint`` program (``run``), False where ``main`` is called from Python
+#: (tests, embedding): only a process that is initlint's own may change libcst for itself
+_OWN_PROCESS = False
+
+
+def run() -> None:
+    """The ``initlint`` program and ``python -m initlint``: ``main`` in a process of its own."""
+    global _OWN_PROCESS
+    _OWN_PROCESS = True
+    main()
+
 
 def _probe_options(command):
     """Options shared by ``check --probe`` and ``probe``; None means "not given" (config wins)."""
@@ -99,6 +110,7 @@ def check(
     from initlint.config import ConfigError, Settings, find_config, read_config, settings_from_table
     from initlint.discover import discover
     from initlint.engine import LintResult, lint_files
+    from initlint.parsing import trust_parser_output
     from initlint.report import render
     from initlint.selection import FailPolicy, SelectorError, normalize_selectors
 
@@ -131,6 +143,8 @@ def check(
         _fail(str(error))
 
     files, missing = discover(paths or (".",), settings.exclude, settings.root)
+    if _OWN_PROCESS:
+        trust_parser_output()  # no user code and no other libcst trees in this process
     cache = None
     if not no_cache:
         from initlint.cache import DEFAULT_DIR, Cache

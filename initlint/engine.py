@@ -16,21 +16,23 @@ import sys
 import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from initlint.cache import Cache, content_hash
 from initlint.config import Settings
 from initlint.discover import SourceFile, gitignore_spec
 from initlint.findings import FileError, Finding, Location
 from initlint.model.builder import build_facts
-from initlint.parse_guard import may_be_too_deep, python_syntax_problem
+from initlint.parsing import parse, trust_parser_output
 from initlint.prefilter import prefilter_for
 from initlint.rules import REGISTRY, Rule
 from initlint.selection import matches, selected_codes
 from initlint.suppress import Suppressions
+
+if TYPE_CHECKING:  # the cache (hashlib, tempfile) is imported only when one is used
+    from initlint.cache import Cache
 
 
 @dataclass
@@ -108,22 +110,9 @@ def lint_text(
     needed = prefilter_for(tuple(rules)).possible(text) if prefilter else list(rules)
     if not needed:
         return result
-    reason = python_syntax_problem(text) if may_be_too_deep(text) else None
-    if reason is not None:
-        result.error = FileError(path, reason)
-        return result
-    try:
-        module = cst.parse_module(text)
-    except cst.ParserSyntaxError as error:
-        reason = python_syntax_problem(text)  # CPython's words are the clearest
-        if reason is None:
-            message = " ".join((error.message or "invalid syntax").split())
-            where = f"line {error.editor_line}, column {error.editor_column}"
-            reason = f"libcst cannot parse {where}: {message}"
-        result.error = FileError(path, reason)
-        return result
-    except (RecursionError, MemoryError) as error:
-        result.error = FileError(path, f"file too deeply nested to parse ({type(error).__name__})")
+    module = parse(text)
+    if isinstance(module, str):
+        result.error = FileError(path, module)
         return result
     try:
         facts = build_facts(module, text)
@@ -206,7 +195,7 @@ def _lint_many(sources: list[SourceFile], settings: Settings, jobs: int) -> list
     order = sorted(range(len(sources)), key=lambda i: -_size(sources[i]))
     try:
         context = multiprocessing.get_context(method)
-        with ProcessPoolExecutor(jobs, mp_context=context, initializer=_trust_parser_output) as pool:
+        with ProcessPoolExecutor(jobs, mp_context=context, initializer=trust_parser_output) as pool:
             done = pool.map(
                 partial(lint_file, settings=settings), [sources[i] for i in order], chunksize=chunk
             )
@@ -216,21 +205,6 @@ def _lint_many(sources: list[SourceFile], settings: Settings, jobs: int) -> list
             return results  # type: ignore[return-value]
     except BrokenProcessPool:  # a worker died: finish here, in order, so nothing is lost
         return [lint_file(source, settings) for source in sources]
-
-
-def _trust_parser_output() -> None:
-    """In initlint's own worker processes: build parsed nodes without libcst's validation.
-
-    libcst validates every node as it is constructed (``CSTNode.__post_init__``), also the
-    nodes its own parser builds from source it has just accepted, where validation cannot fail;
-    its source says as much ("PERF: ... avoid validating the tree when parsing a file"). That
-    is ~12% of a parse. Only workers do this: they are ours and build no other trees, while the
-    calling process (the Python API, pre-commit's few files) keeps libcst as it is.
-    """
-    from libcst._nodes.base import CSTNode
-
-    if "__post_init__" in CSTNode.__dict__:
-        CSTNode.__post_init__ = lambda self: None  # type: ignore[method-assign]
 
 
 def _size(source: SourceFile) -> int:
@@ -259,7 +233,7 @@ def lint_files(
         except OSError as error:
             results[index] = FileResult(source.display, error=FileError(source.display, _os_reason(error)))
             continue
-        digest = content_hash(data)
+        digest = cache.digest(data)
         cached = cache.get(str(source.path), digest, source.display)
         if cached is not None:
             results[index] = FileResult(source.display, cached[0], cached[1])

@@ -137,6 +137,61 @@ def test_cached_findings_follow_the_working_directory(cli, corpus):
 )
 def test_deep_code_guard_is_conservative(text, risky):
     """Only files that pass this cheap check skip CPython's parser before libcst."""
-    from initlint.parse_guard import may_be_too_deep
+    from initlint.parsing import may_be_too_deep
 
     assert may_be_too_deep(text) is risky
+
+
+TRUST_SCRIPT = """
+import sys
+from pathlib import Path
+import libcst as cst
+from initlint.config import Settings
+from initlint.engine import lint_text, rules_for
+from initlint.parsing import trust_parser_output
+
+sources = [p.read_text() for p in sorted(Path(sys.argv[1]).glob("*.py"))]
+settings = Settings()
+
+def run():
+    trees = [cst.parse_module(text) for text in sources]
+    found = [
+        [f.to_dict() for f in lint_text(text, "x.py", rules_for(settings), settings).findings]
+        for text in sources
+    ]
+    return trees, found
+
+trees, found = run()
+assert trust_parser_output() is True
+trusted_trees, trusted_found = run()
+assert all(a.deep_equals(b) for a, b in zip(trees, trusted_trees)), "trees differ"
+assert found == trusted_found, "findings differ"
+try:
+    cst.Name("1x")
+except cst.CSTValidationError:
+    sys.exit("libcst still validates")
+print(len(sources), sum(map(len, found)))
+"""
+
+
+def test_trusting_the_parser_changes_nothing_but_speed():
+    """Without libcst's per-node validation (initlint's own processes), trees and findings are
+    the same on every fixture, and hand-built nodes are no longer checked: it really is off."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", TRUST_SCRIPT, str(FIXTURES)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    files, findings = map(int, done.stdout.split())
+    assert files == len(list(FIXTURES.glob("*.py"))) and findings > 20  # a real sample
+
+
+def test_linting_from_python_leaves_libcst_validating(cli, corpus):
+    """``main`` called in-process (tests, embedding) and its forked workers change nothing here."""
+    import libcst as cst
+
+    cli(["--no-cache", "--jobs", "2"], corpus)
+    with pytest.raises(cst.CSTValidationError):
+        cst.Name("1x")

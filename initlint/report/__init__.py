@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from initlint.engine import LintResult
-from initlint.report import github, jsonfmt, sarif, text
-from initlint.selection import FailPolicy
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from initlint.engine import LintResult
+    from initlint.selection import FailPolicy
 
 __all__ = ["render"]
 
@@ -13,9 +15,17 @@ def render(result: LintResult, fmt: str, *, color: bool = False, statistics: boo
            quiet: bool = False, policy: FailPolicy | None = None) -> str:
     """The report for ``result`` in format ``fmt`` (text, json, github, sarif)."""
     if fmt == "json":
+        from initlint.report import jsonfmt
+
         return jsonfmt.render(result)
     if fmt == "github":
+        from initlint.report import github
+
         return github.render(result)
     if fmt == "sarif":
+        from initlint.report import sarif
+
         return sarif.render(result)
+    from initlint.report import text
+
     return text.render(result, color=color, statistics=statistics, quiet=quiet, policy=policy)

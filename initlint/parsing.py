@@ -1,15 +1,19 @@
-"""Whether libcst can be trusted with a file, decided without parsing it twice.
+"""Source text to a libcst Module, or a one-line reason why not: safely, and no slower than needed.
 
-libcst's native parser takes minutes on, or overflows the C stack with (a segfault),
+Safely: libcst's native parser takes minutes on, or overflows the C stack with (a segfault),
 pathologically deep code: a 3,000-term ``1+1+...`` chain, a thousand nested brackets. CPython's
 parser refuses such code cleanly, but asking it costs a tenth of a libcst parse, so it is asked
 only when a cheap look at the text cannot rule deep nesting out.
+
+Fast: parsing is most of initlint's time; see ``trust_parser_output``.
 """
 
 from __future__ import annotations
 
 import ast
 import re
+
+import libcst as cst
 
 #: a logical line or bracketed span this long could hold an expression deep enough to hurt
 #: libcst (a 1+1+... chain needs two characters a level; libcst copes with 3,000 levels)
@@ -27,6 +31,49 @@ _STRING_OR_COMMENT = re.compile(
     r"""|'[^'\\\r\n]*(?:\\[\s\S][^'\\\r\n]*)*'|"[^"\\\r\n]*(?:\\[\s\S][^"\\\r\n]*)*")"""
 )
 _PREFIX = re.compile(r"[A-Za-z]{1,2}\Z")
+
+
+def parse(text: str) -> cst.Module | str:
+    """The module, or why it cannot be parsed (one line, CPython's words where it has them)."""
+    reason = python_syntax_problem(text) if may_be_too_deep(text) else None
+    if reason is not None:
+        return reason
+    try:
+        return cst.parse_module(text)
+    except cst.ParserSyntaxError as error:
+        reason = python_syntax_problem(text)  # CPython's words are the clearest
+        if reason is None:
+            message = " ".join((error.message or "invalid syntax").split())
+            where = f"line {error.editor_line}, column {error.editor_column}"
+            reason = f"libcst cannot parse {where}: {message}"
+        return reason
+    except (RecursionError, MemoryError) as error:
+        return f"file too deeply nested to parse ({type(error).__name__})"
+
+
+def trust_parser_output() -> bool:
+    """From now on, build parsed nodes without libcst's per-node validation; True if done.
+
+    libcst validates every node as it is constructed (``CSTNode.__post_init__`` calls
+    ``_validate``), also the nodes its own parser builds from source it has just accepted,
+    where validation cannot fail; its source says so ("PERF: ... avoid validating the tree when
+    parsing a file"). That is ~12% of a parse. This changes libcst for the whole process, so
+    only processes that are initlint's own call it (the command line and its workers), never
+    the Python API; and only while ``__post_init__`` does nothing but validate.
+    """
+    from libcst._nodes.base import CSTNode
+
+    hook = CSTNode.__dict__.get("__post_init__")
+    if hook is None or getattr(hook, "__code__", None) is None:
+        return False
+    if hook.__code__.co_names != ("_validate",):
+        return False  # a libcst whose hook does more than validate: leave it alone
+    CSTNode.__post_init__ = _no_validation  # type: ignore[method-assign]
+    return True
+
+
+def _no_validation(self: cst.CSTNode) -> None:
+    """Stands in for ``CSTNode.__post_init__`` after ``trust_parser_output``."""
 
 
 def may_be_too_deep(text: str) -> bool:
