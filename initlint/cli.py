@@ -110,7 +110,7 @@ def check(
     from initlint.config import ConfigError, Settings, find_config, read_config, settings_from_table
     from initlint.discover import discover
     from initlint.engine import LintResult, lint_files
-    from initlint.parsing import trust_parser_output
+    from initlint.parsing import tune_own_process
     from initlint.report import render
     from initlint.selection import FailPolicy, SelectorError, normalize_selectors
 
@@ -144,7 +144,7 @@ def check(
 
     files, missing = discover(paths or (".",), settings.exclude, settings.root)
     if _OWN_PROCESS:
-        trust_parser_output()  # no user code and no other libcst trees in this process
+        tune_own_process()  # no user code and no other libcst trees in this process
     cache = None
     if not no_cache:
         from initlint.cache import DEFAULT_DIR, Cache

@@ -25,7 +25,7 @@ from initlint.config import Settings
 from initlint.discover import SourceFile, gitignore_spec
 from initlint.findings import FileError, Finding, Location
 from initlint.model.builder import build_facts
-from initlint.parsing import parse, trust_parser_output
+from initlint.parsing import parse, tune_own_process
 from initlint.prefilter import prefilter_for
 from initlint.rules import REGISTRY, Rule
 from initlint.selection import matches, selected_codes
@@ -195,7 +195,7 @@ def _lint_many(sources: list[SourceFile], settings: Settings, jobs: int) -> list
     order = sorted(range(len(sources)), key=lambda i: -_size(sources[i]))
     try:
         context = multiprocessing.get_context(method)
-        with ProcessPoolExecutor(jobs, mp_context=context, initializer=trust_parser_output) as pool:
+        with ProcessPoolExecutor(jobs, mp_context=context, initializer=tune_own_process) as pool:
             done = pool.map(
                 partial(lint_file, settings=settings), [sources[i] for i in order], chunksize=chunk
             )

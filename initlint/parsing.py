@@ -51,6 +51,24 @@ def parse(text: str) -> cst.Module | str:
         return f"file too deeply nested to parse ({type(error).__name__})"
 
 
+#: young-generation size for the cyclic GC while parsing: libcst allocates a node object per
+#: token and its trees hold no cycles, so CPython's default (700) collects for nothing; measured
+#: on model code, raising it (with the start-up objects frozen) saves ~5% of a lint
+_GC_YOUNG = 10_000
+
+
+def tune_own_process() -> None:
+    """Process-wide settings that make parsing cheaper, for processes that are initlint's own
+    (the command line and its workers; never the Python API): no node validation of parser
+    output, and a cyclic GC that runs less often."""
+    import gc
+
+    trust_parser_output()
+    gc.freeze()  # what start-up allocated stays alive: no need to scan it again and again
+    young, middle, old = gc.get_threshold()
+    gc.set_threshold(max(young, _GC_YOUNG), middle, old)
+
+
 def trust_parser_output() -> bool:
     """From now on, build parsed nodes without libcst's per-node validation; True if done.
 
