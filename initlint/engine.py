@@ -4,8 +4,9 @@ Files run in worker processes when there are enough of them, and unchanged files
 the cache (cache.py); results keep the order of the input, so output is deterministic.
 
 A file whose text contains none of the tokens of the rules that apply to it is not parsed at
-all. Positions are resolved only for files with hits (libcst's PositionProvider costs more than
-the parse). A file that cannot be read or parsed becomes a FileError; the others go on.
+all (prefilter.py); parsing itself, safe and fast, is parsing.py. Positions are resolved only
+for files with hits (libcst's PositionProvider costs more than the parse). A file that cannot be
+read or parsed becomes a FileError; the others go on. Workers take the largest files first.
 """
 
 from __future__ import annotations

@@ -39,6 +39,20 @@ def test_linting_does_not_import_torch(tmp_path):
     assert result.stdout.strip().endswith("exit 1"), result.stderr
 
 
+def test_linting_one_file_imports_only_what_it_needs(tmp_path):
+    """The pre-commit case: no worker pool, no probe, no other report formats, no cache writer."""
+    (tmp_path / "m.py").write_text("import torch.nn as nn\nnn.init.normal(w)\n")
+    code = (
+        "import sys\nfrom initlint.cli import main\n"
+        "try:\n    main(['--no-cache', %r])\nexcept SystemExit as e:\n    code = e.code\n"
+        "heavy = ['torch', 'multiprocessing', 'concurrent.futures', 'initlint.probe', 'tempfile',\n"
+        "         'initlint.report.sarif', 'initlint.report.github', 'initlint.report.jsonfmt']\n"
+        "print('exit', code, [m for m in heavy if m in sys.modules])\n" % str(tmp_path / "m.py")
+    )
+    result = run([sys.executable, "-c", code])
+    assert result.stdout.strip().endswith("exit 1 []"), result.stdout + result.stderr
+
+
 def test_python_dash_m_and_version():
     result = run([sys.executable, "-m", "initlint", "--version"])
     assert result.returncode == 0
