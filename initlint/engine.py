@@ -6,14 +6,13 @@ the cache (cache.py); results keep the order of the input, so output is determin
 A file whose text contains none of the tokens of the rules that apply to it is not parsed at
 all (prefilter.py); parsing itself, safe and fast, is parsing.py. Positions are resolved only
 for files with hits (libcst's PositionProvider costs more than the parse). A file that cannot be
-read or parsed becomes a FileError; the others go on. Workers take the largest files first.
+read or parsed becomes a FileError; the others go on. Workers: parallel.py.
 """
 
 from __future__ import annotations
 
 import io
 import os
-import sys
 import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +25,7 @@ from initlint.config import Settings
 from initlint.discover import SourceFile, gitignore_spec
 from initlint.findings import FileError, Finding, Location
 from initlint.model.builder import build_facts
-from initlint.parsing import parse, tune_own_process
+from initlint.parsing import parse
 from initlint.prefilter import prefilter_for
 from initlint.rules import REGISTRY, Rule
 from initlint.selection import matches, selected_codes
@@ -184,28 +183,11 @@ def _lint_many(sources: list[SourceFile], settings: Settings, jobs: int) -> list
     """Results in the order of ``sources``, from worker processes when it pays."""
     if jobs <= 1 or len(sources) <= SERIAL_LIMIT:
         return [lint_file(source, settings) for source in sources]
-    import multiprocessing  # only here: start-up time matters for the one-file case
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
     from functools import partial
 
-    method = "fork" if sys.platform.startswith("linux") else "spawn"
-    chunk = max(1, min(16, len(sources) // (jobs * 8)))
-    # largest files first (longest-processing-time-first): the last chunks are small files, so
-    # the workers finish together instead of one waiting on a big model file at the end
-    order = sorted(range(len(sources)), key=lambda i: -_size(sources[i]))
-    try:
-        context = multiprocessing.get_context(method)
-        with ProcessPoolExecutor(jobs, mp_context=context, initializer=tune_own_process) as pool:
-            done = pool.map(
-                partial(lint_file, settings=settings), [sources[i] for i in order], chunksize=chunk
-            )
-            results: list[FileResult | None] = [None] * len(sources)
-            for index, result in zip(order, done):
-                results[index] = result
-            return results  # type: ignore[return-value]
-    except BrokenProcessPool:  # a worker died: finish here, in order, so nothing is lost
-        return [lint_file(source, settings) for source in sources]
+    from initlint.parallel import map_in_workers
+
+    return map_in_workers(partial(lint_file, settings=settings), sources, jobs, _size, _lost)
 
 
 def _size(source: SourceFile) -> int:
@@ -213,6 +195,11 @@ def _size(source: SourceFile) -> int:
         return source.path.stat().st_size
     except OSError:
         return 0  # lint_file reports why it cannot be read
+
+
+def _lost(source: SourceFile) -> FileResult:
+    reason = "the worker process linting this file died (a crash in the parser, or out of memory)"
+    return FileResult(source.display, error=FileError(source.display, reason))
 
 
 def lint_files(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -178,7 +179,6 @@ def test_trusting_the_parser_changes_nothing_but_speed():
     """Without libcst's per-node validation (initlint's own processes), trees and findings are
     the same on every fixture, and hand-built nodes are no longer checked: it really is off."""
     import subprocess
-    import sys
 
     done = subprocess.run(
         [sys.executable, "-c", TRUST_SCRIPT, str(FIXTURES)], capture_output=True, text=True
@@ -195,3 +195,35 @@ def test_linting_from_python_leaves_libcst_validating(cli, corpus):
     cli(["--no-cache", "--jobs", "2"], corpus)
     with pytest.raises(cst.CSTValidationError):
         cst.Name("1x")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers inherit the patch by fork")
+def test_a_file_that_kills_its_worker_costs_that_file_not_the_run(corpus, monkeypatch):
+    """A crash in a worker (a parser segfault, the OOM killer; here os._exit) names the file
+    that caused it, and every other file still gets exactly the findings a serial run gives."""
+    import os
+
+    from initlint import engine
+    from initlint.discover import discover
+
+    real_parse = engine.parse
+
+    def parse_or_die(text):
+        if "KILL THE WORKER" in text:
+            os._exit(70)
+        return real_parse(text)
+
+    monkeypatch.setattr(engine, "parse", parse_or_die)
+    settings = Settings()
+    healthy, _ = discover([str(corpus)], (), corpus)
+    expected = engine.lint_files(healthy, settings, jobs=1)
+    killer = corpus / "model_99.py"
+    killer.write_text((FIXTURES / "bad_inits.py").read_text() + "# KILL THE WORKER\n")
+    files, _ = discover([str(corpus)], (), corpus)
+
+    result = engine.lint_files(files, settings, jobs=2)
+
+    assert [f.to_dict() for f in result.findings] == [f.to_dict() for f in expected.findings]
+    assert [(e.path, e.reason) for e in result.errors] == [(e.path, e.reason) for e in expected.errors] + [
+        (str(killer), "the worker process linting this file died (a crash in the parser, or out of memory)")
+    ]
