@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from typing import Any
 
 import torch
@@ -182,7 +183,11 @@ def _signal_pass(model, inputs, recorder: _Recorder, seed: int, report: ModelRep
     recorder.tangents = True
     try:
         with torch.no_grad(), fwAD.dual_level():
-            dual_inputs = tuple(fwAD.make_dual(t, tangent) if t is first else t for t in inputs)
+            with warnings.catch_warnings():
+                # torch's first make_dual loads its JVP decompositions through torch.jit.script,
+                # deprecated in torch itself: a warning the user can do nothing about
+                warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated")
+                dual_inputs = tuple(fwAD.make_dual(t, tangent) if t is first else t for t in inputs)
             torch.manual_seed(seed)
             out = first_tensor(model(*dual_inputs))
             if out is not None:
