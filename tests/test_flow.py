@@ -262,3 +262,83 @@ def test_min_stack_gain_is_configurable(tmp_path, cli):
     bad = cli(["seeds.py"], tmp_path)
     assert bad.exit_code == 2
     assert "'min-stack-gain' must be a number in (0, 1), got 2" in bad.output
+
+
+VGG_WIDTHS = HEADER + """
+class Net(nn.Module):
+    def __init__(self, num_classes=10):
+        super().__init__()
+        widths = [3, 64, 128, 256, 512, 512]
+        self.convs = nn.ModuleList(
+            [nn.Conv2d(a, b, 3, padding=1) for a, b in zip(widths, widths[1:])]
+        )
+        self.fc = nn.Linear(512 * 4 * 4, 2048)
+        self.head = nn.Linear(2048, num_classes)
+        for conv in self.convs:
+            nn.init.normal_(conv.weight, std=0.01)
+        nn.init.normal_(self.fc.weight, std=0.01)
+
+    def forward(self, x):
+        for index, conv in enumerate(self.convs):
+            x = F.relu(conv(x))
+        x = F.adaptive_avg_pool2d(x, 4)
+        x = F.relu(self.fc(x.flatten(1)))
+        return self.head(x)
+"""
+
+
+def test_a_comprehension_over_zip_of_widths_makes_one_layer_per_pair():
+    """Each conv has its own fan-in (3*9, 64*9, ...): the forward loop applies them in turn."""
+    facts = facts_of(VGG_WIDTHS)
+    convs = facts.classes["Net"].layers["convs"].children
+    assert [(c.name, c.args["in_channels"], c.args["out_channels"], c.repeat) for c in convs] == [
+        ("convs.0", 3, 64, 1),
+        ("convs.1", 64, 128, 1),
+        ("convs.2", 128, 256, 1),
+        ("convs.3", 256, 512, 1),
+        ("convs.4", 512, 512, 1),
+    ]
+    assert [c.fan_in for c in convs] == [27, 576, 1152, 2304, 4608]
+    assert chain(VGG_WIDTHS, "Net") == [
+        ("convs.0", "relu", False, 1),
+        ("convs.1", "relu", False, 1),
+        ("convs.2", "relu", False, 1),
+        ("convs.3", "relu", False, 1),
+        ("convs.4", "relu", False, 1),
+        ("fc", "relu", False, 1),
+        ("head", None, False, 1),
+    ]
+
+
+def test_std_001_through_convs_of_growing_width_vanishes():
+    """0.5 * fan_in * 1e-4 per conv: 1.35e-3, 0.029, 0.058, 0.12, 0.23: x5.9e-8 over the five
+    (the fc's own init is another stack: a pooling between them ends the chain)."""
+    (finding,) = [f for f in lint(VGG_WIDTHS) if f.code == "IL203"]
+    expected = 1.0
+    for fan_in in (27, 576, 1152, 2304, 4608):
+        expected *= 0.5 * fan_in * 1e-4
+    assert finding.location.line == 17
+    assert finding.details["stack_gain"] == pytest.approx(expected)
+    assert finding.details["depth"] == 5
+    assert finding.details["layers"] == ["convs.0", "convs.1", "convs.2", "convs.3", "convs.4"]
+    assert (
+        "at fan-in 27 the variance gain is 1.4e-3 to 0.23 per layer, x5.9e-8 over 5 layers "
+        "(`convs.0`, `convs.1`, `convs.2`, `convs.3`, `convs.4`)" in finding.message
+    )
+
+
+def test_layers_alike_still_repeat_and_unknown_iterables_stay_unknown():
+    """Only loop variables the layer reads unroll; ``range(n)`` keeps one repeated layer."""
+    source = HEADER + """
+class Net(nn.Module):
+    def __init__(self, dims=(8, 16), n=4):
+        super().__init__()
+        self.same = nn.ModuleList([nn.Linear(32, 32) for _ in [1, 2, 3]])
+        self.deep = nn.ModuleList([nn.Linear(32, 32) for _ in range(n)])
+        self.unknown = nn.ModuleList([nn.Linear(a, b) for a, b in zip(dims, self.widths)])
+"""
+    layers = facts_of(source).classes["Net"].layers
+    assert [(c.name, c.repeat) for c in layers["same"].children] == [("same.0", 3)]
+    assert [(c.name, c.repeat) for c in layers["deep"].children] == [("deep.0", 4)]
+    (unknown,) = layers["unknown"].children
+    assert not isinstance(unknown.args["in_features"], int)

@@ -24,7 +24,7 @@ from initlint.model.fold import UNKNOWN, fold, is_number
 from initlint.model.imports import ImportTable, dotted_name
 from initlint.model.inits import InitCall, classify, parse_target
 from initlint.model.layers import Layer
-from initlint.model.containers import LayerMaker
+from initlint.model.containers import Item, LayerMaker
 from initlint.model.walk import Walker
 
 @dataclass
@@ -35,7 +35,7 @@ class _Scope:
     cls: ModuleClass | None = None
     info: FunctionInfo | None = None
     #: local lists of layers being built: ``layers.append(nn.Linear(...))``
-    lists: dict[str, list[tuple[cst.Call, Any]]] = field(default_factory=dict)
+    lists: dict[str, list[Item]] = field(default_factory=dict)
     #: parameters whose default is a class: ``act_layer=nn.GELU`` -> torch.nn.GELU
     classes: dict[str, str] = field(default_factory=dict)
 
@@ -56,7 +56,7 @@ class FactsBuilder(LayerMaker, Walker):
         self.calls: list[CallSite] = []
         self.applies: list[ApplySite] = []
         self.assignments: list[Assignment] = []
-        self._module_lists: dict[str, list[tuple[cst.Call, Any]]] = {}
+        self._module_lists: dict[str, list[Item]] = {}
         self._scopes: list[_Scope] = []
         self._narrowed: list[tuple[str, tuple[str, ...]]] = []
         self._guards: list[cst.BaseExpression] = []
@@ -73,7 +73,7 @@ class FactsBuilder(LayerMaker, Walker):
     def _env(self) -> dict[str, Any]:
         return self._scopes[-1].env if self._scopes else self.constants
 
-    def _lists(self) -> dict[str, list[tuple[cst.Call, Any]]]:
+    def _lists(self) -> dict[str, list[Item]]:
         return self._scopes[-1].lists if self._scopes else self._module_lists
 
     def _class(self) -> ModuleClass | None:
@@ -117,14 +117,15 @@ class FactsBuilder(LayerMaker, Walker):
             if items:
                 self._grow_list(node.target.value, items)
 
-    def _grow_list(self, name: str, items: list[tuple[cst.Call, Any]]) -> None:
+    def _grow_list(self, name: str, items: list[Item]) -> None:
         lists = self._lists()
         if name not in lists:
             return
         times = self._loop_count()
-        for call, repeat in items:
+        for item in items:
+            repeat = item.repeat
             total = repeat * times if is_number(repeat) and is_number(times) else UNKNOWN
-            lists[name].append((call, total))
+            lists[name].append(item._replace(repeat=total))
 
     def visit_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:
@@ -339,7 +340,7 @@ class FactsBuilder(LayerMaker, Walker):
             self._note_call(method, node)
         elif method in {"append", "extend"} and len(node.args) == 1:
             value = node.args[0].value
-            items = [(value, 1)] if method == "append" and isinstance(value, cst.Call) else []
+            items = [Item(value)] if method == "append" and isinstance(value, cst.Call) else []
             self._grow_list(receiver, items or self._items(value))
 
     def _is_no_grad(self, node: cst.BaseExpression) -> bool:

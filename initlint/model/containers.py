@@ -8,16 +8,25 @@ builder.FactsBuilder: it reads the builder's scopes, loops, imports and order co
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping, NamedTuple
 
 import libcst as cst
 
-from initlint.model.fold import UNKNOWN, fold, is_number
+from initlint.model.fold import MAX_SEQUENCE, UNKNOWN, fold, is_number
 from initlint.model.imports import dotted_name
 from initlint.model.layers import SIGNATURES, Layer, family_of
 
 #: containers whose constructor arguments are their children, in order
 SEQUENCES = frozenset({"Sequential", "ModuleList"})
+
+
+class Item(NamedTuple):
+    """A layer call a list holds, how often it repeats, and the loop values its arguments see:
+    ``[nn.Conv2d(a, b, 3) for a, b in zip(widths, widths[1:])]`` is one Item per pair."""
+
+    call: cst.Call
+    repeat: Any = 1
+    bindings: Mapping[str, Any] | None = None
 
 
 class LayerMaker:
@@ -69,19 +78,19 @@ class LayerMaker:
             clause = clause.inner_for_in
         return count
 
-    def _items(self, node: cst.BaseExpression) -> list[tuple[cst.Call, Any]]:
+    def _items(self, node: cst.BaseExpression) -> list[Item]:
         """The layer calls a list expression holds, each with its repeat count."""
         if isinstance(node, (cst.ListComp, cst.GeneratorExp)):
             if isinstance(node.elt, cst.Call):
-                return [(node.elt, self._comprehension_count(node))]
+                return self._unrolled(node) or [Item(node.elt, self._comprehension_count(node))]
             return []
         if isinstance(node, (cst.List, cst.Tuple)):
-            found: list[tuple[cst.Call, Any]] = []
+            found: list[Item] = []
             for element in node.elements:
                 if isinstance(element, cst.StarredElement):
                     found.extend(self._items(element.value))
                 elif isinstance(element.value, cst.Call):
-                    found.append((element.value, 1))
+                    found.append(Item(element.value))
             return found
         if isinstance(node, cst.Name):
             return list(self._lists().get(node.value, ()))
@@ -89,15 +98,45 @@ class LayerMaker:
             times = fold(node.right, self._env(), self.imports.qualify)
             inner = self._items(node.left)
             if is_number(times) and inner:
-                return [(call, r * times if is_number(r) else UNKNOWN) for call, r in inner]
+                return [
+                    item._replace(repeat=item.repeat * times if is_number(item.repeat) else UNKNOWN)
+                    for item in inner
+                ]
         return []
 
-    def _make_layer(self, name: str, call: cst.Call, kind: str, repeat: Any = 1) -> Layer:
+    def _unrolled(self, comp: cst.ListComp | cst.GeneratorExp) -> list[Item]:
+        """One Item per value when a comprehension's layers differ by its loop variables:
+        ``for a, b in zip(widths, widths[1:])`` over a literal ``widths``. Empty otherwise
+        (then the layers are alike and one Item repeats)."""
+        clause = comp.for_in
+        if clause.ifs or clause.inner_for_in is not None:
+            return []
+        names = _target_names(clause.target)
+        if not names or not _mentions(comp.elt, set(names)):
+            return []
+        values = fold(clause.iter, self._env(), self.imports.qualify)
+        if not isinstance(values, tuple) or not 0 < len(values) <= MAX_SEQUENCE:
+            return []
+        items = []
+        for value in values:
+            if len(names) == 1:
+                bindings = {names[0]: value}
+            elif isinstance(value, tuple) and len(value) == len(names):
+                bindings = dict(zip(names, value))
+            else:
+                return []
+            items.append(Item(comp.elt, 1, bindings))
+        return items
+
+    def _make_layer(
+        self, name: str, call: cst.Call, kind: str, repeat: Any = 1,
+        bindings: Mapping[str, Any] | None = None,
+    ) -> Layer:
         names = SIGNATURES.get(kind, ())
         args: dict[str, Any] = {}
         texts: dict[str, cst.BaseExpression] = {}
         position = 0
-        env = self._env()
+        env = self._env() if not bindings else {**self._env(), **bindings}
         for arg in call.args:
             if arg.star:
                 break
@@ -116,30 +155,52 @@ class LayerMaker:
             self._add_children(layer, self._container_items(call))
         return layer
 
-    def _container_items(self, call: cst.Call) -> list[tuple[cst.Call, Any]]:
-        items: list[tuple[cst.Call, Any]] = []
+    def _container_items(self, call: cst.Call) -> list[Item]:
+        items: list[Item] = []
         for arg in call.args:
             if arg.keyword is not None:
                 continue
             if arg.star or isinstance(arg.value, (cst.ListComp, cst.List, cst.Tuple)):
                 items.extend(self._items(arg.value))
             elif isinstance(arg.value, cst.Call):
-                items.append((arg.value, 1))
+                items.append(Item(arg.value))
         return items
 
-    def _add_children(self, layer: Layer, items: list[tuple[cst.Call, Any]]) -> None:
-        for index, (call, repeat) in enumerate(items):
+    def _add_children(self, layer: Layer, items: list[Item]) -> None:
+        for index, (call, repeat, bindings) in enumerate(items):
             child_kind = self._layer_kind(call)
             if child_kind is not None:
                 layer.children.append(
-                    self._make_layer(f"{layer.name}.{index}", call, child_kind, repeat)
+                    self._make_layer(f"{layer.name}.{index}", call, child_kind, repeat, bindings)
                 )
 
-    def _list_layer(self, name: str, items: list[tuple[cst.Call, Any]]) -> Layer | None:
+    def _list_layer(self, name: str, items: list[Item]) -> Layer | None:
         """A plain list of layers, as a ModuleList-like container."""
-        if not any(self._layer_kind(call) for call, _ in items):
+        if not any(self._layer_kind(item.call) for item in items):
             return None
         self._order += 1
-        layer = Layer(name, "list", "container", {}, {}, self._order, items[0][0])
+        layer = Layer(name, "list", "container", {}, {}, self._order, items[0].call)
         self._add_children(layer, items)
         return layer
+
+
+def _target_names(target: cst.BaseExpression) -> list[str]:
+    """``a`` or ``a, b`` (names only; anything else: none)."""
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, cst.Tuple) and all(isinstance(e.value, cst.Name) for e in target.elements):
+        return [e.value.value for e in target.elements]
+    return []
+
+
+def _mentions(node: cst.CSTNode, names: set[str]) -> bool:
+    """Whether ``node`` reads any of ``names`` (a cheap walk over Name leaves)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Name):
+            if current.value in names:
+                return True
+            continue
+        stack.extend(current.children)
+    return False

@@ -16,7 +16,7 @@ import libcst as cst
 
 from initlint.model import activations
 from initlint.model.activations import Activation
-from initlint.model.fold import fold
+from initlint.model.fold import MAX_SEQUENCE, fold
 from initlint.model.imports import dotted_name
 from initlint.model.layers import Layer
 
@@ -230,16 +230,28 @@ class _Flow:
             self.block(node.body.body, env)
 
     def _for(self, node: cst.For, env: dict[str, Any]) -> None:
-        for name, iterable in loop_bindings(node):
+        bindings = loop_bindings(node)
+        unrolled: tuple[str, list[Layer]] | None = None
+        for name, iterable in bindings:
             text = dotted_name(iterable) or ""
             container = self.layers.get(text[len("self.") :]) if text.startswith("self.") else None
             if container is not None and container.children:
-                template = container.children[0]
-                count: Any = sum(c.repeat for c in container.children) if all(
-                    isinstance(c.repeat, int) for c in container.children
+                children = container.children
+                if len(bindings) == 1 and 1 < len(children) <= MAX_SEQUENCE:
+                    unrolled = (name, children)  # layers that differ: each in its turn
+                    continue
+                template = children[0]
+                count: Any = sum(c.repeat for c in children) if all(
+                    isinstance(c.repeat, int) for c in children
                 ) else template.repeat
                 env[name] = (template, count)
-        self.block(node.body.body, env)
+        if unrolled is None:
+            self.block(node.body.body, env)
+            return
+        name, children = unrolled
+        for child in children:
+            env[name] = (child, child.repeat)
+            self.block(node.body.body, env)
 
     def small(self, node: cst.BaseSmallStatement, env: dict[str, Any]) -> None:
         if isinstance(node, cst.Assign):

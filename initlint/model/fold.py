@@ -61,7 +61,14 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "max": max,
     "round": round,
     "torch.nn.init.calculate_gain": theory.calculate_gain,
+    "len": len,
+    "zip": lambda *sequences: tuple(zip(*map(_folded_sequence, sequences))),
+    "enumerate": lambda sequence, start=0: tuple(enumerate(_folded_sequence(sequence), start)),
+    "list": lambda sequence: _folded_sequence(sequence),
+    "tuple": lambda sequence: _folded_sequence(sequence),
 }
+#: a folded sequence longer than this stays UNKNOWN (sizes lists are short; ranges may not be)
+MAX_SEQUENCE = 64
 
 _CONSTANTS: dict[str, float] = {"math.pi": math.pi, "math.e": math.e, "np.pi": math.pi}
 
@@ -78,7 +85,7 @@ def fold(
         return UNKNOWN
     try:
         return _fold(node, env, qualify)
-    except (ArithmeticError, ValueError, TypeError, RecursionError):
+    except (ArithmeticError, LookupError, ValueError, TypeError, RecursionError):
         return UNKNOWN
 
 
@@ -122,12 +129,43 @@ def _fold(node: cst.BaseExpression, env: Mapping[str, Any], qualify: Resolver | 
                 return UNKNOWN
             return op(left, right)
         return UNKNOWN
-    if kind is cst.Tuple:
+    if kind is cst.Tuple or kind is cst.List:  # lists fold to tuples: values, never mutated
+        if len(node.elements) > MAX_SEQUENCE or any(type(el) is cst.StarredElement for el in node.elements):
+            return UNKNOWN
         values = tuple(_fold(el.value, env, qualify) for el in node.elements)
         return UNKNOWN if any(v is UNKNOWN for v in values) else values
+    if kind is cst.Subscript:
+        return _fold_subscript(node, env, qualify)
     if kind is cst.Call:
         return _fold_call(node, env, qualify)
     return UNKNOWN
+
+
+def _fold_subscript(node: cst.Subscript, env: Mapping[str, Any], qualify: Resolver | None) -> Any:
+    """``widths[1:]``, ``dims[-1]``: an index or slice of a folded tuple."""
+    sequence = _fold(node.value, env, qualify)
+    if not isinstance(sequence, tuple) or len(node.slice) != 1:
+        return UNKNOWN
+    part = node.slice[0].slice
+    if isinstance(part, cst.Index):
+        index = _fold(part.value, env, qualify)
+        return sequence[index] if _is_int(index) else UNKNOWN
+    if isinstance(part, cst.Slice):
+        bounds = [None if b is None else _fold(b, env, qualify) for b in (part.lower, part.upper, part.step)]
+        if all(b is None or _is_int(b) for b in bounds):
+            return sequence[slice(*bounds)]
+    return UNKNOWN
+
+
+def _folded_sequence(value: Any) -> tuple:
+    """A folded list or tuple, for zip/enumerate/list; anything else (a string) is no size list."""
+    if not isinstance(value, tuple):
+        raise TypeError("not a folded sequence")
+    return value
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _LEADING_ZERO(text: str) -> bool:
