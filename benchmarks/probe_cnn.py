@@ -17,7 +17,7 @@ class CNN25M(nn.Module):
         self.fc2 = nn.Linear(2048, 2048)
         self.head = nn.Linear(2048, num_classes)
         for conv in self.convs:
-            nn.init.normal_(conv.weight, std=0.01)  # too small; the fan-in of a zip() stays unknown
+            nn.init.normal_(conv.weight, std=0.01)  # too small, but the max-pools end static chains
         nn.init.normal_(self.fc1.weight, std=0.01)
         nn.init.uniform_(self.fc2.weight, -1.0, 1.0)  # IL201: variance gain 2048/3 = 683
 
