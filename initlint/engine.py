@@ -116,13 +116,39 @@ def lint_text(
         return result
     try:
         facts = build_facts(module, text)
-        hits = [(r, hit) for r in needed for hit in r.check(facts, settings.thresholds)]
+        hits, failed = [], []
+        for rule in needed:
+            try:
+                hits.extend((rule, hit) for hit in rule.check(facts, settings.thresholds))
+            except RecursionError:
+                raise
+            except Exception as error:  # a bug in one rule loses its findings, not the file's
+                failed.append(f"{rule.code} failed with {_describe(error)}")
         if hits:
             _add_model(facts, hits)
             result.findings = _place(module, path, hits, suppressions)
+        if failed:
+            result.error = FileError(path, f"{'; '.join(failed)}: {_REPORT}")
     except RecursionError:
         result.error = FileError(path, "file too deeply nested to analyse (RecursionError)")
+    except Exception as error:  # a bug in initlint's reading of this file: say so, go on
+        result.error = FileError(path, f"initlint failed reading this file ({_describe(error)}): {_REPORT}")
     return result
+
+
+#: what a user should do about an error that is initlint's fault, not the file's
+_REPORT = "a bug in initlint, please report it with this file"
+
+
+def _describe(error: Exception) -> str:
+    """``KeyError: 'x' at network.py:120``: the exception and the innermost line that raised it."""
+    where = ""
+    trace = error.__traceback__
+    while trace is not None and trace.tb_next is not None:
+        trace = trace.tb_next
+    if trace is not None:
+        where = f" at {Path(trace.tb_frame.f_code.co_filename).name}:{trace.tb_lineno}"
+    return f"{type(error).__name__}: {error}{where}"
 
 
 def _add_model(facts, hits) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import shutil
+import re
 from pathlib import Path
 
 import pytest
@@ -304,3 +304,51 @@ def test_a_folder_named_explicitly_is_linted_even_if_gitignored(cli, tmp_path):
     assert json.loads(cli(["--format", "json"], tmp_path).stdout) == []
     result = cli(["--format", "json", "vendor"], tmp_path)
     assert [f["path"] for f in json.loads(result.stdout)] == ["vendor/lib/m.py"]
+
+
+def _crash(*args, **kwargs):
+    raise KeyError("boom")
+
+
+def test_a_rule_that_crashes_costs_its_own_findings_and_says_so():
+    """A bug in one rule is a clear per-file error; the other rules' findings still come."""
+    import re
+    from dataclasses import replace
+
+    from conftest import FIXTURES
+    from initlint.config import Settings
+    from initlint.engine import lint_text, rules_for
+
+    settings = Settings()
+    text = (FIXTURES / "bad_inits.py").read_text()
+    rules = rules_for(settings)
+    healthy = lint_text(text, "m.py", rules, settings)
+    assert any(f.code == "IL201" for f in healthy.findings)
+    broken = [replace(r, check=_crash) if r.code == "IL201" else r for r in rules]
+
+    result = lint_text(text, "m.py", broken, settings)
+
+    expected = [f.to_dict() for f in healthy.findings if f.code != "IL201"]
+    assert [f.to_dict() for f in result.findings] == expected
+    assert re.fullmatch(
+        r"IL201 failed with KeyError: 'boom' at test_cli\.py:\d+: "
+        r"a bug in initlint, please report it with this file",
+        result.error.reason,
+    )
+
+
+def test_a_crash_reading_a_file_is_a_clear_error_and_the_run_goes_on(cli, project, monkeypatch):
+    from initlint import engine
+
+    real = engine.build_facts
+    monkeypatch.setattr(engine, "build_facts", lambda m, t: _crash() if "uniform_" in t else real(m, t))
+    (project / "bad.py").write_text(BAD)
+    (project / "zero.py").write_text(ZERO)
+    result = cli(["--no-cache", "bad.py", "zero.py"], project)
+    assert result.exit_code == 2
+    assert result.stdout.startswith("zero.py:9:9: IL101 [symmetry]")
+    assert re.fullmatch(
+        r"initlint: error: bad\.py: initlint failed reading this file \(KeyError: 'boom' at "
+        r"test_cli\.py:\d+\): a bug in initlint, please report it with this file\n",
+        result.stderr,
+    )
