@@ -33,11 +33,6 @@ class Cache:
         self.entries: dict[str, dict[str, Any]] = self._load()
         self.dirty = False
 
-    @staticmethod
-    def digest(data: bytes) -> str:
-        """The key of a file's content."""
-        return content_hash(data)
-
     def _load(self) -> dict[str, dict[str, Any]]:
         try:
             data = json.loads(self.file.read_text(encoding="utf-8"))

@@ -236,6 +236,8 @@ def lint_files(
 ) -> LintResult:
     """Lint every file; unchanged files come from ``cache``; findings sorted by place."""
     files = list(files)
+    if cache is not None:
+        from initlint.cache import content_hash  # hashlib only when a cache is used
     results: dict[int, FileResult] = {}
     pending: list[tuple[int, SourceFile, str | None]] = []
     for index, source in enumerate(files):
@@ -247,7 +249,7 @@ def lint_files(
         except OSError as error:
             results[index] = FileResult(source.display, error=FileError(source.display, _os_reason(error)))
             continue
-        digest = cache.digest(data)
+        digest = content_hash(data)
         cached = cache.get(str(source.path), digest, source.display)
         if cached is not None:
             results[index] = FileResult(source.display, cached[0], cached[1])

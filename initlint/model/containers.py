@@ -119,7 +119,7 @@ class LayerMaker:
             return []
         items = []
         for value in values:
-            if len(names) == 1:
+            if isinstance(clause.target, cst.Name):
                 bindings = {names[0]: value}
             elif isinstance(value, tuple) and len(value) == len(names):
                 bindings = dict(zip(names, value))

@@ -129,11 +129,9 @@ def reversed_uniform_bounds(facts: FileFacts, limits: Thresholds) -> Iterable[Hi
 
 
 #: ``self.fc.weight.size(0)``, ``.data.size()[0]``, ``.shape[0]``: a Linear's out_features
-_SIZE_ZERO = re.compile(
-    r"(?P<owner>[A-Za-z_][\w.]*?)\.weight(?:\.data)?\.(?:size\(\s*0\s*\)|size\(\)\[0\]|shape\[0\])"
-)
-#: the same without the owner: starts with a literal, so it scans a whole file quickly
+#: (without the owner it starts with a literal, so it scans a whole file quickly)
 _SIZE_ZERO_ANYWHERE = re.compile(r"\.weight(?:\.data)?\.(?:size\(\s*0\s*\)|size\(\)\[0\]|shape\[0\])")
+_SIZE_ZERO = re.compile(r"(?P<owner>[A-Za-z_][\w.]*?)" + _SIZE_ZERO_ANYWHERE.pattern)
 
 
 @rule(
