@@ -5,12 +5,16 @@ together instead of one waiting on a big model file at the end; results come bac
 of the input. A worker can die on a file: a parser crash the deep-code guard did not foresee, the
 kernel's OOM killer. The pool then fails for every file in flight. The files that did finish keep
 their results; the others are run again one at a time, each in a fresh single worker, so the file
-that kills its worker is named (``lost``) and every other file is still linted.
+that kills its worker is named (``lost``) and every other file is still linted. The engine
+imports this module only when it starts workers (start-up matters for the one-file case).
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import sys
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Callable, Sequence, TypeVar
 
 from initlint.parsing import tune_own_process
@@ -31,10 +35,6 @@ def map_in_workers(
     ``function`` must pickle (a module-level function or a ``functools.partial`` of one);
     ``cost(item)`` orders the work; ``lost(item)`` is the result for an item whose worker died.
     """
-    import multiprocessing  # only here: start-up time matters for the one-file case
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
     context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     order = sorted(range(len(items)), key=lambda i: -cost(items[i]))
     chunk = max(1, min(16, len(items) // (jobs * 8)))
@@ -52,9 +52,6 @@ def map_in_workers(
 
 def _one_at_a_time(function, items, context, lost) -> list:
     """Each item in a single worker; a worker that dies takes only its own item with it."""
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
     results = []
     pool = None
     try:
