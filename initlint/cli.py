@@ -109,7 +109,8 @@ def check(
     """Lint PATHS (files or folders; default '.') for init smells."""
     from initlint.config import ConfigError, Settings, find_config, read_config, settings_from_table
     from initlint.discover import discover
-    from initlint.engine import LintResult, lint_files
+    from initlint.engine import lint_files
+    from initlint.findings import LintResult
     from initlint.parsing import tune_own_process
     from initlint.report import render
     from initlint.selection import FailPolicy, SelectorError, normalize_selectors

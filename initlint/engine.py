@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 import os
 import tokenize
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Sequence
 
@@ -23,7 +22,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from initlint.config import Settings
 from initlint.discover import SourceFile, gitignore_spec
-from initlint.findings import FileError, Finding, Location
+from initlint.findings import FileError, FileResult, Finding, LintResult, Location, Prediction
 from initlint.model.builder import build_facts
 from initlint.parsing import parse
 from initlint.prefilter import prefilter_for
@@ -33,24 +32,6 @@ from initlint.suppress import Suppressions
 
 if TYPE_CHECKING:  # the cache (hashlib, tempfile) is imported only when one is used
     from initlint.cache import Cache
-
-
-@dataclass
-class FileResult:
-    path: str
-    findings: list[Finding] = field(default_factory=list)
-    error: FileError | None = None
-
-
-@dataclass
-class LintResult:
-    findings: list[Finding]
-    errors: list[FileError]
-    files: int
-
-    @property
-    def files_with_findings(self) -> int:
-        return len({f.location.path for f in self.findings})
 
 
 def rules_for(settings: Settings, path: str | None = None) -> list[Rule]:
@@ -177,10 +158,32 @@ def _place(module: cst.Module, path: str, hits, suppressions: Suppressions) -> l
         )
         if suppressions.suppressed(rule.code, location.line):
             continue
+        prediction = hit.prediction or _legacy_prediction(hit.details)
         findings.append(
-            Finding(rule.code, rule.name, rule.effect, hit.message, location, hit.details, hit.fix)
+            Finding(
+                rule.code, rule.name, rule.effect, hit.message, location, hit.details, hit.fix,
+                prediction=prediction,
+            )
         )
     return findings
+
+
+def _legacy_prediction(details: dict) -> Prediction:
+    """The prediction of a rule that still states it in ``details`` keys."""
+    return Prediction(
+        model=details.get("model"),
+        layers=tuple(details.get("layers") or ()),
+        gain=details.get("predicted_gain") if "requested_std" not in details else None,
+        gain_per_fan_in=details.get("gain_per_fan_in"),
+        includes_activation=bool(details.get("includes_activation")),
+        depth=details.get("depth"),
+        stack_gain=details.get("stack_gain"),
+        symmetric="value" in details or "every_layer" in details or "correlation" in details,
+        every_layer=bool(details.get("every_layer")),
+        correlation=details.get("correlation"),
+        saturated_by=details.get("activation") if "gradient_factor" in details else None,
+        raises=details.get("raises"),
+    )
 
 
 def lint_file(source: SourceFile, settings: Settings, data: bytes | None = None) -> FileResult:

@@ -7,7 +7,7 @@ reports print them; none of them re-derives anything another part already knew.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
@@ -38,6 +38,65 @@ class Location:
     end_column: int
 
 
+@dataclass(frozen=True)
+class Prediction:
+    """What a finding says a measurement of the model will show: the probe reads only this.
+
+    ``model`` is the class (or module-level variable) to build and ``layers`` the attribute
+    paths inside it that the finding is about (``blocks.*`` is every copy of a repeated layer).
+    The rest says what to compare: a per-layer variance ``gain`` of the signal (to the next
+    layer's input when ``includes_activation``), a ``stack_gain`` over ``depth`` layers, units
+    that stay identical (``symmetric``; ``every_layer`` when the whole model is constant), a
+    unit ``correlation``, a share saturated by ``saturated_by``, or an error the model
+    ``raises`` when built (the text torch's message contains).
+    """
+
+    model: str | None = None
+    layers: tuple[str, ...] = ()
+    gain: float | None = None
+    #: the gain divided by the fan-in, when the fan-in is a size the file does not fix
+    gain_per_fan_in: float | None = None
+    includes_activation: bool = False
+    depth: int | None = None
+    stack_gain: float | None = None
+    symmetric: bool = False
+    every_layer: bool = False
+    correlation: float | None = None
+    saturated_by: str | None = None
+    raises: str | None = None
+    #: the tensor starts uninitialised (torch.empty): huge, tiny or non-finite values
+    uninitialised: bool = False
+
+    @property
+    def measurable(self) -> bool:
+        """Whether the probe has anything to compare with."""
+        return any(
+            (
+                self.gain is not None, self.gain_per_fan_in is not None, self.stack_gain is not None,
+                self.symmetric, self.every_layer, self.correlation is not None,
+                self.saturated_by is not None, self.raises is not None, self.uninitialised,
+            )
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Only the fields that say something (the JSON and the cache)."""
+        out = {}
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if value != item.default:
+                out[item.name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> "Prediction":
+        data = dict(data or {})
+        known = {item.name for item in fields(cls)}
+        values = {key: value for key, value in data.items() if key in known}
+        if "layers" in values:
+            values["layers"] = tuple(values["layers"])
+        return cls(**values)
+
+
 @dataclass
 class Finding:
     """One init smell at one place, with the numbers behind it under ``details``."""
@@ -50,6 +109,7 @@ class Finding:
     details: dict[str, Any] = field(default_factory=dict)
     fix: str | None = None
     probe: dict[str, Any] | None = None
+    prediction: Prediction = field(default_factory=Prediction)
 
     @property
     def sort_key(self) -> tuple:
@@ -72,6 +132,9 @@ class Finding:
             "details": self.details,
             "fix": self.fix,
         }
+        prediction = self.prediction.to_dict()
+        if prediction:
+            out["prediction"] = prediction
         if self.probe is not None:
             out["probe"] = self.probe
         return out
@@ -90,6 +153,7 @@ class Finding:
             details=dict(data.get("details") or {}),
             fix=data.get("fix"),
             probe=data.get("probe"),
+            prediction=Prediction.from_dict(data.get("prediction")),
         )
 
 
@@ -102,3 +166,25 @@ class FileError:
 
     def to_dict(self) -> dict[str, str]:
         return {"path": self.path, "reason": self.reason}
+
+
+@dataclass
+class FileResult:
+    """What linting one file gave: its findings, or why it could not be analysed."""
+
+    path: str
+    findings: list[Finding] = field(default_factory=list)
+    error: FileError | None = None
+
+
+@dataclass
+class LintResult:
+    """A whole run: every finding (sorted by place), every unreadable file, how many files."""
+
+    findings: list[Finding]
+    errors: list[FileError]
+    files: int
+
+    @property
+    def files_with_findings(self) -> int:
+        return len({f.location.path for f in self.findings})

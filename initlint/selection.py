@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from initlint.findings import EFFECTS, Finding
-from initlint.rules import all_rules
 
 
 class SelectorError(ValueError):
@@ -19,6 +18,8 @@ class SelectorError(ValueError):
 
 
 def _codes() -> list[str]:
+    from initlint.rules import all_rules  # the registry imports the rules, which import config
+
     return [r.code for r in all_rules()]
 
 

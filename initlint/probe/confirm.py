@@ -1,12 +1,12 @@
 """Confirmed or refuted: a static finding next to what the probe measured (pure Python).
 
-The finding's details say what it predicts, so the probe needs no list of rule codes:
-``predicted_gain`` (per layer; ``includes_activation`` when it runs to the next layer's input),
-``raises`` (the text torch raises when the model is built), ``requested_std`` (truncation),
-``correlation`` (units moving together), ``every_layer`` (a whole-model symmetry).
+A finding's Prediction says what it predicts, so the probe needs no list of rule codes: a
+per-layer ``gain`` (``includes_activation`` when it runs to the next layer's input), ``raises``
+(the text torch raises when the model is built), a unit ``correlation``, ``symmetric`` and
+``every_layer`` (a whole-model symmetry), ``saturated_by``.
 
-A finding names its model and layers (``details["model"]``, ``["layers"]``, patterns such as
-``blocks.*`` for every copy of a repeated layer). Confirmed means the measurement agrees with the
+A prediction names its model and layers (patterns such as ``blocks.*`` for every copy of a
+repeated layer). Confirmed means the measurement agrees with the
 prediction: the per-layer gain in the predicted direction and within an order of magnitude of
 it, the units identical (and still so after the SGD steps) for symmetry, the saturated share for
 saturation. Refuted means the measured path is healthy where the finding said it would not be.
@@ -54,20 +54,18 @@ def status(state: str, measured: str | None = None, reason: str | None = None) -
 
 def confirm_error(finding: Finding, stage: str, error: str) -> dict[str, Any]:
     """A model that could not be built or run: confirmed where the finding predicted the error."""
-    expected = finding.details.get("raises")
+    expected = finding.prediction.raises
     if expected and expected in error and stage == "build":
         return status("confirmed", f"building the model raised {error}")
     return status("error", reason=f"{stage}: {error}" if stage else error)
 
 
 def confirm(finding: Finding, report: ModelReport) -> dict[str, Any]:
-    details = finding.details
-    if "raises" in details:
+    prediction = finding.prediction
+    if prediction.raises is not None:
         return status("refuted", "the model was built without an error")
-    layers = matched(report, list(details.get("layers") or []))
+    layers = matched(report, list(prediction.layers))
     effect = finding.effect.value
-    if "requested_std" in details:
-        return _truncation(finding, layers)
     if effect in ("exploding", "vanishing"):
         return _gain(finding, layers)
     if effect == "symmetry":
@@ -78,15 +76,16 @@ def confirm(finding: Finding, report: ModelReport) -> dict[str, Any]:
 
 
 def _gain(finding: Finding, layers: list[LayerStats]) -> dict[str, Any]:
-    predicted = finding.details.get("predicted_gain")
-    per_fan_in = finding.details.get("gain_per_fan_in")
+    prediction = finding.prediction
+    predicted = prediction.gain
+    per_fan_in = prediction.gain_per_fan_in
     if predicted is None and per_fan_in is not None and layers and layers[0].fan_in:
         predicted = per_fan_in * layers[0].fan_in  # the size the probe built it with
     if not layers:
         return status("not probed", reason="the measured model has no layer this finding names")
     if predicted is None:
         return status("not probed", reason="the finding predicts no number to compare with")
-    step = bool(finding.details.get("includes_activation"))
+    step = prediction.includes_activation
     signal = [(l.step_signal_gain if step else l.signal_gain) for l in layers]
     plain = [(l.step_gain if step else l.gain) for l in layers]
     measured = _geometric_mean(signal) or _geometric_mean(plain)
@@ -98,33 +97,25 @@ def _gain(finding: Finding, layers: list[LayerStats]) -> dict[str, Any]:
         f"{', '.join(l.name for l in layers[:3])}{', ...' if len(layers) > 3 else ''}; "
         f"predicted x{fmt(predicted)}"
     )
-    depth = finding.details.get("depth")
+    depth = prediction.depth
     if depth:
-        text += f", x{fmt(finding.details.get('stack_gain', predicted ** depth))} over {depth} layers"
+        stack = prediction.stack_gain if prediction.stack_gain is not None else predicted**depth
+        text += f", x{fmt(stack)} over {depth} layers"
     direction = measured > 1.0 if finding.effect.value == "exploding" else measured < 1.0
     close = abs(math.log10(measured / predicted)) <= 1.0 if predicted > 0 else False
     return status("confirmed" if direction and close else "refuted", text)
 
 
-def _truncation(finding: Finding, layers: list[LayerStats]) -> dict[str, Any]:
-    expected = finding.details.get("std")
-    stds = [l.weight_std for l in layers if l.weight_std is not None]
-    if not stds or expected is None:
-        return status("not probed", reason="the measured model has no layer this finding names")
-    measured = stds[0]
-    text = f"measured weight std {fmt(measured)}; predicted {fmt(expected)} of the requested {fmt(finding.details['requested_std'])}"
-    return status("confirmed" if abs(measured / expected - 1) < 0.2 else "refuted", text)
-
-
 def _symmetry(finding: Finding, layers: list[LayerStats], report: ModelReport) -> dict[str, Any]:
-    if "correlation" in finding.details:
+    prediction = finding.prediction
+    if prediction.correlation is not None:
         values = [l.unit_correlation for l in layers if l.unit_correlation is not None]
         if not values:
             return status("not probed", reason="no unit correlation could be measured")
         corr = values[0]
-        text = f"measured unit correlation {fmt(corr)}; predicted {fmt(finding.details['correlation'])}"
+        text = f"measured unit correlation {fmt(corr)}; predicted {fmt(prediction.correlation)}"
         return status("confirmed" if corr > 0.5 else "refuted", text)
-    if finding.details.get("every_layer"):
+    if prediction.every_layer:
         layers = report.weight_layers()
     if not layers:
         return status("not probed", reason="the measured model has no layer this finding names")
@@ -142,7 +133,7 @@ def _symmetry(finding: Finding, layers: list[LayerStats], report: ModelReport) -
 
 
 def _saturation(finding: Finding, layers: list[LayerStats]) -> dict[str, Any]:
-    key = _SATURATION_KEYS.get(str(finding.details.get("activation")))
+    key = _SATURATION_KEYS.get(str(finding.prediction.saturated_by))
     shares = [
         l.saturated if l.activation == key and l.saturated is not None else l.pre_saturated.get(key)
         for l in layers

@@ -77,8 +77,8 @@ def probe_findings(findings: list[Finding], options: ProbeOptions) -> None:
     """Build each model that has findings, measure it, and set ``finding.probe``."""
     groups: dict[tuple[str, str], list[Finding]] = {}
     for finding in findings:
-        model = finding.details.get("model")
-        if finding.effect.value == "misuse" and "raises" not in finding.details:
+        model = finding.prediction.model
+        if finding.effect.value == "misuse" and finding.prediction.raises is None:
             finding.probe = status("not probed", reason="a misuse finding: nothing to measure")
             continue
         if not model:

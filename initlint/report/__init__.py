@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from initlint.engine import LintResult
+    from initlint.findings import LintResult
     from initlint.selection import FailPolicy
 
 __all__ = ["render"]

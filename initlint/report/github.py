@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from initlint.engine import LintResult
+from initlint.findings import LintResult
 
 
 def _data(value: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from initlint.engine import LintResult
+from initlint.findings import LintResult
 
 
 def render(result: LintResult) -> str:

@@ -10,7 +10,7 @@ import json
 from pathlib import PurePosixPath
 
 from initlint import __version__
-from initlint.engine import LintResult
+from initlint.findings import LintResult
 from initlint.rules import all_rules
 from initlint.report.text import probe_line
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from initlint.engine import LintResult
+from initlint.findings import LintResult
 from initlint.findings import Finding
 from initlint.rules import REGISTRY
 from initlint.selection import FailPolicy

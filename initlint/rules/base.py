@@ -13,22 +13,9 @@ from typing import Any, Callable, Iterable
 
 import libcst as cst
 
-from initlint.findings import Effect
+from initlint.config import Thresholds
+from initlint.findings import Effect, Prediction
 from initlint.model.facts import FileFacts
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """Numbers the rules judge by; ``[tool.initlint]`` can change them (see the catalog)."""
-
-    #: a per-layer variance gain above this is exploding (std x3.2 per layer)
-    max_gain: float = 10.0
-    #: a stack of layers whose variance gain multiplies to less than this is vanishing
-    #: (the signal's std falls more than 3.2x before it reaches the next normalization)
-    min_stack_gain: float = 0.1
-    #: layers a stack needs before a small per-layer gain counts as vanishing: a two-layer MLP
-    #: inside a residual branch (nanoGPT's c_fc/c_proj at std 0.02) is scaled on purpose
-    min_stack_depth: int = 3
 
 
 @dataclass
@@ -39,6 +26,7 @@ class Hit:
     message: str
     details: dict[str, Any] = field(default_factory=dict)
     fix: str | None = None
+    prediction: Prediction | None = None
 
 
 Check = Callable[[FileFacts, Thresholds], Iterable[Hit]]
