@@ -18,9 +18,10 @@ LABELS = HERE / "ecosystem_labels.json"
 TRUTH = HERE / "ecosystem_truth.json"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Found:
-    """One finding of this run, located in its tree."""
+    """One finding of this run, located in its tree (compared by identity: two equal findings
+    on one line are two findings, each needing its own label)."""
 
     tree: str
     path: str  # relative to the tree root; a notebook's own .ipynb path
