@@ -23,10 +23,13 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from initlint.config import Settings
 from initlint.discover import SourceFile, gitignore_spec
 from initlint.findings import FileError, FileResult, Finding, LintResult, Location, Prediction
-from initlint.model.builder import build_facts
+from initlint.model.entries import evaluate_file
+from initlint.model.project import Project
+from initlint.model.source import SourceFile, module_identity
+from initlint.model.syntax import read_syntax
 from initlint.parsing import parse
 from initlint.prefilter import prefilter_for
-from initlint.rules import REGISTRY, Rule
+from initlint.rules import REGISTRY, Hit, Rule
 from initlint.selection import matches, selected_codes
 from initlint.suppress import Suppressions
 
@@ -77,12 +80,14 @@ def decode_source(data: bytes) -> str:
 
 
 def lint_text(
-    text: str, path: str, rules: Sequence[Rule], settings: Settings, prefilter: bool = True
+    text: str, path: str, rules: Sequence[Rule], settings: Settings, prefilter: bool = True,
+    project: Project | None = None,
 ) -> FileResult:
     """Findings of ``rules`` in one file's text; never raises for bad input.
 
     With ``prefilter`` (always, outside the test that proves it sound) a rule runs only if one
-    of its tokens occurs in the text, and a file no rule needs is not parsed at all.
+    of its tokens occurs in the text, and a file no rule needs is not parsed at all. ``project``
+    holds the other files of the run (imports resolve to them); a fresh one reads from disk.
     """
     result = FileResult(path)
     suppressions = Suppressions.parse(text)
@@ -96,18 +101,23 @@ def lint_text(
         result.error = FileError(path, module)
         return result
     try:
-        facts = build_facts(module, text)
-        hits, failed = [], []
+        source = source_file(path, module, text)
+        facts = evaluate_file(source, project or Project(load_source))
+        facts.syntax = read_syntax(module)
+        hits: dict[tuple[str, int], tuple[Rule, Hit]] = {}
+        failed = []
         for rule in needed:
             try:
-                hits.extend((rule, hit) for hit in rule.check(facts, settings.thresholds))
+                for hit in rule.check(facts, settings.thresholds):
+                    key = (rule.code, id(hit.node))
+                    if key not in hits or hit.weight > hits[key][1].weight:
+                        hits[key] = (rule, hit)
             except RecursionError:
                 raise
             except Exception as error:  # a bug in one rule loses its findings, not the file's
                 failed.append(f"{rule.code} failed with {_describe(error)}")
         if hits:
-            _add_model(facts, hits)
-            result.findings = _place(module, path, hits, suppressions)
+            result.findings = _place(module, path, list(hits.values()), suppressions)
         if failed:
             result.error = FileError(path, f"{'; '.join(failed)}: {_REPORT}")
     except RecursionError:
@@ -115,6 +125,27 @@ def lint_text(
     except Exception as error:  # a bug in initlint's reading of this file: say so, go on
         result.error = FileError(path, f"initlint failed reading this file ({_describe(error)}): {_REPORT}")
     return result
+
+
+def source_file(path: str, module: cst.Module, text: str) -> SourceFile:
+    """The SourceFile of a parsed file: its module name and folder when it exists on disk."""
+    real = Path(path)
+    if real.is_file():
+        name, root, is_package = module_identity(real)
+        return SourceFile(path, module, text, name, real.resolve().parent, root, is_package)
+    return SourceFile(path, module, text, real.stem or "__main__")
+
+
+def load_source(path: Path) -> SourceFile | None:
+    """Another file of the project, read and parsed for its definitions; None if it cannot be."""
+    try:
+        text = decode_source(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    module = parse(text)
+    if isinstance(module, str):
+        return None
+    return source_file(str(path), module, text)
 
 
 #: what a user should do about an error that is initlint's fault, not the file's
@@ -132,22 +163,6 @@ def _describe(error: Exception) -> str:
     return f"{type(error).__name__}: {error}{where}"
 
 
-def _add_model(facts, hits) -> None:
-    """Name the model and layers each finding is about (``details["model"]``, ``["layers"]``):
-    the probe builds that model and measures those layers."""
-    from initlint.model.network import locate
-
-    inits = {id(init.node): init for init in facts.inits}
-    for _, hit in hits:
-        init = inits.get(id(hit.node))
-        if init is None or "model" in hit.details:
-            continue
-        model, layers = locate(facts, init)
-        if model is not None:
-            hit.details["model"] = model
-            hit.details.setdefault("layers", layers)
-
-
 def _place(module: cst.Module, path: str, hits, suppressions: Suppressions) -> list[Finding]:
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     findings = []
@@ -158,32 +173,13 @@ def _place(module: cst.Module, path: str, hits, suppressions: Suppressions) -> l
         )
         if suppressions.suppressed(rule.code, location.line):
             continue
-        prediction = hit.prediction or _legacy_prediction(hit.details)
         findings.append(
             Finding(
-                rule.code, rule.name, rule.effect, hit.message, location, hit.details, hit.fix,
-                prediction=prediction,
+                rule.code, rule.name, hit.effect or rule.effect, hit.message, location, hit.details,
+                hit.fix, prediction=hit.prediction or Prediction(),
             )
         )
     return findings
-
-
-def _legacy_prediction(details: dict) -> Prediction:
-    """The prediction of a rule that still states it in ``details`` keys."""
-    return Prediction(
-        model=details.get("model"),
-        layers=tuple(details.get("layers") or ()),
-        gain=details.get("predicted_gain") if "requested_std" not in details else None,
-        gain_per_fan_in=details.get("gain_per_fan_in"),
-        includes_activation=bool(details.get("includes_activation")),
-        depth=details.get("depth"),
-        stack_gain=details.get("stack_gain"),
-        symmetric="value" in details or "every_layer" in details or "correlation" in details,
-        every_layer=bool(details.get("every_layer")),
-        correlation=details.get("correlation"),
-        saturated_by=details.get("activation") if "gradient_factor" in details else None,
-        raises=details.get("raises"),
-    )
 
 
 def lint_file(source: SourceFile, settings: Settings, data: bytes | None = None) -> FileResult:

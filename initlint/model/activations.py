@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from initlint import theory
-from initlint.model.fold import is_number
+from initlint.model.values import is_number
 
 #: nn layer class -> canonical activation
 LAYER_ACTIVATIONS: dict[str, str] = {

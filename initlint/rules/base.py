@@ -27,6 +27,12 @@ class Hit:
     details: dict[str, Any] = field(default_factory=dict)
     fix: str | None = None
     prediction: Prediction | None = None
+    #: the effect of this finding when it is not the rule's usual one (IL205: what the cut
+    #: truncation does to the signal decides it)
+    effect: Effect | None = None
+    #: how strongly this hit makes its case, to keep the strongest of the hits several entries
+    #: give at one node (a longer chain, a larger gain)
+    weight: float = 0.0
 
 
 Check = Callable[[FileFacts, Thresholds], Iterable[Hit]]

@@ -1,28 +1,31 @@
-"""IL2xx scale, from the arguments alone: a mean that dominates, bounds that cut, a wrong fan.
+"""IL2xx scale, from what a distribution is: a mean that dominates, bounds that cut, a wrong fan.
 
-These rules read what the init call itself says, before any fan-in: U(0, 1) is all positive,
-``trunc_normal_``'s bounds are absolute (not in std units, as TensorFlow's and timm's
-``trunc_normal_tf_`` are), ``uniform_(w, 0.1, -0.1)`` raises, and ``weight.size(0)`` of a Linear
-is its fan-out.
+U(0, 1) is all positive; ``trunc_normal_``'s bounds are absolute (not in std units, as
+TensorFlow's and timm's ``trunc_normal_tf_`` are); ``uniform_(w, 0.1, -0.1)`` raises; and a bound
+computed from ``weight.size(0)`` of a Linear uses its fan-out.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from typing import Iterable
 
 from initlint import theory
-from initlint.findings import Effect
+from initlint.findings import Effect, Prediction
+from initlint.model.dists import Normal, TruncNormal, Uniform, fans
+from initlint.model.effective import by_author, established, second_moment, trainable
 from initlint.model.facts import FileFacts
-from initlint.model.fold import is_number
-from initlint.model.inits import call_tokens
+from initlint.model.values import is_number
 from initlint.rules.base import Hit, Thresholds, rule
-from initlint.rules.targets import is_norm_target, weight_like
+from initlint.rules.gains import layer_label
+from initlint.rules.scale import weights
+from initlint.rules.support import anchor, live, model_of, named, target_text
 
 fmt = theory.format_number
 #: a weight's pairwise unit correlation above which units act as one (U(0, 1) gives 0.75)
 MAX_CORRELATION = 0.5
+#: a truncation that keeps less than this share of the requested std changes the init
+MATERIAL_CUT = 0.8
 
 
 @rule(
@@ -30,78 +33,85 @@ MAX_CORRELATION = 0.5
     "positive-mean-weights",
     Effect.SYMMETRY,
     "weights drawn with a mean that dominates their spread (U(0, 1)): units move together",
-    call_tokens("uniform_", "normal_", "uniform", "normal"),
+    ("uniform_(", "normal_(", "uniform(", "normal(", "torch.rand", "nn.init import"),
 )
 def positive_mean_weights(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
-    for init in facts.inits:
-        if init.scheme not in {"uniform_", "normal_"} or not weight_like(facts, init):
-            continue
-        if is_norm_target(facts, init):
-            continue  # norm scales drawn around 1 (DCGAN's N(1, 0.02)) are meant to be positive
-        layer = facts.layer_of(init)
-        names = " ".join(init.target.path).lower()
-        if layer is not None and layer.family not in {"dense", "conv"} or "embed" in names:
-            continue  # rows are looked up, not summed: DETR's U(0, 1) position embeddings
-        if layer is None and init.target.attribute != "weight":
-            continue  # a free parameter (wav2vec2's masked_spec_embed) is no weight matrix
-        if init.scheme == "uniform_":
-            low, high = init.value("a"), init.value("b")
-            if not (is_number(low) and is_number(high)) or low > high:
+    for entry in live(facts):
+        for tensor, _ in weights(entry):
+            write = established(tensor)
+            if write is None or not by_author(write) or not trainable(tensor):
                 continue
-            mean = (low + high) / 2.0
-            moment = theory.uniform_second_moment(low, high)
-            spelled = f"U({fmt(low)}, {fmt(high)})" + (" (the default bounds)" if not init.arg_nodes else "")
-        else:
-            mean, std = init.value("mean"), init.value("std")
-            if not (is_number(mean) and is_number(std)):
+            dist = write.dist
+            if not isinstance(dist, (Uniform, Normal)) or isinstance(dist, Uniform) and dist.low > dist.high:
                 continue
-            moment = theory.normal_second_moment(mean, std)
-            spelled = f"N({fmt(mean)}, {fmt(std)}^2)"
-        if moment <= 0:
-            continue
-        correlation = mean * mean / moment
-        if correlation <= MAX_CORRELATION:
-            continue
-        yield Hit(
-            init.node,
-            f"{spelled} on `{init.target.text}` has mean {fmt(mean)}: every unit shares the "
-            f"component mean x sum(x), so any two units' outputs correlate at "
-            f"{fmt(correlation)} (mean^2 / E[W^2]) and the layer acts like far fewer units",
-            {"mean": mean, "second_moment": moment, "correlation": correlation},
-            "draw zero-mean weights: nn.init.uniform_(w, -b, b) with b = sqrt(3 / fan_in), or "
-            "nn.init.kaiming_uniform_(w, nonlinearity='relu')",
-        )
+            moment = dist.second_moment(())
+            mean = dist.mean
+            if moment <= 0 or mean is None:
+                continue
+            correlation = mean * mean / moment
+            at = anchor(facts, write.drawn.frames)
+            if correlation <= MAX_CORRELATION or at is None:
+                continue
+            default = " (the default bounds)" if write.spelled.endswith("uniform_") and _no_bounds(write) else ""
+            model, path = model_of(entry, tensor)
+            yield Hit(
+                at,
+                f"{dist.describe()}{default} on {named(target_text(write), tensor)} has mean {fmt(mean)}: "
+                f"every unit shares the component mean x sum(x), so any two units' outputs correlate "
+                f"at {fmt(correlation)} (mean^2 / E[W^2]) and the layer acts like far fewer units",
+                {"mean": mean, "second_moment": moment, "correlation": correlation},
+                "draw zero-mean weights: nn.init.uniform_(w, -b, b) with b = sqrt(3 / fan_in), or "
+                "nn.init.kaiming_uniform_(w, nonlinearity='relu')",
+                Prediction(model=model, layers=(path,) if path else (), correlation=correlation),
+            )
+
+
+def _no_bounds(write) -> bool:
+    node = write.place.node
+    args = getattr(node, "args", ())
+    return len(args) <= (1 if not write.spelled.startswith(".") else 0)
 
 
 @rule(
     "IL205",
     "truncation-cuts-std",
-    Effect.VANISHING,
-    "trunc_normal_'s absolute bounds cut the requested std",
-    call_tokens("trunc_normal_"),
+    Effect.EXPLODING,
+    "trunc_normal_'s absolute bounds cut the requested std, and the layer's gain is off",
+    ("trunc_normal_(", "nn.init import"),
 )
 def truncation_cuts_std(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
-    for init in facts.inits:
-        if init.scheme != "trunc_normal_" or init.target is None:
-            continue
-        mean, std, low, high = (init.value(name) for name in ("mean", "std", "a", "b"))
-        if not all(is_number(v) for v in (mean, std, low, high)) or std <= 0 or low >= high:
-            continue
-        moment = theory.trunc_normal_second_moment(mean, std, low, high)
-        requested = mean * mean + std * std
-        ratio = math.sqrt(moment / requested)
-        if ratio >= 0.8:
-            continue
-        yield Hit(
-            init.node,
-            f"trunc_normal_(std={fmt(std)}) on `{init.target.text}` keeps only values in "
-            f"[{fmt(low)}, {fmt(high)}]; these bounds are absolute, not in std units, so the "
-            f"drawn std is {fmt(math.sqrt(moment))}, x{fmt(ratio)} of the requested "
-            f"{fmt(std)} (variance x{fmt(ratio * ratio)})",
-            {"requested_std": std, "std": math.sqrt(moment), "ratio": ratio},
-            f"pass bounds in absolute units (a=-2 * std, b=2 * std = {fmt(2 * std)}), or use "
-            "timm's trunc_normal_tf_ whose bounds are in std units",
-        )
+    for entry in live(facts):
+        for tensor, node in weights(entry):
+            write = established(tensor)
+            if write is None or not by_author(write) or not isinstance(write.dist, TruncNormal):
+                continue
+            dist = write.dist
+            cut = dist.cut
+            moment = second_moment(tensor, write)
+            at = anchor(facts, write.drawn.frames)
+            if dist.std_units or cut is None or cut >= MATERIAL_CUT or moment is None or at is None:
+                continue
+            fan = node.fan_in if node is not None else fans(tensor.shape)[0]
+            if not is_number(fan) or fan <= 0:
+                continue
+            gain = theory.layer_gain(fan, moment)
+            if gain <= limits.max_gain:
+                continue  # a cut that leaves a healthy or small gain: IL203 judges the stack
+            low, high = dist.bounds()
+            model, path = model_of(entry, tensor)
+            yield Hit(
+                at,
+                f"{dist.describe()} on {named(target_text(write), tensor)} keeps only values in "
+                f"[{fmt(low)}, {fmt(high)}]; these bounds are absolute, not in std units, so the drawn "
+                f"std is {fmt(math.sqrt(moment))}, x{fmt(cut)} of the requested {fmt(dist.std)}; at "
+                f"fan-in {fmt(fan)} that is still a variance gain of {fmt(gain)} per layer "
+                f"(std x{fmt(math.sqrt(gain))}): the signal explodes",
+                {"requested_std": dist.std, "std": math.sqrt(moment), "ratio": cut, "fan_in": fan,
+                 "predicted_gain": gain},
+                f"scale the std with the fan-in (std = sqrt(1 / fan_in) = {fmt(math.sqrt(1 / fan))}) and "
+                "give the bounds in absolute units (a=-2 * std, b=2 * std)",
+                Prediction(model=model, layers=(path,) if path else (), gain=gain),
+            )
 
 
 @rule(
@@ -109,29 +119,30 @@ def truncation_cuts_std(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     "reversed-uniform-bounds",
     Effect.MISUSE,
     "uniform_ with its lower bound above the upper bound: RuntimeError",
-    call_tokens("uniform_", "uniform"),
+    ("uniform_(", "uniform(", "nn.init import"),
 )
 def reversed_uniform_bounds(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
-    for init in facts.inits:
-        if init.scheme != "uniform_" or init.target is None:
-            continue
-        low, high = init.value("a"), init.value("b")
-        if not (is_number(low) and is_number(high)) or low <= high:
-            continue
-        yield Hit(
-            init.node,
-            f"uniform_ on `{init.target.text}` gets a={fmt(low)} > b={fmt(high)}: PyTorch raises "
-            f"\"uniform_ expects to return a [from, to) range, but found from={fmt(low)} > "
-            f"to={fmt(high)}\" when this runs",
-            {"low": low, "high": high, "raises": "uniform_ expects"},
-            f"swap the bounds: uniform_(w, {fmt(high)}, {fmt(low)})",
-        )
-
-
-#: ``self.fc.weight.size(0)``, ``.data.size()[0]``, ``.shape[0]``: a Linear's out_features
-#: (without the owner it starts with a literal, so it scans a whole file quickly)
-_SIZE_ZERO_ANYWHERE = re.compile(r"\.weight(?:\.data)?\.(?:size\(\s*0\s*\)|size\(\)\[0\]|shape\[0\])")
-_SIZE_ZERO = re.compile(r"(?P<owner>[A-Za-z_][\w.]*?)" + _SIZE_ZERO_ANYWHERE.pattern)
+    for entry in live(facts):
+        for record in entry.init_calls:
+            dist = record.dist
+            if not isinstance(dist, Uniform) or dist.low <= dist.high:
+                continue
+            at = anchor(facts, record.frames)
+            if at is None:
+                continue
+            model = None
+            if record.tensor is not None:
+                model, path = model_of(entry, record.tensor)
+            low, high = fmt(dist.low), fmt(dist.high)
+            yield Hit(
+                at,
+                f"uniform_ on `{record.target}` gets a={low} > b={high}: PyTorch raises "
+                f"\"uniform_ expects to return a [from, to) range, but found from={low} > to={high}\" "
+                "when this runs",
+                {"low": dist.low, "high": dist.high, "raises": "uniform_ expects"},
+                f"swap the bounds: uniform_(w, {high}, {low})",
+                Prediction(model=model, raises="uniform_ expects"),
+            )
 
 
 @rule(
@@ -139,81 +150,52 @@ _SIZE_ZERO = re.compile(r"(?P<owner>[A-Za-z_][\w.]*?)" + _SIZE_ZERO_ANYWHERE.pat
     "fan-out-as-fan-in",
     Effect.MISUSE,
     "fan-in taken from weight.size(0) of a Linear or Conv, which is its fan-out",
-    call_tokens("uniform_", "normal_", "uniform", "normal"),  # it judges uniform_/normal_ calls
+    ("size(", "shape[", "nn.init import"),
 )
 def fan_out_as_fan_in(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
-    layers = {
-        f"self.{name}": layer
-        for cls in facts.classes.values()
-        for name, layer in cls.layers.items()
-        if layer.family in {"dense", "conv"}
-    }
-    if not layers or "sqrt" not in facts.text:
-        return
-    helpers = _size_zero_helpers(facts)
-    # regenerating a function's code is costly: only where the file reads a weight's size(0)
-    sized = facts.inits if _SIZE_ZERO_ANYWHERE.search(facts.text) else []
-    for init in sized:
-        info = facts.function_of(init)
-        if info is None or init.scheme not in {"uniform_", "normal_"}:
+    for entry in live(facts):
+        read = {id(event.subject) for event in entry.events if event.kind == "size-read" and event.other == 0}
+        if not read:
             continue
-        args = " ".join(facts.code(node) for node in init.arg_nodes.values())
-        if "sqrt" not in args and not _defined_with_sqrt(facts.code(info.node), args):
-            continue
-        for match in _SIZE_ZERO.finditer(facts.code(info.node)):
-            layer = layers.get(match.group("owner"))
-            if layer is not None:
-                yield _hit(init.node, f"`{match.group(0)}`", layer)
-                break
-    for name, call in helpers:
-        for match in re.finditer(rf"{name}\(\s*(?P<owner>[\w.]+)\.weight(?:\.data)?\.size\(\)", facts.text):
-            layer = layers.get(match.group("owner"))
-            if layer is None:
+        for tensor, _ in weights(entry):
+            write = established(tensor)
+            if write is None or not by_author(write) or id(tensor) not in read:
                 continue
-            for init in facts.inits:
-                if init.function == name:
-                    yield _hit(init.node, f"{call} via `{match.group(0)})`", layer)
-                    break
+            shape = tensor.shape
+            fan_in, fan_out = fans(shape)
+            if not (isinstance(shape, tuple) and is_number(shape[0]) and is_number(fan_in)) or shape[0] == fan_in:
+                continue
+            scale = _scale(write.dist)
+            if scale is None or not _scaled_by(scale, shape[0]):
+                continue
+            at = anchor(facts, write.drawn.frames)
+            if at is None:
+                continue
+            gain = fan_in / shape[0]
+            owner = layer_label(facts, entry, tensor)
+            yield Hit(
+                at,
+                f"{write.dist.describe()} on {named(target_text(write), tensor)} is scaled by "
+                f"1/sqrt({fmt(shape[0])}), the first dimension of `{owner}`'s weight, which is its "
+                f"fan-out (weights are (out, in, ...)), not its fan-in {fmt(fan_in)}: the variance is "
+                f"x{fmt(gain)} of what the formula intends",
+                {"layer": owner, "fan_in": fan_in, "fan_out": shape[0]},
+                "take the fan-in from weight.size(1) (times the kernel size for convs), or use "
+                "torch.nn.init._calculate_fan_in_and_fan_out(w)",
+            )
 
 
-def _defined_with_sqrt(code: str, args: str) -> bool:
-    """``bound = 1 / math.sqrt(fan_in)`` earlier in the function, then ``uniform_(w, -bound, bound)``."""
-    for name in re.findall(r"[A-Za-z_]\w*", args):
-        if re.search(rf"\b{name}\s*=.*sqrt", code):
+def _scale(dist) -> float | None:
+    if isinstance(dist, Uniform) and math.isclose(dist.low, -dist.high):
+        return dist.high
+    if isinstance(dist, Normal) and dist.mean_ == 0:
+        return dist.std
+    return None
+
+
+def _scaled_by(scale: float, size: float) -> bool:
+    """scale == k / sqrt(size) for a constant k that fan-in formulas use."""
+    for k in (1.0, math.sqrt(2.0), math.sqrt(3.0), math.sqrt(6.0), 2.0, 3.0):
+        if math.isclose(scale, k / math.sqrt(size), rel_tol=1e-6):
             return True
     return False
-
-
-def _size_zero_helpers(facts: FileFacts) -> list[tuple[str, str]]:
-    """Functions that draw an init from ``param[0]`` under a sqrt (DDPG's fanin_init)."""
-    found = []
-    with_inits = {(init.cls, init.function) for init in facts.inits if init.function}
-    for (cls, name), info in facts.functions.items():
-        if (cls, name) not in with_inits or not info.params:
-            continue
-        param = info.params[1] if cls is not None and len(info.params) > 1 else info.params[0]
-        if f"{param}[0]" not in facts.text:
-            continue  # cheap on the file's text before regenerating the function's code
-        code = facts.code(info.node)
-        if "sqrt" in code and re.search(rf"\b{re.escape(param)}\[0\]", code):
-            found.append((name, f"`{param}[0]` in `{name}`"))
-    return found
-
-
-def _hit(node, spelled: str, layer) -> Hit:
-    fan_in, fan_out = layer.fan_in, layer.fan_out
-    ratio = ""
-    if is_number(fan_in) and is_number(fan_out) and fan_out > 0:
-        gain = fan_in / fan_out
-        ratio = (
-            f"; here fan-in {fmt(fan_in)} and fan-out {fmt(fan_out)}, so the variance is "
-            f"x{fmt(gain)} of what the formula intends"
-        )
-    return Hit(
-        node,
-        f"{spelled} is the first dimension of `{layer.name}.weight` ({layer.kind} weights are "
-        f"(out, in, ...)): that is the fan-out, not the fan-in{ratio}",
-        {"layer": layer.name, "fan_in": fan_in, "fan_out": fan_out},
-        "take the fan-in from weight.size(1) (times the kernel size for convs), or use "
-        "torch.nn.init._calculate_fan_in_and_fan_out(w)",
-    )

@@ -4,7 +4,7 @@ Xavier keeps the variance of a *linear* layer (gain 1 at fan_in = fan_out); ReLU
 half, so each Xavier+ReLU layer halves the signal: 0.5^L through L layers. Kaiming's gain sqrt(2)
 pays for that half; before tanh, which is linear near 0, it doubles the pre-activation variance
 of each layer instead (std x1.41) and gradients grow with depth. The activation that follows a
-layer comes from ``forward`` (flow.py); a norm or residual right after the layer makes the
+layer is read from the evaluated flow graph; a norm or residual right after the layer makes the
 question moot and the rules stay silent there.
 """
 
@@ -14,28 +14,26 @@ import math
 from typing import Iterable
 
 from initlint import theory
-from initlint.findings import Effect
+from initlint.findings import Effect, Prediction
 from initlint.model.activations import RELU_FAMILY, SATURATING
+from initlint.model.dists import FanScaled
 from initlint.model.facts import FileFacts
-from initlint.model.flow import Step
-from initlint.model.inits import InitCall, call_tokens
-from initlint.model.network import placements, where
+from initlint.model.graph import next_layer
 from initlint.rules.base import Hit, Thresholds, rule
-from initlint.rules.stacks import layer_gain, nonlinearity_of, second_moment, stacks
+from initlint.rules.gains import layer_patterns, model_name, names, stacks, step_of
+from initlint.rules.support import anchor, live, named, target_text
 
 fmt = theory.format_number
-_XAVIER = ("xavier_uniform_", "xavier_normal_")
-_KAIMING = ("kaiming_uniform_", "kaiming_normal_")
 _FAMILY = {
     "relu": "relu", "leaky_relu": "relu", "tanh": "saturating", "sigmoid": "saturating",
     "linear": "linear", "identity": "linear", "selu": "selu",
 }
+_TOKENS = ("xavier_", "kaiming_", "orthogonal_", "calculate_gain", "nn.init import")
 
 
-def _hidden(network, step: Step) -> bool:
-    """A layer whose output feeds another layer (the output layer's activation is the task's)."""
-    last = step is network.steps[-1] and step.repeat == 1
-    return not last and not step.reset
+def _scheme(step) -> FanScaled | None:
+    dist = step.write.dist
+    return dist if isinstance(dist, FanScaled) else None
 
 
 @rule(
@@ -43,48 +41,39 @@ def _hidden(network, step: Step) -> bool:
     "xavier-before-relu",
     Effect.VANISHING,
     "xavier/glorot init before ReLU through depth: each layer halves the signal",
-    call_tokens("xavier_uniform_", "xavier_normal_", "xavier_uniform", "xavier_normal"),
+    _TOKENS,
 )
 def xavier_before_relu(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
-    for init in facts.inits:
-        if init.scheme not in _XAVIER or init.target is None or init.target.role == "bias":
-            continue
-        if nonlinearity_of(init) in RELU_FAMILY:
-            continue  # gain=calculate_gain('relu') pays for the half ReLU drops
-        relu_after = lambda step: step.activation is not None and step.activation.name in RELU_FAMILY  # noqa: E731
-        found = [
-            s for s in stacks(facts, init, relu_after)
-            if s.depth >= 2 and max(s.gains) < 1.0 and s.total < limits.min_stack_gain
-        ]
-        if not found:
-            continue
-        stack = min(found, key=lambda item: item.total)
-        activation = stack.steps[0].activation.spelled if stack.steps[0].activation else "ReLU"
-        yield Hit(
-            init.node,
-            f"{init.scheme} keeps the variance of a linear layer, but `{activation}` follows "
-            f"and keeps half of it: the variance gain is {stack.per_layer()} per layer, "
-            f"x{fmt(stack.total)} over {stack.depth} layers ({stack.names}) with no "
-            f"normalization between them (std x{fmt(math.sqrt(stack.total))})",
-            {
-                "predicted_gain": stack.gains[0],
-                "depth": stack.depth,
-                "stack_gain": stack.total,
-                "includes_activation": True,  # the gain runs to the next layer's input
-                "activation": stack.steps[0].activation.name if stack.steps[0].activation else None,
-                **where(stack.network, stack.steps),
-            },
-            "use nn.init.kaiming_uniform_(w, nonlinearity='relu') (He init), or "
-            "xavier_uniform_(w, gain=nn.init.calculate_gain('relu'))",
+    def keep(step) -> bool:
+        scheme = _scheme(step)
+        return (
+            scheme is not None and scheme.scheme == "xavier" and scheme.tuned_for() not in RELU_FAMILY
+            and step.activation is not None and step.activation.name in RELU_FAMILY
         )
 
-
-def _following(facts: FileFacts, init: InitCall, names: frozenset[str]):
-    """The first hidden (network, step) the init reaches whose activation is in ``names``."""
-    for network, step in placements(facts, init):
-        if step.activation is not None and step.activation.name in names and _hidden(network, step):
-            return network, step
-    return None
+    for entry in live(facts):
+        for stack in stacks(entry, keep):
+            if stack.depth < 2 or max(s.gain for s in stack.steps) >= 1.0 or stack.total >= limits.min_stack_gain:
+                continue
+            first = stack.steps[0]
+            at = anchor(facts, first.write.drawn.frames)
+            if at is None:
+                continue
+            activation = first.activation.spelled
+            yield Hit(
+                at,
+                f"{first.write.dist.describe()} keeps the variance of a linear layer, but `{activation}` "
+                f"follows and keeps half of it: the variance gain is {stack.per_layer()} per layer, "
+                f"x{fmt(stack.total)} over {stack.depth} layers ({names(facts, entry, stack.steps)}) with "
+                f"no normalization between them (std x{fmt(math.sqrt(stack.total))})",
+                {"predicted_gain": first.gain, "depth": stack.depth, "stack_gain": stack.total,
+                 "activation": first.activation.name},
+                "use nn.init.kaiming_uniform_(w, nonlinearity='relu') (He init), or "
+                "xavier_uniform_(w, gain=nn.init.calculate_gain('relu'))",
+                Prediction(model=model_name(entry, stack.steps), layers=layer_patterns(entry, stack.steps),
+                           gain=first.gain, includes_activation=True, depth=stack.depth, stack_gain=stack.total),
+                weight=stack.depth,
+            )
 
 
 @rule(
@@ -92,34 +81,42 @@ def _following(facts: FileFacts, init: InitCall, names: frozenset[str]):
     "relu-init-before-tanh",
     Effect.EXPLODING,
     "kaiming (He) init or a ReLU gain before tanh or sigmoid: the variance doubles per layer",
-    call_tokens("kaiming_uniform_", "kaiming_normal_", "kaiming_uniform", "kaiming_normal"),
+    _TOKENS,
 )
 def relu_init_before_tanh(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
-    for init in facts.inits:
-        if init.scheme not in (*_KAIMING, *_XAVIER) or init.target is None or init.target.role == "bias":
-            continue
-        nonlinearity = nonlinearity_of(init)
-        if nonlinearity not in RELU_FAMILY:
-            continue  # xavier counts only with gain=calculate_gain('relu')
-        found = _following(facts, init, SATURATING)
-        if found is None:
-            continue
-        network, step = found
-        moment = second_moment(init, step.layer)
-        gain = layer_gain(step, moment, last=True) if moment is not None else None
-        if gain is None or gain < 1.5:
-            continue  # a large negative slope a: the gain is close to 1 already
-        activation = step.activation.spelled
-        yield Hit(
-            init.node,
-            f"{init.scheme} with the gain for '{nonlinearity}' is tuned for ReLU, but "
-            f"`{activation}` follows `{step.layer.name}`: tanh-like units are linear near 0 and "
-            f"drop nothing, so the pre-activation variance grows x{fmt(gain)} per layer "
-            f"(std x{fmt(math.sqrt(gain))}) and gradients grow with depth",
-            {"predicted_gain": gain, "activation": step.activation.name, **where(network, [step])},
-            "use nn.init.xavier_uniform_(w) (Glorot init, made for tanh/sigmoid), or "
-            "kaiming with nonlinearity='tanh' / gain=nn.init.calculate_gain('tanh')",
+    def keep(step) -> bool:
+        scheme = _scheme(step)
+        return (
+            scheme is not None and scheme.tuned_for() in RELU_FAMILY and step.activation is not None
+            and step.activation.name in SATURATING and step.linear_gain >= 1.5
         )
+
+    for entry in live(facts):
+        for stack in stacks(entry, keep):
+            total = math.prod(theory.compound(s.linear_gain, s.repeat or 1) for s in stack.steps)
+            if total <= limits.max_gain:
+                continue  # a shallow net (CleanRL's two tanh layers at gain sqrt 2) stays in range
+            first = stack.steps[0]
+            scheme = _scheme(first)
+            at = anchor(facts, first.write.drawn.frames)
+            if at is None:
+                continue
+            gain = first.linear_gain
+            yield Hit(
+                at,
+                f"{scheme.describe()} on {named(target_text(first.write), first.tensor)} is tuned for "
+                f"ReLU, but `{first.activation.spelled}` follows it: tanh-like units are linear near 0 "
+                f"and drop nothing, so the pre-activation variance grows x{fmt(gain)} per layer "
+                f"(std x{fmt(math.sqrt(gain))}), x{fmt(total)} over {stack.depth} layers "
+                f"({names(facts, entry, stack.steps)}), and gradients grow with depth",
+                {"predicted_gain": gain, "activation": first.activation.name, "depth": stack.depth,
+                 "stack_gain": total},
+                "use nn.init.xavier_uniform_(w) (Glorot init, made for tanh/sigmoid), or "
+                "kaiming with nonlinearity='tanh' / gain=nn.init.calculate_gain('tanh')",
+                Prediction(model=model_name(entry, stack.steps), layers=layer_patterns(entry, stack.steps),
+                           gain=gain, depth=stack.depth, stack_gain=total),
+                weight=stack.depth,
+            )
 
 
 @rule(
@@ -127,38 +124,38 @@ def relu_init_before_tanh(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]
     "nonlinearity-mismatch",
     Effect.VANISHING,
     "nonlinearity= or calculate_gain() names another activation than the one that follows",
-    call_tokens(*_XAVIER, *_KAIMING, "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal"),
+    _TOKENS,
 )
 def nonlinearity_mismatch(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
-    for init in facts.inits:
-        if init.target is None or init.target.role == "bias":
-            continue
-        named = nonlinearity_of(init)
-        if named is None or named not in _FAMILY:
-            continue
-        explicit = "nonlinearity" in init.arg_nodes or "gain" in init.arg_nodes
-        if not explicit:
-            continue
-        if _FAMILY[named] == "relu" and init.scheme in (*_KAIMING, *_XAVIER):
-            continue  # a ReLU gain before tanh/sigmoid is IL302
-        for network, step in placements(facts, init):
-            if step.activation is None or not _hidden(network, step):
+    for entry in live(facts):
+        for node in entry.graph:
+            step = step_of(node)
+            if step is None or step.activation is None or next_layer(node) is None:
                 continue
+            scheme = _scheme(step)
+            if scheme is None or not scheme.explicit:
+                continue
+            named_for = scheme.tuned_for()
+            if named_for not in _FAMILY or _FAMILY[named_for] == "relu":
+                continue  # a ReLU gain before tanh/sigmoid is IL302
             used = step.activation.gain_name
-            if used is None or _FAMILY.get(used) in (None, _FAMILY[named]):
+            if used is None or _FAMILY.get(used) in (None, _FAMILY[named_for]):
                 continue
-            moment = second_moment(init, step.layer)
-            gain = layer_gain(step, moment, last=False) if moment is not None else None
-            if gain is None or gain > 0.67:
+            gain = step.gain
+            at = anchor(facts, step.write.drawn.frames)
+            if gain > 0.67 or at is None:
                 continue  # within a factor 1.5 of 1, or growing (IL302's side)
             yield Hit(
-                init.node,
-                f"`{init.scheme}` is tuned for '{named}', but `{step.activation.spelled}` follows "
-                f"`{step.layer.name}`: the variance gain is {fmt(gain)} per layer "
-                f"(std x{fmt(math.sqrt(gain))}) where the matching gain gives 1",
-                {"predicted_gain": gain, "named": named, "activation": step.activation.name,
-                 "includes_activation": True, **where(network, [step])},
+                at,
+                f"`{scheme.describe()}` is tuned for '{named_for}', but `{step.activation.spelled}` follows "
+                f"`{step.tensor.owner.path if step.tensor.owner else step.tensor.name}`: the variance "
+                f"gain is {fmt(gain)} per layer (std x{fmt(math.sqrt(gain))}) where the matching gain gives 1",
+                {"predicted_gain": gain, "named": named_for, "activation": step.activation.name},
                 f"name the activation that follows: nonlinearity='{used}' or "
                 f"gain=nn.init.calculate_gain('{used}')",
+                Prediction(model=model_name(entry, [step]), layers=layer_patterns(entry, [step]), gain=gain,
+                           includes_activation=True),
             )
-            break
+
+
+__all__ = ["names"]

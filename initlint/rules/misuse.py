@@ -6,12 +6,18 @@ from typing import Iterable
 
 import libcst as cst
 
-from initlint.findings import Effect
+from initlint.findings import Effect, Prediction
+from initlint.model.effective import by_author, trainable
 from initlint.model.facts import FileFacts
-from initlint.model.imports import dotted_name
-from initlint.model.inits import DEPRECATED, INIT_SIGNATURES, TENSOR_METHODS, InitCall, call_tokens
-from initlint.model.network import applied_function
+from initlint.model.values import Module
 from initlint.rules.base import Hit, Thresholds, rule
+from initlint.rules.support import anchor, code, layer_name, live, model_of, named, target_text
+
+#: the tokens of every init spelling: rules about init code in general
+ANY_INIT = (
+    "normal_(", "uniform_(", "constant_(", "zeros_(", "ones_(", "fill_(", "zero_(", "xavier_",
+    "kaiming_", "orthogonal_", "trunc_normal_", "eye_(", "dirac_(", "nn.init import", "copy_(",
+)
 
 
 @rule(
@@ -19,85 +25,55 @@ from initlint.rules.base import Hit, Thresholds, rule
     "deprecated-init-alias",
     Effect.MISUSE,
     "a deprecated non-underscore torch.nn.init alias (warns on every call)",
-    call_tokens(*sorted(DEPRECATED)),
+    tuple(f"{name}(" for name in ("uniform", "normal", "constant", "eye", "dirac", "xavier_uniform",
+                                  "xavier_normal", "kaiming_uniform", "kaiming_normal", "orthogonal", "sparse"))
+    + ("nn.init import",),
 )
 def deprecated_init_alias(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
-    for init in facts.inits:
-        if not init.deprecated:
-            continue
-        new = init.spelled + "_"
+    for node, spelled in facts.syntax.deprecated:
+        new = spelled + "_"
         yield Hit(
-            init.node,
-            f"`{init.spelled}` is deprecated in favour of `{new}` and warns on every call",
+            node,
+            f"`{spelled}` is deprecated in favour of `{new}` and warns on every call",
             {"replacement": new},
             f"call `{new}` (same arguments, in place)",
         )
 
 
-#: the tokens of every init spelling: rules about init code in general
-ANY_INIT = call_tokens(*INIT_SIGNATURES, *TENSOR_METHODS)
-_INPLACE_TOKENS = (".normal_(", ".uniform_(", ".fill_(", ".zero_(")
-
-
-def _parameter_target(facts: FileFacts, init: InitCall) -> str | None:
-    """Why the target is a parameter (a leaf that requires grad), or None if not known to be."""
-    target = init.target
-    if target is None:
-        return None
-    if target.role in {"weight", "bias"} and facts.reach(init) and target.attribute in {"weight", "bias"}:
-        return "a layer parameter"
-    if target.base == "self" and len(target.path) == 1 and init.cls in facts.classes:
-        member = facts.classes[init.cls].members.get(target.path[0], "")
-        if member.endswith("Parameter"):
-            return "an nn.Parameter"
-    for loop in init.loops:
-        if target.base in loop.names and loop.over in {"parameters", "named_parameters"} and not target.path:
-            return "a parameter"
-    return None
-
-
-def _runs_under_no_grad(facts: FileFacts, init: InitCall) -> bool | None:
-    """True/False when every caller in the file is (not) under no_grad; None when unknown."""
-    if init.in_no_grad:
-        return True
-    info = facts.function_of(init)
-    if info is None:
-        return None
-    if info.no_grad:
-        return True
-    if info.name == "__init__":
-        return False
-    sites = [c.in_no_grad for c in facts.calls if c.callee == info.name]
-    sites += [a.in_no_grad for a in facts.applies if applied_function(a.fn) == info.name]
-    if not sites:
-        return None
-    return all(sites)
+_INPLACE = frozenset({".normal_", ".uniform_", ".fill_", ".zero_", ".copy_", "item assignment"})
 
 
 @rule(
     "IL502",
     "inplace-init-with-grad",
     Effect.MISUSE,
-    "an in-place tensor method on a parameter outside torch.no_grad(): RuntimeError",
-    _INPLACE_TOKENS,
+    "an in-place write to a parameter outside torch.no_grad(): RuntimeError",
+    (".normal_(", ".uniform_(", ".fill_(", ".zero_(", ".copy_(", "] =", "out="),
 )
 def inplace_init_with_grad(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
-    for init in facts.inits:
-        if init.source != "tensor" or init.via_data:
-            continue
-        kind = _parameter_target(facts, init)
-        if kind is None or _runs_under_no_grad(facts, init) is not False:
-            continue
-        method = init.spelled
-        yield Hit(
-            init.node,
-            f"`{init.target.text}{method}(...)` writes in place to {kind}, a leaf tensor that "
-            "requires grad, outside torch.no_grad(): PyTorch raises \"a leaf Variable that "
-            "requires grad is being used in an in-place operation\" when this runs",
-            {"method": method, "raises": "leaf Variable"},
-            f"use nn.init (it runs under no_grad), wrap the code in `with torch.no_grad():`, "
-            f"or write through `{init.target.text}.data{method}(...)`",
-        )
+    for entry in live(facts):
+        for write in entry.writes:
+            spelled = write.spelled
+            if not (spelled in _INPLACE or spelled.startswith((".mul_", ".div_", ".add_", ".sub_")) or spelled.endswith("(out=)")):
+                continue
+            if write.via_data or write.no_grad is not False or write.leaf is not True or write.kind not in ("init", "arithmetic"):
+                continue
+            at = anchor(facts, write.frames)
+            if at is None or write.tensor is None:
+                continue
+            target = target_text(write)
+            model, _ = model_of(entry, write.tensor)
+            how = f"`{target}{spelled}(...)`" if spelled.startswith(".") else f"`{code(facts, write.place.node)}`"
+            yield Hit(
+                at,
+                f"{how} writes in place to {named(target, write.tensor)}, a parameter (a leaf tensor that "
+                "requires grad), outside torch.no_grad(): PyTorch raises \"a leaf Variable that requires "
+                "grad is being used in an in-place operation\" when this runs",
+                {"method": spelled, "raises": "leaf Variable"},
+                "use nn.init (it runs under no_grad), wrap the code in `with torch.no_grad():`, or "
+                f"write through `{target}.data`",
+                Prediction(model=model, raises="leaf Variable"),
+            )
 
 
 @rule(
@@ -105,27 +81,31 @@ def inplace_init_with_grad(facts: FileFacts, limits: Thresholds) -> Iterable[Hit
     "apply-called-init",
     Effect.MISUSE,
     "model.apply(init_fn()) calls the init function instead of passing it",
-    ANY_INIT,  # the function it calls initialises
+    ANY_INIT,
 )
 def apply_called_init(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
-    for site in facts.applies:
-        fn = site.fn
-        if not isinstance(fn, cst.Call) or not isinstance(fn.func, (cst.Name, cst.Attribute)):
-            continue
-        name = (dotted_name(fn.func) or "").rsplit(".", 1)[-1]
-        info = facts.functions.get((site.cls, name)) or facts.functions.get((None, name))
-        if info is None or info.returns_value:
-            continue  # a factory that returns the function to apply is fine
-        if not any(init.function == name for init in facts.inits):
-            continue  # not an init function: apply() misuse is not ours to report
-        yield Hit(
-            site.node,
-            f"`{site.receiver}.apply({facts.code(fn)})` calls `{name}` once and passes what it "
-            f"returns (None) to apply: `{name}` returns nothing, so apply fails or, if the call "
-            "raised first, never initialises anything",
-            {"function": name},
-            f"pass the function itself: `{site.receiver}.apply({facts.code(fn.func)})`",
-        )
+    for entry in live(facts):
+        for event in entry.events:
+            if event.kind != "apply-not-callable" or event.other is not None:
+                continue
+            node = event.place.node
+            if not isinstance(node, cst.Call) or not node.args or not isinstance(node.args[0].value, cst.Call):
+                continue
+            inner = node.args[0].value
+            made = [r for r in entry.init_calls if any(f.node is inner for f in r.frames)]
+            at = anchor(facts, event.frames)
+            if not made or at is None:
+                continue  # not an init function: apply() misuse is not ours to report
+            name = code(facts, inner.func)
+            receiver = code(facts, node.func.value) if isinstance(node.func, cst.Attribute) else "model"
+            yield Hit(
+                at,
+                f"`{receiver}.apply({code(facts, inner)})` calls `{name}` once and passes what it returns "
+                f"(None) to apply: apply raises a TypeError (NoneType is not callable), and `{name}` "
+                f"initialised only what it was called with",
+                {"function": name},
+                f"pass the function itself: `{receiver}.apply({name})`",
+            )
 
 
 @rule(
@@ -136,24 +116,36 @@ def apply_called_init(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     ANY_INIT,
 )
 def init_in_forward(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
-    for init in facts.inits:
-        if init.function != "forward" or init.cls is None:
-            continue
-        if init.conditions:
-            continue  # a reset under a condition (a quantizer's zero_point in symmetric mode)
-        if _parameter_target(facts, init) is None:
-            continue  # noise buffers (NoisyNet's epsilon) are meant to be resampled
-        yield Hit(
-            init.node,
-            f"`{init.target.text}` is initialised inside `{init.cls}.forward`: every forward "
-            "pass overwrites what the optimizer learned, so the layer never trains",
-            {"class": init.cls},
-            "move the init to __init__ (or a _init_weights method called from there)",
-        )
+    for entry in live(facts):
+        seen: set[int] = set()
+        for write in entry.writes:
+            if not write.in_forward or write.conditional or write.kind != "init" or write.tensor is None:
+                continue
+            if not (write.dist.random or _init_api(write.spelled)):
+                continue  # a constant reset of a tensor op (a quantizer's zero_point): a constraint
+            if not trainable(write.tensor) or id(write.place.node) in seen:
+                continue
+            at = anchor(facts, write.frames)
+            if at is None:
+                continue
+            seen.add(id(write.place.node))
+            yield Hit(
+                at,
+                f"{named(target_text(write), write.tensor)} is written by {write.spelled} while the "
+                "model runs forward: every forward pass overwrites what the optimizer learned, so "
+                "the layer never trains",
+                {"layer": layer_name(facts, entry, write.tensor)},
+                "move the init to __init__ (or a method called from there)",
+            )
+
+
+def _init_api(spelled: str) -> bool:
+    """Written by an init function (nn.init, transformers' init, timm), not a tensor op."""
+    return not spelled.startswith(".") and spelled not in ("item assignment", ".data =")
 
 
 #: methods that frameworks call for you: Hugging Face post_init, mmengine, torch's own convention
-_FRAMEWORK_HOOKS = frozenset(
+FRAMEWORK_HOOKS = frozenset(
     {"_init_weights", "init_weights", "reset_parameters", "_reset_parameters", "_initialize_weights_hook"}
 )
 
@@ -162,35 +154,31 @@ _FRAMEWORK_HOOKS = frozenset(
     "IL505",
     "init-never-applied",
     Effect.MISUSE,
-    "an init function or method that nothing in the file calls or applies",
+    "an init function or method that nothing calls or applies",
     ANY_INIT,
 )
 def init_never_applied(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
-    script = "__main__" in facts.text
-    seen: set[tuple[str | None, str]] = set()
-    for init in facts.inits:
-        info = facts.function_of(init)
-        if info is None or (info.cls, info.name) in seen:
+    executed = set()
+    for entry in facts.entries:
+        executed |= {id(node) for node in entry.executed}
+    script = "__main__" in facts.source.text
+    for info in facts.syntax.defs:
+        name = info.node.name.value
+        if not info.inits or id(info.node) in executed or name in FRAMEWORK_HOOKS or name.startswith("__"):
             continue
-        seen.add((info.cls, info.name))
-        if info.name in _FRAMEWORK_HOOKS or info.name == "forward" or info.name.startswith("__"):
+        if name == "forward":
             continue
-        if not (script or (info.cls is not None and info.name.startswith("_"))):
+        if not (script or (info.cls is not None and name.startswith("_"))):
             continue  # other modules may call public methods and any function, even _private
-        if init.target is None:
-            continue  # torch.empty(shape).normal_(): sampling a new tensor, not initialising one
-        if info.cls is not None and info.cls not in facts.classes:
+        if facts.mentions(name) > 1:
             continue
-        if facts.mentions(info.name) > 1:
-            continue
-        where = f"`{info.cls}.{info.name}`" if info.cls else f"`{info.name}`"
+        where = f"`{info.cls}.{name}`" if info.cls else f"`{name}`"
         yield Hit(
             info.node.name,
-            f"{where} initialises weights, but nothing in this file calls or applies it: the "
-            "model keeps PyTorch's default init",
-            {"function": info.name},
-            "call it at the end of __init__ (`self." + info.name + "()`), or "
-            f"`model.apply({info.name})`",
+            f"{where} initialises weights, but nothing in this file calls or applies it: the model "
+            "keeps PyTorch's default init",
+            {"function": name},
+            f"call it at the end of __init__ (`self.{name}()`), or `model.apply({name})`",
         )
 
 
@@ -202,29 +190,29 @@ def init_never_applied(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     ANY_INIT,
 )
 def init_overwritten(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
-    previous: InitCall | None = None
-    for init in facts.inits:
-        if (
-            previous is not None
-            and init.statement is not None
-            and previous.statement is not None
-            and init.statement[0] == previous.statement[0]
-            and init.statement[1] == previous.statement[1] + 1
-            and init.target is not None
-            and previous.target is not None
-            and init.target.text == previous.target.text
-            and init.guards == previous.guards
-            and init.target.text not in facts.partial_writes
-            and init.scheme not in {"sparse_"}
-        ):
-            yield Hit(
-                previous.node,
-                f"`{previous.target.text}` is initialised by {previous.spelled} and then at once "
-                f"again by {init.spelled} on the next line: only the second one takes effect",
-                {"overwritten_by": init.spelled},
-                "delete the first init, or the second if the first was the one you meant",
-            )
-        previous = init
+    reported: set[int] = set()
+    for entry in live(facts):
+        for tensor in entry.tensors():
+            writes = tensor.storage.writes
+            for first, second in zip(writes, writes[1:]):
+                if not (first.kind == second.kind == "init") or first.conditional or second.conditional:
+                    continue
+                if first.partial or second.partial or "sparse" in first.spelled or first.frames[:-1] != second.frames[:-1]:
+                    continue
+                a, b = first.statement, second.statement
+                if a is None or b is None or a[0] != b[0] or b[1] != a[1] + 1:
+                    continue
+                at = anchor(facts, first.frames)
+                if at is None or id(at) in reported:
+                    continue
+                reported.add(id(at))
+                yield Hit(
+                    at,
+                    f"{named(target_text(first), tensor)} is initialised by {first.spelled} and then at "
+                    f"once again by {second.spelled} on the next statement: only the second one takes effect",
+                    {"overwritten_by": second.spelled},
+                    "delete the first init, or the second if the first was the one you meant",
+                )
 
 
 @rule(
@@ -235,24 +223,34 @@ def init_overwritten(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     ANY_INIT,
 )
 def init_then_replaced(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
-    for init in facts.inits:
-        target = init.target
-        if target is None or target.base != "self" or not target.owner:
-            continue
-        owner = target.owner[0]
-        for assignment in facts.assignments:
-            if (
-                assignment.cls == init.cls
-                and assignment.function == init.function
-                and assignment.name == owner
-                and assignment.sequence > init.sequence
-            ):
+    for entry in live(facts):
+        for event in entry.events:
+            if event.kind != "module-replaced" or event.conditional:
+                continue
+            parent, name, old = event.subject, event.other, event.extra
+            if not isinstance(parent, Module) or old is None or parent.modules.get(name) is old:
+                continue
+            if any(_holds(model, old) for model in entry.models.values()):
+                continue  # still part of the model elsewhere
+            lost = [w for w in entry.writes[: event.at_write] if w.tensor is not None and w.tensor.owner is old
+                    and by_author(w) and not w.conditional]
+            for write in lost[:1]:
+                at = anchor(facts, write.frames)
+                if at is None:
+                    continue
                 yield Hit(
-                    init.node,
-                    f"`{target.text}` is initialised here, but `self.{owner}` is assigned a new "
-                    f"module later in `{init.function}`: the new one has PyTorch's default init "
-                    "and this init is lost",
-                    {"layer": owner},
-                    f"initialise `self.{owner}` after its last assignment",
+                    at,
+                    f"{named(target_text(write), write.tensor)} is initialised here, but `{name}` is assigned "
+                    "a new module later: the new one has PyTorch's default init and this init is lost",
+                    {"layer": name},
+                    f"initialise `{name}` after its last assignment",
                 )
-                break
+
+
+def _holds(root: Module, target: Module, depth: int = 0) -> bool:
+    if root is target:
+        return True
+    if depth > 32:
+        return False
+    return any(isinstance(child, Module) and _holds(child, target, depth + 1) for child in root.modules.values())
+

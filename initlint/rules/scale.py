@@ -2,8 +2,10 @@
 
 A layer with fan-in n and weights of second moment E[W^2] multiplies the second moment of its
 input by G = n * E[W^2] (theory.py). U(-100, 100) has E[W^2] = 3.3e3, so at fan-in 128 the gain
-is 4.3e5 per layer (std x650) where PyTorch's default gives 1/3. Where the fan-in cannot be
-folded, the rule fires only when the gain exceeds the limit for every fan-in (E[W^2] alone does).
+is 4.3e5 per layer (std x650) where PyTorch's default gives 1/3. The fan-in comes from the
+evaluated weight's shape; where it is a size the code leaves open, the rule fires only when the
+gain exceeds the limit for every fan-in (E[W^2] alone does). Embeddings are looked up, not
+multiplied with an input, so they have no gain.
 """
 
 from __future__ import annotations
@@ -12,70 +14,113 @@ import math
 from typing import Iterable
 
 from initlint import theory
-from initlint.findings import Effect
-from initlint.model.facts import FileFacts
-from initlint.model.fold import is_number
-from initlint.model.inits import InitCall, call_tokens
+from initlint.findings import Effect, Prediction
+from initlint.model.dists import Dist, Normal, TruncNormal, Uniform, fans
+from initlint.model.effective import by_author, established, second_moment, trainable
+from initlint.model.facts import EntryFacts, FileFacts
+from initlint.model.graph import tensor_nodes
+from initlint.model.values import Tensor, Write, describe, is_number
 from initlint.rules.base import Hit, Thresholds, rule
-from initlint.model.network import where
-from initlint.rules.stacks import exploding_chain, second_moment, stacks
-from initlint.rules.targets import FanIn, fan_in, weight_like
+from initlint.rules.gains import Stack, layer_label, layer_patterns, model_name, names, stacks, step_of
+from initlint.rules.support import anchor, fan_in_text, live, model_of, named, target_text
 
 fmt = theory.format_number
+_MULTIPLIED = frozenset({"dense", "conv", "recurrent"})
+_TOKENS = ("uniform_(", "normal_(", "uniform(", "normal(", "torch.rand", "nn.init import", "Parameter(")
 
 
-def _explosion(
-    facts: FileFacts, init: InitCall, limits: Thresholds, second_moment: float, spelled: str
-) -> Hit | None:
-    """A Hit when this second moment explodes at the target's fan-in (or at every fan-in)."""
-    fan = fan_in(facts, init)
-    target = init.target.text if init.target is not None else "the tensor"
-    if fan.known:
-        gain = theory.layer_gain(fan.value, second_moment)
+def weights(entry: EntryFacts) -> list[tuple[Tensor, object | None]]:
+    """Trainable tensors that multiply a signal: applied as a layer's weight in the graph, or
+    the weight of a torch Linear/Conv/RNN (whose only use is that), with the node if any."""
+    found: list[tuple[Tensor, object | None]] = []
+    seen: set[int] = set()
+    for node in entry.graph:
+        if node.op == "layer" and node.tensor is not None and id(node.tensor.root) not in seen:
+            seen.add(id(node.tensor.root))
+            found.append((node.tensor.root, node))
+    for write in entry.writes:
+        tensor = write.tensor
+        if tensor is None or id(tensor) in seen:
+            continue
+        owner = tensor.owner
+        if owner is not None and owner.family in _MULTIPLIED and tensor.name.startswith("weight"):
+            seen.add(id(tensor))
+            found.append((tensor, None))
+    return found
+
+
+def _explosion(facts: FileFacts, entry: EntryFacts, tensor: Tensor, node, write: Write, limits: Thresholds,
+               spelled: str, dist: Dist) -> Hit | None:
+    moment = second_moment(tensor, write)
+    at = anchor(facts, write.drawn.frames)
+    if moment is None or at is None or not math.isfinite(moment):
+        return None
+    fan = node.fan_in if node is not None else fans(tensor.shape)[0]
+    target = named(target_text(write), tensor)
+    model, path = model_of(entry, tensor)
+    if is_number(fan) and fan > 0:
+        gain = theory.layer_gain(fan, moment)
         if gain <= limits.max_gain:
             return None
-        at = f"at fan-in {fmt(fan.value)}" + (f" ({fan.text})" if _is_symbolic(fan) else "")
-        details = {"second_moment": second_moment, "fan_in": fan.value, "predicted_gain": gain}
-        chain = exploding_chain(facts, fan.layer, limits.max_gain) if fan.layer is not None else None
+        source = fan_in_text(tensor)
+        at_text = f"at fan-in {fmt(fan)}" + (f" ({source})" if source else "")
+        details = {"second_moment": moment, "fan_in": fan, "predicted_gain": gain}
+        chain = _exploding_chain(entry, tensor, limits) if node is not None else None
         depth = ""
+        layers: tuple[str, ...] = (path,) if path else ()
+        stack_gain = depth_count = None
         if chain is not None:
             depth = (
-                f", x{fmt(chain.total)} over {chain.depth} layers ({chain.names}) with no "
-                "normalization between them"
+                f", x{fmt(chain.total)} over {chain.depth} layers ({names(facts, entry, chain.steps)}) "
+                "with no normalization between them"
             )
             details.update(depth=chain.depth, stack_gain=chain.total)
-            details.update(where(chain.network, chain.steps))
+            layers = layer_patterns(entry, chain.steps)
+            stack_gain, depth_count = chain.total, chain.depth
+            model = model_name(entry, chain.steps) or model
         message = (
-            f"{spelled} on `{target}` gives E[W^2] = {fmt(second_moment)}; {at} the variance "
-            f"gain is {fmt(gain)} per layer (std x{fmt(math.sqrt(gain))}){depth}; "
-            f"PyTorch's default gives {fmt(1 / 3)}"
+            f"{spelled} on {target} gives E[W^2] = {fmt(moment)}; {at_text} the variance gain is "
+            f"{fmt(gain)} per layer (std x{fmt(math.sqrt(gain))}){depth}; PyTorch's default gives {fmt(1 / 3)}"
         )
-        bound = math.sqrt(3.0 / fan.value)
         fix = (
-            f"use nn.init.kaiming_uniform_(w, nonlinearity='relu') or U(-b, b) with "
-            f"b = sqrt(3 / fan_in) = {fmt(bound)} for a gain of 1"
+            "use nn.init.kaiming_uniform_(w, nonlinearity='relu') or U(-b, b) with "
+            f"b = sqrt(3 / fan_in) = {fmt(math.sqrt(3.0 / fan))} for a gain of 1"
         )
-    else:
-        if second_moment <= limits.max_gain:
-            return None
-        size = f"fan-in `{fan.text}`" if fan.text else "any fan-in n"
-        message = (
-            f"{spelled} on `{target}` gives E[W^2] = {fmt(second_moment)}: the variance gain is "
-            f"{fmt(second_moment)} x n per layer for {size}, above {fmt(limits.max_gain)} "
-            f"for every n >= 1 (a gain of 1 needs E[W^2] = 1/n)"
-        )
-        details = {
-            "second_moment": second_moment,
-            "fan_in": None,
-            "predicted_gain": None,
-            "gain_per_fan_in": second_moment,
-        }
-        fix = "use nn.init.kaiming_uniform_(w, nonlinearity='relu'), or U(-b, b) with b = sqrt(3 / fan_in)"
-    return Hit(init.node, message, details, fix)
+        prediction = Prediction(model=model, layers=layers, gain=gain, depth=depth_count, stack_gain=stack_gain)
+        return Hit(at, message, details, fix, prediction, weight=math.log10(gain))
+    if moment <= limits.max_gain:
+        return None
+    size = f"fan-in `{describe(fan)}`" if fan is not None and describe(fan) != "?" else "any fan-in n"
+    message = (
+        f"{spelled} on {target} gives E[W^2] = {fmt(moment)}: the variance gain is {fmt(moment)} x n "
+        f"per layer for {size}, above {fmt(limits.max_gain)} for every n >= 1 (a gain of 1 needs E[W^2] = 1/n)"
+    )
+    details = {"second_moment": moment, "fan_in": None, "predicted_gain": None, "gain_per_fan_in": moment}
+    prediction = Prediction(model=model, layers=(path,) if path else (), gain_per_fan_in=moment)
+    return Hit(at, message, details, "use nn.init.kaiming_uniform_(w, nonlinearity='relu'), or U(-b, b) with "
+               "b = sqrt(3 / fan_in)", prediction, weight=math.log10(moment))
 
 
-def _is_symbolic(fan: FanIn) -> bool:
-    return bool(fan.text) and not fan.text.replace(".", "").isdigit()
+def _exploding_chain(entry: EntryFacts, tensor: Tensor, limits: Thresholds) -> Stack | None:
+    for stack in stacks(entry, lambda step: step.linear_gain > limits.max_gain):
+        if any(step.tensor is tensor for step in stack.steps) and stack.depth >= 2:
+            return stack
+    return None
+
+
+def _scale_rule(facts: FileFacts, limits: Thresholds, kind: type) -> Iterable[Hit]:
+    for entry in live(facts):
+        for tensor, node in weights(entry):
+            write = established(tensor)
+            if write is None or not by_author(write) or not trainable(tensor):
+                continue
+            dist = write.dist
+            if not isinstance(dist, kind):
+                continue
+            hit = _explosion(facts, entry, tensor, node, write, limits, dist.describe(), dist)
+            if hit is not None:
+                hit.details.update({"low": dist.low, "high": dist.high} if kind is Uniform else {"mean": dist.mean_, "std": dist.std})
+                yield hit
 
 
 @rule(
@@ -83,20 +128,10 @@ def _is_symbolic(fan: FanIn) -> bool:
     "extreme-uniform-range",
     Effect.EXPLODING,
     "uniform_ bounds so wide the variance grows by orders of magnitude per layer",
-    call_tokens("uniform_", "uniform"),
+    _TOKENS,
 )
 def extreme_uniform_range(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
-    for init in facts.inits:
-        if init.scheme != "uniform_" or not weight_like(facts, init):
-            continue
-        low, high = init.value("a"), init.value("b")
-        if not (is_number(low) and is_number(high)):
-            continue
-        spelled = f"U({fmt(low)}, {fmt(high)})"
-        hit = _explosion(facts, init, limits, theory.uniform_second_moment(low, high), spelled)
-        if hit is not None:
-            hit.details.update(low=low, high=high)
-            yield hit
+    yield from _scale_rule(facts, limits, Uniform)
 
 
 @rule(
@@ -104,24 +139,14 @@ def extreme_uniform_range(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]
     "extreme-normal-std",
     Effect.EXPLODING,
     "normal_ std so large the variance grows by orders of magnitude per layer",
-    call_tokens("normal_", "normal"),
+    _TOKENS,
 )
 def extreme_normal_std(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
-    for init in facts.inits:
-        if init.scheme != "normal_" or not weight_like(facts, init):
-            continue
-        mean, std = init.value("mean"), init.value("std")
-        if not (is_number(mean) and is_number(std)):
-            continue
-        spelled = f"N({fmt(mean)}, {fmt(std)}^2)"
-        hit = _explosion(facts, init, limits, theory.normal_second_moment(mean, std), spelled)
-        if hit is not None:
-            hit.details.update(mean=mean, std=std)
-            yield hit
+    yield from _scale_rule(facts, limits, Normal)
 
 
-#: schemes whose size the author chose as a number (std, bounds), not from the fan-in
-_NUMERIC_SCHEMES = frozenset({"normal_", "uniform_", "trunc_normal_", "trunc_normal_tf_"})
+#: distributions whose size the author chose as a number (std, bounds), not from the fan-in
+NUMERIC = (Normal, Uniform, TruncNormal)
 
 
 @rule(
@@ -129,52 +154,37 @@ _NUMERIC_SCHEMES = frozenset({"normal_", "uniform_", "trunc_normal_", "trunc_nor
     "vanishing-stack",
     Effect.VANISHING,
     "a std or range too small for a stack of layers: the signal shrinks layer after layer",
-    call_tokens("normal_", "uniform_", "normal", "uniform"),
+    _TOKENS,
 )
 def vanishing_stack(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
-    for init in facts.inits:
-        if init.scheme not in _NUMERIC_SCHEMES or not weight_like(facts, init):
-            continue
-        found = [
-            stack
-            for stack in stacks(facts, init)
-            if stack.depth >= limits.min_stack_depth
-            and max(stack.gains) < 1.0
-            and stack.total < limits.min_stack_gain
-        ]
-        if not found:
-            continue
-        stack = min(found, key=lambda item: item.total)
-        first = stack.steps[0].layer
-        fan = first.fan_in
-        target = init.target.text if init.target is not None else "the tensor"
-        moment = second_moment(init, first) or 0.0
-        std = math.sqrt(1.0 / fan) if is_number(fan) and fan > 0 else None
-        yield Hit(
-            init.node,
-            f"{_spelled(init)} on `{target}` gives E[W^2] = {fmt(moment)}; at fan-in "
-            f"{fmt(fan)} the variance gain is {stack.per_layer()} per layer, "
-            f"x{fmt(stack.total)} over {stack.depth} layers ({stack.names}) with no "
-            f"normalization or residual between them: the signal vanishes "
-            f"(std x{fmt(math.sqrt(stack.total))})",
-            {
-                "second_moment": moment,
-                "fan_in": fan,
-                "predicted_gain": stack.gains[0],
-                "depth": stack.depth,
-                "stack_gain": stack.total,
-                "includes_activation": True,  # the gain runs to the next layer's input
-                **where(stack.network, stack.steps),
-            },
-            "scale the std with the fan-in: nn.init.kaiming_normal_(w, nonlinearity='relu') "
-            "before ReLU, nn.init.xavier_normal_(w) otherwise"
-            + (f" (std = sqrt(1 / fan_in) = {fmt(std)} keeps the gain at 1)" if std else ""),
-        )
+    for entry in live(facts):
+        for stack in stacks(entry, lambda step: isinstance(step.write.dist, NUMERIC) and step.gain < 1.0):
+            if stack.depth < limits.min_stack_depth or stack.total >= limits.min_stack_gain:
+                continue
+            first = stack.steps[0]
+            at = anchor(facts, first.write.drawn.frames)
+            if at is None:
+                continue
+            fan = first.fan_in
+            std = math.sqrt(1.0 / fan) if fan > 0 else None
+            yield Hit(
+                at,
+                f"{first.write.dist.describe()} on {named(target_text(first.write), first.tensor)} gives "
+                f"E[W^2] = {fmt(first.moment)}; at fan-in {fmt(fan)} the variance gain is "
+                f"{stack.per_layer()} per layer, x{fmt(stack.total)} over {stack.depth} layers "
+                f"({names(facts, entry, stack.steps)}) with no normalization or residual between "
+                f"them: the signal vanishes (std x{fmt(math.sqrt(stack.total))})",
+                {"second_moment": first.moment, "fan_in": fan, "predicted_gain": first.gain,
+                 "depth": stack.depth, "stack_gain": stack.total, "layer": layer_label(facts, entry, first.tensor)},
+                "scale the std with the fan-in: nn.init.kaiming_normal_(w, nonlinearity='relu') "
+                "before ReLU, nn.init.xavier_normal_(w) otherwise"
+                + (f" (std = sqrt(1 / fan_in) = {fmt(std)} keeps the gain at 1)" if std else ""),
+                Prediction(
+                    model=model_name(entry, stack.steps), layers=layer_patterns(entry, stack.steps),
+                    gain=first.gain, includes_activation=True, depth=stack.depth, stack_gain=stack.total,
+                ),
+                weight=stack.depth,
+            )
 
 
-def _spelled(init: InitCall) -> str:
-    if init.scheme == "uniform_":
-        return f"U({fmt(init.value('a'))}, {fmt(init.value('b'))})"
-    mean, std = init.value("mean"), init.value("std")
-    name = "N" if init.scheme == "normal_" else init.scheme.rstrip("_")
-    return f"{name}({fmt(mean)}, {fmt(std)}^2)"
+__all__ = ["weights", "tensor_nodes"]

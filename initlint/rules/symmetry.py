@@ -1,63 +1,88 @@
-"""IL1xx symmetry: constant weights keep every unit of a layer identical forever.
+"""IL1xx symmetry: constant weights on a hidden layer keep its units identical.
 
-If all weights of a layer share one value, every unit computes the same output and receives the
-same gradient, so no update can ever tell them apart. Zero is the right constant in a few places
-(the last layer of a residual branch or head, LoRA's B, adaLN-Zero gates, norm biases) and one is
-right for norm weights: those are not findings.
+If all weights of a layer share one value, every unit computes the same output and receives
+the same gradient; with zeros the input's signal also stops there. Whether a constant is a bug
+is decided by the layer's role in the evaluated forward (model/graph.py): zeros before a
+residual sum, a gate, an attention product or the model's output are designs (zero-init
+residual branches, adaLN-Zero, LoRA's B, output heads); only a layer whose output feeds
+nothing but other layers is hidden. Frozen tensors have no symmetry to break.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Iterable
 
 from initlint import theory
-from initlint.findings import Effect
-from initlint.model.facts import FileFacts
-from initlint.model.fold import is_number
-from initlint.model.inits import InitCall, call_tokens
-from initlint.model.network import networks, where
+from initlint.findings import Effect, Prediction
+from initlint.model.effective import by_author, established, trainable
+from initlint.model.facts import EntryFacts, FileFacts
+from initlint.model.graph import tensor_role, terminals
+from initlint.model.values import FlowNode, Module, Tensor, Write, is_number
 from initlint.rules.base import Hit, Thresholds, rule
-from initlint.rules.targets import fan_in, is_last_layer, is_norm_target, zero_by_design_name
+from initlint.rules.support import anchor, layer_name, live, model_of, named, target_text
 
-CONSTANT_SCHEMES = frozenset({"zeros_", "ones_", "constant_"})
-TOKENS = call_tokens("zeros_", "ones_", "constant_", "constant", "fill_", "zero_")
+TOKENS = ("zeros_(", "ones_(", "constant_(", "constant(", "fill_(", "zero_(", "torch.zeros", "torch.ones", "torch.full", "nn.init import")
 _FIX = (
     "draw the weights at random: nn.init.kaiming_uniform_(w, nonlinearity='relu') before ReLU, "
     "nn.init.xavier_uniform_(w) before tanh; zero only the last layer of a residual branch or head"
 )
+fmt = theory.format_number
 
 
-def constant_value(init: InitCall):
-    """The constant an init writes, or None when it is not a constant init or not foldable."""
-    if init.scheme == "zeros_":
-        return 0
-    if init.scheme == "ones_":
-        return 1
-    if init.scheme == "constant_":
-        value = init.args.get("val")
-        return value if is_number(value) else None
-    return None
-
-
-#: helpers that zero one sub-module on purpose, e.g. ControlNet's ``zero_module(conv)``
-_ZERO_HELPER = re.compile(r"zero_?(module|conv|layer|linear)", re.IGNORECASE)
-
-
-def _parameter_loop(init: InitCall):
-    """The loop over ``.parameters()`` whose variable is the target, without a filter on it."""
-    if init.target is None or init.target.path:
+def constant_weight(tensor: Tensor) -> tuple[Write, float] | None:
+    """The author's write that leaves a trainable weight at one constant, if established."""
+    if not trainable(tensor):
         return None
-    if init.function and _ZERO_HELPER.search(init.function):
+    write = established(tensor)
+    if write is None or not by_author(write):
         return None
-    for loop in reversed(init.loops):
-        if loop.receiver in init.narrowed:
-            return None  # the parameters of one kind of sub-module: a zero-module idiom
-        if init.target.base in loop.names:
-            if loop.over in {"parameters", "named_parameters"} and not loop.filtered(init):
-                return loop
-            return None
-    return None
+    value = write.dist.constant
+    return (write, value) if value is not None else None
+
+
+def zero_pairs(entry: EntryFacts) -> list[tuple[FlowNode, FlowNode]]:
+    """(first, second): zero layers where the second reads the first's output directly."""
+    pairs = []
+    for first in entry.graph:
+        if first.op != "layer" or first.tensor is None:
+            continue
+        found = constant_weight(first.tensor.root)
+        if found is None or found[1] != 0:
+            continue
+        ends = terminals(first)
+        if len(ends) != 1 or ends[0].op != "layer" or ends[0].tensor is None:
+            continue
+        second = ends[0]
+        other = constant_weight(second.tensor.root)
+        if other is not None and other[1] == 0 and second.tensor.root is not first.tensor.root:
+            pairs.append((first, second))
+    return pairs
+
+
+def _every_parameter_write(entry: EntryFacts) -> dict[int, tuple[str, Module]]:
+    """Writes that set every trainable parameter of a model to one constant (IL102's)."""
+    found: dict[int, tuple[str, Module]] = {}
+    for name, model in entry.models.items():
+        tensors = [t for t in _parameters(model) if trainable(t)]
+        if len(tensors) < 2:
+            continue
+        writes = [established(t) for t in tensors]
+        if any(w is None or not by_author(w) or w.dist.constant is None for w in writes):
+            continue
+        nodes = {id(w.place.node) for w in writes}
+        values = {w.dist.constant for w in writes}
+        if len(nodes) == 1 and len(values) == 1:
+            found[id(writes[0].place.node)] = (name, model)
+    return found
+
+
+def _parameters(model: Module, depth: int = 0) -> list[Tensor]:
+    found = [t for t in model.params.values() if isinstance(t, Tensor)]
+    if depth < 32:
+        for child in model.modules.values():
+            if isinstance(child, Module):
+                found.extend(_parameters(child, depth + 1))
+    return found
 
 
 @rule(
@@ -68,50 +93,54 @@ def _parameter_loop(init: InitCall):
     TOKENS,
 )
 def constant_weight_init(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
-    for init in facts.inits:
-        value = constant_value(init)
-        target = init.target
-        if value is None or target is None or target.role != "weight":
-            continue
-        layer = facts.layer_of(init)
-        if layer is None or not layer.has_weight or is_norm_target(facts, init):
-            continue  # only layers the file shows to be weight layers: unknown stays silent
-        if layer.family == "embedding":
-            continue  # each row gets gradients only from its own tokens: rows diverge at once
-        if value == 0 and any(layer is a.layer or layer is b.layer for _, a, b, _ in zero_pairs(facts)):
-            continue  # a zero layer next to another zero layer: IL103 reports the pair
-        if value == 0 and target.base != "self" and target.owner:
-            continue  # `module.x.weight` of another class: whether x is hidden needs dataflow
-        if target.text in facts.partial_writes:
-            continue  # zeroed, then written block by block (a structured init)
-        if value == 0 and (
-            is_last_layer(facts, init)
-            or zero_by_design_name(facts, init)
-            or target.owner[-1:] == ("-1",)
-        ):
-            continue
-        fan = fan_in(facts, init)
-        units = layer.units if layer is not None and is_number(layer.units) else None
-        owner = ".".join(target.owner) or f"{target.base} ({layer.kind if layer else '?'})"
-        unit_text = f"all {theory.format_number(units)} units" if units else "all units"
-        if value == 0:
-            gain = 0.0
-            effect = "the output carries no input signal (variance gain x0)"
-        else:
-            gain = fan.value * value * value if fan.known else None
-            effect = (
-                f"variance gain {theory.format_number(gain)} per layer"
-                if gain is not None
-                else f"variance gain fan-in x {theory.format_number(value * value)}"
-            )
-        yield Hit(
-            init.node,
-            f"`{target.text}` is set to the constant {theory.format_number(value)}: "
-            f"{unit_text} of `{owner}` compute the same output and get the same gradient, "
-            f"so they stay (nearly) identical; {effect}",
-            {"value": value, "units": units, "predicted_gain": gain, "layer": owner},
-            _FIX,
+    for entry in live(facts):
+        paired = {id(n.tensor.root) for pair in zero_pairs(entry) for n in pair}
+        whole = _every_parameter_write(entry)
+        done: set[int] = set()
+        for node in entry.graph:
+            if node.op != "layer" or node.tensor is None:
+                continue
+            tensor = node.tensor.root
+            if id(tensor) in done or id(tensor) in paired:
+                continue
+            done.add(id(tensor))
+            found = constant_weight(tensor)
+            if found is None:
+                continue
+            write, value = found
+            if id(write.place.node) in whole or tensor_role(entry.graph, tensor) != "hidden":
+                continue
+            at = anchor(facts, write.drawn.frames)
+            if at is None:
+                continue
+            yield _hit(facts, entry, node, tensor, write, value, at)
+
+
+def _hit(facts: FileFacts, entry: EntryFacts, node: FlowNode, tensor: Tensor, write: Write, value: float, at) -> Hit:
+    shape = tensor.shape
+    units = shape[0] if isinstance(shape, tuple) and shape and is_number(shape[0]) else None
+    owner = layer_name(facts, entry, tensor)
+    unit_text = f"all {fmt(units)} units" if units else "all units"
+    fan = node.fan_in
+    if value == 0:
+        gain: float | None = 0.0
+        effect = "the output carries no input signal (variance gain x0)"
+    else:
+        gain = fan * value * value if is_number(fan) else None
+        effect = (
+            f"variance gain {fmt(gain)} per layer" if gain is not None
+            else f"variance gain fan-in x {fmt(value * value)}"
         )
+    model, path = model_of(entry, tensor)
+    return Hit(
+        at,
+        f"{named(target_text(write), tensor)} is set to the constant {fmt(value)}: {unit_text} of "
+        f"`{owner}` compute the same output and get the same gradient, and its output feeds "
+        f"only other layers, so they stay (nearly) identical; {effect}",
+        {"value": value, "units": units, "predicted_gain": gain, "layer": owner},
+        _FIX,
+        Prediction(model=model, layers=(path,) if path else (), gain=gain, symmetric=True),
+    )
 
 
 @rule(
@@ -122,51 +151,28 @@ def constant_weight_init(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     TOKENS,
 )
 def constant_all_parameters(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
-    for init in facts.inits:
-        value = constant_value(init)
-        loop = _parameter_loop(init) if value is not None else None
-        if loop is None:
-            continue
-        source = f"{loop.receiver}.{loop.over}()" if loop.receiver else f"{loop.over}()"
-        yield Hit(
-            init.node,
-            f"every parameter from `{source}` is set to {theory.format_number(value)}: the units "
-            "of every layer compute the same output and get the same gradient, so the model "
-            "learns like one unit per layer"
-            + ("; with zero weights the output carries no input signal (variance gain x0)"
-               if value == 0 else ""),
-            {"value": value, "predicted_gain": 0.0 if value == 0 else None, "every_layer": True},
-            "loop over modules with isinstance checks and draw weights at random "
-            "(kaiming/xavier); set only biases and norm parameters to constants",
-        )
-
-
-def zero_pairs(facts: FileFacts):
-    """(network, first step, second step, layer id -> its zero init): zero layers where the
-    second reads the first. IL101 and IL103 both ask; it is computed once per file."""
-    return facts.derived("zero_pairs", lambda: _zero_pairs(facts))
-
-
-def _zero_pairs(facts: FileFacts):
-    zeroed: dict[int, InitCall] = {}
-    for init in facts.inits:
-        if constant_value(init) == 0 and init.target is not None and init.target.role == "weight":
-            for layer in facts.reach(init):
-                zeroed[id(layer)] = init
-    pairs = []
-    if len(zeroed) >= 2:
-        for network in networks(facts):
-            for second in network.steps:
-                first = second.source
-                if (
-                    first is not None
-                    and id(first.layer) in zeroed
-                    and id(second.layer) in zeroed
-                    and first.layer.family in {"dense", "conv"}
-                    and second.layer.family in {"dense", "conv"}
-                ):
-                    pairs.append((network, first, second, zeroed))
-    return pairs
+    for entry in live(facts):
+        for node_id, (name, model) in _every_parameter_write(entry).items():
+            tensors = [t for t in _parameters(model) if trainable(t)]
+            hidden = [t for t in tensors if tensor_role(entry.graph, t) == "hidden"]
+            if not hidden:
+                continue  # one layer at zero (a linear model) learns like any other
+            write = established(tensors[0])
+            at = anchor(facts, write.drawn.frames)
+            if at is None:
+                continue
+            value = write.dist.constant
+            yield Hit(
+                at,
+                f"every parameter of `{name}` ({len(tensors)} tensors) is set to {fmt(value)} "
+                f"here: the units of every layer compute the same output and get the same "
+                "gradient, so the model learns like one unit per layer"
+                + ("; with zero weights the output carries no input signal (variance gain x0)" if value == 0 else ""),
+                {"value": value, "predicted_gain": 0.0 if value == 0 else None, "every_layer": True},
+                "loop over modules with isinstance checks and draw weights at random "
+                "(kaiming/xavier); set only biases and norm parameters to constants",
+                Prediction(model=name, gain=0.0 if value == 0 else None, symmetric=True, every_layer=True),
+            )
 
 
 @rule(
@@ -177,14 +183,24 @@ def _zero_pairs(facts: FileFacts):
     TOKENS,
 )
 def zero_branch(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
-    for network, first, second, zeroed in zero_pairs(facts):
-        yield Hit(
-            zeroed[id(second.layer)].node,
-            f"`{first.layer.name}` and `{second.layer.name}` are both zero and "
-            f"`{second.layer.name}` reads `{first.layer.name}`'s output: the gradient of "
-            f"each is a product with the other's zero weights, so neither ever moves "
-            "and the branch stays dead (LoRA zeroes only B, and draws A at random)",
-            where(network, [first, second]),
-            f"draw `{first.layer.name}` at random (kaiming_uniform_) and keep only "
-            f"`{second.layer.name}` at zero",
-        )
+    for entry in live(facts):
+        whole = _every_parameter_write(entry)
+        for first, second in zero_pairs(entry):
+            write = established(second.tensor.root)
+            if id(write.place.node) in whole:
+                continue  # every parameter constant: IL102
+            at = anchor(facts, write.drawn.frames)
+            if at is None:
+                continue
+            a, b = layer_name(facts, entry, first.tensor.root), layer_name(facts, entry, second.tensor.root)
+            model, path_a = model_of(entry, first.tensor.root)
+            _, path_b = model_of(entry, second.tensor.root)
+            yield Hit(
+                at,
+                f"`{a}` and `{b}` are both zero and `{b}` reads `{a}`'s output: the gradient of "
+                "each is a product with the other's zero weights, so neither ever moves and the "
+                "branch stays dead (LoRA zeroes only B and draws A at random)",
+                {"layers": [a, b]},
+                f"draw `{a}` at random (kaiming_uniform_) and keep only `{b}` at zero",
+                Prediction(model=model, layers=tuple(p for p in (path_a, path_b) if p), symmetric=True),
+            )

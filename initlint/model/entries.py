@@ -1,0 +1,190 @@
+"""Evaluating one file: its module body, then each model class, then each unreached function.
+
+A model class is built the way ``Net()`` would build it: constructor defaults bound, each
+parameter without a default a symbolic size (``Sym("hidden_dim")``), then called on one input
+signal per ``forward`` parameter without a default. A top-level function that no other entry
+ran is evaluated with symbolic parameters: what it does to the models it builds itself is still
+established (``def main(): model = Net(); model.apply(weights_init)``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import libcst as cst
+
+from initlint.model.facts import EntryFacts, FileFacts
+from initlint.model.interp.context import BudgetExceeded, Frame
+from initlint.model.interp.machine import Evaluator
+from initlint.model.project import Project
+from initlint.model.source import SourceFile
+from initlint.model.values import ClassValue, FunctionValue, Module, Namespace, Place, Signal, Sym
+
+
+def evaluate_file(source: SourceFile, project: Project) -> FileFacts:
+    """Every entry of ``source`` (see the module docstring)."""
+    namespace = Namespace(source, {"__name__": "__main__"})
+    if source.folder is not None:
+        project.namespaces[(source.folder / Path(source.path).name).resolve()] = namespace
+    module_entry, evaluator = _module_entry(source, project, namespace)
+    entries = [module_entry]
+    classes, functions = _definitions(source, namespace)
+    for cls in classes:
+        entry = _class_entry(cls, project)
+        if entry is not None:
+            entries.append(entry)
+    reached = set(module_entry.executed)
+    for entry in entries[1:]:
+        reached |= entry.executed
+    for function in functions:
+        if function.node not in reached and function.cls is None:
+            entries.append(_function_entry(function, project))
+    methods = [value for cls in classes for value in cls.body.values() if isinstance(value, FunctionValue)]
+    return FileFacts(source, namespace, entries, [*functions, *methods])
+
+
+def _module_entry(source: SourceFile, project: Project, namespace: Namespace) -> tuple[EntryFacts, Evaluator]:
+    evaluator = Evaluator(project)
+    frame = Frame(source, namespace, namespace.names)
+    entry = EntryFacts("<module>", "module", Place(source, source.tree))
+    try:
+        evaluator.exec_block(source.tree.body, frame)
+    except BudgetExceeded:
+        entry.failed = "the module body took too long to evaluate"
+    except RecursionError:
+        entry.failed = "the module body nests too deeply to evaluate"
+    for name, value in namespace.names.items():
+        if isinstance(value, Module) and value.made is not None and value.made.source is source:
+            entry.models.setdefault(name, value)
+    if entry.failed is None:
+        _run_uncalled(evaluator, entry, source)
+    evaluator.close_graph()
+    _collect(entry, evaluator)
+    return entry, evaluator
+
+
+def _run_uncalled(evaluator: Evaluator, entry: EntryFacts, source: SourceFile) -> None:
+    """A model the script builds but never calls is still a model: run it once on an input."""
+    applied = {id(node.module) for node in evaluator.graph if node.module is not None}
+    for model in entry.models.values():
+        if id(model) in applied or any(id(m) in applied for m in _tree(model)):
+            continue
+        try:
+            _call_forward(evaluator, model, Place(source, model.made.node))
+        except BudgetExceeded:
+            entry.failed = "running the script's models took too long to evaluate"
+            return
+
+
+def _tree(model: Module, depth: int = 0) -> list[Module]:
+    found = [model]
+    if depth < 32:
+        for child in model.modules.values():
+            if isinstance(child, Module):
+                found.extend(_tree(child, depth + 1))
+    return found
+
+
+def _definitions(source: SourceFile, namespace: Namespace) -> tuple[list[ClassValue], list[FunctionValue]]:
+    """Classes and functions the file itself defines at top level, in file order."""
+    classes: list[ClassValue] = []
+    functions: list[FunctionValue] = []
+    for statement in source.tree.body:
+        if isinstance(statement, cst.ClassDef):
+            value = namespace.names.get(statement.name.value)
+            if isinstance(value, ClassValue) and value.node is statement:
+                classes.append(value)
+        elif isinstance(statement, cst.FunctionDef):
+            value = namespace.names.get(statement.name.value)
+            if isinstance(value, FunctionValue) and value.node is statement:
+                functions.append(value)
+    return classes, functions
+
+
+def _class_entry(cls: ClassValue, project: Project) -> EntryFacts | None:
+    evaluator = Evaluator(project)
+    place = Place(cls.namespace.source, cls.node)
+    entry = EntryFacts(cls.name, "class", place)
+    try:
+        init = evaluator._find_init(cls.mro())
+        kwargs = _open_parameters(init, skip_self=True) if isinstance(init, FunctionValue) else {}
+        model = evaluator.instantiate(cls, [], kwargs, place, False)
+        if not isinstance(model, Module):
+            return None
+        entry.models[cls.name] = model
+        if any(event.kind == "construction-raised" and event.place is place for event in evaluator.events):
+            entry.failed = "building the model with its defaults raises"
+        else:
+            _call_forward(evaluator, model, place)
+    except BudgetExceeded:
+        entry.failed = "building and running the model took too long to evaluate"
+    except RecursionError:
+        entry.failed = "the model nests too deeply to evaluate"
+    _collect(entry, evaluator)
+    return entry
+
+
+def _call_forward(evaluator: Evaluator, model: Module, place: Place) -> None:
+    forward = None
+    if model.cls is not None:
+        try:
+            forward = model.cls.lookup("forward")
+        except KeyError:
+            forward = None
+    args: list[Any] = []
+    kwargs: dict[str, Any] = {}
+    if isinstance(forward, FunctionValue):
+        params = forward.node.params
+        for param in [*params.posonly_params, *params.params][1:]:
+            if param.default is None:
+                args.append(Signal(evaluator.node("input", (), place)))
+            else:
+                break
+        for param in params.kwonly_params:
+            if param.default is None:
+                kwargs[param.name.value] = Signal(evaluator.node("input", (), place))
+    elif model.family in ("user", "opaque"):
+        return
+    else:
+        args.append(Signal(evaluator.node("input", (), place)))
+    result = evaluator.call_module(model, args, kwargs, place)
+    if model.cls is None:
+        evaluator.mark_output(result, place)
+
+
+def _open_parameters(function: FunctionValue, skip_self: bool) -> dict[str, Any]:
+    """Each parameter without a default, as a symbolic value named after it."""
+    params = function.node.params
+    positional = [*params.posonly_params, *params.params][1 if skip_self else 0:]
+    return {
+        param.name.value: Sym(param.name.value)
+        for param in (*positional, *params.kwonly_params)
+        if param.default is None
+    }
+
+
+def _function_entry(function: FunctionValue, project: Project) -> EntryFacts:
+    evaluator = Evaluator(project, grad_known=False)
+    place = Place(function.namespace.source, function.node)
+    entry = EntryFacts(function.name, "function", place, grad_known=False)
+    try:
+        evaluator.call_function(function, [], _open_parameters(function, skip_self=False), place)
+    except BudgetExceeded:
+        entry.failed = "the function took too long to evaluate"
+    except RecursionError:
+        entry.failed = "the function nests too deeply to evaluate"
+    evaluator.close_graph()
+    _collect(entry, evaluator)
+    return entry
+
+
+def _collect(entry: EntryFacts, evaluator: Evaluator) -> None:
+    entry.graph = evaluator.graph
+    entry.writes = evaluator.writes
+    entry.events = evaluator.events
+    entry.init_calls = evaluator.init_calls
+    entry.executed = {node for node in evaluator.executed}
+
+
+__all__ = ["evaluate_file"]

@@ -1,0 +1,153 @@
+"""The evaluator's state: frames, completions of statements, the budget, joins of values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from initlint.model.source import SourceFile
+from initlint.model.values import (
+    UNKNOWN,
+    FunctionValue,
+    Module,
+    Namespace,
+    Place,
+    Signal,
+    Sym,
+    Tensor,
+)
+
+#: statements (and expressions) one entry may evaluate before it is abandoned as too costly
+STEP_BUDGET = 60_000
+#: nested calls before a call is left unevaluated (recursion, deep helper chains)
+MAX_DEPTH = 24
+#: iterations a loop is unrolled; longer loops run once as a template (see statements.py)
+MAX_UNROLL = 64
+
+
+class BudgetExceeded(Exception):
+    """The entry took more steps than STEP_BUDGET: its facts are incomplete and dropped."""
+
+
+class Completion:
+    """How a statement ended when it did not just fall through."""
+
+    __slots__ = ()
+
+
+@dataclass(eq=False)
+class Return(Completion):
+    value: Any
+
+
+class _Marker(Completion):
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+BREAK = _Marker("BREAK")
+CONTINUE = _Marker("CONTINUE")
+#: an exception was raised on a path the evaluator knows is taken
+RAISE = _Marker("RAISE")
+
+
+@dataclass(eq=False)
+class Frame:
+    """One function call (or module or class body) being evaluated."""
+
+    source: SourceFile
+    namespace: Namespace
+    locals: dict[str, Any]
+    function: FunctionValue | None = None
+    closure: dict[str, Any] | None = None
+    #: values returned on paths that were only possibly taken (an undecided ``if``)
+    returns: list[Any] = field(default_factory=list)
+    #: the class body being evaluated (names go into the class, not the module)
+    class_body: bool = False
+    #: names declared ``global`` / ``nonlocal`` in this function
+    globals_: set[str] = field(default_factory=set)
+    nonlocals: set[str] = field(default_factory=set)
+    #: an undecided ``return``/``raise`` happened: the rest of the function is undecided
+    maybe_returned: bool = False
+    #: the loops being evaluated (statements.LoopState)
+    loops: list[Any] = field(default_factory=list)
+    #: values a generator yielded (None: not a generator)
+    yields: list[Any] | None = None
+    #: annotated names in a class body, in order (dataclass fields)
+    annotations: list[str] = field(default_factory=list)
+
+
+def same(a: Any, b: Any) -> bool:
+    """Whether two evaluated values are the same value (objects by identity)."""
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, (int, float, str, bool, Sym)) or a is None:
+        return a == b
+    if isinstance(a, tuple):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    return False
+
+
+def join(values: list[Any]) -> Any:
+    """The value of an expression that holds one of ``values`` depending on an undecided test."""
+    if not values:
+        return None
+    first = values[0]
+    if all(same(first, other) for other in values[1:]):
+        return first
+    return UNKNOWN
+
+
+def truth(value: Any) -> bool | None:
+    """Python's truth of a value, or None when it is not decided."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return bool(value)
+    if isinstance(value, tuple):
+        return bool(value)
+    from initlint.model.values import DictObj, ListObj
+
+    if isinstance(value, ListObj):
+        return None if value.template else bool(value.items)
+    if isinstance(value, DictObj):
+        return None if value.open else bool(value.items)
+    if isinstance(value, (Module, FunctionValue, Namespace)):
+        return True
+    if isinstance(value, (Tensor, Signal)) or value is UNKNOWN or isinstance(value, Sym):
+        return None
+    return True  # classes, externals, bound methods, partials
+
+
+@dataclass(eq=False)
+class InitRecord:
+    """One call of an init function or in-place init method, whatever its target evaluated to."""
+
+    place: Place
+    frames: tuple[Place, ...]
+    scheme: str
+    spelled: str
+    dist: Any
+    tensor: Tensor | None
+    target: str
+    deprecated: bool = False
+
+
+@dataclass(eq=False)
+class Event:
+    """Something a rule asks about that is not a write: ``kind`` says which (see facts.py)."""
+
+    kind: str
+    place: Place
+    frames: tuple[Place, ...]
+    subject: Any = None
+    other: Any = None
+    extra: Any = None
+    conditional: bool = False
+    #: how many writes the entry had made when this happened (orders events and writes)
+    at_write: int = 0

@@ -1,0 +1,468 @@
+"""Calls to code outside the evaluated files, by qualified name: torch, its init wrappers, math.
+
+torch.nn layers are built with their parameters (torchlib/construct.py), init functions write
+their distributions, tensor factories make tensors, functional ops add flow nodes. Wrappers that
+real code uses resolve as the schemes they are: transformers' ``initialization`` module and
+timm's ``trunc_normal_``, ``trunc_normal_tf_``, ``lecun_normal_``, ``variance_scaling_``.
+Anything else is an unknown call (calls.py): its result is open and its arguments tainted,
+except for a short list of functions known to change nothing they are given (logging, print).
+"""
+
+from __future__ import annotations
+
+import copy as _copy
+import math
+from typing import TYPE_CHECKING, Any
+
+from initlint.model.dists import Constant, Dist, Eye, Normal, Opaque, Uniform, Uninitialised, WeightNormed
+from initlint.model.interp.context import Frame, InitRecord
+from initlint.model.torchlib.classes import family, torch_class
+from initlint.model.torchlib.construct import bind, build
+from initlint.model.torchlib.init_fns import DEPRECATED, INIT_SIGNATURES, bind_init, distribution
+from initlint.model.values import (
+    UNKNOWN,
+    DictObj,
+    External,
+    ListObj,
+    Module,
+    PartialValue,
+    Place,
+    Signal,
+    Sym,
+    Tensor,
+    is_number,
+)
+
+if TYPE_CHECKING:
+    from initlint.model.interp.machine import Evaluator
+
+_TIMM_INITS = frozenset({"trunc_normal_", "trunc_normal_tf_", "lecun_normal_", "variance_scaling_"})
+_INIT_NAMES = frozenset(INIT_SIGNATURES) | DEPRECATED
+_FACTORIES: dict[str, Dist | None] = {
+    "zeros": Constant(0.0), "ones": Constant(1.0), "empty": Uninitialised("torch.empty"),
+    "randn": Normal(0.0, 1.0), "rand": Uniform(0.0, 1.0), "Tensor": None, "FloatTensor": None,
+    "DoubleTensor": None, "HalfTensor": None, "cuda.FloatTensor": None,
+}
+_LIKE = {"zeros_like": Constant(0.0), "ones_like": Constant(1.0), "randn_like": Normal(0.0, 1.0),
+         "rand_like": Uniform(0.0, 1.0), "empty_like": Uninitialised("torch.empty_like")}
+_MATH = {
+    "sqrt": math.sqrt, "log": math.log, "exp": math.exp, "pow": math.pow, "floor": math.floor,
+    "ceil": math.ceil, "log2": math.log2, "log10": math.log10, "fabs": math.fabs, "prod": None,
+    "isqrt": math.isqrt, "cos": math.cos, "sin": math.sin, "tanh": math.tanh, "erf": math.erf,
+}
+#: calls known not to change what they are given
+_PURE_PREFIXES = (
+    "logging.", "warnings.", "print", "builtins.print", "os.path.", "time.", "json.", "sys.",
+    "torch.manual_seed", "random.seed", "numpy.random.seed", "torch.cuda.manual_seed",
+    "torch.save", "torch.cuda.is_available", "torch.is_tensor", "torch.is_grad_enabled",
+    "typing.", "re.", "inspect.", "torch.jit.is_scripting", "torch.jit.is_tracing",
+    "torch.device", "torch.get_default_dtype", "torch.set_default_dtype", "einops.",
+    "torch.backends.", "torch.distributed.is_initialized", "torch.distributed.get_rank",
+)
+GRAD_CONTEXTS = {
+    "torch.no_grad": "off", "torch.inference_mode": "off", "torch.enable_grad": "on",
+    "torch.autograd.no_grad": "off", "torch.autograd.grad_mode.no_grad": "off",
+}
+
+
+def library_module(dotted: str) -> bool:
+    """Modules whose functions are modelled here instead of evaluated from their source."""
+    return (
+        dotted == "torch" or dotted.startswith("torch.")
+        or dotted.endswith(".initialization") and dotted.startswith("transformers")
+        or dotted.startswith(("timm.layers.weight_init", "timm.models.layers.weight_init"))
+    )
+
+
+def library_name(dotted: str, name: str) -> bool:
+    """``from timm.layers import trunc_normal_``: one init function of a package we model."""
+    return dotted.startswith("timm") and name in _TIMM_INITS
+
+
+class Externals:
+    """Calls to External names."""
+
+    def call_external(self: "Evaluator", name: str, args: list[Any], kwargs: dict[str, Any], place: Place, frame: Frame | None, open_: bool) -> Any:
+        last = name.rsplit(".", 1)[-1]
+        if name.endswith(".__init__"):
+            return self._base_init(name[: -len(".__init__")], args, kwargs, place, open_)
+        if name in GRAD_CONTEXTS or name == "torch.set_grad_enabled":
+            return External(name) if name != "torch.set_grad_enabled" else External(f"torch.set_grad_enabled:{args[0] if args else UNKNOWN}")
+        if name.startswith("torch.nn.init.") and last in ("calculate_gain", "_calculate_fan_in_and_fan_out", "_calculate_correct_fan"):
+            return _init_helper(last, args, kwargs)
+        init = self._init_function(name)
+        if init is not None:
+            return self._init_call(init, name, args, kwargs, place, open_)
+        if last in ("Parameter", "UninitializedParameter") and name.startswith("torch.nn"):
+            value = args[0] if args else kwargs.get("data", UNKNOWN)
+            flag = args[1] if len(args) > 1 else kwargs.get("requires_grad", True)
+            return self.parameter(value, flag, place)
+        if last == "Buffer" and name.startswith("torch.nn"):
+            value = args[0] if args else UNKNOWN
+            if isinstance(value, Tensor):
+                value.buffer = True
+            return value
+        torch_kind = torch_class(name)
+        if torch_kind is not None and torch_kind not in ("Module",):
+            return self.torch_module(torch_kind, args, kwargs, place, open_)
+        if name.startswith("torch.nn.utils.") or name.startswith("torch.nn.utils"):
+            return self._nn_utils(last, args, kwargs, place)
+        if name.startswith("torch.") or name.startswith("torch.nn.functional."):
+            made = self._torch_function(name, last, args, kwargs, place, open_)
+            if made is not _NOT:
+                return made
+        if name.startswith(("math.", "numpy.", "np.")):
+            return _math(last, args)
+        if name in ("functools.partial",):
+            return PartialValue(args[0], tuple(args[1:]), dict(kwargs)) if args else UNKNOWN
+        if name in ("copy.deepcopy", "copy.copy"):
+            return self.clone(args[0]) if args else UNKNOWN
+        if name in ("collections.OrderedDict", "typing.OrderedDict"):
+            return self.builtin("dict").function(self, args, kwargs, place, frame, open_)
+        if name.startswith(_PURE_PREFIXES):
+            return UNKNOWN
+        return self.unknown_call([*args, *kwargs.values()], {}, place)
+
+    # ----- construction
+    def torch_module(self: "Evaluator", kind: str, args: list[Any], kwargs: dict[str, Any], place: Place, open_: bool) -> Module:
+        module = Module(kind, family(kind), made=place, repeat=self.repeat)
+        if family(kind) == "container":
+            self.fill_container(module, args, kwargs)
+            return module
+        if open_:
+            module.tainted = True
+        module.arg_text = _argument_texts(kind, place)
+        build(module, kind, bind(kind, args, kwargs), place, self.frames_to(place))
+        for tensor in [*module.params.values(), *module.buffers.values()]:
+            if tensor is not None:
+                self.writes.extend(w for w in tensor.storage.writes if w not in self.writes)
+                for write in tensor.storage.writes:
+                    write.tensor = tensor
+        _own_children(module)
+        return module
+
+    def fill_container(self: "Evaluator", module: Module, args: list[Any], kwargs: dict[str, Any]) -> None:
+        """Sequential(*layers), Sequential(OrderedDict), ModuleList(iterable), ModuleDict(dict)."""
+        if module.kind == "Sequential" and len(args) == 1 and isinstance(args[0], DictObj):
+            items: list[tuple[str, Any]] = [(str(k), v) for k, v in args[0].items.items()]
+        elif module.kind in ("ModuleDict", "ParameterDict"):
+            source = args[0] if args else None
+            items = [(str(k), v) for k, v in source.items.items()] if isinstance(source, DictObj) else []
+        elif module.kind == "Sequential":
+            items = [(str(i), value) for i, value in enumerate(args)]
+        else:
+            source = args[0] if args else ListObj([])
+            listed = self.iterate(source)
+            if listed is None:
+                element = self.template_element(source)
+                count = self.template_count(source)
+                if isinstance(element, Module):
+                    element.repeat = count
+                    items = [("0", element)]
+                else:
+                    module.tainted = True
+                    items = []
+            else:
+                items = [(str(i), value) for i, value in enumerate(listed)]
+        for key, value in items:
+            if isinstance(value, Module):
+                self.adopt_module(module, key, value)
+                module.modules[key] = value
+            elif isinstance(value, Tensor):
+                self.adopt_tensor(module, key, value)
+                module.params[key] = value
+            elif value is UNKNOWN:
+                module.modules[key] = UNKNOWN
+
+    def _base_init(self: "Evaluator", base: str, args: list[Any], kwargs: dict[str, Any], place: Place, open_: bool) -> Any:
+        receiver = args[0] if args else None
+        rest = args[1:]
+        torch_kind = torch_class(base)
+        if isinstance(receiver, Module):
+            if torch_kind == "Module" or base in ("builtins.object", "object"):
+                return None
+            if torch_kind is not None:
+                if family(torch_kind) == "container":
+                    self.fill_container(receiver, rest, kwargs)
+                else:
+                    build(receiver, torch_kind, bind(torch_kind, rest, kwargs), place, self.frames_to(place))
+                    for tensor in [*receiver.params.values(), *receiver.buffers.values()]:
+                        if tensor is not None:
+                            for write in tensor.storage.writes:
+                                write.tensor = tensor
+                                if write not in self.writes:
+                                    self.writes.append(write)
+                    _own_children(receiver)
+                return None
+            receiver.open_base = True
+            for value in [*rest, *kwargs.values()]:
+                self.taint(value, place)
+            return None
+        if base in ("builtins.object", "object"):
+            return None
+        return self.unknown_call(rest, kwargs, place)
+
+    # ----- init functions
+    def _init_function(self, name: str) -> str | None:
+        module, _, last = name.rpartition(".")
+        if module in ("torch.nn.init",) or module.endswith(".initialization") and module.startswith("transformers"):
+            if last in INIT_SIGNATURES:
+                return last
+            if last in DEPRECATED:
+                return last + "_"
+            if last.startswith("_no_grad_") and last[len("_no_grad"):] in INIT_SIGNATURES:
+                return last[len("_no_grad"):]
+            return None
+        if module.startswith("timm") and last in _TIMM_INITS:
+            return last
+        return None
+
+    def _init_call(self: "Evaluator", scheme: str, name: str, args: list[Any], kwargs: dict[str, Any], place: Place, open_: bool) -> Any:
+        tensor = args[0] if args else kwargs.get("tensor", UNKNOWN)
+        bound = bind_init(scheme, list(args[1:]), {k: v for k, v in kwargs.items() if k != "tensor"}, open_ or (not args and "tensor" not in kwargs))
+        origin = None
+        if scheme == "copy_" and bound is not None:
+            dist = self.values_of(bound.get("other"))
+            other = bound.get("other")
+            origin = other.storage.state[0] if isinstance(other, Tensor) and len(other.storage.state) == 1 else None
+        else:
+            shape = tensor.root.shape if isinstance(tensor, Tensor) else UNKNOWN
+            dist = distribution(scheme, bound, shape)
+        spelled = _spelled(name)
+        self.write(tensor, dist, place, spelled, autograd_free=True, origin=origin)
+        node = place.node
+        target = place.source.code(node.args[0].value) if getattr(node, "args", None) else "?"
+        self.init_calls.append(InitRecord(
+            place, self.frames_to(place), scheme, spelled, dist,
+            tensor.root if isinstance(tensor, Tensor) else None, target,
+            deprecated=name.rsplit(".", 1)[-1] in DEPRECATED,
+        ))
+        return tensor
+
+    # ----- torch.nn.utils
+    def _nn_utils(self: "Evaluator", last: str, args: list[Any], kwargs: dict[str, Any], place: Place) -> Any:
+        module = args[0] if args else kwargs.get("module", UNKNOWN)
+        if last == "weight_norm" and isinstance(module, Module):
+            name = args[1] if len(args) > 1 and isinstance(args[1], str) else kwargs.get("name", "weight")
+            weight = module.params.get(name) if isinstance(name, str) else None
+            if isinstance(weight, Tensor):
+                g = self.new_tensor(_g_shape(weight.shape), Opaque("the norms of the weight's rows", random=True), place, "weight_norm", parameter=True)
+                v = Tensor(weight.shape, weight.storage, parameter=True, requires_grad=True, made=place)
+                module.params.pop(name, None)
+                self.adopt_tensor(module, f"{name}_g", g)
+                self.adopt_tensor(module, f"{name}_v", v)
+                module.params[f"{name}_g"] = g
+                module.params[f"{name}_v"] = v
+                derived = Tensor(weight.shape, g.storage, made=place, owner=module, name=name)
+                derived.derived = WeightNormed(Opaque())
+                derived.base = v
+                module.attrs[name] = derived
+            return module
+        if last in ("spectral_norm", "remove_weight_norm", "remove_spectral_norm", "clip_grad_norm_", "clip_grad_value_"):
+            return module
+        if last == "parameters_to_vector":
+            return UNKNOWN
+        return self.unknown_call(args, kwargs, place)
+
+    # ----- torch functions
+    def _torch_function(self: "Evaluator", name: str, last: str, args: list[Any], kwargs: dict[str, Any], place: Place, open_: bool) -> Any:
+        flow = self.functional(name, args, kwargs, place)
+        if flow is not None:
+            return flow
+        if last in _FACTORIES and name.count(".") <= 2:
+            return self._factory(last, args, kwargs, place, open_)
+        if last in _LIKE:
+            like = args[0] if args else UNKNOWN
+            return self.new_tensor(like.shape if isinstance(like, Tensor) else UNKNOWN, _LIKE[last], place, f"torch.{last}")
+        if last == "full":
+            size = args[0] if args else kwargs.get("size", UNKNOWN)
+            fill = args[1] if len(args) > 1 else kwargs.get("fill_value", UNKNOWN)
+            dist = Constant(float(fill)) if is_number(fill) else Opaque("a fill value", random=False)
+            return self.new_tensor(_shape_of(size, []), dist, place, "torch.full")
+        if last == "normal" and len(args) >= 3:
+            mean, std = args[0], args[1]
+            dist = Normal(float(mean), float(std)) if is_number(mean) and is_number(std) else Opaque("torch.normal values")
+            return self.new_tensor(_shape_of(args[2], []), dist, place, "torch.normal")
+        if last == "eye":
+            size = args[0] if args else UNKNOWN
+            cols = args[1] if len(args) > 1 and is_number(args[1]) else size
+            return self.new_tensor((size, cols), Eye("torch.eye"), place, "torch.eye")
+        if last in ("tensor", "as_tensor", "from_numpy", "arange", "linspace", "logspace"):
+            data = args[0] if args else UNKNOWN
+            dist = Constant(float(data)) if is_number(data) and last in ("tensor", "as_tensor") else Opaque(f"values from torch.{last}", random=False)
+            shape = () if is_number(data) and last in ("tensor", "as_tensor") else UNKNOWN
+            if "out" in kwargs and isinstance(kwargs["out"], Tensor):
+                self.write(kwargs["out"], dist, place, f"torch.{last}(out=)")
+                return kwargs["out"]
+            return self.new_tensor(shape, dist, place, f"torch.{last}")
+        if last in ("randint", "randperm", "bernoulli", "multinomial", "poisson"):
+            return self.new_tensor(UNKNOWN, Opaque(f"torch.{last} values", random=True), place, f"torch.{last}")
+        if last in ("no_grad", "enable_grad", "inference_mode"):
+            return External(name)
+        return _NOT
+
+    def _factory(self: "Evaluator", last: str, args: list[Any], kwargs: dict[str, Any], place: Place, open_: bool) -> Any:
+        dist = _FACTORIES[last]
+        if dist is None:  # torch.Tensor(n, m): uninitialised; torch.Tensor([1, 2]): data
+            if len(args) == 1 and isinstance(args[0], (ListObj, tuple)) and not all(is_number(a) or isinstance(a, Sym) for a in (args[0] if isinstance(args[0], tuple) else [])):
+                return self.new_tensor(UNKNOWN, Opaque("values given as data", random=False), place, f"torch.{last}")
+            if args and all(is_number(a) or isinstance(a, Sym) for a in args) and not open_:
+                return self.new_tensor(tuple(args), Uninitialised(f"torch.{last}"), place, f"torch.{last}")
+            if args and isinstance(args[0], Tensor):
+                return args[0]
+            return self.new_tensor(UNKNOWN, Opaque(f"torch.{last} of values the evaluator cannot name"), place, f"torch.{last}")
+        shape = _shape_of(args[0] if len(args) == 1 else tuple(args), [])
+        if open_:
+            shape = UNKNOWN
+        return self.new_tensor(shape, dist, place, f"torch.{last}")
+
+    # ----- copies
+    def clone(self: "Evaluator", value: Any) -> Any:
+        """``copy.deepcopy``: modules and their tensors copied (the copies keep the writes)."""
+        if isinstance(value, (Module, Tensor, ListObj, DictObj)):
+            memo: dict[int, Any] = {}
+            return _deep_copy(value, memo)
+        return value
+
+
+_NOT = object()
+
+
+def _argument_texts(kind: str, place: Place) -> dict[str, str]:
+    """``{"in_features": "hidden_dim"}`` from the constructor call's source."""
+    import libcst as cst
+
+    from initlint.model.torchlib.classes import SIGNATURES
+
+    node = place.node
+    if not isinstance(node, cst.Call):
+        return {}
+    names = [name for name, _ in SIGNATURES.get(kind, ())]
+    texts: dict[str, str] = {}
+    position = 0
+    for arg in node.args:
+        if arg.star:
+            break
+        if arg.keyword is not None:
+            key = arg.keyword.value
+        elif position < len(names):
+            key = names[position]
+            position += 1
+        else:
+            continue
+        text = place.source.code(arg.value)
+        if len(text) <= 40:
+            texts[key] = text
+    return texts
+
+
+def _deep_copy(value: Any, memo: dict[int, Any]) -> Any:
+    if id(value) in memo:
+        return memo[id(value)]
+    if isinstance(value, Tensor):
+        from initlint.model.values import Storage
+
+        copied = _copy.copy(value)
+        copied.storage = Storage(list(value.storage.state), list(value.storage.writes))
+        memo[id(value)] = copied
+        return copied
+    if isinstance(value, Module):
+        copied = _copy.copy(value)
+        memo[id(value)] = copied
+        copied.params = {k: _deep_copy(v, memo) if v is not None else None for k, v in value.params.items()}
+        copied.buffers = {k: _deep_copy(v, memo) if v is not None else None for k, v in value.buffers.items()}
+        copied.modules = {k: _deep_copy(v, memo) if isinstance(v, Module) else v for k, v in value.modules.items()}
+        copied.attrs = {k: _deep_copy(v, memo) if isinstance(v, (Module, Tensor, ListObj, DictObj)) else v for k, v in value.attrs.items()}
+        copied.path = ""
+        for table in (copied.params, copied.buffers):
+            for key, tensor in table.items():
+                if isinstance(tensor, Tensor):
+                    tensor.owner, tensor.name = copied, key
+        return copied
+    if isinstance(value, ListObj):
+        copied = ListObj([], value.repeat)
+        memo[id(value)] = copied
+        copied.items = [_deep_copy(v, memo) for v in value.items]
+        return copied
+    if isinstance(value, DictObj):
+        copied = DictObj({}, value.open)
+        memo[id(value)] = copied
+        copied.items = {k: _deep_copy(v, memo) for k, v in value.items.items()}
+        return copied
+    return value
+
+
+def _own_children(module: Module) -> None:
+    for name, child in module.modules.items():
+        if isinstance(child, Module):
+            child.path = f"{module.path}.{name}" if module.path else name
+
+
+def _init_helper(last: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    """torch.nn.init.calculate_gain and the fan helpers, on evaluated arguments."""
+    from initlint import theory
+    from initlint.model.dists import fans
+
+    if last == "calculate_gain":
+        name = args[0] if args else kwargs.get("nonlinearity")
+        param = args[1] if len(args) > 1 else kwargs.get("param")
+        if not isinstance(name, str) or param is not None and not is_number(param):
+            return UNKNOWN
+        try:
+            return theory.calculate_gain(name, param)
+        except (ValueError, TypeError, OverflowError):
+            return UNKNOWN
+    tensor = args[0] if args else kwargs.get("tensor")
+    if not isinstance(tensor, Tensor):
+        return UNKNOWN
+    fan_in, fan_out = fans(tensor.root.shape)
+    if last == "_calculate_fan_in_and_fan_out":
+        return (fan_in, fan_out)
+    mode = args[1] if len(args) > 1 else kwargs.get("mode", "fan_in")
+    return fan_in if mode == "fan_in" else fan_out if mode == "fan_out" else UNKNOWN
+
+
+def _spelled(name: str) -> str:
+    """``nn.init.normal_`` for messages, however the code imported it."""
+    module, _, last = name.rpartition(".")
+    if module == "torch.nn.init":
+        return f"nn.init.{last}"
+    if module.startswith("timm"):
+        return last
+    if module.endswith("initialization"):
+        return f"init.{last}"
+    return last
+
+
+def _g_shape(shape: Any) -> Any:
+    if isinstance(shape, tuple) and shape:
+        return (shape[0], *([1] * (len(shape) - 1)))
+    return UNKNOWN
+
+
+def _shape_of(size: Any, rest: list[Any]) -> Any:
+    if isinstance(size, tuple):
+        if len(size) == 1 and isinstance(size[0], tuple):
+            return size[0]
+        return size if all(is_number(s) or isinstance(s, Sym) for s in size) else UNKNOWN
+    if isinstance(size, ListObj) and not size.template:
+        return tuple(size.items)
+    if is_number(size) or isinstance(size, Sym):
+        return (size,)
+    return UNKNOWN
+
+
+def _math(last: str, args: list[Any]) -> Any:
+    function = _MATH.get(last)
+    if function is None or not args or not all(is_number(a) for a in args):
+        if args and any(isinstance(a, Sym) for a in args) and all(is_number(a) or isinstance(a, Sym) for a in args):
+            return Sym(f"{last}(...)")
+        return UNKNOWN
+    try:
+        value = function(*args)
+    except (ValueError, TypeError, OverflowError, ZeroDivisionError):
+        return UNKNOWN
+    return value if not isinstance(value, float) or math.isfinite(value) else UNKNOWN
+
+
+__all__ = ["Externals", "GRAD_CONTEXTS", "Signal", "library_module", "library_name"]

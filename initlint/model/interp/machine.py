@@ -1,0 +1,321 @@
+"""The Evaluator: runs model code abstractly and records what it does to tensors and signals.
+
+One Evaluator runs one entry (a file's module body, one model class built with its defaults and
+called on an input, or one top-level function); its state is what that entry did: every write
+to a tensor, the flow graph of every model call, and events such as a module replaced or an
+attribute that does not exist. Expressions, statements, calls, attributes, tensors, flow ops and
+external calls live in the mixins this class combines.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import libcst as cst
+
+from initlint.model.interp.builtins import builtin
+from initlint.model.interp.calls import Builtin, Calls
+from initlint.model.interp.context import STEP_BUDGET, BudgetExceeded, Event, Frame, InitRecord
+from initlint.model.interp.expressions import Expressions
+from initlint.model.interp.externals import GRAD_CONTEXTS, Externals, library_module, library_name
+from initlint.model.interp.flow_ops import FlowOps
+from initlint.model.interp.methods import Methods
+from initlint.model.interp.objects import Objects
+from initlint.model.interp.statements import Statements
+from initlint.model.interp.tensor_ops import TensorOps
+from initlint.model.project import MAX_DEPENDENCIES, Project
+from initlint.model.source import SourceFile
+from initlint.model.values import (
+    UNKNOWN,
+    DictObj,
+    External,
+    FlowNode,
+    FunctionValue,
+    ListObj,
+    Module,
+    Namespace,
+    Place,
+    Sym,
+    Tensor,
+    Write,
+    is_number,
+)
+
+
+class Lazy:
+    """A name imported from another file of the project, loaded when first used."""
+
+    __slots__ = ("evaluator_source", "path", "name", "dotted")
+
+    def __init__(self, evaluator_source: SourceFile, path: Any, name: str | None, dotted: str) -> None:
+        self.evaluator_source, self.path, self.name, self.dotted = evaluator_source, path, name, dotted
+
+
+class Evaluator(Expressions, Statements, Calls, Objects, Methods, TensorOps, FlowOps, Externals):
+    """See the module docstring."""
+
+    def __init__(self, project: Project, grad_known: bool = True, budget: int = STEP_BUDGET) -> None:
+        self.project = project
+        self.budget = budget
+        self.steps = 0
+        self.maybe = 0
+        self.repeat: Any = 1
+        self.grad_stack: list[str] = []
+        self.grad_base: Any = False if grad_known else UNKNOWN
+        self.in_forward = 0
+        self.calls: list[Place] = []
+        self.active: list[FunctionValue] = []
+        self.graph: list[FlowNode] = []
+        self.writes: list[Write] = []
+        self.events: list[Event] = []
+        self.executed: set[int] = set()
+        self.executed_nodes: set[Any] = set()
+        self.raised: list[Place] = []
+        self.init_calls: list[InitRecord] = []
+        self.statement: tuple[int, int] | None = None
+        self.forwards: dict[int, int] = {}
+        self.defining_class = None
+        self.loaded = 0
+
+    # ----- bookkeeping
+    def tick(self) -> None:
+        self.steps += 1
+        if self.steps > self.budget:
+            raise BudgetExceeded()
+
+    @contextmanager
+    def undecided(self) -> Iterator[None]:
+        self.maybe += 1
+        try:
+            yield
+        finally:
+            self.maybe -= 1
+
+    @contextmanager
+    def repeated(self, count: Any) -> Iterator[None]:
+        if count == 1 and not isinstance(count, bool):
+            yield
+            return
+        outer = self.repeat
+        self.repeat = outer * count if is_number(outer) and is_number(count) else UNKNOWN
+        try:
+            yield
+        finally:
+            self.repeat = outer
+
+    def frames_to(self, place: Place) -> tuple[Place, ...]:
+        return (*self.calls, place)
+
+    def frame_for(self, place: Place) -> Frame:
+        return Frame(place.source, Namespace(place.source), {})
+
+    def event(self, kind: str, place: Place, subject: Any = None, other: Any = None, extra: Any = None) -> None:
+        self.events.append(Event(kind, place, self.frames_to(place), subject, other, extra, self.maybe > 0, len(self.writes)))
+
+    def grad_off(self) -> Any:
+        """Whether autograd is off here: True, False, or UNKNOWN (the caller is not known)."""
+        for mode in reversed(self.grad_stack):
+            return mode == "off"
+        return True if self.grad_base is True else self.grad_base
+
+    def grad_context(self, value: Any) -> str | None:
+        if isinstance(value, External):
+            if value.name in GRAD_CONTEXTS:
+                return GRAD_CONTEXTS[value.name]
+            if value.name.startswith("torch.set_grad_enabled:"):
+                flag = value.name.split(":", 1)[1]
+                return {"False": "off", "True": "on"}.get(flag)
+        return None
+
+    def builtin(self, name: str) -> Any:
+        return builtin(name)
+
+    # ----- taint
+    def taint(self, value: Any, place: Place, depth: int = 0) -> None:
+        """Code the evaluator cannot see got ``value``: whatever it holds may have changed."""
+        if depth > 4:
+            return
+        if isinstance(value, Module):
+            if value.tainted:
+                return
+            value.tainted = True
+            for tensor in (*value.params.values(), *value.buffers.values()):
+                if isinstance(tensor, Tensor):
+                    self._taint_tensor(tensor, place)
+            for child in value.modules.values():
+                self.taint(child, place, depth + 1)
+        elif isinstance(value, Tensor):
+            self._taint_tensor(value, place)
+        elif isinstance(value, (tuple, ListObj)):
+            for item in value if isinstance(value, tuple) else value.items:
+                self.taint(item, place, depth + 1)
+        elif isinstance(value, DictObj):
+            for item in value.items.values():
+                self.taint(item, place, depth + 1)
+
+    def _taint_tensor(self, tensor: Tensor, place: Place) -> None:
+        from initlint.model.dists import UNKNOWN_DIST
+
+        root = tensor.root
+        write = Write(UNKNOWN_DIST, place, self.frames_to(place), conditional=True, kind="unknown", tensor=root)
+        root.storage.state.append(write)
+        root.storage.writes.append(write)
+
+    # ----- imports and namespaces
+    def import_names(self, node: cst.Import, frame: Frame) -> None:
+        for alias in node.names:
+            dotted = _dotted(alias.name)
+            if dotted is None:
+                continue
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                self.bind(alias.asname.name.value, self._module_value(frame.source, dotted, 0), frame)
+            else:
+                head = dotted.split(".", 1)[0]
+                self.bind(head, self._module_value(frame.source, head, 0), frame)
+
+    def import_from(self, node: cst.ImportFrom, frame: Frame) -> None:
+        level = len(node.relative)
+        module = _dotted(node.module) if node.module is not None else ""
+        if module is None:
+            return
+        absolute = _absolute(frame.source, module, level)
+        if isinstance(node.names, cst.ImportStar):
+            target = self._module_value(frame.source, module, level)
+            if isinstance(target, Namespace):
+                for name, value in list(target.names.items()):
+                    if not name.startswith("_"):
+                        frame.namespace.names.setdefault(name, value) if frame.function is None else frame.locals.setdefault(name, value)
+            return
+        for alias in node.names:
+            name = _dotted(alias.name) or ""
+            local = alias.asname.name.value if alias.asname is not None and isinstance(alias.asname.name, cst.Name) else name
+            if library_module(absolute) or library_name(absolute, name) or not absolute:
+                value: Any = External(f"{absolute}.{name}" if absolute else name)
+            else:
+                path = self.project.find(frame.source, module, level)
+                if path is None:
+                    value = External(f"{absolute}.{name}")
+                else:
+                    value = Lazy(frame.source, path, name, f"{absolute}.{name}")
+            self.bind(local, value, frame)
+
+    def _module_value(self, source: SourceFile, dotted: str, level: int) -> Any:
+        absolute = _absolute(source, dotted, level)
+        if library_module(absolute):
+            return External(absolute)
+        path = self.project.find(source, dotted, level)
+        if path is None:
+            return External(absolute)
+        return Lazy(source, path, None, absolute)
+
+    def force(self, names: dict[str, Any], name: str) -> Any:
+        """The value of a name, loading the file a lazy import names."""
+        value = names[name]
+        if not isinstance(value, Lazy):
+            return value
+        resolved = self._resolve(value)
+        names[name] = resolved
+        return resolved
+
+    def _resolve(self, lazy: Lazy) -> Any:
+        namespace = self.namespace_of(lazy.path)
+        if namespace is None:
+            return External(lazy.dotted)
+        if lazy.name is None:
+            return namespace
+        if lazy.name in namespace.names:
+            return self.force(namespace.names, lazy.name)
+        sub = self.project.find(namespace.source, lazy.name, 1) if namespace.source.is_package else None
+        if sub is not None:
+            return self._resolve(Lazy(namespace.source, sub, None, lazy.dotted))
+        return UNKNOWN
+
+    def namespace_of(self, path: Any) -> Namespace | None:
+        """The evaluated globals of another file of the project (its body runs once per run)."""
+        project = self.project
+        key = path.resolve()
+        if key in project.namespaces:
+            return project.namespaces[key]
+        if self.loaded >= MAX_DEPENDENCIES:
+            return None
+        source = project.source(key)
+        if source is None:
+            return None
+        self.loaded += 1
+        namespace = Namespace(source, {"__name__": source.module or "__module__"})
+        project.namespaces[key] = namespace
+        frame = Frame(source, namespace, namespace.names)
+        saved = (self.calls, self.maybe, self.in_forward, self.repeat)
+        self.calls, self.maybe, self.in_forward, self.repeat = [], 0, 0, 1
+        try:
+            self.exec_block(source.tree.body, frame)
+        except BudgetExceeded:
+            raise
+        except RecursionError:
+            pass
+        finally:
+            self.calls, self.maybe, self.in_forward, self.repeat = saved
+        return namespace
+
+    # ----- comprehensions
+    def run_comprehension(self, for_in: cst.CompFor, frame: Frame, produce) -> Any:
+        """Run the ``for``/``if`` clauses of a comprehension, calling ``produce`` per element;
+        returns the repeat count (1 when every element is known)."""
+        from initlint.model.interp.context import MAX_UNROLL, truth
+
+        iterable = self.eval(for_in.iter, frame)
+        items = self.iterate(iterable)
+        template = items is None or len(items) > MAX_UNROLL
+        count = self.template_count(iterable) if items is None else len(items)
+        elements = [items[0] if items else self.template_element(iterable)] if template else items
+        result: Any = 1
+
+        def body() -> None:
+            nonlocal result
+            for condition in for_in.ifs:
+                decided = truth(self.eval(condition.test, frame))
+                if decided is False:
+                    return
+                if decided is None:
+                    result = UNKNOWN
+            if for_in.inner_for_in is not None:
+                inner = self.run_comprehension(for_in.inner_for_in, frame, produce)
+                if inner != 1:
+                    result = UNKNOWN
+            else:
+                produce()
+
+        for element in elements:
+            self.assign(for_in.target, element, frame)
+            if template:
+                with self.undecided(), self.repeated(count):
+                    body()
+            else:
+                body()
+        if template:
+            return count if result == 1 else UNKNOWN
+        return result
+
+
+def _dotted(node: Any) -> str | None:
+    parts: list[str] = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if isinstance(node, cst.Name):
+        parts.append(node.value)
+        return ".".join(reversed(parts))
+    return None
+
+
+def _absolute(source: SourceFile, dotted: str, level: int) -> str:
+    """The absolute module name of an import, as far as the file's package says."""
+    if level == 0:
+        return dotted
+    package = source.package.split(".") if source.package else []
+    base = package[: len(package) - (level - 1)] if level - 1 <= len(package) else []
+    return ".".join(p for p in (*base, *dotted.split(".")) if p)
+
+
+__all__ = ["Evaluator", "Builtin", "Sym"]

@@ -1,0 +1,536 @@
+"""Attributes, items and iteration of evaluated objects, with nn.Module's own semantics.
+
+``self.fc = nn.Linear(...)`` registers a sub-module, ``self.w = nn.Parameter(...)`` a parameter,
+as torch's ``Module.__setattr__`` does; ``m.weight`` finds them again. ``modules()``,
+``named_parameters()`` and friends enumerate the evaluated tree in torch's order, so loops over
+them visit the same modules and tensors the real loop would.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from initlint.model.interp.calls import Property, Super
+from initlint.model.interp.context import Frame
+from initlint.model.torchlib.classes import ancestry
+from initlint.model.values import (
+    UNKNOWN,
+    BoundMethod,
+    ClassValue,
+    DictObj,
+    External,
+    FunctionValue,
+    Instance,
+    ListObj,
+    Module,
+    Namespace,
+    Place,
+    Shape,
+    Signal,
+    Sym,
+    Tensor,
+    is_number,
+)
+from initlint.model.torchlib.init_fns import TENSOR_WRITES
+
+if TYPE_CHECKING:
+    from initlint.model.interp.machine import Evaluator
+
+#: nn.Module methods the evaluator models (calls.py dispatches BoundMethod(module, name))
+MODULE_METHODS = frozenset(
+    {
+        "apply", "modules", "named_modules", "children", "named_children", "parameters",
+        "named_parameters", "buffers", "named_buffers", "register_buffer", "register_parameter",
+        "add_module", "register_module", "to", "cuda", "cpu", "float", "double", "half",
+        "bfloat16", "train", "eval", "requires_grad_", "zero_grad", "reset_parameters",
+        "_reset_parameters", "forward", "__call__", "type", "share_memory", "get_submodule",
+        "get_parameter", "append", "extend", "insert", "keys", "values", "items", "__len__",
+        "register_forward_hook", "register_forward_pre_hook", "register_full_backward_hook",
+        "register_backward_hook", "extra_repr", "state_dict", "load_state_dict", "pop", "update",
+    }
+)
+_ATTRIBUTE_DEFAULTS = {"training": True}
+
+
+class Objects:
+    """Attribute and item access of the Evaluator."""
+
+    # ----- names
+    def lookup(self: "Evaluator", name: str, frame: Frame) -> Any:
+        if name in frame.locals:
+            return frame.locals[name]
+        if frame.closure is not None and name in frame.closure:
+            return frame.closure.get(name)
+        names = frame.namespace.names
+        if name in names:
+            return self.force(names, name)
+        return self.builtin(name)
+
+    # ----- attributes
+    def getattr(self: "Evaluator", value: Any, name: str, place: Place, frame: Frame | None) -> Any:
+        if isinstance(value, Module):
+            return self.module_attr(value, name, place)
+        if isinstance(value, Tensor):
+            return self.tensor_attr(value, name, place)
+        if isinstance(value, Signal):
+            if name in ("T", "mT", "real"):
+                return value
+            if name in ("shape", "dtype", "device", "ndim", "is_cuda", "data", "grad"):
+                return value if name == "data" else UNKNOWN
+            return BoundMethod(value, name)
+        if isinstance(value, External):
+            return External(f"{value.name}.{name}")
+        if isinstance(value, Namespace):
+            if name in value.names:
+                return self.force(value.names, name)
+            return UNKNOWN
+        if isinstance(value, Instance):
+            if name in value.attrs:
+                return value.attrs[name]
+            return self.class_attr(value.cls, name, value, place)
+        if isinstance(value, ClassValue):
+            return self.class_attr(value, name, None, place)
+        if isinstance(value, Super):
+            return self.super_attr(value, name, place)
+        if (isinstance(value, Sym) or value is UNKNOWN) and name in TENSOR_WRITES:
+            return BoundMethod(value, name)  # ``m.weight.data.normal_``: an init of an open value
+        if isinstance(value, Sym):
+            return Sym(f"{value.text}.{name}")
+        if isinstance(value, (ListObj, DictObj, str, tuple)):
+            return BoundMethod(value, name)
+        if isinstance(value, FunctionValue) and name == "__name__":
+            return value.name
+        return UNKNOWN
+
+    def class_attr(self: "Evaluator", cls: ClassValue, name: str, receiver: Any, place: Place) -> Any:
+        if name == "__name__":
+            return cls.name
+        try:
+            found = cls.lookup(name)
+        except KeyError:
+            return UNKNOWN
+        return self.bind_attribute(found, receiver, place)
+
+    def bind_attribute(self: "Evaluator", found: Any, receiver: Any, place: Place) -> Any:
+        if receiver is None:
+            return found
+        if isinstance(found, Property):
+            return self.call_function(found.function, [receiver], {}, place)
+        if isinstance(found, FunctionValue):
+            if "staticmethod" in found.decorators:
+                return found
+            if "classmethod" in found.decorators:
+                cls = receiver.cls if isinstance(receiver, (Module, Instance)) else receiver
+                return BoundMethod(cls, found)
+            return BoundMethod(receiver, found)
+        return found
+
+    def module_attr(self: "Evaluator", module: Module, name: str, place: Place) -> Any:
+        if name in module.attrs:
+            return module.attrs[name]
+        if module.cls is not None:
+            try:
+                found = module.cls.lookup(name)
+            except KeyError:
+                found = _MISSING
+            if found is not _MISSING and found is not UNKNOWN:
+                return self.bind_attribute(found, module, place)
+            if found is UNKNOWN and name not in module.params and name not in module.buffers and name not in module.modules:
+                return UNKNOWN
+        for table in (module.params, module.buffers, module.modules):
+            if name in table:
+                return table[name]
+        if name in module.args:
+            return module.args[name]
+        if name in _ATTRIBUTE_DEFAULTS:
+            return _ATTRIBUTE_DEFAULTS[name]
+        torch_value = self.torch_layer_attr(module, name)
+        if torch_value is not _MISSING:
+            return torch_value
+        if name in MODULE_METHODS:
+            return BoundMethod(module, name)
+        if name == "__class__":
+            return self.type_of(module)
+        if module.open_base or module.tainted or module.family == "opaque":
+            return UNKNOWN
+        self.event("missing-attribute", place, module, name)
+        return UNKNOWN
+
+    def torch_layer_attr(self, module: Module, name: str) -> Any:
+        """Attributes torch's own layers set in ``__init__`` (``in_features``, ``kernel_size``)."""
+        if module.family in ("dense", "conv", "embedding", "recurrent", "attention", "norm", "activation"):
+            if name in ("in_features", "out_features", "in_channels", "out_channels", "embedding_dim",
+                        "num_embeddings", "hidden_size", "input_size", "num_features", "embed_dim",
+                        "num_heads", "groups", "kernel_size", "stride", "padding", "normalized_shape",
+                        "num_layers", "negative_slope", "eps", "padding_idx"):
+                value = module.args.get(name, UNKNOWN)
+                if name in ("kernel_size", "stride", "padding") and is_number(value) and module.family == "conv":
+                    dims = int(module.kind[-2]) if module.kind[-2].isdigit() else 2
+                    return (value,) * dims
+                return value
+        return _MISSING
+
+    def super_attr(self: "Evaluator", proxy: Super, name: str, place: Place) -> Any:
+        obj = proxy.obj
+        own = obj.cls if isinstance(obj, (Module, Instance)) else None
+        if own is None:
+            return UNKNOWN
+        order = own.mro()
+        try:
+            start = next(i for i, item in enumerate(order) if item is proxy.cls) + 1
+        except StopIteration:
+            return UNKNOWN
+        for item in order[start:]:
+            if isinstance(item, ClassValue):
+                if name in item.body:
+                    return self.bind_attribute(item.body[name], obj, place)
+            elif isinstance(item, External):
+                return BoundMethod(obj, External(f"{item.name}.{name}"))
+            else:
+                return UNKNOWN
+        return BoundMethod(obj, External(f"builtins.object.{name}"))
+
+    def setattr(self: "Evaluator", owner: Any, name: str, value: Any, place: Place, frame: Frame | None) -> None:
+        if isinstance(owner, Module):
+            self.module_setattr(owner, name, value, place)
+        elif isinstance(owner, Tensor):
+            self.tensor_setattr(owner, name, value, place)
+        elif isinstance(owner, Instance):
+            owner.attrs[name] = self._maybe_replace(owner.attrs.get(name, _MISSING), value)
+        elif isinstance(owner, ClassValue):
+            owner.body[name] = value
+        elif isinstance(owner, Namespace):
+            owner.names[name] = value
+
+    def _maybe_replace(self: "Evaluator", old: Any, new: Any) -> Any:
+        """Under an undecided test a changed attribute holds one of two values: UNKNOWN."""
+        if not self.maybe or old is _MISSING or old is new:
+            return new
+        if _plain(old) and _plain(new) and type(old) is type(new) and old == new:
+            return new
+        return UNKNOWN
+
+    def module_setattr(self: "Evaluator", module: Module, name: str, value: Any, place: Place) -> None:
+        """torch's Module.__setattr__: parameters, sub-modules and buffers go to their tables."""
+        previous = _MISSING
+        for table in (module.params, module.modules, module.buffers, module.attrs):
+            if name in table:
+                previous = table[name]
+                break
+        value = self._maybe_replace(previous, value)
+        for table in (module.params, module.modules, module.buffers, module.attrs):
+            table.pop(name, None)
+        if isinstance(value, Tensor) and value.parameter:
+            self.adopt_tensor(module, name, value)
+            module.params[name] = value
+        elif isinstance(value, Module):
+            if isinstance(previous, Module) and previous is not value:
+                self.event("module-replaced", place, module, name, previous)
+            self.adopt_module(module, name, value)
+            module.modules[name] = value
+        elif value is None and (previous is None or isinstance(previous, (Tensor, Module))):
+            table = module.params if isinstance(previous, Tensor) and previous.parameter else module.modules if isinstance(previous, Module) else module.attrs
+            table[name] = None
+        elif isinstance(value, Tensor) and isinstance(previous, Tensor) and previous.buffer:
+            value.buffer = True
+            self.adopt_tensor(module, name, value)
+            module.buffers[name] = value
+        else:
+            module.attrs[name] = value
+
+    def adopt_module(self, parent: Module, name: str, child: Module) -> None:
+        if not child.path or child.path == name:
+            child.path = f"{parent.path}.{name}" if parent.path else name
+            _repath(child)
+
+    def adopt_tensor(self, module: Module, name: str, tensor: Tensor) -> None:
+        if tensor.owner is None or tensor.owner is module:
+            tensor.owner, tensor.name = module, name
+
+    def delattr(self, owner: Any, name: str) -> None:
+        tables = (owner.params, owner.modules, owner.buffers, owner.attrs) if isinstance(owner, Module) else (
+            (owner.attrs,) if isinstance(owner, Instance) else ()
+        )
+        for table in tables:
+            table.pop(name, None)
+
+    # ----- items
+    def getitem(self: "Evaluator", value: Any, index: Any, node: Any, frame: Frame) -> Any:
+        if isinstance(value, Shape) and value.tensor is not None and index == 0 and not isinstance(index, bool):
+            self.event("size-read", Place(frame.source, node), value.tensor.root, 0)
+        if isinstance(value, (Signal,)):
+            return value  # x[:, 0], x[..., :d]: the same signal, sliced
+        if isinstance(value, Tensor):
+            return self.tensor_view(value, "part", Place(frame.source, node))
+        if isinstance(value, Module):
+            return self.container_item(value, index)
+        if isinstance(value, (tuple, str, ListObj)):
+            items = value.items if isinstance(value, ListObj) else value
+            if isinstance(value, ListObj) and value.template:
+                if isinstance(index, slice):
+                    return ListObj(list(items), UNKNOWN)
+                return items[0] if items else UNKNOWN
+            if isinstance(index, slice):
+                if index.start is UNKNOWN:
+                    return UNKNOWN
+                part = items[index]
+                return ListObj(list(part)) if isinstance(value, ListObj) else part
+            if isinstance(index, int) and not isinstance(index, bool):
+                try:
+                    return items[index]
+                except IndexError:
+                    return UNKNOWN
+            return UNKNOWN
+        if isinstance(value, DictObj):
+            if _plain(index) and index in value.items:
+                return value.items[index]
+            return UNKNOWN
+        if isinstance(value, Sym):
+            return Sym(f"{value.text}[{index!r}]") if _plain(index) else UNKNOWN
+        if isinstance(value, External):
+            return value  # typing: List[int], Optional[X]
+        return UNKNOWN
+
+    def container_item(self, module: Module, index: Any) -> Any:
+        children = list(module.modules.values()) or list(module.params.values())
+        if module.kind == "ModuleDict" or module.kind == "ParameterDict":
+            table = module.modules if module.kind == "ModuleDict" else module.params
+            return table.get(index, UNKNOWN) if isinstance(index, str) else UNKNOWN
+        if module.repeat != 1 or any(child is not None and child.repeat != 1 for child in children if isinstance(child, Module)):
+            if isinstance(index, slice):
+                return module
+            return children[0] if len(children) == 1 else UNKNOWN
+        if isinstance(index, int) and not isinstance(index, bool):
+            try:
+                return children[index]
+            except IndexError:
+                return UNKNOWN
+        if isinstance(index, slice) and index.start is not UNKNOWN:
+            part = Module(module.kind, module.family, made=module.made, path=module.path)
+            for i, child in enumerate(children[index]):
+                part.modules[str(i)] = child
+            return part
+        return UNKNOWN
+
+    def setitem(self: "Evaluator", owner: Any, index: Any, value: Any, place: Place, frame: Frame) -> None:
+        if isinstance(owner, Tensor):
+            self.tensor_setitem(owner, index, value, place)
+        elif isinstance(owner, ListObj):
+            if isinstance(index, int) and not owner.template and -len(owner.items) <= index < len(owner.items):
+                owner.items[index] = value
+            else:
+                owner.repeat = UNKNOWN
+        elif isinstance(owner, DictObj):
+            if _plain(index):
+                owner.items[index] = self._maybe_replace(owner.items.get(index, _MISSING), value)
+            else:
+                owner.open = True
+        elif isinstance(owner, Module) and isinstance(index, (str, int)) and not isinstance(index, bool):
+            key = str(index)
+            if isinstance(value, Module):
+                self.adopt_module(owner, key, value)
+                owner.modules[key] = value
+            elif isinstance(value, Tensor):
+                self.adopt_tensor(owner, key, value)
+                owner.params[key] = value
+
+    # ----- iteration
+    def iterate(self: "Evaluator", value: Any) -> list[Any] | None:
+        """The items a ``for`` loop over ``value`` visits, or None when they are not known."""
+        if isinstance(value, tuple):
+            return list(value)
+        if isinstance(value, ListObj):
+            return None if value.template else list(value.items)
+        if isinstance(value, str):
+            return list(value) if len(value) <= 64 else None
+        if isinstance(value, DictObj):
+            return None if value.open else list(value.items)
+        if isinstance(value, range):
+            return list(value) if len(value) <= 100_000 else None
+        if isinstance(value, Module):
+            if value.family == "container":
+                if value.kind in ("ModuleDict", "ParameterDict"):
+                    return list(value.modules) if value.kind == "ModuleDict" else list(value.params)
+                children = value.modules if value.kind != "ParameterList" else value.params
+                if any(isinstance(c, Module) and c.repeat != 1 for c in children.values()):
+                    return None
+                return list(children.values())
+            return None
+        return None
+
+    def template_count(self, value: Any) -> Any:
+        """How often a loop over ``value`` runs when its items are not all known."""
+        if isinstance(value, ListObj):
+            return value.repeat if value.template and len(value.items) == 1 else UNKNOWN
+        if isinstance(value, range):
+            return len(value)
+        if isinstance(value, Module) and value.family == "container":
+            children = list(value.modules.values())
+            if len(children) == 1 and isinstance(children[0], Module):
+                return children[0].repeat
+        return UNKNOWN
+
+    def template_element(self, value: Any) -> Any:
+        if isinstance(value, ListObj) and value.items:
+            return value.items[0]
+        if isinstance(value, Module) and value.family == "container":
+            children = list(value.modules.values())
+            if children:
+                return children[0]
+        return UNKNOWN
+
+    def extend_list(self, target: ListObj, items: list[Any]) -> None:
+        if self.repeat != 1:
+            target.items.extend(items)
+            target.repeat = self.repeat if len(target.items) == 1 else UNKNOWN
+        elif target.template:
+            target.repeat = UNKNOWN
+        else:
+            target.items.extend(items)
+
+    # ----- the module tree
+    def submodules(self, module: Module, prefix: str = "") -> list[tuple[str, Module]] | None:
+        """``named_modules()``: pre-order, each module once; None when part of it is not known."""
+        found: list[tuple[str, Module]] = []
+        seen: set[int] = set()
+        complete = True
+
+        def visit(current: Module, path: str) -> None:
+            nonlocal complete
+            if id(current) in seen:
+                return
+            seen.add(id(current))
+            found.append((path, current))
+            if current.tainted or current.family == "opaque" or current.open_base:
+                complete = False
+            for name, child in current.modules.items():
+                if isinstance(child, Module):
+                    visit(child, f"{path}.{name}" if path else name)
+                elif child is not None:
+                    complete = False
+
+        visit(module, prefix)
+        return found if complete else found + [("?", UNKNOWN)]
+
+    def named_tensors(self, module: Module, buffers: bool = False) -> list[tuple[str, Any]]:
+        """``named_parameters()`` (or buffers) of the tree, each tensor once, torch's order."""
+        found: list[tuple[str, Any]] = []
+        seen: set[int] = set()
+        for path, sub in self.submodules(module) or []:
+            if sub is UNKNOWN:
+                found.append(("?", UNKNOWN))
+                continue
+            table = sub.buffers if buffers else sub.params
+            for name, tensor in table.items():
+                if tensor is None or id(tensor) in seen:
+                    continue
+                seen.add(id(tensor))
+                found.append((f"{path}.{name}" if path else name, tensor))
+        return found
+
+    def type_of(self, value: Any) -> Any:
+        if isinstance(value, Module):
+            return value.cls if value.cls is not None else External(f"torch.nn.{value.kind}")
+        if isinstance(value, Instance):
+            return value.cls
+        if isinstance(value, Tensor):
+            return External("torch.nn.parameter.Parameter" if value.parameter else "torch.Tensor")
+        if isinstance(value, bool):
+            return External("builtins.bool")
+        if isinstance(value, (int, float, str)):
+            return External(f"builtins.{type(value).__name__}")
+        return UNKNOWN
+
+    def class_equality(self, left: Any, right: Any) -> bool | None:
+        """``type(m) == nn.Linear``: equality of two class values."""
+        classes = (ClassValue, External)
+        if not (isinstance(left, classes) and isinstance(right, classes)):
+            return None
+        if isinstance(left, ClassValue) or isinstance(right, ClassValue):
+            return left is right
+        a, b = _torch_name(left.name), _torch_name(right.name)
+        if a and b:
+            return a == b
+        return True if left.name == right.name else None
+
+    def isinstance_of(self, value: Any, cls: Any) -> bool | None:
+        """Whether ``isinstance(value, cls)`` holds; None when it is not decided."""
+        if isinstance(cls, tuple):
+            results = [self.isinstance_of(value, item) for item in cls]
+            if True in results:
+                return True
+            return None if None in results else False
+        if isinstance(value, Module):
+            return _module_isinstance(value, cls)
+        if isinstance(value, Tensor):
+            if isinstance(cls, External):
+                name = cls.name.rsplit(".", 1)[-1]
+                if name == "Parameter":
+                    return value.parameter
+                if name == "Tensor":
+                    return True
+                return False if cls.name.startswith(("torch.nn.", "builtins.")) else None
+            return False
+        if isinstance(cls, External) and cls.name.startswith("builtins."):
+            kind = cls.name.removeprefix("builtins.")
+            python = {"int": int, "float": float, "str": str, "bool": bool, "tuple": tuple}.get(kind)
+            if python is not None and (_plain(value) or isinstance(value, tuple)):
+                if python is int and isinstance(value, bool):
+                    return True
+                return isinstance(value, python)
+            if kind in ("list", "dict") and isinstance(value, (ListObj, DictObj, tuple)) or _plain(value):
+                return isinstance(value, ListObj if kind == "list" else DictObj)
+        if isinstance(value, Instance) and isinstance(cls, ClassValue):
+            return any(item is cls for item in value.cls.mro()) or None
+        return None
+
+
+_MISSING = object()
+
+
+def _plain(value: Any) -> bool:
+    return value is None or isinstance(value, (bool, int, float, str))
+
+
+def _torch_name(name: str) -> str | None:
+    if name.startswith("torch.nn."):
+        return name.rsplit(".", 1)[-1]
+    return None
+
+
+def _module_isinstance(module: Module, cls: Any) -> bool | None:
+    if isinstance(cls, ClassValue):
+        if module.cls is None:
+            return False
+        return True if any(item is cls for item in module.cls.mro()) else (None if module.open_base else False)
+    if not isinstance(cls, External):
+        return None
+    torch = _torch_name(cls.name)
+    if torch is not None:
+        if torch == "Module":
+            return True
+        torch_kind = module.kind if module.cls is None else _torch_base(module)
+        if torch_kind is not None and torch in ancestry(torch_kind):
+            return True
+        return None if module.open_base else False
+    if module.cls is not None and any(isinstance(item, External) and item.name == cls.name for item in module.cls.mro()):
+        return True
+    if cls.name.startswith("builtins."):
+        return False
+    return None if module.open_base or module.cls is None and module.family == "opaque" else False
+
+
+def _torch_base(module: Module) -> str | None:
+    for item in module.cls.mro() if module.cls is not None else []:
+        if isinstance(item, External):
+            name = _torch_name(item.name)
+            if name and name != "Module":
+                return name
+    return None
+
+
+def _repath(module: Module) -> None:
+    for name, child in module.modules.items():
+        if isinstance(child, Module) and (not child.path or child.path.endswith(name)):
+            child.path = f"{module.path}.{name}" if module.path else name
+            _repath(child)

@@ -1,0 +1,396 @@
+"""Evaluating statements: assignment, control flow, definitions, imports.
+
+Control flow follows Python where a test is decided. Where it is not, both branches run "under
+an undecided test" (Evaluator.undecided): writes made there are possible, not certain, and local
+names that differ between the branches become UNKNOWN. A ``return``, ``raise``, ``break`` or
+``continue`` on such a branch makes everything after it in the function (or loop iteration)
+undecided as well. Loops over a known sequence of at most MAX_UNROLL items are unrolled; others
+run once as a template whose count is ``repeat`` (objects made there stand for that many copies).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import libcst as cst
+
+from initlint.model.interp.context import (
+    BREAK,
+    CONTINUE,
+    MAX_UNROLL,
+    RAISE,
+    Completion,
+    Frame,
+    Return,
+    join,
+    same,
+    truth,
+)
+from initlint.model.interp.expressions import augmented
+from initlint.model.values import UNKNOWN, ListObj, Place, Signal, is_number
+
+if TYPE_CHECKING:
+    from initlint.model.interp.machine import Evaluator
+
+
+@dataclass
+class LoopState:
+    """An undecided ``break`` makes later iterations undecided; an undecided ``continue`` the
+    rest of the current one."""
+
+    maybe_break: bool = False
+    maybe_continue: bool = False
+
+
+class Statements:
+    """The statement half of the Evaluator."""
+
+    def exec_block(self: "Evaluator", body: Any, frame: Frame) -> Completion | None:
+        opened = 0
+        block = id(body)
+        outer = self.statement
+        try:
+            for index, statement in enumerate(body):
+                if not opened and self._exit_pending(frame):
+                    self.maybe += 1
+                    opened = 1
+                self.statement = (block, index)
+                completion = self.exec(statement, frame)
+                if completion is not None:
+                    if opened and completion is not RAISE:
+                        self._possibly_exited(completion, frame)
+                        return None
+                    return completion
+            return None
+        finally:
+            self.maybe -= opened
+            self.statement = outer
+
+    def _exit_pending(self, frame: Frame) -> bool:
+        return frame.maybe_returned or bool(frame.loops) and (frame.loops[-1].maybe_break or frame.loops[-1].maybe_continue)
+
+    def _possibly_exited(self, completion: Completion, frame: Frame) -> None:
+        """A completion reached only on an undecided path: remember it, go on undecided."""
+        if isinstance(completion, Return):
+            frame.returns.append(completion.value)
+            frame.maybe_returned = True
+        elif completion is RAISE:
+            frame.maybe_returned = True
+        elif frame.loops:
+            if completion is BREAK:
+                frame.loops[-1].maybe_break = True
+            elif completion is CONTINUE:
+                frame.loops[-1].maybe_continue = True
+
+    def exec(self: "Evaluator", node: cst.CSTNode, frame: Frame) -> Completion | None:
+        self.tick()
+        if type(node) is cst.SimpleStatementLine:
+            for small in node.body:
+                completion = self.exec_small(small, frame)
+                if completion is not None:
+                    return completion
+            return None
+        handler = _COMPOUND.get(type(node))
+        return handler(self, node, frame) if handler is not None else None
+
+    def exec_small(self: "Evaluator", node: cst.BaseSmallStatement, frame: Frame) -> Completion | None:
+        kind = type(node)
+        if kind is cst.Expr:
+            self.eval(node.value, frame)
+        elif kind is cst.Assign:
+            value = self.eval(node.value, frame)
+            for target in node.targets:
+                self.assign(target.target, value, frame)
+        elif kind is cst.AugAssign:
+            self._augmented(node, frame)
+        elif kind is cst.AnnAssign:
+            if frame.class_body and isinstance(node.target, cst.Name):
+                frame.annotations.append(node.target.value)
+            if node.value is not None:
+                self.assign(node.target, self.eval(node.value, frame), frame)
+        elif kind is cst.Return:
+            return Return(None if node.value is None else self.eval(node.value, frame))
+        elif kind is cst.Raise:
+            if node.exc is not None:
+                self.eval(node.exc, frame)
+            return RAISE
+        elif kind is cst.Assert:
+            if truth(self.eval(node.test, frame)) is False:
+                return RAISE
+        elif kind is cst.Break:
+            return BREAK
+        elif kind is cst.Continue:
+            return CONTINUE
+        elif kind is cst.Import:
+            self.import_names(node, frame)
+        elif kind is cst.ImportFrom:
+            self.import_from(node, frame)
+        elif kind is cst.Global:
+            frame.globals_.update(name.name.value for name in node.names)
+        elif kind is cst.Del:
+            self._delete(node.target, frame)
+        return None
+
+    # ----- assignment
+    def assign(self: "Evaluator", target: cst.BaseExpression, value: Any, frame: Frame) -> None:
+        kind = type(target)
+        if kind is cst.Name:
+            self.bind(target.value, value, frame)
+        elif kind is cst.Attribute:
+            owner = self.eval(target.value, frame)
+            self.setattr(owner, target.attr.value, value, Place(frame.source, target), frame)
+        elif kind is cst.Subscript:
+            owner = self.eval(target.value, frame)
+            if len(target.slice) == 1:
+                index = self.slice_value(target.slice[0].slice, frame)
+            else:
+                index = tuple(self.slice_value(e.slice, frame) for e in target.slice)
+            self.setitem(owner, index, value, Place(frame.source, target), frame)
+        elif kind in (cst.Tuple, cst.List):
+            self._unpack(target.elements, value, frame)
+        elif kind is cst.StarredElement:
+            self.assign(target.value, UNKNOWN, frame)
+
+    def _unpack(self: "Evaluator", elements: Any, value: Any, frame: Frame) -> None:
+        items = self.iterate(value)
+        starred = [i for i, e in enumerate(elements) if isinstance(e, cst.StarredElement)]
+        if items is None or (not starred and len(items) != len(elements)) or (starred and len(items) < len(elements) - 1):
+            signal = value if isinstance(value, Signal) else None
+            for element in elements:  # ``a, b = x.chunk(2)``: each part carries the signal
+                self.assign(element.value, signal if signal is not None else UNKNOWN, frame)
+            return
+        if starred:
+            at = starred[0]
+            tail = len(elements) - at - 1
+            parts = [*items[:at], ListObj(list(items[at:len(items) - tail])), *items[len(items) - tail:]]
+        else:
+            parts = list(items)
+        for element, item in zip(elements, parts):
+            self.assign(element.value, item, frame)
+
+    def bind(self, name: str, value: Any, frame: Frame) -> None:
+        if name in frame.globals_:
+            frame.namespace.names[name] = value
+        elif frame.nonlocals and name in frame.nonlocals and frame.closure is not None:
+            frame.closure[name] = value
+        else:
+            frame.locals[name] = value
+
+    def _augmented(self: "Evaluator", node: cst.AugAssign, frame: Frame) -> None:
+        op = augmented(node.operator)
+        current = self.eval(node.target, frame)
+        right = self.eval(node.value, frame)
+        if isinstance(current, ListObj) and op is cst.Add:
+            items = self.iterate(right)
+            if items is None:
+                current.repeat = UNKNOWN
+            else:
+                self.extend_list(current, items)
+            return
+        if self.inplace_tensor_op(current, op, right, node, frame):
+            return
+        self.assign(node.target, self.binop(op, current, right, node, frame), frame)
+
+    def _delete(self: "Evaluator", target: cst.BaseExpression, frame: Frame) -> None:
+        if isinstance(target, cst.Name):
+            frame.locals.pop(target.value, None)
+        elif isinstance(target, cst.Attribute):
+            owner = self.eval(target.value, frame)
+            self.delattr(owner, target.attr.value)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._delete(element.value, frame)
+
+    # ----- control flow
+    def _if(self: "Evaluator", node: cst.If, frame: Frame) -> Completion | None:
+        decided = truth(self.eval(node.test, frame))
+        if decided is True:
+            return self.exec_block(node.body.body, frame)
+        if decided is False:
+            return self._orelse(node.orelse, frame)
+        before = dict(frame.locals)
+        with self.undecided():
+            first = self.exec_block(node.body.body, frame)
+            after_body = frame.locals
+            frame.locals = dict(before)
+            second = self._orelse(node.orelse, frame)
+            after_else = frame.locals
+        if first is None and second is None:
+            frame.locals = self.merge_locals(after_body, after_else)
+            return None
+        if first is not None and second is not None:
+            if isinstance(first, Return) and isinstance(second, Return):
+                return Return(join([first.value, second.value]))
+            if first is second:
+                return first
+        if first is not None:
+            frame.locals = after_else if second is None else self.merge_locals(after_body, after_else)
+            self._possibly_exited(first, frame)
+        if second is not None:
+            frame.locals = after_body if first is None else frame.locals
+            self._possibly_exited(second, frame)
+        return None
+
+    def _orelse(self: "Evaluator", orelse: Any, frame: Frame) -> Completion | None:
+        if orelse is None:
+            return None
+        if isinstance(orelse, cst.If):
+            return self._if(orelse, frame)
+        return self.exec_block(orelse.body.body, frame)
+
+    def _for(self: "Evaluator", node: cst.For, frame: Frame) -> Completion | None:
+        iterable = self.eval(node.iter, frame)
+        items = self.iterate(iterable)
+        if items is not None and len(items) <= MAX_UNROLL:
+            return self._unrolled(node, items, frame)
+        count = len(items) if items is not None else self.template_count(iterable)
+        element = items[0] if items else self.template_element(iterable)
+        return self._template(node.target, node.body.body, element, count, frame)
+
+    def _unrolled(self: "Evaluator", node: cst.For, items: list[Any], frame: Frame) -> Completion | None:
+        state = LoopState()
+        frame.loops.append(state)
+        opened = 0
+        try:
+            for item in items:
+                if state.maybe_break and not opened:
+                    self.maybe += 1
+                    opened = 1
+                state.maybe_continue = False
+                self.assign(node.target, item, frame)
+                completion = self.exec_block(node.body.body, frame)
+                if completion is BREAK:
+                    if opened:
+                        break
+                    return None
+                if completion is CONTINUE:
+                    continue
+                if completion is not None:
+                    return completion
+        finally:
+            frame.loops.pop()
+            self.maybe -= opened
+        if node.orelse is not None:
+            if state.maybe_break:
+                with self.undecided():
+                    return self.exec_block(node.orelse.body.body, frame)
+            return self.exec_block(node.orelse.body.body, frame)
+        return None
+
+    def _template(self: "Evaluator", target: Any, body: Any, element: Any, count: Any, frame: Frame) -> Completion | None:
+        """A loop with an open or large count: the body once, undecided, as ``count`` copies."""
+        before = dict(frame.locals)
+        frame.loops.append(LoopState())
+        try:
+            with self.undecided(), self.repeated(count):
+                if target is not None:
+                    self.assign(target, element, frame)
+                completion = self.exec_block(body, frame)
+        finally:
+            frame.loops.pop()
+        if isinstance(completion, Return):
+            frame.returns.append(completion.value)
+            frame.maybe_returned = True
+        for name, value in list(frame.locals.items()):
+            old = before.get(name, _MISSING)
+            if old is _MISSING or not same(old, value):
+                frame.locals[name] = value if isinstance(value, Signal) else UNKNOWN
+        return None
+
+    def _while(self: "Evaluator", node: cst.While, frame: Frame) -> Completion | None:
+        for _ in range(MAX_UNROLL):
+            decided = truth(self.eval(node.test, frame))
+            if decided is False:
+                return None
+            if decided is None:
+                break
+            completion = self.exec_block(node.body.body, frame)
+            if completion is BREAK:
+                return None
+            if completion is not None and completion is not CONTINUE:
+                return completion
+        return self._template(None, node.body.body, None, UNKNOWN, frame)
+
+    def _with(self: "Evaluator", node: cst.With, frame: Frame) -> Completion | None:
+        pushed = 0
+        for item in node.items:
+            value = self.eval(item.item, frame)
+            grad = self.grad_context(value)
+            if grad is not None:
+                self.grad_stack.append(grad)
+                pushed += 1
+            if item.asname is not None:
+                self.assign(item.asname.name, UNKNOWN, frame)
+        try:
+            return self.exec_block(node.body.body, frame)
+        finally:
+            for _ in range(pushed):
+                self.grad_stack.pop()
+
+    def _try(self: "Evaluator", node: Any, frame: Frame) -> Completion | None:
+        completion = self.exec_block(node.body.body, frame)
+        for handler in node.handlers:
+            with self.undecided():
+                if handler.name is not None:
+                    self.assign(handler.name.name, UNKNOWN, frame)
+                self.exec_block(handler.body.body, frame)
+        if completion is RAISE:
+            completion = None  # a handler (or none) took it: the rest is undecided
+            frame.maybe_returned = True
+        elif completion is None and node.orelse is not None:
+            completion = self.exec_block(node.orelse.body.body, frame)
+        if node.finalbody is not None:
+            final = self.exec_block(node.finalbody.body.body, frame)
+            if final is not None:
+                return final
+        return completion
+
+    def _match(self: "Evaluator", node: cst.Match, frame: Frame) -> Completion | None:
+        self.eval(node.subject, frame)
+        with self.undecided():
+            for case in node.cases:
+                completion = self.exec_block(case.body.body, frame)
+                if completion is not None:
+                    self._possibly_exited(completion, frame)
+        return None
+
+    def merge_locals(self: "Evaluator", first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
+        """Locals after an undecided ``if``: a name keeps its value where both branches agree;
+        two different signals meet in a join node of the flow graph."""
+        merged: dict[str, Any] = {}
+        for name in first.keys() | second.keys():
+            a, b = first.get(name, _MISSING), second.get(name, _MISSING)
+            if a is not _MISSING and b is not _MISSING and same(a, b):
+                merged[name] = a
+            elif isinstance(a, Signal) and isinstance(b, Signal):
+                merged[name] = self.join_signals(a, b)
+            else:
+                merged[name] = UNKNOWN
+        return merged
+
+    def _function_def(self: "Evaluator", node: cst.FunctionDef, frame: Frame) -> None:
+        self.bind(node.name.value, self.define_function(node, frame), frame)
+
+    def _class_def(self: "Evaluator", node: cst.ClassDef, frame: Frame) -> None:
+        self.bind(node.name.value, self.define_class(node, frame), frame)
+
+
+_MISSING = object()
+
+
+def count_of(value: Any) -> Any:
+    return value if is_number(value) else UNKNOWN
+
+
+_COMPOUND = {
+    cst.If: Statements._if,
+    cst.For: Statements._for,
+    cst.While: Statements._while,
+    cst.With: Statements._with,
+    cst.Try: Statements._try,
+    cst.TryStar: Statements._try,
+    cst.Match: Statements._match,
+    cst.FunctionDef: Statements._function_def,
+    cst.ClassDef: Statements._class_def,
+}

@@ -1,0 +1,79 @@
+"""The project index: which file an import names, and each file's evaluated globals.
+
+Imports between files of the linted tree resolve the way Python would resolve them for a script
+run from its own folder or a package imported from its root: ``from .utils import init_weights``
+in ``pkg/models/net.py`` is ``pkg/models/utils.py``; ``import utils`` in a script is a sibling
+file; ``from pkg.layers import Block`` is found under the folder that holds ``pkg``. A name
+imported from a file that cannot be found stays an External (outside the evaluated code).
+
+Files are read through a loader the engine supplies (read once, decoded, parsed) and kept for
+the run; every file a result depended on is recorded with its content hash, so the cache can tell
+when a dependency changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from initlint.model.source import SourceFile
+from initlint.model.values import Namespace
+
+#: at most this many other files are loaded for one linted file (a package's __init__ chains)
+MAX_DEPENDENCIES = 64
+
+Loader = Callable[[Path], "SourceFile | None"]
+
+
+@dataclass(eq=False)
+class Project:
+    """Files and their namespaces for one run (or one worker's share of it)."""
+
+    loader: Loader
+    sources: dict[Path, SourceFile | None] = field(default_factory=dict)
+    namespaces: dict[Path, Namespace] = field(default_factory=dict)
+    #: content hashes of the files loaded as dependencies: path -> digest (from the loader)
+    digests: dict[Path, str] = field(default_factory=dict)
+
+    def source(self, path: Path) -> SourceFile | None:
+        path = path.resolve()
+        if path not in self.sources:
+            self.sources[path] = self.loader(path)
+        return self.sources[path]
+
+    def find(self, importer: SourceFile, dotted: str, level: int) -> Path | None:
+        """The file ``import dotted`` (with ``level`` leading dots) names, from ``importer``."""
+        parts = [p for p in dotted.split(".") if p]
+        for folder in self._search(importer, level):
+            found = _module_file(folder, parts)
+            if found is not None:
+                return found
+        return None
+
+    def _search(self, importer: SourceFile, level: int) -> list[Path]:
+        """Folders an import is looked up in."""
+        here = Path(importer.path).resolve().parent
+        if level > 0:
+            folder = here if not importer.is_package else Path(importer.path).resolve().parent
+            for _ in range(level - 1):
+                folder = folder.parent
+            return [folder]
+        folders = [here]
+        if importer.package_root is not None and importer.package_root not in folders:
+            folders.append(importer.package_root)
+        return folders
+
+
+def _module_file(folder: Path, parts: list[str]) -> Path | None:
+    if not parts:
+        init = folder / "__init__.py"
+        return init if init.is_file() else None
+    base = folder.joinpath(*parts)
+    candidate = base.with_suffix(".py")
+    if candidate.is_file():
+        return candidate
+    init = base / "__init__.py"
+    if init.is_file():
+        return init
+    return None

@@ -1,0 +1,105 @@
+"""Facts read from the code as written, not evaluated: what a rule needs about code no entry ran.
+
+A deprecated ``nn.init.normal(w)`` is misuse wherever it is written, run or not; an init method
+that nothing calls never runs, so evaluation alone cannot see what it would do. One read-only
+walk (walk.py) collects: every call of a deprecated torch.nn.init alias, and for every ``def``
+whether its body calls an init function or in-place init method, and where.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from initlint.model.imports import ImportTable, dotted_name
+from initlint.model.torchlib.init_fns import DEPRECATED, INIT_SIGNATURES, TENSOR_WRITES
+from initlint.model.walk import Walker
+
+_TIMM = frozenset({"trunc_normal_", "trunc_normal_tf_", "lecun_normal_", "variance_scaling_"})
+_LAST_NAMES = frozenset(INIT_SIGNATURES) | DEPRECATED | _TIMM | frozenset(TENSOR_WRITES)
+
+
+@dataclass
+class DefInfo:
+    """A ``def`` of the file: its class (if a method) and the init calls in its own body."""
+
+    node: cst.FunctionDef
+    cls: str | None
+    inits: list[cst.Call] = field(default_factory=list)
+
+
+@dataclass
+class SyntaxFacts:
+    deprecated: list[tuple[cst.Call, str]] = field(default_factory=list)
+    defs: list[DefInfo] = field(default_factory=list)
+
+
+def init_callee(call: cst.Call, imports: ImportTable) -> tuple[str, bool] | None:
+    """(init function name, deprecated) when the call is an init, else None."""
+    func = call.func
+    if type(func) is cst.Attribute:
+        last = func.attr.value
+    elif type(func) is cst.Name:
+        last = imports.names.get(func.value, func.value).rpartition(".")[2]
+    else:
+        return None
+    if last not in _LAST_NAMES:
+        return None
+    qualified = imports.qualify(func) or ""
+    module = qualified.rpartition(".")[0]
+    if module in ("torch.nn.init", "nn.init", "init") or module.endswith(".initialization"):
+        if last in DEPRECATED:
+            return last, True
+        return (last, False) if last in INIT_SIGNATURES else None
+    if last in _TIMM and ("timm" in module or module.endswith(("weight_init", "layers"))):
+        return last, False
+    if type(func) is cst.Attribute and last in TENSOR_WRITES:
+        return last, False
+    return None
+
+
+class _Collector(Walker):
+    def __init__(self) -> None:
+        self.imports = ImportTable()
+        self.facts = SyntaxFacts()
+        self._defs: list[DefInfo] = []
+        self._scopes: list[str | None] = []  # a class name, or None for a def
+
+    def visit_Import(self, node: cst.Import) -> None:
+        self.imports.add_import(node)
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        self.imports.add_import_from(node)
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._scopes.append(node.name.value)
+
+    def leave_ClassDef(self, node: cst.ClassDef) -> None:
+        self._scopes.pop()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        info = DefInfo(node, self._scopes[-1] if self._scopes else None)
+        self._scopes.append(None)
+        self._defs.append(info)
+        self.facts.defs.append(info)
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._scopes.pop()
+        self._defs.pop()
+
+    def visit_Call(self, node: cst.Call) -> None:
+        found = init_callee(node, self.imports)
+        if found is None:
+            return
+        name, deprecated = found
+        if deprecated:
+            self.facts.deprecated.append((node, dotted_name(node.func) or name))
+        if self._defs:
+            self._defs[-1].inits.append(node)
+
+
+def read_syntax(module: cst.Module) -> SyntaxFacts:
+    collector = _Collector()
+    collector.walk(module)
+    return collector.facts

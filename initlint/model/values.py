@@ -1,0 +1,368 @@
+"""The values the evaluator computes with: what a Python expression in model code stands for.
+
+Plain Python values stand for themselves (ints, floats, strings, booleans, None, tuples of
+values). Everything else is one of the classes below. Two of them mean "not established":
+``UNKNOWN`` (a call or construct the evaluator does not model) and ``Sym`` (a size the code leaves
+open, such as a constructor parameter without a default: ``Sym("hidden_dim")``). Neither ever
+turns into a number: arithmetic with them gives Sym or UNKNOWN, a test on them is undecided.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from initlint.model.dists import Dist
+    from initlint.model.source import SourceFile
+
+
+class _Unknown:
+    """A value the evaluator could not establish."""
+
+    _instance: "_Unknown | None" = None
+
+    def __new__(cls) -> "_Unknown":
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+    def __bool__(self) -> bool:  # a guard on UNKNOWN never reads as decided
+        raise TypeError("the truth of UNKNOWN is undecided")
+
+
+UNKNOWN: Any = _Unknown()
+
+
+class Shape(tuple):
+    """A tensor's shape (``w.size()``, ``w.shape``): a tuple that remembers whose it is, so that
+    reading ``size[0]`` of a weight can be told apart from other numbers (IL207)."""
+
+    tensor: Any = None
+
+
+def shape_of(tensor: Any, shape: Any) -> Any:
+    if not isinstance(shape, tuple):
+        return shape
+    result = Shape(shape)
+    result.tensor = tensor
+    return result
+
+
+@dataclass(frozen=True)
+class Sym:
+    """A size the code leaves open, by the source text it comes from (``config.hidden_size``)."""
+
+    text: str
+
+
+def is_number(value: Any) -> bool:
+    """A finite int or float (booleans are not sizes, nan and inf are not established sizes)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    return isinstance(value, float) and math.isfinite(value)
+
+
+def is_known(value: Any) -> bool:
+    """Neither UNKNOWN nor Sym, nor a tuple holding one."""
+    if value is UNKNOWN or isinstance(value, Sym):
+        return False
+    if isinstance(value, tuple):
+        return all(is_known(item) for item in value)
+    return True
+
+
+def describe(value: Any) -> str:
+    """A value as a message shows it: ``128``, ``hidden_dim``, ``?``."""
+    if isinstance(value, Sym):
+        return value.text
+    if value is UNKNOWN:
+        return "?"
+    if isinstance(value, float):
+        from initlint.theory import format_number
+
+        return format_number(value)
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+@dataclass(frozen=True)
+class Place:
+    """A node in a file: where a value was made or a write happened."""
+
+    source: "SourceFile"
+    node: "cst.CSTNode" = field(repr=False)
+
+    def __repr__(self) -> str:
+        return f"Place({self.source.path}, {type(self.node).__name__})"
+
+
+class Obj:
+    """A mutable object with identity (lists, dicts, modules, tensors, namespaces)."""
+
+    __slots__ = ()
+
+
+@dataclass(eq=False)
+class ListObj(Obj):
+    """A Python list; ``template`` marks one built by a loop whose count is open: its single
+    element stands for ``repeat`` copies."""
+
+    items: list[Any] = field(default_factory=list)
+    repeat: Any = 1
+
+    @property
+    def template(self) -> bool:
+        return self.repeat != 1
+
+
+@dataclass(eq=False)
+class DictObj(Obj):
+    """A Python dict with hashable known keys; ``open`` when some keys are not known."""
+
+    items: dict[Any, Any] = field(default_factory=dict)
+    open: bool = False
+
+
+@dataclass(eq=False)
+class Instance(Obj):
+    """An instance of a user class that is not an nn.Module (a config object, a helper)."""
+
+    cls: "ClassValue"
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class External:
+    """Something from outside the evaluated code, by qualified name (``torch.nn.Linear``)."""
+
+    name: str
+
+    @property
+    def last(self) -> str:
+        return self.name.rsplit(".", 1)[-1]
+
+
+@dataclass(eq=False)
+class FunctionValue:
+    """A ``def`` or ``lambda`` of the evaluated code, with the globals it closes over."""
+
+    node: Any  # cst.FunctionDef | cst.Lambda
+    name: str
+    namespace: "Namespace"
+    defaults: dict[str, Any]
+    cls: "ClassValue | None" = None  # the class a method is defined in (for super())
+    closure: dict[str, Any] | None = None
+    decorators: tuple[str, ...] = ()
+
+    @property
+    def is_lambda(self) -> bool:
+        return self.name == "<lambda>"
+
+
+@dataclass(eq=False)
+class BoundMethod:
+    """``obj.method``: a function with its receiver."""
+
+    receiver: Any
+    function: Any  # FunctionValue, or an External method name on a known object
+
+
+@dataclass(eq=False)
+class PartialValue:
+    """``functools.partial(fn, *args, **kwargs)``."""
+
+    function: Any
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+
+
+@dataclass(eq=False)
+class ClassValue:
+    """A ``class`` of the evaluated code."""
+
+    node: Any  # cst.ClassDef
+    name: str
+    namespace: "Namespace"
+    bases: tuple[Any, ...]  # ClassValue or External (or UNKNOWN)
+    body: dict[str, Any] = field(default_factory=dict)  # methods and class attributes
+
+    def mro(self) -> list[Any]:
+        """This class, then its bases depth first (a simple MRO: enough for model code)."""
+        order: list[Any] = [self]
+        for base in self.bases:
+            for item in base.mro() if isinstance(base, ClassValue) else [base]:
+                if not any(item is seen for seen in order):
+                    order.append(item)
+        return order
+
+    def lookup(self, name: str) -> Any:
+        """The class attribute ``name`` along the MRO: a value, or None when a base outside the
+        evaluated code may define it (UNKNOWN then), or a KeyError when nothing defines it."""
+        for item in self.mro():
+            if isinstance(item, ClassValue):
+                if name in item.body:
+                    return item.body[name]
+            elif item is UNKNOWN or (isinstance(item, External) and not _plain_base(item)):
+                return UNKNOWN
+        raise KeyError(name)
+
+
+def _plain_base(base: External) -> bool:
+    """Bases whose attributes the evaluator knows: object, nn.Module and torch's own layers."""
+    return base.name in {"object", "builtins.object"} or base.name.startswith("torch.nn")
+
+
+@dataclass(eq=False)
+class Namespace(Obj):
+    """The globals of one evaluated file (also what ``import project_module`` binds)."""
+
+    source: "SourceFile"
+    names: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class Storage:
+    """The values of a tensor, shared by its views (``.data``, ``.detach()``, ``.view()``).
+
+    ``state`` holds the alternatives for the last write (more than one when a write happened
+    under a condition the evaluator could not decide); ``writes`` is every write, in order.
+    """
+
+    state: list["Write"] = field(default_factory=list)
+    writes: list["Write"] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class Tensor(Obj):
+    """A tensor: a parameter, a buffer or a plain tensor. Views share ``storage``."""
+
+    shape: Any  # a tuple of sizes (ints or Sym), or UNKNOWN
+    storage: Storage
+    parameter: bool = False
+    buffer: bool = False
+    requires_grad: Any = False  # True/False, or UNKNOWN
+    owner: "Module | None" = None
+    name: str = ""  # the attribute the owner holds it under (weight, bias, W)
+    made: Place | None = None
+    #: how this value reaches its storage: "" itself, "data" (.data/.detach(): autograd does not
+    #: see writes), "part" (an indexed slice: a write changes only part of it), "copy"
+    view: str = ""
+    base: "Tensor | None" = None  # the tensor a view was taken of
+    dtype: str | None = None
+    #: a weight computed from others (weight_norm: g * v / |v|): its second moment
+    derived: "Dist | None" = None
+
+    @property
+    def root(self) -> "Tensor":
+        """The tensor this value is a view of (itself when it is no view)."""
+        tensor = self
+        while tensor.base is not None and tensor.view in ("data", "part", "alias"):
+            tensor = tensor.base
+        return tensor
+
+    @property
+    def path(self) -> str:
+        """``fc1.weight`` inside its model, or the name alone."""
+        owner = self.owner
+        if owner is not None and owner.path:
+            return f"{owner.path}.{self.name}"
+        return self.name
+
+
+@dataclass(eq=False)
+class Write:
+    """One write to a tensor's values, with what the evaluator knew when it ran."""
+
+    dist: "Dist"
+    place: Place
+    #: call frames from the entry down to the write (each a Place): findings are placed in
+    #: the innermost frame that lies in the file being linted
+    frames: tuple[Place, ...]
+    conditional: bool = False  # under a test the evaluator could not decide
+    partial: bool = False  # to a slice of the tensor
+    no_grad: Any = False  # autograd off (torch.no_grad, nn.init): True/False/UNKNOWN
+    via_data: bool = False  # through .data or .detach()
+    spelled: str = ""  # how the code wrote it: "nn.init.normal_", ".fill_", "torch.randn"
+    in_forward: bool = False
+    kind: str = "init"  # default (torch's own init), init, arithmetic, unknown (tainted)
+    tensor: "Tensor | None" = None  # the tensor written (the root of the view written through)
+    #: the written tensor was a leaf that requires grad at the time: True/False/UNKNOWN
+    leaf: Any = False
+    #: (block, index) of the statement that made the write, in the innermost evaluated frame
+    statement: tuple[int, int] | None = None
+    #: where the values were drawn, when this write copies them from another tensor
+    #: (``w.data = fanin_init(size)``, ``w.copy_(t)``)
+    origin: "Write | None" = None
+
+    @property
+    def drawn(self) -> "Write":
+        """The write that drew these values (following copies back to their origin)."""
+        write = self
+        for _ in range(8):
+            if write.origin is None:
+                break
+            write = write.origin
+        return write
+
+
+@dataclass(eq=False)
+class Module(Obj):
+    """An nn.Module instance: a torch layer (``kind`` Linear, Conv2d, ...) or a user class."""
+
+    kind: str
+    family: str  # dense, conv, embedding, recurrent, attention, norm, activation, container,
+    #              passthrough, pool, other (a torch class modelled without params), opaque
+    #              (a torch or library class whose internals are not modelled), user
+    cls: ClassValue | None = None
+    args: dict[str, Any] = field(default_factory=dict)  # torch layers: folded constructor args
+    #: the source text of each constructor argument (``hidden_dim``), for messages
+    arg_text: dict[str, str] = field(default_factory=dict)
+    params: dict[str, "Tensor | None"] = field(default_factory=dict)
+    buffers: dict[str, "Tensor | None"] = field(default_factory=dict)
+    modules: dict[str, "Module | None"] = field(default_factory=dict)
+    attrs: dict[str, Any] = field(default_factory=dict)
+    made: Place | None = None
+    path: str = ""  # attribute path inside the entry's model ("blocks.0.fc1")
+    repeat: Any = 1  # copies this template stands for (a loop with an open count)
+    #: code outside the evaluated sources may have changed it (an unknown call got it)
+    tainted: bool = False
+    #: a base class outside the evaluated code (not nn.Module): its attributes are open
+    open_base: bool = False
+    external_hooks: tuple[str, ...] = ()
+
+
+@dataclass(eq=False)
+class Signal:
+    """A value computed from the model's input: the output of one node of the flow graph."""
+
+    node: "FlowNode"
+
+
+@dataclass(eq=False)
+class FlowNode:
+    """One operation on signals, in the order the evaluator saw it.
+
+    ``op`` is one of: input, layer (a weight applied: ``tensor`` and ``fan_in``), act (an
+    activation), pass (shape-only: view, dropout, identity), norm, add, mul, scale (times a
+    known constant), cat, attention (signal times signal), output (the model's output),
+    unknown (a call the evaluator does not model).
+    """
+
+    op: str
+    inputs: tuple["FlowNode", ...] = ()
+    module: Module | None = None
+    tensor: Tensor | None = None
+    fan_in: Any = UNKNOWN
+    activation: Any = None  # an Activation for op == act
+    factor: Any = None  # the constant of a scale
+    place: Place | None = None
+    repeat: Any = 1
+    consumers: list["FlowNode"] = field(default_factory=list)

@@ -1,0 +1,122 @@
+"""Questions many rules ask of the evaluated facts: where to report, what to call a tensor.
+
+A finding is placed at the write (or event) that established it, or, when that code lies in
+another file (a helper in ``utils.py``), at the call in this file that led there: the innermost
+call frame in the linted file, like a traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import libcst as cst
+
+from initlint.model.facts import EntryFacts, FileFacts
+from initlint.model.values import Module, Place, Tensor, Write, describe
+from initlint.theory import format_number
+
+fmt = format_number
+
+
+def live(facts: FileFacts) -> Iterator[EntryFacts]:
+    """Entries whose evaluation completed (an abandoned entry's facts are incomplete)."""
+    for entry in facts.entries:
+        if entry.failed is None:
+            yield entry
+
+
+def anchor(facts: FileFacts, frames: tuple[Place, ...]) -> cst.CSTNode | None:
+    """The node to report at: the innermost frame that lies in the linted file."""
+    for place in reversed(frames):
+        if place.source is facts.source:
+            return place.node
+    return None
+
+
+def code(facts: FileFacts, node: cst.CSTNode) -> str:
+    return facts.source.code(node) if node is not None else "?"
+
+
+def target_text(write: Write) -> str:
+    """How the code names the tensor it writes: ``self.fc1.weight``, ``m.weight``."""
+    node = write.place.node
+    source = write.place.source
+    if isinstance(node, cst.Call):
+        func = node.func
+        if isinstance(func, cst.Attribute) and write.spelled.startswith("."):
+            return _trim(source.code(func.value))
+        if node.args:
+            return _trim(source.code(node.args[0].value))
+    if isinstance(node, (cst.Attribute, cst.Subscript)):
+        return _trim(source.code(node))
+    tensor = write.tensor
+    return tensor.path if tensor is not None and tensor.path else "the tensor"
+
+
+def _trim(text: str) -> str:
+    for suffix in (".data", ".detach()"):
+        if text.endswith(suffix):
+            text = text[: -len(suffix)]
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def layer_path(tensor: Tensor) -> str:
+    """``fc1`` for ``fc1.weight``; the tensor's own name for a free parameter."""
+    owner = tensor.owner
+    if owner is not None and owner.path:
+        return owner.path
+    return tensor.path or tensor.name or "?"
+
+
+def layer_name(facts: FileFacts, entry: EntryFacts, tensor: Tensor) -> str:
+    """The layer's name as the file shows it (see gains.layer_label)."""
+    from initlint.rules.gains import layer_label
+
+    return layer_label(facts, entry, tensor)
+
+
+def named(text: str, tensor: Tensor) -> str:
+    """```m.weight``` plus the layer it is, when the code's name does not say it."""
+    path = tensor.path
+    if not path or text.endswith(path) or text == path:
+        return f"`{text}`"
+    return f"`{text}` (`{path}`)"
+
+
+def model_of(entry: EntryFacts, tensor: Tensor) -> tuple[str | None, str | None]:
+    """(model the probe builds, attribute path of the tensor's layer inside it)."""
+    owner = tensor.owner
+    for name, model in entry.models.items():
+        if owner is model or owner is not None and _contains(model, owner):
+            return name, owner.path if owner is not None else tensor.name
+        if tensor.owner is None and any(t is tensor for t in model.params.values()):
+            return name, tensor.name
+    return None, None
+
+
+def _contains(root: Module, target: Module, depth: int = 0) -> bool:
+    if depth > 32:
+        return False
+    for child in root.modules.values():
+        if child is target or isinstance(child, Module) and _contains(child, target, depth + 1):
+            return True
+    return False
+
+
+def fan_in_text(tensor: Tensor) -> str | None:
+    """The source text the fan-in came from (``hidden_dim``), when it is not a plain number."""
+    owner = tensor.owner
+    if owner is None:
+        return None
+    for key in ("in_features", "in_channels", "in1_features", "input_size", "embed_dim"):
+        text = owner.arg_text.get(key)
+        if text is not None:
+            return None if text.replace("_", "").isdigit() else text
+    return None
+
+
+def value_text(value: Any) -> str:
+    return describe(value)
+
+
+__all__ = ["anchor", "code", "fan_in_text", "fmt", "layer_path", "live", "model_of", "named", "target_text"]
