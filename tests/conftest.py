@@ -22,6 +22,18 @@ def lint(source: str):
     return check_source(textwrap.dedent(source))
 
 
+def evaluate(source: str):
+    """The evaluated facts (every entry) of a dedented snippet."""
+    import libcst as cst
+
+    from initlint.model.entries import evaluate_file
+    from initlint.model.project import Project
+    from initlint.model.source import SourceFile
+
+    text = textwrap.dedent(source)
+    return evaluate_file(SourceFile("<snippet>", cst.parse_module(text), text, "snippet"), Project(lambda path: None))
+
+
 def codes_and_lines(source: str) -> list[tuple[str, int]]:
     return [(f.code, f.location.line) for f in lint(source)]
 

@@ -19,6 +19,9 @@ class Net(nn.Module):
         self.fc1 = nn.Linear(128, 128)
         self.fc2 = nn.Linear(128, 2)
         {init}
+
+    def forward(self, x):
+        return self.fc2(self.fc1(x).relu())
 """
 BAD = NET.format(init="nn.init.uniform_(self.fc1.weight, -100, 100)")
 ZERO = NET.format(init="nn.init.zeros_(self.fc1.weight)")
@@ -340,8 +343,8 @@ def test_a_rule_that_crashes_costs_its_own_findings_and_says_so():
 def test_a_crash_reading_a_file_is_a_clear_error_and_the_run_goes_on(cli, project, monkeypatch):
     from initlint import engine
 
-    real = engine.build_facts
-    monkeypatch.setattr(engine, "build_facts", lambda m, t: _crash() if "uniform_" in t else real(m, t))
+    real = engine.evaluate_file
+    monkeypatch.setattr(engine, "evaluate_file", lambda s, p: _crash() if "uniform_" in s.text else real(s, p))
     (project / "bad.py").write_text(BAD)
     (project / "zero.py").write_text(ZERO)
     result = cli(["--no-cache", "bad.py", "zero.py"], project)

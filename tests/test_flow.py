@@ -1,30 +1,28 @@
-"""Forward flow, reach and the depth rules: exact activations, layers, depths and gains."""
+"""The evaluated forward: which activation follows each layer, what ends a chain, the depth rules."""
 
 from __future__ import annotations
 
 import json
-import textwrap
 
-import libcst as cst
 import pytest
 
-from conftest import FIXTURES, lint
-from initlint.model.builder import build_facts
-from initlint.model.network import networks
+from conftest import FIXTURES, evaluate, lint
+from initlint.model.graph import chains, following_activation, role
 
 
-def facts_of(source: str):
-    text = textwrap.dedent(source)
-    return build_facts(cst.parse_module(text), text)
-
-
-def chain(source: str, name: str):
-    """(layer, activation, reset, repeat) per step of the named network."""
-    network = next(n for n in networks(facts_of(source)) if n.name == name)
+def chain(source: str, name: str) -> list[tuple[str, str | None]]:
+    """(layer path, activation after it) for every layer node of the named class's entry."""
+    entry = next(e for e in evaluate(source).entries if e.name == name)
     return [
-        (s.layer.name, s.activation.name if s.activation else None, s.reset, s.repeat)
-        for s in network.steps
+        (node.module.path, getattr(following_activation(node), "name", None))
+        for node in entry.graph
+        if node.op == "layer"
     ]
+
+
+def runs(source: str, name: str) -> list[list[str]]:
+    entry = next(e for e in evaluate(source).entries if e.name == name)
+    return [[node.module.path for node in run] for run in chains(entry.graph)]
 
 
 HEADER = """
@@ -60,10 +58,10 @@ class M(nn.Module):
     def forward(self, x):
         {body}
 """
-    assert chain(source, "M") == [("fc1", activation, False, 1), ("fc2", None, False, 1)]
+    assert chain(source, "M") == [("fc1", activation), ("fc2", None)]
 
 
-def test_sequential_built_from_an_append_loop_with_depth():
+def test_sequential_built_from_an_append_loop_unrolls_with_its_default_depth():
     source = HEADER + """
 class M(nn.Module):
     def __init__(self, width=32, depth=5, act_layer=nn.GELU):
@@ -77,10 +75,11 @@ class M(nn.Module):
     def forward(self, x):
         return self.body(x)
 """
-    assert chain(source, "M") == [("body.0", "gelu", False, 5), ("body.2", None, False, 1)]
+    assert chain(source, "M") == [(f"body.{i}", "gelu") for i in range(0, 10, 2)] + [("body.10", None)]
+    assert runs(source, "M") == [[f"body.{i}" for i in range(0, 11, 2)]]
 
 
-def test_norm_and_residual_reset_the_stack():
+def test_norm_and_residual_end_a_chain():
     source = HEADER + """
 class Block(nn.Module):
     def __init__(self, dim=64):
@@ -95,11 +94,10 @@ class Block(nn.Module):
         x = x + self.fc2(x)
         return self.fc3(x)
 """
-    assert chain(source, "Block") == [
-        ("fc1", "relu", True, 1),
-        ("fc2", None, True, 1),
-        ("fc3", None, False, 1),
-    ]
+    assert runs(source, "Block") == [["fc1"], ["fc2"], ["fc3"]]
+    entry = next(e for e in evaluate(source).entries if e.name == "Block")
+    roles = {node.module.path: role(node) for node in entry.graph if node.op == "layer"}
+    assert roles == {"fc1": "hidden", "fc2": "residual", "fc3": "output"}
 
 
 SEEDS = (FIXTURES / "seeds_signal.py").read_text()
@@ -123,10 +121,11 @@ def test_seed_xavier_before_deep_relu_halves_per_layer():
 
 
 def test_seed_he_before_tanh_doubles_the_pre_activation_variance():
-    found = [f for f in lint(SEEDS) if f.code == "IL302"]
-    assert [f.location.line for f in found] == [48, 59]
-    assert all(f.details["predicted_gain"] == pytest.approx(2.0) for f in found)
-    assert "grows x2 per layer (std x1.4)" in found[0].message
+    (finding,) = [f for f in lint(SEEDS) if f.code == "IL302"]
+    assert finding.location.line == 48
+    assert finding.details["predicted_gain"] == pytest.approx(2.0)
+    assert finding.details["depth"] == 8
+    assert "grows x2 per layer (std x1.4)" in finding.message
 
 
 DEEP = HEADER + """
@@ -156,9 +155,13 @@ def test_batchnorm_makes_xavier_before_relu_moot():
         "self.apply(self._init)",
         "self.apply(lambda m: self._init(m))",
         "self.apply(functools.partial(self._init, std=0.01))",
+        "for m in self.modules():\n            self._init(m)",
+        "for layer in self.layers:\n            self._init(layer)",
+        "[self._init(m) for m in self.modules()]",
+        "initializer = self._init\n        self.apply(initializer)",
     ],
 )
-def test_apply_reaches_every_layer_of_the_class(apply):
+def test_every_way_of_reaching_the_layers_reaches_them(apply):
     source = HEADER + f"""
 import functools
 
@@ -191,18 +194,9 @@ def test_a_two_layer_residual_branch_at_std_002_is_not_vanishing():
 LEGIT = (FIXTURES / "legit_flow.py").read_text()
 
 
-def test_hf_post_init_reaches_the_layers_of_every_subclass():
-    # without the parent call, DenseHead's own _init_weights leaves the predictor's bias default
-    mutated = LEGIT.replace("        super()._init_weights(module)\n", "")
-    found = [(f.code, f.details.get("layers")) for f in lint(mutated)]
-    assert found == [("IL401", ["predictor"])]
-
-
 def test_a_module_picked_by_class_name_is_not_taken_for_a_conv():
     # `elif "BatchNorm" in module.__class__.__name__: ones_(module.weight)` is a norm layer
     assert [f.code for f in lint(LEGIT)] == []
-    mutated = LEGIT.replace('elif "BatchNorm" in module.__class__.__name__:', "elif isinstance(module, nn.Conv2d):")
-    assert "IL101" in {f.code for f in lint(mutated)}
 
 
 def test_parallel_branches_are_not_a_chain():
@@ -219,10 +213,7 @@ class TwoHeads(nn.Module):
     def forward(self, x):
         return self.out(self.policy(x)), self.value(x)
 """
-    steps = networks(facts_of(source))[0].steps
-    assert [(s.layer.name, s.source.layer.name if s.source else None) for s in steps] == [
-        ("policy", None), ("out", "policy"), ("value", None),
-    ]
+    assert runs(source, "TwoHeads") == [["policy", "out"], ["value"]]
     assert "IL103" not in {f.code for f in lint(source)}
     chained = source.replace("self.value(x)", "self.value(self.policy(x))")
     assert [f.code for f in lint(chained) if f.code.startswith("IL10")] == ["IL103"]
@@ -289,25 +280,20 @@ class Net(nn.Module):
 
 def test_a_comprehension_over_zip_of_widths_makes_one_layer_per_pair():
     """Each conv has its own fan-in (3*9, 64*9, ...): the forward loop applies them in turn."""
-    facts = facts_of(VGG_WIDTHS)
-    convs = facts.classes["Net"].layers["convs"].children
-    assert [(c.name, c.args["in_channels"], c.args["out_channels"], c.repeat) for c in convs] == [
+    model = evaluate(VGG_WIDTHS).entries[1].models["Net"]
+    convs = list(model.modules["convs"].modules.values())
+    assert [(c.path, c.args["in_channels"], c.args["out_channels"], c.repeat) for c in convs] == [
         ("convs.0", 3, 64, 1),
         ("convs.1", 64, 128, 1),
         ("convs.2", 128, 256, 1),
         ("convs.3", 256, 512, 1),
         ("convs.4", 512, 512, 1),
     ]
-    assert [c.fan_in for c in convs] == [27, 576, 1152, 2304, 4608]
     assert chain(VGG_WIDTHS, "Net") == [
-        ("convs.0", "relu", False, 1),
-        ("convs.1", "relu", False, 1),
-        ("convs.2", "relu", False, 1),
-        ("convs.3", "relu", False, 1),
-        ("convs.4", "relu", False, 1),
-        ("fc", "relu", False, 1),
-        ("head", None, False, 1),
+        ("convs.0", "relu"), ("convs.1", "relu"), ("convs.2", "relu"), ("convs.3", "relu"),
+        ("convs.4", "relu"), ("fc", "relu"), ("head", None),
     ]
+    assert runs(VGG_WIDTHS, "Net") == [[f"convs.{i}" for i in range(5)], ["fc", "head"]]
 
 
 def test_std_001_through_convs_of_growing_width_vanishes():
@@ -320,25 +306,27 @@ def test_std_001_through_convs_of_growing_width_vanishes():
     assert finding.location.line == 17
     assert finding.details["stack_gain"] == pytest.approx(expected)
     assert finding.details["depth"] == 5
-    assert finding.details["layers"] == ["convs.0", "convs.1", "convs.2", "convs.3", "convs.4"]
+    assert finding.prediction.layers == ("convs.0", "convs.1", "convs.2", "convs.3", "convs.4")
     assert (
         "at fan-in 27 the variance gain is 1.4e-3 to 0.23 per layer, x5.9e-8 over 5 layers "
-        "(`convs.0`, `convs.1`, `convs.2`, `convs.3`, `convs.4`)" in finding.message
+        "(`convs.*` x5)" in finding.message
     )
 
 
-def test_layers_alike_still_repeat_and_unknown_iterables_stay_unknown():
-    """Only loop variables the layer reads unroll; ``range(n)`` keeps one repeated layer."""
+def test_loops_with_a_known_count_unroll_and_open_ones_stay_open():
     source = HEADER + """
 class Net(nn.Module):
-    def __init__(self, dims=(8, 16), n=4):
+    def __init__(self, m, dims=(8, 16), n=4):
         super().__init__()
         self.same = nn.ModuleList([nn.Linear(32, 32) for _ in [1, 2, 3]])
         self.deep = nn.ModuleList([nn.Linear(32, 32) for _ in range(n)])
+        self.open = nn.ModuleList([nn.Linear(32, 32) for _ in range(m)])
         self.unknown = nn.ModuleList([nn.Linear(a, b) for a, b in zip(dims, self.widths)])
 """
-    layers = facts_of(source).classes["Net"].layers
-    assert [(c.name, c.repeat) for c in layers["same"].children] == [("same.0", 3)]
-    assert [(c.name, c.repeat) for c in layers["deep"].children] == [("deep.0", 4)]
-    (unknown,) = layers["unknown"].children
+    model = evaluate(source).entries[1].models["Net"]
+    assert list(model.modules["same"].modules) == ["0", "1", "2"]
+    assert list(model.modules["deep"].modules) == ["0", "1", "2", "3"]
+    (template,) = model.modules["open"].modules.values()
+    assert template.repeat != 1 and not isinstance(template.repeat, int)
+    (unknown,) = model.modules["unknown"].modules.values()
     assert not isinstance(unknown.args["in_features"], int)

@@ -163,6 +163,7 @@ def test_constant_hidden_layer_message():
     findings = lint(
         """
         import torch.nn as nn
+        import torch.nn.functional as F
 
         class M(nn.Module):
             def __init__(self):
@@ -170,31 +171,43 @@ def test_constant_hidden_layer_message():
                 self.fc1 = nn.Linear(100, 64)
                 self.fc2 = nn.Linear(64, 10)
                 nn.init.constant_(self.fc1.weight, 0.5)
+
+            def forward(self, x):
+                return self.fc2(F.relu(self.fc1(x)))
         """
     )
     assert len(findings) == 1
     assert findings[0].message == (
         "`self.fc1.weight` is set to the constant 0.5: all 64 units of `fc1` compute the same "
-        "output and get the same gradient, so they stay (nearly) identical; variance gain 25 per layer"
+        "output and get the same gradient, and its output feeds only other layers, so they stay "
+        "(nearly) identical; variance gain 25 per layer"
     )
     assert findings[0].details["predicted_gain"] == 25.0
 
 
 @pytest.mark.parametrize(
-    "body",
+    "body, forward",
     [
-        "self.norm = nn.LayerNorm(64)\n        nn.init.ones_(self.norm.weight)",
-        "self.bn1 = norm_layer(64)\n        nn.init.constant_(self.bn1.weight, 1.0)",
-        "self.lora_A = nn.Linear(64, 8)\n        self.lora_B = nn.Linear(8, 64)\n"
-        "        nn.init.zeros_(self.lora_B.weight)",
-        "self.proj = nn.Linear(64, 64)\n        self.out_proj = nn.Linear(64, 64)\n"
-        "        self.mlp = nn.Linear(64, 64)\n        nn.init.zeros_(self.out_proj.weight)",
-        "self.fc1 = nn.Linear(64, 256)\n        self.fc2 = nn.Linear(256, 64)\n"
-        "        nn.init.zeros_(self.fc2.weight)",
-        "self.gate = nn.Parameter(torch.zeros(1))\n        nn.init.zeros_(self.gate)",
+        ("self.norm = nn.LayerNorm(64)\n        self.fc = nn.Linear(64, 64)\n"
+         "        nn.init.ones_(self.norm.weight)", "self.fc(self.norm(x))"),
+        ("self.bn1 = norm_layer(64)\n        self.conv = nn.Conv2d(64, 64, 3)\n"
+         "        nn.init.constant_(self.bn1.weight, 1.0)", "self.conv(self.bn1(x))"),
+        ("self.base = nn.Linear(64, 64)\n        self.lora_A = nn.Linear(64, 8)\n"
+         "        self.lora_B = nn.Linear(8, 64)\n        nn.init.zeros_(self.lora_B.weight)",
+         "self.base(x) + self.lora_B(self.lora_A(x))"),
+        ("self.proj = nn.Linear(64, 64)\n        self.out_proj = nn.Linear(64, 64)\n"
+         "        nn.init.zeros_(self.out_proj.weight)", "x + self.out_proj(torch.relu(self.proj(x)))"),
+        ("self.fc1 = nn.Linear(64, 256)\n        self.fc2 = nn.Linear(256, 64)\n"
+         "        nn.init.zeros_(self.fc2.weight)", "self.fc2(torch.relu(self.fc1(x)))"),
+        ("self.fc = nn.Linear(64, 64)\n        self.gate = nn.Parameter(torch.zeros(1))\n"
+         "        nn.init.zeros_(self.gate)", "x + self.gate * self.fc(x)"),
+        ("self.fc = nn.Linear(64, 64)\n        self.film = nn.Linear(16, 128)\n"
+         "        nn.init.zeros_(self.film.weight)",
+         "self.fc(x) * (1 + self.film(c)[:, :64]) + self.film(c)[:, 64:]"),
     ],
 )
-def test_legitimate_constant_inits_are_silent(body):
+def test_legitimate_constant_inits_are_silent(body, forward):
+    """Norm scales; zeros whose output feeds a residual sum, a gate or the model's output."""
     source = f"""
 import torch
 import torch.nn as nn
@@ -203,8 +216,29 @@ class Block(nn.Module):
     def __init__(self, norm_layer=nn.BatchNorm2d):
         super().__init__()
         {body}
+
+    def forward(self, x, c):
+        return {forward}
 """
     assert check_source(source) == []
+
+
+def test_the_same_zero_on_a_hidden_layer_is_a_finding():
+    source = """
+import torch
+import torch.nn as nn
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(64, 256)
+        self.fc2 = nn.Linear(256, 64)
+        nn.init.zeros_(self.fc1.weight)
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.fc1(x)))
+"""
+    assert [(f.code, f.location.line) for f in check_source(source)] == [("IL101", 10)]
 
 
 def test_parameter_loop_with_filter_is_not_all_parameters():
@@ -229,21 +263,25 @@ def test_seed_zero_initialization_is_all_parameters():
     findings = lint(
         """
         import torch
+        import torch.nn as nn
 
         def zero_initialization(model):
             with torch.no_grad():
                 for param in model.parameters():
                     param.zero_()
+
+        model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+        zero_initialization(model)
         """
     )
     assert [(f.code, f.location.line, f.effect.value) for f in findings] == [
-        ("IL102", 7, "symmetry")
+        ("IL102", 8, "symmetry")
     ]
-    assert findings[0].message.startswith("every parameter from `model.parameters()` is set to 0")
+    assert findings[0].message.startswith("every parameter of `model` (4 tensors) is set to 0 here")
 
 
 def test_deprecated_alias_message_and_every_alias():
-    from initlint.model.inits import DEPRECATED
+    from initlint.model.torchlib.init_fns import DEPRECATED
 
     lines = "\n".join(f"nn.init.{name}(w)" for name in sorted(DEPRECATED))
     findings = check_source("import torch.nn as nn\n" + lines + "\n")

@@ -19,7 +19,7 @@ from initlint.model.interp.context import BudgetExceeded, Frame
 from initlint.model.interp.machine import Evaluator
 from initlint.model.project import Project
 from initlint.model.source import SourceFile
-from initlint.model.values import ClassValue, FunctionValue, Module, Namespace, Place, Signal, Sym
+from initlint.model.values import ClassValue, DictObj, FunctionValue, ListObj, Module, Namespace, Place, Signal, Sym
 
 
 def evaluate_file(source: SourceFile, project: Project) -> FileFacts:
@@ -54,14 +54,31 @@ def _module_entry(source: SourceFile, project: Project, namespace: Namespace) ->
         entry.failed = "the module body took too long to evaluate"
     except RecursionError:
         entry.failed = "the module body nests too deeply to evaluate"
-    for name, value in namespace.names.items():
-        if isinstance(value, Module) and value.made is not None and value.made.source is source:
-            entry.models.setdefault(name, value)
+    entry.models = _script_models(namespace, source)
     if entry.failed is None:
         _run_uncalled(evaluator, entry, source)
     evaluator.close_graph()
     _collect(entry, evaluator)
     return entry, evaluator
+
+
+def _script_models(namespace: Namespace, source: SourceFile) -> dict[str, Module]:
+    """Module-level names holding a model this file builds: not a part of another model, not
+    an element of a module-level list, each model once (under its first name)."""
+    parts: set[int] = set()
+    for value in namespace.names.values():
+        if isinstance(value, Module):
+            parts.update(id(m) for m in _tree(value)[1:])
+        elif isinstance(value, (ListObj, tuple, DictObj)):
+            items = value.items.values() if isinstance(value, DictObj) else value.items if isinstance(value, ListObj) else value
+            parts.update(id(m) for m in items if isinstance(m, Module))
+    models: dict[str, Module] = {}
+    for name, value in namespace.names.items():
+        if not isinstance(value, Module) or id(value) in parts or value.made is None or value.made.source is not source:
+            continue
+        if all(model is not value for model in models.values()):
+            models[name] = value
+    return models
 
 
 def _run_uncalled(evaluator: Evaluator, entry: EntryFacts, source: SourceFile) -> None:

@@ -30,7 +30,11 @@ ROLE_OF_OP = {
 
 
 def terminals(node: FlowNode) -> list[FlowNode]:
-    """The first non-transparent ops the output of ``node`` reaches."""
+    """The first non-transparent ops the output of ``node`` reaches.
+
+    A sum or product whose other inputs depend on ``node`` too does not rescue a zero (``x``
+    and ``f(x)`` both come from it): it is looked through like any other op.
+    """
     found: list[FlowNode] = []
     seen: set[int] = set()
     stack = list(node.consumers)
@@ -39,7 +43,7 @@ def terminals(node: FlowNode) -> list[FlowNode]:
         if id(current) in seen:
             continue
         seen.add(id(current))
-        if current.op in TRANSPARENT:
+        if current.op in TRANSPARENT or current.op in ("add", "mul") and _all_from(current, node):
             if not current.consumers:
                 found.append(current)  # a dangling op: its value goes nowhere known
             stack.extend(current.consumers)
@@ -48,6 +52,28 @@ def terminals(node: FlowNode) -> list[FlowNode]:
     if stack:
         found.append(FlowNode("unknown"))
     return found
+
+
+def depends_on(node: FlowNode, source: FlowNode) -> bool | None:
+    """Whether ``node`` is computed from ``source`` (None when the graph is too large to say)."""
+    seen: set[int] = set()
+    stack = [node]
+    while stack:
+        if len(seen) > _MAX_VISIT:
+            return None
+        current = stack.pop()
+        if current is source:
+            return True
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        stack.extend(current.inputs)
+    return False
+
+
+def _all_from(combine: FlowNode, source: FlowNode) -> bool:
+    """Every input of a sum or product depends on ``source`` (unknown counts as depending)."""
+    return all(depends_on(item, source) is not False for item in combine.inputs)
 
 
 def role(node: FlowNode) -> str:

@@ -140,13 +140,16 @@ def layer_label(facts: FileFacts, entry: EntryFacts, tensor: Tensor) -> str:
                 return f"{name}.{owner.path}"
     if owner is not None and owner.path:
         return owner.path
-    for name, value in facts.namespace.names.items():
-        if value is owner and owner is not None:
-            return name
-        if isinstance(value, ListObj):
-            for index, item in enumerate(value.items):
-                if item is owner and owner is not None:
-                    return f"{name}.{index}"
+    if owner is not None:
+        names = facts.namespace.names
+        for name, value in names.items():  # a list that holds it says more than a loop variable
+            if isinstance(value, ListObj):
+                for index, item in enumerate(value.items):
+                    if item is owner:
+                        return f"{name}.{index}"
+        for name, value in names.items():
+            if value is owner:
+                return name
     return tensor.path or tensor.name or "?"
 
 

@@ -68,8 +68,20 @@ def _enumerate(ev, args, kwargs, place, frame, open_):
 def _zip(ev, args, kwargs, place, frame, open_):
     lists = [ev.iterate(a) for a in args]
     if any(items is None for items in lists) or open_:
-        return ListObj([tuple(ev.template_element(a) if ev.iterate(a) is None else (ev.iterate(a) or [UNKNOWN])[0] for a in args)], UNKNOWN)
+        return ListObj([tuple(_stands_for_all(ev, a, items) for a, items in zip(args, lists))], UNKNOWN)
     return tuple(zip(*lists))
+
+
+def _stands_for_all(ev, value, items):
+    """The one value that stands for every element of an iterable in a template loop: its
+    template element, or a known sequence's elements when they are all the same."""
+    if items is None:
+        return ev.template_element(value)
+    from initlint.model.interp.context import same
+
+    if items and all(same(items[0], item) for item in items[1:]):
+        return items[0]
+    return UNKNOWN
 
 
 def _list(ev, args, kwargs, place, frame, open_):

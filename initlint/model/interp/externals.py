@@ -205,7 +205,10 @@ class Externals:
     # ----- init functions
     def _init_function(self, name: str) -> str | None:
         module, _, last = name.rpartition(".")
-        if module in ("torch.nn.init",) or module.endswith(".initialization") and module.startswith("transformers"):
+        # transformers' ``from ... import initialization as init``; a relative import the file's
+        # location cannot resolve keeps its dots (a snippet, a file outside its package)
+        wrapper = module.endswith("initialization") and module.startswith(("transformers", "."))
+        if module in ("torch.nn.init",) or wrapper:
             if last in INIT_SIGNATURES:
                 return last
             if last in DEPRECATED:

@@ -190,8 +190,10 @@ class Evaluator(Expressions, Statements, Calls, Objects, Methods, TensorOps, Flo
         for alias in node.names:
             name = _dotted(alias.name) or ""
             local = alias.asname.name.value if alias.asname is not None and isinstance(alias.asname.name, cst.Name) else name
-            if library_module(absolute) or library_name(absolute, name) or not absolute:
-                value: Any = External(f"{absolute}.{name}" if absolute else name)
+            if level and not frame.source.package:
+                value: Any = External(f"{'.' * level}{module}.{name}" if module else f"{'.' * level}{name}")
+            elif library_module(absolute) or library_name(absolute, name) or not absolute:
+                value = External(f"{absolute}.{name}" if absolute else name)
             else:
                 path = self.project.find(frame.source, module, level)
                 if path is None:
