@@ -114,7 +114,6 @@ def test_cli_confirms_the_seeds_findings(probed):
         ("seeds_signal.py", 10, "IL203"): "confirmed",
         ("seeds_signal.py", 27, "IL301"): "confirmed",
         ("seeds_signal.py", 48, "IL302"): "confirmed",
-        ("seeds_signal.py", 59, "IL302"): "confirmed",
     }
     unstable = next(f for f in findings if f["line"] == 36)
     assert unstable["probe"]["measured"].startswith("measured signal variance x5")
@@ -125,26 +124,22 @@ def test_cli_confirms_the_seeds_findings(probed):
 
 
 def test_refuted_findings_do_not_fail_the_run(probed, tmp_path):
-    # std 0.05 at fan-in 64 would be healthy; the finding is forced by a wrong fan-in guess
+    # the finding holds for the constructor's defaults; built with low=-1 the weights are centred
     (tmp_path / "m.py").write_text(
         "import torch.nn as nn\n\n"
         "class M(nn.Module):\n"
-        "    def __init__(self, n=10):\n"
+        "    def __init__(self, low=0.0):\n"
         "        super().__init__()\n"
         "        self.fc = nn.Linear(64, 64)\n"
-        "        nn.init.uniform_(self.fc.weight, 0.0, 1.0)\n\n"
+        "        nn.init.uniform_(self.fc.weight, low, 1.0)\n\n"
         "    def forward(self, x):\n"
         "        return self.fc(x)\n"
     )
     result, findings = probed(["m.py"], "--select", "IL204", cwd=tmp_path)
     assert [(f["code"], f["probe"]["status"]) for f in findings] == [("IL204", "confirmed")]
     assert result.exit_code == 1
-    (tmp_path / "m.py").write_text((tmp_path / "m.py").read_text().replace("    def forward", "        self.fc = nn.Linear(64, 64)\n\n    def forward"))
-    result, findings = probed(["m.py"], "--select", "IL204,IL507", cwd=tmp_path)
-    by_code = {f["code"]: f["probe"]["status"] for f in findings}
-    assert by_code == {"IL204": "refuted", "IL507": "not probed"}
-    assert result.exit_code == 1  # IL507 still counts; with only the refuted one it would not
-    result, _ = probed(["m.py"], "--select", "IL204", cwd=tmp_path)
+    result, findings = probed(["m.py"], "--select", "IL204", "--probe-arg", "M.low=-1.0", cwd=tmp_path)
+    assert [(f["code"], f["probe"]["status"]) for f in findings] == [("IL204", "refuted")]
     assert result.exit_code == 0
 
 
@@ -156,20 +151,20 @@ def test_every_fault_of_user_code_is_one_error_and_the_run_goes_on(probed):
     got = {f["line"]: (f["probe"]["status"], f["probe"].get("reason", f["probe"].get("measured"))) for f in findings}
     assert got[10] == ("error", "import: ModuleNotFoundError: No module named 'a_module_that_does_not_exist' (at broken_import.py:3)")
     assert got[15][0] == "confirmed"
-    assert got[25] == ("error", "build: ValueError: checkpoint not found (at faults.py:26)")
-    assert got[36][0] == "error" and got[36][1].startswith("forward: RuntimeError: shape '[3, -1, 7]' is invalid")
-    assert got[46] == ("error", "timeout: no result after 5 s (--probe-timeout); the worker was stopped")
-    assert got[57][0] == "error" and got[57][1].startswith("memory: the worker used ")
-    assert got[69] == ("error", "worker: the worker process exited with code 3")
-    assert got[79] == ("error", "worker: the worker process crashed (SIGSEGV)")
-    assert got[89][0] == "not probed" and "--probe-arg NeedsConfig.config=VALUE" in got[89][1]
+    assert got[25] == ("error", "build: ValueError: checkpoint not found (at faults.py:27)")
+    assert got[37][0] == "error" and got[37][1].startswith("forward: RuntimeError: shape '[3, -1, 7]' is invalid")
+    assert got[47] == ("error", "timeout: no result after 5 s (--probe-timeout); the worker was stopped")
+    assert got[58][0] == "error" and got[58][1].startswith("memory: the worker used ")
+    assert got[70] == ("error", "worker: the worker process exited with code 3")
+    assert got[80] == ("error", "worker: the worker process crashed (SIGSEGV)")
+    assert got[90][0] == "not probed" and "--probe-arg NeedsConfig.config=VALUE" in got[90][1]
     assert result.exit_code == 1  # errors are not refutations: the findings still count
 
 
 def test_probe_arg_builds_a_model_that_needs_one(probed):
     _, findings = probed(["tests/probe_models/faults.py"], "--select", "IL201", "--probe-arg", "NeedsConfig.config={'a': 1}",
                          "--probe-timeout", "5", "--probe-memory", "1500")
-    assert next(f for f in findings if f["line"] == 89)["probe"]["status"] == "confirmed"
+    assert next(f for f in findings if f["line"] == 90)["probe"]["status"] == "confirmed"
 
 
 def test_legitimate_models_get_no_verdict(cli):

@@ -71,7 +71,7 @@ def bias_left_default(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
                 {"predicted_gain": signal, "bias_second_moment": bias_moment, "layer": layer},
                 f"initialize the bias with the weight: `nn.init.zeros_({layer}.bias)` (and scale the "
                 "weight with the fan-in)",
-                Prediction(model=model_name(entry, [step]), layers=layer_patterns(entry, [step])),
+                Prediction(model=model_name(entry, [step], facts), layers=layer_patterns(entry, [step], facts)),
             )
 
 
@@ -118,7 +118,7 @@ def saturating_bias(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
                 f"where the gradient is x{fmt(slope)} of its value at 0",
                 {"value": value, "activation": activation.name, "gradient_factor": slope},
                 f"keep |bias| below {point:.1f} (the saturation point of {activation.name}); zero is the usual choice",
-                Prediction(model=model_of(entry, bias)[0], layers=(layer,), saturated_by=activation.name),
+                Prediction(model=model_of(entry, bias, facts)[0], layers=(layer,), saturated_by=activation.name),
             )
 
 

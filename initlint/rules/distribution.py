@@ -53,7 +53,7 @@ def positive_mean_weights(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]
             if correlation <= MAX_CORRELATION or at is None:
                 continue
             default = " (the default bounds)" if write.spelled.endswith("uniform_") and _no_bounds(write) else ""
-            model, path = model_of(entry, tensor)
+            model, path = model_of(entry, tensor, facts)
             yield Hit(
                 at,
                 f"{dist.describe()}{default} on {named(target_text(write), tensor)} has mean {fmt(mean)}: "
@@ -98,7 +98,7 @@ def truncation_cuts_std(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
             if gain <= limits.max_gain:
                 continue  # a cut that leaves a healthy or small gain: IL203 judges the stack
             low, high = dist.bounds()
-            model, path = model_of(entry, tensor)
+            model, path = model_of(entry, tensor, facts)
             yield Hit(
                 at,
                 f"{dist.describe()} on {named(target_text(write), tensor)} keeps only values in "
@@ -132,7 +132,7 @@ def reversed_uniform_bounds(facts: FileFacts, limits: Thresholds) -> Iterable[Hi
                 continue
             model = None
             if record.tensor is not None:
-                model, path = model_of(entry, record.tensor)
+                model, path = model_of(entry, record.tensor, facts)
             low, high = fmt(dist.low), fmt(dist.high)
             yield Hit(
                 at,

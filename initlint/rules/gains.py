@@ -153,12 +153,17 @@ def layer_label(facts: FileFacts, entry: EntryFacts, tensor: Tensor) -> str:
     return tensor.path or tensor.name or "?"
 
 
-def layer_patterns(entry: EntryFacts, steps: list[Step]) -> tuple[str, ...]:
+def layer_patterns(entry: EntryFacts, steps: list[Step], facts: FileFacts | None = None) -> tuple[str, ...]:
     """Attribute paths the probe matches (``blocks.*`` for the copies of a template)."""
+    from initlint.rules.support import model_of
+
     paths: list[str] = []
     for step in steps:
         owner = step.tensor.owner
         path = owner.path if owner is not None and owner.path else step.tensor.name
+        located = model_of(entry, step.tensor, facts)[1]
+        if located:
+            path = located
         if step.node.repeat != 1:
             base, _, last = path.rpartition(".")
             if last.isdigit():
@@ -168,12 +173,10 @@ def layer_patterns(entry: EntryFacts, steps: list[Step]) -> tuple[str, ...]:
     return tuple(paths)
 
 
-def model_name(entry: EntryFacts, steps: list[Step]) -> str | None:
-    for name, model in entry.models.items():
-        owner = steps[0].tensor.owner
-        if owner is model or owner is not None and _within(model, owner):
-            return name
-    return None
+def model_name(entry: EntryFacts, steps: list[Step], facts: FileFacts | None = None) -> str | None:
+    from initlint.rules.support import model_of
+
+    return model_of(entry, steps[0].tensor, facts)[0]
 
 
 def _within(root: Module, target: Module, depth: int = 0) -> bool:

@@ -70,7 +70,7 @@ def xavier_before_relu(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
                  "activation": first.activation.name},
                 "use nn.init.kaiming_uniform_(w, nonlinearity='relu') (He init), or "
                 "xavier_uniform_(w, gain=nn.init.calculate_gain('relu'))",
-                Prediction(model=model_name(entry, stack.steps), layers=layer_patterns(entry, stack.steps),
+                Prediction(model=model_name(entry, stack.steps, facts), layers=layer_patterns(entry, stack.steps, facts),
                            gain=first.gain, includes_activation=True, depth=stack.depth, stack_gain=stack.total),
                 weight=stack.depth,
             )
@@ -113,7 +113,7 @@ def relu_init_before_tanh(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]
                  "stack_gain": total},
                 "use nn.init.xavier_uniform_(w) (Glorot init, made for tanh/sigmoid), or "
                 "kaiming with nonlinearity='tanh' / gain=nn.init.calculate_gain('tanh')",
-                Prediction(model=model_name(entry, stack.steps), layers=layer_patterns(entry, stack.steps),
+                Prediction(model=model_name(entry, stack.steps, facts), layers=layer_patterns(entry, stack.steps, facts),
                            gain=gain, depth=stack.depth, stack_gain=total),
                 weight=stack.depth,
             )
@@ -153,7 +153,7 @@ def nonlinearity_mismatch(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]
                 {"predicted_gain": gain, "named": named_for, "activation": step.activation.name},
                 f"name the activation that follows: nonlinearity='{used}' or "
                 f"gain=nn.init.calculate_gain('{used}')",
-                Prediction(model=model_name(entry, [step]), layers=layer_patterns(entry, [step]), gain=gain,
+                Prediction(model=model_name(entry, [step], facts), layers=layer_patterns(entry, [step], facts), gain=gain,
                            includes_activation=True),
             )
 

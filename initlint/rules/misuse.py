@@ -62,7 +62,7 @@ def inplace_init_with_grad(facts: FileFacts, limits: Thresholds) -> Iterable[Hit
             if at is None or write.tensor is None:
                 continue
             target = target_text(write)
-            model, _ = model_of(entry, write.tensor)
+            model, _ = model_of(entry, write.tensor, facts)
             how = f"`{target}{spelled}(...)`" if spelled.startswith(".") else f"`{code(facts, write.place.node)}`"
             yield Hit(
                 at,

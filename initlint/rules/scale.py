@@ -57,7 +57,7 @@ def _explosion(facts: FileFacts, entry: EntryFacts, tensor: Tensor, node, write:
         return None
     fan = node.fan_in if node is not None else fans(tensor.shape)[0]
     target = named(target_text(write), tensor)
-    model, path = model_of(entry, tensor)
+    model, path = model_of(entry, tensor, facts)
     if is_number(fan) and fan > 0:
         gain = theory.layer_gain(fan, moment)
         if gain <= limits.max_gain:
@@ -75,9 +75,9 @@ def _explosion(facts: FileFacts, entry: EntryFacts, tensor: Tensor, node, write:
                 "with no normalization between them"
             )
             details.update(depth=chain.depth, stack_gain=chain.total)
-            layers = layer_patterns(entry, chain.steps)
+            layers = layer_patterns(entry, chain.steps, facts)
             stack_gain, depth_count = chain.total, chain.depth
-            model = model_name(entry, chain.steps) or model
+            model = model_name(entry, chain.steps, facts) or model
         message = (
             f"{spelled} on {target} gives E[W^2] = {fmt(moment)}; {at_text} the variance gain is "
             f"{fmt(gain)} per layer (std x{fmt(math.sqrt(gain))}){depth}; PyTorch's default gives {fmt(1 / 3)}"
@@ -180,7 +180,7 @@ def vanishing_stack(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
                 "before ReLU, nn.init.xavier_normal_(w) otherwise"
                 + (f" (std = sqrt(1 / fan_in) = {fmt(std)} keeps the gain at 1)" if std else ""),
                 Prediction(
-                    model=model_name(entry, stack.steps), layers=layer_patterns(entry, stack.steps),
+                    model=model_name(entry, stack.steps, facts), layers=layer_patterns(entry, stack.steps, facts),
                     gain=first.gain, includes_activation=True, depth=stack.depth, stack_gain=stack.total,
                 ),
                 weight=stack.depth,

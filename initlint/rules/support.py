@@ -83,14 +83,24 @@ def named(text: str, tensor: Tensor) -> str:
     return f"`{text}` (`{path}`)"
 
 
-def model_of(entry: EntryFacts, tensor: Tensor) -> tuple[str | None, str | None]:
-    """(model the probe builds, attribute path of the tensor's layer inside it)."""
+def model_of(entry: EntryFacts, tensor: Tensor, facts: FileFacts | None = None) -> tuple[str | None, str | None]:
+    """(model the probe builds, attribute path of the tensor's layer inside it): the class of a
+    class entry, a script's module-level model, or a script's list of layers (probed as an
+    nn.Sequential of them, so its layers are the list's indices)."""
     owner = tensor.owner
     for name, model in entry.models.items():
-        if owner is model or owner is not None and _contains(model, owner):
-            return name, owner.path if owner is not None else tensor.name
-        if tensor.owner is None and any(t is tensor for t in model.params.values()):
-            return name, tensor.name
+        if owner is model:
+            return name, "" if entry.kind != "class" else owner.path
+        if owner is not None and _contains(model, owner):
+            return name, owner.path
+    if facts is not None and owner is not None and entry.kind != "class":
+        from initlint.model.values import ListObj
+
+        for name, value in facts.namespace.names.items():
+            if isinstance(value, ListObj) and not value.template:
+                for index, item in enumerate(value.items):
+                    if item is owner:
+                        return name, str(index)
     return None, None
 
 

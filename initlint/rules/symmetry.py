@@ -131,7 +131,7 @@ def _hit(facts: FileFacts, entry: EntryFacts, node: FlowNode, tensor: Tensor, wr
             f"variance gain {fmt(gain)} per layer" if gain is not None
             else f"variance gain fan-in x {fmt(value * value)}"
         )
-    model, path = model_of(entry, tensor)
+    model, path = model_of(entry, tensor, facts)
     return Hit(
         at,
         f"{named(target_text(write), tensor)} is set to the constant {fmt(value)}: {unit_text} of "
@@ -193,8 +193,8 @@ def zero_branch(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
             if at is None:
                 continue
             a, b = layer_name(facts, entry, first.tensor.root), layer_name(facts, entry, second.tensor.root)
-            model, path_a = model_of(entry, first.tensor.root)
-            _, path_b = model_of(entry, second.tensor.root)
+            model, path_a = model_of(entry, first.tensor.root, facts)
+            _, path_b = model_of(entry, second.tensor.root, facts)
             yield Hit(
                 at,
                 f"`{a}` and `{b}` are both zero and `{b}` reads `{a}`'s output: the gradient of "
