@@ -42,8 +42,9 @@ class Cache:
 
     def get(
         self, key: str, digest: str, display: str
-    ) -> tuple[list[Finding], FileError | None] | None:
-        """Findings of an unchanged file, reported under ``display`` (the path as shown now)."""
+    ) -> tuple[list[Finding], FileError | None, dict[str, str]] | None:
+        """Findings of an unchanged file, reported under ``display`` (the path as shown now),
+        with the other files they depended on (the caller checks those are unchanged too)."""
         entry = self.entries.get(key)
         if not isinstance(entry, dict) or entry.get("hash") != digest:
             return None
@@ -54,13 +55,22 @@ class Cache:
         except (KeyError, TypeError, ValueError):
             return None
         error = entry.get("error")
-        return findings, FileError(display, error) if isinstance(error, str) else None
+        dependencies = entry.get("dependencies") or {}
+        if not isinstance(dependencies, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in dependencies.items()
+        ):
+            return None
+        return findings, FileError(display, error) if isinstance(error, str) else None, dependencies
 
-    def put(self, key: str, digest: str, findings: list[Finding], error: FileError | None) -> None:
+    def put(
+        self, key: str, digest: str, findings: list[Finding], error: FileError | None,
+        dependencies: dict[str, str] | None = None,
+    ) -> None:
         self.entries[key] = {
             "hash": digest,
             "findings": [f.to_dict() for f in findings],
             "error": error.reason if error is not None else None,
+            "dependencies": dict(dependencies or {}),
         }
         self.dirty = True
 

@@ -102,8 +102,10 @@ def lint_text(
         return result
     try:
         source = source_file(path, module, text)
-        facts = evaluate_file(source, project or Project(load_source))
-        facts.syntax = read_syntax(module)
+        remember(source)
+        project = project or Project(load_source)
+        facts = evaluate_file(source, project, read_syntax(module))
+        result.dependencies = project.dependencies(str(Path(path).resolve()))
         hits: dict[tuple[str, int], tuple[Rule, Hit]] = {}
         failed = []
         for rule in needed:
@@ -136,16 +138,59 @@ def source_file(path: str, module: cst.Module, text: str) -> SourceFile:
     return SourceFile(path, module, text, real.stem or "__main__")
 
 
+#: parsed files of this process, by path: (stat signature, the file or None if unreadable);
+#: a file imported by many others is read and parsed once per process while it is unchanged
+_SOURCES: dict[Path, tuple[tuple[int, int], SourceFile | None]] = {}
+
+
+def _signature(path: Path) -> tuple[int, int] | None:
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return status.st_mtime_ns, status.st_size
+
+
 def load_source(path: Path) -> SourceFile | None:
     """Another file of the project, read and parsed for its definitions; None if it cannot be."""
+    from initlint.cache import content_hash
+
+    path = path.resolve()
+    signature = _signature(path)
+    known = _SOURCES.get(path)
+    if known is not None and signature is not None and known[0] == signature:
+        return known[1]
+    source = None
     try:
-        text = decode_source(path.read_bytes())
+        data = path.read_bytes()
+        text = decode_source(data)
     except (OSError, ValueError):
+        text = None
+    module = parse(text) if text is not None else "unreadable"
+    if not isinstance(module, str):
+        source = source_file(str(path), module, text)
+        source.digest = content_hash(data)
+    if signature is not None:
+        _SOURCES[path] = (signature, source)
+    return source
+
+
+def remember(source: SourceFile) -> None:
+    """A file just parsed for linting is a dependency of others: keep its tree for them."""
+    path = Path(source.path)
+    signature = _signature(path) if path.is_file() else None
+    if signature is not None:
+        _SOURCES[path.resolve()] = (signature, source)
+
+
+def file_digest(path: str) -> str | None:
+    """The content hash of a file on disk now (None if it cannot be read)."""
+    from initlint.cache import content_hash
+
+    try:
+        return content_hash(Path(path).read_bytes())
+    except OSError:
         return None
-    module = parse(text)
-    if isinstance(module, str):
-        return None
-    return source_file(str(path), module, text)
 
 
 #: what a user should do about an error that is initlint's fault, not the file's
@@ -239,6 +284,7 @@ def lint_files(
         from initlint.cache import content_hash  # hashlib only when a cache is used
     results: dict[int, FileResult] = {}
     pending: list[tuple[int, SourceFile, str | None]] = []
+    digests: dict[str, str | None] = {}
     for index, source in enumerate(files):
         if cache is None:
             pending.append((index, source, None))
@@ -250,21 +296,31 @@ def lint_files(
             continue
         digest = content_hash(data)
         cached = cache.get(str(source.path), digest, source.display)
-        if cached is not None:
-            results[index] = FileResult(source.display, cached[0], cached[1])
+        if cached is not None and _fresh(cached[2], digests):
+            results[index] = FileResult(source.display, cached[0], cached[1], cached[2])
         else:
             pending.append((index, source, digest))
     fresh = _lint_many([source for _, source, _ in pending], settings, jobs or os.cpu_count() or 1)
     for (index, source, digest), result in zip(pending, fresh):
         results[index] = result
         if cache is not None and digest is not None:
-            cache.put(str(source.path), digest, result.findings, result.error)
+            cache.put(str(source.path), digest, result.findings, result.error, result.dependencies)
     if cache is not None:
         cache.save()
     findings = [f for index in sorted(results) for f in results[index].findings]
     errors = [results[i].error for i in sorted(results) if results[i].error is not None]
     findings.sort(key=lambda f: f.sort_key)
     return LintResult(findings, errors, len(files))
+
+
+def _fresh(dependencies: dict[str, str], digests: dict[str, str | None]) -> bool:
+    """Whether every file a cached result depended on still has the content it had."""
+    for path, digest in dependencies.items():
+        if path not in digests:
+            digests[path] = file_digest(path)
+        if digests[path] != digest:
+            return False
+    return True
 
 
 def check_source(text: str, path: str = "<string>", settings: Settings | None = None) -> list[Finding]:

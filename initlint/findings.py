@@ -175,6 +175,8 @@ class FileResult:
     path: str
     findings: list[Finding] = field(default_factory=list)
     error: FileError | None = None
+    #: other files of the project the result depends on: {absolute path: content hash}
+    dependencies: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -344,7 +344,7 @@ def test_a_crash_reading_a_file_is_a_clear_error_and_the_run_goes_on(cli, projec
     from initlint import engine
 
     real = engine.evaluate_file
-    monkeypatch.setattr(engine, "evaluate_file", lambda s, p: _crash() if "uniform_" in s.text else real(s, p))
+    monkeypatch.setattr(engine, "evaluate_file", lambda s, *a: _crash() if "uniform_" in s.text else real(s, *a))
     (project / "bad.py").write_text(BAD)
     (project / "zero.py").write_text(ZERO)
     result = cli(["--no-cache", "bad.py", "zero.py"], project)

@@ -47,8 +47,10 @@ def test_prefilter_finds_the_same_rules_as_searching_every_token():
         brute = [r for r in rules if any(token in text for token in r.tokens)]
         assert prefilter.possible(text) == brute
         assert prefilter.present(text) == {t for r in rules for t in r.tokens if t in text}
+    # every rule reads writes to tensors, so every rule needs one of the init tokens; IL501 needs
+    # a deprecated spelling, which the text does not have
     assert [r.code for r in prefilter.possible("x.trunc_normal_(std=.02)")] == [
-        "IL201", "IL202", "IL203", "IL204", "IL205", "IL401", "IL503", "IL504", "IL505", "IL506", "IL507",
+        r.code for r in rules if r.code != "IL501"
     ]
     assert prefilter.possible("nothing here") == []
 

@@ -19,11 +19,19 @@ from initlint.model.interp.context import BudgetExceeded, Frame
 from initlint.model.interp.machine import Evaluator
 from initlint.model.project import Project
 from initlint.model.source import SourceFile
+from initlint.model.syntax import SyntaxFacts
 from initlint.model.values import ClassValue, DictObj, FunctionValue, ListObj, Module, Namespace, Place, Signal, Sym
 
 
-def evaluate_file(source: SourceFile, project: Project) -> FileFacts:
-    """Every entry of ``source`` (see the module docstring)."""
+#: steps a class entry (build and forward) and a function entry may take (context.STEP_BUDGET
+#: is the module body's): past it the entry's facts are incomplete and dropped
+CLASS_BUDGET = 40_000
+FUNCTION_BUDGET = 20_000
+
+
+def evaluate_file(source: SourceFile, project: Project, syntax: SyntaxFacts | None = None) -> FileFacts:
+    """Every entry of ``source`` (see the module docstring). ``syntax`` says which functions
+    can initialise anything; without it every unreached function is an entry."""
     namespace = Namespace(source, {"__name__": "__main__"})
     if source.folder is not None:
         project.namespaces[(source.folder / Path(source.path).name).resolve()] = namespace
@@ -37,11 +45,14 @@ def evaluate_file(source: SourceFile, project: Project) -> FileFacts:
     reached = set(module_entry.executed)
     for entry in entries[1:]:
         reached |= entry.executed
+    relevant = None if syntax is None else {id(info.node) for info in syntax.defs if info.relevant}
     for function in functions:
-        if function.node not in reached and function.cls is None:
+        if function.node in reached or function.cls is not None:
+            continue
+        if relevant is None or id(function.node) in relevant:
             entries.append(_function_entry(function, project))
     methods = [value for cls in classes for value in cls.body.values() if isinstance(value, FunctionValue)]
-    return FileFacts(source, namespace, entries, [*functions, *methods])
+    return FileFacts(source, namespace, entries, [*functions, *methods], syntax or SyntaxFacts())
 
 
 def _module_entry(source: SourceFile, project: Project, namespace: Namespace) -> tuple[EntryFacts, Evaluator]:
@@ -120,7 +131,7 @@ def _definitions(source: SourceFile, namespace: Namespace) -> tuple[list[ClassVa
 
 
 def _class_entry(cls: ClassValue, project: Project) -> EntryFacts | None:
-    evaluator = Evaluator(project)
+    evaluator = Evaluator(project, budget=CLASS_BUDGET)
     place = Place(cls.namespace.source, cls.node)
     entry = EntryFacts(cls.name, "class", place)
     try:
@@ -182,7 +193,7 @@ def _open_parameters(function: FunctionValue, skip_self: bool) -> dict[str, Any]
 
 
 def _function_entry(function: FunctionValue, project: Project) -> EntryFacts:
-    evaluator = Evaluator(project, grad_known=False)
+    evaluator = Evaluator(project, grad_known=False, budget=FUNCTION_BUDGET)
     place = Place(function.namespace.source, function.node)
     entry = EntryFacts(function.name, "function", place, grad_known=False)
     try:

@@ -42,6 +42,22 @@ class Project:
             self.sources[path] = self.loader(path)
         return self.sources[path]
 
+    def dependencies(self, own: str) -> dict[str, str]:
+        """{path: content hash} of every other file this run's evaluation read."""
+        import hashlib
+
+        found = {}
+        for path, source in self.sources.items():
+            if source is None or str(path) == own:
+                continue
+            if not source.digest:
+                try:
+                    source.digest = hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
+                except OSError:
+                    continue
+            found[str(path)] = source.digest
+        return found
+
     def find(self, importer: SourceFile, dotted: str, level: int) -> Path | None:
         """The file ``import dotted`` (with ``level`` leading dots) names, from ``importer``."""
         parts = [p for p in dotted.split(".") if p]

@@ -20,6 +20,8 @@ class SourceFile:
     folder: Path | None = None
     package_root: Path | None = None  # the folder holding the top package, if in a package
     is_package: bool = False  # an __init__.py
+    #: content hash of the bytes it was read from (the cache checks dependencies by it)
+    digest: str = ""
     #: memo for node code (messages quote small expressions)
     _code: dict[int, str] = field(default_factory=dict, repr=False)
 

@@ -27,6 +27,8 @@ class DefInfo:
     node: cst.FunctionDef
     cls: str | None
     inits: list[cst.Call] = field(default_factory=list)
+    #: its body (nested defs included) calls an init or ``.apply(...)``: worth evaluating
+    relevant: bool = False
 
 
 @dataclass
@@ -89,9 +91,15 @@ class _Collector(Walker):
         self._defs.pop()
 
     def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if type(func) is cst.Attribute and func.attr.value == "apply":
+            for info in self._defs:
+                info.relevant = True
         found = init_callee(node, self.imports)
         if found is None:
             return
+        for info in self._defs:
+            info.relevant = True
         name, deprecated = found
         if deprecated:
             self.facts.deprecated.append((node, dotted_name(node.func) or name))

@@ -20,6 +20,7 @@ from initlint.model.effective import by_author, established, second_moment
 from initlint.model.facts import FileFacts
 from initlint.model.graph import following_activation, next_layer
 from initlint.model.values import Tensor, is_number
+from initlint.model.tokens import INIT_TOKENS
 from initlint.rules.base import Hit, Thresholds, rule
 from initlint.rules.gains import layer_patterns, model_name, step_of
 from initlint.rules.support import anchor, layer_name, live, model_of, named, target_text
@@ -36,7 +37,7 @@ SATURATION_POINT = {"tanh": math.atanh(0.99), "sigmoid": math.log(99.0)}
     "bias-left-default",
     Effect.MISUSE,
     "a hidden layer's weights redrawn so small that the default bias outweighs its input x10",
-    ("normal_(", "uniform_(", "trunc_normal_(", "xavier_", "kaiming_", "orthogonal_", "nn.init import"),
+    INIT_TOKENS,
 )
 def bias_left_default(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     for entry in live(facts):
@@ -80,7 +81,7 @@ def bias_left_default(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     "saturating-bias",
     Effect.SATURATION,
     "a constant bias so large that the tanh or sigmoid after it starts saturated",
-    ("constant_(", "fill_(", "ones_(", "nn.init import", "torch.full"),
+    INIT_TOKENS,
 )
 def saturating_bias(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     for entry in live(facts):

@@ -16,6 +16,7 @@ from initlint.model.dists import Normal, TruncNormal, Uniform, fans
 from initlint.model.effective import by_author, established, second_moment, trainable
 from initlint.model.facts import FileFacts
 from initlint.model.values import is_number
+from initlint.model.tokens import INIT_TOKENS
 from initlint.rules.base import Hit, Thresholds, rule
 from initlint.rules.gains import layer_label
 from initlint.rules.scale import weights
@@ -33,7 +34,7 @@ MATERIAL_CUT = 0.8
     "positive-mean-weights",
     Effect.SYMMETRY,
     "weights drawn with a mean that dominates their spread (U(0, 1)): units move together",
-    ("uniform_(", "normal_(", "uniform(", "normal(", "torch.rand", "nn.init import"),
+    INIT_TOKENS,
 )
 def positive_mean_weights(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     for entry in live(facts):
@@ -77,7 +78,7 @@ def _no_bounds(write) -> bool:
     "truncation-cuts-std",
     Effect.EXPLODING,
     "trunc_normal_'s absolute bounds cut the requested std, and the layer's gain is off",
-    ("trunc_normal_(", "nn.init import"),
+    INIT_TOKENS,
 )
 def truncation_cuts_std(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     for entry in live(facts):
@@ -119,7 +120,7 @@ def truncation_cuts_std(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     "reversed-uniform-bounds",
     Effect.MISUSE,
     "uniform_ with its lower bound above the upper bound: RuntimeError",
-    ("uniform_(", "uniform(", "nn.init import"),
+    INIT_TOKENS,
 )
 def reversed_uniform_bounds(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     for entry in live(facts):
@@ -150,7 +151,7 @@ def reversed_uniform_bounds(facts: FileFacts, limits: Thresholds) -> Iterable[Hi
     "fan-out-as-fan-in",
     Effect.MISUSE,
     "fan-in taken from weight.size(0) of a Linear or Conv, which is its fan-out",
-    ("size(", "shape[", "nn.init import"),
+    INIT_TOKENS,
 )
 def fan_out_as_fan_in(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     for entry in live(facts):

@@ -19,6 +19,7 @@ from initlint.model.activations import RELU_FAMILY, SATURATING
 from initlint.model.dists import FanScaled
 from initlint.model.facts import FileFacts
 from initlint.model.graph import next_layer
+from initlint.model.tokens import INIT_TOKENS
 from initlint.rules.base import Hit, Thresholds, rule
 from initlint.rules.gains import layer_patterns, model_name, names, stacks, step_of
 from initlint.rules.support import anchor, live, named, target_text
@@ -28,7 +29,7 @@ _FAMILY = {
     "relu": "relu", "leaky_relu": "relu", "tanh": "saturating", "sigmoid": "saturating",
     "linear": "linear", "identity": "linear", "selu": "selu",
 }
-_TOKENS = ("xavier_", "kaiming_", "orthogonal_", "calculate_gain", "nn.init import")
+_TOKENS = INIT_TOKENS
 
 
 def _scheme(step) -> FanScaled | None:

@@ -10,14 +10,12 @@ from initlint.findings import Effect, Prediction
 from initlint.model.effective import by_author, trainable
 from initlint.model.facts import FileFacts
 from initlint.model.values import Module
+from initlint.model.tokens import INIT_TOKENS
 from initlint.rules.base import Hit, Thresholds, rule
 from initlint.rules.support import anchor, code, layer_name, live, model_of, named, target_text
 
 #: the tokens of every init spelling: rules about init code in general
-ANY_INIT = (
-    "normal_(", "uniform_(", "constant_(", "zeros_(", "ones_(", "fill_(", "zero_(", "xavier_",
-    "kaiming_", "orthogonal_", "trunc_normal_", "eye_(", "dirac_(", "nn.init import", "copy_(",
-)
+ANY_INIT = INIT_TOKENS
 
 
 @rule(
@@ -48,7 +46,7 @@ _INPLACE = frozenset({".normal_", ".uniform_", ".fill_", ".zero_", ".copy_", "it
     "inplace-init-with-grad",
     Effect.MISUSE,
     "an in-place write to a parameter outside torch.no_grad(): RuntimeError",
-    (".normal_(", ".uniform_(", ".fill_(", ".zero_(", ".copy_(", "] =", "out="),
+    INIT_TOKENS,
 )
 def inplace_init_with_grad(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     for entry in live(facts):

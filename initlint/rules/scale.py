@@ -20,13 +20,14 @@ from initlint.model.effective import by_author, established, second_moment, trai
 from initlint.model.facts import EntryFacts, FileFacts
 from initlint.model.graph import tensor_nodes
 from initlint.model.values import Tensor, Write, describe, is_number
+from initlint.model.tokens import INIT_TOKENS
 from initlint.rules.base import Hit, Thresholds, rule
 from initlint.rules.gains import Stack, layer_label, layer_patterns, model_name, names, stacks, step_of
 from initlint.rules.support import anchor, fan_in_text, live, model_of, named, target_text
 
 fmt = theory.format_number
 _MULTIPLIED = frozenset({"dense", "conv", "recurrent"})
-_TOKENS = ("uniform_(", "normal_(", "uniform(", "normal(", "torch.rand", "nn.init import", "Parameter(")
+_TOKENS = INIT_TOKENS
 
 
 def weights(entry: EntryFacts) -> list[tuple[Tensor, object | None]]:

@@ -18,10 +18,11 @@ from initlint.model.effective import by_author, established, trainable
 from initlint.model.facts import EntryFacts, FileFacts
 from initlint.model.graph import tensor_role, terminals
 from initlint.model.values import FlowNode, Module, Tensor, Write, is_number
+from initlint.model.tokens import INIT_TOKENS
 from initlint.rules.base import Hit, Thresholds, rule
 from initlint.rules.support import anchor, layer_name, live, model_of, named, target_text
 
-TOKENS = ("zeros_(", "ones_(", "constant_(", "constant(", "fill_(", "zero_(", "torch.zeros", "torch.ones", "torch.full", "nn.init import")
+TOKENS = INIT_TOKENS
 _FIX = (
     "draw the weights at random: nn.init.kaiming_uniform_(w, nonlinearity='relu') before ReLU, "
     "nn.init.xavier_uniform_(w) before tanh; zero only the last layer of a residual branch or head"

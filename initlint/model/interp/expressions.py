@@ -48,6 +48,8 @@ _COMPARE = {
     cst.Equal: operator.eq, cst.NotEqual: operator.ne, cst.LessThan: operator.lt,
     cst.LessThanEqual: operator.le, cst.GreaterThan: operator.gt, cst.GreaterThanEqual: operator.ge,
 }
+#: a slice whose bounds are not known (``x[:n]`` with an open n)
+OPEN_SLICE = slice(UNKNOWN, UNKNOWN, UNKNOWN)
 _CONSTANTS = {"None": None, "True": True, "False": False}
 #: integers beyond this are kept as UNKNOWN: sizes are never that large, and float() overflows
 _HUGE = 10**18
@@ -387,7 +389,7 @@ class Expressions:
         bounds = [None if b is None else self.eval(b, frame) for b in (part.lower, part.upper, part.step)]
         if all(b is None or isinstance(b, int) and not isinstance(b, bool) for b in bounds):
             return slice(*bounds)
-        return slice(UNKNOWN)
+        return OPEN_SLICE
 
     def _attribute(self, node: cst.Attribute, frame: Frame) -> Any:
         value = self.eval(node.value, frame)

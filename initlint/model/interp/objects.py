@@ -271,7 +271,7 @@ class Objects:
                     return ListObj(list(items), UNKNOWN)
                 return items[0] if items else UNKNOWN
             if isinstance(index, slice):
-                if index.start is UNKNOWN:
+                if index.step is UNKNOWN:
                     return UNKNOWN
                 part = items[index]
                 return ListObj(list(part)) if isinstance(value, ListObj) else part
@@ -305,7 +305,7 @@ class Objects:
                 return children[index]
             except IndexError:
                 return UNKNOWN
-        if isinstance(index, slice) and index.start is not UNKNOWN:
+        if isinstance(index, slice) and index.step is not UNKNOWN:
             part = Module(module.kind, module.family, made=module.made, path=module.path)
             for i, child in enumerate(children[index]):
                 part.modules[str(i)] = child
