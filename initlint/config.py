@@ -24,8 +24,8 @@ class Thresholds:
     #: a per-layer variance gain above this is exploding (std x3.2 per layer)
     max_gain: float = 10.0
     #: a stack of layers whose variance gain multiplies to less than this is vanishing
-    #: (the signal's std falls more than 3.2x before it reaches the next normalization)
-    min_stack_gain: float = 0.1
+    #: (the signal's std falls more than 10x before it reaches the next normalization)
+    min_stack_gain: float = 0.01
     #: layers a stack needs before a small per-layer gain counts as vanishing: a two-layer MLP
     #: inside a residual branch (nanoGPT's c_fc/c_proj at std 0.02) is scaled on purpose
     min_stack_depth: int = 3

@@ -145,6 +145,24 @@ def next_layer(node: FlowNode) -> Link | None:
     return None
 
 
+def right_after(node: FlowNode) -> tuple[float, bool]:
+    """(variance factor of the constant scalings applied right after ``node``, whether a norm
+    follows them): ``x @ self.w_g * scale`` is scaled before anything reads it, and a norm right
+    after a layer undoes whatever scale its weights have."""
+    factor = 1.0
+    current = node
+    for _ in range(8):
+        if len(current.consumers) != 1:
+            return factor, False
+        following = current.consumers[0]
+        if following.op == "scale" and is_number(following.factor):
+            factor *= float(following.factor) ** 2
+            current = following
+            continue
+        return factor, following.op == "norm"
+    return factor, False
+
+
 def following_activation(node: FlowNode) -> Any:
     """The activation applied right after ``node`` (through scalings), or None."""
     current = node

@@ -27,6 +27,9 @@ class DefInfo:
     node: cst.FunctionDef
     cls: str | None
     inits: list[cst.Call] = field(default_factory=list)
+    #: the init calls that initialise a layer's parameters: init functions, and in-place init
+    #: methods on ``.weight`` / ``.bias`` (torch's own parameter names), not on counters
+    weight_inits: list[cst.Call] = field(default_factory=list)
     #: its body (nested defs included) calls an init or ``.apply(...)``: worth evaluating
     relevant: bool = False
 
@@ -35,6 +38,8 @@ class DefInfo:
 class SyntaxFacts:
     deprecated: list[tuple[cst.Call, str]] = field(default_factory=list)
     defs: list[DefInfo] = field(default_factory=list)
+    #: every init call of the file, wherever it is (coverage counts them)
+    inits: list[cst.Call] = field(default_factory=list)
 
 
 def init_callee(call: cst.Call, imports: ImportTable) -> tuple[str, bool] | None:
@@ -101,10 +106,23 @@ class _Collector(Walker):
         for info in self._defs:
             info.relevant = True
         name, deprecated = found
+        self.facts.inits.append(node)
         if deprecated:
             self.facts.deprecated.append((node, dotted_name(node.func) or name))
         if self._defs:
             self._defs[-1].inits.append(node)
+            if _initialises_parameters(node):
+                self._defs[-1].weight_inits.append(node)
+
+
+def _initialises_parameters(call: cst.Call) -> bool:
+    func = call.func
+    if type(func) is not cst.Attribute or func.attr.value not in TENSOR_WRITES:
+        return True  # an init function: initialising is its purpose
+    receiver = func.value
+    while type(receiver) is cst.Attribute and receiver.attr.value == "data":
+        receiver = receiver.value
+    return type(receiver) is cst.Attribute and receiver.attr.value in ("weight", "bias")
 
 
 def read_syntax(module: cst.Module) -> SyntaxFacts:

@@ -49,6 +49,7 @@ def xavier_before_relu(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
         scheme = _scheme(step)
         return (
             scheme is not None and scheme.scheme == "xavier" and scheme.tuned_for() not in RELU_FAMILY
+            and not scheme.explicit  # a gain the code names is IL303's question
             and step.activation is not None and step.activation.name in RELU_FAMILY
         )
 
@@ -128,34 +129,38 @@ def relu_init_before_tanh(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]
     _TOKENS,
 )
 def nonlinearity_mismatch(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
+    def keep(step) -> bool:
+        scheme = _scheme(step)
+        if scheme is None or not scheme.explicit or step.activation is None:
+            return False
+        named_for = scheme.tuned_for()
+        if named_for not in _FAMILY or _FAMILY[named_for] == "relu":
+            return False  # a ReLU gain before tanh/sigmoid is IL302
+        used = step.activation.gain_name
+        return used is not None and _FAMILY.get(used) not in (None, _FAMILY[named_for]) and step.gain <= 0.67
+
     for entry in live(facts):
-        for node in entry.graph:
-            step = step_of(node)
-            if step is None or step.activation is None or next_layer(node) is None:
+        for stack in stacks(entry, keep):
+            if stack.total >= limits.min_stack_gain:
+                continue  # one or two such layers: the loss stays small
+            first = stack.steps[0]
+            scheme = _scheme(first)
+            at = anchor(facts, first.write.drawn.frames)
+            if at is None:
                 continue
-            scheme = _scheme(step)
-            if scheme is None or not scheme.explicit:
-                continue
-            named_for = scheme.tuned_for()
-            if named_for not in _FAMILY or _FAMILY[named_for] == "relu":
-                continue  # a ReLU gain before tanh/sigmoid is IL302
-            used = step.activation.gain_name
-            if used is None or _FAMILY.get(used) in (None, _FAMILY[named_for]):
-                continue
-            gain = step.gain
-            at = anchor(facts, step.write.drawn.frames)
-            if gain > 0.67 or at is None:
-                continue  # within a factor 1.5 of 1, or growing (IL302's side)
+            named_for, used = scheme.tuned_for(), first.activation.gain_name
             yield Hit(
                 at,
-                f"`{scheme.describe()}` is tuned for '{named_for}', but `{step.activation.spelled}` follows "
-                f"`{step.tensor.owner.path if step.tensor.owner else step.tensor.name}`: the variance "
-                f"gain is {fmt(gain)} per layer (std x{fmt(math.sqrt(gain))}) where the matching gain gives 1",
-                {"predicted_gain": gain, "named": named_for, "activation": step.activation.name},
-                f"name the activation that follows: nonlinearity='{used}' or "
-                f"gain=nn.init.calculate_gain('{used}')",
-                Prediction(model=model_name(entry, [step], facts), layers=layer_patterns(entry, [step], facts), gain=gain,
-                           includes_activation=True),
+                f"`{scheme.describe()}` is tuned for '{named_for}', but `{first.activation.spelled}` "
+                f"follows: the variance gain is {stack.per_layer()} per layer, x{fmt(stack.total)} over "
+                f"{stack.depth} layers ({names(facts, entry, stack.steps)}) where the matching gain gives 1 "
+                f"(std x{fmt(math.sqrt(stack.total))})",
+                {"predicted_gain": first.gain, "named": named_for, "activation": first.activation.name,
+                 "depth": stack.depth, "stack_gain": stack.total},
+                f"name the activation that follows: nonlinearity='{used}' or gain=nn.init.calculate_gain('{used}')",
+                Prediction(model=model_name(entry, stack.steps, facts), layers=layer_patterns(entry, stack.steps, facts),
+                           gain=first.gain, includes_activation=True, depth=stack.depth, stack_gain=stack.total),
+                weight=stack.depth,
             )
 
 

@@ -162,7 +162,7 @@ def init_never_applied(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     script = "__main__" in facts.source.text
     for info in facts.syntax.defs:
         name = info.node.name.value
-        if not info.inits or id(info.node) in executed or name in FRAMEWORK_HOOKS or name.startswith("__"):
+        if not info.weight_inits or id(info.node) in executed or name in FRAMEWORK_HOOKS or name.startswith("__"):
             continue
         if name == "forward":
             continue

@@ -18,7 +18,7 @@ from initlint.findings import Effect, Prediction
 from initlint.model.dists import Dist, Normal, TruncNormal, Uniform, fans
 from initlint.model.effective import by_author, established, second_moment, trainable
 from initlint.model.facts import EntryFacts, FileFacts
-from initlint.model.graph import tensor_nodes
+from initlint.model.graph import right_after, tensor_nodes
 from initlint.model.values import Tensor, Write, describe, is_number
 from initlint.model.tokens import INIT_TOKENS
 from initlint.rules.base import Hit, Thresholds, rule
@@ -59,8 +59,11 @@ def _explosion(facts: FileFacts, entry: EntryFacts, tensor: Tensor, node, write:
     fan = node.fan_in if node is not None else fans(tensor.shape)[0]
     target = named(target_text(write), tensor)
     model, path = model_of(entry, tensor, facts)
+    scaled, normalized = _after(entry, tensor) if node is not None else (1.0, False)
+    if normalized:
+        return None  # a norm right after the layer undoes its weights' scale
     if is_number(fan) and fan > 0:
-        gain = theory.layer_gain(fan, moment)
+        gain = theory.layer_gain(fan, moment) * scaled
         if gain <= limits.max_gain:
             return None
         source = fan_in_text(tensor)
@@ -100,6 +103,15 @@ def _explosion(facts: FileFacts, entry: EntryFacts, tensor: Tensor, node, write:
     prediction = Prediction(model=model, layers=(path,) if path else (), gain_per_fan_in=moment)
     return Hit(at, message, details, "use nn.init.kaiming_uniform_(w, nonlinearity='relu'), or U(-b, b) with "
                "b = sqrt(3 / fan_in)", prediction, weight=math.log10(moment))
+
+
+def _after(entry: EntryFacts, tensor: Tensor) -> tuple[float, bool]:
+    """The smallest scaling applied right after any use of the weight, and whether every use
+    goes straight into a norm."""
+    uses = [right_after(node) for node in tensor_nodes(entry.graph, tensor)]
+    if not uses:
+        return 1.0, False
+    return min(factor for factor, _ in uses), all(normalized for _, normalized in uses)
 
 
 def _exploding_chain(entry: EntryFacts, tensor: Tensor, limits: Thresholds) -> Stack | None:

@@ -227,7 +227,7 @@ class TensorOps:
         self.writes.append(write)
         if partial:
             mixed = [
-                Write(Mixed((old.dist, dist)), place, write.frames, conditional=write.conditional or old.conditional,
+                Write(_mixed(old.dist, dist), place, write.frames, conditional=write.conditional or old.conditional,
                       partial=True, spelled=spelled, kind=kind, tensor=root)
                 for old in storage.state
             ] or [write]
@@ -236,6 +236,10 @@ class TensorOps:
             storage.state.append(write)
         else:
             storage.state = [write]
+        if len(storage.state) > MAX_ALTERNATIVES:
+            # too many undecided paths to tell apart: the values are not established
+            storage.state = [Write(Opaque("one of many values written on undecided paths"), place, write.frames,
+                                   conditional=True, kind="unknown", tensor=root)]
 
     def inplace_arithmetic(self: "Evaluator", tensor: Tensor, name: str, operand: Any, place: Place) -> None:
         if not is_number(operand):
@@ -310,6 +314,16 @@ class TensorOps:
             random = tensor_random(left) or tensor_random(right)
             dist = Opaque("values the code computes", random=random)
         return self.new_tensor(tensor.shape, dist, place, frame.source.code(node) if len(frame.source.code(node)) < 60 else "an expression")
+
+
+#: alternatives a tensor's state keeps before it counts as not established
+MAX_ALTERNATIVES = 8
+
+
+def _mixed(old: Dist, new: Dist) -> Dist:
+    """Old values partly overwritten by new ones (nested mixes flattened)."""
+    parts = (*(old.parts if isinstance(old, Mixed) else (old,)), new)
+    return Mixed(parts[-4:]) if len(parts) > 4 else Mixed(parts)
 
 
 def _origin(value: Any) -> Write | None:

@@ -1,0 +1,46 @@
+"""How much of a file's init code the engine evaluated: init calls whose target is known.
+
+An init call (``nn.init.*``, an in-place init method, timm's and transformers' wrappers) counts
+as covered when some entry evaluated it with an established tensor as its target, and that
+tensor's fan-in (its own, or its layer's weight's for a bias) is a number. The rest is init code
+the rules cannot judge: never run (a helper no entry calls), or run on sizes the code leaves
+open (``config.hidden_size``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from initlint.model.dists import fans
+from initlint.model.facts import FileFacts
+from initlint.model.values import Tensor, is_number
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Init calls in a file, and how many of them reached a known tensor of known fan-in."""
+
+    calls: int
+    known: int
+
+
+def fan_in_known(tensor: Tensor) -> bool:
+    fan_in = fans(tensor.root.shape)[0]
+    if is_number(fan_in):
+        return True
+    owner = tensor.owner
+    weight = owner.params.get("weight") if owner is not None else None
+    return isinstance(weight, Tensor) and is_number(fans(weight.shape)[0])
+
+
+def coverage(facts: FileFacts) -> Coverage:
+    calls = {id(node) for node in facts.syntax.inits}
+    known: set[int] = set()
+    for entry in facts.entries:
+        if entry.failed is not None:
+            continue
+        for record in entry.init_calls:
+            key = id(record.place.node)
+            if key in calls and record.tensor is not None and fan_in_known(record.tensor):
+                known.add(key)
+    return Coverage(len(calls), len(known))
