@@ -193,11 +193,13 @@ def lint_file(source: SourceFile, settings: Settings, data: bytes | None = None)
             data = source.path.read_bytes()
         except OSError as error:
             return FileResult(source.display, error=FileError(source.display, _os_reason(error)))
+    from initlint.documents import lint_document, load_document  # .py and .ipynb alike
+
     try:
-        text = decode_source(data)
+        document = load_document(source.display, data, source.path.suffix.lower() == ".ipynb")
     except ValueError as error:
         return FileResult(source.display, error=FileError(source.display, str(error)))
-    return lint_text(text, source.display, rules_for(settings, str(source.path)), settings)
+    return lint_document(document, rules_for(settings, str(source.path)), settings)
 
 
 def _os_reason(error: OSError) -> str:
