@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from initlint.config import Settings
 from initlint.discover import SourceFile, gitignore_spec
 from initlint.findings import FileError, FileResult, Finding, LintResult, Location, Prediction
 from initlint.model.builder import build_facts
 from initlint.parsing import parse
+from initlint.positions import positions as node_positions
 from initlint.prefilter import prefilter_for
 from initlint.rules import REGISTRY, Rule
 from initlint.selection import matches, selected_codes
@@ -149,7 +149,7 @@ def _add_model(facts, hits) -> None:
 
 
 def _place(module: cst.Module, path: str, hits, suppressions: Suppressions) -> list[Finding]:
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    positions = node_positions(module)  # PositionProvider's ranges, ~3x cheaper (positions.py)
     findings = []
     for rule, hit in hits:
         span = positions[hit.node]

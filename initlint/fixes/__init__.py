@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Sequence
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from initlint.findings import Applicability, Finding, Fix
 from initlint.fixes import safe, unsafe
@@ -39,28 +38,47 @@ FIXES: dict[str, FixRule] = {
 Span = tuple[int, int, int, int]
 
 
-class _Locator(cst.CSTVisitor):
-    """The innermost node at each wanted span, with its ancestors."""
+def _locate(module: cst.Module, spans: set[Span]) -> dict[Span, tuple[cst.CSTNode, tuple[cst.CSTNode, ...]]]:
+    """The innermost node at each wanted span, with its ancestors (module first)."""
+    from initlint.positions import positions
 
-    METADATA_DEPENDENCIES = (PositionProvider,)
+    ranges = positions(module)
+    wanted: dict[tuple[int, int], Span] = {}
+    for span in spans:
+        line, column, end_line, end_column = span
+        if line - 1 < len(ranges.starts) and end_line - 1 < len(ranges.starts):
+            key = (ranges.starts[line - 1] + column - 1, ranges.starts[end_line - 1] + end_column - 1)
+            wanted[key] = span
+    found: dict[Span, tuple[cst.CSTNode, tuple[cst.CSTNode, ...]]] = {}
+    for node, offsets in ranges.offsets.items():
+        span = wanted.get(offsets)
+        if span is None or offsets[0] == offsets[1]:
+            continue
+        ancestors = _ancestors(module, node, ranges.offsets)
+        if ancestors is not None and len(ancestors) > len(found.get(span, (None, ()))[1]):
+            found[span] = (node, ancestors)
+    return found
 
-    def __init__(self, spans: set[Span]) -> None:
-        super().__init__()
-        self.spans = spans
-        self.stack: list[cst.CSTNode] = []
-        self.found: dict[Span, tuple[cst.CSTNode, tuple[cst.CSTNode, ...]]] = {}
 
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        position = self.get_metadata(PositionProvider, node, None)
-        if position is not None:
-            span = (position.start.line, position.start.column + 1, position.end.line, position.end.column + 1)
-            if span in self.spans:
-                self.found[span] = (node, tuple(self.stack))
-        self.stack.append(node)
-        return True
-
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        self.stack.pop()
+def _ancestors(module: cst.Module, node: cst.CSTNode, offsets) -> tuple[cst.CSTNode, ...] | None:
+    """The path from the module to ``node``'s parent, descending by character ranges: the
+    child whose range holds the node's (siblings only touch at their ends)."""
+    start, end = offsets[node]
+    path: list[cst.CSTNode] = []
+    current: cst.CSTNode = module
+    while current is not node:
+        path.append(current)
+        for child in current.children:
+            if child is node:
+                current = child
+                break
+            child_start, child_end = offsets.get(child, (-1, -1))
+            if child_start <= start and end <= child_end and child_start < child_end:
+                current = child
+                break
+        else:
+            return None
+    return tuple(path)
 
 
 def _span(finding: Finding) -> Span:
@@ -79,10 +97,9 @@ def attach_fixes(text: str, findings: Sequence[Finding]) -> None:
     module = parse(text)
     if isinstance(module, str):
         return
-    locator = _Locator({_span(f) for f in wanted})
-    MetadataWrapper(module, unsafe_skip_copy=True).visit(locator)
+    located = _locate(module, {_span(f) for f in wanted})
     for finding in wanted:
-        found = locator.found.get(_span(finding))
+        found = located.get(_span(finding))
         if found is None:
             continue
         rule = FIXES[finding.code]

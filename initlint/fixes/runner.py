@@ -41,13 +41,15 @@ class FixedFile:
 
 
 def choose(findings: Sequence[Finding], unsafe_fixes: bool) -> list[Finding]:
-    """Applicable fixes in file order, skipping any whose edits touch an earlier one's."""
+    """Applicable fixes in file order, skipping any whose edits share a line with an earlier
+    one's: edits are trimmed to the characters that change, but a fix that re-indents a
+    statement still owns its whole lines (the next pass takes the other fix)."""
     eligible = [f for f in findings if fixable(f, unsafe_fixes)]
     eligible.sort(key=lambda f: min(edit.start for edit in f.fix.edits))
     taken: list[tuple[tuple, tuple]] = []
     chosen = []
     for finding in eligible:
-        spans = [(edit.start, edit.end) for edit in finding.fix.edits]
+        spans = [((edit.cell or 0, edit.line), (edit.cell or 0, edit.end_line)) for edit in finding.fix.edits]
         if any(not (end < start2 or end2 < start) for start, end in spans for start2, end2 in taken):
             continue
         chosen.append(finding)

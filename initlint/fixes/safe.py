@@ -95,7 +95,7 @@ def _takes_one_module(definition: cst.FunctionDef, method: bool) -> bool:
     if method:
         params = params[1:]
     required = [p for p in params if p.default is None]
-    return bool(params) and len(required) <= 1 and (len(required) == 1 or definition.params.star_arg is None)
+    return bool(params) and len(required) <= 1
 
 
 def swap_bounds(ctx: FixContext) -> Change | None:
