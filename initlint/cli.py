@@ -367,6 +367,18 @@ def rule_command(code: str) -> None:
     click.echo(page, nl=not page.endswith("\n"))
 
 
+@main.command("server")
+def server_command() -> None:
+    """Run the language server on stdin/stdout (LSP; needs the lsp extra: pip install 'initlint[lsp]')."""
+    try:
+        import pygls  # noqa: F401
+    except ImportError:
+        _fail("initlint server needs pygls: pip install 'initlint[lsp]'")
+    from initlint.lsp.server import main as serve
+
+    serve()
+
+
 @main.command("probe")
 @click.argument("target")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Output format.")
