@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 
 from initlint.findings import Edit, FileError, FileResult, Finding, Fix
 from initlint.notebook import Notebook, NotebookError, read_notebook, replace_sources
+from initlint.positions import line_starts
 
 if TYPE_CHECKING:
     from initlint.config import Settings
@@ -61,11 +62,6 @@ def load_document(display: str, data: bytes, notebook: bool | None = None) -> Do
 
 
 # --- coordinates -----------------------------------------------------------------------------
-
-
-def line_starts(text: str) -> list[int]:
-    """Offset of each line's first character (lines end at \\n, \\r\\n or \\r, as in Python)."""
-    return [0] + [match.end() for match in _NEWLINE.finditer(text)]
 
 
 def offset_of(starts: list[int], text: str, line: int, column: int) -> int:
@@ -198,15 +194,19 @@ def encode_like(original: bytes, text: str) -> bytes:
 
 
 def lint_document(
-    document: Document, rules: Sequence[Rule], settings: Settings, fixes: bool = True
+    document: Document, rules: Sequence[Rule], settings: Settings, fixes: bool = True, parse_module=None
 ) -> FileResult:
-    """Findings of one document in its own coordinates, each with its fix when ``fixes``."""
+    """Findings of one document in its own coordinates, each with its fix when ``fixes``;
+    ``parse_module`` replaces the parse (the language server's incremental one)."""
     from initlint.engine import lint_text
 
     notebook = document.notebook
     if notebook is not None and not notebook.is_python:
         return FileResult(document.display)  # an R or Julia notebook: nothing to lint
-    result = lint_text(document.text, document.display, rules, settings)
+    if parse_module is not None:
+        result = lint_text(document.text, document.display, rules, settings, parse_module=parse_module)
+    else:
+        result = lint_text(document.text, document.display, rules, settings)
     if fixes and result.findings:
         from initlint.fixes import attach_fixes
 

@@ -77,7 +77,8 @@ def decode_source(data: bytes) -> str:
 
 
 def lint_text(
-    text: str, path: str, rules: Sequence[Rule], settings: Settings, prefilter: bool = True
+    text: str, path: str, rules: Sequence[Rule], settings: Settings, prefilter: bool = True,
+    parse_module=parse,
 ) -> FileResult:
     """Findings of ``rules`` in one file's text; never raises for bad input.
 
@@ -91,7 +92,7 @@ def lint_text(
     needed = prefilter_for(tuple(rules)).possible(text) if prefilter else list(rules)
     if not needed:
         return result
-    module = parse(text)
+    module = parse_module(text)  # parsing.parse, or the language server's incremental parse
     if isinstance(module, str):
         result.error = FileError(path, module)
         return result

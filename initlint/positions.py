@@ -98,6 +98,22 @@ class Positions:
         return self.offsets.keys()
 
 
+#: a module whose positions are already known (the language server's incremental parse)
+_KNOWN: list = [None, None]
+
+
+def register(module: cst.Module, table) -> None:
+    """Let ``positions(module)`` answer with ``table`` (anything indexable by node)."""
+    _KNOWN[:] = [module, table]
+
+
 def positions(module: cst.Module) -> Positions:
     """The ranges of every node of ``module`` (look one up with ``result[node]``)."""
+    if _KNOWN[0] is module:
+        return _KNOWN[1]
     return Positions(module)
+
+
+def line_starts(text: str) -> list[int]:
+    """Offset of each line's first character (lines end at \\n, \\r\\n or \\r, as in Python)."""
+    return [0] + [match.end() for match in _NEWLINE.finditer(text)]

@@ -49,6 +49,7 @@ class InitlintServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("initlint", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
         self.linted: dict[str, Linted] = {}
+        self.parsers: dict[str, "IncrementalParser"] = {}
         self.hierarchy = None
 
     def settings_for(self, path: Path):
@@ -79,7 +80,12 @@ class InitlintServer(LanguageServer):
         lines = text.splitlines()
         findings: list[Finding] = []
         if not (settings.exclude and self.hierarchy.excluded(path, False)):
-            result = lint_document(Document(str(path), b"", text), rules_for(settings, str(path)), settings, fixes=False)
+            from initlint.incremental import IncrementalParser
+
+            parser = self.parsers.setdefault(uri, IncrementalParser())
+            result = lint_document(
+                Document(str(path), b"", text), rules_for(settings, str(path)), settings, fixes=False, parse_module=parser.parse
+            )
             findings = result.findings
             policy = FailPolicy(settings.fail_on)
             for finding in findings:
@@ -117,9 +123,13 @@ def initialize(ls: InitlintServer, params: types.InitializeParams) -> None:
     from initlint.fixes import attach_fixes
     from initlint.parsing import tune_own_process
 
+    from initlint.incremental import IncrementalParser
+
     tune_own_process()
     settings = Settings()
-    result = lint_document(Document("warm_up.py", b"", _WARM_UP), rules_for(settings), settings, fixes=False)
+    parser = IncrementalParser()
+    for text in (_WARM_UP, _WARM_UP.replace("128", "64")):  # the cold and the incremental path
+        result = lint_document(Document("warm_up.py", b"", text), rules_for(settings), settings, fixes=False, parse_module=parser.parse)
     attach_fixes(_WARM_UP, result.findings)
 
 
@@ -147,6 +157,7 @@ def did_save(ls: InitlintServer, params: types.DidSaveTextDocumentParams) -> Non
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
 def did_close(ls: InitlintServer, params: types.DidCloseTextDocumentParams) -> None:
     ls.linted.pop(params.text_document.uri, None)
+    ls.parsers.pop(params.text_document.uri, None)
     ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[]))
 
 
