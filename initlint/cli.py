@@ -151,6 +151,8 @@ def check(
     reads_stdin = paths == ("-",) or (not paths and stdin_filename is not None)
     if "-" in paths and not reads_stdin:
         _fail("'-' (stdin) cannot be combined with other paths")
+    if reads_stdin and add_noqa:
+        _fail("--add-noqa writes files; it cannot read stdin")
     try:
         options = dict(
             select=normalize_selectors(select, "--select") if select else None,

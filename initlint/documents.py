@@ -203,14 +203,25 @@ def lint_document(
     notebook = document.notebook
     if notebook is not None and not notebook.is_python:
         return FileResult(document.display)  # an R or Julia notebook: nothing to lint
-    if parse_module is not None:
-        result = lint_text(document.text, document.display, rules, settings, parse_module=parse_module)
-    else:
-        result = lint_text(document.text, document.display, rules, settings)
+    parsed: list = []
+
+    def parse_once(text: str):
+        """The engine's parse, kept for the fixes (no second parse of the same text)."""
+        if parse_module is not None:
+            module = parse_module(text)
+        else:
+            from initlint import engine
+
+            module = engine.parse(text)  # the engine's own (tests replace it there)
+        parsed.append(module)
+        return module
+
+    result = lint_text(document.text, document.display, rules, settings, parse_module=parse_once)
     if fixes and result.findings:
         from initlint.fixes import attach_fixes
 
-        attach_fixes(document.text, result.findings)
+        module = parsed[0] if parsed and not isinstance(parsed[0], str) else None
+        attach_fixes(document.text, result.findings, module)
     if notebook is not None:
         result.findings = [_cell_finding(notebook, finding) for finding in result.findings]
         problems = [f"cell {cell.number}: {cell.problem} (cell not linted)" for cell in notebook.cells if cell.problem]

@@ -98,7 +98,8 @@ class Positions:
         return self.offsets.keys()
 
 
-#: a module whose positions are already known (the language server's incremental parse)
+#: the module whose positions are known: the last one computed, or one registered (the
+#: language server's incremental parse knows them piece by piece)
 _KNOWN: list = [None, None]
 
 
@@ -111,7 +112,9 @@ def positions(module: cst.Module) -> Positions:
     """The ranges of every node of ``module`` (look one up with ``result[node]``)."""
     if _KNOWN[0] is module:
         return _KNOWN[1]
-    return Positions(module)
+    table = Positions(module)
+    _KNOWN[:] = [module, table]  # the fixes of a file ask again for the module just placed
+    return table
 
 
 def line_starts(text: str) -> list[int]:

@@ -86,15 +86,17 @@ def _span(finding: Finding) -> Span:
     return (loc.line, loc.column, loc.end_line, loc.end_column)
 
 
-def attach_fixes(text: str, findings: Sequence[Finding]) -> None:
+def attach_fixes(text: str, findings: Sequence[Finding], module: cst.Module | None = None) -> None:
     """Give each finding in ``text`` (Python; positions in ``text``) whose rule has a fix its
-    edits; the rule's advice stays the fix's message where the function declines."""
+    edits; the rule's advice stays the fix's message where the function declines. ``module``
+    is ``text`` parsed already (the lint's own parse), else it is parsed here."""
     wanted = [f for f in findings if f.code in FIXES]
     if not wanted:
         return
-    from initlint.parsing import parse
+    if module is None:
+        from initlint.parsing import parse
 
-    module = parse(text)
+        module = parse(text)
     if isinstance(module, str):
         return
     located = _locate(module, {_span(f) for f in wanted})

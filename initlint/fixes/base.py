@@ -10,7 +10,6 @@ replaced nodes stay as they are by construction.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Union
 
@@ -78,6 +77,8 @@ def changed_code(module: cst.Module, change: Change) -> str:
 def text_edits(old: str, new: str) -> tuple[Edit, ...]:
     """The smallest line hunks that turn ``old`` into ``new``, each trimmed to the characters
     that differ; coordinates are 1-based (line, column) in ``old``."""
+    import difflib
+
     from initlint.documents import line_starts, position_of
 
     old_lines = old.splitlines(keepends=True)
