@@ -56,3 +56,15 @@ def examples(page: str) -> Examples:
         elif section.startswith("good"):
             good.extend(blocks)
     return Examples(tuple(bad), tuple(good))
+
+
+def section(page: str, name: str) -> str | None:
+    """The text under the page's ``## name`` heading (stripped), or None."""
+    for match in _FENCE.finditer(page):
+        if match.group("section").strip().lower() == name.lower():
+            return match.group("body").strip()
+    return None
+
+
+#: where the catalog is published; a page's address is ``{CATALOG_URL}/{rule.page}``
+CATALOG_URL = "https://github.com/initlint/initlint/blob/main/rules"

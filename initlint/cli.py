@@ -7,9 +7,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -27,6 +27,19 @@ class _DefaultCheckGroup(click.Group):
         if not args or (args[0] not in self.commands and args[0] not in group_only):
             args = ["check", *args]
         return super().parse_args(ctx, args)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Each command's whole first docstring line: click would cut it at 45 characters
+        or at the first period (``e.g.``)."""
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is None or command.hidden:
+                continue
+            rows.append((name, command.short_help or (command.help or "").split("\n", 1)[0].strip()))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
 @click.group(
@@ -70,7 +83,9 @@ def _probe_options(command):
 @main.command("check")
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--select", multiple=True, metavar="CODES", help="Only these rule codes or prefixes (comma separated).")
+@click.option("--extend-select", multiple=True, metavar="CODES", help="Rule codes or prefixes to add to those selected.")
 @click.option("--ignore", multiple=True, metavar="CODES", help="Skip these rule codes or prefixes.")
+@click.option("--extend-ignore", multiple=True, metavar="CODES", help="Rule codes or prefixes to skip on top of those ignored.")
 @click.option(
     "--fail-on",
     multiple=True,
@@ -78,27 +93,47 @@ def _probe_options(command):
     help="Exit 1 only for findings of these effects (exploding, vanishing, symmetry, "
     "saturation, misuse), codes or prefixes; 'any' (default) or 'none'.",
 )
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "sarif"]), default=None, help="Output format (default text).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "sarif", "gitlab", "junit"]), default=None, help="Output format (default text).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write the report to FILE instead of stdout.")
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip paths matching GLOB (gitignore syntax; repeatable).")
-@click.option("--statistics", is_flag=True, default=None, help="Show counts per rule instead of each finding.")
+@click.option("--force-exclude", is_flag=True, default=None, help="Apply the excludes to paths named on the command line and to --stdin-filename too (for pre-commit).")
+@click.option("--statistics", is_flag=True, default=None, help="Show counts per rule instead of each finding (in every format).")
 @click.option("-q", "--quiet", is_flag=True, default=None, help="Print findings only, no summary.")
+@click.option("--fix", is_flag=True, help="Apply the safe fixes to the files (atomically; files changed meanwhile are left alone).")
+@click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff, apply the unsafe fixes too (they change the init).")
+@click.option("--diff", is_flag=True, help="Print the fixes as a unified diff instead of writing them; exit 1 if anything would change.")
+@click.option("--show-fixes", is_flag=True, help="List each fix: under each finding, or with --fix the findings fixed.")
+@click.option("--add-noqa", is_flag=True, help="Add '# noqa: CODE' to every line with a finding (to adopt initlint on existing code).")
+@click.option("--stdin-filename", metavar="PATH", default=None, help="Read the source from stdin (path '-') and report it as PATH, with PATH's config and per-file-ignores.")
+@click.option("--show-settings", is_flag=True, help="Print the settings used for the first file, then exit.")
+@click.option("--show-files", is_flag=True, help="Print the files that would be linted, then exit.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes (default: the number of cores; a handful of files always runs in one).")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
-@click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help="Cache folder (default .initlint_cache beside the config, else in the working directory).")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None, help="Read settings from this TOML file instead of the nearest pyproject.toml.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help="Cache folder (default .initlint_cache beside each config, else in the working directory).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None, help="Read settings for every file from this TOML file instead of the nearest config above each file.")
 @click.option("--probe", "run_probe", is_flag=True, help="Import each model with findings, run it once with torch, and confirm or refute each finding (runs your code, in worker processes).")
 @_probe_options
 def check(
     paths: tuple[str, ...],
     select: tuple[str, ...],
+    extend_select: tuple[str, ...],
     ignore: tuple[str, ...],
+    extend_ignore: tuple[str, ...],
     fail_on: tuple[str, ...],
     fmt: str | None,
     output: str | None,
     exclude: tuple[str, ...],
+    force_exclude: bool | None,
     statistics: bool | None,
     quiet: bool | None,
+    fix: bool,
+    unsafe_fixes: bool,
+    diff: bool,
+    show_fixes: bool,
+    add_noqa: bool,
+    stdin_filename: str | None,
+    show_settings: bool,
+    show_files: bool,
     jobs: int | None,
     no_cache: bool,
     cache_dir: str | None,
@@ -106,58 +141,83 @@ def check(
     run_probe: bool,
     **probe_cli,
 ) -> None:
-    """Lint PATHS (files or folders; default '.') for init smells."""
-    from initlint.config import ConfigError, Settings, find_config, read_config, settings_from_table
-    from initlint.discover import discover
-    from initlint.engine import lint_files
-    from initlint.findings import LintResult
-    from initlint.parsing import tune_own_process
-    from initlint.report import render
-    from initlint.selection import FailPolicy, SelectorError, normalize_selectors
+    """Lint PATHS (files or folders; default '.'; '-' reads stdin) for init smells."""
+    from initlint.config import ConfigError
+    from initlint.hierarchy import Hierarchy, cli_overrides
+    from initlint.selection import SelectorError, normalize_selectors
 
+    if add_noqa and (fix or diff):
+        _fail("--add-noqa cannot be combined with --fix or --diff")
+    reads_stdin = paths == ("-",) or (not paths and stdin_filename is not None)
+    if "-" in paths and not reads_stdin:
+        _fail("'-' (stdin) cannot be combined with other paths")
+    if reads_stdin and add_noqa:
+        _fail("--add-noqa writes files; it cannot read stdin")
     try:
-        settings = Settings()
-        config_path = Path(config_file) if config_file else find_config(Path.cwd())
-        if config_path is not None:
-            settings = settings_from_table(read_config(config_path), config_path, settings)
-        overrides: dict = {}
-        if select:
-            overrides["select"] = normalize_selectors(select, "--select")
-        if ignore:
-            overrides["ignore"] = normalize_selectors(ignore, "--ignore")
-        if fail_on:
-            overrides["fail_on"] = normalize_selectors(fail_on, "--fail-on", allow_effects=True)
-        if fmt is not None:
-            overrides["format"] = fmt
-        if output is not None:
-            overrides["output"] = Path(output)
-        if exclude:
-            overrides["exclude"] = settings.exclude + exclude
-        if statistics is not None:
-            overrides["statistics"] = statistics
-        if quiet is not None:
-            overrides["quiet"] = quiet
-        if cache_dir is not None:
-            overrides["cache_dir"] = Path(cache_dir)
-        settings = replace(settings, **overrides)
+        options = dict(
+            select=normalize_selectors(select, "--select") if select else None,
+            extend_select=normalize_selectors(extend_select, "--extend-select") if extend_select else None,
+            ignore=normalize_selectors(ignore, "--ignore") if ignore else None,
+            extend_ignore=normalize_selectors(extend_ignore, "--extend-ignore") if extend_ignore else None,
+            fail_on=normalize_selectors(fail_on, "--fail-on", allow_effects=True) if fail_on else None,
+            format=fmt, output=Path(output) if output is not None else None, exclude=exclude,
+            statistics=statistics, quiet=quiet, cache_dir=Path(cache_dir) if cache_dir else None,
+            force_exclude=force_exclude,
+        )
+        hierarchy = Hierarchy(cli_overrides(**options), Path(config_file) if config_file else None)
+        if reads_stdin:
+            _check_stdin(hierarchy, stdin_filename, fix, unsafe_fixes, diff, show_fixes, show_settings)
+        run = hierarchy.run_settings(paths or (".",))
+        files, missing = _discover(paths or (".",), hierarchy, run)
     except (ConfigError, SelectorError) as error:
         _fail(str(error))
-
-    files, missing = discover(paths or (".",), settings.exclude, settings.root)
+    if show_files:
+        click.echo("".join(f"{source.display}\n" for source in files), nl=False)
+        sys.exit(EXIT_OK)
+    if show_settings:
+        _show_settings(hierarchy, files, paths)
     if _OWN_PROCESS:
-        tune_own_process()  # no user code and no other libcst trees in this process
-    cache = None
-    if not no_cache:
-        from initlint.cache import DEFAULT_DIR, Cache
+        from initlint.parsing import tune_own_process
 
-        cache = Cache(settings.cache_dir or settings.root / DEFAULT_DIR, settings.analysis_key())
-    linted = lint_files(files, settings, jobs=jobs, cache=cache)
+        tune_own_process()  # no user code and no other libcst trees in this process
+    from initlint.checkrun import lint_all
+    from initlint.findings import LintResult
+
+    try:
+        linted = lint_all(files, hierarchy, jobs, use_cache=not no_cache)
+    except ConfigError as error:
+        _fail(str(error))
     result = LintResult(linted.findings, missing + linted.errors, linted.files)
+    if add_noqa:
+        _add_noqa(files, result)
+    fixed = None
+    if fix or diff:
+        from initlint.checkrun import fix_all
+
+        fix_run = fix_all(files, result, hierarchy, unsafe_fixes, write=not diff)
+        result, fixed = fix_run.result, fix_run.fixed
+        if diff:
+            _finish_diff(fix_run, result, unsafe_fixes)
     if run_probe and result.findings:
-        _probe_findings(result.findings, settings, probe_cli)
+        _probe_findings(result.findings, run, probe_cli)
+    _report(result, run, show_fixes=show_fixes, fixed=fixed, unsafe_fixes=unsafe_fixes)
+
+
+def _discover(paths, hierarchy, run):
+    from initlint.discover import discover
+
+    return discover(paths, run.exclude, run.root, excluded_by=hierarchy.excluded, force_exclude=run.force_exclude)
+
+
+def _report(result, settings, *, show_fixes=False, fixed=None, unsafe_fixes=False, to_stderr=False) -> None:
+    """Print (or write) the report and exit with the code the findings and errors call for."""
+    from initlint.report import render
+    from initlint.selection import FailPolicy
+
     policy = FailPolicy(settings.fail_on)
     to_file = settings.output is not None
-    color = not to_file and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    stream = sys.stderr if to_stderr else sys.stdout
+    color = not to_file and stream.isatty() and "NO_COLOR" not in os.environ
     report = render(
         result,
         settings.format,
@@ -165,6 +225,9 @@ def check(
         statistics=settings.statistics,
         quiet=settings.quiet,
         policy=policy,
+        show_fixes=show_fixes,
+        fixed=fixed,
+        unsafe_fixes=unsafe_fixes,
     )
     for error in result.errors:
         click.echo(f"initlint: error: {error.path}: {error.reason}", err=True)
@@ -174,10 +237,97 @@ def check(
         except OSError as error:
             _fail(f"cannot write {settings.output}: {error.strerror or error}")
     else:
-        click.echo(report, nl=False)
+        click.echo(report, nl=False, err=to_stderr)
     if result.errors:
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FINDINGS if any(policy.counts(f) for f in result.findings) else EXIT_OK)
+
+
+def _finish_diff(fix_run, result, unsafe_fixes: bool) -> None:
+    """--diff: the diffs on stdout, a count on stderr; exit 1 when anything would change."""
+    from initlint.fixes import fixable
+
+    click.echo("".join(fix_run.diffs), nl=False)
+    count = len(fix_run.fixed)
+    more = sum(1 for f in result.findings if fixable(f, True) and not fixable(f, unsafe_fixes))
+    message = f"Would fix {count} finding{'' if count == 1 else 's'}"
+    if more:
+        message += f" ({more} more with --unsafe-fixes)"
+    click.echo(message + ".", err=True)
+    for error in result.errors:
+        click.echo(f"initlint: error: {error.path}: {error.reason}", err=True)
+    if result.errors:
+        sys.exit(EXIT_ERROR)
+    sys.exit(EXIT_FINDINGS if fix_run.diffs else EXIT_OK)
+
+
+def _add_noqa(files, result) -> None:
+    from initlint.checkrun import add_noqa_all
+
+    run = add_noqa_all(files, result)
+    click.echo(f"Added {run.added} noqa directive{'' if run.added == 1 else 's'} in {run.files} file{'' if run.files == 1 else 's'}.")
+    for finding in run.skipped:
+        loc = finding.location
+        click.echo(f"initlint: warning: {loc.path}:{loc.line}: no room for '# noqa: {finding.code}' (the line ends inside a string or continues)", err=True)
+    for error in [*result.errors, *run.errors]:
+        click.echo(f"initlint: error: {error.path}: {error.reason}", err=True)
+    sys.exit(EXIT_ERROR if result.errors or run.errors else EXIT_OK)
+
+
+def _show_settings(hierarchy, files, paths) -> None:
+    from initlint.checkrun import describe_settings
+
+    if files:
+        target, settings = files[0].display, hierarchy.for_file(files[0].path)
+    else:
+        target, settings = ".", hierarchy.run_settings(paths or (".",))
+    click.echo(describe_settings(settings, target), nl=False)
+    sys.exit(EXIT_OK)
+
+
+def _check_stdin(hierarchy, stdin_filename, fix, unsafe_fixes, diff, show_fixes, show_settings) -> None:
+    """Lint (or fix) the source on stdin as if it were the file ``stdin_filename``; exits."""
+    from initlint.checkrun import describe_settings, file_result, linter, stdin_document
+
+    name = stdin_filename or "-"
+    path = (Path.cwd() / name) if stdin_filename else Path.cwd() / "-"
+    settings = hierarchy.for_file(path)
+    if show_settings:
+        click.echo(describe_settings(settings, name), nl=False)
+        sys.exit(EXIT_OK)
+    data = sys.stdin.buffer.read()
+    if stdin_filename and settings.force_exclude and hierarchy.excluded(path, False):
+        if fix:
+            sys.stdout.buffer.write(data)  # excluded: passed through unchanged, as ruff does
+        sys.exit(EXIT_OK)
+    if _OWN_PROCESS:
+        from initlint.parsing import tune_own_process
+
+        tune_own_process()
+    try:
+        document = stdin_document(data, name)
+    except ValueError as error:
+        click.echo(f"initlint: error: {name}: {error}", err=True)
+        if fix:
+            sys.stdout.buffer.write(data)
+        sys.exit(EXIT_ERROR)
+    lint = linter(settings, path)
+    if fix or diff:
+        from initlint.findings import LintResult
+        from initlint.fixes.runner import fix_document, unified_diff
+
+        outcome = fix_document(document, lint, unsafe_fixes)
+        result = LintResult(
+            outcome.result.findings, [outcome.result.error] if outcome.result.error else [], 1
+        )
+        if diff:
+            from initlint.checkrun import FixRun
+
+            _finish_diff(FixRun(result, outcome.fixed, [unified_diff(outcome)] if outcome.changed else []), result, unsafe_fixes)
+        sys.stdout.buffer.write(outcome.current.data)
+        sys.stdout.flush()
+        _report(result, settings, show_fixes=show_fixes, fixed=outcome.fixed, unsafe_fixes=unsafe_fixes, to_stderr=True)
+    _report(file_result(document, lint), settings, show_fixes=show_fixes, unsafe_fixes=unsafe_fixes)
 
 
 def _probe_findings(findings, settings, probe_cli) -> None:
@@ -219,6 +369,18 @@ def rule_command(code: str) -> None:
     click.echo(page, nl=not page.endswith("\n"))
 
 
+@main.command("server")
+def server_command() -> None:
+    """Run the language server on stdin/stdout (LSP; needs the lsp extra: pip install 'initlint[lsp]')."""
+    try:
+        import pygls  # noqa: F401
+    except ImportError:
+        _fail("initlint server needs pygls: pip install 'initlint[lsp]'")
+    from initlint.lsp.server import main as serve
+
+    serve()
+
+
 @main.command("probe")
 @click.argument("target")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Output format.")
@@ -234,7 +396,10 @@ def probe_command(target: str, fmt: str, plot: str | None, config_file: str | No
     """
     import json
 
-    from initlint.config import ConfigError, Settings, find_config, read_config, settings_from_table
+    from initlint.config import ConfigError, Settings, find_config, load_settings
+
+    if plot and importlib.util.find_spec("matplotlib") is None:  # before minutes of probing
+        _fail("--plot needs matplotlib, which is not installed: pip install 'initlint[plot]'")
     from initlint.probe.options import build_options
     from initlint.probe.runner import ProbeError, probe_target
     from initlint.probe.text import render_report
@@ -243,7 +408,7 @@ def probe_command(target: str, fmt: str, plot: str | None, config_file: str | No
         config_path = Path(config_file) if config_file else find_config(Path.cwd())
         settings = Settings()
         if config_path is not None:  # the same checks as for linting, [tool.initlint.probe] too
-            settings = settings_from_table(read_config(config_path), config_path, settings)
+            settings = load_settings(config_path)
         report, error = probe_target(target, build_options(settings.probe, **probe_cli))
     except (ConfigError, ProbeError) as problem:
         _fail(str(problem))

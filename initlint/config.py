@@ -1,8 +1,12 @@
-"""``[tool.initlint]`` in the nearest pyproject.toml, merged under the command-line options.
+"""``[tool.initlint]`` in the nearest pyproject.toml (or initlint.toml), merged under the
+command-line options.
 
 The same keys as the options (kebab-case), plus ``per-file-ignores`` and the thresholds. A key
 that initlint does not know, or a value of the wrong kind, is a ConfigError naming the file and
-the key: silently ignoring a typo would silently change what is linted.
+the key: silently ignoring a typo would silently change what is linted. ``extend = "../base.toml"``
+reads a base config first (its relative paths stay relative to it); ``extend-select`` and
+``extend-ignore`` add to what ``select``/``ignore`` (here or in the base) say. The JSON schema of
+the table ships as ``initlint/schema/initlint.schema.json``.
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ from typing import Any
 
 from initlint.selection import SelectorError, normalize_selectors
 
-FORMATS = ("text", "json", "github", "sarif")
+FORMATS = ("text", "json", "github", "sarif", "gitlab", "junit")
+#: config files, most preferred first, in each folder (pyproject.toml counts only with [tool.initlint])
+CONFIG_NAMES = ("initlint.toml", ".initlint.toml", "pyproject.toml")
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,10 @@ class Settings:
     root: Path = field(default_factory=Path.cwd)
     config_path: Path | None = None
     cache_dir: Path | None = None
+    #: apply ``exclude`` to files named on the command line too (pre-commit passes them)
+    force_exclude: bool = False
+    #: the configs this one extends, base first (for --show-settings)
+    extends: tuple[Path, ...] = ()
     #: ``[tool.initlint.probe]``, checked by the probe when it runs (initlint/probe/options.py)
     probe: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
@@ -64,26 +74,61 @@ class Settings:
 
 
 def find_config(start: Path) -> Path | None:
-    """The nearest pyproject.toml at or above ``start`` that has a ``[tool.initlint]`` table."""
+    """The nearest initlint.toml, .initlint.toml, or pyproject.toml with a ``[tool.initlint]``
+    table, at or above ``start`` (a file or a folder)."""
     current = start.resolve()
     if current.is_file():
         current = current.parent
     for folder in (current, *current.parents):
-        candidate = folder / "pyproject.toml"
-        if candidate.is_file():
-            try:
-                raw = candidate.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
-                continue
-            try:
-                data = tomllib.loads(raw)
-            except tomllib.TOMLDecodeError:
-                if "tool.initlint" in raw:  # ours, but broken: read_config says why
-                    return candidate
-                continue
-            if isinstance(data.get("tool"), dict) and "initlint" in data["tool"]:
-                return candidate
+        found = config_in(folder)
+        if found is not None:
+            return found
     return None
+
+
+def config_in(folder: Path) -> Path | None:
+    """The config file of ``folder`` itself, or None."""
+    for name in CONFIG_NAMES:
+        candidate = folder / name
+        if not candidate.is_file():
+            continue
+        if name != "pyproject.toml":
+            return candidate
+        try:
+            raw = candidate.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        try:
+            data = tomllib.loads(raw)
+        except tomllib.TOMLDecodeError:
+            if "tool.initlint" in raw:  # ours, but broken: read_config says why
+                return candidate
+            continue
+        if isinstance(data.get("tool"), dict) and "initlint" in data["tool"]:
+            return candidate
+    return None
+
+
+def load_settings(path: Path, base: Settings | None = None, _chain: tuple[Path, ...] = ()) -> Settings:
+    """The settings of config file ``path`` over ``base``, its ``extend`` chain read first."""
+    base = base or Settings()
+    path = path.resolve() if path.exists() else path
+    table = read_config(path)
+    extend = table.get("extend")
+    if extend is not None:
+        if not isinstance(extend, str):
+            raise ConfigError(f"{path}: 'extend' must be a path string, got {extend!r}")
+        import os
+
+        parent = (path.parent / os.path.expandvars(os.path.expanduser(extend))).resolve()
+        if parent in _chain or parent == path:
+            raise ConfigError(f"{path}: 'extend' makes a cycle through {parent}")
+        if not parent.is_file():
+            raise ConfigError(f"{path}: 'extend' names {extend!r}, which is no file ({parent})")
+        base = load_settings(parent, base, (*_chain, path))
+        base = replace(base, extends=(*base.extends, parent))
+    rest = {key: value for key, value in table.items() if key != "extend"}
+    return settings_from_table(rest, path, base)
 
 
 def read_config(path: Path) -> dict[str, Any]:
@@ -126,10 +171,16 @@ def settings_from_table(table: dict[str, Any], path: Path, base: Settings) -> Se
     """Apply a config table onto ``base``; every key is checked."""
     changes: dict[str, Any] = {"root": path.parent.resolve(), "config_path": path}
     thresholds = base.thresholds
-    for key, value in table.items():
+    for key, value in sorted(table.items(), key=lambda item: item[0].startswith("extend-")):
         try:
             if key in ("select", "ignore"):
                 changes[key] = normalize_selectors(_strings(path, key, value), key)
+            elif key in ("extend-select", "extend-ignore"):
+                field_name = key.split("-", 1)[1]
+                current = changes.get(field_name, getattr(base, field_name))
+                added = normalize_selectors(_strings(path, key, value), key)
+                if field_name == "ignore" or current:  # an empty select is every rule already
+                    changes[field_name] = current + added
             elif key == "fail-on":
                 changes["fail_on"] = normalize_selectors(
                     _strings(path, key, value, allow_str=True), key, allow_effects=True
@@ -146,6 +197,8 @@ def settings_from_table(table: dict[str, Any], path: Path, base: Settings) -> Se
                 changes["output"] = path.parent / value
             elif key in ("statistics", "quiet"):
                 changes[key] = _bool(path, key, value)
+            elif key == "force-exclude":
+                changes["force_exclude"] = _bool(path, key, value)
             elif key == "per-file-ignores":
                 changes["per_file_ignores"] = _per_file_ignores(path, value)
             elif key == "cache-dir":
@@ -188,6 +241,7 @@ def _per_file_ignores(path: Path, value: Any) -> tuple[tuple[str, tuple[str, ...
 
 
 KNOWN_KEYS = (
-    "select", "ignore", "fail-on", "format", "output", "exclude", "statistics", "quiet",
-    "per-file-ignores", "max-layer-gain", "min-stack-gain", "cache-dir", "probe",
+    "select", "extend-select", "ignore", "extend-ignore", "fail-on", "format", "output",
+    "exclude", "force-exclude", "statistics", "quiet", "per-file-ignores", "max-layer-gain",
+    "min-stack-gain", "cache-dir", "probe", "extend",
 )

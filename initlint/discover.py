@@ -1,4 +1,5 @@
-"""Which files to lint: the paths given, folders walked for ``*.py``, minus what is excluded.
+"""Which files to lint: the paths given, folders walked for ``*.py`` and ``*.ipynb``, minus what
+is excluded.
 
 Folders skip hidden directories, virtualenvs (any folder with a ``pyvenv.cfg``),
 ``__pycache__``, ``build``, ``node_modules`` and ``*.egg-info``, plus what ``.gitignore`` files
@@ -11,11 +12,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from initlint.findings import FileError
 
 SKIPPED_DIRS = frozenset({"__pycache__", "build", "node_modules", "site-packages"})
+#: what a folder walk lints (a file named explicitly is linted whatever its name)
+SOURCE_SUFFIXES = (".py", ".ipynb")
 
 
 @dataclass(frozen=True)
@@ -93,15 +96,27 @@ def _skip_dir(path: Path, name: str) -> bool:
 
 
 def discover(
-    paths: Sequence[str], exclude: Sequence[str], root: Path, cwd: Path | None = None
+    paths: Sequence[str],
+    exclude: Sequence[str],
+    root: Path,
+    cwd: Path | None = None,
+    *,
+    excluded_by: Callable[[Path, bool], bool] | None = None,
+    force_exclude: bool = False,
 ) -> tuple[list[SourceFile], list[FileError]]:
-    """Files to lint in a stable order, and the paths that do not exist."""
+    """Files to lint in a stable order, and the paths that do not exist.
+
+    ``excluded_by(path, is_dir)`` replaces the ``exclude`` patterns (per-folder configs);
+    ``force_exclude`` applies exclusion to the paths named, too.
+    """
     cwd = cwd or Path.cwd()
-    excluded = gitignore_spec(exclude) if exclude else None
+    excluded = gitignore_spec(exclude) if exclude and excluded_by is None else None
     found: dict[Path, SourceFile] = {}
     errors: list[FileError] = []
 
     def is_excluded(path: Path, is_dir: bool) -> bool:
+        if excluded_by is not None:
+            return excluded_by(path, is_dir)
         if excluded is None:
             return False
         try:
@@ -112,6 +127,8 @@ def discover(
 
     for raw in paths:
         path = (cwd / raw).resolve() if not os.path.isabs(raw) else Path(raw).resolve()
+        if force_exclude and path.exists() and is_excluded(path, path.is_dir()):
+            continue
         if path.is_file():
             found.setdefault(path, SourceFile(path, display_path(path, cwd)))
             continue
@@ -133,7 +150,7 @@ def discover(
                 and not is_excluded(here / name, True)
             )
             for name in sorted(filenames):
-                if not name.endswith(".py"):
+                if not name.endswith(SOURCE_SUFFIXES):
                     continue
                 file = here / name
                 if ignores.ignored(file, False) or is_excluded(file, False):

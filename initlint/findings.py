@@ -29,13 +29,109 @@ EFFECTS: tuple[str, ...] = tuple(e.value for e in Effect)
 
 @dataclass(frozen=True, order=True)
 class Location:
-    """1-based lines and columns, as editors and SARIF count them; end is exclusive."""
+    """1-based lines and columns, as editors and SARIF count them; end is exclusive.
+
+    In a notebook, ``cell`` is the 1-based index of the cell in the notebook (markdown cells
+    count) and lines are counted inside that cell; ``cell`` is None in a Python file.
+    """
 
     path: str
     line: int
     column: int
     end_line: int
     end_column: int
+    cell: int | None = None
+
+
+class Applicability(str, enum.Enum):
+    """Whether a fix may be applied without asking, in ruff's sense.
+
+    ``safe``: the code keeps its meaning, or an obvious slip is corrected (``--fix``).
+    ``unsafe``: behaviour changes (another init scheme); shown, applied with ``--unsafe-fixes``.
+    """
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace the text from (line, column) to (end_line, end_column) with ``content``.
+
+    1-based, end exclusive, in the coordinates of the finding's Location (inside ``cell`` in a
+    notebook); an insertion has start == end.
+    """
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    content: str
+    cell: int | None = None
+
+    @property
+    def start(self) -> tuple[int, int, int]:
+        return (self.cell or 0, self.line, self.column)
+
+    @property
+    def end(self) -> tuple[int, int, int]:
+        return (self.cell or 0, self.end_line, self.end_column)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "content": self.content,
+            "location": {"line": self.line, "column": self.column},
+            "end_location": {"line": self.end_line, "column": self.end_column},
+            "cell": self.cell,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Edit":
+        start, end = data["location"], data["end_location"]
+        return cls(start["line"], start["column"], end["line"], end["column"], data["content"], data.get("cell"))
+
+
+@dataclass(frozen=True)
+class Fix:
+    """How to fix a finding: what to do (``message``), and where initlint can do it itself,
+    the ``edits`` and their ``applicability``; advice only when ``applicability`` is None."""
+
+    message: str
+    applicability: Applicability | None = None
+    edits: tuple[Edit, ...] = ()
+
+    @property
+    def automatic(self) -> bool:
+        """Whether ``--fix`` (safe) or ``--unsafe-fixes`` can apply it."""
+        return self.applicability is not None and bool(self.edits)
+
+    def applies(self, unsafe_fixes: bool = False) -> bool:
+        """Whether ``--fix`` applies it (with ``--unsafe-fixes`` when ``unsafe_fixes``)."""
+        return self.automatic and (self.applicability is Applicability.SAFE or unsafe_fixes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "message": self.message,
+            "applicability": self.applicability.value if self.applicability else None,
+            "edits": [edit.to_dict() for edit in self.edits],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> "Fix | None":
+        """The JSON shape back; a plain string (the cache of an older initlint) is advice."""
+        if data is None:
+            return None
+        if isinstance(data, str):
+            return cls(data)
+        applicability = data.get("applicability")
+        return cls(
+            data.get("message") or "",
+            Applicability(applicability) if applicability else None,
+            tuple(Edit.from_dict(edit) for edit in data.get("edits") or ()),
+        )
 
 
 @dataclass(frozen=True)
@@ -107,14 +203,19 @@ class Finding:
     message: str
     location: Location
     details: dict[str, Any] = field(default_factory=dict)
-    fix: str | None = None
+    #: a rule may give its advice as a string; it becomes a Fix without edits
+    fix: Fix | None = None
     probe: dict[str, Any] | None = None
     prediction: Prediction = field(default_factory=Prediction)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.fix, str):
+            self.fix = Fix(self.fix)
 
     @property
     def sort_key(self) -> tuple:
         loc = self.location
-        return (loc.path, loc.line, loc.column, self.code, self.message)
+        return (loc.path, loc.cell or 0, loc.line, loc.column, self.code, self.message)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape; stable, documented in the README."""
@@ -129,8 +230,9 @@ class Finding:
             "column": loc.column,
             "end_line": loc.end_line,
             "end_column": loc.end_column,
+            "cell": loc.cell,
             "details": self.details,
-            "fix": self.fix,
+            "fix": self.fix.to_dict() if self.fix is not None else None,
         }
         prediction = self.prediction.to_dict()
         if prediction:
@@ -148,10 +250,11 @@ class Finding:
             effect=Effect(data["effect"]),
             message=data["message"],
             location=Location(
-                data["path"], data["line"], data["column"], data["end_line"], data["end_column"]
+                data["path"], data["line"], data["column"], data["end_line"], data["end_column"],
+                data.get("cell"),
             ),
             details=dict(data.get("details") or {}),
-            fix=data.get("fix"),
+            fix=Fix.from_dict(data.get("fix")),
             probe=data.get("probe"),
             prediction=Prediction.from_dict(data.get("prediction")),
         )

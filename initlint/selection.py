@@ -79,11 +79,16 @@ class FailPolicy:
     def counts(self, finding: Finding) -> bool:
         if finding.probe is not None and finding.probe.get("status") == "refuted":
             return False
+        return self.counts_rule(finding.code, finding.effect)
+
+    def counts_rule(self, code: str, effect) -> bool:
+        """Whether a finding of this code and effect counts (before any probe verdict)."""
+        value = getattr(effect, "value", effect)
         for selector in self.selectors:
             if selector == "any":
                 return True
             if selector == "none":
                 continue
-            if selector == finding.effect.value or finding.code.startswith(selector.upper()):
+            if selector == value or code.startswith(selector.upper()):
                 return True
         return False

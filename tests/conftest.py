@@ -28,10 +28,10 @@ def evaluate(source: str):
 
     from initlint.model.entries import evaluate_file
     from initlint.model.project import Project
-    from initlint.model.source import SourceFile
+    from initlint.model.source import ParsedFile
 
     text = textwrap.dedent(source)
-    return evaluate_file(SourceFile("<snippet>", cst.parse_module(text), text, "snippet"), Project(lambda path: None))
+    return evaluate_file(ParsedFile("<snippet>", cst.parse_module(text), text, "snippet"), Project(lambda path: None))
 
 
 def codes_and_lines(source: str) -> list[tuple[str, int]]:

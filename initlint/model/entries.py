@@ -18,7 +18,7 @@ from initlint.model.facts import EntryFacts, FileFacts
 from initlint.model.interp.context import BudgetExceeded, Frame
 from initlint.model.interp.machine import Evaluator
 from initlint.model.project import Project
-from initlint.model.source import SourceFile
+from initlint.model.source import ParsedFile
 from initlint.model.syntax import SyntaxFacts
 from initlint.model.values import ClassValue, DictObj, FunctionValue, ListObj, Module, Namespace, Place, Signal, Sym
 
@@ -29,7 +29,7 @@ CLASS_BUDGET = 40_000
 FUNCTION_BUDGET = 20_000
 
 
-def evaluate_file(source: SourceFile, project: Project, syntax: SyntaxFacts | None = None) -> FileFacts:
+def evaluate_file(source: ParsedFile, project: Project, syntax: SyntaxFacts | None = None) -> FileFacts:
     """Every entry of ``source`` (see the module docstring). ``syntax`` says which functions
     can initialise anything; without it every unreached function is an entry."""
     namespace = Namespace(source, {"__name__": "__main__"})
@@ -55,7 +55,7 @@ def evaluate_file(source: SourceFile, project: Project, syntax: SyntaxFacts | No
     return FileFacts(source, namespace, entries, [*functions, *methods], syntax or SyntaxFacts())
 
 
-def _module_entry(source: SourceFile, project: Project, namespace: Namespace) -> tuple[EntryFacts, Evaluator]:
+def _module_entry(source: ParsedFile, project: Project, namespace: Namespace) -> tuple[EntryFacts, Evaluator]:
     evaluator = Evaluator(project)
     frame = Frame(source, namespace, namespace.names)
     entry = EntryFacts("<module>", "module", Place(source, source.tree))
@@ -73,7 +73,7 @@ def _module_entry(source: SourceFile, project: Project, namespace: Namespace) ->
     return entry, evaluator
 
 
-def _script_models(namespace: Namespace, source: SourceFile) -> dict[str, Module]:
+def _script_models(namespace: Namespace, source: ParsedFile) -> dict[str, Module]:
     """Module-level names holding a model this file builds: not a part of another model, not
     an element of a module-level list, each model once (under its first name)."""
     parts: set[int] = set()
@@ -92,7 +92,7 @@ def _script_models(namespace: Namespace, source: SourceFile) -> dict[str, Module
     return models
 
 
-def _run_uncalled(evaluator: Evaluator, entry: EntryFacts, source: SourceFile) -> None:
+def _run_uncalled(evaluator: Evaluator, entry: EntryFacts, source: ParsedFile) -> None:
     """A model the script builds but never calls is still a model: run it once on an input."""
     applied = {id(node.module) for node in evaluator.graph if node.module is not None}
     for model in entry.models.values():
@@ -114,7 +114,7 @@ def _tree(model: Module, depth: int = 0) -> list[Module]:
     return found
 
 
-def _definitions(source: SourceFile, namespace: Namespace) -> tuple[list[ClassValue], list[FunctionValue]]:
+def _definitions(source: ParsedFile, namespace: Namespace) -> tuple[list[ClassValue], list[FunctionValue]]:
     """Classes and functions the file itself defines at top level, in file order."""
     classes: list[ClassValue] = []
     functions: list[FunctionValue] = []

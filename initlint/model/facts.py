@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from initlint.model.interp.context import Event
-from initlint.model.source import SourceFile
+from initlint.model.source import ParsedFile
 from initlint.model.syntax import SyntaxFacts
 from initlint.model.values import FlowNode, FunctionValue, Module, Namespace, Place, Tensor, Write
 
@@ -54,7 +54,7 @@ class EntryFacts:
 class FileFacts:
     """Every entry of one file, the functions it defines, and what its text says as written."""
 
-    source: SourceFile
+    source: ParsedFile
     namespace: Namespace
     entries: list[EntryFacts]
     functions: list[FunctionValue]

@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from initlint.model.source import SourceFile
+from initlint.model.source import ParsedFile
 from initlint.model.values import Namespace
 
 #: at most this many other files are loaded for one linted file (a package's __init__ chains)
 MAX_DEPENDENCIES = 64
 
-Loader = Callable[[Path], "SourceFile | None"]
+Loader = Callable[[Path], "ParsedFile | None"]
 
 
 @dataclass(eq=False)
@@ -31,12 +31,12 @@ class Project:
     """Files and their namespaces for one run (or one worker's share of it)."""
 
     loader: Loader
-    sources: dict[Path, SourceFile | None] = field(default_factory=dict)
+    sources: dict[Path, ParsedFile | None] = field(default_factory=dict)
     namespaces: dict[Path, Namespace] = field(default_factory=dict)
     #: content hashes of the files loaded as dependencies: path -> digest (from the loader)
     digests: dict[Path, str] = field(default_factory=dict)
 
-    def source(self, path: Path) -> SourceFile | None:
+    def source(self, path: Path) -> ParsedFile | None:
         path = path.resolve()
         if path not in self.sources:
             self.sources[path] = self.loader(path)
@@ -58,7 +58,7 @@ class Project:
             found[str(path)] = source.digest
         return found
 
-    def find(self, importer: SourceFile, dotted: str, level: int) -> Path | None:
+    def find(self, importer: ParsedFile, dotted: str, level: int) -> Path | None:
         """The file ``import dotted`` (with ``level`` leading dots) names, from ``importer``."""
         parts = [p for p in dotted.split(".") if p]
         for folder in self._search(importer, level):
@@ -67,7 +67,7 @@ class Project:
                 return found
         return None
 
-    def _search(self, importer: SourceFile, level: int) -> list[Path]:
+    def _search(self, importer: ParsedFile, level: int) -> list[Path]:
         """Folders an import is looked up in."""
         here = Path(importer.path).resolve().parent
         if level > 0:

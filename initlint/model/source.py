@@ -9,7 +9,7 @@ import libcst as cst
 
 
 @dataclass(eq=False)
-class SourceFile:
+class ParsedFile:
     """A parsed file. ``module`` is its dotted name inside its package (``pkg.models.net``), or
     the file's stem for a script; ``folder`` is where a script's own imports are looked up."""
 

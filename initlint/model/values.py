@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     import libcst as cst
 
     from initlint.model.dists import Dist
-    from initlint.model.source import SourceFile
+    from initlint.model.source import ParsedFile
 
 
 class _Unknown:
@@ -97,7 +97,7 @@ def describe(value: Any) -> str:
 class Place:
     """A node in a file: where a value was made or a write happened."""
 
-    source: "SourceFile"
+    source: "ParsedFile"
     node: "cst.CSTNode" = field(repr=False)
 
     def __repr__(self) -> str:
@@ -224,7 +224,7 @@ def _plain_base(base: External) -> bool:
 class Namespace(Obj):
     """The globals of one evaluated file (also what ``import project_module`` binds)."""
 
-    source: "SourceFile"
+    source: "ParsedFile"
     names: dict[str, Any] = field(default_factory=dict)
 
 

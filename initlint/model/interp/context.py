@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from initlint.model.source import SourceFile
+from initlint.model.source import ParsedFile
 from initlint.model.values import (
     UNKNOWN,
     FunctionValue,
@@ -60,7 +60,7 @@ RAISE = _Marker("RAISE")
 class Frame:
     """One function call (or module or class body) being evaluated."""
 
-    source: SourceFile
+    source: ParsedFile
     namespace: Namespace
     locals: dict[str, Any]
     function: FunctionValue | None = None

@@ -25,7 +25,7 @@ from initlint.model.interp.objects import Objects
 from initlint.model.interp.statements import Statements
 from initlint.model.interp.tensor_ops import TensorOps
 from initlint.model.project import MAX_DEPENDENCIES, Project
-from initlint.model.source import SourceFile
+from initlint.model.source import ParsedFile
 from initlint.model.values import (
     UNKNOWN,
     DictObj,
@@ -48,7 +48,7 @@ class Lazy:
 
     __slots__ = ("evaluator_source", "path", "name", "dotted")
 
-    def __init__(self, evaluator_source: SourceFile, path: Any, name: str | None, dotted: str) -> None:
+    def __init__(self, evaluator_source: ParsedFile, path: Any, name: str | None, dotted: str) -> None:
         self.evaluator_source, self.path, self.name, self.dotted = evaluator_source, path, name, dotted
 
 
@@ -202,7 +202,7 @@ class Evaluator(Expressions, Statements, Calls, Objects, Methods, TensorOps, Flo
                     value = Lazy(frame.source, path, name, f"{absolute}.{name}")
             self.bind(local, value, frame)
 
-    def _module_value(self, source: SourceFile, dotted: str, level: int) -> Any:
+    def _module_value(self, source: ParsedFile, dotted: str, level: int) -> Any:
         absolute = _absolute(source, dotted, level)
         if library_module(absolute):
             return External(absolute)
@@ -311,7 +311,7 @@ def _dotted(node: Any) -> str | None:
     return None
 
 
-def _absolute(source: SourceFile, dotted: str, level: int) -> str:
+def _absolute(source: ParsedFile, dotted: str, level: int) -> str:
     """The absolute module name of an import, as far as the file's package says."""
     if level == 0:
         return dotted
