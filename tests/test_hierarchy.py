@@ -11,7 +11,11 @@ import pytest
 
 from initlint.config import KNOWN_KEYS, ConfigError, Settings, load_settings, settings_from_table
 
-ZERO = "import torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.fc1 = nn.Linear(128, 128)\n        self.fc2 = nn.Linear(128, 2)\n        nn.init.zeros_(self.fc1.weight)\n"
+ZERO = (
+    "import torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+    "        self.fc1 = nn.Linear(128, 128)\n        self.fc2 = nn.Linear(128, 2)\n        nn.init.zeros_(self.fc1.weight)\n\n"
+    "    def forward(self, x):\n        return self.fc2(self.fc1(x).relu())\n"
+)
 ALIAS = ZERO.replace("nn.init.zeros_(self.fc1.weight)", "nn.init.xavier_uniform(self.fc1.weight)")
 
 
@@ -38,7 +42,7 @@ def test_extend_and_extend_select_ignore(cli, tmp_path):
     project = tmp_path / "proj"
     project.mkdir()
     (project / "pyproject.toml").write_text('[tool.initlint]\nextend = "../base.toml"\nextend-select = ["IL501"]\n')
-    (project / "m.py").write_text(ZERO + "        nn.init.xavier_uniform(self.fc2.weight)\n")
+    (project / "m.py").write_text(ZERO.replace("self.fc1.weight)\n", "self.fc1.weight)\n        nn.init.xavier_uniform(self.fc2.weight)\n"))
     assert _codes(cli(["--no-cache", "proj"], tmp_path).stdout) == ["IL101", "IL501"]
     assert _codes(cli(["--no-cache", "--extend-ignore", "IL101", "proj"], tmp_path).stdout) == ["IL501"]
     settings = load_settings(project / "pyproject.toml")

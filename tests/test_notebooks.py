@@ -84,11 +84,11 @@ def test_ipython_syntax_and_bad_cells():
 
 def test_a_broken_cell_is_reported_and_the_rest_linted(cli, tmp_path):
     data = json.loads(NOTEBOOK.read_text())
-    data["cells"][1]["source"].append("\nprint 'x'")
+    data["cells"][3]["source"].append("\nprint 'x'")
     (tmp_path / "nb.ipynb").write_text(json.dumps(data))
     result = cli(["--no-cache", "nb.ipynb"], tmp_path)
     assert result.exit_code == 2
-    assert "nb.ipynb: cell 2: syntax error at line 5, column 1" in result.stderr
+    assert "nb.ipynb: cell 4: syntax error at line 10, column 1" in result.stderr
     assert "nb.ipynb:cell 3:8:9: IL201" in result.stdout
 
 

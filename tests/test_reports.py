@@ -13,7 +13,10 @@ import pytest
 
 from test_hierarchy import ZERO
 
-BOTH = ZERO + "        nn.init.uniform_(self.fc2.weight, -100, 100)\n        nn.init.xavier_uniform(self.fc2.bias)\n"
+BOTH = ZERO.replace(
+    "self.fc1.weight)\n",
+    "self.fc1.weight)\n        nn.init.uniform_(self.fc2.weight, -100, 100)\n        nn.init.xavier_uniform(self.fc2.bias)\n",
+)
 
 
 @pytest.fixture

@@ -101,7 +101,7 @@ def apply_called_init(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
                 f"`{receiver}.apply({code(facts, inner)})` calls `{name}` once and passes what it returns "
                 f"(None) to apply: apply raises a TypeError (NoneType is not callable), and `{name}` "
                 f"initialised only what it was called with",
-                {"function": name},
+                {"function": name.rsplit(".", 1)[-1]},
                 f"pass the function itself: `{receiver}.apply({name})`",
             )
 
