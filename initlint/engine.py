@@ -35,6 +35,7 @@ from initlint.suppress import Suppressions
 
 if TYPE_CHECKING:  # the cache (hashlib, tempfile) is imported only when one is used
     from initlint.cache import Cache
+    from initlint.model.coverage import Coverage
 
 
 def rules_for(settings: Settings, path: str | None = None) -> list[Rule]:
@@ -332,3 +333,24 @@ def check_source(text: str, path: str = "<string>", settings: Settings | None = 
     if result.error is not None:
         raise ValueError(f"{path}: {result.error.reason}")
     return sorted(result.findings, key=lambda f: f.sort_key)
+
+
+def coverage_of(path: Path) -> "Coverage | None":
+    """How many of a file's init calls the engine evaluated onto a tensor of known fan-in
+    (model/coverage.py); None when the file cannot be read or parsed. For benchmarks."""
+    from initlint.documents import load_document
+    from initlint.model.coverage import Coverage, coverage
+
+    try:
+        document = load_document(str(path), path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not prefilter_for(tuple(rules_for(Settings()))).possible(document.text):
+        return Coverage(0, 0)
+    module = parse(document.text)
+    if isinstance(module, str):
+        return None
+    source = source_file(str(path), module, document.text)
+    remember(source)
+    facts = evaluate_file(source, Project(load_source), read_syntax(module))
+    return coverage(facts)
