@@ -1,7 +1,7 @@
 """How much of a file's init code the engine evaluated: init calls whose target is known.
 
-An init call (``nn.init.*``, an in-place init method, timm's and transformers' wrappers) counts
-as covered when some entry evaluated it with an established tensor as its target, and that
+An init call (``nn.init.*``, timm's and transformers' wrappers, an in-place init method on a
+``.weight`` or ``.bias``; not ``torch.zeros(n).fill_(x)`` in a loss) counts as covered when some entry evaluated it with an established tensor as its target, and that
 tensor's fan-in (its own, or its layer's weight's for a bias) is a number. The rest is init code
 the rules cannot judge: never run (a helper no entry calls), or run on sizes the code leaves
 open (``config.hidden_size``).
@@ -34,7 +34,7 @@ def fan_in_known(tensor: Tensor) -> bool:
 
 
 def coverage(facts: FileFacts) -> Coverage:
-    calls = {id(node) for node in facts.syntax.inits}
+    calls = {id(node) for node in facts.syntax.weight_inits}
     known: set[int] = set()
     for entry in facts.entries:
         if entry.failed is not None:

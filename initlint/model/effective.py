@@ -13,12 +13,18 @@ from initlint.model.values import Tensor, Write
 
 
 def established(tensor: Tensor) -> Write | None:
-    """The write that decides the tensor's initial values, when there is exactly one."""
+    """The write that decides the tensor's initial values, when there is exactly one.
+
+    A checkpoint loaded on some paths only (``if pretrained: model.load_state_dict(...)``) is
+    left out: on the other paths the model trains from its init, which is what rules judge.
+    """
     state = tensor.root.storage.state
+    if len(state) > 1:
+        state = [write for write in state if not (write.kind == "loaded" and write.conditional)]
     if len(state) != 1:
         return None
     write = state[0]
-    return None if write.kind == "unknown" else write
+    return None if write.kind in ("unknown", "loaded") else write
 
 
 def by_author(write: Write) -> bool:

@@ -37,7 +37,7 @@ def evaluate_file(source: ParsedFile, project: Project, syntax: SyntaxFacts | No
         project.namespaces[(source.folder / Path(source.path).name).resolve()] = namespace
     module_entry, evaluator = _module_entry(source, project, namespace)
     entries = [module_entry]
-    classes, functions = _definitions(source, namespace)
+    classes, functions = _definitions(source, namespace, evaluator.defined)
     for cls in classes:
         entry = _class_entry(cls, project)
         if entry is not None:
@@ -45,7 +45,7 @@ def evaluate_file(source: ParsedFile, project: Project, syntax: SyntaxFacts | No
     reached = set(module_entry.executed)
     for entry in entries[1:]:
         reached |= entry.executed
-    relevant = None if syntax is None else {id(info.node) for info in syntax.defs if info.relevant}
+    relevant = None if syntax is None else _relevant(syntax, classes, functions)
     for function in functions:
         if function.node in reached or function.cls is not None:
             continue
@@ -71,6 +71,24 @@ def _module_entry(source: ParsedFile, project: Project, namespace: Namespace) ->
     evaluator.close_graph()
     _collect(entry, evaluator)
     return entry, evaluator
+
+
+def _relevant(syntax: SyntaxFacts, classes: list[ClassValue], functions: list[FunctionValue]) -> set[int]:
+    """Functions worth an entry: those that initialise or apply something, and factories that
+    build one of the file's model classes (directly, or through another such function)."""
+    found = {id(info.node) for info in syntax.defs if info.relevant}
+    builders = {cls.name for cls in classes}
+    top = {id(function.node): function.name for function in functions}
+    infos = [info for info in syntax.defs if id(info.node) in top]
+    changed = True
+    while changed:
+        changed = False
+        for info in infos:
+            if info.node.name.value not in builders and info.called & builders:
+                builders.add(info.node.name.value)
+                found.add(id(info.node))
+                changed = True
+    return found
 
 
 def _script_models(namespace: Namespace, source: ParsedFile) -> dict[str, Module]:
@@ -114,8 +132,11 @@ def _tree(model: Module, depth: int = 0) -> list[Module]:
     return found
 
 
-def _definitions(source: ParsedFile, namespace: Namespace) -> tuple[list[ClassValue], list[FunctionValue]]:
-    """Classes and functions the file itself defines at top level, in file order."""
+def _definitions(
+    source: ParsedFile, namespace: Namespace, defined: dict[int, FunctionValue]
+) -> tuple[list[ClassValue], list[FunctionValue]]:
+    """Classes and functions the file itself defines at top level, in file order (a decorated
+    function by its own def: what a decorator the evaluator does not know does stays open)."""
     classes: list[ClassValue] = []
     functions: list[FunctionValue] = []
     for statement in source.tree.body:
@@ -125,7 +146,9 @@ def _definitions(source: ParsedFile, namespace: Namespace) -> tuple[list[ClassVa
                 classes.append(value)
         elif isinstance(statement, cst.FunctionDef):
             value = namespace.names.get(statement.name.value)
-            if isinstance(value, FunctionValue) and value.node is statement:
+            if not (isinstance(value, FunctionValue) and value.node is statement):
+                value = defined.get(id(statement))
+            if value is not None:
                 functions.append(value)
     return classes, functions
 
@@ -197,7 +220,10 @@ def _function_entry(function: FunctionValue, project: Project) -> EntryFacts:
     place = Place(function.namespace.source, function.node)
     entry = EntryFacts(function.name, "function", place, grad_known=False)
     try:
-        evaluator.call_function(function, [], _open_parameters(function, skip_self=False), place)
+        result = evaluator.call_function(function, [], _open_parameters(function, skip_self=False), place)
+        if isinstance(result, Module) and not result.tainted:
+            entry.models[function.name] = result  # a factory: the model it returns, run once
+            _call_forward(evaluator, result, place)
     except BudgetExceeded:
         entry.failed = "the function took too long to evaluate"
     except RecursionError:

@@ -32,14 +32,18 @@ class DefInfo:
     weight_inits: list[cst.Call] = field(default_factory=list)
     #: its body (nested defs included) calls an init or ``.apply(...)``: worth evaluating
     relevant: bool = False
+    #: the plain names its body calls (``ResNet(...)``, ``_resnet(...)``): a factory of a model
+    called: set[str] = field(default_factory=set)
 
 
 @dataclass
 class SyntaxFacts:
     deprecated: list[tuple[cst.Call, str]] = field(default_factory=list)
     defs: list[DefInfo] = field(default_factory=list)
-    #: every init call of the file, wherever it is (coverage counts them)
+    #: every init call of the file, wherever it is
     inits: list[cst.Call] = field(default_factory=list)
+    #: the init calls that initialise parameters (see DefInfo.weight_inits): coverage counts them
+    weight_inits: list[cst.Call] = field(default_factory=list)
 
 
 def init_callee(call: cst.Call, imports: ImportTable) -> tuple[str, bool] | None:
@@ -97,6 +101,9 @@ class _Collector(Walker):
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
+        if type(func) is cst.Name:
+            for info in self._defs:
+                info.called.add(func.value)
         if type(func) is cst.Attribute and func.attr.value == "apply":
             for info in self._defs:
                 info.relevant = True
@@ -107,6 +114,8 @@ class _Collector(Walker):
             info.relevant = True
         name, deprecated = found
         self.facts.inits.append(node)
+        if _initialises_parameters(node):
+            self.facts.weight_inits.append(node)
         if deprecated:
             self.facts.deprecated.append((node, dotted_name(node.func) or name))
         if self._defs:

@@ -154,12 +154,12 @@ class External:
 class FunctionValue:
     """A ``def`` or ``lambda`` of the evaluated code, with the globals it closes over."""
 
-    node: Any  # cst.FunctionDef | cst.Lambda
-    name: str
-    namespace: "Namespace"
-    defaults: dict[str, Any]
-    cls: "ClassValue | None" = None  # the class a method is defined in (for super())
-    closure: dict[str, Any] | None = None
+    node: Any = field(repr=False)  # cst.FunctionDef | cst.Lambda
+    name: str = ""
+    namespace: "Namespace" = field(default=None, repr=False)
+    defaults: dict[str, Any] = field(default_factory=dict, repr=False)
+    cls: "ClassValue | None" = field(default=None, repr=False)  # the class a method is defined in
+    closure: dict[str, Any] | None = field(default=None, repr=False)
     decorators: tuple[str, ...] = ()
 
     @property
@@ -188,11 +188,11 @@ class PartialValue:
 class ClassValue:
     """A ``class`` of the evaluated code."""
 
-    node: Any  # cst.ClassDef
-    name: str
-    namespace: "Namespace"
-    bases: tuple[Any, ...]  # ClassValue or External (or UNKNOWN)
-    body: dict[str, Any] = field(default_factory=dict)  # methods and class attributes
+    node: Any = field(repr=False)  # cst.ClassDef
+    name: str = ""
+    namespace: "Namespace" = field(default=None, repr=False)
+    bases: tuple[Any, ...] = field(default=(), repr=False)  # ClassValue or External (or UNKNOWN)
+    body: dict[str, Any] = field(default_factory=dict, repr=False)  # methods and class attributes
 
     def mro(self) -> list[Any]:
         """This class, then its bases depth first (a simple MRO: enough for model code)."""
@@ -225,7 +225,7 @@ class Namespace(Obj):
     """The globals of one evaluated file (also what ``import project_module`` binds)."""
 
     source: "ParsedFile"
-    names: dict[str, Any] = field(default_factory=dict)
+    names: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
 @dataclass(eq=False)

@@ -208,6 +208,7 @@ class Calls:
             node, node.name.value, frame.namespace, defaults,
             cls=self.defining_class, closure=self.closure_of(frame), decorators=decorators,
         )
+        self.defined[id(node)] = function  # the def itself, whatever a decorator makes of it
         value: Any = function
         for name in reversed(decorators):
             if name == "property":

@@ -21,8 +21,17 @@ from initlint.model.values import (
 STEP_BUDGET = 60_000
 #: nested calls before a call is left unevaluated (recursion, deep helper chains)
 MAX_DEPTH = 24
-#: iterations a loop is unrolled; longer loops run once as a template (see statements.py)
+#: iterations a loop over ``range(n)`` is unrolled; longer ones run once as a template whose
+#: objects stand for n copies (see statements.py)
 MAX_UNROLL = 64
+#: items a loop over a sequence of known objects (``self.modules()``, a list of layers) visits
+#: one by one; each item is a different object, so a template would stand for the wrong ones
+MAX_ITEMS = 4096
+
+
+def unroll_limit(iterable: Any) -> int:
+    """How many items of ``iterable`` a loop visits one by one (see MAX_UNROLL, MAX_ITEMS)."""
+    return MAX_UNROLL if isinstance(iterable, range) else MAX_ITEMS
 
 
 class BudgetExceeded(Exception):

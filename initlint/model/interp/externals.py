@@ -121,6 +121,11 @@ class Externals:
             return self.builtin("dict").function(self, args, kwargs, place, frame, open_)
         if name.startswith(_PURE_PREFIXES):
             return UNKNOWN
+        if name.startswith("torch."):
+            # torch's own functions write a module's parameters only where modelled above
+            # (nn.init, reset_parameters, load_state_dict, weight_norm): the rest read them
+            signals = [v for v in [*args, *kwargs.values()] if isinstance(v, Signal)]
+            return self.flow_unknown(signals, place) if signals else UNKNOWN
         return self.unknown_call([*args, *kwargs.values()], {}, place)
 
     # ----- construction

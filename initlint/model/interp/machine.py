@@ -76,6 +76,8 @@ class Evaluator(Expressions, Statements, Calls, Objects, Methods, TensorOps, Flo
         self.statement: tuple[int, int] | None = None
         self.forwards: dict[int, int] = {}
         self.defining_class = None
+        #: every def evaluated, by id of its node (entries run decorated functions too)
+        self.defined: dict[int, FunctionValue] = {}
         self.loaded = 0
 
     # ----- bookkeeping
@@ -264,11 +266,11 @@ class Evaluator(Expressions, Statements, Calls, Objects, Methods, TensorOps, Flo
     def run_comprehension(self, for_in: cst.CompFor, frame: Frame, produce) -> Any:
         """Run the ``for``/``if`` clauses of a comprehension, calling ``produce`` per element;
         returns the repeat count (1 when every element is known)."""
-        from initlint.model.interp.context import MAX_UNROLL, truth
+        from initlint.model.interp.context import truth, unroll_limit
 
         iterable = self.eval(for_in.iter, frame)
         items = self.iterate(iterable)
-        template = items is None or len(items) > MAX_UNROLL
+        template = items is None or len(items) > unroll_limit(iterable)
         count = self.template_count(iterable) if items is None else len(items)
         elements = [items[0] if items else self.template_element(iterable)] if template else items
         result: Any = 1

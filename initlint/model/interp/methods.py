@@ -147,7 +147,7 @@ class Methods:
         if name in ("forward", "__call__"):
             return self.call_module(module, args, kwargs, place)
         if name == "load_state_dict":
-            self.taint(module, place)
+            self.load_checkpoint(module, place)
             return UNKNOWN
         if name in ("append", "extend", "insert"):
             items = [args[-1]] if name != "extend" else (self.iterate(args[0]) if args else None)
@@ -182,6 +182,17 @@ class Methods:
         if name == "state_dict":
             return UNKNOWN
         return self.unknown_call(args, kwargs, place)
+
+    def load_checkpoint(self: "Evaluator", module: Module, place: Place) -> None:
+        """``model.load_state_dict(...)``: every parameter and buffer gets values from a
+        checkpoint. That is not an init: on the path that loads, the init does not matter, and
+        effective.py leaves such writes out when they happen only on some paths."""
+        from initlint.model.dists import Opaque
+
+        for _, tensor in [*self.named_tensors(module), *self.named_tensors(module, buffers=True)]:
+            if isinstance(tensor, Tensor):
+                self.write(tensor, Opaque("values loaded from a checkpoint", random=True), place,
+                           ".load_state_dict", kind="loaded", autograd_free=True)
 
     def _post_order(self: "Evaluator", module: Module) -> list[Any]:
         """The modules ``apply`` visits, in its order: each child's subtree, then the module."""

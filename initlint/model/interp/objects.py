@@ -50,6 +50,7 @@ MODULE_METHODS = frozenset(
     }
 )
 _ATTRIBUTE_DEFAULTS = {"training": True}
+_TABLES = {"_modules": "modules", "_parameters": "params", "_buffers": "buffers"}
 
 
 class Objects:
@@ -58,7 +59,7 @@ class Objects:
     # ----- names
     def lookup(self: "Evaluator", name: str, frame: Frame) -> Any:
         if name in frame.locals:
-            return frame.locals[name]
+            return self.force(frame.locals, name)
         if frame.closure is not None and name in frame.closure:
             return frame.closure.get(name)
         names = frame.namespace.names
@@ -144,6 +145,8 @@ class Objects:
             return module.args[name]
         if name in _ATTRIBUTE_DEFAULTS:
             return _ATTRIBUTE_DEFAULTS[name]
+        if name in _TABLES:  # ``self._modules``: torch's own dicts, live views of the tables
+            return DictObj(getattr(module, _TABLES[name]), open=module.tainted or module.open_base)
         torch_value = self.torch_layer_attr(module, name)
         if torch_value is not _MISSING:
             return torch_value

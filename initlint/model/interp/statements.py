@@ -20,6 +20,7 @@ from initlint.model.interp.context import (
     CONTINUE,
     MAX_UNROLL,
     RAISE,
+    unroll_limit,
     Completion,
     Frame,
     Return,
@@ -242,7 +243,7 @@ class Statements:
     def _for(self: "Evaluator", node: cst.For, frame: Frame) -> Completion | None:
         iterable = self.eval(node.iter, frame)
         items = self.iterate(iterable)
-        if items is not None and len(items) <= MAX_UNROLL:
+        if items is not None and len(items) <= unroll_limit(iterable):
             return self._unrolled(node, items, frame)
         count = len(items) if items is not None else self.template_count(iterable)
         element = items[0] if items else self.template_element(iterable)
