@@ -30,7 +30,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from ecosystem_corpus import PINS, Tree, cell_of_line, fetch, trees  # noqa: E402
+from ecosystem_corpus import PINS, Tree, cell_line, fetch, trees  # noqa: E402
 from ecosystem_review import (  # noqa: E402
     Found,
     Label,
@@ -68,11 +68,31 @@ class Score:
         return label.verdict if label else "unlabeled"
 
 
+COVERAGE_RUN = """
+import json, sys
+from pathlib import Path
+from initlint.discover import discover
+from initlint.engine import coverage_of
+root = Path(sys.argv[1])
+calls = known = 0
+for source in discover([str(root)], [], root)[0]:
+    found = coverage_of(source.path)
+    if found is not None:
+        calls, known = calls + found.calls, known + found.known
+print(json.dumps([known, calls]))
+"""
+
+
 def init_call_coverage(tree: Tree) -> tuple[int, int] | None:
-    """Hook for issue 10's coverage: (init calls whose target layer and fan-in the engine
-    knows, all init calls) in ``tree``. The engine has no API for it yet, so this says
-    nothing (the report shows a dash) rather than an estimate; wire it to the engine here."""
-    return None
+    """(init calls whose target tensor and fan-in the engine established, all init calls) in
+    ``tree`` (engine.coverage_of, in a child process like the lint); None if that run failed."""
+    result = subprocess.run([sys.executable, "-c", COVERAGE_RUN, str(tree.root)],
+                            capture_output=True, text=True, cwd=HERE.parent)
+    try:
+        known, calls = json.loads(result.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return None
+    return known, calls
 
 
 def count_files(root: Path) -> int:
@@ -91,7 +111,7 @@ def _line_text(path: Path, line: int) -> str:
     return lines[line - 1].strip() if 0 < line <= len(lines) else ""
 
 
-def lint(tree: Tree, config: Path) -> TreeRun:
+def lint(tree: Tree, config: Path, with_coverage: bool) -> TreeRun:
     start = time.perf_counter()
     result = subprocess.run(
         [sys.executable, "-m", "initlint", "check", "--format", "json", "--no-cache",
@@ -112,11 +132,11 @@ def lint(tree: Tree, config: Path) -> TreeRun:
         file = Path(row["path"])
         file = file if file.is_absolute() else HERE.parent / file
         relative = file.resolve().relative_to(tree.root.resolve()).as_posix()
-        path, cell, line = cell_of_line(tree, relative, row["line"])
-        found.append(Found(tree.name, path, cell, line, row["code"], row["message"],
-                           _line_text(file, row["line"])))
+        cell = row.get("cell")
+        text = _line_text(file, row["line"]) if cell is None else cell_line(file, cell, row["line"])
+        found.append(Found(tree.name, relative, cell, row["line"], row["code"], row["message"], text))
     return TreeRun(tree, count_files(tree.root), errors, crash, found, seconds,
-                   init_call_coverage(tree))
+                   init_call_coverage(tree) if with_coverage else None)
 
 
 def _shorten(text: str, root: Path) -> str:
@@ -161,11 +181,14 @@ def render(score: Score, truth, wall: float) -> str:
         t, f, u = precision(score, run.found)
         cov = f"{run.coverage[0]}/{run.coverage[1]}" if run.coverage else "-"
         parsed = "crash" if run.crash else str(run.files - len(run.errors))
-        lines.append(f"| {run.tree.name}{' (notebooks)' if run.tree.notebooks else ''} | "
+        lines.append(f"| {run.tree.name} | "
                      f"{run.tree.origin} | {run.files} | {parsed} | {len(run.found)} | {t} | {f} | {u} | "
                      f"{cov} | {run.seconds:.1f} |")
-    lines += ["", "Coverage (init calls whose target layer and fan-in the engine knows) is not "
-              "measured yet: `init_call_coverage` awaits the engine's API.", "",
+    covered = [run.coverage for run in score.runs if run.coverage]
+    known, calls = sum(c[0] for c in covered), sum(c[1] for c in covered)
+    lines += ["", f"Coverage: {known} of {calls} init calls ({_pct(known, calls)}) were evaluated onto a "
+              "tensor whose fan-in the engine established (engine.coverage_of); the rest ran on sizes "
+              "the code leaves open or were never reached by an entry.", "",
               "## Rules", "", "| rule | findings | TP | FP | unlabeled | precision |",
               "|---|---:|---:|---:|---:|---:|"]
     by_code = collections.defaultdict(list)
@@ -221,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", metavar="TREE", help="lint only this tree (repeatable)")
     parser.add_argument("--no-fetch", action="store_true", help="use what is already downloaded")
     parser.add_argument("--check", action="store_true", help="exit 1 on unlabeled findings or precision < 90%%")
+    parser.add_argument("--no-coverage", action="store_true", help="skip the init-call coverage run")
     parser.add_argument("-o", "--output", type=Path, help="report file (default ECOSYSTEM.md on a full run)")
     args = parser.parse_args(argv)
 
@@ -240,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         config.write_text("")
         runs = []
         for tree in selected:
-            runs.append(lint(tree, config))
+            runs.append(lint(tree, config, not args.no_coverage))
             print(f"{tree.name:<55} {len(runs[-1].found):>4} findings {runs[-1].seconds:6.1f} s",
                   file=sys.stderr)
     wall = time.perf_counter() - start

@@ -5,11 +5,8 @@ Three kinds of tree:
   below (never installed) and unpacked (only ``.py`` files under ``keep``, tests left out) into
   ``benchmarks/corpus/ecosystem/src/<tree>/``;
 - the 48 research repositories of ``/work/shared/corpus`` (``ECOSYSTEM_SHARED`` overrides),
-  read in place and never written;
-- their notebooks: each ``.ipynb``'s code cells, written as one ``.py`` file under
-  ``benchmarks/corpus/ecosystem/notebooks/<tree>/`` (magics commented out, line count kept), so
-  initlint can lint them; findings map back to ``(cell, line in cell)`` with ``cell_of_line``.
-  Cells are numbered from 1 over ALL cells of the notebook (markdown included), as stored.
+  read in place and never written; initlint lints their notebooks itself and reports a
+  finding in one as (cell, line in cell), cells numbered from 1 over all cells as stored.
 """
 
 from __future__ import annotations
@@ -28,7 +25,6 @@ HERE = Path(__file__).resolve().parent
 WORK = HERE / "corpus" / "ecosystem"
 DOWNLOADS = WORK / "downloads"
 SOURCES = WORK / "src"
-NOTEBOOKS = WORK / "notebooks"
 
 
 def _shared_corpus() -> Path:
@@ -87,7 +83,6 @@ class Tree:
     name: str
     root: Path
     origin: str
-    notebooks: bool = False  # root holds extracted notebooks; paths end in .ipynb.py
 
 
 def _normal(dist: str) -> str:
@@ -163,69 +158,15 @@ def fetch(pins: tuple[Pin, ...] = PINS) -> None:
         stamp.write_text(archive.name)
 
 
-def notebook_cells(path: Path) -> list[tuple[int, list[str]]]:
-    """(1-based cell number over all cells, source lines) of each code cell."""
-    notebook = json.loads(path.read_text(encoding="utf-8"))
-    cells = []
-    for number, cell in enumerate(notebook.get("cells", []), start=1):
-        if cell.get("cell_type") == "code":
-            source = cell.get("source", "")
-            text = "".join(source) if isinstance(source, list) else source
-            cells.append((number, text.splitlines()))
-    return cells
-
-
-def _as_python(line: str, in_cell_magic: bool) -> str:
-    """A line of a code cell as Python: a magic or shell escape becomes ``pass`` at its
-    indentation (so an ``if`` around ``!pip install`` keeps a body), its text a comment."""
-    stripped = line.lstrip()
-    if in_cell_magic:
-        return "# " + line
-    if stripped.startswith(("%", "!", "?")) or stripped.endswith("?"):
-        return line[: len(line) - len(stripped)] + "pass  # " + stripped
-    return line
-
-
-def notebook_source(path: Path) -> tuple[str, list[tuple[int, int]]]:
-    """The notebook's code cells as one Python file, and for each of its lines (cell, line)."""
-    lines: list[str] = []
-    where: list[tuple[int, int]] = []
-    for number, cell in notebook_cells(path):
-        cell_magic = bool(cell) and cell[0].lstrip().startswith("%%")
-        for index, line in enumerate(cell, start=1):
-            lines.append(_as_python(line, cell_magic))
-            where.append((number, index))
-        lines.append("")  # a blank line between cells keeps an open block from swallowing the next
-        where.append((number, len(cell) + 1))
-    return "\n".join(lines) + "\n", where
-
-
-def extract_notebooks(tree: str, root: Path) -> Path | None:
-    """Write each notebook of a shared tree as .ipynb.py under NOTEBOOKS; None when it has none."""
-    books = sorted(root.rglob("*.ipynb"))
-    if not books:
-        return None
-    target = NOTEBOOKS / tree
-    for book in books:
-        out = target / (book.relative_to(root).as_posix() + ".py")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            text, _ = notebook_source(book)
-        except (ValueError, UnicodeDecodeError) as error:  # an unreadable notebook stays visible
-            text = f"# could not read this notebook: {error}\n"
-        if not out.exists() or out.read_text(encoding="utf-8") != text:
-            out.write_text(text, encoding="utf-8")
-    return target
-
-
-def cell_of_line(tree: Tree, relative: str, line: int) -> tuple[str, int | None, int]:
-    """Map a finding in an extracted notebook back to (notebook path, cell, line in cell)."""
-    if not tree.notebooks:
-        return relative, None, line
-    book = relative.removesuffix(".py")
-    _, where = notebook_source(SHARED / tree.name / book)
-    cell, in_cell = where[line - 1] if 0 < line <= len(where) else (None, line)
-    return book, cell, in_cell
+def cell_line(path: Path, cell: int, line: int) -> str:
+    """The text of ``line`` of ``cell`` (numbered over all cells, as stored) in a notebook."""
+    try:
+        cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
+        source = cells[cell - 1].get("source", "")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return ""
+    lines = ("".join(source) if isinstance(source, list) else str(source)).splitlines()
+    return lines[line - 1].strip() if 0 < line <= len(lines) else ""
 
 
 def trees() -> list[Tree]:
@@ -239,7 +180,4 @@ def trees() -> list[Tree]:
             row = manifest.get(folder.name, {})
             origin = f"{row.get('repository', folder.name)}@{row.get('commit', '?')[:10]}"
             found.append(Tree(folder.name, folder, origin))
-            books = extract_notebooks(folder.name, folder)
-            if books is not None:
-                found.append(Tree(folder.name, books, origin + " notebooks", notebooks=True))
     return found
