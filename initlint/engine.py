@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import os
 import tokenize
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Sequence
 
@@ -120,7 +121,8 @@ def lint_text(
             except Exception as error:  # a bug in one rule loses its findings, not the file's
                 failed.append(f"{rule.code} failed with {_describe(error)}")
         if hits:
-            result.findings = _place(module, path, list(hits.values()), suppressions)
+            placed = [(rule, _with_assumptions(hit, facts)) for rule, hit in hits.values()]
+            result.findings = _place(module, path, placed, suppressions)
         if failed:
             result.error = FileError(path, f"{'; '.join(failed)}: {_REPORT}")
     except RecursionError:
@@ -207,6 +209,15 @@ def _describe(error: Exception) -> str:
     if trace is not None:
         where = f" at {Path(trace.tb_frame.f_code.co_filename).name}:{trace.tb_lineno}"
     return f"{type(error).__name__}: {error}{where}"
+
+
+def _with_assumptions(hit: Hit, facts) -> Hit:
+    """A finding on a model built with more than its code's defaults says with what."""
+    model = hit.prediction.model if hit.prediction is not None else None
+    entry = next((e for e in facts.entries if e.assumed and model in e.models), None)
+    if entry is None:
+        return hit
+    return replace(hit, message=f"{hit.message} (model built with {', '.join(entry.assumed)})")
 
 
 def _place(module: cst.Module, path: str, hits, suppressions: Suppressions) -> list[Finding]:

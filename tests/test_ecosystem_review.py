@@ -9,7 +9,7 @@ from pathlib import Path
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
 
-from ecosystem_corpus import notebook_source  # noqa: E402
+from ecosystem_corpus import cell_line  # noqa: E402
 from ecosystem_review import (  # noqa: E402
     Found,
     Label,
@@ -68,19 +68,16 @@ def test_recall_counts_a_smell_found_only_with_a_code_of_its_kind():
     assert [(f.line, lg.kind) for f, lg in traps_hit([found(40), found(41)], truth)] == [(40, "zero-head")]
 
 
-def test_notebook_lines_map_to_cells_and_magics_keep_blocks_valid(tmp_path):
+def test_a_notebook_finding_reads_its_line_from_the_cell_numbered_over_all_cells(tmp_path):
     book = tmp_path / "nb.ipynb"
     book.write_text(json.dumps({"cells": [
         {"cell_type": "markdown", "source": ["# title"]},
-        {"cell_type": "code", "source": ["if IN_COLAB:\n", "    !pip install x\n", "x = 1"]},
-        {"cell_type": "code", "source": "%%time\nrun()"},
+        {"cell_type": "code", "source": ["import torch\n", "w = torch.empty(3).uniform_(-100, 100)\n"]},
+        {"cell_type": "code", "source": "x = 1"},
     ]}))
-    text, where = notebook_source(book)
-    compile(text, "nb", "exec")  # the magic inside `if` became `pass`
-    lines = text.splitlines()
-    assert lines[1] == "    pass  # !pip install x"
-    assert where[2] == (2, 3) and lines[2] == "x = 1"
-    assert where[4] == (3, 1) and lines[4] == "# %%time"
+    assert cell_line(book, 2, 2) == "w = torch.empty(3).uniform_(-100, 100)"
+    assert cell_line(book, 3, 1) == "x = 1"
+    assert cell_line(book, 3, 2) == "" and cell_line(book, 9, 1) == ""
 
 
 def test_the_committed_labels_and_truth_load_and_are_consistent():

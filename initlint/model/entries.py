@@ -2,7 +2,10 @@
 
 A model class is built the way ``Net()`` would build it: constructor defaults bound, each
 parameter without a default a symbolic size (``Sym("hidden_dim")``), then called on one input
-signal per ``forward`` parameter without a default. A top-level function that no other entry
+signal per ``forward`` parameter without a default. A parameter whose declared type is a
+configuration class of the project that builds with no arguments (``config: BertConfig``, or
+transformers' ``config_class``) gets that class's defaults, as its documentation's
+``Model(Config())`` does; findings on such a model say so. A top-level function that no other entry
 ran is evaluated with symbolic parameters: what it does to the models it builds itself is still
 established (``def main(): model = Net(); model.apply(weights_init)``).
 """
@@ -20,7 +23,11 @@ from initlint.model.interp.machine import Evaluator
 from initlint.model.project import Project
 from initlint.model.source import ParsedFile
 from initlint.model.syntax import SyntaxFacts
-from initlint.model.values import ClassValue, DictObj, FunctionValue, ListObj, Module, Namespace, Place, Signal, Sym
+from initlint.model.interp.hf import config_class_of
+from initlint.model.torchlib.classes import torch_class
+from initlint.model.values import (
+    ClassValue, DictObj, External, FunctionValue, Instance, ListObj, Module, Namespace, Place, Signal, Sym,
+)
 
 
 #: steps a class entry (build and forward) and a function entry may take (context.STEP_BUDGET
@@ -160,6 +167,8 @@ def _class_entry(cls: ClassValue, project: Project) -> EntryFacts | None:
     try:
         init = evaluator._find_init(cls.mro())
         kwargs = _open_parameters(init, skip_self=True) if isinstance(init, FunctionValue) else {}
+        if isinstance(init, FunctionValue):
+            entry.assumed = _configured(evaluator, cls, init, kwargs, place)
         model = evaluator.instantiate(cls, [], kwargs, place, False)
         if not isinstance(model, Module):
             return None
@@ -213,6 +222,49 @@ def _open_parameters(function: FunctionValue, skip_self: bool) -> dict[str, Any]
         for param in (*positional, *params.kwonly_params)
         if param.default is None
     }
+
+
+def _configured(evaluator: Evaluator, cls: ClassValue, init: FunctionValue, kwargs: dict[str, Any], place: Place) -> tuple[str, ...]:
+    """Replace each open parameter whose type is a project class built with no arguments by
+    that default instance; the assumptions made, as ``config = BertConfig()``."""
+    assumed = []
+    params = init.node.params
+    positional = [*params.posonly_params, *params.params][1:]
+    for index, param in enumerate([*positional, *params.kwonly_params]):
+        name = param.name.value
+        if name not in kwargs:
+            continue
+        config = None
+        if param.annotation is not None:
+            frame = Frame(init.namespace.source, init.namespace, {})
+            try:
+                config = evaluator.eval(param.annotation.annotation, frame)
+            except BudgetExceeded:
+                raise
+            except Exception:  # an annotation the evaluator cannot read is no type
+                config = None
+        elif index == 0:
+            config = config_class_of(cls)
+        instance = _default_instance(evaluator, config, place)
+        if instance is not None:
+            kwargs[name] = instance
+            assumed.append(f"{name} = {config.name}()")
+    return tuple(assumed)
+
+
+def _default_instance(evaluator: Evaluator, cls: Any, place: Place) -> Instance | None:
+    """``cls()`` when cls is a plain class of the project (not a model) whose constructor needs
+    no argument and does not raise."""
+    if not isinstance(cls, ClassValue) or any(isinstance(item, External) and torch_class(item.name) for item in cls.mro()):
+        return None
+    init = evaluator._find_init(cls.mro())
+    if isinstance(init, FunctionValue) and _open_parameters(init, skip_self=True):
+        return None
+    raised = len(evaluator.raised)
+    value = evaluator.instantiate(cls, [], {}, place, False)
+    if not isinstance(value, Instance) or len(evaluator.raised) > raised:
+        return None
+    return value
 
 
 def _function_entry(function: FunctionValue, project: Project) -> EntryFacts:

@@ -35,6 +35,8 @@ class EntryFacts:
     executed: set[Any] = field(default_factory=set)
     #: why the entry's facts are incomplete (its budget ran out, it raised): rules skip it
     failed: str | None = None
+    #: what building the model assumed beyond the code's defaults (``config = BertConfig()``)
+    assumed: tuple[str, ...] = ()
     #: autograd's state is known (False for a function whose callers are not known)
     grad_known: bool = True
 

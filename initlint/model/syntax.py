@@ -46,8 +46,9 @@ class SyntaxFacts:
     weight_inits: list[cst.Call] = field(default_factory=list)
 
 
-def init_callee(call: cst.Call, imports: ImportTable) -> tuple[str, bool] | None:
-    """(init function name, deprecated) when the call is an init, else None."""
+def init_callee(call: cst.Call, imports: ImportTable) -> tuple[str, bool, bool] | None:
+    """(init name, deprecated, an in-place tensor method) when the call is an init, else None:
+    ``init.normal_(w)`` is the function of an init module, ``w.normal_()`` the method."""
     func = call.func
     if type(func) is cst.Attribute:
         last = func.attr.value
@@ -61,12 +62,12 @@ def init_callee(call: cst.Call, imports: ImportTable) -> tuple[str, bool] | None
     module = qualified.rpartition(".")[0]
     if module in ("torch.nn.init", "nn.init", "init") or module.endswith(".initialization"):
         if last in DEPRECATED:
-            return last, True
-        return (last, False) if last in INIT_SIGNATURES else None
+            return last, True, False
+        return (last, False, False) if last in INIT_SIGNATURES else None
     if last in _TIMM and ("timm" in module or module.endswith(("weight_init", "layers"))):
-        return last, False
+        return last, False, False
     if type(func) is cst.Attribute and last in TENSOR_WRITES:
-        return last, False
+        return last, False, True
     return None
 
 
@@ -112,23 +113,22 @@ class _Collector(Walker):
             return
         for info in self._defs:
             info.relevant = True
-        name, deprecated = found
+        name, deprecated, method = found
         self.facts.inits.append(node)
-        if _initialises_parameters(node):
+        weights = not method or _writes_a_parameter(node)
+        if weights:
             self.facts.weight_inits.append(node)
         if deprecated:
             self.facts.deprecated.append((node, dotted_name(node.func) or name))
         if self._defs:
             self._defs[-1].inits.append(node)
-            if _initialises_parameters(node):
+            if weights:
                 self._defs[-1].weight_inits.append(node)
 
 
-def _initialises_parameters(call: cst.Call) -> bool:
-    func = call.func
-    if type(func) is not cst.Attribute or func.attr.value not in TENSOR_WRITES:
-        return True  # an init function: initialising is its purpose
-    receiver = func.value
+def _writes_a_parameter(call: cst.Call) -> bool:
+    """An in-place init method on ``.weight`` / ``.bias`` (``.data`` between allowed)."""
+    receiver = call.func.value
     while type(receiver) is cst.Attribute and receiver.attr.value == "data":
         receiver = receiver.value
     return type(receiver) is cst.Attribute and receiver.attr.value in ("weight", "bias")

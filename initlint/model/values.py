@@ -193,6 +193,8 @@ class ClassValue:
     namespace: "Namespace" = field(default=None, repr=False)
     bases: tuple[Any, ...] = field(default=(), repr=False)  # ClassValue or External (or UNKNOWN)
     body: dict[str, Any] = field(default_factory=dict, repr=False)  # methods and class attributes
+    #: the types its body declares without a value (``config: BertConfig``), evaluated
+    declared: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def mro(self) -> list[Any]:
         """This class, then its bases depth first (a simple MRO: enough for model code)."""

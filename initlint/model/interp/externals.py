@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from initlint.model.dists import Constant, Dist, Eye, Normal, Opaque, Uniform, Uninitialised, WeightNormed
 from initlint.model.interp.context import Frame, InitRecord
+from initlint.model.interp.hf import is_pretrained_base, library_init_call
 from initlint.model.torchlib.classes import family, torch_class
 from initlint.model.torchlib.construct import bind, build
 from initlint.model.torchlib.init_fns import DEPRECATED, INIT_SIGNATURES, bind_init, distribution
@@ -86,6 +87,9 @@ class Externals:
         last = name.rsplit(".", 1)[-1]
         if name.endswith(".__init__"):
             return self._base_init(name[: -len(".__init__")], args, kwargs, place, open_)
+        if library_init_call(name):
+            self.hf_library_init(args[1] if len(args) > 1 else kwargs.get("module"), place)
+            return None
         if name in GRAD_CONTEXTS or name == "torch.set_grad_enabled":
             return External(name) if name != "torch.set_grad_enabled" else External(f"torch.set_grad_enabled:{args[0] if args else UNKNOWN}")
         if name.startswith("torch.nn.init.") and last in ("calculate_gain", "_calculate_fan_in_and_fan_out", "_calculate_correct_fan"):
@@ -200,6 +204,8 @@ class Externals:
                     _own_children(receiver)
                 return None
             receiver.open_base = True
+            if is_pretrained_base(base) and (rest or "config" in kwargs):
+                receiver.attrs["config"] = rest[0] if rest else kwargs["config"]  # PreTrainedModel keeps it
             for value in [*rest, *kwargs.values()]:
                 self.taint(value, place)
             return None

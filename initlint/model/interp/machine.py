@@ -20,6 +20,7 @@ from initlint.model.interp.context import STEP_BUDGET, BudgetExceeded, Event, Fr
 from initlint.model.interp.expressions import Expressions
 from initlint.model.interp.externals import GRAD_CONTEXTS, Externals, library_module, library_name
 from initlint.model.interp.flow_ops import FlowOps
+from initlint.model.interp.hf import HuggingFace
 from initlint.model.interp.methods import Methods
 from initlint.model.interp.objects import Objects
 from initlint.model.interp.statements import Statements
@@ -52,7 +53,7 @@ class Lazy:
         self.evaluator_source, self.path, self.name, self.dotted = evaluator_source, path, name, dotted
 
 
-class Evaluator(Expressions, Statements, Calls, Objects, Methods, TensorOps, FlowOps, Externals):
+class Evaluator(Expressions, Statements, Calls, Objects, Methods, TensorOps, FlowOps, Externals, HuggingFace):
     """See the module docstring."""
 
     def __init__(self, project: Project, grad_known: bool = True, budget: int = STEP_BUDGET) -> None:
@@ -314,11 +315,15 @@ def _dotted(node: Any) -> str | None:
 
 
 def _absolute(source: ParsedFile, dotted: str, level: int) -> str:
-    """The absolute module name of an import, as far as the file's package says."""
+    """The absolute module name of an import, as far as the file's package says; an import
+    that climbs above the top package found on disk keeps its leading dots (``.initialization``
+    from ``models/bert`` when ``models``' parent is no package)."""
     if level == 0:
         return dotted
     package = source.package.split(".") if source.package else []
-    base = package[: len(package) - (level - 1)] if level - 1 <= len(package) else []
+    if level - 1 >= len(package):
+        return "." * (level - len(package)) + dotted
+    base = package[: len(package) - (level - 1)]
     return ".".join(p for p in (*base, *dotted.split(".")) if p)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from initlint.model.interp.context import Frame
+from initlint.model.interp.hf import INIT_WALKS, is_pretrained
 from initlint.model.torchlib.classes import family, torch_class
 from initlint.model.values import (
     UNKNOWN,
@@ -181,6 +182,9 @@ class Methods:
             return current
         if name == "state_dict":
             return UNKNOWN
+        if name in INIT_WALKS and is_pretrained(module):
+            self.hf_init_walk(module, place, frame)
+            return None
         return self.unknown_call(args, kwargs, place)
 
     def load_checkpoint(self: "Evaluator", module: Module, place: Place) -> None:

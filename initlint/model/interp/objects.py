@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from initlint.model.interp.calls import Property, Super
+from initlint.model.interp.hf import INIT_WALKS, is_pretrained
 from initlint.model.interp.context import Frame
 from initlint.model.torchlib.classes import ancestry
 from initlint.model.values import (
@@ -136,6 +137,8 @@ class Objects:
                 found = _MISSING
             if found is not _MISSING and found is not UNKNOWN:
                 return self.bind_attribute(found, module, place)
+            if found in (UNKNOWN, _MISSING) and name in INIT_WALKS and is_pretrained(module):
+                return BoundMethod(module, name)
             if found is UNKNOWN and name not in module.params and name not in module.buffers and name not in module.modules:
                 return UNKNOWN
         for table in (module.params, module.buffers, module.modules):

@@ -108,6 +108,9 @@ class Statements:
         elif kind is cst.AnnAssign:
             if frame.class_body and isinstance(node.target, cst.Name):
                 frame.annotations.append(node.target.value)
+                annotation = node.annotation.annotation
+                if node.value is None and self.defining_class is not None and isinstance(annotation, (cst.Name, cst.Attribute)):
+                    self.defining_class.declared[node.target.value] = self.eval(annotation, frame)
             if node.value is not None:
                 self.assign(node.target, self.eval(node.value, frame), frame)
         elif kind is cst.Return:

@@ -1,0 +1,98 @@
+"""transformers' ``PreTrainedModel`` init protocol, modelled instead of read (its source is not
+in the linted tree).
+
+A model deriving from ``PreTrainedModel`` calls ``self.post_init()`` at the end of
+``__init__``; that walks the module tree children first (``smart_apply``) and calls
+``_init_weights(module)`` of the nearest ``PreTrainedModel`` at or above each module: the
+subclass's own override when it has one, else the library's. What the library's own
+``_init_weights`` writes (``super()._init_weights(module)``) depends on its version: it is a
+write of an unknown value to that one module's own parameters, never a guess and never a
+write to its children.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from initlint.model.values import UNKNOWN, BoundMethod, ClassValue, External, Module, Place, Tensor
+
+if TYPE_CHECKING:
+    from initlint.model.interp.context import Frame
+    from initlint.model.interp.machine import Evaluator
+
+#: the methods of PreTrainedModel that run the init walk
+INIT_WALKS = frozenset({"post_init", "init_weights"})
+#: the library's own per-module init, reached through ``super()`` or when nothing overrides it
+LIBRARY_INITS = frozenset({"_init_weights", "_initialize_weights"})
+
+
+def is_pretrained_base(name: str) -> bool:
+    """transformers' PreTrainedModel, from the package or (relative, as inside transformers and
+    copies of its model files) from its ``modeling_utils``."""
+    parts = name.split(".")
+    return parts in (["transformers", "PreTrainedModel"], ["transformers", "modeling_utils", "PreTrainedModel"]) or (
+        name.lstrip(".") == "modeling_utils.PreTrainedModel"  # relative, beyond the linted tree
+    ) or name.startswith(".") and parts[-2:] == ["modeling_utils", "PreTrainedModel"]
+
+
+def is_pretrained(module: Any) -> bool:
+    cls = module.cls if isinstance(module, Module) else None
+    return isinstance(cls, ClassValue) and any(
+        isinstance(item, External) and is_pretrained_base(item.name) for item in cls.mro()
+    )
+
+
+def config_class_of(cls: ClassValue) -> ClassValue | None:
+    """A PreTrainedModel's ``config_class`` (its constructor's first argument is one), or the
+    type its class body declares for ``config`` (``config: BertConfig``, transformers 5)."""
+    if not any(isinstance(item, External) and is_pretrained_base(item.name) for item in cls.mro()):
+        return None
+    for item in cls.mro():
+        if not isinstance(item, ClassValue):
+            continue
+        found = item.body.get("config_class")
+        if isinstance(found, ClassValue):
+            return found
+        declared = item.declared.get("config")
+        if isinstance(declared, ClassValue):
+            return declared
+    return None
+
+
+def library_init_call(name: str) -> bool:
+    """``super()._init_weights(module)`` landing in the library's PreTrainedModel."""
+    owner, _, method = name.rpartition(".")
+    return method in LIBRARY_INITS and is_pretrained_base(owner)
+
+
+class HuggingFace:
+    """``post_init`` / ``init_weights`` and the library's ``_init_weights`` on a PreTrainedModel."""
+
+    def hf_init_walk(self: "Evaluator", model: Module, place: Place, frame: "Frame | None") -> None:
+        def visit(current: Any, owner: Module, seen: set[int]) -> None:
+            if not isinstance(current, Module) or id(current) in seen:
+                return
+            seen.add(id(current))
+            if current is not model and is_pretrained(current):
+                owner = current
+            for child in list(current.modules.values()):
+                visit(child, owner, seen)
+            method = self.getattr(owner, "_init_weights", place, frame)
+            if isinstance(method, BoundMethod) and not isinstance(method.function, External):
+                self.call(method, [current], {}, place, frame)
+            else:
+                self.hf_library_init(current, place)
+
+        visit(model, model, set())
+
+    def hf_library_init(self: "Evaluator", target: Any, place: Place) -> None:
+        """The library's ``_init_weights(target)``: the module's own tensors get values this
+        version of transformers chooses; its children are not touched."""
+        if not isinstance(target, Module):
+            return
+        for tensor in (*target.params.values(), *target.buffers.values()):
+            if isinstance(tensor, Tensor):
+                self._taint_tensor(tensor, place)
+
+
+__all__ = ["HuggingFace", "INIT_WALKS", "LIBRARY_INITS", "config_class_of", "is_pretrained_base", "is_pretrained", "library_init_call"]
