@@ -1,0 +1,66 @@
+"""transformers' PreTrainedModel protocol: config defaults, post_init's walk, the library's init."""
+
+from __future__ import annotations
+
+from conftest import FIXTURES
+from initlint import check_source
+from initlint.engine import coverage_of
+from initlint.model.coverage import Coverage
+
+
+def test_a_std_read_from_the_config_is_judged_with_the_config_defaults_and_says_so():
+    text = (FIXTURES / "hf_post_init.py").read_text()
+    (finding,) = check_source(text, "hf_post_init.py")
+    assert (finding.code, finding.location.line) == ("IL202", 78)
+    assert finding.message == (
+        "N(0, 1^2) on `module.weight` (`layers.0.weight`) gives E[W^2] = 1; at fan-in 512 (config.hidden_size) "
+        "the variance gain is 512 per layer (std x23), x2.8e14 over 6 layers (`layers.*` x6) with no "
+        "normalization between them; PyTorch's default gives 0.33 (model built with config = WideConfig())"
+    )
+    assert finding.prediction.model == "WideModel"
+
+
+def test_post_init_reaches_every_init_call_of_init_weights():
+    # TinyPreTrainedModel: normal_ (Linear), zeros_ (bias), normal_ (Embedding); Wide: normal_, zeros_
+    assert coverage_of(FIXTURES / "hf_post_init.py") == Coverage(calls=5, known=5)
+
+
+def test_without_post_init_the_init_weights_never_runs():
+    text = (FIXTURES / "hf_post_init.py").read_text().replace(
+        "        self.post_init()\n\n    def forward(self, x):", "\n    def forward(self, x):"
+    )
+    assert check_source(text, "hf_post_init.py") == []
+
+
+def test_the_library_init_overwrites_what_init_wrote_before_post_init_with_an_unknown_value():
+    # only the library's _init_weights runs after the author's normal_: what it writes depends
+    # on transformers' version, so neither the author's N(0, 1) nor a guess is judged
+    text = '''
+import torch
+from torch import nn
+from transformers import PreTrainedModel
+
+
+class Config:
+    hidden_size = 512
+
+
+class Deep(PreTrainedModel):
+    config_class = Config
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.layers = nn.ModuleList([nn.Linear(config.hidden_size, config.hidden_size) for _ in range(6)])
+        for layer in self.layers:
+            nn.init.normal_(layer.weight, std=1.0)
+        self.post_init()
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = torch.relu(layer(x))
+        return x
+'''
+    assert check_source(text, "deep.py") == []
+    without = check_source(text.replace("        self.post_init()\n", ""), "deep.py")
+    assert [(f.code, f.location.line) for f in without] == [("IL202", 18)]
+    assert without[0].message.endswith("(model built with config = Config())")
