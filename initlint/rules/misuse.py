@@ -9,6 +9,7 @@ import libcst as cst
 from initlint.findings import Effect, Prediction
 from initlint.model.effective import by_author, trainable
 from initlint.model.facts import FileFacts
+from initlint.model.dists import Opaque
 from initlint.model.values import Module
 from initlint.model.tokens import INIT_TOKENS
 from initlint.rules.base import Hit, Thresholds, rule
@@ -121,6 +122,10 @@ def init_in_forward(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
                 continue
             if not (write.dist.random or _init_api(write.spelled)):
                 continue  # a constant reset of a tensor op (a quantizer's zero_point): a constraint
+            if isinstance(write.dist, Opaque) and not _init_api(write.spelled):
+                continue  # values the evaluator could not follow: no established redraw
+            if _own_values(write):
+                continue  # ``w.data = w.data.to(device)``: the values it learned, moved or cast
             if not trainable(write.tensor) or id(write.place.node) in seen:
                 continue
             at = anchor(facts, write.frames)
@@ -135,6 +140,19 @@ def init_in_forward(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
                 {"layer": layer_name(facts, entry, write.tensor)},
                 "move the init to __init__ (or a method called from there)",
             )
+
+
+def _own_values(write: Write) -> bool:
+    """The write copies values the tensor itself held (a cast, a device move, a renorm)."""
+    storage = write.tensor.root.storage if write.tensor is not None else None
+    origin = write.origin
+    for _ in range(8):
+        if origin is None:
+            return False
+        if origin.tensor is not None and origin.tensor.root.storage is storage:
+            return True
+        origin = origin.origin
+    return False
 
 
 def _init_api(spelled: str) -> bool:

@@ -96,6 +96,8 @@ class Calls:
         if isinstance(func, BoundMethod):
             target = func.function
             if isinstance(target, FunctionValue):
+                if _own_forward(func.receiver, target):  # ``net.forward(x)`` runs as ``net(x)``
+                    return self.call_module(func.receiver, args, kwargs, place)
                 return self.call_function(target, [func.receiver, *args], kwargs, place, open_)
             if isinstance(target, str):
                 return self.call_method(func.receiver, target, args, kwargs, place, frame, open_)
@@ -248,6 +250,17 @@ class Calls:
         if any(name.rsplit(".", 1)[-1] == "dataclass" for name in decorators):
             cls.body.setdefault("__dataclass_fields__", tuple(body.annotations))
         return cls
+
+
+def _own_forward(receiver: Any, function: FunctionValue) -> bool:
+    """``function`` is the forward ``receiver``'s class resolves to (not a base's, reached with
+    ``super().forward``)."""
+    if function.name != "forward" or not isinstance(receiver, Module) or receiver.cls is None:
+        return False
+    try:
+        return receiver.cls.lookup("forward") is function
+    except KeyError:
+        return False
 
 
 def _statements(body: Any) -> Any:

@@ -86,7 +86,12 @@ class FlowOps:
     # ----- calling modules
     def call_module(self: "Evaluator", module: Module, args: list[Any], kwargs: dict[str, Any], place: Place) -> Any:
         top = self.in_forward == 0
+        outer_repeat = self.repeat
         if top:
+            if not any(isinstance(a, Signal) for a in (*args, *kwargs.values())):
+                # a fresh input each time (a training or acting loop calls the model again and
+                # again): those passes run side by side, not one through the other
+                self.repeat = 1
             args = [self.as_signal(a, place) or a for a in args]
         forward = None
         if module.cls is not None:
@@ -113,6 +118,7 @@ class FlowOps:
                 result = self.torch_forward(module, args, kwargs, place)
         finally:
             self.in_forward -= 1
+            self.repeat = outer_repeat
         if top and module.cls is not None:
             self.mark_output(result, place)  # a model's output (torch layers: see close_graph)
         return result
