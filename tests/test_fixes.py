@@ -122,7 +122,7 @@ UNSAFE_CASES = {
 }
 
 
-@pytest.mark.parametrize("code", ["IL501", "IL503", "IL206", "IL502", "IL301", "IL302", "IL303", "IL401", "IL205", "IL506"])
+@pytest.mark.parametrize("code", ["IL501", "IL503", "IL206", "IL502", "IL201", "IL202", "IL203", "IL301", "IL302", "IL303", "IL401", "IL205", "IL506"])
 def test_fix_on_the_catalog_example(code):
     """The catalog's bad example: after --fix (--unsafe-fixes for unsafe ones) it parses, the
     finding is gone, and only the lines of the edit changed."""

@@ -18,7 +18,7 @@ from initlint.findings import Effect, Prediction
 from initlint.model.dists import Dist, Normal, TruncNormal, Uniform, fans
 from initlint.model.effective import by_author, established, second_moment, trainable
 from initlint.model.facts import EntryFacts, FileFacts
-from initlint.model.graph import right_after, tensor_nodes
+from initlint.model.graph import following_activation, next_layer, right_after, tensor_nodes
 from initlint.model.values import Tensor, Write, describe, is_number
 from initlint.model.tokens import INIT_TOKENS
 from initlint.rules.base import Hit, Thresholds, rule
@@ -50,6 +50,18 @@ def weights(entry: EntryFacts) -> list[tuple[Tensor, object | None]]:
     return found
 
 
+def _activation_details(node) -> dict:
+    """The activation right after the layer, for the fan-in-scaled fix (fixes/unsafe.py); a
+    layer that feeds the next without one is "linear"; nothing when the graph does not say."""
+    if node is None:
+        return {}
+    activation = following_activation(node)
+    if activation is not None:
+        return {"activation": activation.name, "slope": activation.slope}
+    feeds_output = len(node.consumers) == 1 and node.consumers[0].op == "output"
+    return {"activation": "linear"} if feeds_output or next_layer(node) is not None else {}
+
+
 def _explosion(facts: FileFacts, entry: EntryFacts, tensor: Tensor, node, write: Write, limits: Thresholds,
                spelled: str, dist: Dist) -> Hit | None:
     moment = second_moment(tensor, write)
@@ -68,7 +80,7 @@ def _explosion(facts: FileFacts, entry: EntryFacts, tensor: Tensor, node, write:
             return None
         source = fan_in_text(tensor)
         at_text = f"at fan-in {fmt(fan)}" + (f" ({source})" if source else "")
-        details = {"second_moment": moment, "fan_in": fan, "predicted_gain": gain}
+        details = {"second_moment": moment, "fan_in": fan, "predicted_gain": gain, **_activation_details(node)}
         chain = _exploding_chain(entry, tensor, limits) if node is not None else None
         depth = ""
         layers: tuple[str, ...] = (path,) if path else ()
@@ -99,7 +111,8 @@ def _explosion(facts: FileFacts, entry: EntryFacts, tensor: Tensor, node, write:
         f"{spelled} on {target} gives E[W^2] = {fmt(moment)}: the variance gain is {fmt(moment)} x n "
         f"per layer for {size}, above {fmt(limits.max_gain)} for every n >= 1 (a gain of 1 needs E[W^2] = 1/n)"
     )
-    details = {"second_moment": moment, "fan_in": None, "predicted_gain": None, "gain_per_fan_in": moment}
+    details = {"second_moment": moment, "fan_in": None, "predicted_gain": None, "gain_per_fan_in": moment,
+               **_activation_details(node)}
     prediction = Prediction(model=model, layers=(path,) if path else (), gain_per_fan_in=moment)
     return Hit(at, message, details, "use nn.init.kaiming_uniform_(w, nonlinearity='relu'), or U(-b, b) with "
                "b = sqrt(3 / fan_in)", prediction, weight=math.log10(moment))
@@ -188,7 +201,7 @@ def vanishing_stack(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
                 f"({names(facts, entry, stack.steps)}) with no normalization or residual between "
                 f"them: the signal vanishes (std x{fmt(math.sqrt(stack.total))})",
                 {"second_moment": first.moment, "fan_in": fan, "predicted_gain": first.gain,
-                 "depth": stack.depth, "stack_gain": stack.total, "layer": layer_label(facts, entry, first.tensor)},
+                 **_activation_details(first.node), "depth": stack.depth, "stack_gain": stack.total, "layer": layer_label(facts, entry, first.tensor)},
                 "scale the std with the fan-in: nn.init.kaiming_normal_(w, nonlinearity='relu') "
                 "before ReLU, nn.init.xavier_normal_(w) otherwise"
                 + (f" (std = sqrt(1 / fan_in) = {fmt(std)} keeps the gain at 1)" if std else ""),
