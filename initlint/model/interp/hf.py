@@ -4,7 +4,9 @@ in the linted tree).
 A model deriving from ``PreTrainedModel`` calls ``self.post_init()`` at the end of
 ``__init__``; that walks the module tree children first (``smart_apply``) and calls
 ``_init_weights(module)`` of the nearest ``PreTrainedModel`` at or above each module: the
-subclass's own override when it has one, else the library's. What the library's own
+subclass's own override when it has one, else the library's. A module a walk initialised is
+marked (``_is_hf_initialized``): the outer model's own ``post_init`` skips the parts that a
+nested model's ``post_init`` already did. What the library's own
 ``_init_weights`` writes (``super()._init_weights(module)``) depends on its version: it is a
 write of an unknown value to that one module's own parameters, never a guess and never a
 write to its children.
@@ -69,10 +71,14 @@ class HuggingFace:
     """``post_init`` / ``init_weights`` and the library's ``_init_weights`` on a PreTrainedModel."""
 
     def hf_init_walk(self: "Evaluator", model: Module, place: Place, frame: "Frame | None") -> None:
+        done = self.hf_initialized
+
         def visit(current: Any, owner: Module, seen: set[int]) -> None:
-            if not isinstance(current, Module) or id(current) in seen:
+            if not isinstance(current, Module) or id(current) in seen or id(current) in done:
                 return
             seen.add(id(current))
+            if not self.maybe:
+                done.add(id(current))
             if current is not model and is_pretrained(current):
                 owner = current
             for child in list(current.modules.values()):

@@ -79,6 +79,8 @@ class Evaluator(Expressions, Statements, Calls, Objects, Methods, TensorOps, Flo
         self.defining_class = None
         #: every def evaluated, by id of its node (entries run decorated functions too)
         self.defined: dict[int, FunctionValue] = {}
+        #: modules transformers' init walk already initialised (hf.py)
+        self.hf_initialized: set[int] = set()
         self.loaded = 0
 
     # ----- bookkeeping
