@@ -61,14 +61,16 @@ class Project:
     def find(self, importer: ParsedFile, dotted: str, level: int) -> Path | None:
         """The file ``import dotted`` (with ``level`` leading dots) names, from ``importer``."""
         parts = [p for p in dotted.split(".") if p]
-        for folder in self._search(importer, level):
+        for folder in self._search(importer, level, parts[0] if parts else None):
             found = _module_file(folder, parts)
             if found is not None:
                 return found
         return None
 
-    def _search(self, importer: ParsedFile, level: int) -> list[Path]:
-        """Folders an import is looked up in."""
+    def _search(self, importer: ParsedFile, level: int, top: str | None = None) -> list[Path]:
+        """Folders an import is looked up in: the importer's folder, the folder holding its top
+        package, and above that when the import's first name is that folder (a namespace
+        package: ``timm/`` without ``__init__.py`` around ``timm/layers`` and ``timm/models``)."""
         here = Path(importer.path).resolve().parent
         if level > 0:
             folder = here if not importer.is_package else Path(importer.path).resolve().parent
@@ -76,8 +78,11 @@ class Project:
                 folder = folder.parent
             return [folder]
         folders = [here]
-        if importer.package_root is not None and importer.package_root not in folders:
-            folders.append(importer.package_root)
+        root = importer.package_root
+        if root is not None and root not in folders:
+            folders.append(root)
+        if root is not None and top == root.name and root.parent != root:
+            folders.append(root.parent)
         return folders
 
 

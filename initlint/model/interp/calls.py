@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
-from initlint.model.interp.context import MAX_DEPTH, RAISE, Frame, Return, join
+from initlint.model.interp.context import MAX_DEPTH, MAX_RECURSION, RAISE, Frame, Return, join
 from initlint.model.values import (
     UNKNOWN,
     BoundMethod,
@@ -130,7 +130,7 @@ class Calls:
 
     # ----- functions
     def call_function(self: "Evaluator", function: FunctionValue, args: list[Any], kwargs: dict[str, Any], place: Place, open_: bool = False) -> Any:
-        if len(self.calls) >= MAX_DEPTH or sum(1 for f in self.active if f is function) >= 2:
+        if len(self.calls) >= MAX_DEPTH or sum(1 for f in self.active if f is function) >= MAX_RECURSION:
             return self.unknown_call(args, kwargs, place)
         locals_ = self.bind_arguments(function, args, kwargs, open_)
         frame = Frame(function.namespace.source, function.namespace, locals_, function, function.closure)

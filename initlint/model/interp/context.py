@@ -21,6 +21,9 @@ from initlint.model.values import (
 STEP_BUDGET = 60_000
 #: nested calls before a call is left unevaluated (recursion, deep helper chains)
 MAX_DEPTH = 24
+#: how deep one function may recurse: a walk over a module tree (timm's named_apply) recurses
+#: once per level; deeper than this is a loop the budget would end anyway
+MAX_RECURSION = 12
 #: iterations a loop over ``range(n)`` is unrolled; longer ones run once as a template whose
 #: objects stand for n copies (see statements.py)
 MAX_UNROLL = 64
