@@ -65,3 +65,49 @@ def test_without_the_helper_file_the_walk_is_unknown_and_nothing_is_said(tmp_pat
     model = tmp_path / "proj" / "models" / "net.py"
     model.write_text(MODEL)
     assert check_source(MODEL, str(model)) == []
+
+
+def test_a_layer_class_passed_as_argument_survives_isinstance_str_and_issubclass_checks():
+    # timm's `if isinstance(attn_layer, str): attn_layer = LAYERS.get(attn_layer)` and
+    # `issubclass(attn_layer, Other)` decide for a class of the code: the layer is built
+    text = '''
+import torch.nn as nn
+
+
+class Attention(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.qkv = nn.Linear(dim, dim * 3)
+        nn.init.normal_(self.qkv.weight, std=1.0)
+
+    def forward(self, x):
+        return self.qkv(x)
+
+
+class Other(nn.Module):
+    pass
+
+
+LAYERS = {"attn": Attention}
+
+
+def create(layer, dim):
+    if isinstance(layer, str):
+        layer = LAYERS.get(layer)
+    if issubclass(layer, Other):
+        dim = dim * 2
+    return layer(dim)
+
+
+class Block(nn.Module):
+    def __init__(self, dim=384, attn_layer=Attention):
+        super().__init__()
+        self.attn = create(attn_layer, dim)
+        self.out = nn.Linear(dim * 3, dim)
+
+    def forward(self, x):
+        return self.out(self.attn(x).relu())
+'''
+    found = check_source(text, "block.py")
+    assert [(f.code, f.location.line) for f in found] == [("IL202", 9)]
+    assert "at fan-in 384" in found[0].message

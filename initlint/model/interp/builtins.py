@@ -193,6 +193,34 @@ def _isinstance(ev, args, kwargs, place, frame, open_):
     return UNKNOWN if decided is None else decided
 
 
+def _issubclass(ev, args, kwargs, place, frame, open_):
+    """``issubclass(A, B)`` for classes of the evaluated code; torch's and library classes by
+    name (a class of the code is no subclass of a torch layer unless its MRO says so)."""
+    if len(args) != 2:
+        return UNKNOWN
+    sub, bases = args[0], args[1] if isinstance(args[1], tuple) else (args[1],)
+    if not isinstance(sub, (ClassValue, External)):
+        return UNKNOWN
+    order = sub.mro() if isinstance(sub, ClassValue) else [sub]
+    results = []
+    for base in bases:
+        if any(item is base or isinstance(item, External) and isinstance(base, External) and item.name == base.name
+               for item in order):
+            results.append(True)
+        elif isinstance(base, ClassValue) and all(isinstance(item, ClassValue) or _closed_base(item) for item in order):
+            results.append(False)  # the whole MRO is known and does not hold it
+        else:
+            results.append(None)
+    if True in results:
+        return True
+    return UNKNOWN if None in results else False
+
+
+def _closed_base(item: Any) -> bool:
+    """A base that cannot derive from a class of the evaluated code: object, torch's classes."""
+    return isinstance(item, External) and (item.name in ("builtins.object", "object") or item.name.startswith("torch."))
+
+
 def _hasattr(ev, args, kwargs, place, frame, open_):
     if len(args) != 2 or not isinstance(args[1], str):
         return UNKNOWN
@@ -350,7 +378,7 @@ _FUNCTIONS = {
     "len": _len, "range": _range, "enumerate": _enumerate, "zip": _zip, "list": _list,
     "tuple": _tuple, "dict": _dict, "int": _number(int), "float": _number(float),
     "min": _minmax(min), "max": _minmax(max), "abs": _abs, "round": _round, "sum": _sum,
-    "bool": _bool, "str": _str, "isinstance": _isinstance, "hasattr": _hasattr,
+    "bool": _bool, "str": _str, "isinstance": _isinstance, "issubclass": _issubclass, "hasattr": _hasattr,
     "getattr": _getattr, "setattr": _setattr, "type": _type, "super": _super, "print": _print,
     "sorted": _sorted, "reversed": _reversed, "any": _any_all(any), "all": _any_all(all),
     "map": _map, "filter": _filter, "iter": _iter, "next": _next, "callable": _callable,
@@ -364,7 +392,7 @@ _EXTERNAL_NAMES = frozenset(
         "KeyError", "AttributeError", "AssertionError", "IndexError", "ImportError",
         "NotImplemented", "set", "frozenset", "bytes", "slice", "vars", "globals", "locals", "id",
         "hash", "repr", "format", "open", "input", "divmod", "pow", "chr", "ord", "hex", "bin",
-        "issubclass", "ModuleNotFoundError", "StopIteration", "Warning", "UserWarning",
+        "ModuleNotFoundError", "StopIteration", "Warning", "UserWarning",
         "DeprecationWarning", "FileNotFoundError", "OSError", "ZeroDivisionError",
     }
 )

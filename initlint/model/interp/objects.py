@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from initlint.model.interp.calls import Property, Super
+from initlint.model.interp.calls import Builtin, Property, Super
 from initlint.model.interp.hf import INIT_WALKS, is_pretrained
 from initlint.model.interp.context import Frame
 from initlint.model.torchlib.classes import ancestry
@@ -22,6 +22,7 @@ from initlint.model.values import (
     External,
     FunctionValue,
     Instance,
+    PartialValue,
     ListObj,
     Module,
     Namespace,
@@ -461,6 +462,8 @@ class Objects:
 
     def isinstance_of(self, value: Any, cls: Any) -> bool | None:
         """Whether ``isinstance(value, cls)`` holds; None when it is not decided."""
+        if isinstance(cls, Builtin) and cls.name in ("int", "float", "str", "bool", "tuple", "list", "dict"):
+            cls = External(f"builtins.{cls.name}")  # the modelled constructor names the class
         if isinstance(cls, tuple):
             results = [self.isinstance_of(value, item) for item in cls]
             if True in results:
@@ -486,6 +489,10 @@ class Objects:
                 return isinstance(value, python)
             if kind in ("list", "dict") and isinstance(value, (ListObj, DictObj, tuple)) or _plain(value):
                 return isinstance(value, ListObj if kind == "list" else DictObj)
+            if kind in ("int", "float", "str", "bool", "tuple", "list", "dict") and isinstance(
+                value, (ClassValue, FunctionValue, BoundMethod, PartialValue, Instance)
+            ):
+                return False  # a class, a function or an object of the code is none of these
         if isinstance(value, Instance) and isinstance(cls, ClassValue):
             return any(item is cls for item in value.cls.mro()) or None
         return None
