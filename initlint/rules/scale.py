@@ -18,7 +18,7 @@ from initlint.findings import Effect, Prediction
 from initlint.model.dists import Dist, Normal, TruncNormal, Uniform, fans
 from initlint.model.effective import by_author, established, second_moment, trainable
 from initlint.model.facts import EntryFacts, FileFacts
-from initlint.model.graph import following_activation, next_layer, right_after, tensor_nodes
+from initlint.model.graph import following_activation, next_layer, right_after, role, tensor_nodes
 from initlint.model.values import Tensor, Write, describe, is_number
 from initlint.model.tokens import INIT_TOKENS
 from initlint.rules.base import Hit, Thresholds, rule
@@ -175,6 +175,17 @@ def extreme_normal_std(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
 NUMERIC = (Normal, Uniform, TruncNormal)
 
 
+def _small_head_only(stack: Stack, limits: Thresholds) -> bool:
+    """The stack vanishes only because of its last layer, the model's output: a small output
+    head (a policy head at std 0.01, DDPG's +-3e-3) is a design; the hidden layers before it
+    keep the signal."""
+    last = stack.steps[-1]
+    if len(stack.steps) < 2 or last.repeat not in (None, 1) or role(last.node) != "output":
+        return False
+    hidden = Stack(stack.steps[:-1])
+    return hidden.depth < limits.min_stack_depth or hidden.total >= limits.min_stack_gain
+
+
 @rule(
     "IL203",
     "vanishing-stack",
@@ -186,6 +197,8 @@ def vanishing_stack(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     for entry in live(facts):
         for stack in stacks(entry, lambda step: isinstance(step.write.dist, NUMERIC) and step.gain < 1.0):
             if stack.depth < limits.min_stack_depth or stack.total >= limits.min_stack_gain:
+                continue
+            if _small_head_only(stack, limits):
                 continue
             first = stack.steps[0]
             at = anchor(facts, first.write.drawn.frames)

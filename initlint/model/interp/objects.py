@@ -82,6 +82,8 @@ class Objects:
                 return value if name == "data" else UNKNOWN
             return BoundMethod(value, name)
         if isinstance(value, External):
+            if name == "__name__" and value.name.rsplit(".", 1)[-1][:1].isupper():
+                return value.name.rsplit(".", 1)[-1]  # a class: ``m.__class__.__name__``
             return External(f"{value.name}.{name}")
         if isinstance(value, Namespace):
             if name in value.names:
