@@ -337,3 +337,21 @@ class M(nn.Module):
     assert [(f.code, f.location.line) for f in check_source(source) if f.code == "IL502"] == [
         ("IL502", 8)
     ]
+
+
+def test_a_cut_truncation_that_still_explodes_is_exploding_not_vanishing():
+    """trunc_normal_(std=3) cut at +-2 draws std 1.1: smaller than asked, yet at fan-in 384 the
+    signal explodes; the effect is what happens to the signal."""
+    text = (
+        "import torch.nn as nn\n\n\nclass Mix(nn.Module):\n    def __init__(self, dim=384):\n"
+        "        super().__init__()\n        self.mix = nn.Linear(dim, dim)\n        self.out = nn.Linear(dim, dim)\n"
+        "        nn.init.trunc_normal_(self.mix.weight, std=3.0)\n\n    def forward(self, x):\n"
+        "        return self.out(self.mix(x).relu())\n"
+    )
+    (finding,) = check_source(text)
+    assert (finding.code, finding.effect.value, finding.location.line) == ("IL205", "exploding", 9)
+    assert finding.message == (
+        "trunc_normal_(std=3, a=-2, b=2) on `self.mix.weight` keeps only values in [-2, 2]; these bounds are "
+        "absolute, not in std units, so the drawn std is 1.1, x0.37 of the requested 3; at fan-in 384 that is "
+        "still a variance gain of 480 per layer (std x22): the signal explodes"
+    )
