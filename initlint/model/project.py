@@ -14,6 +14,7 @@ when a dependency changed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
@@ -37,7 +38,7 @@ class Project:
     digests: dict[Path, str] = field(default_factory=dict)
 
     def source(self, path: Path) -> ParsedFile | None:
-        path = path.resolve()
+        path = resolved(path)
         if path not in self.sources:
             self.sources[path] = self.loader(path)
         return self.sources[path]
@@ -71,9 +72,9 @@ class Project:
         """Folders an import is looked up in: the importer's folder, the folder holding its top
         package, and above that when the import's first name is that folder (a namespace
         package: ``timm/`` without ``__init__.py`` around ``timm/layers`` and ``timm/models``)."""
-        here = Path(importer.path).resolve().parent
+        here = resolved(Path(importer.path)).parent
         if level > 0:
-            folder = here if not importer.is_package else Path(importer.path).resolve().parent
+            folder = here
             for _ in range(level - 1):
                 folder = folder.parent
             return [folder]
@@ -84,6 +85,12 @@ class Project:
         if root is not None and top == root.name and root.parent != root:
             folders.append(root.parent)
         return folders
+
+
+@lru_cache(maxsize=4096)
+def resolved(path: Path) -> Path:
+    """``path.resolve()``, once per path: imports resolve the same files thousands of times."""
+    return path.resolve()
 
 
 def _module_file(folder: Path, parts: list[str]) -> Path | None:

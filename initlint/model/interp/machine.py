@@ -25,7 +25,7 @@ from initlint.model.interp.methods import Methods
 from initlint.model.interp.objects import Objects
 from initlint.model.interp.statements import Statements
 from initlint.model.interp.tensor_ops import TensorOps
-from initlint.model.project import MAX_DEPENDENCIES, Project
+from initlint.model.project import MAX_DEPENDENCIES, Project, resolved
 from initlint.model.source import ParsedFile
 from initlint.model.values import (
     UNKNOWN,
@@ -241,7 +241,7 @@ class Evaluator(Expressions, Statements, Calls, Objects, Methods, TensorOps, Flo
     def namespace_of(self, path: Any) -> Namespace | None:
         """The evaluated globals of another file of the project (its body runs once per run)."""
         project = self.project
-        key = path.resolve()
+        key = resolved(path)
         if key in project.namespaces:
             return project.namespaces[key]
         if self.loaded >= MAX_DEPENDENCIES:
