@@ -248,8 +248,11 @@ def init_then_replaced(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
                 continue
             if any(_holds(model, old) for model in entry.models.values()):
                 continue  # still part of the model elsewhere
+            # the init and the new assignment are statements of one function run: a base class's
+            # constructor (super().__init__) or a helper that built the part the code then
+            # replaces is an override by design
             lost = [w for w in entry.writes[: event.at_write] if w.tensor is not None and w.tensor.owner is old
-                    and by_author(w) and not w.conditional]
+                    and by_author(w) and not w.conditional and w.frames[:-1] == event.frames[:-1]]
             for write in lost[:1]:
                 at = anchor(facts, write.frames)
                 if at is None:
