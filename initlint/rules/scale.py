@@ -143,6 +143,9 @@ def _scale_rule(facts: FileFacts, limits: Thresholds, kind: type) -> Iterable[Hi
             dist = write.dist
             if not isinstance(dist, kind):
                 continue
+            if node is not None and all(role(n) == "unknown" for n in tensor_nodes(entry.graph, tensor)):
+                continue  # its output goes only where the evaluator cannot follow (a gumbel
+                # sampler, a library call): that the signal grows there is not established
             hit = _explosion(facts, entry, tensor, node, write, limits, dist.describe(), dist)
             if hit is not None:
                 hit.details.update({"low": dist.low, "high": dist.high} if kind is Uniform else {"mean": dist.mean_, "std": dist.std})
