@@ -140,7 +140,10 @@ class Objects:
                 return UNKNOWN
         for table in (module.params, module.buffers, module.modules):
             if name in table:
-                return table[name]
+                value = table[name]
+                if self.in_forward and table is module.params and isinstance(value, Tensor):
+                    self.note_read(value, place)
+                return value
         if name in module.args:
             return module.args[name]
         if name in _ATTRIBUTE_DEFAULTS:

@@ -1,0 +1,168 @@
+"""Rules for init bugs real projects shipped (issue 11): exact codes, lines, messages, numbers,
+and the legitimate twin of each that must stay silent."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import codes_and_lines, lint
+
+HEADER = """
+import math
+import torch
+import torch.nn as nn
+"""
+
+
+def test_uninitialised_parameter_names_the_tensor_and_its_allocation():
+    findings = lint(HEADER + """
+class Bilinear(nn.Module):
+    def __init__(self, n_in=64, n_out=32):
+        super().__init__()
+        self.weight = nn.Parameter(torch.Tensor(n_out, n_in))
+        self.bias = nn.Parameter(torch.zeros(n_out))
+
+    def forward(self, x):
+        return x @ self.weight.t() + self.bias
+""")
+    assert [(f.code, f.location.line, f.location.column) for f in findings] == [("IL208", 9, 36)]
+    (finding,) = findings
+    assert finding.effect.value == "exploding"
+    assert finding.message == (
+        "`weight` is allocated by torch.Tensor and never written before the model uses it: its values are "
+        "whatever memory held (zeros, huge values or NaN), not an init; no reset_parameters(), apply() or "
+        "init call reaches it"
+    )
+    assert finding.details["tensors"] == ["weight"]
+    assert finding.prediction.model == "Bilinear"
+    assert finding.prediction.uninitialised is True
+
+
+def test_reset_parameters_override_that_writes_nothing():
+    findings = lint(HEADER + """
+class MaskedLinear(nn.Linear):
+    def reset_parameters(self):
+        pass
+""")
+    assert [(f.code, f.location.line) for f in findings] == [("IL208", 7)]
+    assert findings[0].message == (
+        "`MaskedLinear.reset_parameters` overrides nn.Linear's and never writes `weight` and `bias`: "
+        "nn.Linear.__init__ allocates them with torch.empty and relies on reset_parameters() to fill them, "
+        "so the layer trains from whatever memory held (zeros, huge values or NaN)"
+    )
+    assert findings[0].fix.message == "write every parameter in reset_parameters() (or call super().reset_parameters() first)"
+
+
+def test_override_that_writes_only_the_weight_names_the_bias():
+    findings = lint(HEADER + """
+class Conv(nn.Conv2d):
+    def reset_parameters(self):
+        nn.init.kaiming_normal_(self.weight, nonlinearity="relu")
+""")
+    assert [(f.code, f.location.line) for f in findings] == [("IL208", 7)]
+    assert "never writes `bias`:" in findings[0].message
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # reset_parameters() called from __init__
+        """
+        self.w = nn.Parameter(torch.empty(8, 8))
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        nn.init.xavier_uniform_(self.w)
+""",
+        # a loop over parameters()
+        """
+        self.w = nn.Parameter(torch.empty(8, 8))
+        for p in self.parameters():
+            nn.init.normal_(p, std=0.1)
+""",
+        # apply(fn) that writes it
+        """
+        self.w = nn.Parameter(torch.empty(8, 8))
+        self.apply(lambda m: nn.init.orthogonal_(m.w) if isinstance(m, Model) else None)
+""",
+        # a write under a test the evaluator cannot decide leaves the values open
+        """
+        self.w = nn.Parameter(torch.empty(8, 8))
+        if torch.cuda.is_available():
+            nn.init.normal_(self.w, std=0.1)
+""",
+        # code the evaluator cannot see gets the tensor
+        """
+        self.w = nn.Parameter(torch.empty(8, 8))
+        some_library.initialise(self.w)
+""",
+        # torch.randn has values
+        """
+        self.w = nn.Parameter(torch.randn(8, 8) / math.sqrt(8))
+""",
+    ],
+)
+def test_any_write_that_reaches_an_empty_parameter_keeps_it_silent(body):
+    source = HEADER + "import some_library\n\nclass Model(nn.Module):\n    def __init__(self):\n        super().__init__()" + body + """
+    def forward(self, x):
+        return x @ self.w
+"""
+    assert codes_and_lines(source) == []
+
+
+def test_empty_parameter_never_read_is_not_reported():
+    assert codes_and_lines(HEADER + """
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.unused = nn.Parameter(torch.empty(8, 8))
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x):
+        return self.fc(x)
+""") == []
+
+
+def test_truncation_in_absolute_units_that_cuts_nothing():
+    findings = lint(HEADER + """
+class Head(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(256, 10)
+        nn.init.trunc_normal_(self.fc.weight, std=0.01, a=-2, b=2)
+
+    def forward(self, x):
+        return self.fc(x)
+""")
+    assert [(f.code, f.location.line) for f in findings] == [("IL209", 10)]
+    (finding,) = findings
+    assert finding.effect.value == "misuse"
+    assert finding.details["sigmas"] == pytest.approx(200)
+    assert finding.message == (
+        "trunc_normal_(std=0.01, a=-2, b=2) on `self.fc.weight` cuts at a=-2, b=2, which are absolute values: "
+        "200 stds from the mean, where no draw of N(0, 0.01^2) ever lands, so nothing is truncated and this is "
+        "a plain normal_; truncation at +-2 std (TensorFlow's truncated_normal, timm's trunc_normal_tf_) needs "
+        "the bounds scaled with the std"
+    )
+    assert finding.fix.message.startswith("pass the bounds in absolute units: a=-2*std, b=2*std (here a=-0.02, b=0.02)")
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "nn.init.trunc_normal_(self.fc.weight, std=0.02)",  # default bounds: timm's idiom
+        "nn.init.trunc_normal_(self.fc.weight, std=0.02, a=-0.04, b=0.04)",
+        "nn.init.trunc_normal_(self.fc.weight, std=0.5, a=-2, b=2)",  # 4 stds: it cuts
+    ],
+)
+def test_truncation_that_cuts_or_was_not_asked_for_is_silent(call):
+    assert "IL209" not in [code for code, _ in codes_and_lines(HEADER + f"""
+class Head(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(16, 10)
+        {call}
+
+    def forward(self, x):
+        return self.fc(x)
+""")]
