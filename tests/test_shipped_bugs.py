@@ -166,3 +166,93 @@ class Head(nn.Module):
     def forward(self, x):
         return self.fc(x)
 """)]
+
+
+WN_HEADER = HEADER + """import torch.nn.functional as F
+from torch.nn.utils import weight_norm
+"""
+
+
+def test_write_to_weight_norms_recomputed_weight_is_thrown_away():
+    findings = lint(WN_HEADER + """
+class Vocoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.ups = nn.ModuleList([weight_norm(nn.ConvTranspose1d(16, 8, 4, 2, 1)) for _ in range(2)])
+        for m in self.ups:
+            m.weight.data.normal_(0.0, 0.01)
+
+    def forward(self, x):
+        for up in self.ups:
+            x = up(x)
+        return x
+""")
+    assert [(f.code, f.location.line) for f in findings] == [("IL508", 13)]
+    (finding,) = findings
+    assert finding.effect.value == "misuse"
+    assert finding.details == {"kind": "write-to-derived", "tensors": ["ups.0.weight", "ups.1.weight"]}
+    assert finding.message == (
+        "`m.weight.data.normal_(0.0, 0.01)` writes `ups.0.weight` and `ups.1.weight`, which weight_norm computes "
+        "from `weight_g` and `weight_v` before every forward: the write is thrown away and the layers keep "
+        "`weight_v`'s values (PyTorch's default kaiming_uniform_(a=sqrt(5)))"
+    )
+
+
+def test_rebound_loop_variable_and_dropped_copy():
+    findings = lint(WN_HEADER + """
+class Cosine(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(16, 4)
+        for W in self.fc.parameters():
+            W = F.normalize(W, dim=-1)
+        nn.init.zeros_(self.fc.weight.detach().clone())
+
+    def forward(self, x):
+        return self.fc(x)
+""")
+    assert [(f.code, f.location.line) for f in findings] == [("IL508", 13), ("IL508", 14)]
+    rebind, copy = findings
+    assert rebind.message == (
+        "`W = F.normalize(W, dim=-1)` rebinds the loop variable `W` to a new tensor (the result of F.normalize): "
+        "`fc.weight` and `fc.bias` keep their values, since assigning to a name never changes the tensor it held"
+    )
+    assert copy.message == (
+        "`nn.init.zeros_(self.fc.weight.detach().clone())` writes a copy of `fc.weight` and drops it: the "
+        "parameter keeps its values (PyTorch's default kaiming_uniform_(a=sqrt(5)))"
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # init before the wrap: weight_v holds it
+        "conv = nn.Conv1d(8, 8, 3)\n        nn.init.normal_(conv.weight, std=0.1)\n        self.c = weight_norm(conv)",
+        # the direction parameter itself
+        "self.c = weight_norm(nn.Conv1d(8, 8, 3))\n        nn.init.normal_(self.c.weight_v, std=0.1)",
+        # written back through .data
+        "self.c = nn.Conv1d(8, 8, 3)\n        for W in self.c.parameters():\n            W.data = F.normalize(W.data, dim=0)",
+        # a kept copy copied back
+        "self.c = nn.Conv1d(8, 8, 3)\n        t = self.c.weight.data.clone()\n        t.normal_(0, 0.1)\n"
+        "        self.c.weight.data.copy_(t)",
+        # the rebound value becomes the parameter
+        "self.c = nn.Conv1d(8, 8, 3)\n        for W in self.c.parameters():\n            W = W * 0.5\n"
+        "            self.c.weight = nn.Parameter(W)",
+        # a checkpoint replaces the values
+        "self.c = weight_norm(nn.Conv1d(8, 8, 3))\n        self.c.weight.data.normal_(0, 0.1)\n"
+        "        self.load_state_dict(torch.load('ckpt.pt'))",
+    ],
+)
+def test_writes_that_reach_the_parameter_are_silent(body):
+    source = WN_HEADER + f"""
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+        {body}
+
+    def forward(self, x):
+        for W in self.c.parameters():
+            W = W.clone().mul_(2.0)
+        return self.c(x)
+"""
+    assert "IL508" not in [code for code, _ in codes_and_lines(source)]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from initlint.model.interp.calls import Property, Super
 from initlint.model.interp.context import Frame
-from initlint.model.torchlib.classes import ancestry
+from initlint.model.torchlib.classes import ancestry, torch_class
 from initlint.model.values import (
     UNKNOWN,
     BoundMethod,
@@ -80,6 +80,8 @@ class Objects:
                 return value if name == "data" else UNKNOWN
             return BoundMethod(value, name)
         if isinstance(value, External):
+            if name == "__name__" and torch_class(value.name):  # ``m.__class__.__name__`` of a torch layer
+                return value.last
             return External(f"{value.name}.{name}")
         if isinstance(value, Namespace):
             if name in value.names:

@@ -140,7 +140,7 @@ class Statements:
     def assign(self: "Evaluator", target: cst.BaseExpression, value: Any, frame: Frame) -> None:
         kind = type(target)
         if kind is cst.Name:
-            if frame.loops:
+            if frame.loops and not self.in_forward:
                 self._rebound(target, value, frame)
             self.bind(target.value, value, frame)
         elif kind is cst.Attribute:
