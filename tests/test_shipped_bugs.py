@@ -256,3 +256,84 @@ class Model(nn.Module):
         return self.c(x)
 """
     assert "IL508" not in [code for code, _ in codes_and_lines(source)]
+
+
+def test_lora_with_both_factors_random_names_factors_rank_and_base():
+    findings = lint(HEADER + """
+class LoRALinear(nn.Module):
+    def __init__(self, r=8):
+        super().__init__()
+        self.base = nn.Linear(256, 128)
+        self.base.requires_grad_(False)
+        self.lora_A = nn.Linear(256, r, bias=False)
+        self.lora_B = nn.Linear(r, 128, bias=False)
+        nn.init.kaiming_uniform_(self.lora_A.weight, a=math.sqrt(5))
+        self.drop = nn.Dropout(0.1)
+
+    def forward(self, x):
+        return self.base(x) + self.lora_B(self.lora_A(self.drop(x))) * 2.0
+""")
+    assert [(f.code, f.location.line) for f in findings] == [("IL509", 12)]
+    (finding,) = findings
+    assert finding.details == {"down": "lora_A.weight", "up": "lora_B.weight", "rank": 8, "in_features": 256,
+                               "out_features": 128, "base": "base.weight"}
+    assert finding.message == (
+        "`lora_A` (kaiming_uniform_(nonlinearity='leaky_relu', a=2.2)) and `lora_B` (PyTorch's default "
+        "kaiming_uniform_(a=sqrt(5))) both start random; the forward adds lora_B(lora_A(x)) (rank 8: 256 -> 8 -> "
+        "128) to `base`'s output (frozen), so the adapter changes the base model's output before any training "
+        "(LoRA's standard: B = 0, A random)"
+    )
+    assert finding.fix.message == "zero the up factor: nn.init.zeros_(lora_B.weight) (keep lora_A.weight random)"
+
+
+def test_low_rank_product_found_in_forward_whatever_the_names():
+    findings = lint(HEADER + """
+class Delta(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Linear(64, 64).requires_grad_(False)
+        self.p = nn.Parameter(torch.randn(64, 4) * 0.01)
+        self.q = nn.Parameter(torch.randn(4, 64) * 0.01)
+
+    def forward(self, x):
+        return self.proj(x) + x @ self.p @ self.q
+""")
+    assert [(f.code, f.location.line, f.details["rank"]) for f in findings] == [("IL509", 11, 4)]
+    assert "the forward adds q(p(x)) (rank 4: 64 -> 4 -> 64) to `proj`'s output (frozen)" in findings[0].message
+
+
+@pytest.mark.parametrize(
+    "init, forward",
+    [
+        ("nn.init.zeros_(self.lora_B.weight)", "self.base(x) + self.lora_B(self.lora_A(x))"),  # the standard
+        ("nn.init.zeros_(self.lora_A.weight)", "self.base(x) + self.lora_B(self.lora_A(x))"),  # the reverse
+        ("pass", "self.base(x) + self.lora_B(torch.relu(self.lora_A(x)))"),  # a nonlinear bottleneck
+    ],
+)
+def test_standard_lora_and_other_designs_are_silent(init, forward):
+    assert "IL509" not in [code for code, _ in codes_and_lines(HEADER + f"""
+class LoRALinear(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.base = nn.Linear(64, 64)
+        self.lora_A = nn.Linear(64, 4, bias=False)
+        self.lora_B = nn.Linear(4, 64, bias=False)
+        {init}
+
+    def forward(self, x):
+        return {forward}
+""")]
+
+
+def test_factorised_path_next_to_a_trained_layer_is_a_design():
+    assert codes_and_lines(HEADER + """
+class Factorised(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.skip = nn.Linear(64, 64)
+        self.down = nn.Linear(64, 4)
+        self.up = nn.Linear(4, 64)
+
+    def forward(self, x):
+        return self.skip(x) + self.up(self.down(x))
+""") == []
