@@ -337,3 +337,83 @@ class Factorised(nn.Module):
     def forward(self, x):
         return self.skip(x) + self.up(self.down(x))
 """) == []
+
+
+def test_init_method_that_no_class_defines():
+    findings = lint(HEADER + """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+        self.init_weights()
+
+    def forward(self, x):
+        return self.fc(x)
+""")
+    assert [(f.code, f.location.line, f.location.column) for f in findings] == [("IL510", 10, 9)]
+    (finding,) = findings
+    assert finding.message == (
+        "`self.init_weights()` is called while `Net` is built, but neither `Net` nor nn.Module defines "
+        "`init_weights`: constructing the model raises AttributeError"
+    )
+    assert finding.details == {"method": "init_weights", "class": "Net"}
+    assert finding.prediction.raises == "has no attribute"
+
+
+def _package(tmp_path, base: str, model: str):
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "base.py").write_text(base)
+    path = package / "model.py"
+    path.write_text(model)
+    return path
+
+
+MODEL = """import torch.nn as nn
+from .base import BaseNet
+
+
+class Net(BaseNet):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+        self.init_weights()
+
+    def forward(self, x):
+        return self.fc(x)
+"""
+
+
+def test_a_base_class_in_another_file_defines_the_init_method(tmp_path):
+    from initlint import check_source
+
+    base = "import torch.nn as nn\n\n\nclass BaseNet(nn.Module):\n    def init_weights(self):\n        pass\n"
+    path = _package(tmp_path, base, MODEL)
+    assert check_source(MODEL, str(path)) == []
+
+
+def test_a_base_class_in_another_file_that_lacks_it(tmp_path):
+    from initlint import check_source
+
+    base = "import torch.nn as nn\n\n\nclass BaseNet(nn.Module):\n    def reset(self):\n        pass\n"
+    path = _package(tmp_path, base, MODEL)
+    findings = check_source(MODEL, str(path))
+    assert [(f.code, f.location.line) for f in findings] == [("IL510", 9)]
+    assert "neither `Net`, its bases (BaseNet), nor nn.Module defines `init_weights`" in findings[0].message
+
+
+def test_a_library_base_class_leaves_the_method_open():
+    assert codes_and_lines(HEADER + """
+from mmcv.runner import BaseModule
+
+
+class Net(BaseModule):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+        self.init_weights()
+
+    def forward(self, x):
+        return self.fc(x)
+""") == []

@@ -41,7 +41,7 @@ def random_start(tensor: Tensor) -> Write | None:
     "adapter-starts-nonzero",
     Effect.MISUSE,
     "both factors of a low-rank adapter (LoRA's A and B) start random, so it changes the base model before training",
-    ("lora", "adapter", "Linear(", "Parameter("),
+    ("lora_", "adapter_", "requires_grad_(False)", "requires_grad = False", "requires_grad=False"),
 )
 def adapter_starts_nonzero(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     done: set[tuple[int, int]] = set()

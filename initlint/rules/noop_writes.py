@@ -37,7 +37,7 @@ _KINDS = ("loop-rebind", "write-to-copy", "write-to-derived")
     "write-does-nothing",
     Effect.MISUSE,
     "an init that writes a copy, a rebound loop variable or weight_norm's recomputed weight: the parameter keeps its values",
-    ("clone", "copy", "new_tensor", "weight_norm", "for "),
+    (".clone().", "clone())", "weight_norm", "parameters():"),
 )
 def write_does_nothing(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     found: dict[int, tuple[cst.CSTNode, str, list[Event]]] = {}

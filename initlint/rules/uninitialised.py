@@ -21,7 +21,8 @@ from initlint.model.values import ClassValue, FunctionValue, Module, Tensor, Wri
 from initlint.rules.base import Hit, Thresholds, rule
 from initlint.rules.support import anchor, live, model_of
 
-_TOKENS = ("empty", "torch.Tensor(", "FloatTensor(", "DoubleTensor(", "HalfTensor(", "reset_parameters")
+#: an allocation only matters once it is a parameter (or a torch layer's, filled by reset_parameters)
+_TOKENS = ("Parameter(", "register_parameter", "reset_parameters")
 
 
 def uninitialised(tensor: Tensor) -> Write | None:

@@ -161,7 +161,7 @@ class Objects:
             return self.type_of(module)
         if module.open_base or module.tainted or module.family == "opaque":
             return UNKNOWN
-        self.event("missing-attribute", place, module, name)
+        self.event("missing-attribute", place, module, name, self.in_forward > 0)
         return UNKNOWN
 
     def torch_layer_attr(self, module: Module, name: str) -> Any:
