@@ -472,3 +472,54 @@ def test_gains_an_activation_has_are_silent(call):
 
 def test_one_small_gain_head_is_a_design():
     assert codes_and_lines(_stack("nn.init.orthogonal_(layer.weight, gain=0.01)", depth=1)) == []
+
+
+GUARDED = HEADER + """
+def weights_init(m):
+    classname = m.__class__.__name__
+    if classname.find("Conv") != -1:
+        {write}
+
+
+class ConvBlock(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.block = ConvBlock()
+        self.apply(weights_init)
+
+    def forward(self, x):
+        return self.block(x)
+"""
+
+
+def test_class_name_guard_that_hits_a_block_without_weight():
+    findings = lint(GUARDED.format(write="nn.init.normal_(m.weight, 0.0, 0.02)"))
+    assert [(f.code, f.location.line, f.location.column) for f in findings] == [("IL511", 9, 25)]
+    (finding,) = findings
+    assert finding.message == (
+        "`m.weight` is read on `block` (ConvBlock: a class of this project with no `weight`); the class-name test "
+        "matched it ('Conv' is in 'ConvBlock'): init raises AttributeError when the model is built"
+    )
+    assert finding.details == {"attribute": "weight", "classes": ["ConvBlock"], "modules": ["block"]}
+    assert finding.prediction.model == "Net"
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        "if hasattr(m, 'weight'):\n            nn.init.normal_(m.weight, 0.0, 0.02)",
+        "try:\n            nn.init.normal_(m.weight, 0.0, 0.02)\n        except AttributeError:\n            pass",
+        "nn.init.normal_(m.conv.weight, 0.0, 0.02) if isinstance(m, ConvBlock) else nn.init.normal_(m.weight)",
+    ],
+)
+def test_guarded_reads_and_type_tests_are_silent(write):
+    assert "IL511" not in [code for code, _ in codes_and_lines(GUARDED.format(write=write))]

@@ -80,6 +80,8 @@ class Evaluator(Expressions, Statements, Calls, Objects, Methods, TensorOps, Flo
         self.defined: dict[int, FunctionValue] = {}
         self.loaded = 0
         self.read_in_forward: set[int] = set()
+        #: try bodies with handlers around the code running now (a missing attribute is caught)
+        self.in_try = 0
 
     # ----- bookkeeping
     def tick(self) -> None:

@@ -161,7 +161,8 @@ class Objects:
             return self.type_of(module)
         if module.open_base or module.tainted or module.family == "opaque":
             return UNKNOWN
-        self.event("missing-attribute", place, module, name, self.in_forward > 0)
+        # extra: the AttributeError would not stop construction (in forward, or caught)
+        self.event("missing-attribute", place, module, name, self.in_forward > 0 or self.in_try > 0)
         return UNKNOWN
 
     def torch_layer_attr(self, module: Module, name: str) -> Any:

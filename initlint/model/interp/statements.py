@@ -356,7 +356,12 @@ class Statements:
                 self.grad_stack.pop()
 
     def _try(self: "Evaluator", node: Any, frame: Frame) -> Completion | None:
-        completion = self.exec_block(node.body.body, frame)
+        handled = 1 if node.handlers else 0  # an error in the body is caught: not a crash
+        self.in_try += handled
+        try:
+            completion = self.exec_block(node.body.body, frame)
+        finally:
+            self.in_try -= handled
         for handler in node.handlers:
             with self.undecided():
                 if handler.name is not None:
