@@ -523,3 +523,42 @@ def test_class_name_guard_that_hits_a_block_without_weight():
 )
 def test_guarded_reads_and_type_tests_are_silent(write):
     assert "IL511" not in [code for code, _ in codes_and_lines(GUARDED.format(write=write))]
+
+
+EXPERTS = HEADER + """
+class Experts(nn.Module):
+    def __init__(self, n=4, dim=16):
+        super().__init__()
+        self.gate_up_proj = nn.Parameter(torch.empty(n, 2 * dim, dim))
+
+    def forward(self, x):
+        return x @ self.gate_up_proj[0].t()
+
+
+class MoE(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.experts = Experts()
+{parent_init}
+    def forward(self, x):
+        return self.experts(x)
+"""
+
+
+def test_a_block_is_reported_when_its_parent_leaves_it_empty_too():
+    findings = lint(EXPERTS.format(parent_init=""))
+    assert [(f.code, f.location.line) for f in findings] == [("IL208", 9)]
+
+
+@pytest.mark.parametrize(
+    "parent_init",
+    [
+        "        self.apply(lambda m: nn.init.normal_(m.gate_up_proj, std=0.02) if isinstance(m, Experts) else None)\n",
+        "        self.post_init()\n",  # a library base class's hook (HF PreTrainedModel)
+    ],
+)
+def test_a_block_whose_parent_initialises_it_or_may_is_silent(parent_init):
+    source = EXPERTS.format(parent_init=parent_init)
+    if "post_init" in parent_init:
+        source = source.replace("class MoE(nn.Module):", "from transformers import PreTrainedModel\n\n\nclass MoE(PreTrainedModel):")
+    assert codes_and_lines(source) == []

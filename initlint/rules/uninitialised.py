@@ -11,6 +11,7 @@ and so does code the evaluator cannot see) and the model reads it in forward.
 
 from __future__ import annotations
 
+import re
 from typing import Iterable
 
 from initlint.findings import Effect, Prediction
@@ -47,20 +48,85 @@ def used(entry: EntryFacts, tensor: Tensor) -> bool:
     return False
 
 
+def _same_allocation(tensor: Tensor, allocation: Write) -> bool:
+    """The tensor's values were allocated by the same code (another build of the same class)."""
+    name = allocation.tensor.name if allocation.tensor else None
+    return any(
+        w.place.node is allocation.place.node and isinstance(w.dist, Uninitialised)
+        and (w.tensor is None or w.tensor.name == name)
+        for w in tensor.root.storage.writes
+    )
+
+
 def _written_elsewhere(facts: FileFacts, allocation: Write) -> bool:
     """Another entry of the file writes a tensor allocated by the same code (a parent model that
     calls the layer's reset, a script that initialises it): the allocation is not the end."""
     for entry in live(facts):
         for tensor in entry.tensors():
-            storage = tensor.root.storage
-            same = any(
-                w.place.node is allocation.place.node and isinstance(w.dist, Uninitialised)
-                and (w.tensor is None or w.tensor.name == (allocation.tensor.name if allocation.tensor else None))
-                for w in storage.writes
-            )
-            if same and not all(isinstance(w.dist, Uninitialised) for w in storage.state):
+            if _same_allocation(tensor, allocation) and uninitialised(tensor) is None:
                 return True
     return False
+
+
+def _open_ancestor(entry: EntryFacts, tensor: Tensor) -> bool:
+    """A module that holds the tensor (its owner or any parent in the entry's models) has a
+    base class outside the evaluated code, or was handed to code the evaluator cannot see:
+    that code (``post_init``, mmcv's ``init_weights``) may write every parameter below it. A
+    class entry's tensor whose owner its model does not reach (held under an undecided test)
+    has parents that are not known: open too."""
+    owner = tensor.owner
+    if not isinstance(owner, Module):
+        return False
+    reached = False
+    for model in entry.models.values():
+        path = _path_to(model, owner)
+        if path is not None:
+            reached = True
+            if any(m.open_base or m.tainted for m in path):
+                return True
+    if entry.kind == "class" and not reached:
+        return True
+    return owner.open_base or owner.tainted
+
+
+def _path_to(root: Module, target: Module, depth: int = 0) -> list[Module] | None:
+    if root is target:
+        return [root]
+    if depth > 32:
+        return None
+    for child in root.modules.values():
+        if isinstance(child, Module):
+            found = _path_to(child, target, depth + 1)
+            if found is not None:
+                return [root, *found]
+    return None
+
+
+def _component(facts: FileFacts, entry: EntryFacts) -> bool:
+    """The entry's class is used by other code of the file: a block of a bigger model, which
+    may initialise it (an ``apply`` from the parent, a framework's ``_init_weights``)."""
+    if entry.kind != "class":
+        return False
+    pattern = re.compile(rf"(?<![\w.]){re.escape(entry.name)}\b")
+    inside = sum(len(pattern.findall(line.split("#", 1)[0])) for line in facts.source.code(entry.place.node).splitlines())
+    return facts.mentions(entry.name) > inside
+
+
+def _parents_agree(facts: FileFacts, entry: EntryFacts, allocation: Write) -> bool:
+    """Every other entry that builds the same allocation leaves it unwritten too, at least one
+    does, and no entry of the file was abandoned (its parents' verdict would be missing)."""
+    if any(other.failed is not None for other in facts.entries):
+        return False
+    found = False
+    for other in facts.entries:
+        if other is entry:
+            continue
+        for tensor in other.tensors():
+            if _same_allocation(tensor, allocation):
+                found = True
+                if uninitialised(tensor) is None or _open_ancestor(other, tensor):
+                    return False
+    return found
 
 
 @rule(
@@ -80,8 +146,10 @@ def uninitialised_parameter(facts: FileFacts, limits: Thresholds) -> Iterable[Hi
             write = uninitialised(tensor)
             if write is None or write.place.source is not facts.source or not used(entry, tensor):
                 continue
-            if _written_elsewhere(facts, write):
+            if _written_elsewhere(facts, write) or _open_ancestor(entry, tensor):
                 continue
+            if _component(facts, entry) and not _parents_agree(facts, entry, write):
+                continue  # the parent model decides a block's init
             override = _reset_override(tensor) if _by_torch_layer(write) else None
             if override is not None:
                 if override.namespace.source is not facts.source:
