@@ -102,6 +102,24 @@ def _path_to(root: Module, target: Module, depth: int = 0) -> list[Module] | Non
     return None
 
 
+def _init_code_names_it(facts: FileFacts, entry: EntryFacts, tensor: Tensor) -> bool:
+    """A function of the file that initialises weights, which this entry did not run, names the
+    tensor's class (HF's ``_init_weights``: ``elif isinstance(module, Experts): init.normal_(...)``,
+    run by ``post_init`` of a library base): it may be what writes the tensor."""
+    owner = tensor.owner
+    if not isinstance(owner, Module) or owner.cls is None:
+        return False
+    names = [c.name for c in owner.cls.mro() if isinstance(c, ClassValue)]
+    executed = {id(node) for node in entry.executed}
+    for info in facts.syntax.defs:
+        if not info.inits or id(info.node) in executed:
+            continue
+        text = facts.source.code(info.node)
+        if any(re.search(rf"(?<![\w.]){re.escape(name)}\b", text) for name in names):
+            return True
+    return False
+
+
 def _component(facts: FileFacts, entry: EntryFacts) -> bool:
     """The entry's class is used by other code of the file: a block of a bigger model, which
     may initialise it (an ``apply`` from the parent, a framework's ``_init_weights``)."""
@@ -114,7 +132,8 @@ def _component(facts: FileFacts, entry: EntryFacts) -> bool:
 
 def _parents_agree(facts: FileFacts, entry: EntryFacts, allocation: Write) -> bool:
     """Every other entry that builds the same allocation leaves it unwritten too, at least one
-    does, and no entry of the file was abandoned (its parents' verdict would be missing)."""
+    model that no other code uses (a root, not another block) does, and no entry of the file
+    was abandoned (its parents' verdict would be missing)."""
     if any(other.failed is not None for other in facts.entries):
         return False
     found = False
@@ -123,9 +142,9 @@ def _parents_agree(facts: FileFacts, entry: EntryFacts, allocation: Write) -> bo
             continue
         for tensor in other.tensors():
             if _same_allocation(tensor, allocation):
-                found = True
                 if uninitialised(tensor) is None or _open_ancestor(other, tensor):
                     return False
+                found = found or not _component(facts, other)
     return found
 
 
@@ -146,7 +165,7 @@ def uninitialised_parameter(facts: FileFacts, limits: Thresholds) -> Iterable[Hi
             write = uninitialised(tensor)
             if write is None or write.place.source is not facts.source or not used(entry, tensor):
                 continue
-            if _written_elsewhere(facts, write) or _open_ancestor(entry, tensor):
+            if _written_elsewhere(facts, write) or _open_ancestor(entry, tensor) or _init_code_names_it(facts, entry, tensor):
                 continue
             if _component(facts, entry) and not _parents_agree(facts, entry, write):
                 continue  # the parent model decides a block's init
