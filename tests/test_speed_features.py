@@ -49,8 +49,9 @@ def test_prefilter_finds_the_same_rules_as_searching_every_token():
         assert prefilter.present(text) == {t for r in rules for t in r.tokens if t in text}
     # rules that read writes to tensors need one of the init tokens; IL501 needs a deprecated
     # spelling, which the text does not have, and the rules about allocations never written,
-    # writes that miss, adapters and missing init methods need their own tokens
-    no_init_token = {"IL501", "IL208", "IL508", "IL509", "IL510"}
+    # writes that miss, adapters, missing init methods, class-name guards and scheme gains need
+    # their own tokens
+    no_init_token = {"IL501", "IL208", "IL210", "IL508", "IL509", "IL510", "IL511"}
     assert [r.code for r in prefilter.possible("x.trunc_normal_(std=.02)")] == [
         r.code for r in rules if r.code not in no_init_token
     ]
