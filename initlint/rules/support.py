@@ -7,6 +7,7 @@ call frame in the linted file, like a traceback.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Iterator
 
 import libcst as cst
@@ -16,6 +17,8 @@ from initlint.model.values import Module, Place, Tensor, Write, describe
 from initlint.theory import format_number
 
 fmt = format_number
+#: trailing in-place calls of a chain (``.zero_()``, ``.mul_(0.1)``), which return their receiver
+_IN_PLACE_CALL = re.compile(r"(\.[a-z][a-z0-9]*_\([^()]*\))+$")
 
 
 def live(facts: FileFacts) -> Iterator[EntryFacts]:
@@ -43,6 +46,10 @@ def target_text(write: Write) -> str:
     source = write.place.source
     if isinstance(node, cst.Call):
         func = node.func
+        if write.spelled.endswith("(out=)"):  # ``torch.arange(n, out=self.freq)``
+            for arg in node.args:
+                if arg.keyword is not None and arg.keyword.value == "out":
+                    return _trim(source.code(arg.value))
         if isinstance(func, cst.Attribute) and write.spelled.startswith("."):
             return _trim(source.code(func.value))
         if node.args:
@@ -54,6 +61,7 @@ def target_text(write: Write) -> str:
 
 
 def _trim(text: str) -> str:
+    text = _IN_PLACE_CALL.sub("", text)  # ``w.zero_().add_(1)``: the tensor is ``w``
     for suffix in (".data", ".detach()"):
         if text.endswith(suffix):
             text = text[: -len(suffix)]

@@ -148,6 +148,8 @@ class InitRecord:
     tensor: Tensor | None
     target: str
     deprecated: bool = False
+    #: the arguments the call wrote (the others took the function's defaults)
+    given: frozenset[str] = frozenset()
 
 
 @dataclass(eq=False)

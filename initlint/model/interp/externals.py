@@ -31,6 +31,7 @@ from initlint.model.values import (
     Signal,
     Sym,
     Tensor,
+    Write,
     is_number,
 )
 
@@ -90,6 +91,12 @@ class Externals:
         if library_init_call(name):
             self.hf_library_init(args[1] if len(args) > 1 else kwargs.get("module"), place)
             return None
+        if last in ("reset_parameters", "_reset_parameters") and torch_class(name.rpartition(".")[0]) and args:
+            if isinstance(args[0], Module):  # ``super().reset_parameters()`` in a torch layer's subclass
+                self._reset_default(args[0], place)
+            return None
+        if last == "forward" and torch_class(name.rpartition(".")[0]) and args and isinstance(args[0], Module):
+            return self.torch_forward(args[0], args[1:], kwargs, place)  # ``super().forward(x)`` likewise
         if name in GRAD_CONTEXTS or name == "torch.set_grad_enabled":
             return External(name) if name != "torch.set_grad_enabled" else External(f"torch.set_grad_enabled:{args[0] if args else UNKNOWN}")
         if name.startswith("torch.nn.init.") and last in ("calculate_gain", "_calculate_fan_in_and_fan_out", "_calculate_correct_fan"):
@@ -202,6 +209,7 @@ class Externals:
                                 if write not in self.writes:
                                     self.writes.append(write)
                     _own_children(receiver)
+                    self._overridden_reset(receiver, torch_kind, place)
                 return None
             receiver.open_base = True
             if is_pretrained_base(base) and (rest or "config" in kwargs):
@@ -212,6 +220,23 @@ class Externals:
         if base in ("builtins.object", "object"):
             return None
         return self.unknown_call(rest, kwargs, place)
+
+    def _overridden_reset(self: "Evaluator", module: Module, torch_kind: str, place: Place) -> None:
+        """torch's layers make their parameters with ``torch.empty`` and then call
+        ``self.reset_parameters()`` (MultiheadAttention: ``_reset_parameters``): a subclass that
+        overrides it gets only what its override writes."""
+        name = "_reset_parameters" if torch_kind == "MultiheadAttention" else "reset_parameters"
+        override = _own_method(module, name)
+        if override is None:
+            return
+        for tensor in module.params.values():
+            if isinstance(tensor, Tensor):
+                empty = Write(Uninitialised("torch.empty"), place, self.frames_to(place), spelled=f"nn.{torch_kind}.__init__",
+                              kind="init", tensor=tensor, no_grad=True)
+                tensor.storage.state = [empty]
+                tensor.storage.writes.append(empty)
+                self.writes.append(empty)
+        self.call_function(override, [module], {}, place)
 
     # ----- init functions
     def _init_function(self, name: str) -> str | None:
@@ -250,6 +275,7 @@ class Externals:
             place, self.frames_to(place), scheme, spelled, dist,
             tensor.root if isinstance(tensor, Tensor) else None, target,
             deprecated=name.rsplit(".", 1)[-1] in DEPRECATED,
+            given=bound.get("__given__", frozenset()) if bound is not None else frozenset(),
         ))
         return tensor
 
@@ -267,12 +293,26 @@ class Externals:
                 self.adopt_tensor(module, f"{name}_v", v)
                 module.params[f"{name}_g"] = g
                 module.params[f"{name}_v"] = v
-                derived = Tensor(weight.shape, g.storage, made=place, owner=module, name=name)
+                # ``module.weight`` is now a plain tensor computed from g and v, and computed again
+                # before every forward: writes to it never reach the parameters
+                derived = self.new_tensor(weight.shape, Opaque("g * v / |v| (weight_norm)"), place, "weight_norm")
+                derived.owner, derived.name = module, name
                 derived.derived = WeightNormed(Opaque())
                 derived.base = v
                 module.attrs[name] = derived
             return module
-        if last in ("spectral_norm", "remove_weight_norm", "remove_spectral_norm", "clip_grad_norm_", "clip_grad_value_"):
+        if last == "remove_weight_norm" and isinstance(module, Module):
+            name = args[1] if len(args) > 1 and isinstance(args[1], str) else kwargs.get("name", "weight")
+            v = module.params.get(f"{name}_v") if isinstance(name, str) else None
+            if isinstance(v, Tensor) and isinstance(module.attrs.get(name), Tensor):
+                module.attrs.pop(name)
+                module.params.pop(f"{name}_g", None)
+                module.params.pop(f"{name}_v", None)
+                weight = Tensor(v.shape, v.storage, parameter=True, requires_grad=True, made=place)
+                self.adopt_tensor(module, name, weight)
+                module.params[name] = weight
+            return module
+        if last in ("spectral_norm", "remove_spectral_norm", "clip_grad_norm_", "clip_grad_value_"):
             return module
         if last == "parameters_to_vector":
             return UNKNOWN
@@ -309,6 +349,12 @@ class Externals:
                 self.write(kwargs["out"], dist, place, f"torch.{last}(out=)")
                 return kwargs["out"]
             return self.new_tensor(shape, dist, place, f"torch.{last}")
+        if last in _PURE_OPS and not last.endswith("_") and kwargs.get("inplace") is not True and "out" not in kwargs:
+            tensors = [a for a in [*args, *kwargs.values()] if isinstance(a, Tensor)]
+            if tensors:  # a new tensor computed from others: they are not changed
+                shape = tensors[0].shape if last in _SAME_SHAPE else UNKNOWN
+                random = any(w.dist.random for t in tensors for w in t.storage.state)
+                return self.new_tensor(shape, Opaque(f"the result of {_spelled_op(name)}", random=random), place, _spelled_op(name))
         if last in ("randint", "randperm", "bernoulli", "multinomial", "poisson"):
             return self.new_tensor(UNKNOWN, Opaque(f"torch.{last} values", random=True), place, f"torch.{last}")
         if last in ("no_grad", "enable_grad", "inference_mode"):
@@ -340,6 +386,33 @@ class Externals:
 
 
 _NOT = object()
+#: torch and torch.nn.functional functions that return a new tensor and change none of their
+#: arguments (views are not here: they share their input's storage)
+_SAME_SHAPE = frozenset(
+    {
+        "normalize", "softmax", "log_softmax", "tanh", "sigmoid", "relu", "gelu", "silu", "elu", "leaky_relu",
+        "exp", "log", "abs", "sqrt", "rsqrt", "sign", "clamp", "clip", "neg", "erf", "erfinv", "square", "sin",
+        "cos", "round", "floor", "ceil", "mul", "add", "sub", "div", "pow", "where", "softplus",
+    }
+)
+_PURE_OPS = _SAME_SHAPE | frozenset({"matmul", "mm", "bmm", "outer", "einsum", "kron"})
+
+
+def _spelled_op(name: str) -> str:
+    return name.replace("torch.nn.functional.", "F.")
+
+
+def _own_method(module: Module, name: str) -> Any:
+    """The user class's own definition of ``name``, before the MRO reaches torch's class."""
+    from initlint.model.values import ClassValue, FunctionValue
+
+    for item in module.cls.mro() if module.cls is not None else []:
+        if not isinstance(item, ClassValue):
+            return None
+        found = item.body.get(name)
+        if found is not None:
+            return found if isinstance(found, FunctionValue) else None
+    return None
 
 
 def _argument_texts(kind: str, place: Place) -> dict[str, str]:

@@ -82,6 +82,9 @@ class Evaluator(Expressions, Statements, Calls, Objects, Methods, TensorOps, Flo
         #: modules transformers' init walk already initialised (hf.py)
         self.hf_initialized: set[int] = set()
         self.loaded = 0
+        self.read_in_forward: set[int] = set()
+        #: try bodies with handlers around the code running now (a missing attribute is caught)
+        self.in_try = 0
 
     # ----- bookkeeping
     def tick(self) -> None:
@@ -117,6 +120,13 @@ class Evaluator(Expressions, Statements, Calls, Objects, Methods, TensorOps, Flo
 
     def event(self, kind: str, place: Place, subject: Any = None, other: Any = None, extra: Any = None) -> None:
         self.events.append(Event(kind, place, self.frames_to(place), subject, other, extra, self.maybe > 0, len(self.writes)))
+
+    def note_read(self, tensor: Tensor, place: Place) -> None:
+        """A parameter read while a model runs forward: a ``parameter-read`` event, once per tensor."""
+        root = tensor.root
+        if id(root) not in self.read_in_forward:
+            self.read_in_forward.add(id(root))
+            self.event("parameter-read", place, root)
 
     def grad_off(self) -> Any:
         """Whether autograd is off here: True, False, or UNKNOWN (the caller is not known)."""

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from initlint.model.interp.calls import Builtin, Property, Super
 from initlint.model.interp.hf import INIT_WALKS, is_pretrained
 from initlint.model.interp.context import Frame
-from initlint.model.torchlib.classes import ancestry
+from initlint.model.torchlib.classes import ancestry, torch_class
 from initlint.model.values import (
     UNKNOWN,
     BoundMethod,
@@ -146,7 +146,10 @@ class Objects:
                 return UNKNOWN
         for table in (module.params, module.buffers, module.modules):
             if name in table:
-                return table[name]
+                value = table[name]
+                if self.in_forward and table is module.params and isinstance(value, Tensor):
+                    self.note_read(value, place)
+                return value
         if name in module.args:
             return module.args[name]
         if name in _ATTRIBUTE_DEFAULTS:
@@ -162,7 +165,8 @@ class Objects:
             return self.type_of(module)
         if module.open_base or module.tainted or module.family == "opaque":
             return UNKNOWN
-        self.event("missing-attribute", place, module, name)
+        # extra: the AttributeError would not stop construction (in forward, or caught)
+        self.event("missing-attribute", place, module, name, self.in_forward > 0 or self.in_try > 0)
         return UNKNOWN
 
     def torch_layer_attr(self, module: Module, name: str) -> Any:

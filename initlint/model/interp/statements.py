@@ -10,7 +10,7 @@ run once as a template whose count is ``repeat`` (objects made there stand for t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
@@ -29,7 +29,7 @@ from initlint.model.interp.context import (
     truth,
 )
 from initlint.model.interp.expressions import augmented
-from initlint.model.values import UNKNOWN, ListObj, Place, Signal, is_number
+from initlint.model.values import UNKNOWN, ListObj, Place, Signal, Tensor, is_number
 
 if TYPE_CHECKING:
     from initlint.model.interp.machine import Evaluator
@@ -42,6 +42,9 @@ class LoopState:
 
     maybe_break: bool = False
     maybe_continue: bool = False
+    #: loop variables bound to a parameter by this iteration (a rebinding of one of them
+    #: leaves the parameter as it was: a ``loop-rebind`` event)
+    bound: dict[str, Any] = field(default_factory=dict)
 
 
 class Statements:
@@ -140,6 +143,8 @@ class Statements:
     def assign(self: "Evaluator", target: cst.BaseExpression, value: Any, frame: Frame) -> None:
         kind = type(target)
         if kind is cst.Name:
+            if frame.loops and not self.in_forward:
+                self._rebound(target, value, frame)
             self.bind(target.value, value, frame)
         elif kind is cst.Attribute:
             owner = self.eval(target.value, frame)
@@ -155,6 +160,27 @@ class Statements:
             self._unpack(target.elements, value, frame)
         elif kind is cst.StarredElement:
             self.assign(target.value, UNKNOWN, frame)
+
+    def _loop_target(self: "Evaluator", target: Any, value: Any, frame: Frame) -> None:
+        """Bind a loop's target for one iteration, remembering names bound to parameters."""
+        state = frame.loops[-1]
+        state.bound = {}
+        self.assign(target, value, frame)
+        for name in _names(target):
+            bound = frame.locals.get(name)
+            if isinstance(bound, Tensor) and bound.root.parameter:
+                state.bound[name] = bound
+
+    def _rebound(self: "Evaluator", target: cst.Name, value: Any, frame: Frame) -> None:
+        """``for w in m.parameters(): w = F.normalize(w)``: the name now holds a new tensor and
+        the parameter keeps its values."""
+        name = target.value
+        for state in frame.loops:
+            old = state.bound.pop(name, None)
+            if old is None:
+                continue
+            if isinstance(value, Tensor) and value.root.storage is not old.root.storage:
+                self.event("loop-rebind", Place(frame.source, target), old.root, name, value)
 
     def _unpack(self: "Evaluator", elements: Any, value: Any, frame: Frame) -> None:
         items = self.iterate(value)
@@ -262,7 +288,7 @@ class Statements:
                     self.maybe += 1
                     opened = 1
                 state.maybe_continue = False
-                self.assign(node.target, item, frame)
+                self._loop_target(node.target, item, frame)
                 completion = self.exec_block(node.body.body, frame)
                 if completion is BREAK:
                     if opened:
@@ -289,7 +315,7 @@ class Statements:
         try:
             with self.undecided(), self.repeated(count):
                 if target is not None:
-                    self.assign(target, element, frame)
+                    self._loop_target(target, element, frame)
                 completion = self.exec_block(body, frame)
         finally:
             frame.loops.pop()
@@ -333,7 +359,12 @@ class Statements:
                 self.grad_stack.pop()
 
     def _try(self: "Evaluator", node: Any, frame: Frame) -> Completion | None:
-        completion = self.exec_block(node.body.body, frame)
+        handled = 1 if node.handlers else 0  # an error in the body is caught: not a crash
+        self.in_try += handled
+        try:
+            completion = self.exec_block(node.body.body, frame)
+        finally:
+            self.in_try -= handled
         for handler in node.handlers:
             with self.undecided():
                 if handler.name is not None:
@@ -381,6 +412,15 @@ class Statements:
 
 
 _MISSING = object()
+
+
+def _names(target: Any) -> list[str]:
+    """The plain names a ``for`` target binds (``w``, ``(name, w)``)."""
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [name for element in target.elements for name in _names(element.value)]
+    return []
 
 
 def count_of(value: Any) -> Any:

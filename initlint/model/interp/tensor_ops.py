@@ -213,8 +213,12 @@ class TensorOps:
             partial = partial or current.view == "part"
             current = current.base
         root = current if current is not None else tensor
-        if root.view == "copy" and _copied_from_parameter(root):
-            self.event("write-to-copy", place, _copied_from_parameter(root), spelled)
+        if self.in_forward:
+            pass  # forward computes with copies (noise, masks): only init code is asked about
+        elif root.view == "copy" and _copied_from_parameter(root):
+            self.event("write-to-copy", place, _copied_from_parameter(root), spelled, root)
+        elif root.derived is not None:
+            self.event("write-to-derived", place, root, spelled)
         grad = True if autograd_free else self.grad_off()
         leaf = root.parameter and root.requires_grad
         write = Write(

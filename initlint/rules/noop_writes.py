@@ -1,0 +1,199 @@
+"""IL508: init code that writes something other than the parameter, which keeps its values.
+
+Three shapes real projects shipped, each established by evaluation (events of the interpreter):
+
+- ``for W in fc.parameters(): W = F.normalize(W, dim=1)`` rebinds the loop variable to a new
+  tensor (``loop-rebind``); assigning to a name never changes the tensor it held.
+- ``w.data.clone().normal_()``, ``nn.init.zeros_(w.detach().clone())``: a write to a copy that
+  the statement then drops (``write-to-copy``); a copy that is kept and copied back is silent.
+- ``m.weight.data.normal_()`` on a layer wrapped in ``weight_norm`` (``write-to-derived``):
+  ``weight`` is recomputed from ``weight_g`` and ``weight_v`` before every forward, so the write
+  is thrown away (HiFi-GAN's ``init_weights`` after ``weight_norm``).
+
+Writes in ``forward`` are not asked about (forward computes with copies on purpose), and
+neither are writes under a test the evaluator could not decide.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+from typing import Iterable
+
+import libcst as cst
+
+from initlint.findings import Effect
+from initlint.model.effective import established
+from initlint.model.facts import EntryFacts, FileFacts
+from initlint.model.interp.context import Event
+from initlint.model.values import Place, Tensor
+from initlint.rules.base import Hit, Thresholds, rule
+from initlint.rules.support import anchor, code, live, model_of
+
+_KINDS = ("loop-rebind", "write-to-copy", "write-to-derived")
+
+
+@rule(
+    "IL508",
+    "write-does-nothing",
+    Effect.MISUSE,
+    "an init that writes a copy, a rebound loop variable or weight_norm's recomputed weight: the parameter keeps its values",
+    (".clone().", "clone())", "weight_norm", "parameters():"),
+)
+def write_does_nothing(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
+    found: dict[int, tuple[cst.CSTNode, str, list[Event]]] = {}
+    dropped = _DroppedResults(facts)
+    for entry in live(facts):
+        for event in entry.events:
+            if event.kind not in _KINDS or event.conditional:
+                continue
+            if _loaded_later(event):
+                continue  # a checkpoint replaces the values: what init did not do does not matter
+            if event.kind == "loop-rebind" and _reaches_a_parameter(entry, event):
+                continue
+            if event.kind == "write-to-copy" and not dropped.copy_dropped(event):
+                continue
+            at = anchor(facts, event.frames)
+            if at is None:
+                continue
+            group = found.setdefault(id(at), (at, event.kind, []))[2]
+            if not any(e.subject is event.subject for e in group):
+                group.append(event)
+    for at, kind, events in found.values():
+        yield Hit(at, _MESSAGES[kind](facts, events), {"kind": kind, "tensors": [_path(e.subject) for e in events]},
+                  _FIXES[kind])
+
+
+def _path(tensor: Tensor) -> str:
+    return tensor.path or tensor.name or "the parameter"
+
+
+def _listed(events: list[Event]) -> str:
+    names = [f"`{_path(e.subject)}`" for e in events]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
+
+
+def _written(facts: FileFacts, event: Event) -> str:
+    """The writing code, and its file when that is not the linted one."""
+    text = f"`{code(facts, event.place.node)}`"
+    if event.place.source is not facts.source:
+        text += f" (in {PurePath(event.place.source.path).name})"
+    return text
+
+
+def _holds(tensor: Tensor) -> str:
+    write = established(tensor)
+    return f" ({write.dist.describe()})" if write is not None else ""
+
+
+def _rebind_message(facts: FileFacts, events: list[Event]) -> str:
+    first = events[0]
+    new = first.extra
+    write = established(new) if isinstance(new, Tensor) else None
+    made = f" ({write.dist.describe()})" if write is not None else ""
+    value = "..."
+    if isinstance(new, Tensor) and new.made is not None and new.made.source is facts.source:
+        value = code(facts, new.made.node)
+    many = len(events) > 1
+    return (
+        f"`{first.other} = {value}` rebinds the loop variable `{first.other}` to a new tensor{made}: "
+        f"{_listed(events)} {'keep their' if many else 'keeps its'} values, since assigning to a name never "
+        "changes the tensor it held"
+    )
+
+
+def _copy_message(facts: FileFacts, events: list[Event]) -> str:
+    first = events[0]
+    return (
+        f"{_written(facts, first)} writes a copy of {_listed(events)} and drops it: the parameter keeps its values{_holds(first.subject)}"
+    )
+
+
+def _derived_message(facts: FileFacts, events: list[Event]) -> str:
+    first = events[0]
+    tensor: Tensor = first.subject
+    base = tensor.base
+    name = tensor.name or "weight"
+    kept = f"`{name}_v`'s values{_holds(base)}" if isinstance(base, Tensor) else f"`{name}_v`'s values"
+    many = len(events) > 1
+    return (
+        f"{_written(facts, first)} writes {_listed(events)}, which weight_norm computes from "
+        f"`{name}_g` and `{name}_v` before every forward: the write is thrown away and "
+        f"{'the layers keep' if many else 'the layer keeps'} {kept}"
+    )
+
+
+_MESSAGES = {"loop-rebind": _rebind_message, "write-to-copy": _copy_message, "write-to-derived": _derived_message}
+_FIXES = {
+    "loop-rebind": "write into the parameter: `W.data = F.normalize(W.data, dim=1)` or `with torch.no_grad(): W.copy_(...)`",
+    "write-to-copy": "write the parameter itself (`w.data.normal_(...)`, `nn.init.normal_(w, ...)`), or copy the result back",
+    "write-to-derived": "initialise the layer before wrapping it in weight_norm, or write `weight_v` (and `weight_g`) instead",
+}
+
+
+def _loaded_later(event: Event) -> bool:
+    """The parameter (weight_norm's: its ``_v``) gets a checkpoint's values on every path."""
+    tensor = event.subject
+    if event.kind == "write-to-derived" and isinstance(tensor, Tensor):
+        tensor = tensor.base
+    if not isinstance(tensor, Tensor):
+        return False
+    return any(w.kind == "loaded" and not w.conditional for w in tensor.root.storage.writes)
+
+
+def _reaches_a_parameter(entry: EntryFacts, event: Event) -> bool:
+    """The new tensor a loop variable was rebound to still reaches a parameter: it becomes
+    one (``nn.Parameter(W)``), or a later write copies its values into one."""
+    new = event.extra
+    if not isinstance(new, Tensor):
+        return True  # not established: never report
+    storage = new.root.storage
+    for tensor in entry.tensors():
+        if tensor.root.parameter and tensor.root.storage is storage:
+            return True
+    drawn = {id(w) for w in storage.writes}
+    return any(w.origin is not None and id(w.origin) in drawn for w in entry.writes[event.at_write:])
+
+
+class _DroppedResults:
+    """Which calls are whole expression statements (their result is thrown away)."""
+
+    def __init__(self, facts: FileFacts) -> None:
+        self.facts = facts
+        self._expressions: dict[int, set[int]] = {}
+
+    def copy_dropped(self, event: Event) -> bool:
+        """The copy was made inside the writing call, whose result the statement drops: no name
+        holds it, so nothing can copy it back."""
+        copy = event.extra
+        place: Place = event.place
+        if not isinstance(copy, Tensor) or copy.made is None or copy.made.source is not place.source:
+            return False
+        if id(place.node) not in self._statements(place):
+            return False
+        return _contains(place.node, copy.made.node)
+
+    def _statements(self, place: Place) -> set[int]:
+        key = id(place.source)
+        if key not in self._expressions:
+            found: set[int] = set()
+
+            class Visitor(cst.CSTVisitor):
+                def visit_Expr(self, node: cst.Expr) -> None:
+                    found.add(id(node.value))
+
+            place.source.tree.visit(Visitor())
+            self._expressions[key] = found
+        return self._expressions[key]
+
+
+def _contains(root: cst.CSTNode, target: cst.CSTNode) -> bool:
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node is target:
+            return True
+        stack.extend(node.children)
+    return False
+
+
+__all__ = ["model_of", "write_does_nothing"]

@@ -1,0 +1,72 @@
+"""IL209: a truncated normal whose absolute bounds lie so far out that nothing is truncated.
+
+torch's ``trunc_normal_(w, mean, std, a, b)`` (and timm's ``trunc_normal_``) take ``a`` and ``b``
+as absolute values, defaulting to -2 and 2. With the usual ``std=0.02`` they sit at +-100 std:
+no draw of N(0, 0.02^2) ever comes near them, so the call is a plain ``normal_``. An author who
+wrote the bounds (``std=0.01, a=-2, b=2``) asked for a truncation and almost always meant
+TensorFlow's ``truncated_normal`` (and timm's ``trunc_normal_tf_``), which cuts at +-2 std. With
+the default bounds the call is the ubiquitous timm/BERT idiom for "normal, std .02" and gets
+exactly that std: the rule leaves it alone (it would drown every ViT). The init is not harmful
+as such, which is why this has its own code: a project that knows can ignore it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable
+
+from initlint import theory
+from initlint.findings import Effect
+from initlint.model.dists import TruncNormal
+from initlint.model.facts import FileFacts
+from initlint.rules.base import Hit, Thresholds, rule
+from initlint.rules.support import anchor, live
+
+fmt = theory.format_number
+#: bounds at least this many stds away on both sides cut nothing a normal draw gives
+#: (P(|z| > 6) = 2e-9: one value in 500 million)
+MIN_SIGMAS = 6.0
+
+
+def _reach(dist: TruncNormal) -> tuple[float, float] | None:
+    """How many stds below and above the mean the bounds are (absolute bounds only)."""
+    if dist.std_units or not dist.std > 0:
+        return None
+    low, high = dist.bounds()
+    if not (math.isfinite(low) and math.isfinite(high)) or low >= high:
+        return None
+    return (dist.mean_ - low) / dist.std, (high - dist.mean_) / dist.std
+
+
+@rule(
+    "IL209",
+    "truncation-does-nothing",
+    Effect.MISUSE,
+    "trunc_normal_'s absolute bounds lie so many stds out that nothing is truncated",
+    ("trunc_normal",),
+)
+def truncation_does_nothing(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
+    for entry in live(facts):
+        for record in entry.init_calls:
+            dist = record.dist
+            if not isinstance(dist, TruncNormal) or not {"a", "b"} & record.given:
+                continue
+            reach = _reach(dist)
+            if reach is None or min(reach) < MIN_SIGMAS:
+                continue
+            at = anchor(facts, record.frames)
+            if at is None:
+                continue
+            low, high = dist.bounds()
+            sigmas = min(reach)
+            yield Hit(
+                at,
+                f"{dist.describe()} on `{record.target}` cuts at a={fmt(low)}, b={fmt(high)}, which are "
+                f"absolute values: {fmt(sigmas)} stds from the mean, where no draw of "
+                f"N({fmt(dist.mean_)}, {fmt(dist.std)}^2) ever lands, so nothing is truncated and this "
+                "is a plain normal_; truncation at +-2 std (TensorFlow's truncated_normal, timm's "
+                "trunc_normal_tf_) needs the bounds scaled with the std",
+                {"std": dist.std, "low": low, "high": high, "sigmas": sigmas},
+                f"pass the bounds in absolute units: a=-2*std, b=2*std (here a={fmt(dist.mean_ - 2 * dist.std)}, "
+                f"b={fmt(dist.mean_ + 2 * dist.std)}), or call timm's trunc_normal_tf_, whose bounds are in std units",
+            )

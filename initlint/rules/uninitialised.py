@@ -1,0 +1,242 @@
+"""IL208: a parameter the model uses while its values are still whatever memory held.
+
+``nn.Parameter(torch.Tensor(out, in))``, ``torch.empty(...)`` and ``torch.FloatTensor(n, m)``
+allocate without writing. torch's own layers do the same and then call ``reset_parameters()``;
+code that copies the first half and forgets the second (or overrides ``reset_parameters`` with a
+method that writes nothing) trains from garbage: zeros where the allocator handed out fresh
+pages, huge values or NaN where it reused memory. The rule fires only when evaluation
+established that no write reached the tensor on any path (an undecided write leaves it open,
+and so does code the evaluator cannot see) and the model reads it in forward.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+from initlint.findings import Effect, Prediction
+from initlint.model.dists import Uninitialised
+from initlint.model.effective import established
+from initlint.model.facts import EntryFacts, FileFacts
+from initlint.model.values import ClassValue, FunctionValue, Module, Tensor, Write
+from initlint.rules.base import Hit, Thresholds, rule
+from initlint.rules.support import anchor, live, model_of
+
+#: an allocation only matters once it is a parameter (or a torch layer's, filled by reset_parameters)
+_TOKENS = ("Parameter(", "register_parameter", "reset_parameters")
+
+
+def uninitialised(tensor: Tensor) -> Write | None:
+    """The allocation a parameter still holds: its one established state, never written."""
+    write = established(tensor)
+    if write is None or not isinstance(write.dist, Uninitialised) or write.conditional:
+        return None
+    return write
+
+
+def used(entry: EntryFacts, tensor: Tensor) -> bool:
+    """The model reads the tensor while it runs forward (or applies the layer that owns it)."""
+    for event in entry.events:
+        if event.kind == "parameter-read" and event.subject is tensor:
+            return True
+    owner = tensor.owner
+    for node in entry.graph:
+        if node.tensor is not None and node.tensor.root is tensor:
+            return True
+        if owner is not None and node.module is owner and node.op in ("layer", "lookup", "norm", "act"):
+            return True
+    return False
+
+
+def _same_allocation(tensor: Tensor, allocation: Write) -> bool:
+    """The tensor's values were allocated by the same code (another build of the same class)."""
+    name = allocation.tensor.name if allocation.tensor else None
+    return any(
+        w.place.node is allocation.place.node and isinstance(w.dist, Uninitialised)
+        and (w.tensor is None or w.tensor.name == name)
+        for w in tensor.root.storage.writes
+    )
+
+
+def _written_elsewhere(facts: FileFacts, allocation: Write) -> bool:
+    """Another entry of the file writes a tensor allocated by the same code (a parent model that
+    calls the layer's reset, a script that initialises it): the allocation is not the end."""
+    for entry in live(facts):
+        for tensor in entry.tensors():
+            if _same_allocation(tensor, allocation) and uninitialised(tensor) is None:
+                return True
+    return False
+
+
+def _open_ancestor(entry: EntryFacts, tensor: Tensor) -> bool:
+    """A module that holds the tensor (its owner or any parent in the entry's models) has a
+    base class outside the evaluated code, or was handed to code the evaluator cannot see:
+    that code (``post_init``, mmcv's ``init_weights``) may write every parameter below it. A
+    class entry's tensor whose owner its model does not reach (held under an undecided test)
+    has parents that are not known: open too."""
+    owner = tensor.owner
+    if not isinstance(owner, Module):
+        return False
+    reached = False
+    for model in entry.models.values():
+        path = _path_to(model, owner)
+        if path is not None:
+            reached = True
+            if any(m.open_base or m.tainted for m in path):
+                return True
+    if entry.kind == "class" and not reached:
+        return True
+    return owner.open_base or owner.tainted
+
+
+def _path_to(root: Module, target: Module, depth: int = 0) -> list[Module] | None:
+    if root is target:
+        return [root]
+    if depth > 32:
+        return None
+    for child in root.modules.values():
+        if isinstance(child, Module):
+            found = _path_to(child, target, depth + 1)
+            if found is not None:
+                return [root, *found]
+    return None
+
+
+def _init_code_names_it(facts: FileFacts, entry: EntryFacts, tensor: Tensor) -> bool:
+    """A function of the file that initialises weights, which this entry did not run, names the
+    tensor's class (HF's ``_init_weights``: ``elif isinstance(module, Experts): init.normal_(...)``,
+    run by ``post_init`` of a library base): it may be what writes the tensor."""
+    owner = tensor.owner
+    if not isinstance(owner, Module) or owner.cls is None:
+        return False
+    names = [c.name for c in owner.cls.mro() if isinstance(c, ClassValue)]
+    executed = {id(node) for node in entry.executed}
+    for info in facts.syntax.defs:
+        if not info.inits or id(info.node) in executed:
+            continue
+        text = facts.source.code(info.node)
+        if any(re.search(rf"(?<![\w.]){re.escape(name)}\b", text) for name in names):
+            return True
+    return False
+
+
+def _component(facts: FileFacts, entry: EntryFacts) -> bool:
+    """The entry's class is used by other code of the file: a block of a bigger model, which
+    may initialise it (an ``apply`` from the parent, a framework's ``_init_weights``)."""
+    if entry.kind != "class":
+        return False
+    pattern = re.compile(rf"(?<![\w.]){re.escape(entry.name)}\b")
+    inside = sum(len(pattern.findall(line.split("#", 1)[0])) for line in facts.source.code(entry.place.node).splitlines())
+    return facts.mentions(entry.name) > inside
+
+
+def _parents_agree(facts: FileFacts, entry: EntryFacts, allocation: Write) -> bool:
+    """Every other entry that builds the same allocation leaves it unwritten too, at least one
+    model that no other code uses (a root, not another block) does, and no entry of the file
+    was abandoned (its parents' verdict would be missing)."""
+    if any(other.failed is not None for other in facts.entries):
+        return False
+    found = False
+    for other in facts.entries:
+        if other is entry:
+            continue
+        for tensor in other.tensors():
+            if _same_allocation(tensor, allocation):
+                if uninitialised(tensor) is None or _open_ancestor(other, tensor):
+                    return False
+                found = found or not _component(facts, other)
+    return found
+
+
+@rule(
+    "IL208",
+    "uninitialised-parameter",
+    Effect.EXPLODING,
+    "a parameter allocated with torch.empty / torch.Tensor(n, m) is used without ever being written",
+    _TOKENS,
+)
+def uninitialised_parameter(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
+    reported: set[int] = set()
+    for entry in live(facts):
+        found: dict[int, tuple[object, list[tuple[Tensor, Write]], FunctionValue | None]] = {}
+        for tensor in entry.tensors():
+            if not tensor.parameter or tensor.root is not tensor:
+                continue
+            write = uninitialised(tensor)
+            if write is None or write.place.source is not facts.source or not used(entry, tensor):
+                continue
+            if _written_elsewhere(facts, write) or _open_ancestor(entry, tensor) or _init_code_names_it(facts, entry, tensor):
+                continue
+            if _component(facts, entry) and not _parents_agree(facts, entry, write):
+                continue  # the parent model decides a block's init
+            override = _reset_override(tensor) if _by_torch_layer(write) else None
+            if override is not None:
+                if override.namespace.source is not facts.source:
+                    continue  # the override's own file reports it
+                at = override.node.name
+            else:
+                at = anchor(facts, write.frames)
+            if at is None or id(at) in reported:
+                continue
+            found.setdefault(id(at), (at, [], override))[1].append((tensor, write))
+        for at, tensors, override in found.values():
+            reported.add(id(at))
+            tensor, write = tensors[0]
+            model, path = model_of(entry, tensor, facts)
+            names = [t.path or t.name for t, _ in tensors]
+            yield Hit(at, _message(tensors, override), {"tensors": names, "allocated_by": write.spelled},
+                      _fix(override),
+                      Prediction(model=model, layers=(path,) if path else (), uninitialised=True))
+
+
+def _by_torch_layer(write: Write) -> bool:
+    """The allocation is a torch layer's own ``torch.empty`` (its __init__)."""
+    return write.spelled.startswith("nn.") and write.spelled.endswith(".__init__")
+
+
+def _reset_override(tensor: Tensor) -> FunctionValue | None:
+    """The user class's ``reset_parameters`` that replaces a torch layer's own."""
+    owner = tensor.owner
+    if not isinstance(owner, Module) or owner.cls is None:
+        return None
+    for item in owner.cls.mro():
+        if not isinstance(item, ClassValue):
+            return None
+        for name in ("reset_parameters", "_reset_parameters"):
+            found = item.body.get(name)
+            if isinstance(found, FunctionValue):
+                return found
+    return None
+
+
+def _message(tensors: list[tuple[Tensor, Write]], override: FunctionValue | None) -> str:
+    names = _listed([t.path or t.name for t, _ in tensors])
+    write = tensors[0][1]
+    if override is not None:
+        layer = write.spelled[3: -len(".__init__")]
+        owner = override.cls.name if override.cls is not None else "the subclass"
+        return (
+            f"`{owner}.{override.name}` overrides nn.{layer}'s and never writes {names}: nn.{layer}.__init__ "
+            f"allocates {'them' if len(tensors) > 1 else 'it'} with torch.empty and relies on "
+            f"{override.name}() to fill {'them' if len(tensors) > 1 else 'it'}, so the layer trains from "
+            "whatever memory held (zeros, huge values or NaN)"
+        )
+    return (
+        f"{names} {'are' if len(tensors) > 1 else 'is'} allocated by {write.spelled} and never written "
+        "before the model uses it: its values are whatever memory held (zeros, huge values or NaN), not an "
+        "init; no reset_parameters(), apply() or init call reaches it"
+    )
+
+
+def _listed(names: list[str]) -> str:
+    quoted = [f"`{name}`" for name in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + f" and {quoted[-1]}"
+
+
+def _fix(override: FunctionValue | None) -> str:
+    if override is not None:
+        return f"write every parameter in {override.name}() (or call super().{override.name}() first)"
+    return (
+        "initialise it after allocating, e.g. nn.init.kaiming_uniform_(w, a=math.sqrt(5)) in a reset_parameters() "
+        "called from __init__, or allocate it with torch.randn(...) * std / torch.zeros(...)"
+    )
