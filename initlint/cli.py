@@ -184,10 +184,10 @@ def check(
     from initlint.findings import LintResult
 
     try:
-        linted = lint_all(files, hierarchy, jobs, use_cache=not no_cache)
+        linted = lint_all(files, hierarchy, jobs, use_cache=not no_cache, isolate=_OWN_PROCESS)
     except ConfigError as error:
         _fail(str(error))
-    result = LintResult(linted.findings, missing + linted.errors, linted.files)
+    result = LintResult(linted.findings, missing + linted.errors, linted.files, linted.skipped, linted.notes)
     if add_noqa:
         _add_noqa(files, result)
     fixed = None
@@ -229,6 +229,10 @@ def _report(result, settings, *, show_fixes=False, fixed=None, unsafe_fixes=Fals
         fixed=fixed,
         unsafe_fixes=unsafe_fixes,
     )
+    for note in result.notes:
+        click.echo(f"initlint: note: {note}", err=True)
+    for note in result.skipped:
+        click.echo(f"initlint: note: {note.path}: {note.reason}", err=True)
     for error in result.errors:
         click.echo(f"initlint: error: {error.path}: {error.reason}", err=True)
     if to_file:
