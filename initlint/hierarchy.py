@@ -95,7 +95,7 @@ def cli_overrides(**options: Any) -> Overrides:
 
     def apply(settings: Settings) -> Settings:
         changes: dict[str, Any] = {}
-        for name in ("fail_on", "format", "output", "statistics", "quiet", "cache_dir", "force_exclude"):
+        for name in ("fail_on", "format", "output", "statistics", "quiet", "cache_dir", "force_exclude", "max_file_size"):
             if options.get(name) is not None:
                 changes[name] = options[name]
         select = options.get("select") if options.get("select") is not None else settings.select

@@ -82,7 +82,9 @@ def test_jobs_and_cache_give_identical_findings(cli, corpus):
         result = cli(["--format", "json", *args], corpus)
         assert result.exit_code == 2  # broken.py
         outputs.append((result.stdout, result.stderr))
-    assert len(json.loads(outputs[0][0])) == 20 * BAD
+    entries = json.loads(outputs[0][0])
+    assert len([e for e in entries if e["code"]]) == 20 * BAD
+    assert [e["path"] for e in entries if e["code"] is None] == ["broken.py"]
     assert all(out == outputs[0] for out in outputs[1:])
     assert (corpus / ".initlint_cache" / ".gitignore").read_text().endswith("*\n")
 
