@@ -127,7 +127,10 @@ def lint_text(
     except RecursionError:
         result.error = FileError(path, "file too deeply nested to analyse (RecursionError)")
     except Exception as error:  # a bug in initlint's reading of this file: say so, go on
-        result.error = FileError(path, f"initlint failed reading this file ({_describe(error)}): {_REPORT}")
+        if _caused_by_recursion(error):  # libcst's context managers turn it into a KeyError
+            result.error = FileError(path, "file too deeply nested to analyse (RecursionError)")
+        else:
+            result.error = FileError(path, f"initlint failed reading this file ({_describe(error)}): {_REPORT}")
     return result
 
 
@@ -195,6 +198,17 @@ def file_digest(path: str) -> str | None:
         return None
 
 
+def _caused_by_recursion(error: BaseException) -> bool:
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, RecursionError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
 #: what a user should do about an error that is initlint's fault, not the file's
 _REPORT = "a bug in initlint, please report it with this file"
 
@@ -207,7 +221,12 @@ def _describe(error: Exception) -> str:
         trace = trace.tb_next
     if trace is not None:
         where = f" at {Path(trace.tb_frame.f_code.co_filename).name}:{trace.tb_lineno}"
-    return f"{type(error).__name__}: {error}{where}"
+    try:  # str() of an error holding a libcst node prints the whole subtree, or fails
+        text = " ".join(str(error).split())
+    except Exception:
+        text = "(no description)"
+    text = text if len(text) <= 200 else text[:200] + "..."
+    return f"{type(error).__name__}: {text}{where}"
 
 
 def _place(module: cst.Module, path: str, hits, suppressions: Suppressions) -> list[Finding]:

@@ -23,10 +23,10 @@ from __future__ import annotations
 import ast
 import re
 
-#: a path longer than this (in tokens) may nest as deep: libcst takes up to ~0.5 s on one such
-#: statement in its slowest shape; real code stays far below (torch, sympy and 48 research
+#: a path longer than this (in tokens) may nest as deep: libcst takes up to ~0.2 s on one such
+#: statement in its slowest shape; real code stays below (torch, sympy and 48 research
 #: repositories: longest path 167 tokens, 99% of files under 100)
-MAX_PATH = 300
+MAX_PATH = 200
 #: paths longer than this cost libcst time with the square of their length ...
 COSTLY_PATH = 30
 #: ... and their squares may add up to this in one file (about 2 s in the slowest shape)
@@ -35,8 +35,10 @@ MAX_PATH_COST = 400_000
 MAX_BRACKETS = 100
 #: ``elif`` chains nest a level per branch (libcst crashes on ~10,000); more go to CPython
 MAX_ELIFS = 100
-#: the deepest nesting (CPython's tree, plus libcst's binary ``and``/``or``) libcst may see
-MAX_DEPTH = 1000
+#: the deepest nesting (CPython's tree, plus libcst's binary ``and``/``or``) libcst may see:
+#: its native parser crashes at thousands of levels, and its Python code (positions, the
+#: model walk) exceeds Python's default recursion limit at about 330
+MAX_DEPTH = 250
 
 #: what a string literal becomes in the code view: one token, one character
 STRING = "\x01"
@@ -226,11 +228,6 @@ def too_deep(tree: ast.Module) -> str | None:
 
 
 def _too_slow(statements: int, deepest: int, line: int) -> str:
-    if statements == 1:
-        return (
-            f"an expression nested at least {deepest} levels deep (line {line}): "
-            "too slow for initlint's parser to read"
-        )
     return (
         f"at least {statements} expressions nested over {COSTLY_PATH} levels deep (up to {deepest}, "
         f"line {line}): too slow for initlint's parser to read"

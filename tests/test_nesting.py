@@ -91,7 +91,7 @@ def test_too_deep_measures_what_libcst_nests():
         "too deep for initlint's parser to read safely"
     )
     assert too_deep(ast.parse("x = a" + "[0]" * 700 + "\n")) == (
-        "an expression nested at least 633 levels deep (line 1): too slow for initlint's parser to read"
+        f"code nested more than {MAX_DEPTH} levels deep (line 1): too deep for initlint's parser to read safely"
     )
     many = ("x = a" + "[0]" * 90 + "\n") * 100
     assert too_deep(ast.parse(many)) == (
@@ -105,11 +105,11 @@ def test_too_deep_measures_what_libcst_nests():
     [
         ("x = f(  # )\n" * 2000, "syntax error at line 203, column 6: too many nested parentheses"),
         ("x = f(  ')'\n" * 2000, "syntax error at line 203, column 6: too many nested parentheses"),
-        ("x = " + "+".join(["1"] * 1999) + "\n", "an expression nested at least 633 levels deep (line 3): too slow for initlint's parser to read"),
+        ("x = " + "+".join(["1"] * 1999) + "\n", "code nested more than 250 levels deep (line 3): too deep for initlint's parser to read safely"),
         ("x = " + "~" * 3990 + "1\n", "too deeply nested to analyse (Python's own parser gives up: RecursionError)"),
         ("x = 1" + " + \\\r\n1" * 3000 + "\r\n", "too deeply nested to analyse (Python's own parser gives up: RecursionError)"),
         ("if a:\n    pass\n" + "elif a:\n    pass\n" * 10_000, "too deeply nested to analyse (Python's own parser gives up: MemoryError)"),
-        ("if a:\n    pass\n" + "elif a:\n    pass\n" * 1_500, "code nested more than 1000 levels deep (line 1999): too deep for initlint's parser to read safely"),
+        ("if a:\n    pass\n" + "elif a:\n    pass\n" * 1_500, "code nested more than 250 levels deep (line 499): too deep for initlint's parser to read safely"),
     ],
     ids=["comment", "string", "plus-chain", "tilde", "crlf-continuations", "elif-chain", "elif-1500"],
 )
@@ -173,3 +173,42 @@ def test_a_crash_in_an_in_process_run_costs_only_its_file(tmp_path):
     paths = {line.split(":")[0] for line in done.stdout.splitlines() if ":" in line}
     assert paths == {"a.py", "c.py"}
     assert sum(line.startswith("a.py:") for line in done.stdout.splitlines()) > 3
+
+
+def test_a_recursion_error_that_libcst_turns_into_another_error_is_still_too_deep(monkeypatch):
+    """libcst's position codegen records positions in context managers: a RecursionError inside
+    comes out as a KeyError whose message is a whole subtree (and whose str() recursed too)."""
+    from initlint import engine
+    from initlint.config import Settings
+
+    class Unprintable(KeyError):
+        def __str__(self):
+            raise RecursionError("repr of a deep tree")
+
+    def facts_that_recurse(module, text):
+        try:
+            raise RecursionError("maximum recursion depth exceeded")
+        except RecursionError:
+            raise Unprintable("node")
+
+    monkeypatch.setattr(engine, "build_facts", facts_that_recurse)
+    settings = Settings()
+    result = engine.lint_text(HEADER, "x.py", engine.rules_for(settings), settings)
+    assert result.error.reason == "file too deeply nested to analyse (RecursionError)"
+
+
+def test_a_bug_whose_message_cannot_be_printed_is_still_one_line(monkeypatch):
+    from initlint import engine
+    from initlint.config import Settings
+
+    class Unprintable(KeyError):
+        def __str__(self):
+            raise ValueError("no")
+
+    def broken(module, text):
+        raise Unprintable("node")
+
+    monkeypatch.setattr(engine, "build_facts", broken)
+    settings = Settings()
+    result = engine.lint_text(HEADER, "x.py", engine.rules_for(settings), settings)
+    assert result.error.reason.startswith("initlint failed reading this file (Unprintable: (no description) at ")
