@@ -95,7 +95,10 @@ def config_in(folder: Path) -> Path | None:
     """The config file of ``folder`` itself, or None."""
     for name in CONFIG_NAMES:
         candidate = folder / name
-        if not candidate.is_file():
+        try:
+            if not candidate.is_file():
+                continue
+        except OSError:  # a folder that cannot be searched: discovery reports it
             continue
         if name != "pyproject.toml":
             return candidate

@@ -35,7 +35,7 @@ def test_an_existing_folder_that_is_not_a_cache_gets_nothing_written(project, cl
     assert after == before  # no .gitignore with '*', no cache file
     assert first.exit_code == again.exit_code == 1
     assert len(_codes(first)) == 12 and _codes(again) == _codes(first)  # the sources still lint
-    folder = "src" if where[-1] == "src" else "."
+    folder = {"src": "src", ".": ".", "conf.toml": str(project)}[where[-1]]  # a config's folder: absolute
     assert first.stderr == (
         f"initlint: note: not caching in {folder}: it exists and is not an initlint cache folder "
         "(no .gitignore starting with '# created by initlint'); name a new folder for --cache-dir or cache-dir\n"
@@ -79,7 +79,12 @@ def _crafted(data: dict) -> list[tuple[str, object]]:
     wrong = {
         "code": [None, 5, ["IL101"]], "name": [None, 3], "effect": ["boom", None, 1], "message": [None, []],
         "path": [None, 7], "line": ["x", None, -1, 1.5, True], "column": ["1", None], "end_line": [None, {}],
-        "end_column": [[]], "details": [[], "x", None], "fix": [5, []],
+        "end_column": [[]], "details": [[], "x", None], "cell": ["x", -1, 1.5, True],
+        "fix": [5, [], {"message": "x"}, {"message": "x", "applicability": "maybe", "edits": []},
+                {"message": "x", "applicability": "safe", "edits": "no"},
+                {"message": "x", "applicability": "safe", "edits": [
+                    {"content": "y", "location": {"line": "1", "column": 1}, "end_location": {"line": 1, "column": 1}, "cell": None}]},
+                {"message": "x", "applicability": "safe", "edits": [{"content": 5}]}],
         "prediction": ["x", [], {"gain": "x"}, {"layers": 5}, {"layers": [1]}, {"depth": 1.5},
                        {"unknown_field": 1}, {"gain": float("nan")}, {"symmetric": "yes"}],
         "probe": ["x", {"status": "confirmed"}],

@@ -126,7 +126,7 @@ def test_a_fifo_named_py_in_a_folder_is_skipped_with_a_note(tmp_path):
         done = _run(args, tmp_path, timeout=30)
         assert done.returncode == 1, done.stderr
         assert done.stderr == "initlint: note: pipe.py: a FIFO, not a source file: skipped\n"
-        assert done.stdout.endswith("Found 12 findings (4 exploding, 4 misuse, 4 symmetry) in 1 of 1 file.\n")
+        assert "Found 12 findings (4 exploding, 4 misuse, 4 symmetry) in 1 of 1 file.\n" in done.stdout
 
 
 @needs_fifo
@@ -143,7 +143,7 @@ def test_config_on_a_fifo_is_an_error_not_a_hang(tmp_path):
     os.mkfifo(tmp_path / "settings.toml")
     done = _run(["--config", "settings.toml", "model.py"], tmp_path, timeout=30)
     assert done.returncode == 2
-    assert done.stderr == "initlint: error: settings.toml: a FIFO, not a config file\n"
+    assert done.stderr == f"initlint: error: {tmp_path / 'settings.toml'}: a FIFO, not a config file\n"
 
 
 def test_a_character_device_in_place_of_a_file_is_skipped(tmp_path, cli):

@@ -96,7 +96,7 @@ def test_json_names_the_files_it_could_not_analyse(tmp_path, cli):
     errors = [e for e in entries if e["code"] is None]
     assert errors == [
         {"code": None, "name": "file-error", "effect": None, "message": reason, "path": path, "line": None,
-         "column": None, "end_line": None, "end_column": None, "details": {}, "fix": None}
+         "column": None, "end_line": None, "end_column": None, "cell": None, "details": {}, "fix": None}
         for path, reason in [
             ("missing.py", "no such file or directory"),
             ("binary.py", "binary file (contains NUL bytes), not Python source"),
