@@ -284,7 +284,7 @@ def _lint_many(
 
         return map_in_workers(lint, items, jobs, _size, _lost)
     if isolate:
-        from initlint.parallel import map_in_child
+        from initlint.isolation import map_in_child
 
         return map_in_child(lint, items, _lost)
     return [lint(item) for item in items]

@@ -7,17 +7,11 @@ kernel's OOM killer. The pool then fails for every file in flight. The files tha
 their results; the others are run again one at a time, each in a fresh single worker, so the file
 that kills its worker is named (``lost``) and every other file is still linted. The engine
 imports this module only when it starts workers (start-up matters for the one-file case).
-
-A handful of files (pre-commit) is not worth a pool, but a crash must not take their results
-with it either: ``map_in_child`` lints them in one forked child that streams each result back
-as it is done, so a crash costs only the file it hit.
 """
 
 from __future__ import annotations
 
 import multiprocessing
-import os
-import pickle
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -73,45 +67,4 @@ def _one_at_a_time(function, items, context, lost) -> list:
     finally:
         if pool is not None:
             pool.shutdown(wait=True)
-    return results
-
-
-def map_in_child(
-    function: Callable[[Item], Result], items: Sequence[Item], lost: Callable[[Item], Result]
-) -> list[Result]:
-    """``[function(item) for item in items]`` in a forked child process, one result at a time
-    through a pipe; if the child dies, the item it was on gets ``lost(item)`` and the rest go
-    on in a new child. Where there is no fork, simply in this process."""
-    if not hasattr(os, "fork"):
-        return [function(item) for item in items]
-    results: list[Result] = []
-    while len(results) < len(items):
-        start = len(results)
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: never returns into the caller's code
-            os.close(read_end)
-            code = 0
-            try:
-                with os.fdopen(write_end, "wb") as stream:
-                    for item in items[start:]:
-                        pickle.dump(function(item), stream, protocol=pickle.HIGHEST_PROTOCOL)
-                        stream.flush()
-            except BaseException:
-                import traceback
-
-                traceback.print_exc()
-                code = 70
-            finally:
-                os._exit(code)
-        os.close(write_end)
-        with os.fdopen(read_end, "rb") as stream:
-            while len(results) < len(items):
-                try:
-                    results.append(pickle.load(stream))
-                except Exception:  # EOF or a result cut short: the child died
-                    break
-        os.waitpid(pid, 0)
-        if len(results) < len(items):
-            results.append(lost(items[len(results)]))
     return results

@@ -212,3 +212,23 @@ def test_a_bug_whose_message_cannot_be_printed_is_still_one_line(monkeypatch):
     settings = Settings()
     result = engine.lint_text(HEADER, "x.py", engine.rules_for(settings), settings)
     assert result.error.reason.startswith("initlint failed reading this file (Unprintable: (no description) at ")
+
+
+ONE_FILE_RUN = """
+import sys
+sys.argv = ["initlint", "--no-cache", sys.argv[1]]
+from initlint.cli import run
+try:
+    run()
+except SystemExit as done:
+    code = done.code
+heavy = ["multiprocessing", "concurrent.futures", "tempfile", "initlint.probe"]
+print("exit", code, [name for name in heavy if name in sys.modules])
+"""
+
+
+def test_the_program_isolates_one_file_without_pool_machinery(tmp_path):
+    """The pre-commit case pays for a fork, not for importing a process pool."""
+    (tmp_path / "m.py").write_text("import torch.nn as nn\nnn.init.normal(w)\n")
+    done = subprocess.run([sys.executable, "-c", ONE_FILE_RUN, str(tmp_path / "m.py")], capture_output=True, text=True)
+    assert done.stdout.strip().endswith("exit 1 []"), done.stdout + done.stderr
