@@ -29,7 +29,7 @@ from initlint.model.syntax import read_syntax
 from initlint.parsing import parse
 from initlint.positions import positions as node_positions
 from initlint.prefilter import prefilter_for
-from initlint.reading import NotARegularFile, UnreadableFile, read_source
+from initlint.reading import DEFAULT_MAX_FILE_SIZE, NotARegularFile, UnreadableFile, read_source
 from initlint.rules import REGISTRY, Hit, Rule
 from initlint.selection import matches, selected_codes
 from initlint.suppress import Suppressions
@@ -166,10 +166,10 @@ def load_source(path: Path) -> ParsedFile | None:
     if known is not None and signature is not None and known[0] == signature:
         return known[1]
     source = None
-    try:
-        data = path.read_bytes()
+    try:  # a dependency that is a FIFO, a device or huge is no definition we can read
+        data = read_source(path, DEFAULT_MAX_FILE_SIZE)
         text = decode_source(data)
-    except (OSError, ValueError):
+    except (NotARegularFile, UnreadableFile, ValueError):
         text = None
     module = parse(text) if text is not None else "unreadable"
     if not isinstance(module, str):
@@ -193,8 +193,8 @@ def file_digest(path: str) -> str | None:
     from initlint.cache import content_hash
 
     try:
-        return content_hash(Path(path).read_bytes())
-    except OSError:
+        return content_hash(read_source(Path(path), DEFAULT_MAX_FILE_SIZE))
+    except (NotARegularFile, UnreadableFile):
         return None
 
 

@@ -101,7 +101,7 @@ def _check_runs_agree(folder, seeds) -> None:
         _run(["--jobs", "2", "--cache-dir", "cache"], folder),  # cold
         _run(["--jobs", "2", "--cache-dir", "cache"], folder),  # warm
     ]
-    assert sum(1 for entry in runs[0] if entry["code"]) > 10  # the sample has findings to compare
+    assert sum(1 for entry in runs[0] if entry["code"]) >= 5  # the sample has findings to compare
     for run in runs[1:]:
         assert run == runs[0]
 

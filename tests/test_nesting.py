@@ -185,13 +185,13 @@ def test_a_recursion_error_that_libcst_turns_into_another_error_is_still_too_dee
         def __str__(self):
             raise RecursionError("repr of a deep tree")
 
-    def facts_that_recurse(module, text):
+    def facts_that_recurse(source, project, syntax):
         try:
             raise RecursionError("maximum recursion depth exceeded")
         except RecursionError:
             raise Unprintable("node")
 
-    monkeypatch.setattr(engine, "build_facts", facts_that_recurse)
+    monkeypatch.setattr(engine, "evaluate_file", facts_that_recurse)
     settings = Settings()
     result = engine.lint_text(HEADER, "x.py", engine.rules_for(settings), settings)
     assert result.error.reason == "file too deeply nested to analyse (RecursionError)"
@@ -205,10 +205,10 @@ def test_a_bug_whose_message_cannot_be_printed_is_still_one_line(monkeypatch):
         def __str__(self):
             raise ValueError("no")
 
-    def broken(module, text):
+    def broken(source, project, syntax):
         raise Unprintable("node")
 
-    monkeypatch.setattr(engine, "build_facts", broken)
+    monkeypatch.setattr(engine, "evaluate_file", broken)
     settings = Settings()
     result = engine.lint_text(HEADER, "x.py", engine.rules_for(settings), settings)
     assert result.error.reason.startswith("initlint failed reading this file (Unprintable: (no description) at ")

@@ -99,6 +99,10 @@ ODD_INITS = [
     "nn.init.xavier_normal_(self.fc.weight, gain=float('nan'))",
     "nn.init.constant_(self.fc.weight, float('nan'))",
     "nn.init.normal_(self.fc.weight, std=(10 ** 64) ** 64 ** 64)",
+    # finite, but E[W^2] is beyond the float range: the rules get None, not a number
+    "nn.init.uniform_(self.fc.weight, -1e308, 1e308)",
+    "nn.init.normal_(self.fc.weight, std=1e308)",
+    "nn.init.normal_(self.fc.weight, mean=1e308)",
 ]
 
 
@@ -114,3 +118,17 @@ def test_the_same_model_with_plain_numbers_is_still_flagged():
     findings = check_source(TEMPLATE.format(init="nn.init.normal_(self.fc.weight, std=1.0)", fan_in="128"))
     assert [(f.code, f.location.line) for f in findings] == [("IL202", 9)]
     assert "the variance gain is 128 per layer" in findings[0].message
+
+
+@pytest.mark.parametrize(
+    "init, code",
+    [
+        ("nn.init.trunc_normal_(self.fc.weight, std=1e308, a=-2, b=2)", "IL205"),
+        ("nn.init.kaiming_normal_(self.fc.weight, nonlinearity='leaky_relu', a=1e200)", "IL303"),
+    ],
+)
+def test_finite_extremes_whose_squares_overflow_still_give_their_finding(init, code):
+    """Intermediate squares beyond the float range (1e308 ** 2) are None inside theory.py;
+    the finding that holds without them stays, and no rule fails on the None."""
+    findings = check_source(TEMPLATE.format(init=init, fan_in="128"))
+    assert [(f.code, f.location.line) for f in findings] == [(code, 9)]
