@@ -64,12 +64,26 @@ def run() -> None:
     main()
 
 
+class _PositiveFinite(click.ParamType):
+    """A float above 0 that is neither NaN nor infinite (a NaN limit never trips: limits.py)."""
+
+    name = "float"
+
+    def convert(self, value, param, ctx):
+        from initlint.limits import positive_finite_float
+
+        try:
+            return positive_finite_float(value)
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
+
+
 def _probe_options(command):
     """Options shared by ``check --probe`` and ``probe``; None means "not given" (config wins)."""
     options = [
         click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default=None, help="Where the probe runs models (default auto: CUDA when available)."),
-        click.option("--probe-timeout", "timeout", type=click.FloatRange(min=0, min_open=True), default=None, help="Seconds per model before its worker is stopped (default 60)."),
-        click.option("--probe-memory", "memory_mb", type=click.FloatRange(min=0, min_open=True), default=None, metavar="MIB", help="Resident memory cap per worker in MiB (default 4096)."),
+        click.option("--probe-timeout", "timeout", type=_PositiveFinite(), default=None, help="Seconds per model before its worker is stopped (default 60)."),
+        click.option("--probe-memory", "memory_mb", type=_PositiveFinite(), default=None, metavar="MIB", help="Resident memory cap per worker in MiB (default 4096)."),
         click.option("--probe-arg", "probe_args", multiple=True, metavar="CLASS.NAME=VALUE", help="A constructor argument for a model (repeatable)."),
         click.option("--probe-batch", "batch", type=click.IntRange(min=1), default=None, help="Batch size of the probe input (default 64)."),
         click.option("--probe-seed", "seed", type=click.IntRange(min=0), default=None, help="Seed for weights, input and directions (default 0)."),

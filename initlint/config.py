@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from initlint.limits import is_positive_finite
 from initlint.reading import DEFAULT_MAX_FILE_SIZE, NotARegularFile, UnreadableFile, file_kind, read_source
 from initlint.selection import SelectorError, normalize_selectors
 
@@ -222,8 +223,8 @@ def settings_from_table(table: dict[str, Any], path: Path, base: Settings) -> Se
                     raise ConfigError(f"{path}: 'max-file-size' must be a whole number of bytes >= 1, got {value!r}")
                 changes["max_file_size"] = value
             elif key == "max-layer-gain":
-                if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 1:
-                    raise ConfigError(f"{path}: 'max-layer-gain' must be a number > 1, got {value!r}")
+                if not is_positive_finite(value) or value <= 1:  # NaN would flag every layer
+                    raise ConfigError(f"{path}: 'max-layer-gain' must be a finite number > 1, got {value!r}")
                 thresholds = replace(thresholds, max_gain=float(value))
             elif key == "probe":
                 if not isinstance(value, dict):
