@@ -26,6 +26,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+#: seconds a new worker may take to import torch before its first task's time starts (a busy
+#: machine takes tens of seconds; a model's --probe-timeout must not pay for it)
+STARTUP_S = 300.0
+
+
 def _rss_mb(pid: int) -> float | None:
     """Resident memory of a process in MiB (Linux /proc; None elsewhere)."""
     try:
@@ -56,6 +61,8 @@ class _Worker:
     answers: "queue.Queue[dict[str, Any] | None]"
     task: int | None = None
     started: float = 0.0
+    #: the worker has imported torch and said so: from then on a task's time is its own
+    ready: bool = False
 
     def send(self, task: dict[str, Any] | None) -> None:
         assert self.process.stdin is not None
@@ -128,6 +135,9 @@ class WorkerPool:
             answer = worker.answers.get_nowait()
         except queue.Empty:
             answer = False
+        if isinstance(answer, dict) and answer.get("ready"):
+            worker.ready, worker.started = True, time.monotonic()  # start-up is not the model's time
+            return
         if answer:
             results[index] = answer
             worker.task = None
@@ -141,7 +151,7 @@ class WorkerPool:
             self._retire(worker)
             return
         elapsed = time.monotonic() - worker.started
-        if elapsed > timeout:
+        if elapsed > timeout + (0.0 if worker.ready else STARTUP_S):
             results[index] = {
                 "ok": False,
                 "stage": "timeout",

@@ -131,6 +131,8 @@ def main() -> None:
     from initlint.probe.state import CleanState
 
     clean = CleanState.take()
+    protocol.write(json.dumps({"ready": True}) + "\n")  # the pool starts the task's clock now
+    protocol.flush()
     for line in sys.stdin:
         task = json.loads(line)
         if task is None:
