@@ -13,6 +13,7 @@ Fast: parsing is most of initlint's time; see ``trust_parser_output``.
 from __future__ import annotations
 
 import ast
+import sys
 
 import libcst as cst
 
@@ -94,8 +95,13 @@ def python_tree(text: str) -> ast.Module | str:
     """CPython's tree of the file, or why its parser rejects it (one line).
 
     CPython's syntax errors are the clearest, and its parser refuses pathologically deep code
-    (more than 200 nested brackets, thousands of nested operators) cleanly.
+    (more than 200 nested brackets, thousands of nested operators) cleanly. How deep a tree it
+    builds depends on the recursion limit left above the caller, so it gets the same room
+    wherever it is called from (a worker, a forked child, a test): the answer depends on the
+    text alone, and every way of linting a file agrees.
     """
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(_depth() + _PARSER_ROOM)
     try:
         return ast.parse(text)
     except SyntaxError as error:
@@ -104,3 +110,17 @@ def python_tree(text: str) -> ast.Module | str:
         return f"too deeply nested to analyse (Python's own parser gives up: {type(error).__name__})"
     except ValueError as error:  # e.g. source with NUL bytes that slipped past decoding
         return f"cannot parse: {error}"
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+#: recursion limit above the caller's frames while CPython builds its tree: its default at the
+#: top of a program (CPython nests three tree levels per unit of the limit)
+_PARSER_ROOM = 1000
+
+
+def _depth() -> int:
+    frame, depth = sys._getframe(), 0
+    while frame is not None:
+        frame, depth = frame.f_back, depth + 1
+    return depth

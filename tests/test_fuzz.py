@@ -171,3 +171,27 @@ except ImportError:  # an optional dev dependency: the test below says so
 @given(hypothesmith.from_grammar() if hypothesmith is not None else st.just(""))
 def test_the_guard_reads_any_python_as_the_tokenizer_does(source):
     _check_guard(source)
+
+
+# --- what benchmarks/fuzz.py found, kept as generated cases ---------------------------------
+
+
+def _nested_call(depth: int, function, *args):
+    return _nested_call(depth - 1, function, *args) if depth else function(*args)
+
+
+def test_a_str_repeated_by_a_float_is_no_value_not_a_bug():
+    """Generated case 1131: ``'x' * 0.5`` reached ``str * float`` in the evaluator."""
+    text = fuzz_inputs.model_source(random.Random("0/generated/1131"))
+    result = lint_text(text, "case.py", rules_for(SETTINGS), SETTINGS)
+    assert result.error is None
+
+
+def test_cpythons_verdict_on_deep_code_does_not_depend_on_the_callers_stack():
+    """Generated case 326: alone it was "nested more than 250 levels", in the program's forked
+    child "Python's own parser gives up": CPython's room depended on the stack above it."""
+    from initlint.parsing import parse
+
+    text = fuzz_inputs.model_source(random.Random("0/generated/326"))
+    verdicts = {_nested_call(depth, parse, text) for depth in (0, 20, 200)}
+    assert verdicts == {"code nested more than 250 levels deep (line 32): too deep for initlint's parser to read safely"}
