@@ -93,6 +93,7 @@ def fingerprint(args) -> str:
 
     parts = [str(args.seed), str(args.batch), str(args.hang), __version__,
              (ROOT / "tests" / "fuzz_inputs.py").read_text(), Path(__file__).read_text()]
+    parts += [path.read_text() for path in sorted((ROOT / "initlint").rglob("*.py"))]  # the code tested
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
 
 
@@ -203,7 +204,7 @@ def write_report(args, results: list[dict], wall: float) -> str:
     if not problems:
         lines.append("None.")
     for kind, field, item in problems[:50]:
-        lines.append(f"- {kind} {field[:-1]}: `{json.dumps(item)[:400]}`")
+        lines.append(f"- {kind} {field.replace('_', ' ')}: `{json.dumps(item)[:400]}`")
     slowest = sorted((s for r in results for s in r["slowest"]), key=lambda s: -s["seconds"])[:5]
     lines += ["", "## Slowest files", ""]
     for item in slowest:
