@@ -26,23 +26,33 @@ def group_files(files: Sequence[SourceFile], hierarchy: Hierarchy) -> list[tuple
     return list(groups.values())
 
 
-def lint_all(files: Sequence[SourceFile], hierarchy: Hierarchy, jobs: int | None, use_cache: bool) -> LintResult:
-    """Every file linted under its own settings; the cache of each config sits beside it."""
+def lint_all(
+    files: Sequence[SourceFile], hierarchy: Hierarchy, jobs: int | None, use_cache: bool, isolate: bool = False
+) -> LintResult:
+    """Every file linted under its own settings; the cache of each config sits beside it.
+    ``isolate``: a crash while linting a handful of files costs only its file (engine.py)."""
     from initlint.engine import lint_files
 
     findings: list[Finding] = []
     errors: list[FileError] = []
+    skipped: list[FileError] = []
+    notes: list[str] = []
+    files_linted = 0
     for settings, group in group_files(files, hierarchy):
         cache = None
         if use_cache:
             from initlint.cache import DEFAULT_DIR, Cache
 
             cache = Cache(settings.cache_dir or settings.root / DEFAULT_DIR, settings.analysis_key())
-        linted = lint_files(group, settings, jobs=jobs, cache=cache)
+        linted = lint_files(group, settings, jobs=jobs, cache=cache, isolate=isolate)
         findings.extend(linted.findings)
         errors.extend(linted.errors)
+        skipped.extend(linted.skipped)
+        files_linted += linted.files
+        if cache is not None and cache.refused and cache.refused not in notes:
+            notes.append(cache.refused)
     findings.sort(key=lambda f: f.sort_key)
-    return LintResult(findings, errors, len(files))
+    return LintResult(findings, errors, files_linted, skipped, notes)
 
 
 def linter(settings: Settings, path: Path):

@@ -64,12 +64,26 @@ def run() -> None:
     main()
 
 
+class _PositiveFinite(click.ParamType):
+    """A float above 0 that is neither NaN nor infinite (a NaN limit never trips: limits.py)."""
+
+    name = "float"
+
+    def convert(self, value, param, ctx):
+        from initlint.limits import positive_finite_float
+
+        try:
+            return positive_finite_float(value)
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
+
+
 def _probe_options(command):
     """Options shared by ``check --probe`` and ``probe``; None means "not given" (config wins)."""
     options = [
         click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default=None, help="Where the probe runs models (default auto: CUDA when available)."),
-        click.option("--probe-timeout", "timeout", type=click.FloatRange(min=0, min_open=True), default=None, help="Seconds per model before its worker is stopped (default 60)."),
-        click.option("--probe-memory", "memory_mb", type=click.FloatRange(min=0, min_open=True), default=None, metavar="MIB", help="Resident memory cap per worker in MiB (default 4096)."),
+        click.option("--probe-timeout", "timeout", type=_PositiveFinite(), default=None, help="Seconds per model before its worker is stopped (default 60)."),
+        click.option("--probe-memory", "memory_mb", type=_PositiveFinite(), default=None, metavar="MIB", help="Resident memory cap per worker in MiB (default 4096)."),
         click.option("--probe-arg", "probe_args", multiple=True, metavar="CLASS.NAME=VALUE", help="A constructor argument for a model (repeatable)."),
         click.option("--probe-batch", "batch", type=click.IntRange(min=1), default=None, help="Batch size of the probe input (default 64)."),
         click.option("--probe-seed", "seed", type=click.IntRange(min=0), default=None, help="Seed for weights, input and directions (default 0)."),
@@ -111,6 +125,7 @@ def _probe_options(command):
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help="Cache folder (default .initlint_cache beside each config, else in the working directory).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None, help="Read settings for every file from this TOML file instead of the nearest config above each file.")
+@click.option("--max-file-size", type=click.IntRange(min=1), default=None, metavar="BYTES", help="A larger file is one 'too large' error instead of being linted (default 2000000).")
 @click.option("--probe", "run_probe", is_flag=True, help="Import each model with findings, run it once with torch, and confirm or refute each finding (runs your code, in worker processes).")
 @_probe_options
 def check(
@@ -138,6 +153,7 @@ def check(
     no_cache: bool,
     cache_dir: str | None,
     config_file: str | None,
+    max_file_size: int | None,
     run_probe: bool,
     **probe_cli,
 ) -> None:
@@ -162,7 +178,7 @@ def check(
             fail_on=normalize_selectors(fail_on, "--fail-on", allow_effects=True) if fail_on else None,
             format=fmt, output=Path(output) if output is not None else None, exclude=exclude,
             statistics=statistics, quiet=quiet, cache_dir=Path(cache_dir) if cache_dir else None,
-            force_exclude=force_exclude,
+            force_exclude=force_exclude, max_file_size=max_file_size,
         )
         hierarchy = Hierarchy(cli_overrides(**options), Path(config_file) if config_file else None)
         if reads_stdin:
@@ -184,10 +200,10 @@ def check(
     from initlint.findings import LintResult
 
     try:
-        linted = lint_all(files, hierarchy, jobs, use_cache=not no_cache)
+        linted = lint_all(files, hierarchy, jobs, use_cache=not no_cache, isolate=_OWN_PROCESS)
     except ConfigError as error:
         _fail(str(error))
-    result = LintResult(linted.findings, missing + linted.errors, linted.files)
+    result = LintResult(linted.findings, missing + linted.errors, linted.files, linted.skipped, linted.notes)
     if add_noqa:
         _add_noqa(files, result)
     fixed = None
@@ -229,15 +245,22 @@ def _report(result, settings, *, show_fixes=False, fixed=None, unsafe_fixes=Fals
         fixed=fixed,
         unsafe_fixes=unsafe_fixes,
     )
+    for note in result.notes:
+        click.echo(f"initlint: note: {note}", err=True)
+    for note in result.skipped:
+        click.echo(f"initlint: note: {note.path}: {note.reason}", err=True)
     for error in result.errors:
         click.echo(f"initlint: error: {error.path}: {error.reason}", err=True)
+    # a file name that is not UTF-8 keeps its own bytes (as ls shows it); encoded before a file
+    # is opened, so a failure cannot leave an empty report behind
+    data = report.encode("utf-8", "surrogateescape")
     if to_file:
         try:
-            settings.output.write_text(report, encoding="utf-8")
+            settings.output.write_bytes(data)
         except OSError as error:
             _fail(f"cannot write {settings.output}: {error.strerror or error}")
     else:
-        click.echo(report, nl=False, err=to_stderr)
+        click.echo(data, nl=False, err=to_stderr)
     if result.errors:
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FINDINGS if any(policy.counts(f) for f in result.findings) else EXIT_OK)

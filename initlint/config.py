@@ -16,11 +16,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from initlint.limits import is_positive_finite
+from initlint.reading import DEFAULT_MAX_FILE_SIZE, NotARegularFile, UnreadableFile, file_kind, read_source
 from initlint.selection import SelectorError, normalize_selectors
 
 FORMATS = ("text", "json", "github", "sarif", "gitlab", "junit")
 #: config files, most preferred first, in each folder (pyproject.toml counts only with [tool.initlint])
 CONFIG_NAMES = ("initlint.toml", ".initlint.toml", "pyproject.toml")
+#: a config file larger than this is not one
+MAX_CONFIG_SIZE = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,8 @@ class Settings:
     force_exclude: bool = False
     #: the configs this one extends, base first (for --show-settings)
     extends: tuple[Path, ...] = ()
+    #: a file larger than this many bytes is one "too large" error (reading.py)
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE
     #: ``[tool.initlint.probe]``, checked by the probe when it runs (initlint/probe/options.py)
     probe: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
@@ -90,7 +96,10 @@ def config_in(folder: Path) -> Path | None:
     """The config file of ``folder`` itself, or None."""
     for name in CONFIG_NAMES:
         candidate = folder / name
-        if not candidate.is_file():
+        try:
+            if not candidate.is_file():
+                continue
+        except OSError:  # a folder that cannot be searched: discovery reports it
             continue
         if name != "pyproject.toml":
             return candidate
@@ -133,11 +142,15 @@ def load_settings(path: Path, base: Settings | None = None, _chain: tuple[Path, 
 
 def read_config(path: Path) -> dict[str, Any]:
     """The initlint table of a TOML file: ``[tool.initlint]`` if present, else the whole file."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except (OSError, UnicodeDecodeError) as error:
+    if not path.exists():
+        raise ConfigError(f"{path}: config file not found")
+    try:  # a FIFO or device would block or never end: regular files only
+        data = tomllib.loads(read_source(path, MAX_CONFIG_SIZE).decode("utf-8"))
+    except NotARegularFile:
+        raise ConfigError(f"{path}: {file_kind(path.stat().st_mode)}, not a config file") from None
+    except UnreadableFile as error:
+        raise ConfigError(f"{path}: {error}") from None
+    except UnicodeDecodeError as error:
         raise ConfigError(f"{path}: cannot read config: {error}") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML: {error}") from None
@@ -205,9 +218,13 @@ def settings_from_table(table: dict[str, Any], path: Path, base: Settings) -> Se
                 if not isinstance(value, str):
                     raise ConfigError(f"{path}: 'cache-dir' must be a path string, got {value!r}")
                 changes["cache_dir"] = path.parent / value
+            elif key == "max-file-size":
+                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                    raise ConfigError(f"{path}: 'max-file-size' must be a whole number of bytes >= 1, got {value!r}")
+                changes["max_file_size"] = value
             elif key == "max-layer-gain":
-                if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 1:
-                    raise ConfigError(f"{path}: 'max-layer-gain' must be a number > 1, got {value!r}")
+                if not is_positive_finite(value) or value <= 1:  # NaN would flag every layer
+                    raise ConfigError(f"{path}: 'max-layer-gain' must be a finite number > 1, got {value!r}")
                 thresholds = replace(thresholds, max_gain=float(value))
             elif key == "probe":
                 if not isinstance(value, dict):
@@ -243,5 +260,5 @@ def _per_file_ignores(path: Path, value: Any) -> tuple[tuple[str, tuple[str, ...
 KNOWN_KEYS = (
     "select", "extend-select", "ignore", "extend-ignore", "fail-on", "format", "output",
     "exclude", "force-exclude", "statistics", "quiet", "per-file-ignores", "max-layer-gain",
-    "min-stack-gain", "cache-dir", "probe", "extend",
+    "min-stack-gain", "cache-dir", "max-file-size", "probe", "extend",
 )

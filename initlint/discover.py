@@ -10,11 +10,13 @@ named explicitly is always linted: pre-commit passes file names and expects them
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from initlint.findings import FileError
+from initlint.reading import file_kind
 
 SKIPPED_DIRS = frozenset({"__pycache__", "build", "node_modules", "site-packages"})
 #: what a folder walk lints (a file named explicitly is linted whatever its name)
@@ -66,9 +68,24 @@ class _Ignores:
         return False
 
 
+def _exists(path: Path) -> bool:
+    """``path.exists()``, False where a folder on the way cannot be searched."""
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
 def _git_root(folder: Path) -> Path | None:
     for parent in (folder, *folder.parents):
-        if (parent / ".git").exists():
+        if _exists(parent / ".git"):
             return parent
     return None
 
@@ -81,7 +98,7 @@ def _parent_gitignores(folder: Path) -> _Ignores:
         return ignores
     chain = [folder, *folder.parents]
     for parent in reversed(chain[1 : chain.index(root) + 1] if root in chain else []):
-        if (parent / ".gitignore").is_file():
+        if _is_file(parent / ".gitignore"):
             ignores.add_file(parent / ".gitignore")
     return ignores
 
@@ -91,7 +108,7 @@ def _skip_dir(path: Path, name: str) -> bool:
         name.startswith(".")
         or name in SKIPPED_DIRS
         or name.endswith(".egg-info")
-        or (path / "pyvenv.cfg").exists()
+        or _exists(path / "pyvenv.cfg")
     )
 
 
@@ -104,7 +121,7 @@ def discover(
     excluded_by: Callable[[Path, bool], bool] | None = None,
     force_exclude: bool = False,
 ) -> tuple[list[SourceFile], list[FileError]]:
-    """Files to lint in a stable order, and the paths that do not exist.
+    """Files to lint in a stable order, and the paths and folders that cannot be read.
 
     ``excluded_by(path, is_dir)`` replaces the ``exclude`` patterns (per-folder configs);
     ``force_exclude`` applies exclusion to the paths named, too.
@@ -126,21 +143,36 @@ def discover(
         return excluded.match_file(rel + "/" if is_dir else rel)
 
     for raw in paths:
-        path = (cwd / raw).resolve() if not os.path.isabs(raw) else Path(raw).resolve()
-        if force_exclude and path.exists() and is_excluded(path, path.is_dir()):
+        try:
+            path = (cwd / raw).resolve() if not os.path.isabs(raw) else Path(raw).resolve()
+            mode = path.stat().st_mode
+        except FileNotFoundError:
+            errors.append(FileError(raw, "no such file or directory"))
             continue
-        if path.is_file():
+        except RuntimeError:  # Python < 3.13 raises it for a symlink loop
+            errors.append(FileError(raw, "symlink loop: too many levels of symbolic links"))
+            continue
+        except OSError as error:
+            errors.append(FileError(raw, f"cannot open: {error.strerror or error}"))
+            continue
+        if force_exclude and is_excluded(path, stat.S_ISDIR(mode)):
+            continue
+        if stat.S_ISREG(mode):
             found.setdefault(path, SourceFile(path, display_path(path, cwd)))
             continue
-        if not path.is_dir():
-            errors.append(FileError(raw, "no such file or directory"))
+        if not stat.S_ISDIR(mode):
+            errors.append(FileError(raw, f"{file_kind(mode)}, not a source file or folder"))
             continue
         ignores = _parent_gitignores(path)
         if ignores.ignored(path, True):  # named explicitly: the user wants it linted
             ignores = _Ignores()
-        for folder, dirnames, filenames in os.walk(path):
+        def unreadable(error: OSError) -> None:  # os.walk skips these without a word
+            where = Path(error.filename) if error.filename else path
+            errors.append(FileError(display_path(where, cwd), f"cannot read folder: {error.strerror or error}"))
+
+        for folder, dirnames, filenames in os.walk(path, onerror=unreadable):
             here = Path(folder)
-            if (here / ".gitignore").is_file():
+            if _is_file(here / ".gitignore"):
                 ignores.add_file(here / ".gitignore")
             dirnames[:] = sorted(
                 name

@@ -30,6 +30,7 @@ from initlint.model.syntax import read_syntax
 from initlint.parsing import parse
 from initlint.positions import positions as node_positions
 from initlint.prefilter import prefilter_for
+from initlint.reading import DEFAULT_MAX_FILE_SIZE, NotARegularFile, UnreadableFile, read_source
 from initlint.rules import REGISTRY, Hit, Rule
 from initlint.selection import matches, selected_codes
 from initlint.suppress import Suppressions
@@ -128,7 +129,10 @@ def lint_text(
     except RecursionError:
         result.error = FileError(path, "file too deeply nested to analyse (RecursionError)")
     except Exception as error:  # a bug in initlint's reading of this file: say so, go on
-        result.error = FileError(path, f"initlint failed reading this file ({_describe(error)}): {_REPORT}")
+        if _caused_by_recursion(error):  # libcst's context managers turn it into a KeyError
+            result.error = FileError(path, "file too deeply nested to analyse (RecursionError)")
+        else:
+            result.error = FileError(path, f"initlint failed reading this file ({_describe(error)}): {_REPORT}")
     return result
 
 
@@ -164,10 +168,10 @@ def load_source(path: Path) -> ParsedFile | None:
     if known is not None and signature is not None and known[0] == signature:
         return known[1]
     source = None
-    try:
-        data = path.read_bytes()
+    try:  # a dependency that is a FIFO, a device or huge is no definition we can read
+        data = read_source(path, DEFAULT_MAX_FILE_SIZE)
         text = decode_source(data)
-    except (OSError, ValueError):
+    except (NotARegularFile, UnreadableFile, ValueError):
         text = None
     module = parse(text) if text is not None else "unreadable"
     if not isinstance(module, str):
@@ -191,9 +195,20 @@ def file_digest(path: str) -> str | None:
     from initlint.cache import content_hash
 
     try:
-        return content_hash(Path(path).read_bytes())
-    except OSError:
+        return content_hash(read_source(Path(path), DEFAULT_MAX_FILE_SIZE))
+    except (NotARegularFile, UnreadableFile):
         return None
+
+
+def _caused_by_recursion(error: BaseException) -> bool:
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, RecursionError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 #: what a user should do about an error that is initlint's fault, not the file's
@@ -208,7 +223,12 @@ def _describe(error: Exception) -> str:
         trace = trace.tb_next
     if trace is not None:
         where = f" at {Path(trace.tb_frame.f_code.co_filename).name}:{trace.tb_lineno}"
-    return f"{type(error).__name__}: {error}{where}"
+    try:  # str() of an error holding a libcst node prints the whole subtree, or fails
+        text = " ".join(str(error).split())
+    except Exception:
+        text = "(no description)"
+    text = text if len(text) <= 200 else text[:200] + "..."
+    return f"{type(error).__name__}: {text}{where}"
 
 
 def _with_assumptions(hit: Hit, facts) -> Hit:
@@ -240,12 +260,15 @@ def _place(module: cst.Module, path: str, hits, suppressions: Suppressions) -> l
 
 
 def lint_file(source: SourceFile, settings: Settings, data: bytes | None = None) -> FileResult:
-    """Read, decode and lint one file; every failure becomes a one-line FileError."""
+    """Read (unless ``data`` was), decode and lint one file; every failure becomes a one-line
+    FileError, and a FIFO or device a note that it was skipped."""
     if data is None:
         try:
-            data = source.path.read_bytes()
-        except OSError as error:
-            return FileResult(source.display, error=FileError(source.display, _os_reason(error)))
+            data = read_source(source.path, settings.max_file_size)
+        except NotARegularFile as note:
+            return FileResult(source.display, skipped=str(note))
+        except UnreadableFile as error:
+            return FileResult(source.display, error=FileError(source.display, str(error)))
     from initlint.documents import lint_document, load_document  # .py and .ipynb alike
 
     try:
@@ -255,35 +278,48 @@ def lint_file(source: SourceFile, settings: Settings, data: bytes | None = None)
     return lint_document(document, rules_for(settings, str(source.path)), settings)
 
 
-def _os_reason(error: OSError) -> str:
-    return f"cannot read file: {error.strerror or error}"
-
-
 #: up to this many files are linted in this process: starting workers costs more (pre-commit)
 SERIAL_LIMIT = 16
 
 
-def _lint_many(sources: list[SourceFile], settings: Settings, jobs: int) -> list[FileResult]:
-    """Results in the order of ``sources``, from worker processes when it pays."""
-    if jobs <= 1 or len(sources) <= SERIAL_LIMIT:
-        return [lint_file(source, settings) for source in sources]
+def _lint_many(
+    items: list[tuple[SourceFile, bytes | None]], settings: Settings, jobs: int, isolate: bool
+) -> list[FileResult]:
+    """Results in the order of ``items``, from worker processes when it pays; with
+    ``isolate``, a crash (a parser segfault, the OOM killer) costs only the file it hit."""
     from functools import partial
 
-    from initlint.parallel import map_in_workers
+    lint = partial(_lint_item, settings=settings)
+    if jobs > 1 and len(items) > SERIAL_LIMIT:
+        from initlint.parallel import map_in_workers
 
-    return map_in_workers(partial(lint_file, settings=settings), sources, jobs, _size, _lost)
+        return map_in_workers(lint, items, jobs, _size, _lost)
+    if isolate:
+        from initlint.isolation import map_in_child
+
+        return map_in_child(lint, items, _lost)
+    return [lint(item) for item in items]
 
 
-def _size(source: SourceFile) -> int:
+def _lint_item(item: tuple[SourceFile, bytes | None], settings: Settings) -> FileResult:
+    return lint_file(item[0], settings, item[1])
+
+
+def _size(item: tuple[SourceFile, bytes | None]) -> int:
+    source, data = item
+    if data is not None:
+        return len(data)
     try:
         return source.path.stat().st_size
     except OSError:
         return 0  # lint_file reports why it cannot be read
 
 
-def _lost(source: SourceFile) -> FileResult:
+def _lost(item: tuple[SourceFile, bytes | None]) -> FileResult:
+    """A file whose worker died: an error, never cached (the next run tries again)."""
+    display = item[0].display
     reason = "the worker process linting this file died (a crash in the parser, or out of memory)"
-    return FileResult(source.display, error=FileError(source.display, reason))
+    return FileResult(display, error=FileError(display, reason), cacheable=False)
 
 
 def lint_files(
@@ -291,40 +327,54 @@ def lint_files(
     settings: Settings,
     jobs: int | None = None,
     cache: Cache | None = None,
+    isolate: bool = False,
 ) -> LintResult:
-    """Lint every file; unchanged files come from ``cache``; findings sorted by place."""
+    """Lint every file; unchanged files come from ``cache``; findings sorted by place.
+
+    Each file is read once: with a cache, here (its hash is of exactly the bytes linted), else
+    where it is linted. Failures to read are never cached: the next run tries again.
+    """
     files = list(files)
     if cache is not None:
         from initlint.cache import content_hash  # hashlib only when a cache is used
     results: dict[int, FileResult] = {}
-    pending: list[tuple[int, SourceFile, str | None]] = []
+    pending: list[tuple[int, SourceFile, bytes | None, str | None]] = []
     digests: dict[str, str | None] = {}
     for index, source in enumerate(files):
         if cache is None:
-            pending.append((index, source, None))
+            pending.append((index, source, None, None))
             continue
         try:
-            data = source.path.read_bytes()
-        except OSError as error:
-            results[index] = FileResult(source.display, error=FileError(source.display, _os_reason(error)))
+            data = read_source(source.path, settings.max_file_size)
+        except NotARegularFile as note:
+            results[index] = FileResult(source.display, skipped=str(note))
+            continue
+        except UnreadableFile as error:
+            results[index] = FileResult(source.display, error=FileError(source.display, str(error)))
             continue
         digest = content_hash(data)
         cached = cache.get(str(source.path), digest, source.display)
         if cached is not None and _fresh(cached[2], digests):
             results[index] = FileResult(source.display, cached[0], cached[1], cached[2])
         else:
-            pending.append((index, source, digest))
-    fresh = _lint_many([source for _, source, _ in pending], settings, jobs or os.cpu_count() or 1)
-    for (index, source, digest), result in zip(pending, fresh):
+            pending.append((index, source, data, digest))
+    fresh = _lint_many(
+        [(source, data) for _, source, data, _ in pending],
+        settings,
+        jobs or os.cpu_count() or 1,
+        isolate,
+    )
+    for (index, source, _, digest), result in zip(pending, fresh):
         results[index] = result
-        if cache is not None and digest is not None:
+        if cache is not None and digest is not None and result.cacheable:
             cache.put(str(source.path), digest, result.findings, result.error, result.dependencies)
     if cache is not None:
         cache.save()
-    findings = [f for index in sorted(results) for f in results[index].findings]
-    errors = [results[i].error for i in sorted(results) if results[i].error is not None]
-    findings.sort(key=lambda f: f.sort_key)
-    return LintResult(findings, errors, len(files))
+    ordered = [results[index] for index in sorted(results)]
+    findings = sorted((f for r in ordered for f in r.findings), key=lambda f: f.sort_key)
+    errors = [r.error for r in ordered if r.error is not None]
+    skipped = [FileError(r.path, r.skipped) for r in ordered if r.skipped is not None]
+    return LintResult(findings, errors, len(files) - len(skipped), skipped)
 
 
 def _fresh(dependencies: dict[str, str], digests: dict[str, str | None]) -> bool:

@@ -280,6 +280,10 @@ class FileResult:
     error: FileError | None = None
     #: other files of the project the result depends on: {absolute path: content hash}
     dependencies: dict[str, str] = field(default_factory=dict)
+    #: why the file was skipped (a FIFO or device, not a source file): a note, not an error
+    skipped: str | None = None
+    #: False for a result the cache must not keep: a crash or a read that may go better next time
+    cacheable: bool = True
 
 
 @dataclass
@@ -289,6 +293,10 @@ class LintResult:
     findings: list[Finding]
     errors: list[FileError]
     files: int
+    #: files that were not linted and why (FIFOs, devices): notes, not errors
+    skipped: list[FileError] = field(default_factory=list)
+    #: other things a user should know that are no errors (a cache folder refused)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def files_with_findings(self) -> int:

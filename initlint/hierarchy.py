@@ -52,14 +52,14 @@ class Hierarchy:
             if config not in self._settings:
                 self._settings[config] = self.overrides(self.fixed)
             return self._settings[config]
-        config = self.config_for(folder.resolve())
+        config = self.config_for(_resolved(folder))
         if config not in self._settings:
             base = load_settings(config) if config is not None else Settings(root=self.cwd)
             self._settings[config] = self.overrides(base)
         return self._settings[config]
 
     def for_file(self, path: Path) -> Settings:
-        return self.for_folder(path.resolve().parent)
+        return self.for_folder(_resolved(path).parent)
 
     def run_settings(self, paths: Iterable[str]) -> Settings:
         """Settings for the run as a whole (report format, fail-on): the working directory's
@@ -67,7 +67,7 @@ class Hierarchy:
         if self.fixed is not None or self.config_for(self.cwd) is not None:
             return self.for_folder(self.cwd)
         for raw in paths:
-            path = (self.cwd / raw).resolve()
+            path = _resolved(self.cwd / raw)
             if path.exists():
                 return self.for_folder(path if path.is_dir() else path.parent)
         return self.for_folder(self.cwd)
@@ -84,10 +84,19 @@ class Hierarchy:
 
             spec = self._excludes[id(settings)] = gitignore_spec(settings.exclude)
         try:
-            relative = path.resolve().relative_to(settings.root).as_posix()
+            relative = _resolved(path).relative_to(settings.root).as_posix()
         except ValueError:
             relative = path.name
         return spec.match_file(relative + "/" if is_dir else relative)
+
+
+def _resolved(path: Path) -> Path:
+    """``path.resolve()``, or the absolute path where that fails (a symlink loop raises
+    RuntimeError before Python 3.13): discovery reports such paths, they must not crash here."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return path.absolute()
 
 
 def cli_overrides(**options: Any) -> Overrides:
@@ -95,7 +104,7 @@ def cli_overrides(**options: Any) -> Overrides:
 
     def apply(settings: Settings) -> Settings:
         changes: dict[str, Any] = {}
-        for name in ("fail_on", "format", "output", "statistics", "quiet", "cache_dir", "force_exclude"):
+        for name in ("fail_on", "format", "output", "statistics", "quiet", "cache_dir", "force_exclude", "max_file_size"):
             if options.get(name) is not None:
                 changes[name] = options[name]
         select = options.get("select") if options.get("select") is not None else settings.select

@@ -1,9 +1,11 @@
 """Source text to a libcst Module, or a one-line reason why not: safely, and no slower than needed.
 
 Safely: libcst's native parser takes minutes on, or overflows the C stack with (a segfault),
-pathologically deep code: a 3,000-term ``1+1+...`` chain, a thousand nested brackets. CPython's
-parser refuses such code cleanly, but asking it costs a tenth of a libcst parse, so it is asked
-only when a cheap look at the text cannot rule deep nesting out.
+code that nests thousands of levels deep: a 3,000-term ``1+1+...`` chain, a thousand nested
+brackets, a 10,000-branch ``elif`` chain. CPython's parser refuses the worst of it cleanly,
+but asking it costs a third of a libcst parse, so it is asked only when a cheap look at what
+the tokenizer sees cannot rule deep nesting out (nesting.py); then the tree CPython returns is
+measured before libcst may see the file.
 
 Fast: parsing is most of initlint's time; see ``trust_parser_output``.
 """
@@ -11,33 +13,22 @@ Fast: parsing is most of initlint's time; see ``trust_parser_output``.
 from __future__ import annotations
 
 import ast
-import re
+import sys
 
 import libcst as cst
 
-#: a logical line or bracketed span this long could hold an expression deep enough to hurt
-#: libcst (a 1+1+... chain needs two characters a level; libcst copes with 3,000 levels)
-MAX_SAFE_SPAN = 4000
-#: brackets nested deeper than this could too (libcst copes with 1,000)
-MAX_SAFE_DEPTH = 100
-_BRACKETS = re.compile(r"[()\[\]{}]")
-_OPENERS = {")": "(", "]": "[", "}": "{"}
-#: a comment or a string literal's quoted body (triple or single quotes); leftmost match wins,
-#: so a '#' inside a string and a quote inside a comment are read as Python reads them
-_STRING_OR_COMMENT = re.compile(
-    r"#[^\r\n]*"
-    r"""|(?P<body>'''[^'\\]*(?:(?:\\[\s\S]|'(?!''))[^'\\]*)*'''"""
-    r'''|"""[^"\\]*(?:(?:\\[\s\S]|"(?!""))[^"\\]*)*"""'''
-    r"""|'[^'\\\r\n]*(?:\\[\s\S][^'\\\r\n]*)*'|"[^"\\\r\n]*(?:\\[\s\S][^"\\\r\n]*)*")"""
-)
-_PREFIX = re.compile(r"[A-Za-z]{1,2}\Z")
+from initlint.nesting import may_nest_deeply, too_deep
 
 
 def parse(text: str) -> cst.Module | str:
     """The module, or why it cannot be parsed (one line, CPython's words where it has them)."""
-    reason = python_syntax_problem(text) if may_be_too_deep(text) else None
-    if reason is not None:
-        return reason
+    if may_nest_deeply(text):
+        tree = python_tree(text)
+        if isinstance(tree, str):
+            return tree
+        reason = too_deep(tree)
+        if reason is not None:
+            return reason
     try:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as error:
@@ -94,75 +85,42 @@ def _no_validation(self: cst.CSTNode) -> None:
     """Stands in for ``CSTNode.__post_init__`` after ``trust_parser_output``."""
 
 
-def may_be_too_deep(text: str) -> bool:
-    """False when no expression in the file can nest deeply: then libcst is safe to call.
-
-    Conservative: long lines, long bracketed spans, deep or unbalanced brackets answer True,
-    and the caller then asks CPython's parser. Brackets are first counted in the raw text (the
-    common case: they balance); only when that fails are they counted again with comments and
-    plain strings blanked out, since docstrings like ``values in [0, 1)`` unbalance the raw count.
-    """
-    if max(map(len, text.replace("\\\n", " ").splitlines()), default=0) > MAX_SAFE_SPAN:
-        return True
-    if not _brackets_may_nest_deeply(text):
-        return False
-    code = _without_strings_and_comments(text)
-    return code is None or _brackets_may_nest_deeply(code)
-
-
-def _brackets_may_nest_deeply(text: str) -> bool:
-    stack: list[tuple[str, int]] = []
-    for match in _BRACKETS.finditer(text):
-        char, position = match.group(), match.start()
-        if char in "([{":
-            stack.append((char, position))
-            if len(stack) > MAX_SAFE_DEPTH:
-                return True
-            continue
-        if not stack or stack[-1][0] != _OPENERS[char]:
-            return True
-        if position - stack.pop()[1] > MAX_SAFE_SPAN:
-            return True
-    return bool(stack)
-
-
-def _without_strings_and_comments(text: str) -> str | None:
-    """``text`` with comments removed and plain string literals emptied; None when unsure.
-
-    f-strings keep their text: their replacement fields are code. One whose braces do not
-    balance was cut short by a nested quote of its own kind (Python 3.12 allows
-    ``f"{x["a"]}"``), so what follows it may be misread: answer None and let CPython decide.
-    """
-    unsure = False
-
-    def blank(match: re.Match[str]) -> str:
-        nonlocal unsure
-        body = match.group("body")
-        if body is None:
-            return ""
-        prefix = _PREFIX.search(text, max(0, match.start() - 2), match.start())
-        if prefix is not None and "f" in prefix.group().lower():
-            if body.count("{") != body.count("}"):
-                unsure = True
-            return match.group()
-        return '""'
-
-    code = _STRING_OR_COMMENT.sub(blank, text)
-    return None if unsure else code
-
-
 def python_syntax_problem(text: str) -> str | None:
-    """Why CPython's own parser rejects the file, or None.
+    """Why CPython's own parser rejects the file, or None."""
+    tree = python_tree(text)
+    return tree if isinstance(tree, str) else None
 
-    Run before libcst for two reasons: CPython's syntax errors are the clearest, and its parser
-    refuses the pathologically deep code that libcst cannot survive (see the module docstring).
+
+def python_tree(text: str) -> ast.Module | str:
+    """CPython's tree of the file, or why its parser rejects it (one line).
+
+    CPython's syntax errors are the clearest, and its parser refuses pathologically deep code
+    (more than 200 nested brackets, thousands of nested operators) cleanly. How deep a tree it
+    builds depends on the recursion limit left above the caller, so it gets the same room
+    wherever it is called from (a worker, a forked child, a test): the answer depends on the
+    text alone, and every way of linting a file agrees.
     """
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(_depth() + _PARSER_ROOM)
     try:
-        ast.parse(text)
+        return ast.parse(text)
     except SyntaxError as error:
         return f"syntax error at line {error.lineno}, column {error.offset}: {error.msg}"
     except (RecursionError, MemoryError) as error:
         return f"too deeply nested to analyse (Python's own parser gives up: {type(error).__name__})"
     except ValueError as error:  # e.g. source with NUL bytes that slipped past decoding
         return f"cannot parse: {error}"
-    return None
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+#: recursion limit above the caller's frames while CPython builds its tree: its default at the
+#: top of a program (CPython nests three tree levels per unit of the limit)
+_PARSER_ROOM = 1000
+
+
+def _depth() -> int:
+    frame, depth = sys._getframe(), 0
+    while frame is not None:
+        frame, depth = frame.f_back, depth + 1
+    return depth

@@ -260,7 +260,7 @@ def test_pyproject_config_and_cli_override(cli, project):
         ("[tool.initlint]\nselct = ['IL1']\n", "unknown key 'selct' in [tool.initlint]"),
         ("[tool.initlint]\nselect = 'IL1'\n", "'select' must be a list of strings"),
         ("[tool.initlint]\nformat = 'xml'\n", "'format' must be one of text, json, github, sarif, gitlab, junit"),
-        ("[tool.initlint]\nmax-layer-gain = 0.5\n", "'max-layer-gain' must be a number > 1"),
+        ("[tool.initlint]\nmax-layer-gain = 0.5\n", "'max-layer-gain' must be a finite number > 1"),
         ("[tool.initlint]\nignore = ['XX1']\n", "ignore: unknown selector 'XX1'"),
         ("[tool.initlint\n", "invalid TOML"),
     ],

@@ -25,6 +25,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from initlint.limits import is_positive_finite
 from initlint.probe.runner import ProbeError, ProbeOptions, parse_probe_arg
 
 #: verdict thresholds (probe/verdicts.py): key -> ProbeThresholds field
@@ -54,10 +55,8 @@ def check_probe_table(table: dict[str, Any], path: Path | None = None) -> None:
             raise _error(path, f"unknown key '{key}'; known keys: {', '.join(KEYS)}")
         if key == "device" and (not isinstance(value, str) or value.split(":")[0] not in DEVICES):
             raise _error(path, f"'device' must be one of {', '.join(DEVICES)}, got {value!r}")
-        if key in THRESHOLDS and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
-            raise _error(path, f"'{key}' must be a positive number, got {value!r}")
-        if key in ("timeout", "memory-mb") and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
-            raise _error(path, f"'{key}' must be a positive number, got {value!r}")
+        if key in (*THRESHOLDS, "timeout", "memory-mb") and not is_positive_finite(value):
+            raise _error(path, f"'{key}' must be a finite number above 0, got {value!r}")
         if key in ("batch", "seed", "workers") and (isinstance(value, bool) or not isinstance(value, int) or value < (0 if key == "seed" else 1)):
             raise _error(path, f"'{key}' must be a {'non-negative' if key == 'seed' else 'positive'} integer, got {value!r}")
         if key in ("args", "factory", "input-shape") and not isinstance(value, dict):

@@ -4,11 +4,18 @@ The parent never imports torch or user code. Each worker is a fresh ``python -m
 initlint.probe.worker`` process that imports torch once and serves several tasks in turn. A task that runs past its time limit, a worker whose
 resident memory passes the cap, and a worker that dies (segfault, ``os._exit``) become error
 results for that task; the worker is replaced and the other tasks go on.
+
+Workers never outlive initlint. Each runs in a process group of its own, which is killed as a
+whole (the processes user code started with it); on Linux the kernel kills a worker whose parent
+dies, even by SIGKILL (``PR_SET_PDEATHSIG``, set by the worker itself), and elsewhere the worker
+watches its parent. SIGTERM to initlint while a pool is open kills the groups, then initlint
+dies of that same SIGTERM.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import queue
 import signal
 import subprocess
@@ -17,6 +24,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
+
+
+#: seconds a new worker may take to import torch before its first task's time starts (a busy
+#: machine takes tens of seconds; a model's --probe-timeout must not pay for it)
+STARTUP_S = 300.0
 
 
 def _rss_mb(pid: int) -> float | None:
@@ -49,6 +61,8 @@ class _Worker:
     answers: "queue.Queue[dict[str, Any] | None]"
     task: int | None = None
     started: float = 0.0
+    #: the worker has imported torch and said so: from then on a task's time is its own
+    ready: bool = False
 
     def send(self, task: dict[str, Any] | None) -> None:
         assert self.process.stdin is not None
@@ -72,12 +86,14 @@ class WorkerPool:
     timeout: float = 60.0
     memory_mb: float = 4096.0
     _workers: list[_Worker] = field(default_factory=list)
+    _previous_term: Any = None
 
     def _start(self) -> _Worker:
         """``python -m initlint.probe.worker``: a fresh interpreter (no fork of this process,
         no re-import of the caller's __main__), JSON lines over stdin/stdout."""
         process = subprocess.Popen(
-            [sys.executable, "-m", "initlint.probe.worker"],
+            [sys.executable, "-m", "initlint.probe.worker", str(os.getpid())],
+            start_new_session=True,  # a group of its own: killed whole, and no terminal's ^C
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -119,6 +135,9 @@ class WorkerPool:
             answer = worker.answers.get_nowait()
         except queue.Empty:
             answer = False
+        if isinstance(answer, dict) and answer.get("ready"):
+            worker.ready, worker.started = True, time.monotonic()  # start-up is not the model's time
+            return
         if answer:
             results[index] = answer
             worker.task = None
@@ -132,7 +151,7 @@ class WorkerPool:
             self._retire(worker)
             return
         elapsed = time.monotonic() - worker.started
-        if elapsed > timeout:
+        if elapsed > timeout + (0.0 if worker.ready else STARTUP_S):
             results[index] = {
                 "ok": False,
                 "stage": "timeout",
@@ -151,8 +170,7 @@ class WorkerPool:
             self._retire(worker)
 
     def _retire(self, worker: _Worker) -> None:
-        if worker.process.poll() is None:
-            worker.process.kill()
+        _kill_group(worker.process)
         try:
             worker.process.wait(5)
         except subprocess.TimeoutExpired:
@@ -177,8 +195,50 @@ class WorkerPool:
                 pass
             self._retire(worker)
 
+    def kill(self) -> None:
+        """Stop every worker and its group now (initlint is being interrupted)."""
+        for worker in list(self._workers):
+            self._retire(worker)
+
     def __enter__(self) -> "WorkerPool":
+        self._previous_term = _raise_on_sigterm()
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, kind, error, trace) -> None:
+        try:
+            if kind is None:
+                self.close()
+            else:  # ^C, SIGTERM or a bug: no time for goodbyes
+                self.kill()
+        finally:
+            if self._previous_term is not None:
+                signal.signal(signal.SIGTERM, self._previous_term)
+        if kind is _Terminated:  # die of the signal, as without a pool
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+class _Terminated(BaseException):
+    """SIGTERM arrived while a pool was open."""
+
+
+def _raise_on_sigterm():
+    """Turn SIGTERM into _Terminated (so the pool's exit runs); the previous handler, or None
+    where handlers cannot be set (not the main thread)."""
+
+    def handler(number, frame):
+        raise _Terminated()
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:
+        return None
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    """SIGKILL to the worker's process group (its pid: start_new_session), then the worker."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError, AttributeError):
+        pass
+    if process.poll() is None:
+        process.kill()

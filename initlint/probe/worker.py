@@ -86,9 +86,39 @@ def _user_frame(error: BaseException) -> str:
     return ""
 
 
+def _die_with(parent: int) -> None:
+    """End this worker when ``parent`` (initlint) dies, however it dies: the kernel's
+    parent-death signal on Linux, and a thread that watches the parent pid everywhere (also
+    for the moment before the signal was set). A worker stuck in user code cannot outlive it."""
+    import threading
+    import time
+
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            import signal
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(70)
+
+    if os.getppid() != parent:
+        os._exit(70)
+    threading.Thread(target=watch, name="initlint-parent-watch", daemon=True).start()
+
+
 def main() -> None:
     """Serve JSON-line tasks from stdin until "null" or end of input; answers go to the real
-    stdout, while the user's prints (fd 1 and 2) go to /dev/null."""
+    stdout, while the user's prints (fd 1 and 2) go to /dev/null. The argument, if any, is the
+    pid of initlint, whose death ends this worker."""
+    if len(sys.argv) > 1:
+        _die_with(int(sys.argv[1]))
     protocol = os.fdopen(os.dup(1), "w", encoding="utf-8")
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
@@ -97,11 +127,18 @@ def main() -> None:
     import torch  # noqa: F401  - once per worker, before the first task
 
     torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
+    from initlint.probe.measure import measure  # noqa: F401  - part of the clean state
+    from initlint.probe.state import CleanState
+
+    clean = CleanState.take()
+    protocol.write(json.dumps({"ready": True}) + "\n")  # the pool starts the task's clock now
+    protocol.flush()
     for line in sys.stdin:
         task = json.loads(line)
         if task is None:
             return
         result = run_task(task)
+        clean.restore()  # the next model starts where this one started (state.py)
         protocol.write(json.dumps(result) + "\n")
         protocol.flush()
 

@@ -10,7 +10,9 @@ regions are lines of the JSON file): its message starts with ``cell N:line:col``
 from __future__ import annotations
 
 import json
+import os
 from pathlib import PurePosixPath
+from urllib.parse import quote
 
 from initlint import __version__
 from initlint.catalog import CATALOG_URL, read_page, section
@@ -24,9 +26,16 @@ SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
 def _artifact(path: str) -> dict:
+    """An artifactLocation: a ``file://`` URI for an absolute path, else a relative reference
+    to ``%SRCROOT%``; every byte outside the unreserved set percent-encoded (RFC 3986), the
+    bytes of the file system's name (a name that is not UTF-8 keeps its bytes)."""
     if PurePosixPath(path).is_absolute():
-        return {"uri": PurePosixPath(path).as_uri()}
-    return {"uri": path, "uriBaseId": "%SRCROOT%"}
+        return {"uri": "file://" + _quote(path)}
+    return {"uri": _quote(path), "uriBaseId": "%SRCROOT%"}
+
+
+def _quote(path: str) -> str:
+    return quote(os.fsencode(path), safe="/")
 
 
 def _rule(rule, policy: FailPolicy) -> dict:

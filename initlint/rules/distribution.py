@@ -47,7 +47,7 @@ def positive_mean_weights(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]
                 continue
             moment = dist.second_moment(())
             mean = dist.mean
-            if moment <= 0 or mean is None:
+            if moment is None or moment <= 0 or mean is None:  # None: no finite number
                 continue
             correlation = mean * mean / moment
             at = anchor(facts, write.drawn.frames)
@@ -96,7 +96,7 @@ def truncation_cuts_std(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
             if not is_number(fan) or fan <= 0:
                 continue
             gain = theory.layer_gain(fan, moment)
-            if gain <= limits.max_gain:
+            if gain is None or gain <= limits.max_gain:  # None: beyond the float range
                 continue  # a cut that leaves a healthy or small gain: IL203 judges the stack
             low, high = dist.bounds()
             model, path = model_of(entry, tensor, facts)

@@ -60,14 +60,16 @@ def step_of(node: FlowNode, authored: bool = True) -> Step | None:
         return None
     link = next_layer(node)
     if link is not None:
-        factor = link.factor
-        for activation in link.activations:
-            factor *= activation.factor
+        factors = [link.factor, *(activation.factor for activation in link.activations)]
+        factor = math.prod(factors) if all(is_number(f) for f in factors) else None
         activation = link.activations[0] if link.activations else None
     else:
         activation = following_activation(node)
         factor = activation.factor if activation is not None else 1.0
-    return Step(node, tensor, write, moment, float(node.fan_in), factor, activation)
+    step = Step(node, tensor, write, moment, float(node.fan_in), factor, activation)
+    if not is_number(factor) or step.gain is None or step.linear_gain is None:
+        return None  # a factor or gain beyond the float range (theory.py): nothing established
+    return step
 
 
 @dataclass

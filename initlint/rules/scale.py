@@ -75,8 +75,8 @@ def _explosion(facts: FileFacts, entry: EntryFacts, tensor: Tensor, node, write:
     if normalized:
         return None  # a norm right after the layer undoes its weights' scale
     if is_number(fan) and fan > 0:
-        gain = theory.layer_gain(fan, moment) * scaled
-        if gain <= limits.max_gain:
+        gain = theory.layer_gain(fan, moment, scaled)
+        if gain is None or gain <= limits.max_gain:  # None: beyond the float range
             return None
         source = fan_in_text(tensor)
         at_text = f"at fan-in {fmt(fan)}" + (f" ({source})" if source else "")

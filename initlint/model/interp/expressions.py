@@ -59,6 +59,11 @@ def augmented(operator_node: cst.BaseAugOp) -> type:
     return _AUGMENTED[type(operator_node)]
 
 
+def _is_count(value: Any) -> bool:
+    """An int a str can be repeated by (``'x' * 0.5`` raises in Python: not a value)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _plain(value: Any) -> bool:
     return value is None or isinstance(value, (bool, int, float, str))
 
@@ -162,7 +167,7 @@ class Expressions:
             if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= _HUGE:
                 return UNKNOWN
             return value
-        if isinstance(left, str) and (isinstance(right, str) and op is cst.Add or is_number(right) and op is cst.Multiply and 0 <= right < 1000):
+        if isinstance(left, str) and (isinstance(right, str) and op is cst.Add or _is_count(right) and op is cst.Multiply and 0 <= right < 1000):
             return function(left, right)
         if isinstance(left, str) and op is cst.Modulo:
             try:

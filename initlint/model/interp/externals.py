@@ -495,10 +495,8 @@ def _init_helper(last: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
         param = args[1] if len(args) > 1 else kwargs.get("param")
         if not isinstance(name, str) or param is not None and not is_number(param):
             return UNKNOWN
-        try:
-            return theory.calculate_gain(name, param)
-        except (ValueError, TypeError, OverflowError):
-            return UNKNOWN
+        gain = theory.calculate_gain(name, param)
+        return UNKNOWN if gain is None else gain  # None: torch would raise
     tensor = args[0] if args else kwargs.get("tensor")
     if not isinstance(tensor, Tensor):
         return UNKNOWN

@@ -142,9 +142,7 @@ def distribution(name: str, bound: dict[str, Any] | None, shape: Any) -> Dist:
         a, mode, nonlinearity = _num(bound.get("a")), bound.get("mode"), bound.get("nonlinearity")
         if a is None or mode not in ("fan_in", "fan_out") or not isinstance(nonlinearity, str):
             return Opaque(f"{name} with arguments the evaluator cannot establish")
-        try:
-            theory.calculate_gain(nonlinearity, a)
-        except (ValueError, TypeError):
+        if theory.calculate_gain(nonlinearity, a) is None:  # torch would raise
             return Opaque(f"{name} with nonlinearity {nonlinearity!r}")
         spelled = f"{name}(nonlinearity='{nonlinearity}'" + (f", a={theory.format_number(a)}" if a else "") + (", mode='fan_out'" if mode == "fan_out" else "") + ")"
         return FanScaled("kaiming", mode=mode, nonlinearity=nonlinearity, a=a, spelled=spelled,

@@ -1,0 +1,190 @@
+"""The two checks of benchmarks/fuzz.py on one batch folder: every file alone in a child that
+can be killed (hangs, crashes, variant disagreements), and the initlint program four ways
+(``--jobs 1``/``2``, without and with a cache). Run as ``python fuzz_passes.py --child FOLDER
+START [--variants]`` it is that child.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+sys.path.insert(0, str(HERE.parent))
+
+import fuzz_inputs  # noqa: E402  (tests/fuzz_inputs.py: the byte variants)
+
+# --- pass 1: every file alone, timed, in a child that can be killed --------------------------
+
+
+def child_main(folder: Path, start: int, variants: bool) -> None:
+    """Run in the child: lint the batch's files from ``start`` on, one JSON line each."""
+    from initlint.config import Settings
+    from initlint.discover import SourceFile
+    from initlint.engine import decode_source, lint_file, lint_text, rules_for
+    from initlint.parsing import tune_own_process
+
+    tune_own_process()  # as the initlint program does
+    settings = Settings(root=folder)
+    rules = rules_for(settings)
+    names = sorted(p.name for p in folder.glob("case_*.py"))
+    out = sys.stdout
+    for name in names[start:]:
+        path = folder / name
+        out.write(json.dumps({"start": name}) + "\n")
+        out.flush()
+        began = time.perf_counter()
+        result = lint_file(SourceFile(path, name), settings)
+        seconds = time.perf_counter() - began
+        line = {"file": name, "seconds": seconds, "findings": [_key(f.to_dict()) for f in result.findings],
+                "error": result.error.reason if result.error else None}
+        if variants and result.error is None:
+            line["variants"] = _variant_differences(path.read_bytes(), line["findings"], name, decode_source, lint_text, rules, settings)
+        out.write(json.dumps(line) + "\n")
+        out.flush()
+
+
+def _variant_differences(data, findings, name, decode_source, lint_text, rules, settings) -> list[str]:
+    text = decode_source(data)
+    made = {"crlf": fuzz_inputs.crlf(data), "bom": fuzz_inputs.bom(data), "cookie": fuzz_inputs.coding_cookie(text)}
+    differ = []
+    for variant, variant_data in made.items():
+        if variant_data is None:
+            continue
+        try:
+            variant_text = decode_source(variant_data)
+        except ValueError as error:
+            differ.append(f"{variant}: {error}")
+            continue
+        result = lint_text(variant_text, name, rules, settings)
+        got = [_key(f.to_dict()) for f in result.findings]
+        if result.error is not None or got != findings:
+            differ.append(f"{variant}: {result.error.reason if result.error else got}")
+    return differ
+
+
+def _key(entry: dict) -> list:
+    """What must agree between two runs: code, place and message."""
+    return [entry["code"], entry["line"], entry["column"], entry["end_line"], entry["end_column"], entry["message"]]
+
+
+def timed_pass(folder: Path, hang: float, variants: bool) -> tuple[dict, list[dict], list[dict]]:
+    """Each file's result and time; files that hung or crashed their process."""
+    import tempfile
+
+    results: dict[str, dict] = {}
+    hangs: list[dict] = []
+    crashes: list[dict] = []
+    names = sorted(p.name for p in folder.glob("case_*.py"))
+    position = 0
+    while position < len(names):
+        with tempfile.TemporaryFile() as errors:
+            child = subprocess.Popen(
+                [sys.executable, str(Path(__file__).resolve()), "--child", str(folder), str(position)]
+                + (["--variants"] if variants else []),
+                stdout=subprocess.PIPE, stderr=errors,
+            )
+            current, started, pending, ended = None, time.monotonic(), b"", False
+            fd = child.stdout.fileno()
+            while not ended:
+                ready, _, _ = select.select([fd], [], [], 0.5)
+                if ready:
+                    chunk = os.read(fd, 1 << 16)
+                    ended = not chunk
+                    pending += chunk
+                    *complete, pending = pending.split(b"\n")
+                    for raw in complete:
+                        line = json.loads(raw)
+                        if "start" in line:
+                            current, started = line["start"], time.monotonic()
+                        else:
+                            results[line["file"]] = line
+                            current = None
+                if not ended and current is not None and time.monotonic() - started > hang:
+                    child.kill()
+                    hangs.append({"file": current, "seconds": round(time.monotonic() - started, 1)})
+                    break
+            code = child.wait()
+            errors.seek(0)
+            stderr = errors.read().decode("utf-8", "replace")[-2000:]
+        if hangs and hangs[-1]["file"] == current:
+            position = names.index(current) + 1
+        elif current is not None:  # the child died on this file
+            crashes.append({"file": current, "how": f"exit {code}", "stderr": stderr})
+            position = names.index(current) + 1
+        else:
+            if code != 0:
+                crashes.append({"file": None, "how": f"exit {code}", "stderr": stderr})
+            position = len(names)
+    return results, hangs, crashes
+
+
+# --- pass 2: the program, four ways -----------------------------------------------------------
+
+
+RUNS = {
+    "jobs1-nocache": ["--jobs", "1", "--no-cache"],
+    "jobs2-nocache": ["--jobs", "2", "--no-cache"],
+    "jobs2-cold-cache": ["--jobs", "2", "--cache-dir", "{cache}"],
+    "jobs2-warm-cache": ["--jobs", "2", "--cache-dir", "{cache}"],
+}
+
+
+def program_runs(folder: Path, timeout: float) -> tuple[dict[str, dict], list[dict]]:
+    """Per run, per file: its findings and its error; and the runs that crashed or hung."""
+    cache = folder.parent / (folder.name + ".cache")
+    shutil.rmtree(cache, ignore_errors=True)
+    outputs: dict[str, dict] = {}
+    crashes = []
+    for run, args in RUNS.items():
+        report = folder.parent / f"{folder.name}.{run}.json"
+        command = [sys.executable, "-m", "initlint", *[a.format(cache=cache) for a in args],
+                   "--format", "json", "-o", str(report), "."]
+        try:
+            done = subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            crashes.append({"file": None, "how": f"{run}: no result in {timeout:.0f} s"})
+            continue
+        if done.returncode not in (0, 1, 2) or "Traceback" in done.stderr:
+            crashes.append({"file": None, "how": f"{run}: exit {done.returncode}", "stderr": done.stderr[-2000:]})
+            continue
+        per_file: dict[str, dict] = {}
+        for entry in json.loads(report.read_text()):
+            item = per_file.setdefault(entry["path"], {"findings": [], "error": None})
+            if entry["code"] is None:
+                item["error"] = entry["message"]
+            else:
+                item["findings"].append(_key(entry))
+        outputs[run] = per_file
+        report.unlink()
+    shutil.rmtree(cache, ignore_errors=True)
+    return outputs, crashes
+
+
+def disagreements(names: list[str], alone: dict, runs: dict[str, dict]) -> list[dict]:
+    """Files whose findings or error differ between any two ways of linting them."""
+    found = []
+    for name in names:
+        if name not in alone:
+            continue  # hung or crashed alone: counted there
+        ways = {"alone": {"findings": sorted(alone[name]["findings"]), "error": alone[name]["error"]}}
+        for run, per_file in runs.items():
+            got = per_file.get(name, {"findings": [], "error": None})
+            ways[run] = {"findings": sorted(got["findings"]), "error": got["error"]}
+        first = next(iter(ways.values()))
+        differing = [way for way, got in ways.items() if got != first]
+        if differing:
+            found.append({"file": name, "differ": differing})
+    return found
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 3 and sys.argv[1] == "--child":
+        child_main(Path(sys.argv[2]), int(sys.argv[3]), "--variants" in sys.argv)
