@@ -64,3 +64,11 @@ class Deep(PreTrainedModel):
     without = check_source(text.replace("        self.post_init()\n", ""), "deep.py")
     assert [(f.code, f.location.line) for f in without] == [("IL202", 18)]
     assert without[0].message.endswith("(model built with config = Config())")
+
+
+def test_init_weights_runs_under_no_grad():
+    text = (FIXTURES / "hf_post_init.py").read_text().replace(
+        "            init.normal_(module.weight, mean=0.0, std=std)\n            if module.bias",
+        "            module.weight.div_(2.0)\n            if module.bias",
+    )
+    assert [f.code for f in check_source(text, "hf_post_init.py")] == ["IL202"]  # no IL502

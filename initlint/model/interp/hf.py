@@ -6,7 +6,7 @@ A model deriving from ``PreTrainedModel`` calls ``self.post_init()`` at the end 
 ``_init_weights(module)`` of the nearest ``PreTrainedModel`` at or above each module: the
 subclass's own override when it has one, else the library's. A module a walk initialised is
 marked (``_is_hf_initialized``): the outer model's own ``post_init`` skips the parts that a
-nested model's ``post_init`` already did. What the library's own
+nested model's ``post_init`` already did. The walk runs under ``torch.no_grad()``. What the library's own
 ``_init_weights`` writes (``super()._init_weights(module)``) depends on its version: it is a
 write of an unknown value to that one module's own parameters, never a guess and never a
 write to its children.
@@ -89,7 +89,11 @@ class HuggingFace:
             else:
                 self.hf_library_init(current, place)
 
-        visit(model, model, set())
+        self.grad_stack.append("off")  # transformers runs the walk under @torch.no_grad()
+        try:
+            visit(model, model, set())
+        finally:
+            self.grad_stack.pop()
 
     def hf_library_init(self: "Evaluator", target: Any, place: Place) -> None:
         """The library's ``_init_weights(target)``: the module's own tensors get values this
