@@ -129,6 +129,11 @@ def lint(tree: Tree, config: Path, with_coverage: bool) -> TreeRun:
         rows, crash = [], crash or f"unreadable JSON output: {error}"
     found = []
     for row in rows:
+        if row.get("code") is None:  # a file initlint could not read or parse (also on stderr)
+            line = f"initlint: error: {row.get('path')}: {row.get('message')}"
+            if line not in errors:
+                errors.append(line)
+            continue
         file = Path(row["path"])
         file = file if file.is_absolute() else HERE.parent / file
         relative = file.resolve().relative_to(tree.root.resolve()).as_posix()
