@@ -132,54 +132,131 @@ def measure(
     model: nn.Module,
     example_input: Any,
     *,
+    example_kwargs: dict[str, Any] | None = None,
     target: str = "model",
     device: str = "cpu",
     seed: int = 0,
     sgd_steps: int = 3,
     learning_rate: bool = False,
     thresholds: ProbeThresholds | None = None,
+    deadline: float | None = None,
+    norm_eval: bool = False,
+    notes: list[str] | None = None,
 ) -> ModelReport:
-    """Measure ``model`` on ``example_input`` (a tensor or a tuple of tensors)."""
+    """Measure ``model`` on ``example_input`` (a tensor or a tuple of positional arguments) and
+    ``example_kwargs``. The forward, JVP and backward pass are the measurement; the SGD steps and
+    the learning rate are optional: when one fails or passes ``deadline`` (a
+    ``time.monotonic()`` value) the report says why and keeps the rest. ``norm_eval`` measures
+    BatchNorm with its running statistics (sizing.py decides)."""
     started = time.perf_counter()
     torch.manual_seed(seed)
     model = model.to(device)
     model.train()
+    if norm_eval:
+        for module in model.modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                module.eval()
     inputs = example_input if isinstance(example_input, tuple) else (example_input,)
-    inputs = tuple(t.to(device) if isinstance(t, torch.Tensor) else t for t in inputs)
+    inputs = tuple(_to(t, device) for t in inputs)
+    kwargs = {k: _to(v, device) for k, v in (example_kwargs or {}).items()}
     report = ModelReport(target, device=str(device), seed=seed, sgd_steps=sgd_steps)
-    first = first_tensor(inputs)
+    report.notes.extend(notes or [])
+    report.norm_eval = norm_eval
+    first = first_tensor((inputs, kwargs))
     report.input_shape = list(first.shape) if first is not None else []
     report.batch = report.input_shape[0] if report.input_shape else 0
+    call = _Call(model, inputs, kwargs)
 
     recorder = _Recorder(model)
     try:
         torch.manual_seed(seed)
         with _ActivationSpy(recorder):
-            output = first_tensor(model(*inputs))
+            output = first_tensor(call())
         if output is None:
             raise RuntimeError("forward returned no tensor")
-        _signal_pass(model, inputs, recorder, seed, report)
+        _signal_pass(call, recorder, seed, report)
     finally:
         recorder.remove()
-    _layer_stats(report, recorder, first, output)
-    _gradients(model, inputs, output, recorder, report, seed)
-    if sgd_steps and mark_identical_rows(model, report):
-        symmetry_after_sgd(model, inputs, report, seed, sgd_steps)
+    _layer_stats(report, recorder, first, output, model)
+    _gradients(call, output, recorder, report, seed)
+    _optional(report, "SGD steps", lambda: _symmetry(model, call, report, seed, sgd_steps), deadline)
     if learning_rate:
-        stable_learning_rate(model, inputs, report, seed)
-    report.verdicts = judge(report, thresholds or ProbeThresholds())
+        _optional(report, "learning rate", lambda: stable_learning_rate(call, report, seed, deadline), deadline)
+    verdicts = judge(report, thresholds or ProbeThresholds())
+    if norm_eval:  # a norm layer that saw too few values: a warning, never a verdict
+        report.warnings = [v for v in verdicts if v.kind in ("exploding", "vanishing")]
+        verdicts = [v for v in verdicts if v not in report.warnings]
+    report.verdicts = verdicts
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _signal_pass(model, inputs, recorder: _Recorder, seed: int, report: ModelReport) -> None:
-    """Forward again with a dual input: the JVP tangent through every layer."""
-    first = first_tensor(inputs)
-    if first is None or not first.is_floating_point():
-        report.notes.append("integer input (token ids): no input tangent, signal gains omitted")
+def _to(value: Any, device: str) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.to(device)
+    if isinstance(value, tuple):
+        return tuple(_to(v, device) for v in value)
+    return value
+
+
+class _Call:
+    """The model with its arguments: ``call()`` runs forward, ``call(model=copy)`` a copy,
+    ``call(args=duals)`` other positional arguments."""
+
+    def __init__(self, model: nn.Module, args: tuple, kwargs: dict[str, Any]) -> None:
+        self.model, self.args, self.kwargs = model, args, kwargs
+
+    def __call__(self, model: nn.Module | None = None, args: tuple | None = None, kwargs: dict | None = None) -> Any:
+        return (model or self.model)(*(self.args if args is None else args), **(self.kwargs if kwargs is None else kwargs))
+
+
+def _optional(report: ModelReport, what: str, step, deadline: float | None) -> None:
+    """Run a secondary measurement; a failure or the deadline becomes a one-line note."""
+    if deadline is not None and time.monotonic() > deadline:
+        report.notes.append(f"{what}: not measured (the time budget was spent)")
         return
+    try:
+        step()
+    except Exception as error:  # noqa: BLE001 - user code and torch may raise anything here
+        lines = str(error).strip().splitlines()
+        reason = f"{type(error).__name__}: {lines[0][:120]}" if lines else type(error).__name__
+        report.notes.append(f"{what}: not measured ({reason})")
+
+
+def _symmetry(model: nn.Module, call: "_Call", report: ModelReport, seed: int, steps: int) -> None:
+    if steps and mark_identical_rows(model, report):
+        symmetry_after_sgd(model, call, report, seed, steps)
+
+
+def _signal_pass(call: "_Call", recorder: _Recorder, seed: int, report: ModelReport) -> None:
+    """Forward again with a dual input: the JVP tangent through every layer. With token ids the
+    tangent starts at the output of the first Embedding that runs."""
+    first = first_tensor((call.args, call.kwargs))
     generator = torch.Generator(device="cpu").manual_seed(seed + 1)
-    tangent = torch.randn(first.shape, generator=generator).to(first.device, first.dtype)
+    start: dict[str, float] = {}
+    handle = None
+    if first is not None and first.is_floating_point():
+        tangent = torch.randn(first.shape, generator=generator).to(first.device, first.dtype)
+        start["t"] = moment(tangent)
+    else:
+        tangent = None
+        embedding = next(
+            (recorder.stats[n]["module"] for n in recorder.order if isinstance(recorder.stats[n]["module"], nn.Embedding)),
+            None,
+        )
+        if embedding is None:
+            report.notes.append("no floating-point input and no Embedding: signal gains omitted")
+            return
+
+        def seed_tangent(module, inputs, output):
+            if not isinstance(output, torch.Tensor) or "t" in start:
+                return None
+            direction = torch.randn(output.shape, generator=generator).to(output.device, output.dtype)
+            start["t"] = moment(direction)
+            return fwAD.make_dual(output, direction)
+
+        handle = embedding.register_forward_hook(seed_tangent)
+        report.notes.append("token ids: signal gains are measured from the first Embedding's output")
     recorder.tangents = True
     try:
         with torch.no_grad(), fwAD.dual_level():
@@ -187,22 +264,26 @@ def _signal_pass(model, inputs, recorder: _Recorder, seed: int, report: ModelRep
                 # torch's first make_dual loads its JVP decompositions through torch.jit.script,
                 # deprecated in torch itself: a warning the user can do nothing about
                 warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated")
-                dual_inputs = tuple(fwAD.make_dual(t, tangent) if t is first else t for t in inputs)
+                args = tuple(fwAD.make_dual(t, tangent) if t is first and tangent is not None else t for t in call.args)
+                kwargs = {k: fwAD.make_dual(v, tangent) if v is first and tangent is not None else v for k, v in call.kwargs.items()}
             torch.manual_seed(seed)
-            out = first_tensor(model(*dual_inputs))
-            if out is not None:
+            out = first_tensor(call(args=args, kwargs=kwargs))
+            if out is not None and start.get("t"):
                 t_out = fwAD.unpack_dual(out).tangent
                 if t_out is not None:
-                    report.signal_gain = moment(t_out) / moment(tangent)
+                    report.signal_gain = moment(t_out) / start["t"]
                     recorder.stats.setdefault("__output__", {})["t_in"] = moment(t_out)
-    except (RuntimeError, NotImplementedError) as error:
-        report.notes.append(f"forward-mode AD unsupported here ({str(error).splitlines()[0][:80]})")
+    except (RuntimeError, NotImplementedError, TypeError) as error:
+        report.notes.append(f"forward-mode AD unsupported here ({str(error).splitlines()[0][:80] if str(error) else type(error).__name__})")
     finally:
         recorder.tangents = False
-    recorder.stats.setdefault("__input__", {})["t_in"] = moment(tangent)
+        if handle is not None:
+            handle.remove()
+    if start.get("t"):
+        recorder.stats.setdefault("__input__", {})["t_in"] = start["t"]
 
 
-def _layer_stats(report: ModelReport, recorder: _Recorder, first, output: torch.Tensor) -> None:
+def _layer_stats(report: ModelReport, recorder: _Recorder, first, output: torch.Tensor, model: nn.Module) -> None:
     weight_names = []
     for name in recorder.order:
         record = recorder.stats[name]
@@ -243,6 +324,7 @@ def _layer_stats(report: ModelReport, recorder: _Recorder, first, output: torch.
             layer.fan_in = int(weight[0].numel())  # torch.nn.init's fan-in: size(1) x kernel
             layer.weight_std = float(weight.detach().double().std())
             layer.weight_mean = float(weight.detach().double().mean())
+            layer.zero_weight = not bool(weight.detach().any())
             weight_names.append(name)
         report.layers.append(layer)
     report.nonfinite = any(layer.nonfinite for layer in report.layers) or not bool(
@@ -263,9 +345,12 @@ def _layer_stats(report: ModelReport, recorder: _Recorder, first, output: torch.
             by_name[name].step_gain = nxt_m2 / inputs_m2[index]
         if tangents[index] and nxt_t is not None:
             by_name[name].step_signal_gain = nxt_t / tangents[index]
+    # the hidden path ends at the input of the last weight layer that is not all zero: a zero
+    # output layer (ControlNet's zero conv, a zeroed head) is a design, judged by what feeds it
     start = recorder.stats.get("__input__", {}).get("t_in")
-    if start and len(tangents) >= 2 and tangents[-1] is not None:
-        report.hidden_signal_gain = tangents[-1] / start
+    live = [t for n, t in zip(weight_names, tangents) if not by_name[n].zero_weight and t is not None]
+    if start and len(live) >= 2:
+        report.hidden_signal_gain = live[-1] / start
 
 
 def _mean_correlation(units: torch.Tensor, limit: int = 64) -> float | None:
@@ -281,13 +366,14 @@ def _mean_correlation(units: torch.Tensor, limit: int = 64) -> float | None:
     return float((corr.sum() - corr.diagonal().sum()) / (count * (count - 1)))
 
 
-def _gradients(model, inputs, output, recorder: _Recorder, report: ModelReport, seed: int) -> None:
+def _gradients(call: "_Call", output: torch.Tensor, recorder: _Recorder, report: ModelReport, seed: int) -> None:
+    """Weight gradients of a scale-free loss; the first/last ratio along the signal path."""
     generator = torch.Generator(device="cpu").manual_seed(seed + 2)
     direction = torch.randn(output.shape, generator=generator).to(output.device, output.dtype)
-    model.zero_grad(set_to_none=True)
+    call.model.zero_grad(set_to_none=True)
     torch.manual_seed(seed)
-    out = first_tensor(model(*inputs))
-    if out is None or not out.requires_grad:
+    out = first_tensor(call())
+    if out is None or not out.requires_grad or not out.is_floating_point():
         report.notes.append("output does not require grad: no gradient measurements")
         return
     _scale_free_loss(out, direction).backward()
@@ -301,13 +387,25 @@ def _gradients(model, inputs, output, recorder: _Recorder, report: ModelReport, 
         layer.grad_norm = float(weight.grad.detach().double().norm())
         norm = float(weight.detach().double().norm())
         layer.grad_ratio = layer.grad_norm / norm if norm > 0 else None
-        usable.append((layer, norm))
+        # only layers the input's signal reaches: a conditioning branch behind a zero gate
+        # (adaLN-Zero) has no gradient at init by design
+        if recorder.stats[name].get("t_in") is not None or report.signal_gain is None:
+            usable.append((layer, norm, weight))
     while usable and usable[-1][1] == 0:  # a zeroed head: judge the hidden path
         usable.pop()
     if len(usable) >= 3 and _tiny_head(usable[-1][0], usable[-2][0]):
         usable.pop()  # a U(+-3e-3) policy head: its small weights are the design, not a collapse
-    if len(usable) >= 2 and usable[-1][0].grad_norm:
-        report.first_last_grad = usable[0][0].grad_norm / usable[-1][0].grad_norm
+    if len(usable) < 2 or not usable[-1][0].grad_norm:
+        return
+    last = usable[-1][2]
+    shared = [m for m in call.model.modules() if weight_of(m) is last]
+    if len(shared) > 1 or any(last is w for _, _, w in usable[:-1]):
+        report.notes.append(
+            f"{usable[-1][0].name} shares its weight with another layer (tied embeddings): "
+            "the first/last gradient ratio is skipped"
+        )
+        return
+    report.first_last_grad = usable[0][0].grad_norm / usable[-1][0].grad_norm
 
 
 def _tiny_head(last: LayerStats, before: LayerStats) -> bool:

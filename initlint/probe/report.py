@@ -45,6 +45,7 @@ class LayerStats:
     fan_in: int | None = None
     nonfinite: bool = False
     has_weight: bool = False
+    zero_weight: bool = False  # every weight exactly 0 (a zero-init output layer or gate)
 
 
 @dataclass
@@ -71,9 +72,17 @@ class ModelReport:
     sgd_steps: int = 0
     max_stable_lr: float | None = None
     hessian_max: float | None = None
+    #: how the learning rate was estimated (exact or finite differences, iterations)
+    lr_method: str | None = None
     seconds: float = 0.0
     verdicts: list[Verdict] = field(default_factory=list)
+    #: verdicts on an input a norm layer could not use (too few values): reported, never counted
+    warnings: list[Verdict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: BatchNorm ran in eval mode (its initial running statistics)
+    norm_eval: bool = False
+    #: forward argument -> what the probe fed (``Bx3x224x224 float32``)
+    inputs: dict[str, str] = field(default_factory=dict)
 
     def weight_layers(self) -> list[LayerStats]:
         return [layer for layer in self.layers if layer.has_weight]
@@ -89,6 +98,7 @@ class ModelReport:
             LayerStats(**{k: _unclean(v) for k, v in item.items()}) for item in data.get("layers", [])
         ]
         values["verdicts"] = [Verdict(**item) for item in data.get("verdicts", [])]
+        values["warnings"] = [Verdict(**item) for item in data.get("warnings", [])]
         return cls(**values)
 
     def table(self) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 
 import torch
 
@@ -39,7 +40,7 @@ def mark_identical_rows(model, report: ModelReport) -> bool:
     return found
 
 
-def symmetry_after_sgd(model, inputs, report: ModelReport, seed: int, steps: int) -> None:
+def symmetry_after_sgd(model, call, report: ModelReport, seed: int, steps: int) -> None:
     """Plain SGD on a copy: do rows of weights that start equal stay equal?"""
     clone = copy.deepcopy(model)
     modules = dict(clone.named_modules())
@@ -48,7 +49,7 @@ def symmetry_after_sgd(model, inputs, report: ModelReport, seed: int, steps: int
     target = None
     for _ in range(steps):
         optimizer.zero_grad(set_to_none=True)
-        out = first_tensor(clone(*inputs))
+        out = first_tensor(call(model=clone))
         if out is None or not out.requires_grad:
             return
         if target is None:
@@ -72,33 +73,103 @@ def symmetry_after_sgd(model, inputs, report: ModelReport, seed: int, steps: int
             layer.rank_after_sgd = int(torch.linalg.matrix_rank(rows.cpu(), rtol=1e-6))
 
 
-def stable_learning_rate(model, inputs, report: ModelReport, seed: int, iterations: int = 20) -> None:
-    """2 / lambda_max for plain SGD on a mean-squared loss to a unit-variance random target."""
+#: samples the learning-rate estimate uses at most (lambda_max barely depends on the batch)
+LR_SAMPLES = 8
+
+
+def _subset(value, count: int):
+    if isinstance(value, torch.Tensor) and value.dim() >= 1 and value.shape[0] > count:
+        return value[:count]
+    if isinstance(value, tuple):
+        return tuple(_subset(v, count) for v in value)
+    return value
+
+
+def stable_learning_rate(call, report: ModelReport, seed: int, deadline: float | None = None, iterations: int = 20) -> None:
+    """2 / lambda_max for plain SGD on a mean-squared loss to a unit-variance random target,
+    by power iteration on Hessian-vector products: exact (double backward) where torch has it,
+    else central finite differences of gradients. Stops at ``deadline`` with what it has."""
+    model = call.model
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
-        return
-    torch.manual_seed(seed)
-    out = first_tensor(model(*inputs))
-    if out is None:
-        return
+        raise RuntimeError("the model has no trainable parameters")
+    args = tuple(_subset(a, LR_SAMPLES) for a in call.args)
+    kwargs = {k: _subset(v, LR_SAMPLES) for k, v in call.kwargs.items()}
     generator = torch.Generator(device="cpu").manual_seed(seed + 4)
-    target = torch.randn(out.shape, generator=generator).to(out.device, out.dtype)
-    loss = 0.5 * (out - target).pow(2).mean()
-    grads = torch.autograd.grad(loss, params, create_graph=True)
-    vector = [torch.randn_like(p) for p in params]
+    target: list[torch.Tensor] = []
+
+    def loss_of() -> torch.Tensor:
+        torch.manual_seed(seed)
+        out = first_tensor(call(args=args, kwargs=kwargs))
+        if out is None or not out.is_floating_point():
+            raise RuntimeError("forward returned no floating-point tensor")
+        if not target:
+            target.append(torch.randn(out.shape, generator=generator).to(out.device, out.dtype))
+        return 0.5 * (out - target[0]).pow(2).mean()
+
+    def gradients(loss: torch.Tensor, create_graph: bool) -> list[torch.Tensor]:
+        found = torch.autograd.grad(loss, params, create_graph=create_graph, allow_unused=True)
+        return [torch.zeros_like(p) if g is None else g for p, g in zip(params, found)]
+
+    grads: list[torch.Tensor] = []
+
+    def exact(vector):
+        if not grads:
+            grads.extend(gradients(loss_of(), create_graph=True))
+        found = torch.autograd.grad(grads, params, grad_outputs=vector, retain_graph=True, allow_unused=True)
+        return [torch.zeros_like(p) if h is None else h.detach() for p, h in zip(params, found)]
+
+    size = math.sqrt(sum(float(p.detach().double().pow(2).sum()) for p in params)) or 1.0
+
+    def differences(vector):
+        step = 1e-3 * size
+        with torch.no_grad():
+            for p, v in zip(params, vector):
+                p.add_(v, alpha=step)
+        plus = [g.detach() for g in gradients(loss_of(), create_graph=False)]
+        with torch.no_grad():
+            for p, v in zip(params, vector):
+                p.add_(v, alpha=-2 * step)
+        minus = [g.detach() for g in gradients(loss_of(), create_graph=False)]
+        with torch.no_grad():
+            for p, v in zip(params, vector):
+                p.add_(v, alpha=step)
+        return [(a - b) / (2 * step) for a, b in zip(plus, minus)]
+
+    method, product = "exact", exact
+    vector = [torch.randn(p.shape, generator=generator).to(p.device, p.dtype) for p in params]
     eigen = 0.0
     previous = None
+    done = 0
+    converged = False
     for _ in range(iterations):
+        if deadline is not None and time.monotonic() > deadline and done:
+            break
         norm = torch.sqrt(sum((v * v).sum() for v in vector))
         if not torch.isfinite(norm) or norm == 0:
-            return
+            raise RuntimeError("the Hessian-vector product is not finite")
         vector = [v / norm for v in vector]
-        product = torch.autograd.grad(grads, params, grad_outputs=vector, retain_graph=True)
-        eigen = float(sum((h * v).sum() for h, v in zip(product, vector)))
-        vector = [h.detach() for h in product]
+        try:
+            result = product(vector)
+        except (RuntimeError, NotImplementedError):
+            if product is not exact:
+                raise
+            # no double backward here (hardsigmoid, CPU flash attention, an unused pooler)
+            grads.clear()
+            method, product = "finite differences", differences
+            result = product(vector)
+        eigen = float(sum((h * v).sum() for h, v in zip(result, vector)))
+        vector = result
+        done += 1
         if previous is not None and abs(eigen - previous) <= 1e-3 * abs(eigen):
-            break  # converged: the power iteration has found lambda_max to 0.1%
+            converged = True
+            break  # the power iteration has found lambda_max to 0.1%
         previous = eigen
-    if math.isfinite(eigen) and eigen > 0:
-        report.hessian_max = eigen
-        report.max_stable_lr = 2.0 / eigen
+    if not (math.isfinite(eigen) and eigen > 0):
+        raise RuntimeError(f"lambda_max came out as {eigen:g}")
+    report.hessian_max = eigen
+    report.max_stable_lr = 2.0 / eigen
+    how = f"{method}, {done} power iterations"
+    if not converged:
+        how += ", not converged: the time budget" if done < iterations else ", not converged"
+    report.lr_method = how

@@ -1,0 +1,79 @@
+"""Model classes a file defines, read with ``ast`` in the parent (no import, no torch).
+
+Used for what the parent must know without running anything: where a class or factory is defined
+(the location of a measured finding), and which classes a file holds when importing it fails
+(each gets its one "not probed" line). A class counts when a base is ``nn.Module``-like (a name
+ending in ``Module``, a capitalised ``nn.X`` other than ``nn.Parameter``) or another such class of
+the files read together, by name. The worker's own listing (listing.py) is what runs.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Definition:
+    name: str
+    line: int
+    column: int
+    end_column: int
+    is_class: bool
+    bases: tuple[str, ...] = ()
+
+
+def definitions(text: str) -> dict[str, Definition]:
+    """Top-level classes and functions of a source text (empty when it does not parse)."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return {}
+    found = {}
+    for node in tree.body:
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            keyword = "class" if isinstance(node, ast.ClassDef) else "def"
+            bases = tuple(ast.unparse(b) for b in node.bases) if isinstance(node, ast.ClassDef) else ()
+            column = node.col_offset + 1
+            found[node.name] = Definition(
+                node.name, node.lineno, column, column + len(f"{keyword} {node.name}"),
+                isinstance(node, ast.ClassDef), bases,
+            )
+    return found
+
+
+def _module_like(base: str, known: set[str]) -> bool:
+    last = base.rsplit(".", 1)[-1]
+    if last in known or last.endswith("Module"):
+        return True
+    head = base.rsplit(".", 1)[0] if "." in base else ""
+    return head in ("nn", "torch.nn") and last[:1].isupper() and last not in ("Parameter", "Buffer")
+
+
+def module_classes(texts: dict[str, str]) -> dict[str, list[Definition]]:
+    """path -> the nn.Module classes of that file, resolving bases across all ``texts``."""
+    defined = {path: definitions(text) for path, text in texts.items()}
+    known: set[str] = set()
+    for _ in range(8):  # bases defined in other files of the set, a few levels deep
+        grown = False
+        for found in defined.values():
+            for definition in found.values():
+                if definition.is_class and definition.name not in known and any(
+                    _module_like(base, known) for base in definition.bases
+                ):
+                    known.add(definition.name)
+                    grown = True
+        if not grown:
+            break
+    return {
+        path: [d for d in found.values() if d.is_class and d.name in known]
+        for path, found in defined.items()
+    }
+
+
+def read_text(path: str) -> str:
+    try:
+        return Path(path).read_bytes().decode("utf-8", errors="replace")
+    except OSError:
+        return ""

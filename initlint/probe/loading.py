@@ -1,0 +1,115 @@
+"""Importing the user's module inside a task child, the way its project imports it.
+
+A file is imported under its package name (layout.py) with the project root as the working
+directory. Two fallbacks keep real repositories importable: a file whose name collides with a
+module already imported (``types.py``) is loaded by path under a private name, and a module whose
+package ``__init__.py`` fails (it imports an optional dependency) is imported below stand-in
+parent packages that skip those ``__init__`` files.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+import traceback
+import types
+from pathlib import Path
+from typing import Any, Callable
+
+from initlint.probe.layout import Layout, layout_of
+
+
+class LoadError(Exception):
+    """The target cannot be found; the message says why."""
+
+
+def _put_on_path(paths) -> None:
+    for path in reversed([p for p in paths if p]):
+        if path in sys.path:
+            sys.path.remove(path)
+        sys.path.insert(0, path)
+
+
+def import_target(where: str, search: tuple[str, ...] = (), cwd: str | None = None):
+    """The module for ``path/to/file.py`` or ``package.module``; sets the working directory."""
+    if where.endswith(".py"):
+        layout = layout_of(Path(where))
+        os.chdir(layout.root)
+        _put_on_path([*layout.paths, *search])
+        return _import_layout(layout)
+    if cwd:
+        os.chdir(cwd)
+    _put_on_path([*search, *([cwd] if cwd else [])])
+    return importlib.import_module(where)
+
+
+def _inside(module: types.ModuleType, folder: str) -> bool:
+    where = getattr(module, "__file__", None) or next(iter(getattr(module, "__path__", []) or []), None)
+    return bool(where) and str(Path(where).resolve()).startswith(str(Path(folder).resolve()) + os.sep)
+
+
+def _import_layout(layout: Layout):
+    top = layout.module.split(".")[0]
+    existing = sys.modules.get(top)
+    if existing is not None and not _inside(existing, layout.paths[0]):
+        return load_by_path(layout.file)  # ``types.py``, ``copy.py``: the name is taken
+    try:
+        return importlib.import_module(layout.module)
+    except BaseException as error:
+        if not layout.in_package or not _failed_in_parent_init(error, layout):
+            raise
+        for name in [n for n in sys.modules if n == top or n.startswith(top + ".")]:
+            del sys.modules[name]
+        return _import_below_stand_ins(layout)
+
+
+def _failed_in_parent_init(error: BaseException, layout: Layout) -> bool:
+    """Whether the import failed inside a parent package's ``__init__.py`` before the file ran."""
+    files = [str(Path(frame.filename).resolve()) for frame in traceback.extract_tb(error.__traceback__)]
+    if layout.file in files:
+        return False
+    package_dirs = {str(Path(layout.file).parent)} | {str(p) for p in Path(layout.file).parents}
+    return any(f.endswith(os.sep + "__init__.py") and str(Path(f).parent) in package_dirs for f in files)
+
+
+def _import_below_stand_ins(layout: Layout):
+    parts = layout.module.split(".")
+    folder = Path(layout.paths[0])
+    for depth in range(1, len(parts)):
+        name = ".".join(parts[:depth])
+        folder = folder / parts[depth - 1]
+        stand_in = types.ModuleType(name)
+        stand_in.__path__ = [str(folder)]  # type: ignore[attr-defined]
+        stand_in.__package__ = name
+        sys.modules[name] = stand_in
+    return importlib.import_module(layout.module)
+
+
+def load_by_path(path: str, name: str | None = None):
+    file = Path(path).resolve()
+    module_name = name or f"initlint_probe_{abs(hash(str(file)))}_{file.stem}"
+    spec = importlib.util.spec_from_file_location(module_name, file)
+    if spec is None or spec.loader is None:
+        raise LoadError(f"cannot import {file}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_callable(spec: str) -> Callable[..., Any]:
+    """``path/to/file.py:function`` or ``package.module:function``."""
+    where, _, name = spec.rpartition(":")
+    if not where or not name:
+        raise LoadError(f"expected module:function or file.py:function, got {spec!r}")
+    module = load_by_path(where) if where.endswith(".py") else importlib.import_module(where)
+    value = module
+    for part in name.split("."):
+        if not hasattr(value, part):
+            raise LoadError(f"`{name}` is not defined in {where}")
+        value = getattr(value, part)
+    if not callable(value):
+        raise LoadError(f"`{spec}` is not callable")
+    return value
