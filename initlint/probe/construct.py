@@ -37,6 +37,14 @@ class Built:
     values: dict[str, Any] = field(default_factory=dict)
 
 
+class UnknownField(BuildError, AttributeError, KeyError):
+    """A field of a stand-in config that nothing tells a value for (``getattr(cfg, "x", d)``
+    still gets its default: this is an AttributeError)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
 class InferredConfig:
     """Stands in for a config object (``args.hidden_dim``, ``cfg["depth"]``): each attribute that
     is read gets a value by its name; one that has none raises, naming it."""
@@ -50,7 +58,9 @@ class InferredConfig:
             raise AttributeError(name)
         known, value = value_by_name(name)
         if not known:
-            raise AttributeError(f"{self._label}.{name} has no value the probe can infer")
+            raise UnknownField(
+                f"{self._label}.{name} has no value the probe can infer; pass --probe-arg {self._label}=VALUE or a factory"
+            )
         self._read[name] = value
         return value
 
@@ -58,10 +68,7 @@ class InferredConfig:
         self._read[name] = value
 
     def __getitem__(self, key: str) -> Any:
-        try:
-            return getattr(self, str(key))
-        except AttributeError as error:
-            raise KeyError(str(error)) from None
+        return getattr(self, str(key))
 
     def get(self, key: str, default: Any = None) -> Any:
         try:
@@ -285,7 +292,9 @@ def build(function: Callable[..., Any], overrides: dict[str, Any], label: str, e
     kwargs, notes, assumed = arguments_for(function, {**(extra or {}), **overrides}, label)
     try:
         value = function(**kwargs)
-    except BuildError:
+    except BuildError as error:
+        if isinstance(error, UnknownField):
+            raise BuildError(str(error)) from None  # a config field: the message names it
         raise
     except Exception as error:
         if assumed:

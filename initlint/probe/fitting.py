@@ -65,7 +65,7 @@ def fit_inputs(
     try:
         for _ in range(MAX_TRIALS):
             key = repr([s.describe() for s in fitted.specs])
-            if key in tried or time.monotonic() > deadline:
+            if key in tried or (tried and time.monotonic() > deadline):
                 break
             tried.add(key)
             args, kwargs = fitted.make(2, seed)

@@ -21,7 +21,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from initlint.probe.report import LayerStats, ModelReport
-from initlint.probe.tensors import first_tensor, moment, units_of, weight_of
+from initlint.probe.tensors import first_tensor, moment, sample_of, units_of, weight_of
 from initlint.probe.training import mark_identical_rows, stable_learning_rate, symmetry_after_sgd
 from initlint.probe.verdicts import ProbeThresholds, judge
 
@@ -55,22 +55,31 @@ class _ActivationSpy(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
+        if self.recorder.in_hook:
+            return out  # the recorder's own statistics
         kind = self.functions.get(func)
         if kind and args and isinstance(args[0], torch.Tensor) and isinstance(out, torch.Tensor):
             name = self.recorder.producer.get(id(args[0]))
             record = self.recorder.stats.get(name) if name else None
             if record is not None and "activation" not in record:
                 record["activation"] = kind
-                y = out.detach()
+                y = sample_of(out, self.recorder.generator)
                 if kind == "tanh":
                     record["act_share"] = float((y.abs() > 0.99).double().mean())
                 elif kind == "sigmoid":
                     record["act_share"] = float(((y < 0.01) | (y > 0.99)).double().mean())
                 else:
-                    units = units_of(y)
+                    units = units_of(out, self.recorder.generator)
                     if units is not None:
                         record["act_share"] = float((units <= 0).all(dim=0).double().mean())
         return out
+
+
+_CHANNELS_FIRST = (nn.modules.conv._ConvNd, nn.modules.batchnorm._BatchNorm, nn.GroupNorm, nn.modules.instancenorm._InstanceNorm)
+
+
+def _channels_first(module: nn.Module, out: torch.Tensor) -> bool:
+    return isinstance(module, _CHANNELS_FIRST) or out.dim() >= 4
 
 
 class _Recorder:
@@ -86,9 +95,18 @@ class _Recorder:
             if name and not any(True for _ in module.children()):
                 self.handles.append(module.register_forward_hook(self._hook(name, module)))
         self.tangents = False
+        self.generator = torch.Generator().manual_seed(12345)
+        self.in_hook = False
 
     def _hook(self, name: str, module: nn.Module):
         def hook(mod, inputs, output):
+            self.in_hook = True
+            try:
+                record_call(mod, inputs, output)
+            finally:
+                self.in_hook = False
+
+        def record_call(mod, inputs, output):
             out = first_tensor(output)
             inp = first_tensor(inputs)
             if out is None:
@@ -101,8 +119,8 @@ class _Recorder:
                 primal_out, tangent_out = fwAD.unpack_dual(out)
                 tangent_in = fwAD.unpack_dual(inp).tangent if inp is not None else None
                 if tangent_out is not None and tangent_in is not None and "t_in" not in record:
-                    record["t_in"] = moment(tangent_in)
-                    record["t_out"] = moment(tangent_out)
+                    record["t_in"] = moment(tangent_in, self.generator)
+                    record["t_out"] = moment(tangent_out, self.generator)
                 return
             record["calls"] += 1
             if weight_of(module) is not None:
@@ -110,9 +128,13 @@ class _Recorder:
             if "in" in record:
                 return  # the first call describes the layer; repeats are counted
             out = out.detach()
-            record["out"] = out
-            record["in"] = moment(inp) if inp is not None and inp.is_floating_point() else None
-            record["out_m2"] = moment(out) if out.is_floating_point() else None
+            if out.is_floating_point():
+                record["nonfinite"] = not bool(torch.isfinite(out).all())
+                record["sample"] = sample_of(out, self.generator).double()
+                record["units"] = units_of(out, self.generator, _channels_first(mod, out))
+                record["out_m2"] = moment(out, self.generator)
+            record["in"] = moment(inp, self.generator) if inp is not None and inp.is_floating_point() else None
+            record["collapsed"] = _collapsed(inp) if inp is not None else None
 
         return hook
 
@@ -228,6 +250,18 @@ def _symmetry(model: nn.Module, call: "_Call", report: ModelReport, seed: int, s
         symmetry_after_sgd(model, call, report, seed, steps)
 
 
+def _attention_with_jvp():
+    """scaled_dot_product_attention's math kernel: the CPU flash kernel has no forward AD."""
+    try:
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+
+        return sdpa_kernel([SDPBackend.MATH])
+    except (ImportError, AttributeError, TypeError):  # older torch: no choice to make
+        import contextlib
+
+        return contextlib.nullcontext()
+
+
 def _signal_pass(call: "_Call", recorder: _Recorder, seed: int, report: ModelReport) -> None:
     """Forward again with a dual input: the JVP tangent through every layer. With token ids the
     tangent starts at the output of the first Embedding that runs."""
@@ -259,7 +293,7 @@ def _signal_pass(call: "_Call", recorder: _Recorder, seed: int, report: ModelRep
         report.notes.append("token ids: signal gains are measured from the first Embedding's output")
     recorder.tangents = True
     try:
-        with torch.no_grad(), fwAD.dual_level():
+        with torch.no_grad(), fwAD.dual_level(), _attention_with_jvp():
             with warnings.catch_warnings():
                 # torch's first make_dual loads its JVP decompositions through torch.jit.script,
                 # deprecated in torch itself: a warning the user can do nothing about
@@ -288,18 +322,19 @@ def _layer_stats(report: ModelReport, recorder: _Recorder, first, output: torch.
     for name in recorder.order:
         record = recorder.stats[name]
         module = record["module"]
-        out = record.get("out")
+        out = record.get("sample")
         weight = weight_of(module)
         layer = LayerStats(name, type(module).__name__, calls=record["calls"], has_weight=weight is not None)
-        if out is not None and out.is_floating_point():
-            layer.nonfinite = not bool(torch.isfinite(out).all())
-            layer.out_std = float(out.double().std()) if out.numel() > 1 else 0.0
-            layer.out_mean = float(out.double().mean())
+        if out is not None:
+            layer.nonfinite = record["nonfinite"]
+            finite = out[torch.isfinite(out)]
+            layer.out_std = float(finite.std()) if finite.numel() > 1 else 0.0
+            layer.out_mean = float(finite.mean()) if finite.numel() else None
             if record.get("in"):
                 layer.gain = record["out_m2"] / record["in"]
             if record.get("t_in"):
                 layer.signal_gain = record["t_out"] / record["t_in"]
-            units = units_of(out)
+            units = record.get("units")
             if isinstance(module, _TANH):
                 layer.saturated = float((out.abs() > 0.99).double().mean())
             elif isinstance(module, _SIGMOID):
@@ -345,12 +380,39 @@ def _layer_stats(report: ModelReport, recorder: _Recorder, first, output: torch.
             by_name[name].step_gain = nxt_m2 / inputs_m2[index]
         if tangents[index] and nxt_t is not None:
             by_name[name].step_signal_gain = nxt_t / tangents[index]
-    # the hidden path ends at the input of the last weight layer that is not all zero: a zero
-    # output layer (ControlNet's zero conv, a zeroed head) is a design, judged by what feeds it
-    start = recorder.stats.get("__input__", {}).get("t_in")
-    live = [t for n, t in zip(weight_names, tangents) if not by_name[n].zero_weight and t is not None]
-    if start and len(live) >= 2:
-        report.hidden_signal_gain = live[-1] / start
+    _hidden_path(report, recorder, weight_names, by_name, first)
+
+
+def _collapsed(tensor: torch.Tensor) -> bool:
+    """Whether a batch has no positions left (``(B, F)``, ``(B, C, 1, 1)``): after global pooling."""
+    shape = tuple(tensor.shape)
+    if len(shape) <= 2:
+        return True
+    if len(shape) == 3:
+        return 1 in shape[1:]
+    return math.prod(shape[2:]) == 1
+
+
+def _hidden_path(report: ModelReport, recorder: _Recorder, weight_names: list[str], by_name, first) -> None:
+    """Gains from the input to the judged point: the input of the last weight layer that is not
+    all zero (a zero output layer, ControlNet's zero conv, is a design judged by what feeds it)
+    and still sees the input's layout (a head after global pooling sees averages of white noise,
+    whose variance pooling divides by the positions: no signal loss of the model's making)."""
+    start_t = recorder.stats.get("__input__", {}).get("t_in")
+    live = [n for n in weight_names if not by_name[n].zero_weight and recorder.stats[n].get("t_in") is not None]
+    if first is not None and first.is_floating_point() and not _collapsed(first):
+        kept = [n for n in live if recorder.stats[n].get("collapsed") is False]
+        live = kept if len(kept) >= 2 else live
+    if start_t and len(live) >= 2:
+        end = live[-1]
+        report.judged_at = end
+        report.hidden_signal_gain = recorder.stats[end]["t_in"] / start_t
+        start_m2 = recorder.stats[live[0]].get("in")
+        if start_m2 and recorder.stats[end].get("in") is not None and first is not None and first.is_floating_point():
+            report.hidden_gain = recorder.stats[end]["in"] / start_m2
+    report.normalized = any(
+        "Norm" in type(recorder.stats[n]["module"]).__name__ for n in recorder.order
+    )
 
 
 def _mean_correlation(units: torch.Tensor, limit: int = 64) -> float | None:

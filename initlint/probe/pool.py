@@ -163,6 +163,8 @@ class WorkerPool:
     startup_timeout: float = 180.0
     #: ``path.py:function`` or ``module:function`` run by each worker before it says ready
     preload: tuple[str, ...] = ()
+    #: ``with pool:`` leaves idle workers running for the next run (shared())
+    keep_warm: bool = False
     _workers: list[_Worker] = field(default_factory=list)
     _answers: "queue.Queue[tuple[_Worker, dict | None]]" = field(default_factory=queue.Queue)
     _failed_starts: int = 0
@@ -310,10 +312,11 @@ class WorkerPool:
                 })
                 continue
             rss = rss_mb(worker.child) if worker.child else None
-            if rss is not None and rss > self.memory_mb:
+            cap = float(tasks[worker.task].get("memory_mb", self.memory_mb))
+            if rss is not None and rss > cap:
                 self._stop_task(worker, settle, {
                     "ok": False, "stage": "memory",
-                    "error": f"the model used {rss:.0f} MiB, above the {self.memory_mb:g} MiB cap "
+                    "error": f"the model used {rss:.0f} MiB, above the {cap:g} MiB cap "
                     "(--probe-memory); it was stopped",
                 })
 
@@ -365,4 +368,27 @@ class WorkerPool:
         return self
 
     def __exit__(self, *exc) -> None:
+        if self.keep_warm and exc[0] is None:
+            return  # idle workers wait for the next run of this process (see shared())
         self.close()
+
+
+_SHARED: dict[tuple, WorkerPool] = {}
+
+
+def shared(size: int, timeout: float, memory_mb: float, startup_timeout: float, preload: tuple[str, ...] = ()) -> WorkerPool:
+    """This process's warm pool for these workers and preloads: a second probe run in the same
+    process (the Python API, an editor server, a test session) skips starting torch again.
+    Time and memory limits travel with each task; workers end with the process (atexit)."""
+    key = (size, preload)
+    pool = _SHARED.get(key)
+    if pool is None:
+        pool = _SHARED[key] = WorkerPool(size, timeout, memory_mb, startup_timeout, preload, keep_warm=True)
+    pool.timeout, pool.memory_mb, pool.startup_timeout = timeout, memory_mb, startup_timeout
+    return pool
+
+
+def close_shared() -> None:
+    for pool in _SHARED.values():
+        pool.close()
+    _SHARED.clear()

@@ -66,7 +66,12 @@ class ModelReport:
     layers: list[LayerStats] = field(default_factory=list)
     output_gain: float | None = None
     signal_gain: float | None = None  # input -> output tangent second-moment gain
-    hidden_signal_gain: float | None = None  # input -> last weight layer's input
+    hidden_signal_gain: float | None = None  # input -> the judged point (JVP)
+    hidden_gain: float | None = None  # the same for the activations themselves
+    #: the layer whose input is the judged point (see measure._hidden_path)
+    judged_at: str | None = None
+    #: the model has normalization layers: gradient norms across layers are not comparable
+    normalized: bool = False
     first_last_grad: float | None = None
     nonfinite: bool = False
     sgd_steps: int = 0

@@ -53,6 +53,8 @@ class ProbeOptions:
     base: str | None = None
 
     def task(self, path: str, model: str, **extra: Any) -> dict[str, Any]:
+        if path.endswith(".py"):
+            path = str(Path(path).resolve())  # workers outlive this run's working directory
         return {
             "op": "probe",
             "path": path,
@@ -75,7 +77,9 @@ class ProbeOptions:
         }
 
     def pool(self) -> WorkerPool:
-        return WorkerPool(self.workers, self.timeout, self.memory_mb, self.startup_timeout)
+        from initlint.probe.pool import shared
+
+        return shared(self.workers, self.timeout, self.memory_mb, self.startup_timeout)
 
 
 def check_limits(options: ProbeOptions) -> None:

@@ -3,7 +3,8 @@
 From the fitted trial (batch 2): the time of one forward, the activation memory per sample, and
 the values each BatchNorm channel sees per sample. The batch is the requested one (64 by
 default) unless that would not fit the time budget or half the memory cap; the image grows
-(32 -> 64 -> 128 -> 224) while a BatchNorm would see fewer than ``MIN_NORM_VALUES`` values per
+(32 -> 64 -> 128 -> 224) while the model pools it below a 4x4 feature map (the pooling depth:
+a ResNet wants 128 or more) or a BatchNorm would see fewer than ``MIN_NORM_VALUES`` values per
 channel in train mode. When neither fixes that, BatchNorm is measured in eval mode (its initial
 running statistics: mean 0, variance 1) and the report says so; its verdicts become warnings.
 """
@@ -45,6 +46,22 @@ def _norm_values(fitted: Fitted) -> float | None:
         if isinstance(call.module, nn.modules.batchnorm._BatchNorm) and call.shape and len(call.shape) >= 2:
             counts.append(math.prod(call.shape) / call.shape[1] / call.shape[0])
     return min(counts) if counts else None
+
+
+def _trunk_size(fitted: Fitted) -> int | None:
+    """The smallest feature map a spatial conv (kernel > 1) or BatchNorm of the trunk sees: how
+    deep the model pools (1 means the image is too small for its downsampling)."""
+    sizes = []
+    for call in fitted.trace.calls if fitted.trace else []:
+        layer = call.module
+        spatial = isinstance(layer, nn.modules.conv._ConvNd) and max(layer.kernel_size) > 1
+        if (spatial or isinstance(layer, nn.modules.batchnorm._BatchNorm)) and call.shape and len(call.shape) >= 4:
+            sizes.append(min(call.shape[2:]))
+    return min(sizes) if sizes else None
+
+
+#: the smallest feature map a realistic input leaves (resnet at 224: 7x7; at 128: 4x4)
+MIN_FEATURE_MAP = 4
 
 
 def _timed(model: nn.Module, fitted: Fitted, seed: int, device: str) -> float:
@@ -97,7 +114,10 @@ def choose(model: nn.Module, fitted: Fitted, requested: int | None, budget: floa
     batch = requested or min(DEFAULT_BATCH, feasible)
     sizing = Sizing(batch, fitted)
     start = next((s.shape[-1] for s in fitted.specs if s.image_like and not s.fixed), None)
-    while values is not None and batch * values < MIN_NORM_VALUES and time.monotonic() < deadline:
+    while time.monotonic() < deadline and (
+        (values is not None and batch * values < MIN_NORM_VALUES)
+        or (_trunk_size(fitted) or MIN_FEATURE_MAP) < MIN_FEATURE_MAP
+    ):
         grown = _grown(model, fitted, seed, device)
         if grown is None:
             break
@@ -108,7 +128,10 @@ def choose(model: nn.Module, fitted: Fitted, requested: int | None, budget: floa
         batch = requested or min(DEFAULT_BATCH, feasible)
     size = next((s.shape[-1] for s in fitted.specs if s.image_like and not s.fixed), None)
     if size != start:
-        sizing.notes.append(f"input {size}x{size} (not {start}x{start}) so that BatchNorm sees enough values per channel")
+        sizing.notes.append(
+            f"input {size}x{size} (not {start}x{start}): the model pools it to a {_trunk_size(fitted)}x"
+            f"{_trunk_size(fitted)} feature map and BatchNorm sees enough values per channel"
+        )
     if requested is None and values is not None and batch * values < MIN_NORM_VALUES:
         needed = math.ceil(MIN_NORM_VALUES / values)
         if needed <= feasible:

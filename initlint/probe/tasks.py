@@ -102,22 +102,25 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
             from initlint.probe.inputs import ArgSpec
 
             user.setdefault("__first__", ArgSpec("x", "float", tuple(task["input_shape"]), fixed=True, why="input-shape"))
-        fitted = fit_inputs(model, user, built.values, task["model"], seed, started + _FIT_SHARE * budget)
+        built_at = time.monotonic()  # the clock of the measurement starts once the model exists
+        fitted = fit_inputs(model, user, built.values, task["model"], seed, built_at + _FIT_SHARE * budget)
         sizing = choose(model, fitted, task.get("batch"), budget, float(task.get("memory_mb", 4096)), seed, device,
-                        started + _SIZE_SHARE * budget)
+                        built_at + _SIZE_SHARE * budget)
         stage = "forward"
         args, kwargs = sizing.fitted.make(sizing.batch, seed, device)
         report = measure(
             model, args, example_kwargs=kwargs, target=task.get("target", task["model"]), device=device,
             seed=seed, sgd_steps=int(task.get("sgd_steps", 3)), learning_rate=bool(task.get("learning_rate", False)),
             thresholds=ProbeThresholds(**task.get("thresholds", {})),
-            deadline=started + _SECONDARY_SHARE * budget, norm_eval=sizing.norm_eval,
+            deadline=built_at + _SECONDARY_SHARE * budget, norm_eval=sizing.norm_eval,
             notes=[*built.notes, *sizing.notes],
         )
         report.seconds = time.monotonic() - started
         report.inputs = {s.name: s.describe() for s in sizing.fitted.specs}
         return {"ok": True, "report": report.to_dict(), "model": _model_info(built.model)}
-    except (BuildError, InputError, LoadError) as error:
+    except (BuildError, LoadError) as error:
         return {"ok": False, "stage": stage, "error": str(error), "unbuildable": True}
+    except InputError as error:  # forward raised on every input tried: the message names them
+        return {"ok": False, "stage": "forward", "error": str(error)}
     except BaseException as error:  # noqa: BLE001 - user code may raise anything, SystemExit too
         return {"ok": False, "stage": stage, "error": one_line(error) + user_frame(error)}

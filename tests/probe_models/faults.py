@@ -86,7 +86,7 @@ class Segfaults(nn.Module):
 class NeedsConfig(nn.Module):
     def __init__(self, config):
         super().__init__()
-        self.fc = nn.Linear(64, 64)
+        self.fc = nn.Linear(config["in"], 64)
         nn.init.uniform_(self.fc.weight, -100, 100)
 
     def forward(self, x):
