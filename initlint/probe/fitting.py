@@ -25,6 +25,8 @@ from initlint.probe.inputs import (
 from initlint.probe.tracing import LeafCall, Trace, traced_forward
 
 _UNPACK = re.compile(r"(?:not enough|too many) values to unpack \(expected (\d+)")
+#: trial batch: 3, so that ``a, b = x`` of a tensor fails instead of splitting the batch in two
+TRIAL_BATCH = 3
 _MAT = re.compile(r"shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)")
 
 
@@ -68,7 +70,7 @@ def fit_inputs(
             if key in tried or (tried and time.monotonic() > deadline):
                 break
             tried.add(key)
-            args, kwargs = fitted.make(2, seed)
+            args, kwargs = fitted.make(TRIAL_BATCH, seed)
             try:
                 with torch.no_grad():
                     _, trace = traced_forward(model, args, kwargs, _names_of(fitted, args, kwargs))
@@ -138,45 +140,137 @@ def repair(specs: list[ArgSpec], error: BaseException, trace: Trace | None, size
     """A changed copy of ``specs`` that may get past ``error``, or None."""
     message = str(error)
     by_name = {s.name: s for s in specs}
-    blamed = [n for n in _blamed(specs, error, trace) if not by_name[n].fixed]
+    for candidate in _candidates(specs, error, trace, message, sizes):
+        if candidate is not None and repr([s.describe() for s in candidate]) not in tried:
+            return candidate
+    return None
+
+
+def _candidates(specs: list[ArgSpec], error: BaseException, trace: Trace | None, message: str, sizes: list[int]):
+    """Repairs in order of how sure they are; repair() takes the first one not tried yet."""
+    by_name = {s.name: s for s in specs}
+    line = _failing_line(error)
     unpack = _UNPACK.search(message)
     if unpack:
         count = int(unpack.group(1))
-        line = _failing_line(error)
         for spec in specs:
-            if not spec.fixed and re.search(rf"=\s*{re.escape(spec.name)}\b|\b{re.escape(spec.name)}\s*$", line):
+            if spec.fixed:
+                continue
+            name = re.escape(spec.name)
+            if re.search(rf"=\s*{name}\s*\.\s*(size\(\s*\)|shape)\s*$", line):
+                yield _swap(specs, _with_rank(spec, count))  # ``B, C, H, W = x.size()``
+            elif re.search(rf"=\s*{name}\s*$", line):
                 part = spec.parts[0] if spec.parts else spec
                 parts = tuple(replace(part, name=f"{spec.name}[{i}]", parts=()) for i in range(count))
-                return _swap(specs, ArgSpec(spec.name, "tuple", parts=parts, why="forward unpacks it"))
-    if not blamed:
-        return _next_image(specs, [s.name for s in specs if s.image_like and not s.fixed], message, sizes, tried)
-    name = blamed[0]
-    spec = by_name[name]
+                yield _swap(specs, ArgSpec(spec.name, "tuple", parts=parts, why="forward unpacks it"))
+    if "offsets" in message:
+        bags = [s for s in specs if s.kind in ("ids", "flat_ids")]
+        rest = [s for s in specs if s not in bags and not s.fixed]
+        if bags and rest:
+            text = bags[0]
+            yield _swap(_swap(specs, ArgSpec(text.name, "flat_ids", (SEQUENCE,), high=text.high, why="EmbeddingBag's flat text")),
+                        ArgSpec(rest[0].name, "offsets", (SEQUENCE,), why="EmbeddingBag's offsets"))
+    if re.search(r"tuple of Tensors, not Tensor|expected a sequence|object is not iterable", message):
+        for name in _blamed(specs, error, trace) or [s.name for s in specs]:
+            spec = by_name[name]
+            if not spec.fixed and spec.kind != "tuple":
+                yield _swap(specs, ArgSpec(name, "tuple", parts=(replace(spec, name=f"{name}[0]"), replace(spec, name=f"{name}[1]")), why="a sequence of tensors"))
+    blamed = [n for n in _blamed(specs, error, trace) if not by_name[n].fixed]
     call = trace.failed_in if trace is not None else None
-    if call is not None and spec.kind != "tuple":
-        fixed = _fix_for_layer(spec, call)
-        if fixed is not None and fixed.describe() != spec.describe():
-            return _swap(specs, fixed)
-    if spec.kind == "tuple" and call is not None:
-        for index, part in enumerate(spec.parts):
-            if f"{name}[{index}]" in call.labels:
-                fixed = _fix_for_layer(part, call)
-                if fixed is not None and fixed.describe() != part.describe():
+    for name in blamed:
+        spec = by_name[name]
+        if call is not None and spec.kind != "tuple":
+            fixed = _fix_for_layer(spec, call)
+            if fixed is not None and fixed.describe() != spec.describe():
+                yield _swap(specs, fixed)
+        if spec.kind == "tuple" and call is not None:
+            labelled = [i for i, part in enumerate(spec.parts) if f"{name}[{i}]" in call.labels]
+            for index in labelled:
+                fixed = _fix_for_layer(spec.parts[index], call)
+                if fixed is not None and len(labelled) > 1 and isinstance(call.module, nn.modules.conv._ConvNd):
+                    share = call.module.in_channels // len(labelled)  # parts concatenated into one conv
+                    fixed = replace(spec.parts[index], shape=(max(1, share), *spec.parts[index].shape[1:]))
+                if fixed is not None and fixed.describe() != spec.parts[index].describe():
                     parts = list(spec.parts)
-                    parts[index] = fixed
-                    return _swap(specs, replace(spec, parts=tuple(parts)))
+                    parts[index] = replace(fixed, name=spec.parts[index].name)
+                    yield _swap(specs, replace(spec, parts=tuple(parts)))
+    yield from _broadcast_fixes(specs, trace, message)
     mat = _MAT.search(message)
-    if mat and spec.kind == "float" and spec.shape and spec.shape[-1] == int(mat.group(2)):
-        return _swap(specs, replace(spec, shape=(*spec.shape[:-1], int(mat.group(3))), why="the matrix it is multiplied with"))
-    if re.search(r"scalar type Long|indices|Long, Int|IntTensor|LongTensor", message) and spec.kind == "float":
-        return _swap(specs, ArgSpec(name, "ids", (SEQUENCE,) if len(spec.shape) <= 1 else spec.shape, high=1000, why="integer ids"))
-    if spec.kind == "ids":
-        lengths = [n for n in _numbers(message) if 1 <= n <= 4096 and n != spec.shape[-1]]
-        for length in [*lengths, 16, 8, 64, 1]:
-            changed = replace(spec, shape=(*spec.shape[:-1], length))
-            if _key(specs, changed) not in tried:
-                return _swap(specs, changed)
-    return _next_image(specs, [n for n in blamed if by_name[n].image_like], message, sizes, tried)
+    for name in blamed:
+        spec = by_name[name]
+        if mat and spec.kind == "float" and len(spec.shape) == 1:
+            rows, inner, other_rows, _ = (int(g) for g in mat.groups())
+            if TRIAL_BATCH in (rows, other_rows) and spec.shape[-1] in (rows, inner):
+                yield _swap(specs, ArgSpec(name, "square", (), why="a matrix over the batch's nodes"))
+            if spec.shape[-1] == inner and other_rows != TRIAL_BATCH:
+                yield _swap(specs, replace(spec, shape=(other_rows,), why="the matrix it is multiplied with"))
+        if re.search(r"scalar type Long|argument #\d+ 'indices'|Long, Int|expected.*Long", message) and spec.kind == "float":
+            yield _swap(specs, ArgSpec(name, "ids", (SEQUENCE,) if len(spec.shape) <= 1 else spec.shape, high=1000, why="integer ids"))
+        if spec.kind == "ids":
+            lengths = [n for n in _numbers(message) if 1 <= n <= 4096 and (not spec.shape or n != spec.shape[-1])]
+            for length in lengths:
+                yield _swap(specs, replace(spec, shape=(*spec.shape[:-1], length) if spec.shape else (length,)))
+            if spec.shape:
+                yield _swap(specs, replace(spec, shape=()))  # one id per sample
+            for length in (16, 8, 64):
+                yield _swap(specs, replace(spec, shape=(length,)))
+    images = [s.name for s in specs if s.image_like and not s.fixed]
+    if images:
+        yield from _image_sizes(specs, images, message, sizes)
+
+
+def _with_rank(spec: ArgSpec, rank: int) -> ArgSpec:
+    """``spec`` as a tensor of ``rank`` dimensions (the batch included), keeping its features."""
+    features = spec.shape[0] if spec.shape else 64
+    if rank == 4:
+        return ArgSpec(spec.name, "float", (features if features <= 512 else 3, 32, 32), why="forward unpacks 4 dimensions")
+    if rank == 3:
+        return ArgSpec(spec.name, "float", (SEQUENCE // 2, spec.shape[-1] if spec.shape else 64), why="forward unpacks 3 dimensions")
+    if rank == 2:
+        return ArgSpec(spec.name, "float", (spec.shape[-1] if spec.shape else 64,), why="forward unpacks 2 dimensions")
+    return ArgSpec(spec.name, "float", tuple([16] * (rank - 1)), why=f"forward unpacks {rank} dimensions")
+
+
+def _broadcast_fixes(specs: list[ArgSpec], trace: Trace | None, message: str):
+    """``x + self.zero_in(hint)``: a raw argument whose one dimension differs from the other
+    operand's takes that size (channels, lengths)."""
+    op = trace.failed_op if trace is not None else None
+    match = re.search(r"size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\) at non-singleton dimension (\d+)", message)
+    if op is None or not match or len(op.shapes) < 2:
+        return
+    by_name = {s.name: s for s in specs}
+    for index, (shape, labels) in enumerate(zip(op.shapes, op.labels)):
+        other = op.shapes[1 - index] if index < 2 else None
+        if other is None or len(labels) != 1:
+            continue
+        (name,) = labels
+        spec = by_name.get(name)
+        if spec is None or spec.fixed or spec.kind != "float" or len(shape) != len(spec.shape) + 1 or len(other) != len(shape):
+            continue
+        dim = int(match.group(3))
+        if dim < 1 or dim >= len(shape):
+            continue
+        if shape[dim] != other[dim] and other[dim] > 1:
+            changed = list(spec.shape)
+            changed[dim - 1] = other[dim]
+            if spec.image_like and dim >= 2:  # a spatial size: every image argument takes it
+                yield _resize_images(specs, [s.name for s in specs if s.image_like and not s.fixed], other[dim])
+            yield _swap(specs, replace(spec, shape=tuple(changed), why="the tensor it is combined with"))
+
+
+def _resize_images(specs: list[ArgSpec], names: list[str], size: int) -> list[ArgSpec]:
+    return [
+        replace(s, shape=(s.shape[0], *([size] * (len(s.shape) - 1))), why=f"image size {size}") if s.name in names else s
+        for s in specs
+    ]
+
+
+def _image_sizes(specs: list[ArgSpec], names: list[str], message: str, sizes: list[int]):
+    """Image sizes to try, for every image argument at once: numbers the error names first,
+    then the model's own hint and common sizes."""
+    named = [n for n in _numbers(message) if 8 <= n <= 1024]
+    for size in [*named, *sizes]:
+        yield _resize_images(specs, names, size)
 
 
 def _key(specs: list[ArgSpec], changed: ArgSpec) -> str:
@@ -191,27 +285,14 @@ def _numbers(message: str) -> list[int]:
     return [int(n) for n in re.findall(r"(?<![\w.])(\d{1,4})(?![\w.])", message)]
 
 
-def _next_image(specs, names: list[str], message: str, sizes: list[int], tried: set[str]) -> list[ArgSpec] | None:
-    """The next image size to try for an image-like argument: numbers the error names, then
-    the model's own hint and common sizes."""
-    by_name = {s.name: s for s in specs}
-    for name in names:
-        spec = by_name[name]
-        named = [n for n in _numbers(message) if 8 <= n <= 1024]
-        for size in [*named, *sizes]:
-            changed = replace(spec, shape=(spec.shape[0], *([size] * (len(spec.shape) - 1))), why=f"image size {size}")
-            if _key(specs, changed) not in tried:
-                return _swap(specs, changed)
-    return None
-
-
 def _fix_for_layer(spec: ArgSpec, call: LeafCall) -> ArgSpec | None:
     """What ``spec`` must be for the leaf layer that failed on it."""
     layer, shape = call.module, call.shape or ()
     raw = len(shape) == len(spec.shape) + 1
     if isinstance(layer, (nn.Embedding, nn.EmbeddingBag)):
-        length = spec.shape[-1] if spec.kind == "ids" and spec.shape else SEQUENCE
-        return ArgSpec(spec.name, "ids", (length,), high=layer.num_embeddings, why=f"token ids for {call.name}")
+        if spec.kind in ("ids", "flat_ids"):
+            return replace(spec, high=min(spec.high, layer.num_embeddings), why=f"ids for {call.name}")
+        return ArgSpec(spec.name, "ids", (SEQUENCE,), high=layer.num_embeddings, why=f"token ids for {call.name}")
     if isinstance(layer, nn.Linear) and not isinstance(layer, nn.LazyLinear):
         if shape and spec.shape and (raw or shape[-1] == spec.shape[-1]) and not spec.image_like:
             return replace(spec, kind="float", shape=(*spec.shape[:-1], layer.in_features), why=f"{call.name}'s in_features")

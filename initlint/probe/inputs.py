@@ -13,6 +13,7 @@ the failing value came from, the argument it carries and the numbers in the erro
 from __future__ import annotations
 
 import inspect
+import math
 import re
 import traceback
 import typing
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from initlint.probe.tracing import Trace, traced_forward
@@ -27,6 +29,8 @@ from initlint.probe.tracing import Trace, traced_forward
 #: names that take a batch of scalars: integer steps, or positive noise levels
 _STEP_NAMES = re.compile(r"^(t|ts|timesteps?|time_?steps?|steps?|time|times|diffusion_steps?)$")
 _NOISE_NAMES = re.compile(r"^(sigmas?|noise_levels?|noise_scales?|log_snr|gammas?)$")
+#: names that take one class id per sample
+_LABEL_NAMES = re.compile(r"^(y|labels?|class_labels?|classes|class_ids?|cls|targets?)$")
 #: image sizes tried in order after the ones the model or its errors name
 IMAGE_SIZES = (32, 64, 224, 28, 128, 256, 96, 16, 299, 512)
 SEQUENCE = 32
@@ -54,8 +58,12 @@ class ArgSpec:
     def describe(self) -> str:
         if self.kind == "tuple":
             return "(" + ", ".join(p.describe() for p in self.parts) + ")"
-        if self.kind in ("steps", "noise"):
+        if self.kind in ("steps", "noise", "offsets"):
             return f"B {self.kind}"
+        if self.kind == "square":
+            return "BxB float32"
+        if self.kind == "flat_ids":
+            return f"B*{self.shape[0]} ids<{self.high}"
         shape = list(self.shape)
         shape.insert(self.batch_dim, "B")  # type: ignore[arg-type]
         text = "x".join(str(n) for n in shape)
@@ -63,7 +71,7 @@ class ArgSpec:
 
     @property
     def image_like(self) -> bool:
-        return self.kind == "float" and len(self.shape) >= 3 and len(set(self.shape[1:])) == 1
+        return self.kind == "float" and len(self.shape) >= 3 and len(set(self.shape[1:])) == 1 and self.batch_dim == 0
 
 
 @dataclass
@@ -81,6 +89,23 @@ class Fitted:
         return args, kwargs
 
 
+def structured_noise(shape: list[int] | tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
+    """Unit-variance noise shaped like a batch of images (``B, C, H, W...``): a third of the
+    variance a per-sample, per-channel offset, a third smooth over space, a third per pixel.
+
+    White noise is no image: global average pooling divides its variance by the number of
+    positions, so every pooled head would look like a vanishing signal."""
+    shape = list(shape)
+    spatial = shape[2:]
+    offset = torch.randn(shape[:2] + [1] * len(spatial), generator=generator)
+    coarse = torch.randn(shape[:2] + [max(1, n // 8) for n in spatial], generator=generator)
+    mode = {1: "linear", 2: "bilinear", 3: "trilinear"}[len(spatial)]
+    smooth = F.interpolate(coarse, size=spatial, mode=mode, align_corners=False)
+    smooth = smooth / smooth.std().clamp_min(1e-6)
+    pixel = torch.randn(shape, generator=generator)
+    return (offset + smooth + pixel) / math.sqrt(3.0)
+
+
 def materialize(spec: ArgSpec, batch: int, generator: torch.Generator, device: str = "cpu") -> Any:
     if spec.kind == "tuple":
         return tuple(materialize(part, batch, generator, device) for part in spec.parts)
@@ -88,11 +113,19 @@ def materialize(spec: ArgSpec, batch: int, generator: torch.Generator, device: s
         return torch.randint(0, spec.high, (batch,), generator=generator).to(device)
     if spec.kind == "noise":
         return torch.rand(batch, generator=generator).mul(4).sub(2).exp().to(device)  # e^U(-2, 2)
+    if spec.kind == "square":  # an adjacency matrix over the batch's nodes, row-normalised
+        return torch.rand(batch, batch, generator=generator).softmax(-1).to(device)
+    if spec.kind == "flat_ids":  # EmbeddingBag's 1-D text: the batch's bags one after another
+        return torch.randint(0, max(1, spec.high), (batch * spec.shape[0],), generator=generator).to(device)
+    if spec.kind == "offsets":
+        return (torch.arange(batch) * spec.shape[0]).to(device)
     shape = list(spec.shape)
     shape.insert(spec.batch_dim, batch)
     if spec.kind == "ids":
         return torch.randint(0, max(1, spec.high), shape, generator=generator).to(device)
     dtype = getattr(torch, spec.dtype, torch.float32)
+    if spec.batch_dim == 0 and spec.image_like and not spec.fixed:
+        return structured_noise(shape, generator).to(device=device, dtype=dtype)
     return torch.randn(shape, generator=generator).to(device=device, dtype=dtype)
 
 
@@ -221,6 +254,8 @@ def initial_specs(model, params, user: dict[str, ArgSpec], built_with: dict[str,
             specs.append(ArgSpec(name, "steps", (), high=1000, why="a timestep"))
         elif _NOISE_NAMES.match(name):
             specs.append(ArgSpec(name, "noise", (), why="a noise level"))
+        elif _LABEL_NAMES.match(name) and index > 0:
+            specs.append(ArgSpec(name, "ids", (), high=10, why="a class label per sample"))
         elif _tuple_length(param.annotation):
             count = _tuple_length(param.annotation) or 2
             guess = _first_guess(model, name, image)

@@ -270,7 +270,12 @@ def _signal_pass(call: "_Call", recorder: _Recorder, seed: int, report: ModelRep
     start: dict[str, float] = {}
     handle = None
     if first is not None and first.is_floating_point():
-        tangent = torch.randn(first.shape, generator=generator).to(first.device, first.dtype)
+        if first.dim() >= 4 and len(set(first.shape[2:])) == 1 and first.shape[-1] > 1:
+            from initlint.probe.inputs import structured_noise
+
+            tangent = structured_noise(first.shape, generator).to(first.device, first.dtype)
+        else:
+            tangent = torch.randn(first.shape, generator=generator).to(first.device, first.dtype)
         start["t"] = moment(tangent)
     else:
         tangent = None

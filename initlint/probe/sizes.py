@@ -13,6 +13,7 @@ from typing import Any
 #: (pattern, value), first match wins; every pattern is searched in the lower-cased name
 _BY_NAME: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"(^|_)std$|init_(std|scale|range)|initializer|(^|_)scale$|(^|_)gain$|^lr$|learning_rate"), None),  # decides the init: never guessed
+    (re.compile(r"(^|_)seed$|^random_state$"), 0),
     (re.compile(r"kernel|^k$|ksize"), 3),
     (re.compile(r"stride"), 1),
     (re.compile(r"padding|^pad$"), 1),

@@ -44,7 +44,7 @@ def _norm_values(fitted: Fitted) -> float | None:
     counts = []
     for call in fitted.trace.calls if fitted.trace else []:
         if isinstance(call.module, nn.modules.batchnorm._BatchNorm) and call.shape and len(call.shape) >= 2:
-            counts.append(math.prod(call.shape) / call.shape[1] / call.shape[0])
+            counts.append(math.prod(call.shape) / call.shape[1] / call.shape[0])  # per sample
     return min(counts) if counts else None
 
 
@@ -65,11 +65,14 @@ MIN_FEATURE_MAP = 4
 
 
 def _timed(model: nn.Module, fitted: Fitted, seed: int, device: str) -> float:
-    args, kwargs = fitted.make(2, seed, device)
+    """Seconds of one forward at the trial batch, per two samples."""
+    from initlint.probe.fitting import TRIAL_BATCH
+
+    args, kwargs = fitted.make(TRIAL_BATCH, seed, device)
     started = time.perf_counter()
     with torch.no_grad():
         model(*args, **kwargs)
-    return time.perf_counter() - started
+    return (time.perf_counter() - started) * 2 / TRIAL_BATCH
 
 
 def _per_sample_bytes(fitted: Fitted) -> float:
@@ -93,7 +96,9 @@ def _grown(model: nn.Module, fitted: Fitted, seed: int, device: str) -> Fitted |
         return None
     bigger = replace(image, shape=(image.shape[0], *([larger] * (len(image.shape) - 1))), why=f"image size {larger}")
     trial = Fitted([bigger if s is image else s for s in fitted.specs], fitted.keyword, notes=fitted.notes)
-    args, kwargs = trial.make(2, seed, device)
+    from initlint.probe.fitting import TRIAL_BATCH
+
+    args, kwargs = trial.make(TRIAL_BATCH, seed, device)
     model.eval()
     try:
         with torch.no_grad():

@@ -23,6 +23,12 @@ def first_tensor(value: Any) -> torch.Tensor | None:
                 return found
     if hasattr(value, "last_hidden_state"):
         return value.last_hidden_state
+    fields = getattr(value, "__dict__", None)
+    if isinstance(fields, dict) and not isinstance(value, type):
+        # torch.distributions keep their parameters as attributes (Normal: loc, scale)
+        for item in fields.values():
+            if isinstance(item, torch.Tensor):
+                return item
     return None
 
 

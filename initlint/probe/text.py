@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 from initlint.probe.report import ModelReport
 from initlint.theory import format_number as fmt
@@ -10,7 +11,7 @@ from initlint.theory import format_number as fmt
 
 def render_report(report: ModelReport) -> str:
     shape = "x".join(str(n) for n in report.input_shape)
-    fed = ", ".join(f"{name} {text.replace('B', str(report.batch), 1)}" for name, text in report.inputs.items())
+    fed = ", ".join(f"{name} {re.sub(r'\bB\b', str(report.batch), text)}" for name, text in report.inputs.items())
     lines = [
         f"{report.target}: input {fed or shape}, device {report.device}, seed {report.seed}, "
         f"{report.seconds:.2f} s",

@@ -107,7 +107,7 @@ def stable_learning_rate(call, report: ModelReport, seed: int, deadline: float |
     def loss_of() -> torch.Tensor:
         torch.manual_seed(seed)
         with _attention_with_jvp():
-            out = first_tensor(call(args=args, kwargs=kwargs))
+            out = first_tensor(call(args=inputs[0], kwargs=inputs[1]))
         if out is None or not out.is_floating_point():
             raise RuntimeError("forward returned no floating-point tensor")
         if not target:
@@ -118,6 +118,12 @@ def stable_learning_rate(call, report: ModelReport, seed: int, deadline: float |
         found = torch.autograd.grad(loss, params, create_graph=create_graph, allow_unused=True)
         return [torch.zeros_like(p) if g is None else g for p, g in zip(params, found)]
 
+    inputs = [args, kwargs]
+    try:
+        loss_of()
+    except (RuntimeError, ValueError, IndexError):  # inputs tied to the batch size (a B x B matrix)
+        inputs[:] = [call.args, call.kwargs]
+        target.clear()
     grads: list[torch.Tensor] = []
 
     def exact(vector):
