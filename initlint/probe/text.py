@@ -11,7 +11,8 @@ from initlint.theory import format_number as fmt
 
 def render_report(report: ModelReport) -> str:
     shape = "x".join(str(n) for n in report.input_shape)
-    fed = ", ".join(f"{name} {re.sub(r'\bB\b', str(report.batch), text)}" for name, text in report.inputs.items())
+    batch = re.compile(r"\bB\b")
+    fed = ", ".join(f"{name} {batch.sub(str(report.batch), text)}" for name, text in report.inputs.items())
     lines = [
         f"{report.target}: input {fed or shape}, device {report.device}, seed {report.seed}, "
         f"{report.seconds:.2f} s",
