@@ -11,7 +11,7 @@ from initlint.theory import format_number as fmt
 
 def render_report(report: ModelReport) -> str:
     shape = "x".join(str(n) for n in report.input_shape)
-    batch = re.compile(r"\bB\b")
+    batch = re.compile(r"(?:^|(?<=x))B(?=x|\*|\s|$)")
     fed = ", ".join(f"{name} {batch.sub(str(report.batch), text)}" for name, text in report.inputs.items())
     lines = [
         f"{report.target}: input {fed or shape}, device {report.device}, seed {report.seed}, "
