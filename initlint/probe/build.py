@@ -33,7 +33,7 @@ def build_model(module: Any, name: str, overrides: dict[str, Any], factory: str 
             raise BuildError(f"`{name}` is not an nn.Module subclass")
         return _as_model(build(value, overrides, name), name)
     if inspect.isfunction(value) or inspect.isbuiltin(value):
-        return _as_model(build(value, overrides, name), name)
+        return _as_model(build(value, overrides, name, factory_kwargs), name)
     return _as_model(Built(value), name)
 
 

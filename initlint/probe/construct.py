@@ -87,6 +87,8 @@ class InferredConfig:
 _HIDDEN = ("hidden_size", "n_embd", "d_model", "embed_dim", "hidden_dim", "dim", "n_embed", "emb_dim", "width")
 _FEED_FORWARD = re.compile(r"^(intermediate_size|n_inner|d_ff|ffn_dim|encoder_ffn_dim|decoder_ffn_dim|d_inner|mlp_dim|ffn_hidden_size|inner_dim)$")
 _HEADS = ("num_attention_heads", "n_head", "num_heads", "n_heads", "nhead", "encoder_attention_heads")
+#: parameters that hold a config object by convention (Hugging Face, argparse, Hydra)
+_CONFIG_NAMES = re.compile(r"^(config|cfg|conf|args|opt|opts|options|hparams|hp|params)$")
 #: a config whose main hidden size is above this is scaled down
 SMALL_HIDDEN = 256
 
@@ -255,7 +257,10 @@ def arguments_for(function: Callable[..., Any], overrides: dict[str, Any], label
         annotation = param.annotation if param.annotation is not inspect.Parameter.empty else None
         if isinstance(annotation, str):
             annotation = _resolve(annotation, scope, owner)
-        if use.config_like or (inspect.isclass(annotation) and "config" in annotation.__name__.lower()):
+        configured = inspect.isclass(getattr(owner, "config_class", None)) and param is parameters[0]
+        if use.config_like or configured or _CONFIG_NAMES.match(param.name) or (
+            inspect.isclass(annotation) and "config" in annotation.__name__.lower()
+        ):
             kwargs[param.name], note = _config_for(param.name, annotation, owner, scope, use.attributes | use.keys)
             notes.append(note)
             assumed[param.name] = type(kwargs[param.name]).__name__

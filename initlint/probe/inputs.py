@@ -154,6 +154,12 @@ def required_parameters(model: nn.Module) -> tuple[list[inspect.Parameter], set[
         required.append(param)
         if param.kind == param.KEYWORD_ONLY:
             keyword.add(param.name)
+    if not required:  # ``forward(input_ids=None, ...)`` (Hugging Face): the first such parameter
+        first = next((p for p in signature.parameters.values() if p.default is None and p.kind != p.VAR_KEYWORD), None)
+        if first is not None:
+            required.append(first)
+            if first.kind == first.KEYWORD_ONLY:
+                keyword.add(first.name)
     return required, keyword
 
 

@@ -119,8 +119,8 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
         report.inputs = {s.name: s.describe() for s in sizing.fitted.specs}
         return {"ok": True, "report": report.to_dict(), "model": _model_info(built.model)}
     except (BuildError, LoadError) as error:
-        return {"ok": False, "stage": stage, "error": str(error), "unbuildable": True}
+        return {"ok": False, "stage": stage, "error": str(error), "unbuildable": True, "seconds": time.monotonic() - started}
     except InputError as error:  # forward raised on every input tried: the message names them
-        return {"ok": False, "stage": "forward", "error": str(error)}
+        return {"ok": False, "stage": "forward", "error": str(error), "seconds": time.monotonic() - started}
     except BaseException as error:  # noqa: BLE001 - user code may raise anything, SystemExit too
-        return {"ok": False, "stage": stage, "error": one_line(error) + user_frame(error)}
+        return {"ok": False, "stage": stage, "error": one_line(error) + user_frame(error), "seconds": time.monotonic() - started}
