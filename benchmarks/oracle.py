@@ -66,11 +66,14 @@ def corpus_dir() -> Path:
 def preload_torchvision() -> None:
     """Run in each worker before it says ready: torchvision's model code without its compiled
     extension, then the libraries the tasks import, once per worker instead of once per model."""
+    import importlib.machinery
     import types
 
     source = TV_DIR / "torchvision"
     if "torchvision" not in sys.modules and source.is_dir():
         stand_in = types.ModuleType("torchvision")
+        stand_in.__spec__ = importlib.machinery.ModuleSpec("torchvision", None, is_package=True)
+        stand_in.__spec__.submodule_search_locations = [str(source)]
         stand_in.__path__ = [str(source)]  # type: ignore[attr-defined]
         stand_in.__file__ = str(source / "__init__.py")
         stand_in.__version__ = "0.29.1"  # type: ignore[attr-defined]
@@ -126,6 +129,8 @@ def run_tasks(keyed: list[tuple[str, dict]], store: Path, done: dict[str, dict],
 
     def stored(index: int, result: dict) -> None:
         key, task = todo[index]
+        if result.get("fatal"):
+            raise SystemExit(f"the probe cannot run: {result.get('error')}")
         item = {"key": key, "task": {k: task[k] for k in ("path", "model", "op") if k in task}, "result": result}
         done[key] = item
         append(store, item)
