@@ -42,7 +42,29 @@ def import_target(where: str, search: tuple[str, ...] = (), cwd: str | None = No
     if cwd:
         os.chdir(cwd)
     _put_on_path([*search, *([cwd] if cwd else [])])
-    return importlib.import_module(where)
+    try:
+        return importlib.import_module(where)
+    except BaseException as error:
+        layout = _layout_of_dotted(where)
+        if layout is None or not _failed_in_parent_init(error, layout):
+            raise
+        top = where.split(".")[0]
+        for name in [n for n in sys.modules if n == top or n.startswith(top + ".")]:
+            del sys.modules[name]
+        return _import_below_stand_ins(layout)
+
+
+def _layout_of_dotted(name: str) -> Layout | None:
+    """Where ``pkg.sub.module`` lives on sys.path, without importing its packages."""
+    parts = name.split(".")
+    for entry in sys.path:
+        if not entry or not os.path.isdir(entry):
+            continue
+        base = Path(entry).joinpath(*parts[:-1])
+        for candidate in (base / f"{parts[-1]}.py", base / parts[-1] / "__init__.py"):
+            if candidate.is_file():
+                return Layout(str(candidate.resolve()), name, (str(Path(entry).resolve()),), os.getcwd())
+    return None
 
 
 def _inside(module: types.ModuleType, folder: str) -> bool:

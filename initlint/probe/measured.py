@@ -26,10 +26,7 @@ def measured_findings(
     """IL9xx findings for the verdicts of ``report`` (see the module docstring)."""
     from initlint.rules import REGISTRY
 
-    explained = {
-        f.effect for f in static
-        if (f.probe or {}).get("status") not in ("refuted",) and f.prediction.model == definition.name
-    }
+    explained = {f.effect for f in static if (f.probe or {}).get("status") not in ("refuted",)}
     reasons: dict[str, list[str]] = {}
     for verdict in report.verdicts:
         code = CODE_FOR_VERDICT.get(verdict.kind)

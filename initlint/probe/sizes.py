@@ -27,7 +27,7 @@ _BY_NAME: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"^(in_?)?chan(nel)?s?$|^in_ch|^in_chans$|^input_(nc|channels?)$|^(num|n|img|image)_channels$|^nc$|^c_in$"), 3),
     (re.compile(r"^output_nc$|^out_chans$"), 3),
     (re.compile(r"vocab|num_embeddings|n_tokens|num_tokens|^ntokens?$|n_vocab"), 1000),
-    (re.compile(r"classes|labels|actions|act_dim|action_dim|^n_?out(puts?)?$|^num_out|^outputs?$|^output_dim$|^out_dim$|^n_classes$"), 10),
+    (re.compile(r"classes|labels|actions|act_dim|action_(dim|size|space)|^n_?out(puts?)?$|^num_out|^outputs?$|^output_dim$|^out_dim$|^n_classes$"), 10),
     (re.compile(r"seq_?len|max_len|block_size|n_ctx|context|max_seq|max_position|n_positions|num_patches"), 64),
     (re.compile(r"img_size|image_size|img_res|resolution|im_size|^img_dim$"), 32),
     (re.compile(r"patch"), 4),

@@ -117,6 +117,9 @@ def _report(sweep: Sweep, texts: dict[str, str], groups, allowed, suppressed) ->
     for run in sweep.runs:
         static = groups.get((run.path, run.model), [])
         report = _apply(static, run.result)
+        built = (run.result.get("model") or {}).get("class")
+        if run.kind == "factory" and built and built != run.model:
+            static = static + groups.get((run.path, built), [])  # the class it builds explains too
         definition = by_file.get(run.path, {}).get(run.model) or Definition(run.model, 1, 1, 1, run.kind == "class")
         if run.kind == "class":
             sweep.classes += 1
