@@ -367,6 +367,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=60.0)
     parser.add_argument("--fresh", action="store_true")
+    parser.add_argument("--relist", action="store_true", help="list again the files whose import failed (after installing their dependencies)")
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args()
     started = time.monotonic()
@@ -378,10 +379,15 @@ def main() -> None:
 
     options = ProbeOptions(device="cpu", timeout=args.timeout, workers=args.workers)
     results, listings = load_lines(RESULTS), load_lines(LISTINGS)
+    if args.relist:
+        listings = {k: v for k, v in listings.items() if v["result"].get("ok")}
+        LISTINGS.write_text("".join(json.dumps(v) + "\n" for v in listings.values()))
     sources = args.sources.split(",")
     if not args.report_only:
         fetch_torchvision()
         keyed: list[tuple[str, dict]] = []
+        if "corpus" in sources:
+            keyed += corpus_tasks(options, listings)
         if "hf" in sources:
             keyed += hf_tasks(options)
         if "torchvision" in sources:
@@ -389,8 +395,6 @@ def main() -> None:
         if "timm" in sources:
             index, count = (int(n) for n in args.shard.split("/"))
             keyed += timm_tasks(options, (index, count))
-        if "corpus" in sources:
-            keyed += corpus_tasks(options, listings)
         run_tasks(keyed, RESULTS, results, options, "models")
     findings = static_findings(static_sources())
     write_report(results, listings, findings, started)

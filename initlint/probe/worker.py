@@ -126,6 +126,8 @@ def _run_child(task: dict[str, Any], out: int, server: int, protocol_fd: int) ->
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)  # user code reading stdin must not eat the next task
         signal.signal(signal.SIGINT, signal.SIG_DFL)
+        # user modules that parse arguments at import see a script's argv, not the worker's
+        sys.argv = [str(task.get("path") or "model")]
         import torch
 
         torch.set_num_threads(threads())
