@@ -17,7 +17,7 @@ pytestmark = pytest.mark.probe
 nn = torch.nn
 
 import initlint  # noqa: E402
-from conftest import FIXTURES, ROOT  # noqa: E402
+from conftest import ROOT  # noqa: E402
 
 MODELS = Path(__file__).parent / "probe_models"
 sys.path.insert(0, str(MODELS))
@@ -190,7 +190,7 @@ def test_probe_command_text_and_errors(cli, tmp_path):
     assert lines[2].split() == ["layer", "type", "out", "std", "gain", "signal", "grad/w", "sat", "%", "dead", "%"]
     assert lines[0].startswith("examples/seed_models.py:UnstableModel: input inputs 64x64 float32, device cpu, seed 0, ")
     assert "verdict: exploding: activation variance x2.2e5 from input to the last layer (at layer2's input)" in result.stdout
-    assert "largest stable SGD learning rate at init: 2.4e-7 (2 / lambda_max, lambda_max = 8.2e6; exact Hessian-vector products" in result.stdout
+    assert "largest stable SGD learning rate at init: 2.3e-7 (2 / lambda_max, lambda_max = 8.6e6; exact Hessian-vector products, 12 Lanczos steps" in result.stdout
     bad = cli(["probe", "examples/seed_models.py"], ROOT)
     assert bad.exit_code == 2 and "TARGET must be path.py:Class or package.module:Class" in bad.output
     missing = cli(["probe", "examples/seed_models.py:Nope"], ROOT)

@@ -269,11 +269,10 @@ def arguments_for(function: Callable[..., Any], overrides: dict[str, Any], label
             missing.append(param.name)
             continue
         known, value = value_by_name(param.name)
-        how = "by its name"
         if not known:
-            known, value, how = _value_from_use(use, target, owner, 0)
+            known, value, _ = _value_from_use(use, target, owner, 0)
         if not known and annotation in (int, float, bool, str) and use.stored_only:
-            known, value, how = True, annotation(), "only stored"
+            known, value = True, annotation()
         if known:
             kwargs[param.name] = value
             assumed[param.name] = value

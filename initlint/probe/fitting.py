@@ -139,7 +139,6 @@ def _failing_line(error: BaseException) -> str:
 def repair(specs: list[ArgSpec], error: BaseException, trace: Trace | None, sizes: list[int], tried: set[str]) -> list[ArgSpec] | None:
     """A changed copy of ``specs`` that may get past ``error``, or None."""
     message = str(error)
-    by_name = {s.name: s for s in specs}
     for candidate in _candidates(specs, error, trace, message, sizes):
         if candidate is not None and repr([s.describe() for s in candidate]) not in tried:
             return candidate

@@ -15,7 +15,6 @@ from __future__ import annotations
 import inspect
 import math
 import re
-import traceback
 import typing
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -24,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from initlint.probe.tracing import Trace, traced_forward
+from initlint.probe.tracing import Trace
 
 #: names that take a batch of scalars: integer steps, or positive noise levels
 _STEP_NAMES = re.compile(r"^(t|ts|timesteps?|time_?steps?|steps?|time|times|diffusion_steps?)$")

@@ -15,7 +15,6 @@ from typing import Any, Callable
 from initlint.findings import Finding
 from initlint.probe.candidates import Definition, definitions, module_classes, read_text
 from initlint.probe.measured import measured_findings
-from initlint.probe.report import ModelReport
 from initlint.probe.runner import ProbeOptions, _apply, _results, check_limits, group_findings
 
 
