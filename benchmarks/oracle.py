@@ -78,7 +78,7 @@ def preload_torchvision() -> None:
         stand_in.__file__ = str(source / "__init__.py")
         stand_in.__version__ = "0.29.1"  # type: ignore[attr-defined]
         sys.modules["torchvision"] = stand_in
-        import torchvision.models  # noqa: F401
+        import torchvision.models  # noqa: F401  - warm: every worker's children share it
     for name in ("timm", "transformers"):
         try:
             __import__(name)
@@ -304,6 +304,74 @@ def corpus_coverage(listings: dict[str, dict], results: dict[str, dict]) -> dict
     return {"classes": total, "built": listed, "files": len(files)}
 
 
+#: small repositories on which the oracle also runs the command a user would
+CLI_REPOS = ("sfujim__TD3", "Diego999__pyGAT", "nikhilbarhate99__PPO-PyTorch")
+CLI_CHECKS = WORK / "cli_checks.json"
+
+
+def _snapshot(folder: Path) -> list[tuple[str, int, int]]:
+    return sorted((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*"))
+
+
+def _descendants_alive(root_pid: int) -> int:
+    """Living processes whose parent chain reaches ``root_pid`` (Linux /proc)."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2:].split()
+            if fields[0] != "Z":
+                parents[int(entry)] = int(fields[1])
+    count, frontier = 0, [root_pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent]
+        count += len(children)
+        frontier += children
+    return count
+
+
+def cli_checks() -> list[dict]:
+    """``initlint --probe=all REPO`` as a user runs it: exit code, the summary line, whether the
+    repository changed, and processes left behind (the command's whole process tree, by pid,
+    checked after it exits)."""
+    if CLI_CHECKS.exists():
+        return json.loads(CLI_CHECKS.read_text())
+    checks = []
+    for name in CLI_REPOS:
+        repo = corpus_dir() / name
+        before = _snapshot(repo)
+        started = time.monotonic()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "initlint", "--no-cache", "--probe=all", "--device", "cpu", str(repo)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd="/tmp",
+        )
+        seen: set[int] = set()
+        while process.poll() is None:
+            for entry in os.listdir("/proc"):
+                if entry.isdigit():
+                    try:
+                        stat = Path(f"/proc/{entry}/stat").read_text()
+                    except OSError:
+                        continue
+                    if int(stat[stat.rindex(")") + 2:].split()[1]) in ({process.pid} | seen):
+                        seen.add(int(entry))
+            time.sleep(0.2)
+        out, err = process.communicate()
+        time.sleep(1)
+        left = [pid for pid in seen if Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().split(") ")[1][:1]]
+        checks.append({
+            "repo": name, "exit": process.returncode, "seconds": round(time.monotonic() - started, 1),
+            "summary": (err.strip().splitlines() or [""])[-1], "unprobed": err.count(": not probed ("),
+            "findings": out.count("\n    probe: "), "unchanged": _snapshot(repo) == before, "left": len(left),
+        })
+    CLI_CHECKS.write_text(json.dumps(checks, indent=1))
+    return checks
+
+
 def write_report(results, listings, findings, started: float) -> None:
     summary = compare(results, findings)
     coverage = corpus_coverage(listings, results)
@@ -340,6 +408,20 @@ def write_report(results, listings, findings, started: float) -> None:
         "",
     ]
     lines += [f"- {count} x {reason}" for reason, count in reasons.most_common(15)]
+    lines += [
+        "",
+        "`initlint --probe=all ../shared/corpus/REPO` as a user runs it (exit 1 = findings count; "
+        "the tree compared file by file before and after; processes: the command's whole tree, "
+        "looked up by pid after it exited):",
+        "",
+        "| repository | exit | seconds | summary | not probed lines | tree unchanged | processes left |",
+        "|---|---:|---:|---|---:|---|---:|",
+    ]
+    for check in cli_checks():
+        lines.append(
+            f"| {check['repo']} | {check['exit']} | {check['seconds']} | {check['summary'].removeprefix('initlint: ')} "
+            f"| {check['unprobed']} | {'yes' if check['unchanged'] else 'NO'} | {check['left']} |"
+        )
     for title in ("static FP", "measured only", "agree"):
         rows = summary["rows"].get(title, [])
         lines += ["", f"## {title} ({len(rows)})", ""]

@@ -140,6 +140,19 @@ def test_forward_arguments_named_after_constructor_sizes():
 def test_user_inputs_are_kept_and_a_failure_names_the_argument():
     assert fitted(legit_zoo.ConditionalMLP(), x="x=32", c="c=8") == {"x": "Bx32 float32", "c": "Bx8 float32"}
 
+    class Masked(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Embedding(100, 16)
+
+        def forward(self, input_ids=None, attention_mask=None):
+            x = self.embed(input_ids)
+            return x if attention_mask is None else x * attention_mask[..., None]
+
+    # an optional keyword is fed only when the user names it (Hugging Face's attention_mask)
+    assert fitted(Masked()) == {"input_ids": "Bx32 ids<100"}
+    assert fitted(Masked(), mask="attention_mask=32") == {"input_ids": "Bx32 ids<100", "attention_mask": "Bx32 float32"}
+
     class Picky(nn.Module):
         def forward(self, x, mask):
             raise RuntimeError(f"mask must be 3-D, got {mask.dim()}")

@@ -57,7 +57,7 @@ def fit_inputs(
     model: nn.Module, user: dict[str, ArgSpec], built_with: dict[str, Any], model_name: str,
     seed: int, deadline: float,
 ) -> Fitted:
-    params, keyword = required_parameters(model)
+    params, keyword = required_parameters(model, {name.rsplit(".", 1)[-1] for name in user if not name.startswith("__")})
     fitted = Fitted(initial_specs(model, params, user, built_with, model_name), keyword)
     sizes = [s for s in [image_size_hint(model)] if s] + [s for s in IMAGE_SIZES]
     tried: set[str] = set()

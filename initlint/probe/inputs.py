@@ -139,8 +139,10 @@ def parse_input_option(text: str) -> tuple[str, ArgSpec]:
     return name, ArgSpec(short, "float", shape, dtype=dtype, fixed=True, why="--probe-input")
 
 
-def required_parameters(model: nn.Module) -> tuple[list[inspect.Parameter], set[str]]:
-    """forward's parameters without defaults (positional first), and the keyword-only names."""
+def required_parameters(model: nn.Module, given: set[str] = frozenset()) -> tuple[list[inspect.Parameter], set[str]]:
+    """forward's parameters without defaults (positional first) and the optional ones the user
+    gave an input for (``--probe-input attention_mask=16``, passed by keyword), and the names
+    passed by keyword."""
     try:
         signature = inspect.signature(model.forward)
     except (TypeError, ValueError):
@@ -148,15 +150,21 @@ def required_parameters(model: nn.Module) -> tuple[list[inspect.Parameter], set[
     required = []
     keyword = set()
     for param in signature.parameters.values():
-        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD) or param.default is not inspect.Parameter.empty:
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        if param.default is not inspect.Parameter.empty:
+            if param.name in given:
+                required.append(param)
+                keyword.add(param.name)
             continue
         required.append(param)
         if param.kind == param.KEYWORD_ONLY:
             keyword.add(param.name)
-    if not required:  # ``forward(input_ids=None, ...)`` (Hugging Face): the first such parameter
+    if not any(p.name not in keyword or p.kind == p.KEYWORD_ONLY for p in required):
+        # ``forward(input_ids=None, ...)`` (Hugging Face): the first such parameter
         first = next((p for p in signature.parameters.values() if p.default is None and p.kind != p.VAR_KEYWORD), None)
-        if first is not None:
-            required.append(first)
+        if first is not None and first not in required:
+            required.insert(0, first)
             if first.kind == first.KEYWORD_ONLY:
                 keyword.add(first.name)
     return required, keyword
