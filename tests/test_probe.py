@@ -192,7 +192,7 @@ def test_probe_command_text_and_errors(cli, tmp_path):
     assert "verdict: exploding: activation variance x2.2e5 from input to the last layer (at layer2's input)" in result.stdout
     assert "largest stable SGD learning rate at init: 2.3e-7 (2 / lambda_max, lambda_max = 8.6e6; exact Hessian-vector products, 12 Lanczos steps" in result.stdout
     bad = cli(["probe", "examples/seed_models.py"], ROOT)
-    assert bad.exit_code == 2 and "TARGET must be path.py:Class or package.module:Class" in bad.output
+    assert bad.exit_code == 2 and "TARGET must be path.py:Class, notebook.ipynb:Class or package.module:Class" in bad.output
     missing = cli(["probe", "examples/seed_models.py:Nope"], ROOT)
     assert missing.exit_code == 2
     assert "probe: error (build: `Nope` is not defined at the top level of the module)" in missing.output

@@ -22,6 +22,17 @@ class Definition:
     end_column: int
     is_class: bool
     bases: tuple[str, ...] = ()
+    #: in a notebook: the cell and the line inside it (``line`` is the virtual module's)
+    cell: int | None = None
+    line_in_cell: int | None = None
+
+    @property
+    def shown_line(self) -> int:
+        return self.line if self.line_in_cell is None else self.line_in_cell
+
+    def where(self, path: str) -> str:
+        """``path:line`` or, in a notebook, ``path:cell N:line``."""
+        return f"{path}:cell {self.cell}:{self.shown_line}" if self.cell is not None else f"{path}:{self.line}"
 
 
 def definitions(text: str) -> dict[str, Definition]:
@@ -43,6 +54,26 @@ def definitions(text: str) -> dict[str, Definition]:
     return found
 
 
+def definitions_of(path: str, text: str) -> dict[str, Definition]:
+    """``definitions`` of a file's text (``read_text``); in a notebook each also gets its cell."""
+    found = definitions(text)
+    if not path.endswith(".ipynb") or not found:
+        return found
+    from dataclasses import replace
+
+    from initlint.notebook import NotebookError, read_notebook
+
+    try:
+        notebook = read_notebook(Path(path).read_bytes().decode("utf-8-sig", errors="replace"))
+    except (NotebookError, OSError):
+        return found
+    located = {}
+    for name, definition in found.items():
+        cell, inner = notebook.locate(definition.line)
+        located[name] = replace(definition, cell=cell.number, line_in_cell=inner)
+    return located
+
+
 def _module_like(base: str, known: set[str]) -> bool:
     last = base.rsplit(".", 1)[-1]
     if last in known or last.endswith("Module"):
@@ -53,7 +84,7 @@ def _module_like(base: str, known: set[str]) -> bool:
 
 def module_classes(texts: dict[str, str]) -> dict[str, list[Definition]]:
     """path -> the nn.Module classes of that file, resolving bases across all ``texts``."""
-    defined = {path: definitions(text) for path, text in texts.items()}
+    defined = {path: definitions_of(path, text) for path, text in texts.items()}
     known: set[str] = set()
     for _ in range(8):  # bases defined in other files of the set, a few levels deep
         grown = False
@@ -73,7 +104,16 @@ def module_classes(texts: dict[str, str]) -> dict[str, list[Definition]]:
 
 
 def read_text(path: str) -> str:
+    """A file's Python text: a notebook's is the virtual module of its code cells (notebook.py)."""
     try:
-        return Path(path).read_bytes().decode("utf-8", errors="replace")
+        text = Path(path).read_bytes().decode("utf-8", errors="replace")
     except OSError:
+        return ""
+    if not path.endswith(".ipynb"):
+        return text
+    from initlint.notebook import NotebookError, read_notebook
+
+    try:
+        return read_notebook(text.removeprefix("\ufeff")).text
+    except NotebookError:
         return ""

@@ -38,7 +38,8 @@ def measured_findings(
         rule = REGISTRY[code]
         if rule.effect in explained or code not in allowed or suppressed(code, definition.line):
             continue
-        location = Location(path, definition.line, definition.column, definition.line, definition.end_column)
+        line = definition.shown_line
+        location = Location(path, line, definition.column, line, definition.end_column, definition.cell)
         measured = "; ".join(why)
         message = f"{definition.name}: {measured} ({_context(report)})"
         found.append(

@@ -53,7 +53,7 @@ class ProbeOptions:
     base: str | None = None
 
     def task(self, path: str, model: str, **extra: Any) -> dict[str, Any]:
-        if path.endswith(".py"):
+        if path.endswith((".py", ".ipynb")):
             path = str(Path(path).resolve())  # workers outlive this run's working directory
         return {
             "op": "probe",
@@ -160,8 +160,8 @@ def split_target(target: str) -> tuple[str, str]:
     """``path/to/file.py:Class`` or ``pkg.module:Class`` -> (path or module, name)."""
     where, sep, name = target.rpartition(":")
     if not sep or not where or not name.isidentifier():
-        raise ProbeError(f"TARGET must be path.py:Class or package.module:Class, got {target!r}")
-    if where.endswith(".py"):
+        raise ProbeError(f"TARGET must be path.py:Class, notebook.ipynb:Class or package.module:Class, got {target!r}")
+    if where.endswith((".py", ".ipynb")):
         if not Path(where).is_file():
             raise ProbeError(f"{where}: no such file")
         return str(Path(where).resolve()), name

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from initlint.findings import Finding
-from initlint.probe.candidates import Definition, definitions, module_classes, read_text
+from initlint.probe.candidates import Definition, definitions_of, module_classes, read_text
 from initlint.probe.measured import measured_findings
 from initlint.probe.runner import ProbeOptions, _apply, _results, check_limits, group_findings
 
@@ -26,9 +26,12 @@ class Unprobed:
     line: int
     model: str
     reason: str
+    #: in a notebook, the cell (``line`` is then the line inside it)
+    cell: int | None = None
 
     def text(self) -> str:
-        return f"{self.path}:{self.line}: {self.model}: not probed ({self.reason})"
+        where = f"{self.path}:cell {self.cell}:{self.line}" if self.cell is not None else f"{self.path}:{self.line}"
+        return f"{where}: {self.model}: not probed ({self.reason})"
 
 
 @dataclass
@@ -86,7 +89,7 @@ def probe_all(
         for (display, real), listing in zip(listable, listings):
             if not listing.get("ok"):
                 for cls in statically.get(display, []):
-                    sweep.unprobed.append(Unprobed(display, cls.line, cls.name, _reason(listing, cls.name)))
+                    sweep.unprobed.append(Unprobed(display, cls.shown_line, cls.name, _reason(listing, cls.name), cls.cell))
                     sweep.classes += 1
                 continue
             for entry in listing["models"]:
@@ -107,18 +110,27 @@ def probe_all(
 
 
 def _report(sweep: Sweep, texts: dict[str, str], groups, allowed, suppressed) -> None:
-    by_file: dict[str, dict[str, Definition]] = {path: definitions(text) for path, text in texts.items()}
+    by_file: dict[str, dict[str, Definition]] = {path: definitions_of(path, text) for path, text in texts.items()}
     built_classes: set[tuple[str, str]] = set()
-    for run in sweep.runs:
-        if run.result.get("ok"):
-            info = run.result.get("model") or {}
-            built_classes.add((run.path, info.get("class", run.model)))
+    #: (file, class) -> the static findings of every model of the file that built that class
+    #: (a factory, a module-level instance): they explain what the class's own run measures
+    by_class: dict[tuple[str, str], list[Finding]] = {}
+    reports = []
     for run in sweep.runs:
         static = groups.get((run.path, run.model), [])
-        report = _apply(static, run.result)
+        reports.append(_apply(static, run.result))
+        built = (run.result.get("model") or {}).get("class") if run.result.get("ok") else None
+        if built:
+            built_classes.add((run.path, built))
+            if built != run.model:
+                by_class.setdefault((run.path, built), []).extend(static)
+    for run, report in zip(sweep.runs, reports):
+        static = groups.get((run.path, run.model), [])
         built = (run.result.get("model") or {}).get("class")
         if run.kind == "factory" and built and built != run.model:
             static = static + groups.get((run.path, built), [])  # the class it builds explains too
+        if run.kind == "class":
+            static = static + by_class.get((run.path, run.model), [])
         definition = by_file.get(run.path, {}).get(run.model) or Definition(run.model, 1, 1, 1, run.kind == "class")
         if run.kind == "class":
             sweep.classes += 1
@@ -127,7 +139,7 @@ def _report(sweep: Sweep, texts: dict[str, str], groups, allowed, suppressed) ->
         if report is None:
             if run.kind == "class" and (run.path, run.model) in built_classes:
                 continue  # a factory of the file built and measured it
-            sweep.unprobed.append(Unprobed(run.path, definition.line, run.model, _reason(run.result, run.model)))
+            sweep.unprobed.append(Unprobed(run.path, definition.shown_line, run.model, _reason(run.result, run.model), definition.cell))
             continue
         sweep.findings.extend(
             measured_findings(

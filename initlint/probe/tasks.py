@@ -25,12 +25,27 @@ def one_line(error: BaseException) -> str:
 
 
 def user_frame(error: BaseException) -> str:
-    """`` (at model.py:12)`` for the innermost frame outside torch and initlint."""
+    """`` (at model.py:12)`` for the innermost frame outside torch and initlint
+    (`` (at model.ipynb:cell 3:5)`` in a notebook)."""
+    from initlint.probe.loading import cell_of
+
     for frame in reversed(traceback.extract_tb(error.__traceback__)):
         name = frame.filename.replace(os.sep, "/")
         if "/torch/" not in name and "/initlint/" not in name and not name.startswith("<"):
-            return f" (at {os.path.basename(name)}:{frame.lineno})"
+            cell = cell_of(frame.filename, frame.lineno or 0)
+            where = f"cell {cell[0]}:{cell[1]}" if cell else frame.lineno
+            return f" (at {os.path.basename(name)}:{where})"
     return ""
+
+
+def _load_notes(module: Any) -> list[str]:
+    from initlint.probe.loading import skipped_cells
+
+    skipped = skipped_cells(module)
+    if not skipped:
+        return []
+    cells = ", ".join(str(n) for n in skipped)
+    return [f"notebook: ran only its definitions (imports, def, class, constants); the other code of cell(s) {cells} was not run"]
 
 
 def resolve_device(requested: str) -> str:
@@ -90,6 +105,7 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
     stage = "import"
     try:
         module = import_target(task["path"], tuple(task.get("search") or ()), task.get("cwd"))
+        load_notes = _load_notes(module)
         if task.get("op") == "list":
             return {"ok": True, "models": [entry.to_dict() for entry in list_models(module)]}
         stage = "build"
@@ -113,7 +129,7 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
             seed=seed, sgd_steps=int(task.get("sgd_steps", 3)), learning_rate=bool(task.get("learning_rate", False)),
             thresholds=ProbeThresholds(**task.get("thresholds", {})),
             deadline=built_at + _SECONDARY_SHARE * budget, norm_eval=sizing.norm_eval,
-            notes=[*built.notes, *sizing.notes],
+            notes=[*load_notes, *built.notes, *sizing.notes],
         )
         report.seconds = time.monotonic() - started
         report.inputs = {s.name: s.describe() for s in sizing.fitted.specs}
