@@ -9,6 +9,7 @@ build, input, forward) and, where it can, the fix.
 from __future__ import annotations
 
 import inspect
+import math
 import os
 import time
 import traceback
@@ -16,6 +17,8 @@ from typing import Any
 
 #: share of the budget for fitting the input, and the point where sizing stops growing it
 _FIT_SHARE, _SIZE_SHARE, _SECONDARY_SHARE = 0.3, 0.4, 0.9
+#: the most of ``--probe-timeout`` (counted from the hand-over) the measurement budget may use
+_TIMEOUT_SHARE = 0.5
 
 
 def one_line(error: BaseException) -> str:
@@ -100,7 +103,8 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
         device = resolve_device(task.get("device", "auto"))
     except RuntimeError as error:
         return {"ok": False, "stage": "device", "error": str(error), "fatal": True}
-    budget = float(task.get("budget", 10.0))
+    # the measurement adapts to its budget; it must also end well inside the hard --probe-timeout
+    budget = min(float(task.get("budget", 10.0)), _TIMEOUT_SHARE * float(task.get("timeout", math.inf)))
     seed = int(task.get("seed", 0))
     stage = "import"
     try:
