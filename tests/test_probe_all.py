@@ -156,5 +156,5 @@ def test_probe_all_on_the_legit_zoo(cli):
     assert json.loads(result.stdout) == [], result.stdout[-3000:]
     assert result.stderr.splitlines()[-1] == (
         "initlint: probe: 32 of 32 models measured; 31 of 31 nn.Module classes built and run; 0 not probed"
-    )
+    ), result.stderr
     assert result.exit_code == 0

@@ -78,9 +78,12 @@ def _alive(processes: dict[int, str]) -> list[int]:
 def test_killing_initlint_during_probe_leaves_no_process(tmp_path, how):
     pytest.importorskip("torch")
     (tmp_path / "spin.py").write_text(HANGS)
+    # as in a terminal: a test session started in the background (``pytest &``) ignores SIGINT,
+    # and a child would inherit that, so initlint gets Ctrl-C's default disposition back
     initlint = subprocess.Popen(
         [sys.executable, "-m", "initlint", "--no-cache", "--probe", "--device", "cpu", "--probe-timeout", "600", "spin.py"],
         cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         deadline = time.monotonic() + 240  # the worker imports torch first: slow on a busy machine
