@@ -19,6 +19,8 @@ from typing import Any
 _FIT_SHARE, _SIZE_SHARE, _SECONDARY_SHARE = 0.3, 0.4, 0.9
 #: the most of ``--probe-timeout`` (counted from the hand-over) the measurement budget may use
 _TIMEOUT_SHARE = 0.5
+#: the most of ``--probe-timeout`` the trials that fit an input may take
+_FIT_SHARE_OF_TIMEOUT = 0.4
 
 
 def one_line(error: BaseException) -> str:
@@ -123,7 +125,10 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
 
             user.setdefault("__first__", ArgSpec("x", "float", tuple(task["input_shape"]), fixed=True, why="input-shape"))
         built_at = time.monotonic()  # the clock of the measurement starts once the model exists
-        fitted = fit_inputs(model, user, built.values, task["model"], seed, built_at + _FIT_SHARE * budget)
+        # finding an input that runs decides whether the model is measured at all, so a busy
+        # machine must not cut it short: its limit comes from the hard timeout, not the budget
+        fit_limit = max(_FIT_SHARE * budget, _FIT_SHARE_OF_TIMEOUT * float(task.get("timeout", 60.0)))
+        fitted = fit_inputs(model, user, built.values, task["model"], seed, built_at + fit_limit)
         sizing = choose(model, fitted, task.get("batch"), budget, float(task.get("memory_mb", 4096)), seed, device,
                         built_at + _SIZE_SHARE * budget)
         stage = "forward"
