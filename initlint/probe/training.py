@@ -129,7 +129,12 @@ def stable_learning_rate(call, report: ModelReport, seed: int, deadline: float |
     def exact(vector):
         if not grads:
             grads.extend(gradients(loss_of(), create_graph=True))
-        found = torch.autograd.grad(grads, params, grad_outputs=vector, retain_graph=True, allow_unused=True)
+        # a parameter the loss never reaches (an unused pooler) has a constant zero gradient
+        pairs = [(g, v) for g, v in zip(grads, vector) if g.requires_grad]
+        if not pairs:
+            return [torch.zeros_like(p) for p in params]
+        found = torch.autograd.grad([g for g, _ in pairs], params, grad_outputs=[v for _, v in pairs],
+                                    retain_graph=True, allow_unused=True)
         return [torch.zeros_like(p) if h is None else h.detach() for p, h in zip(params, found)]
 
     size = math.sqrt(sum(float(p.detach().double().pow(2).sum()) for p in params)) or 1.0
