@@ -1,7 +1,7 @@
 """Secondary measurements never fail a model (issue 12 item 5): the learning rate falls back to
 finite differences where torch has no double backward, unused parameters are allowed, a step that
 raises becomes one note, and tied embeddings skip the first/last gradient ratio. In-process: the
-Python API, no worker."""
+Python API, no worker (the norm test runs `initlint probe`)."""
 
 from __future__ import annotations
 
@@ -96,3 +96,36 @@ def test_a_failing_secondary_measurement_is_one_note_and_the_rest_stays():
     ]
     assert [layer.name for layer in report.layers if layer.has_weight] == ["fc1", "fc2"]
     assert report.signal_gain is not None
+
+
+NECK = '''
+import torch.nn as nn
+
+
+class ReIdNet(nn.Module):
+    """A BatchNorm1d neck after global pooling sees one value per sample and channel."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU())
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.neck = nn.BatchNorm1d(16)
+        self.head = nn.Linear(16, 10)
+
+    def forward(self, x):
+        return self.head(self.neck(self.pool(self.stem(x)).flatten(1)))
+'''
+
+
+def test_a_norm_layer_that_sees_too_few_values_runs_in_eval_mode_and_says_so(cli, tmp_path):
+    import json
+
+    (tmp_path / "reid.py").write_text(NECK)
+    result = cli(["probe", "--device", "cpu", "--probe-batch", "2", "--format", "json", "reid.py:ReIdNet"], tmp_path)
+    report = json.loads(result.stdout)
+    assert report["norm_eval"] is True and report["verdicts"] == []
+    assert (
+        "BatchNorm measured in eval mode (its initial statistics): in train mode it would see 2 values per "
+        "channel (fewer than 32); verdicts on this input are warnings"
+    ) in report["notes"]
+    assert result.exit_code == 0
