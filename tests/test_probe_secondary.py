@@ -129,3 +129,28 @@ def test_a_norm_layer_that_sees_too_few_values_runs_in_eval_mode_and_says_so(cli
         "channel (fewer than 32); verdicts on this input are warnings"
     ) in report["notes"]
     assert result.exit_code == 0
+
+
+class NegativeBias(nn.Module):
+    """Every ReLU unit of fc1 is negative on every input: dead, when enough values show it."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.relu, self.fc2 = nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 4)
+        nn.init.constant_(self.fc1.bias, -100.0)
+
+    def forward(self, x):
+        return self.fc2(self.relu(self.fc1(x)))
+
+
+def test_dead_units_need_enough_values_per_unit():
+    from initlint.probe.tensors import MIN_DEAD_ROWS, dead_share
+
+    assert MIN_DEAD_ROWS == 16
+    assert dead_share(-torch.ones(15, 8)) is None and dead_share(-torch.ones(16, 8)) == 1.0
+    wide = initlint.probe(seeded(NegativeBias), torch.randn(32, 16), learning_rate=False)
+    assert [(v.kind, v.reason) for v in wide.verdicts if v.kind == "dead"] == [("dead", "100% of units dead (ReLU) (2 layers, most in fc1)")]
+    # two samples (a squeeze-excitation unit after global pooling at batch 2) cannot tell
+    narrow = initlint.probe(seeded(NegativeBias), torch.randn(2, 16), learning_rate=False)
+    assert [layer.dead for layer in narrow.layers] == [None, None, None]
+    assert [v.kind for v in narrow.verdicts if v.kind == "dead"] == []

@@ -17,7 +17,7 @@ import torch.autograd.forward_ad as fwAD
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from initlint.probe.tensors import first_tensor, moment, sample_of, units_of, weight_of
+from initlint.probe.tensors import dead_share, first_tensor, moment, sample_of, units_of, weight_of
 
 #: |pre-activation| beyond which tanh is above 0.99 and sigmoid outside [0.01, 0.99]
 SATURATION_POINT = {"tanh": math.atanh(0.99), "sigmoid": math.log(99.0)}
@@ -63,9 +63,7 @@ class ActivationSpy(TorchFunctionMode):
                 elif kind == "sigmoid":
                     record["act_share"] = float(((y < 0.01) | (y > 0.99)).double().mean())
                 else:
-                    units = units_of(out, self.recorder.generator)
-                    if units is not None:
-                        record["act_share"] = float((units <= 0).all(dim=0).double().mean())
+                    record["act_share"] = dead_share(units_of(out, self.recorder.generator))
         return out
 
 

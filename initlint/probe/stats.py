@@ -8,7 +8,7 @@ from torch import nn
 
 from initlint.probe.recording import _RELU, _SIGMOID, _TANH, SATURATION_POINT, Recorder, collapsed
 from initlint.probe.report import LayerStats, ModelReport
-from initlint.probe.tensors import moment, weight_of
+from initlint.probe.tensors import dead_share, moment, weight_of
 
 def layer_stats(report: ModelReport, recorder: Recorder, first, output: torch.Tensor, model: nn.Module) -> None:
     weight_names = []
@@ -33,12 +33,14 @@ def layer_stats(report: ModelReport, recorder: Recorder, first, output: torch.Te
             elif isinstance(module, _SIGMOID):
                 layer.saturated = float(((out < 0.01) | (out > 0.99)).double().mean())
             elif isinstance(module, _RELU) and units is not None:
-                layer.dead = float((units <= 0).all(dim=0).double().mean())
+                layer.dead = dead_share(units)
             if weight is not None and units is not None:
                 layer.pre_saturated = {
                     key: float((out.abs() > point).double().mean()) for key, point in SATURATION_POINT.items()
                 }
-                layer.pre_saturated["relu_dead"] = float((units <= 0).all(dim=0).double().mean())
+                dead = dead_share(units)
+                if dead is not None:
+                    layer.pre_saturated["relu_dead"] = dead
                 layer.unit_correlation = _mean_correlation(units)
                 spread = (units - units[:, :1]).abs().max()
                 layer.identical_units = bool(spread <= 1e-6 * (units.abs().max() + 1e-12)) and units.shape[1] > 1

@@ -90,3 +90,18 @@ def units_of(output: torch.Tensor, generator: torch.Generator | None = None, cha
         pick = torch.randint(matrix.shape[0], (rows,), generator=generator).to(matrix.device)
         matrix = matrix[pick]
     return matrix
+
+
+#: values a ReLU unit must see before "dead on the whole batch" means anything: after global
+#: pooling (a squeeze-excitation block) a unit sees one value per sample, and on a batch of 2
+#: half of healthy units are negative on both
+MIN_DEAD_ROWS = 16
+
+
+def dead_share(units: torch.Tensor | None) -> float | None:
+    """The share of units never active on any row of ``units`` (samples, units); None when a
+    unit sees fewer than ``MIN_DEAD_ROWS`` values."""
+    if units is None or units.shape[0] < MIN_DEAD_ROWS:
+        return None
+    return float((units <= 0).all(dim=0).double().mean())
+
