@@ -78,14 +78,35 @@ class _PositiveFinite(click.ParamType):
             self.fail(str(error), param, ctx)
 
 
+class _CheckCommand(click.Command):
+    """``--probe`` alone or ``--probe=findings`` probes the models with findings; ``--probe=all``
+    every model. A bare ``--probe`` never takes the next word as its value (it is a path)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        rewritten = []
+        for index, arg in enumerate(args):
+            if arg == "--":
+                rewritten.extend(args[index:])
+                break
+            if arg.startswith("--probe="):
+                mode = arg.partition("=")[2]
+                if mode not in ("all", "findings"):
+                    raise click.UsageError(f"--probe takes 'all' or 'findings', got {mode!r}", ctx)
+                rewritten.extend(["--probe", "--probe-mode", mode])
+                continue
+            rewritten.append(arg)
+        return super().parse_args(ctx, rewritten)
+
+
 def _probe_options(command):
     """Options shared by ``check --probe`` and ``probe``; None means "not given" (config wins)."""
     options = [
         click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default=None, help="Where the probe runs models (default auto: CUDA when available)."),
-        click.option("--probe-timeout", "timeout", type=_PositiveFinite(), default=None, help="Seconds per model before its worker is stopped (default 60)."),
-        click.option("--probe-memory", "memory_mb", type=_PositiveFinite(), default=None, metavar="MIB", help="Resident memory cap per worker in MiB (default 4096)."),
+        click.option("--probe-timeout", "timeout", type=_PositiveFinite(), default=None, help="Seconds per model (after its worker has started) before it is stopped (default 60)."),
+        click.option("--probe-memory", "memory_mb", type=_PositiveFinite(), default=None, metavar="MIB", help="Resident memory cap per model in MiB (default 4096)."),
         click.option("--probe-arg", "probe_args", multiple=True, metavar="CLASS.NAME=VALUE", help="A constructor argument for a model (repeatable)."),
-        click.option("--probe-batch", "batch", type=click.IntRange(min=1), default=None, help="Batch size of the probe input (default 64)."),
+        click.option("--probe-input", "probe_inputs", multiple=True, metavar="NAME=SHAPE[:dtype]", help="A forward argument's shape without the batch, e.g. x=3x224x224 or Net.t=:long (repeatable)."),
+        click.option("--probe-batch", "batch", type=click.IntRange(min=1), default=None, help="Batch size of the probe input (default: up to 64, as the time budget allows)."),
         click.option("--probe-seed", "seed", type=click.IntRange(min=0), default=None, help="Seed for weights, input and directions (default 0)."),
         click.option("--probe-workers", "workers", type=click.IntRange(min=1), default=None, help="Models probed at once (default 1)."),
     ]
@@ -94,7 +115,7 @@ def _probe_options(command):
     return command
 
 
-@main.command("check")
+@main.command("check", cls=_CheckCommand)
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--select", multiple=True, metavar="CODES", help="Only these rule codes or prefixes (comma separated).")
 @click.option("--extend-select", multiple=True, metavar="CODES", help="Rule codes or prefixes to add to those selected.")
@@ -126,7 +147,8 @@ def _probe_options(command):
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help="Cache folder (default .initlint_cache beside each config, else in the working directory).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None, help="Read settings for every file from this TOML file instead of the nearest config above each file.")
 @click.option("--max-file-size", type=click.IntRange(min=1), default=None, metavar="BYTES", help="A larger file is one 'too large' error instead of being linted (default 2000000).")
-@click.option("--probe", "run_probe", is_flag=True, help="Import each model with findings, run it once with torch, and confirm or refute each finding (runs your code, in worker processes).")
+@click.option("--probe", "run_probe", is_flag=True, help="Import each model with findings, run it once with torch, and confirm or refute each finding (runs your code, in worker processes). --probe=all measures every model and reports measured problems as findings (IL9xx).")
+@click.option("--probe-mode", "probe_mode", type=click.Choice(["findings", "all"]), default="findings", hidden=True)
 @_probe_options
 def check(
     paths: tuple[str, ...],
@@ -155,6 +177,7 @@ def check(
     config_file: str | None,
     max_file_size: int | None,
     run_probe: bool,
+    probe_mode: str,
     **probe_cli,
 ) -> None:
     """Lint PATHS (files or folders; default '.'; '-' reads stdin) for init smells."""
@@ -214,9 +237,12 @@ def check(
         result, fixed = fix_run.result, fix_run.fixed
         if diff:
             _finish_diff(fix_run, result, unsafe_fixes)
-    if run_probe and result.findings:
+    sweep = None
+    if run_probe and probe_mode == "all":
+        sweep = _probe_all(files, result, run, hierarchy, probe_cli)
+    elif run_probe and result.findings:
         _probe_findings(result.findings, run, probe_cli)
-    _report(result, run, show_fixes=show_fixes, fixed=fixed, unsafe_fixes=unsafe_fixes)
+    _report(result, run, show_fixes=show_fixes, fixed=fixed, unsafe_fixes=unsafe_fixes, sweep=sweep)
 
 
 def _discover(paths, hierarchy, run):
@@ -225,8 +251,9 @@ def _discover(paths, hierarchy, run):
     return discover(paths, run.exclude, run.root, excluded_by=hierarchy.excluded, force_exclude=run.force_exclude)
 
 
-def _report(result, settings, *, show_fixes=False, fixed=None, unsafe_fixes=False, to_stderr=False) -> None:
-    """Print (or write) the report and exit with the code the findings and errors call for."""
+def _report(result, settings, *, show_fixes=False, fixed=None, unsafe_fixes=False, to_stderr=False, sweep=None) -> None:
+    """Print (or write) the report and exit with the code the findings and errors call for;
+    with ``--probe=all`` (``sweep``) the models that were not probed follow on stderr."""
     from initlint.report import render
     from initlint.selection import FailPolicy
 
@@ -261,9 +288,14 @@ def _report(result, settings, *, show_fixes=False, fixed=None, unsafe_fixes=Fals
             _fail(f"cannot write {settings.output}: {error.strerror or error}")
     else:
         click.echo(data, nl=False, err=to_stderr)
+    if sweep is not None:
+        for line in sweep.unprobed:
+            click.echo(f"initlint: {line.text()}", err=True)
+        click.echo(f"initlint: {sweep.summary()}", err=True)
     if result.errors:
         sys.exit(EXIT_ERROR)
-    sys.exit(EXIT_FINDINGS if any(policy.counts(f) for f in result.findings) else EXIT_OK)
+    unprobed = sweep is not None and sweep.unprobed and "unprobed" in policy.selectors
+    sys.exit(EXIT_FINDINGS if unprobed or any(policy.counts(f) for f in result.findings) else EXIT_OK)
 
 
 def _finish_diff(fix_run, result, unsafe_fixes: bool) -> None:
@@ -361,6 +393,35 @@ def _probe_findings(findings, settings, probe_cli) -> None:
         probe_findings(findings, build_options(settings.probe, **probe_cli))
     except ProbeError as error:
         _fail(str(error))
+
+
+def _probe_all(files, result, settings, hierarchy, probe_cli):
+    """``--probe=all``: measure every model; measured problems join the findings."""
+    from initlint.engine import rules_for
+    from initlint.probe.options import build_options
+    from initlint.probe.runner import ProbeError
+    from initlint.probe.sweep import display_files, probe_all
+    from initlint.suppress import Suppressions
+
+    texts: dict[str, Suppressions] = {}
+
+    def suppressed(path: str, code: str, line: int) -> bool:
+        if path not in texts:
+            from initlint.probe.candidates import read_text
+
+            texts[path] = Suppressions.parse(read_text(path))
+        return texts[path].suppressed(code, line)
+
+    try:
+        sweep = probe_all(
+            display_files(files), result.findings, build_options(settings.probe, **probe_cli),
+            lambda path: {rule.code for rule in rules_for(hierarchy.for_file(Path(path)), path)}, suppressed,
+        )
+    except ProbeError as error:
+        _fail(str(error))
+    result.findings.extend(sweep.findings)
+    result.findings.sort(key=lambda f: f.sort_key)
+    return sweep
 
 
 def _fail(message: str) -> None:

@@ -33,7 +33,7 @@ def normalize_selectors(values: Iterable[str], option: str, allow_effects: bool 
             if not item:
                 continue
             lower = item.lower()
-            if allow_effects and (lower in EFFECTS or lower in {"any", "none"}):
+            if allow_effects and (lower in EFFECTS or lower in {"any", "none", "unprobed"}):
                 out.append(lower)
                 continue
             upper = item.upper()
@@ -43,7 +43,7 @@ def normalize_selectors(values: Iterable[str], option: str, allow_effects: bool 
             if not any(code.startswith(upper) for code in codes):
                 choices = "a rule code or prefix (e.g. IL201, IL2)"
                 if allow_effects:
-                    choices += f", an effect ({', '.join(EFFECTS)}), any or none"
+                    choices += f", an effect ({', '.join(EFFECTS)}), any, none or unprobed"
                 raise SelectorError(f"{option}: unknown selector {item!r}; expected {choices}")
             out.append(upper)
     return tuple(out)

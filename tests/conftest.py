@@ -57,3 +57,16 @@ def cli(monkeypatch):
         return CliRunner().invoke(main, args, catch_exceptions=False)
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def _probe_workers_need_the_marker(request, monkeypatch):
+    """A test that starts a probe worker must be marked ``probe``: ``-m "not probe"`` is the quick
+    loop, and a worker (``import torch``) is what makes a test slow on a busy machine."""
+    if request.node.get_closest_marker("probe") is not None:
+        return
+
+    def refuse(self):
+        raise AssertionError(f"{request.node.nodeid} starts a probe worker: mark it @pytest.mark.probe")
+
+    monkeypatch.setattr("initlint.probe.pool.WorkerPool._start", refuse)

@@ -16,14 +16,20 @@ class _CallableModule(types.ModuleType):
     """Lets ``initlint.probe`` be both this package and the function of the Python API."""
 
     def __call__(self, model: Any, example_input: Any = None, **options: Any):
+        """Measure ``model`` here; without ``example_input`` the input is fitted as the CLI's."""
         from initlint.probe.measure import measure
 
         options.setdefault("learning_rate", True)
-
+        batch = options.pop("batch", 64)
         if example_input is None:
-            from initlint.probe.build import build_input
+            import time
 
-            example_input = build_input(model, options.pop("batch", 64), options.get("seed", 0))
+            from initlint.probe.fitting import fit_inputs
+
+            seed = options.get("seed", 0)
+            fitted = fit_inputs(model, {}, {}, type(model).__name__, seed, time.monotonic() + 30)
+            example_input, kwargs = fitted.make(batch, seed, options.get("device", "cpu"))
+            options.setdefault("example_kwargs", kwargs)
         return measure(model, example_input, **options)
 
 

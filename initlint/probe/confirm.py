@@ -60,10 +60,16 @@ def confirm_error(finding: Finding, stage: str, error: str) -> dict[str, Any]:
     return status("error", reason=f"{stage}: {error}" if stage else error)
 
 
+#: a gain this far from 1 (either way) is "wildly off-scale": no init a user chose gives it
+OFF_SCALE = 1e6
+
+
 def confirm(finding: Finding, report: ModelReport) -> dict[str, Any]:
     prediction = finding.prediction
     if prediction.raises is not None:
         return status("refuted", "the model was built without an error")
+    if prediction.uninitialised:
+        return _uninitialised(finding, report)
     layers = matched(report, list(prediction.layers))
     effect = finding.effect.value
     if effect in ("exploding", "vanishing"):
@@ -73,6 +79,22 @@ def confirm(finding: Finding, report: ModelReport) -> dict[str, Any]:
     if effect == "saturation":
         return _saturation(finding, layers)
     return status("not probed", reason="nothing to measure for this rule")
+
+
+def _uninitialised(finding: Finding, report: ModelReport) -> dict[str, Any]:
+    """A tensor left as torch.empty: confirmed by NaN/Inf or a wildly off-scale signal (its
+    memory may hold zeros, leftovers or garbage), on the layers it names or the output."""
+    layers = matched(report, list(finding.prediction.layers))
+    bad = [l.name for l in layers if l.nonfinite]
+    if bad or report.nonfinite:
+        return status("confirmed", f"NaN or Inf in the forward pass{' at ' + ', '.join(bad[:3]) if bad else ''}")
+    gains = [(l.name, l.signal_gain if l.signal_gain is not None else l.gain) for l in layers]
+    gains += [("the output", report.output_gain)] if not layers else []
+    for name, gain in gains:
+        if gain is not None and (gain > OFF_SCALE or gain < 1 / OFF_SCALE):
+            return status("confirmed", f"{name}: variance x{fmt(gain)}, off-scale for any init")
+    shown = ", ".join(f"{n} x{fmt(g)}" for n, g in gains if g is not None) or "no gain measured"
+    return status("refuted", f"finite and on scale ({shown}): the memory happened to hold sane values")
 
 
 def _gain(finding: Finding, layers: list[LayerStats]) -> dict[str, Any]:

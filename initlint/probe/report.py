@@ -45,6 +45,7 @@ class LayerStats:
     fan_in: int | None = None
     nonfinite: bool = False
     has_weight: bool = False
+    zero_weight: bool = False  # every weight exactly 0 (a zero-init output layer or gate)
 
 
 @dataclass
@@ -65,15 +66,28 @@ class ModelReport:
     layers: list[LayerStats] = field(default_factory=list)
     output_gain: float | None = None
     signal_gain: float | None = None  # input -> output tangent second-moment gain
-    hidden_signal_gain: float | None = None  # input -> last weight layer's input
+    hidden_signal_gain: float | None = None  # input -> the judged point (JVP)
+    hidden_gain: float | None = None  # the same for the activations themselves
+    #: the layer whose input is the judged point (see measure._hidden_path)
+    judged_at: str | None = None
+    #: the model has normalization layers: gradient norms across layers are not comparable
+    normalized: bool = False
     first_last_grad: float | None = None
     nonfinite: bool = False
     sgd_steps: int = 0
     max_stable_lr: float | None = None
     hessian_max: float | None = None
+    #: how the learning rate was estimated (exact or finite differences, iterations)
+    lr_method: str | None = None
     seconds: float = 0.0
     verdicts: list[Verdict] = field(default_factory=list)
+    #: verdicts on an input a norm layer could not use (too few values): reported, never counted
+    warnings: list[Verdict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: BatchNorm ran in eval mode (its initial running statistics)
+    norm_eval: bool = False
+    #: forward argument -> what the probe fed (``Bx3x224x224 float32``)
+    inputs: dict[str, str] = field(default_factory=dict)
 
     def weight_layers(self) -> list[LayerStats]:
         return [layer for layer in self.layers if layer.has_weight]
@@ -89,6 +103,7 @@ class ModelReport:
             LayerStats(**{k: _unclean(v) for k, v in item.items()}) for item in data.get("layers", [])
         ]
         values["verdicts"] = [Verdict(**item) for item in data.get("verdicts", [])]
+        values["warnings"] = [Verdict(**item) for item in data.get("warnings", [])]
         return cls(**values)
 
     def table(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 from initlint.probe.report import ModelReport
 from initlint.theory import format_number as fmt
@@ -10,8 +11,10 @@ from initlint.theory import format_number as fmt
 
 def render_report(report: ModelReport) -> str:
     shape = "x".join(str(n) for n in report.input_shape)
+    batch = re.compile(r"(?:^|(?<=x))B(?=x|\*|\s|$)")
+    fed = ", ".join(f"{name} {batch.sub(str(report.batch), text)}" for name, text in report.inputs.items())
     lines = [
-        f"{report.target}: input {shape}, device {report.device}, seed {report.seed}, "
+        f"{report.target}: input {fed or shape}, device {report.device}, seed {report.seed}, "
         f"{report.seconds:.2f} s",
         "",
         report.table(),
@@ -31,11 +34,14 @@ def render_report(report: ModelReport) -> str:
     if report.max_stable_lr is not None:
         lines.append(
             f"largest stable SGD learning rate at init: {fmt(report.max_stable_lr)} "
-            f"(2 / lambda_max, lambda_max = {fmt(report.hessian_max)})"
+            f"(2 / lambda_max, lambda_max = {fmt(report.hessian_max)}"
+            + (f"; {report.lr_method})" if report.lr_method else ")")
         )
     for note in report.notes:
         lines.append(f"note: {note}")
     lines.append("")
+    for warning in report.warnings:
+        lines.append(f"warning: {warning.kind}: {warning.reason} (not a verdict: see the notes)")
     if report.verdicts:
         for verdict in report.verdicts:
             lines.append(f"verdict: {verdict.kind}: {verdict.reason}")

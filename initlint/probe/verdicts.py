@@ -1,9 +1,17 @@
 """Verdicts from measured ratios, with documented thresholds (pure Python, no torch).
 
 Anchors: AUTOTRAINER flags a first/last gradient ratio below 1e-3 or above 70; SageMaker
-Debugger flags more than 50% saturated or dead units in a layer. Signal gains are judged on the
-hidden path (input to the last weight layer's input), so an intentionally zero or tiny output
-layer (ControlNet's zero conv, U(+-3e-3) policy heads) is not called vanishing.
+Debugger flags more than 50% saturated or dead units in a layer. Gains are judged on the hidden
+path, from the input to the judged point (measure._hidden_path: the input of the last weight
+layer that is not all zero and still sees the input's layout), so an intentionally zero or tiny
+output layer (ControlNet's zero conv, U(+-3e-3) policy heads) is not called vanishing and a head
+after global pooling is not either.
+
+Exploding is a blow-up of the activations themselves (forward overflow); vanishing is a collapse
+of the JVP signal (the output stops depending on the input, even where biases keep activations
+alive). The first/last gradient ratio is judged only in models without normalization layers:
+there a layer's gradient scales with 1 / its weight norm (the loss is invariant to that scale),
+so deep BatchNorm ResNets show ratios of 100 and more while they train well.
 """
 
 from __future__ import annotations
@@ -29,17 +37,20 @@ class ProbeThresholds:
 
 
 def judge(report: ModelReport, limits: ProbeThresholds) -> list[Verdict]:
+    """Verdicts from the measured ratios (see the module docstring)."""
     found: list[Verdict] = []
     if report.nonfinite:
         found.append(Verdict("nonfinite", "NaN or Inf in the forward pass"))
+    where = f" (at {report.judged_at}'s input)" if report.judged_at else ""
+    if report.hidden_gain is not None and report.hidden_gain > limits.max_signal_gain:
+        found.append(Verdict("exploding", f"activation variance x{fmt(report.hidden_gain)} from input to the last layer{where}"))
+    elif report.output_gain is not None and report.output_gain > limits.max_signal_gain:
+        found.append(Verdict("exploding", f"activation variance x{fmt(report.output_gain)} from input to output"))
     signal = report.hidden_signal_gain if report.hidden_signal_gain is not None else report.signal_gain
-    if signal is not None:
-        if signal > limits.max_signal_gain:
-            found.append(Verdict("exploding", f"signal variance x{fmt(signal)} from input to the last layer"))
-        elif signal < limits.min_signal_gain:
-            found.append(Verdict("vanishing", f"signal variance x{fmt(signal)} from input to the last layer"))
+    if signal is not None and signal < limits.min_signal_gain:
+        found.append(Verdict("vanishing", f"signal variance x{fmt(signal)} from input to the last layer{where}"))
     ratio = report.first_last_grad
-    if ratio is not None:
+    if ratio is not None and not report.normalized:
         if ratio > limits.max_grad_ratio:
             found.append(Verdict("exploding", f"first/last gradient ratio {fmt(ratio)} > {fmt(limits.max_grad_ratio)}"))
         elif ratio < limits.min_grad_ratio:
@@ -52,8 +63,8 @@ def judge(report: ModelReport, limits: ProbeThresholds) -> list[Verdict]:
         if over:
             worst = max(over, key=lambda l: getattr(l, attribute))
             share = 100 * getattr(worst, attribute)
-            where = worst.name if len(over) == 1 else f"{len(over)} layers, most in {worst.name}"
-            found.append(Verdict(kind, f"{share:.0f}% of units {what} ({where})"))
+            where_ = worst.name if len(over) == 1 else f"{len(over)} layers, most in {worst.name}"
+            found.append(Verdict(kind, f"{share:.0f}% of units {what} ({where_})"))
     for layer in report.layers:
         if layer.identical_units and layer.identical_after_sgd:
             found.append(

@@ -1,146 +1,212 @@
-"""The worker process: imports torch once, then builds and measures one model per task.
+"""The worker process: imports torch once, then forks one child per task.
 
-Runs only as ``python -m initlint.probe.worker``, started by pool.py. Every failure of user code becomes a result
-``{"ok": False, "stage": ..., "error": ...}``; only a hard crash, hang or memory blow-up ends the
-process, and the pool reports those.
+Runs only as ``python -m initlint.probe.worker``, started by pool.py. It is a small fork server:
+after ``import torch`` (and the pool's preloads) it says ``ready``; for each task (a JSON line on
+stdin) it forks a child that builds and measures one model (tasks.py) and writes the result to a
+pipe. User code runs only in those children, so each model starts from the same clean state (no
+``os.chdir``, ``sys.path`` edit or monkeypatch of one model reaches the next), and a crash, hang
+or memory blow-up costs only its child.
+
+Messages to the pool, one JSON object per line on the real stdout: ``{"event": "ready"}``,
+``{"event": "started", "id", "pid"}``, ``{"event": "result", "id", "result"}``, and
+``{"event": "fatal", "error"}`` when this worker cannot work at all (no torch). The user's prints
+go to /dev/null.
+
+Nothing outlives the parent: the worker and each child ask Linux for SIGKILL when their parent
+dies (``PR_SET_PDEATHSIG``), and check they were not orphaned before asking; elsewhere a
+watchdog thread polls the parent.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
-import traceback
-import warnings
+import threading
+import time
 from typing import Any
 
-
-def _one_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    message = text[0] if text else ""
-    return f"{type(error).__name__}: {message}"[:300] if message else type(error).__name__
+_PR_SET_PDEATHSIG = 1
 
 
-def resolve_device(requested: str) -> str:
-    import torch
-
-    if requested == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if requested.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(
-            f"--device {requested} was asked for, but torch {torch.__version__} sees no CUDA "
-            "device (torch.cuda.is_available() is False)"
-        )
-    return requested
-
-
-def run_task(task: dict[str, Any]) -> dict[str, Any]:
-    """Build the model of ``task`` and measure it; never raises."""
-    import torch
-
-    from initlint.probe.build import BuildError, build_input, build_model, load_module
-    from initlint.probe.measure import measure
-    from initlint.probe.verdicts import ProbeThresholds
-
-    try:
-        device = resolve_device(task.get("device", "auto"))
-    except RuntimeError as error:
-        return {"ok": False, "stage": "device", "error": str(error), "fatal": True}
-    stage = "import"
-    if task.get("base") and task["base"] not in sys.path:
-        sys.path.insert(0, task["base"])
-    try:
-        module = load_module(task["path"], task.get("module_name"))
-        stage = "build"
-        torch.manual_seed(task.get("seed", 0))
-        model = build_model(module, task["model"], task.get("overrides", {}), task.get("factory"))
-        stage = "input"
-        example = build_input(model, task.get("batch", 64), task.get("seed", 0), task.get("input_shape"))
-        stage = "forward"
-        report = measure(
-            model,
-            example,
-            target=task.get("target", task["model"]),
-            device=device,
-            seed=task.get("seed", 0),
-            sgd_steps=task.get("sgd_steps", 3),
-            learning_rate=task.get("learning_rate", False),
-            thresholds=ProbeThresholds(**task.get("thresholds", {})),
-        )
-        return {"ok": True, "report": report.to_dict()}
-    except BuildError as error:
-        return {"ok": False, "stage": stage, "error": str(error), "unbuildable": True}
-    except BaseException as error:  # noqa: BLE001 - user code may raise anything, SystemExit too
-        if isinstance(error, KeyboardInterrupt):
-            raise
-        where = _user_frame(error)
-        return {"ok": False, "stage": stage, "error": _one_line(error) + where}
-
-
-def _user_frame(error: BaseException) -> str:
-    """`` at model.py:12`` for the innermost frame outside torch and initlint."""
-    for frame in reversed(traceback.extract_tb(error.__traceback__)):
-        name = frame.filename.replace(os.sep, "/")
-        if "/torch/" not in name and "/initlint/" not in name and not name.startswith("<"):
-            return f" (at {os.path.basename(name)}:{frame.lineno})"
-    return ""
-
-
-def _die_with(parent: int) -> None:
-    """End this worker when ``parent`` (initlint) dies, however it dies: the kernel's
-    parent-death signal on Linux, and a thread that watches the parent pid everywhere (also
-    for the moment before the signal was set). A worker stuck in user code cannot outlive it."""
-    import threading
-    import time
-
+def die_with_parent(parent: int | None) -> None:
+    """SIGKILL this process when ``parent`` dies; exit now if it is already gone."""
+    armed = False
     if sys.platform.startswith("linux"):
         try:
             import ctypes
-            import signal
 
             libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+            armed = libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
         except (OSError, AttributeError):
-            pass
+            armed = False
+    if parent is not None and os.getppid() != parent:
+        os._exit(1)  # orphaned before the signal was armed
+    if not armed and parent is not None:
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
 
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(70)
 
-    if os.getppid() != parent:
-        os._exit(70)
-    threading.Thread(target=watch, name="initlint-parent-watch", daemon=True).start()
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    try:
+        os.killpg(os.getpgid(0), signal.SIGKILL)
+    finally:
+        os._exit(1)
+
+
+def threads() -> int:
+    """Threads for torch in a task child: one on a busy machine (OpenMP threads that wait for
+    each other on shared cores made a ResNet-152 7x slower), else up to 4 of the idle cores."""
+    cores = os.cpu_count() or 1
+    try:
+        idle = cores - os.getloadavg()[0]
+    except OSError:
+        idle = cores
+    return max(1, min(4, int(idle)))
+
+
+def _send(protocol, message: dict[str, Any]) -> None:
+    protocol.write(json.dumps(message) + "\n")
+    protocol.flush()
+
+
+def _preload(specs: list[str]) -> None:
+    """Run ``path.py:function`` or ``module:function`` hooks (the oracle warms torchvision)."""
+    from initlint.probe.loading import load_callable
+
+    for spec in specs:
+        load_callable(spec)()
+
+
+def _warm_up() -> None:
+    """Pay the lazy imports of a measurement once, here, not in every task child: the first
+    forward-mode JVP imports torch._dynamo (seconds). Tensors of one element: no thread pool."""
+    import torch
+    import torch.autograd.forward_ad as fwAD
+    import torch.nn.functional as F
+
+    with torch.no_grad(), fwAD.dual_level():
+        x = fwAD.make_dual(torch.ones(2, 1, 1, 1), torch.ones(2, 1, 1, 1))
+        y = F.conv2d(x, torch.ones(1, 1, 1, 1))
+        y = F.batch_norm(y, None, None, training=True)
+        y = F.layer_norm(y, (1,))
+        F.linear(y.flatten(1), torch.ones(1, 1), torch.ones(1)).relu()
+    weight = torch.ones(1, 1, requires_grad=True)
+    F.linear(torch.ones(1, 1), weight).sum().backward()
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 1 << 16)
+        except InterruptedError:
+            continue
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def _status(status: int) -> int:
+    """waitpid status as Popen's returncode: negative signal number, or the exit code."""
+    if os.WIFSIGNALED(status):
+        return -os.WTERMSIG(status)
+    return os.WEXITSTATUS(status)
+
+
+def _run_child(task: dict[str, Any], out: int, server: int, protocol_fd: int) -> None:
+    """In the forked child: own process group, die with the server, run, write, exit."""
+    code = 0
+    try:
+        os.setpgid(0, 0)
+        die_with_parent(server)
+        os.close(protocol_fd)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)  # user code reading stdin must not eat the next task
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        # user modules that parse arguments at import see a script's argv, not the worker's
+        sys.argv = [str(task.get("path") or "model")]
+        import torch
+
+        torch.set_num_threads(threads())
+        from initlint.probe.tasks import run_task
+
+        result = run_task(task)
+        try:
+            data = json.dumps(result)
+        except (TypeError, ValueError) as error:
+            data = json.dumps({"ok": False, "stage": "report", "error": f"result not serialisable: {error}"})
+        view = memoryview(data.encode("utf-8"))
+        while view:
+            written = os.write(out, view)
+            view = view[written:]
+    except BaseException:  # noqa: BLE001 - nothing may escape a forked child
+        code = 70
+    finally:
+        os._exit(code)
+
+
+def serve(protocol) -> None:
+    """Fork one child per task line until "null" or the end of stdin."""
+    server = os.getpid()
+    for line in sys.stdin:
+        try:
+            task = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if task is None:
+            return
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read_end)
+            _run_child(task, write_end, server, protocol.fileno())
+        os.close(write_end)
+        _send(protocol, {"event": "started", "id": task.get("id"), "pid": pid})
+        data = _read_all(read_end)
+        os.close(read_end)
+        _, status = os.waitpid(pid, 0)
+        try:
+            result = json.loads(data.decode("utf-8")) if data else None
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            result = None
+        if result is None:
+            from initlint.probe.pool import death
+
+            result = {"ok": False, "stage": "worker", "error": death(_status(status))}
+        _send(protocol, {"event": "result", "id": task.get("id"), "result": result})
 
 
 def main() -> None:
-    """Serve JSON-line tasks from stdin until "null" or end of input; answers go to the real
-    stdout, while the user's prints (fd 1 and 2) go to /dev/null. The argument, if any, is the
-    pid of initlint, whose death ends this worker."""
-    if len(sys.argv) > 1:
-        _die_with(int(sys.argv[1]))
     protocol = os.fdopen(os.dup(1), "w", encoding="utf-8")
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
+    parent = os.environ.get("INITLINT_PROBE_PARENT")
+    die_with_parent(int(parent) if parent and parent.isdigit() else None)
+    sys.dont_write_bytecode = True
+    import warnings
+
     warnings.filterwarnings("ignore")
-    import torch  # noqa: F401  - once per worker, before the first task
-
-    torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
-    from initlint.probe.measure import measure  # noqa: F401  - part of the clean state
-    from initlint.probe.state import CleanState
-
-    clean = CleanState.take()
-    protocol.write(json.dumps({"ready": True}) + "\n")  # the pool starts the task's clock now
-    protocol.flush()
-    for line in sys.stdin:
-        task = json.loads(line)
-        if task is None:
-            return
-        result = run_task(task)
-        clean.restore()  # the next model starts where this one started (state.py)
-        protocol.write(json.dumps(result) + "\n")
-        protocol.flush()
+    try:
+        import torch
+    except ImportError as error:
+        _send(protocol, {"event": "fatal", "error": (
+            f"the probe needs torch, which {sys.executable} cannot import ({error}); "
+            "pip install 'initlint[probe]'"
+        )})
+        return
+    torch.set_num_threads(threads())
+    try:
+        _warm_up()
+        _preload(json.loads(os.environ.get("INITLINT_PROBE_PRELOAD", "[]")))
+    except BaseException as error:  # noqa: BLE001 - a broken preload is the caller's error
+        _send(protocol, {"event": "fatal", "error": f"probe worker start-up failed: {type(error).__name__}: {error}"})
+        return
+    _send(protocol, {"event": "ready", "pid": os.getpid(), "torch": torch.__version__})
+    serve(protocol)
 
 
 if __name__ == "__main__":

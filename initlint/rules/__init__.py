@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from initlint.rules import bias, distribution, mismatch, misuse, scale, symmetry  # noqa: F401  (registration)
+from initlint.rules import bias, distribution, measured, mismatch, misuse, scale, symmetry  # noqa: F401  (registration)
 from initlint.rules import adapters, name_guards, noop_writes, scheme_gain, truncation, undefined, uninitialised  # noqa: F401  (registration)
 from initlint.rules.base import REGISTRY, Hit, Rule, Thresholds
 

@@ -46,6 +46,8 @@ class Rule:
     summary: str
     tokens: tuple[str, ...]
     check: Check
+    #: found by measuring the built model (``--probe=all``), not by reading the source
+    measured: bool = False
 
     @property
     def page(self) -> str:
@@ -56,13 +58,13 @@ class Rule:
 REGISTRY: dict[str, Rule] = {}
 
 
-def rule(code: str, name: str, effect: Effect, summary: str, tokens: Iterable[str]):
+def rule(code: str, name: str, effect: Effect, summary: str, tokens: Iterable[str], measured: bool = False):
     """Register ``check`` as rule ``code``; codes are unique and stable once released."""
 
     def register(check: Check) -> Check:
         if code in REGISTRY:
             raise ValueError(f"rule {code} registered twice")
-        REGISTRY[code] = Rule(code, name, effect, summary, tuple(tokens), check)
+        REGISTRY[code] = Rule(code, name, effect, summary, tuple(tokens), check, measured)
         return check
 
     return register

@@ -2,7 +2,6 @@
 
 import ctypes
 import os
-import time
 
 import torch
 import torch.nn as nn
@@ -40,17 +39,6 @@ class RaisesInForward(nn.Module):
         return self.fc(x.view(3, -1, 7))
 
 
-class Hangs(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc = nn.Linear(64, 64)
-        nn.init.uniform_(self.fc.weight, -100, 100)
-
-    def forward(self, x):
-        while True:
-            time.sleep(0.01)
-
-
 class EatsMemory(nn.Module):
     def __init__(self):
         super().__init__()
@@ -86,7 +74,7 @@ class Segfaults(nn.Module):
 class NeedsConfig(nn.Module):
     def __init__(self, config):
         super().__init__()
-        self.fc = nn.Linear(64, 64)
+        self.fc = nn.Linear(config["in"], 64)
         nn.init.uniform_(self.fc.weight, -100, 100)
 
     def forward(self, x):

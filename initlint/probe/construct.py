@@ -1,0 +1,321 @@
+"""Building a model inside a task child: constructor arguments from use, configs, factories.
+
+Defaults stay. A required parameter gets the user's ``--probe-arg`` value, else a value from how
+the constructor uses it (usage.py, sizes.py): the size of the layer argument it feeds, a repeat
+count, a constant it is compared with, 0 for a value that is only stored (a seed), or a config.
+A config comes from the parameter's annotation, the class's ``config_class`` (Hugging Face) or a
+``*Config`` class of the module, built with its defaults and with hidden sizes scaled down (layers
+kept); otherwise a stand-in whose attributes get values by name. Every assumption is noted, and
+an error names the parameter and the ``--probe-arg`` that would fix it.
+"""
+
+from __future__ import annotations
+
+import builtins
+import inspect
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from initlint.probe.sizes import must_not_guess, value_by_name
+from initlint.probe.usage import ParamUse, function_tree, parameter_uses
+
+
+class BuildError(Exception):
+    """The model cannot be built; the message says why and what would fix it."""
+
+
+@dataclass
+class Built:
+    """A built model and what the probe assumed to build it."""
+
+    model: Any
+    notes: list[str] = field(default_factory=list)
+    #: parameter -> value the probe chose (for hints when the constructor then fails)
+    assumed: dict[str, Any] = field(default_factory=dict)
+    #: every constructor value, defaults included
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+class UnknownField(BuildError, AttributeError, KeyError):
+    """A field of a stand-in config that nothing tells a value for (``getattr(cfg, "x", d)``
+    still gets its default: this is an AttributeError)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class InferredConfig:
+    """Stands in for a config object (``args.hidden_dim``, ``cfg["depth"]``): each attribute that
+    is read gets a value by its name; one that has none raises, naming it."""
+
+    def __init__(self, label: str) -> None:
+        object.__setattr__(self, "_label", label)
+        object.__setattr__(self, "_read", {})
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        known, value = value_by_name(name)
+        if not known:
+            raise UnknownField(
+                f"{self._label}.{name} has no value the probe can infer; pass --probe-arg {self._label}=VALUE or a factory"
+            )
+        self._read[name] = value
+        return value
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._read[name] = value
+
+    def __getitem__(self, key: str) -> Any:
+        return getattr(self, str(key))
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return getattr(self, str(key))
+        except AttributeError:
+            return default
+
+    def __contains__(self, key: str) -> bool:
+        return value_by_name(str(key))[0]
+
+    def __repr__(self) -> str:
+        return f"<{self._label}: {self._read}>"
+
+
+#: hidden-size fields of config classes, the main one first; feed-forward sizes scale with it
+_HIDDEN = ("hidden_size", "n_embd", "d_model", "embed_dim", "hidden_dim", "dim", "n_embed", "emb_dim", "width")
+_FEED_FORWARD = re.compile(r"^(intermediate_size|n_inner|d_ff|ffn_dim|encoder_ffn_dim|decoder_ffn_dim|d_inner|mlp_dim|ffn_hidden_size|inner_dim)$")
+_HEADS = ("num_attention_heads", "n_head", "num_heads", "n_heads", "nhead", "encoder_attention_heads")
+#: parameters that hold a config object by convention (Hugging Face, argparse, Hydra)
+_CONFIG_NAMES = re.compile(r"^(config|cfg|conf|args|opt|opts|options|hparams|hp|params)$")
+#: a config whose main hidden size is above this is scaled down
+SMALL_HIDDEN = 256
+
+
+def shrink_config(config: Any) -> str | None:
+    """Scale a config's hidden sizes down to 16 per head (layers and vocabulary kept); the note
+    says what changed, or None when nothing did."""
+    try:
+        fields_ = vars(config)
+    except TypeError:
+        return None
+    main = next((n for n in _HIDDEN if isinstance(fields_.get(n), int) and not isinstance(fields_.get(n), bool)), None)
+    if main is None or fields_[main] <= SMALL_HIDDEN:
+        return None
+    heads = next((fields_[n] for n in _HEADS if isinstance(fields_.get(n), int) and fields_[n] > 0), None)
+    old = fields_[main]
+    new = max(64, 16 * heads) if heads else 64
+    if heads and new % heads:
+        new += heads - new % heads
+    if new >= old:
+        return None
+    factor = new / old
+    changed = [f"{main} {old}->{new}"]
+    setattr(config, main, new)
+    for name, value in list(fields_.items()):
+        if name != main and isinstance(value, int) and not isinstance(value, bool) and (
+            name in _HIDDEN or _FEED_FORWARD.match(name)
+        ) and value > 0:
+            scaled = max(1, round(value * factor))
+            if heads and value % heads == 0:
+                scaled = max(heads, scaled - scaled % heads)
+            setattr(config, name, scaled)
+            changed.append(f"{name} {value}->{scaled}")
+    layers = next((f"{n} {fields_[n]}" for n in ("num_hidden_layers", "n_layer", "num_layers", "n_layers", "depth") if n in fields_), None)
+    kept = f"; layers kept ({layers})" if layers else "; layers kept"
+    return f"built from a small {type(config).__name__}: {', '.join(changed)}{kept}"
+
+
+def _resolve(text: str, scope: dict[str, Any], owner: type | None) -> Any:
+    """The object a callee's source text names, in the function's globals (or None)."""
+    if text.startswith("super(") and owner is not None:
+        method = text.rsplit(".", 1)[-1]
+        for base in owner.__mro__[1:]:
+            if method in vars(base):
+                return vars(base)[method]
+        return None
+    value: Any
+    parts = text.split(".")
+    if parts[0] == "self":
+        value, parts = owner, parts[1:]
+    else:
+        value = scope.get(parts[0], getattr(builtins, parts[0], None))
+        parts = parts[1:]
+    for part in parts:
+        if value is None or not part.isidentifier():
+            return None
+        value = getattr(value, part, None)
+    return value
+
+
+def _parameter_name(callee: Any, where: int | str) -> str | None:
+    if isinstance(where, str):
+        return where
+    try:
+        signature = inspect.signature(callee)
+    except (TypeError, ValueError):
+        return None
+    positional = [
+        p for p in signature.parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    if positional and positional[0].name == "self" and inspect.isfunction(callee):
+        positional = positional[1:]
+    return positional[where].name if where < len(positional) else None
+
+
+def _owner_of(function: Callable[..., Any]) -> type | None:
+    qualname = getattr(function, "__qualname__", "")
+    owner_name = qualname.rsplit(".", 2)[0] if qualname.count(".") else None
+    module = inspect.getmodule(function)
+    return getattr(module, owner_name, None) if owner_name and module else None
+
+
+def _value_from_use(use: ParamUse, function: Callable[..., Any], owner: type | None, depth: int) -> tuple[bool, Any, str]:
+    """(known, value, how) for one required parameter from its uses."""
+    scope = getattr(function, "__globals__", {})
+    for callee_text, where in use.passed_to:
+        callee = _resolve(callee_text, scope, owner)
+        name = _parameter_name(callee, where) if callee is not None else (where if isinstance(where, str) else None)
+        if name is None:
+            continue
+        known, value = value_by_name(name)
+        if known:
+            return True, value, f"as {callee_text}'s {name}"
+        inner = callee.__init__ if inspect.isclass(callee) else callee
+        if depth < 2 and inspect.isfunction(inner):
+            tree = function_tree(inner)
+            uses = parameter_uses(tree) if tree is not None else {}
+            if name in uses:
+                known, value, how = _value_from_use(uses[name], inner, _owner_of(inner), depth + 1)
+                if known:
+                    return True, value, how
+    if use.as_count:
+        return True, 2, "a repeat count"
+    strings = [c for c in use.compared_to if isinstance(c, str)]
+    if strings:
+        return True, strings[0], "the first value it is compared with"
+    if use.stored_only:
+        return True, 0, "only stored"
+    return False, None, ""
+
+
+def _config_for(name: str, annotation: Any, owner: type | None, scope: dict[str, Any], attributes: set[str]) -> tuple[Any, str]:
+    """A config object for parameter ``name`` (see the module docstring) and a note."""
+    candidates: list[type] = []
+    if inspect.isclass(annotation):
+        candidates.append(annotation)
+    config_class = getattr(owner, "config_class", None) if owner is not None else None
+    if inspect.isclass(config_class):
+        candidates.append(config_class)
+    named = [v for k, v in scope.items() if inspect.isclass(v) and re.search(r"(Config|Args|Params|Hparams|Options)$", k)]
+    named.sort(key=lambda cls: -sum(1 for a in attributes if hasattr(cls, a) or a in getattr(cls, "__dataclass_fields__", {})))
+    candidates.extend(c for c in named if c not in candidates)
+    for candidate in candidates:
+        if candidate in named and attributes and not any(
+            hasattr(candidate, a) or a in getattr(candidate, "__dataclass_fields__", {}) for a in attributes
+        ):
+            continue
+        try:
+            config = candidate()
+        except Exception:  # noqa: BLE001 - a config class that needs arguments: try the next
+            continue
+        note = shrink_config(config) or f"built with a default {candidate.__name__}()"
+        return config, note
+    label = f"{owner.__name__}.{name}" if owner is not None else name
+    return InferredConfig(label), f"`{name}` is a stand-in config whose fields get sizes by name"
+
+
+def arguments_for(function: Callable[..., Any], overrides: dict[str, Any], label: str) -> tuple[dict[str, Any], list[str], dict[str, Any]]:
+    """Keyword arguments to call ``function`` (a class or a factory): (kwargs, notes, assumed)."""
+    target = function.__init__ if inspect.isclass(function) else function
+    owner = function if inspect.isclass(function) else _owner_of(function)
+    try:
+        signature = inspect.signature(target)
+    except (TypeError, ValueError):
+        return dict(overrides), [], {}
+    parameters = list(signature.parameters.values())
+    if inspect.isclass(function) and parameters:
+        parameters = parameters[1:]  # self
+    tree = function_tree(target)
+    uses = parameter_uses(tree) if tree is not None else {}
+    scope = getattr(target, "__globals__", {})
+    kwargs: dict[str, Any] = {}
+    assumed: dict[str, Any] = {}
+    notes: list[str] = []
+    missing: list[str] = []
+    for param in parameters:
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        if param.name in overrides:
+            kwargs[param.name] = overrides[param.name]
+            continue
+        if param.default is not inspect.Parameter.empty:
+            continue
+        use = uses.get(param.name, ParamUse(param.name))
+        annotation = param.annotation if param.annotation is not inspect.Parameter.empty else None
+        if isinstance(annotation, str):
+            annotation = _resolve(annotation, scope, owner)
+        configured = inspect.isclass(getattr(owner, "config_class", None)) and param is parameters[0]
+        if use.config_like or configured or _CONFIG_NAMES.match(param.name) or (
+            inspect.isclass(annotation) and "config" in annotation.__name__.lower()
+        ):
+            kwargs[param.name], note = _config_for(param.name, annotation, owner, scope, use.attributes | use.keys)
+            notes.append(note)
+            assumed[param.name] = type(kwargs[param.name]).__name__
+            continue
+        if use.called or must_not_guess(param.name):
+            missing.append(param.name)
+            continue
+        known, value = value_by_name(param.name)
+        if not known:
+            known, value, _ = _value_from_use(use, target, owner, 0)
+        if not known and annotation in (int, float, bool, str) and use.stored_only:
+            known, value = True, annotation()
+        if known:
+            kwargs[param.name] = value
+            assumed[param.name] = value
+        else:
+            missing.append(param.name)
+    if missing:
+        names = ", ".join(f"`{m}`" for m in missing)
+        raise BuildError(
+            f"the constructor needs {names}, whose value cannot be inferred from its name or use; "
+            f"pass --probe-arg {label}.{missing[0]}=VALUE or a factory"
+        )
+    if assumed:
+        shown = ", ".join(f"{k}={v!r}" for k, v in assumed.items())
+        notes.insert(0, f"built with assumed {shown} (--probe-arg {label}.NAME=VALUE to change)")
+    return kwargs, notes, assumed
+
+
+def build(function: Callable[..., Any], overrides: dict[str, Any], label: str, extra: dict[str, Any] | None = None) -> Built:
+    """Call a model class or factory with the inferred arguments; the hint of a failing call
+    names what was assumed."""
+    kwargs, notes, assumed = arguments_for(function, {**(extra or {}), **overrides}, label)
+    try:
+        value = function(**kwargs)
+    except BuildError as error:
+        if isinstance(error, UnknownField):
+            raise BuildError(str(error)) from None  # a config field: the message names it
+        raise
+    except Exception as error:
+        if assumed:
+            shown = ", ".join(f"{k}={v!r}" for k, v in assumed.items())
+            error.args = (f"{error.args[0] if error.args else ''} [built with assumed {shown}; pass --probe-arg {label}.NAME=VALUE]",) + tuple(error.args[1:])
+        raise
+    return Built(value, notes, assumed, _all_values(function, kwargs))
+
+
+def _all_values(function: Callable[..., Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):
+        return dict(kwargs)
+    values = {
+        p.name: p.default for p in signature.parameters.values()
+        if p.default is not inspect.Parameter.empty
+    }
+    values.update(kwargs)
+    return values

@@ -1,0 +1,323 @@
+"""The trial loop of inputs.py: run forward at batch 2, read the failure, fix the shape, again.
+
+A repair changes one argument that the failing value carries (tracing.py), and only an argument
+the user did not give. What it can fix: features, channels and ranks a layer demands, token ids
+an Embedding needs, a tuple that forward unpacks, the image size a model asserts or its layers
+imply (numbers in the error first, then common sizes), a sequence length.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+import traceback
+from dataclasses import replace
+from typing import Any
+
+import torch
+from torch import nn
+
+from initlint.probe.inputs import (
+    IMAGE_SIZES, MAX_TRIALS, SEQUENCE, ArgSpec, Fitted, InputError, image_size_hint, initial_specs,
+    required_parameters,
+)
+from initlint.probe.tracing import LeafCall, Trace, traced_forward
+
+_UNPACK = re.compile(r"(?:not enough|too many) values to unpack \(expected (\d+)")
+#: trial batch: 3, so that ``a, b = x`` of a tensor fails instead of splitting the batch in two
+TRIAL_BATCH = 3
+_MAT = re.compile(r"shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)")
+
+
+def _labels(specs: list[ArgSpec]) -> dict[str, str]:
+    """label -> argument name (tuple parts carry ``name[i]``)."""
+    out = {}
+    for spec in specs:
+        out[spec.name] = spec.name
+        for part in spec.parts:
+            out[part.name] = spec.name
+    return out
+
+
+def _names_of(fitted: Fitted, args: tuple, kwargs: dict[str, Any]) -> dict[int, str]:
+    names: dict[int, str] = {}
+    values = list(zip([s for s in fitted.specs if s.name not in fitted.keyword], args))
+    values += [(s, kwargs[s.name]) for s in fitted.specs if s.name in kwargs]
+    for spec, value in values:
+        if isinstance(value, tuple):
+            for part, item in zip(spec.parts, value):
+                names[id(item)] = part.name
+        elif isinstance(value, torch.Tensor):
+            names[id(value)] = spec.name
+    return names
+
+
+def fit_inputs(
+    model: nn.Module, user: dict[str, ArgSpec], built_with: dict[str, Any], model_name: str,
+    seed: int, deadline: float,
+) -> Fitted:
+    params, keyword = required_parameters(model, {name.rsplit(".", 1)[-1] for name in user if not name.startswith("__")})
+    fitted = Fitted(initial_specs(model, params, user, built_with, model_name), keyword)
+    sizes = [s for s in [image_size_hint(model)] if s] + [s for s in IMAGE_SIZES]
+    tried: set[str] = set()
+    error: BaseException | None = None
+    training = model.training
+    model.eval()
+    try:
+        for _ in range(MAX_TRIALS):
+            key = repr([s.describe() for s in fitted.specs])
+            if key in tried or (tried and time.monotonic() > deadline):
+                break
+            tried.add(key)
+            args, kwargs = fitted.make(TRIAL_BATCH, seed)
+            try:
+                with torch.no_grad():
+                    _, trace = traced_forward(model, args, kwargs, _names_of(fitted, args, kwargs))
+                fitted.trace = trace
+                return fitted
+            except Exception as failure:  # noqa: BLE001 - user code: read it, then retry or report
+                error = failure
+                repaired = repair(fitted.specs, failure, getattr(failure, "trace", None), sizes, tried)
+                if repaired is None:
+                    break
+                fitted.specs = repaired
+    finally:
+        model.train(training)
+    raise InputError(_hint(error, fitted.specs))
+
+
+def _hint(error: BaseException | None, specs: list[ArgSpec]) -> str:
+    fed = ", ".join(f"{s.name}={s.describe()}" for s in specs) or "no arguments"
+    blamed = _blamed(specs, error, getattr(error, "trace", None)) if error is not None else []
+    target = blamed[0] if blamed else (specs[0].name if specs else "NAME")
+    if error is None:
+        return f"no input could be fitted in time (fed {fed}); pass --probe-input {target}=SHAPE[:dtype]"
+    lines = str(error).strip().splitlines()
+    message = f"{type(error).__name__}: {lines[0][:200]}" if lines else type(error).__name__
+    return f"{message}{_user_frame(error)}; the probe fed {fed}; pass --probe-input {target}=SHAPE[:dtype]"
+
+
+def _user_frame(error: BaseException) -> str:
+    for frame in reversed(traceback.extract_tb(error.__traceback__)):
+        name = frame.filename.replace(os.sep, "/")
+        if "/torch/" not in name and "/initlint/" not in name and not name.startswith("<"):
+            return f" (at {os.path.basename(name)}:{frame.lineno})"
+    return ""
+
+
+def _blamed(specs: list[ArgSpec], error: BaseException, trace: Trace | None) -> list[str]:
+    """Arguments the failing value carries (unfixed ones first)."""
+    owners = _labels(specs)
+    found: list[str] = []
+    labels: frozenset[str] = frozenset()
+    if trace is not None and trace.failed_op is not None:
+        for item in trace.failed_op.labels:
+            labels |= item
+    if trace is not None and trace.failed_in is not None:
+        labels |= trace.failed_in.labels
+    for label in sorted(labels):
+        owner = owners.get(label)
+        if owner and owner not in found:
+            found.append(owner)
+    if not found:
+        line = _failing_line(error)
+        found = [s.name for s in specs if line and re.search(rf"\b{re.escape(s.name)}\b", line)]
+    by_name = {s.name: s for s in specs}
+    return sorted(found, key=lambda n: by_name[n].fixed if n in by_name else True)
+
+
+def _failing_line(error: BaseException) -> str:
+    frames = traceback.extract_tb(error.__traceback__)
+    for frame in reversed(frames):
+        name = frame.filename.replace(os.sep, "/")
+        if "/torch/" not in name and "/initlint/" not in name:
+            return frame.line or ""
+    return ""
+
+
+def repair(specs: list[ArgSpec], error: BaseException, trace: Trace | None, sizes: list[int], tried: set[str]) -> list[ArgSpec] | None:
+    """A changed copy of ``specs`` that may get past ``error``, or None."""
+    message = str(error)
+    for candidate in _candidates(specs, error, trace, message, sizes):
+        if candidate is not None and repr([s.describe() for s in candidate]) not in tried:
+            return candidate
+    return None
+
+
+def _candidates(specs: list[ArgSpec], error: BaseException, trace: Trace | None, message: str, sizes: list[int]):
+    """Repairs in order of how sure they are; repair() takes the first one not tried yet."""
+    by_name = {s.name: s for s in specs}
+    line = _failing_line(error)
+    unpack = _UNPACK.search(message)
+    if unpack:
+        count = int(unpack.group(1))
+        for spec in specs:
+            if spec.fixed:
+                continue
+            name = re.escape(spec.name)
+            if re.search(rf"=\s*{name}\s*\.\s*(size\(\s*\)|shape)\s*$", line):
+                yield _swap(specs, _with_rank(spec, count))  # ``B, C, H, W = x.size()``
+            elif re.search(rf"=\s*{name}\s*$", line):
+                part = spec.parts[0] if spec.parts else spec
+                parts = tuple(replace(part, name=f"{spec.name}[{i}]", parts=()) for i in range(count))
+                yield _swap(specs, ArgSpec(spec.name, "tuple", parts=parts, why="forward unpacks it"))
+    if "offsets" in message:
+        bags = [s for s in specs if s.kind in ("ids", "flat_ids")]
+        rest = [s for s in specs if s not in bags and not s.fixed]
+        if bags and rest:
+            text = bags[0]
+            yield _swap(_swap(specs, ArgSpec(text.name, "flat_ids", (SEQUENCE,), high=text.high, why="EmbeddingBag's flat text")),
+                        ArgSpec(rest[0].name, "offsets", (SEQUENCE,), why="EmbeddingBag's offsets"))
+    if re.search(r"tuple of Tensors, not Tensor|expected a sequence|object is not iterable", message):
+        for name in _blamed(specs, error, trace) or [s.name for s in specs]:
+            spec = by_name[name]
+            if not spec.fixed and spec.kind != "tuple":
+                yield _swap(specs, ArgSpec(name, "tuple", parts=(replace(spec, name=f"{name}[0]"), replace(spec, name=f"{name}[1]")), why="a sequence of tensors"))
+    blamed = [n for n in _blamed(specs, error, trace) if not by_name[n].fixed]
+    call = trace.failed_in if trace is not None else None
+    for name in blamed:
+        spec = by_name[name]
+        if call is not None and spec.kind != "tuple":
+            fixed = _fix_for_layer(spec, call)
+            if fixed is not None and fixed.describe() != spec.describe():
+                yield _swap(specs, fixed)
+        if spec.kind == "tuple" and call is not None:
+            labelled = [i for i, part in enumerate(spec.parts) if f"{name}[{i}]" in call.labels]
+            for index in labelled:
+                fixed = _fix_for_layer(spec.parts[index], call)
+                if fixed is not None and len(labelled) > 1 and isinstance(call.module, nn.modules.conv._ConvNd):
+                    share = call.module.in_channels // len(labelled)  # parts concatenated into one conv
+                    fixed = replace(spec.parts[index], shape=(max(1, share), *spec.parts[index].shape[1:]))
+                if fixed is not None and fixed.describe() != spec.parts[index].describe():
+                    parts = list(spec.parts)
+                    parts[index] = replace(fixed, name=spec.parts[index].name)
+                    yield _swap(specs, replace(spec, parts=tuple(parts)))
+    yield from _broadcast_fixes(specs, trace, message)
+    mat = _MAT.search(message)
+    for name in blamed:
+        spec = by_name[name]
+        if mat and spec.kind == "float" and len(spec.shape) == 1:
+            rows, inner, other_rows, _ = (int(g) for g in mat.groups())
+            if TRIAL_BATCH in (rows, other_rows) and spec.shape[-1] in (rows, inner):
+                yield _swap(specs, ArgSpec(name, "square", (), why="a matrix over the batch's nodes"))
+            if spec.shape[-1] == inner and other_rows != TRIAL_BATCH:
+                yield _swap(specs, replace(spec, shape=(other_rows,), why="the matrix it is multiplied with"))
+        if re.search(r"scalar type Long|argument #\d+ 'indices'|Long, Int|expected.*Long", message) and spec.kind == "float":
+            yield _swap(specs, ArgSpec(name, "ids", (SEQUENCE,) if len(spec.shape) <= 1 else spec.shape, high=1000, why="integer ids"))
+        if spec.kind == "ids":
+            lengths = [n for n in _numbers(message) if 1 <= n <= 4096 and (not spec.shape or n != spec.shape[-1])]
+            for length in lengths:
+                yield _swap(specs, replace(spec, shape=(*spec.shape[:-1], length) if spec.shape else (length,)))
+            if spec.shape:
+                yield _swap(specs, replace(spec, shape=()))  # one id per sample
+            for length in (16, 8, 64):
+                yield _swap(specs, replace(spec, shape=(length,)))
+    images = [s.name for s in specs if s.image_like and not s.fixed]
+    if images:
+        yield from _image_sizes(specs, images, message, sizes)
+
+
+def _with_rank(spec: ArgSpec, rank: int) -> ArgSpec:
+    """``spec`` as a tensor of ``rank`` dimensions (the batch included), keeping its features."""
+    features = spec.shape[0] if spec.shape else 64
+    if rank == 4:
+        return ArgSpec(spec.name, "float", (features if features <= 512 else 3, 32, 32), why="forward unpacks 4 dimensions")
+    if rank == 3:
+        return ArgSpec(spec.name, "float", (SEQUENCE // 2, spec.shape[-1] if spec.shape else 64), why="forward unpacks 3 dimensions")
+    if rank == 2:
+        return ArgSpec(spec.name, "float", (spec.shape[-1] if spec.shape else 64,), why="forward unpacks 2 dimensions")
+    return ArgSpec(spec.name, "float", tuple([16] * (rank - 1)), why=f"forward unpacks {rank} dimensions")
+
+
+def _broadcast_fixes(specs: list[ArgSpec], trace: Trace | None, message: str):
+    """``x + self.zero_in(hint)``: a raw argument whose one dimension differs from the other
+    operand's takes that size (channels, lengths)."""
+    op = trace.failed_op if trace is not None else None
+    match = re.search(r"size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\) at non-singleton dimension (\d+)", message)
+    if op is None or not match or len(op.shapes) < 2:
+        return
+    by_name = {s.name: s for s in specs}
+    for index, (shape, labels) in enumerate(zip(op.shapes, op.labels)):
+        other = op.shapes[1 - index] if index < 2 else None
+        if other is None or len(labels) != 1:
+            continue
+        (name,) = labels
+        spec = by_name.get(name)
+        if spec is None or spec.fixed or spec.kind != "float" or len(shape) != len(spec.shape) + 1 or len(other) != len(shape):
+            continue
+        dim = int(match.group(3))
+        if dim < 1 or dim >= len(shape):
+            continue
+        if shape[dim] != other[dim] and other[dim] > 1:
+            changed = list(spec.shape)
+            changed[dim - 1] = other[dim]
+            if spec.image_like and dim >= 2:  # a spatial size: every image argument takes it
+                yield _resize_images(specs, [s.name for s in specs if s.image_like and not s.fixed], other[dim])
+            yield _swap(specs, replace(spec, shape=tuple(changed), why="the tensor it is combined with"))
+
+
+def _resize_images(specs: list[ArgSpec], names: list[str], size: int) -> list[ArgSpec]:
+    return [
+        replace(s, shape=(s.shape[0], *([size] * (len(s.shape) - 1))), why=f"image size {size}") if s.name in names else s
+        for s in specs
+    ]
+
+
+def _image_sizes(specs: list[ArgSpec], names: list[str], message: str, sizes: list[int]):
+    """Image sizes to try, for every image argument at once: numbers the error names first,
+    then the model's own hint and common sizes."""
+    named = [n for n in _numbers(message) if 8 <= n <= 1024]
+    for size in [*named, *sizes]:
+        yield _resize_images(specs, names, size)
+
+
+def _key(specs: list[ArgSpec], changed: ArgSpec) -> str:
+    return repr([(changed if s.name == changed.name else s).describe() for s in specs])
+
+
+def _swap(specs: list[ArgSpec], changed: ArgSpec) -> list[ArgSpec]:
+    return [changed if s.name == changed.name else s for s in specs]
+
+
+def _numbers(message: str) -> list[int]:
+    return [int(n) for n in re.findall(r"(?<![\w.])(\d{1,4})(?![\w.])", message)]
+
+
+def _fix_for_layer(spec: ArgSpec, call: LeafCall) -> ArgSpec | None:
+    """What ``spec`` must be for the leaf layer that failed on it."""
+    layer, shape = call.module, call.shape or ()
+    raw = len(shape) == len(spec.shape) + 1
+    if isinstance(layer, (nn.Embedding, nn.EmbeddingBag)):
+        if spec.kind in ("ids", "flat_ids"):
+            return replace(spec, high=min(spec.high, layer.num_embeddings), why=f"ids for {call.name}")
+        return ArgSpec(spec.name, "ids", (SEQUENCE,), high=layer.num_embeddings, why=f"token ids for {call.name}")
+    if isinstance(layer, nn.Linear) and not isinstance(layer, nn.LazyLinear):
+        if shape and spec.shape and (raw or shape[-1] == spec.shape[-1]) and not spec.image_like:
+            return replace(spec, kind="float", shape=(*spec.shape[:-1], layer.in_features), why=f"{call.name}'s in_features")
+        return None
+    if isinstance(layer, nn.modules.conv._ConvNd) and layer.in_channels > 0:
+        dims = len(layer.kernel_size)
+        if raw and len(shape) != dims + 2 or spec.kind != "float":
+            size = 32 if dims == 2 else (SEQUENCE * 4 if dims == 1 else 16)
+            return ArgSpec(spec.name, "float", (layer.in_channels, *([size] * dims)), why=f"{call.name}'s in_channels")
+        if len(shape) >= 2 and spec.shape and shape[1] == spec.shape[0] and shape[1] != layer.in_channels:
+            return replace(spec, shape=(layer.in_channels, *spec.shape[1:]), why=f"{call.name}'s in_channels")
+        return None
+    if isinstance(layer, nn.RNNBase):
+        batch_dim = 0 if layer.batch_first else 1
+        return ArgSpec(spec.name, "float", (SEQUENCE, layer.input_size), batch_dim=batch_dim, why=f"{call.name}'s input_size")
+    if isinstance(layer, nn.LayerNorm):
+        normalized = tuple(layer.normalized_shape)
+        lead = spec.shape[: max(0, len(spec.shape) - len(normalized))] or (SEQUENCE // 2,)
+        return replace(spec, kind="float", shape=(*lead, *normalized), why=f"{call.name}'s normalized_shape")
+    if isinstance(layer, nn.modules.batchnorm._BatchNorm):
+        spatial = {nn.BatchNorm1d: (), nn.BatchNorm3d: (16, 16, 16)}.get(type(layer), (32, 32))
+        if raw and len(shape) == 2 + len(spatial):
+            return replace(spec, shape=(layer.num_features, *spec.shape[1:]), why=f"{call.name}'s num_features")
+        return ArgSpec(spec.name, "float", (layer.num_features, *spatial), why=f"{call.name}'s num_features")
+    if isinstance(layer, nn.GroupNorm) and raw:
+        return replace(spec, shape=(layer.num_channels, *spec.shape[1:]), why=f"{call.name}'s channels")
+    if isinstance(layer, nn.MultiheadAttention):
+        return ArgSpec(spec.name, "float", (SEQUENCE // 2, layer.embed_dim), batch_dim=0 if layer.batch_first else 1, why=f"{call.name}'s embed_dim")
+    return None

@@ -1,0 +1,221 @@
+"""Importing the user's module inside a task child, the way its project imports it.
+
+A file is imported under its package name (layout.py) with the project root as the working
+directory. Two fallbacks keep real repositories importable: a file whose name collides with a
+module already imported (``types.py``) is loaded by path under a private name, and a module whose
+package ``__init__.py`` fails (it imports an optional dependency) is imported below stand-in
+parent packages that skip those ``__init__`` files. A notebook runs only its definition cells'
+statements (imports, ``def``, ``class``, constants; notebook.py), never its training code.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import linecache
+import os
+import sys
+import traceback
+import types
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from initlint.probe.layout import Layout, layout_of
+
+
+class LoadError(Exception):
+    """The target cannot be found; the message says why."""
+
+
+def _put_on_path(paths) -> None:
+    for path in reversed([p for p in paths if p]):
+        if path in sys.path:
+            sys.path.remove(path)
+        sys.path.insert(0, path)
+
+
+def import_target(where: str, search: tuple[str, ...] = (), cwd: str | None = None):
+    """The module for ``path/to/file.py`` or ``package.module``; sets the working directory."""
+    if where.endswith((".py", ".ipynb")):
+        layout = layout_of(Path(where))
+        os.chdir(layout.root)
+        _put_on_path([*layout.paths, *search])
+        return load_notebook(layout.file) if where.endswith(".ipynb") else _import_layout(layout)
+    if cwd:
+        os.chdir(cwd)
+    _put_on_path([*search, *([cwd] if cwd else [])])
+    try:
+        return importlib.import_module(where)
+    except BaseException as error:
+        layout = _layout_of_dotted(where)
+        if layout is None or not _failed_in_parent_init(error, layout):
+            raise
+        top = where.split(".")[0]
+        for name in [n for n in sys.modules if n == top or n.startswith(top + ".")]:
+            del sys.modules[name]
+        return _import_below_stand_ins(layout)
+
+
+def _layout_of_dotted(name: str) -> Layout | None:
+    """Where ``pkg.sub.module`` lives on sys.path, without importing its packages."""
+    parts = name.split(".")
+    for entry in sys.path:
+        if not entry or not os.path.isdir(entry):
+            continue
+        base = Path(entry).joinpath(*parts[:-1])
+        for candidate in (base / f"{parts[-1]}.py", base / parts[-1] / "__init__.py"):
+            if candidate.is_file():
+                return Layout(str(candidate.resolve()), name, (str(Path(entry).resolve()),), os.getcwd())
+    return None
+
+
+def _inside(module: types.ModuleType, folder: str) -> bool:
+    where = getattr(module, "__file__", None) or next(iter(getattr(module, "__path__", []) or []), None)
+    return bool(where) and str(Path(where).resolve()).startswith(str(Path(folder).resolve()) + os.sep)
+
+
+def _import_layout(layout: Layout):
+    top = layout.module.split(".")[0]
+    existing = sys.modules.get(top)
+    if existing is not None and not _inside(existing, layout.paths[0]):
+        return load_by_path(layout.file)  # ``types.py``, ``copy.py``: the name is taken
+    try:
+        return importlib.import_module(layout.module)
+    except BaseException as error:
+        if not layout.in_package or not _failed_in_parent_init(error, layout):
+            raise
+        for name in [n for n in sys.modules if n == top or n.startswith(top + ".")]:
+            del sys.modules[name]
+        return _import_below_stand_ins(layout)
+
+
+def _failed_in_parent_init(error: BaseException, layout: Layout) -> bool:
+    """Whether the import failed inside a parent package's ``__init__.py`` before the file ran."""
+    files = [str(Path(frame.filename).resolve()) for frame in traceback.extract_tb(error.__traceback__)]
+    if layout.file in files:
+        return False
+    package_dirs = {str(Path(layout.file).parent)} | {str(p) for p in Path(layout.file).parents}
+    return any(f.endswith(os.sep + "__init__.py") and str(Path(f).parent) in package_dirs for f in files)
+
+
+def _import_below_stand_ins(layout: Layout):
+    parts = layout.module.split(".")
+    folder = Path(layout.paths[0])
+    for depth in range(1, len(parts)):
+        name = ".".join(parts[:depth])
+        folder = folder / parts[depth - 1]
+        stand_in = types.ModuleType(name)
+        stand_in.__path__ = [str(folder)]  # type: ignore[attr-defined]
+        stand_in.__package__ = name
+        sys.modules[name] = stand_in
+    return importlib.import_module(layout.module)
+
+
+def load_by_path(path: str, name: str | None = None):
+    file = Path(path).resolve()
+    module_name = name or f"initlint_probe_{abs(hash(str(file)))}_{file.stem}"
+    spec = importlib.util.spec_from_file_location(module_name, file)
+    if spec is None or spec.loader is None:
+        raise LoadError(f"cannot import {file}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_notebook(path: str) -> types.ModuleType:
+    """The definitions of the notebook at ``path`` as a module; tracebacks and ``inspect`` see
+    the notebook's code (its virtual module, line for line), and ``cell_of`` maps lines back."""
+    from initlint.notebook import NotebookError, definition_source
+
+    file = str(Path(path).resolve())
+    try:
+        source = definition_source(file)
+    except (NotebookError, SyntaxError, UnicodeDecodeError) as error:
+        raise LoadError(f"{Path(file).name}: {error}") from None
+    name = f"initlint_notebook_{abs(hash(file))}_{Path(file).stem}"
+    module = types.ModuleType(name)
+    module.__file__ = file
+    module.__initlint_skipped_cells__ = source.skipped  # type: ignore[attr-defined]
+    module.__initlint_instances__ = _instances(source.notebook)  # type: ignore[attr-defined]
+    sys.modules[name] = module
+    _NOTEBOOKS[file] = source.notebook
+    linecache.cache[file] = (len(source.text), None, source.text.splitlines(keepends=True), file)
+    exec(compile(source.text, file, "exec"), module.__dict__)  # noqa: S102 - the user's own notebook, asked for
+    return module
+
+
+@dataclass(frozen=True)
+class NotebookInstance:
+    """``model = Net(64, width=HIDDEN).to(device)`` in a cell that does not run: the class to
+    build and the arguments of its call, as source text (evaluated later where they can be)."""
+
+    cls: str
+    args: tuple[str, ...]
+    kwargs: tuple[tuple[str, str], ...]
+    cell: int
+
+
+def _instances(notebook: Any) -> dict[str, NotebookInstance]:
+    """Module-level ``NAME = Class(...)`` (possibly ``.to(...)``/``.cuda()`` after it) of a
+    notebook: static findings name these instances, and their cells are training code."""
+    import ast
+
+    try:
+        tree = ast.parse(notebook.text)
+    except (SyntaxError, ValueError):
+        return {}
+    found = {}
+    for statement in tree.body:
+        if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name)):
+            continue
+        call = statement.value
+        while isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Call):
+            call = call.func.value  # Net(...).to(device).eval() -> Net(...)
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Name):
+            found[statement.targets[0].id] = NotebookInstance(
+                call.func.id, tuple(ast.unparse(a) for a in call.args if not isinstance(a, ast.Starred)),
+                tuple((k.arg, ast.unparse(k.value)) for k in call.keywords if k.arg),
+                notebook.locate(statement.lineno)[0].number,
+            )
+    return found
+
+
+def notebook_instance(module: Any, name: str) -> NotebookInstance | None:
+    """The instance ``name`` of a notebook module's skipped code, if it is one."""
+    return getattr(module, "__initlint_instances__", {}).get(name)
+
+
+#: notebooks loaded in this process: file -> its Notebook (for cell numbers)
+_NOTEBOOKS: dict[str, Any] = {}
+
+
+def cell_of(file: str, line: int) -> tuple[int, int] | None:
+    """(cell number, line inside the cell) of a line of a loaded notebook's code, else None."""
+    notebook = _NOTEBOOKS.get(file)
+    if notebook is None:
+        return None
+    cell, inner = notebook.locate(line)
+    return cell.number, inner
+
+
+def skipped_cells(module: Any) -> tuple[int, ...]:
+    """The cells of a notebook module that held code other than definitions (not run)."""
+    return tuple(getattr(module, "__initlint_skipped_cells__", ()))
+
+
+def load_callable(spec: str) -> Callable[..., Any]:
+    """``path/to/file.py:function`` or ``package.module:function``."""
+    where, _, name = spec.rpartition(":")
+    if not where or not name:
+        raise LoadError(f"expected module:function or file.py:function, got {spec!r}")
+    module = load_by_path(where) if where.endswith(".py") else importlib.import_module(where)
+    value = module
+    for part in name.split("."):
+        if not hasattr(value, part):
+            raise LoadError(f"`{name}` is not defined in {where}")
+        value = getattr(value, part)
+    if not callable(value):
+        raise LoadError(f"`{spec}` is not callable")
+    return value

@@ -1,0 +1,151 @@
+"""What a task child does: import the module, build the model, fit an input, size it, measure.
+
+Runs only in a child forked by worker.py (``run_task`` never raises). The result is a plain dict:
+``{"ok": True, "report": ..., "model": ...}``, ``{"ok": True, "models": [...]}`` for a listing, or
+``{"ok": False, "stage": ..., "error": ..., "unbuildable": bool}`` naming the stage (import,
+build, input, forward) and, where it can, the fix.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import os
+import time
+import traceback
+from typing import Any
+
+#: share of the budget for fitting the input, and the point where sizing stops growing it
+_FIT_SHARE, _SIZE_SHARE, _SECONDARY_SHARE = 0.3, 0.4, 0.9
+#: the most of ``--probe-timeout`` (counted from the hand-over) the measurement budget may use
+_TIMEOUT_SHARE = 0.5
+#: the most of ``--probe-timeout`` the trials that fit an input may take
+_FIT_SHARE_OF_TIMEOUT = 0.4
+
+
+def one_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    message = text[0] if text else ""
+    return f"{type(error).__name__}: {message}"[:400] if message else type(error).__name__
+
+
+def user_frame(error: BaseException) -> str:
+    """`` (at model.py:12)`` for the innermost frame outside torch and initlint
+    (`` (at model.ipynb:cell 3:5)`` in a notebook)."""
+    from initlint.probe.loading import cell_of
+
+    for frame in reversed(traceback.extract_tb(error.__traceback__)):
+        name = frame.filename.replace(os.sep, "/")
+        if "/torch/" not in name and "/initlint/" not in name and not name.startswith("<"):
+            cell = cell_of(frame.filename, frame.lineno or 0)
+            where = f"cell {cell[0]}:{cell[1]}" if cell else frame.lineno
+            return f" (at {os.path.basename(name)}:{where})"
+    return ""
+
+
+def _load_notes(module: Any) -> list[str]:
+    from initlint.probe.loading import skipped_cells
+
+    skipped = skipped_cells(module)
+    if not skipped:
+        return []
+    cells = ", ".join(str(n) for n in skipped)
+    return [f"notebook: ran only its definitions (imports, def, class, constants); the other code of cell(s) {cells} was not run"]
+
+
+def resolve_device(requested: str) -> str:
+    import torch
+
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if requested.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(
+            f"--device {requested} was asked for, but torch {torch.__version__} sees no CUDA "
+            "device (torch.cuda.is_available() is False)"
+        )
+    return requested
+
+
+def _user_inputs(task: dict[str, Any]):
+    from initlint.probe.inputs import ArgSpec, parse_input_option
+
+    specs: dict[str, ArgSpec] = {}
+    for text in task.get("inputs") or ():
+        name, spec = parse_input_option(text)
+        specs[name] = spec
+    return specs
+
+
+def _model_info(model: Any) -> dict[str, Any]:
+    cls = type(model)
+    try:
+        file = inspect.getsourcefile(cls)
+        line = inspect.getsourcelines(cls)[1]
+    except (OSError, TypeError):
+        file, line = None, None
+    return {"class": cls.__name__, "module": cls.__module__, "file": file, "line": line}
+
+
+def run_task(task: dict[str, Any]) -> dict[str, Any]:
+    """Build the model of ``task`` and measure it, or list the models of a module."""
+    started = time.monotonic()
+    import torch
+
+    from initlint.probe.build import build_model
+    from initlint.probe.construct import BuildError
+    from initlint.probe.fitting import fit_inputs
+    from initlint.probe.inputs import InputError
+    from initlint.probe.listing import list_models
+    from initlint.probe.loading import LoadError, import_target
+    from initlint.probe.measure import measure
+    from initlint.probe.sizing import choose
+    from initlint.probe.verdicts import ProbeThresholds
+
+    try:
+        device = resolve_device(task.get("device", "auto"))
+    except RuntimeError as error:
+        return {"ok": False, "stage": "device", "error": str(error), "fatal": True}
+    # the measurement adapts to its budget; it must also end well inside the hard --probe-timeout
+    budget = min(float(task.get("budget", 10.0)), _TIMEOUT_SHARE * float(task.get("timeout", math.inf)))
+    seed = int(task.get("seed", 0))
+    stage = "import"
+    try:
+        module = import_target(task["path"], tuple(task.get("search") or ()), task.get("cwd"))
+        load_notes = _load_notes(module)
+        if task.get("op") == "list":
+            return {"ok": True, "models": [entry.to_dict() for entry in list_models(module)]}
+        stage = "build"
+        torch.manual_seed(seed)
+        built = build_model(module, task["model"], task.get("overrides") or {}, task.get("factory"), task.get("factory_kwargs"))
+        model = built.model.to(device)
+        stage = "input"
+        user = _user_inputs(task)
+        if task.get("input_shape"):
+            from initlint.probe.inputs import ArgSpec
+
+            user.setdefault("__first__", ArgSpec("x", "float", tuple(task["input_shape"]), fixed=True, why="input-shape"))
+        built_at = time.monotonic()  # the clock of the measurement starts once the model exists
+        # finding an input that runs decides whether the model is measured at all, so a busy
+        # machine must not cut it short: its limit comes from the hard timeout, not the budget
+        fit_limit = max(_FIT_SHARE * budget, _FIT_SHARE_OF_TIMEOUT * float(task.get("timeout", 60.0)))
+        fitted = fit_inputs(model, user, built.values, task["model"], seed, built_at + fit_limit)
+        sizing = choose(model, fitted, task.get("batch"), budget, float(task.get("memory_mb", 4096)), seed, device,
+                        built_at + _SIZE_SHARE * budget)
+        stage = "forward"
+        args, kwargs = sizing.fitted.make(sizing.batch, seed, device)
+        report = measure(
+            model, args, example_kwargs=kwargs, target=task.get("target", task["model"]), device=device,
+            seed=seed, sgd_steps=int(task.get("sgd_steps", 3)), learning_rate=bool(task.get("learning_rate", False)),
+            thresholds=ProbeThresholds(**task.get("thresholds", {})),
+            deadline=built_at + _SECONDARY_SHARE * budget, norm_eval=sizing.norm_eval,
+            notes=[*load_notes, *built.notes, *sizing.notes],
+        )
+        report.seconds = time.monotonic() - started
+        report.inputs = {s.name: s.describe() for s in sizing.fitted.specs}
+        return {"ok": True, "report": report.to_dict(), "model": _model_info(built.model)}
+    except (BuildError, LoadError) as error:
+        return {"ok": False, "stage": stage, "error": str(error), "unbuildable": True, "seconds": time.monotonic() - started}
+    except InputError as error:  # forward raised on every input tried: the message names them
+        return {"ok": False, "stage": "forward", "error": str(error), "seconds": time.monotonic() - started}
+    except BaseException as error:  # noqa: BLE001 - user code may raise anything, SystemExit too
+        return {"ok": False, "stage": stage, "error": one_line(error) + user_frame(error), "seconds": time.monotonic() - started}

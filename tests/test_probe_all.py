@@ -1,0 +1,160 @@
+"""``--probe=all`` and real project layouts: packages, src/ layouts, dotted targets, factories,
+measured findings of their own, one line per model that cannot be built, a user tree unchanged."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+pytest.importorskip("torch")
+pytestmark = pytest.mark.probe
+
+NETS = '''
+import os
+
+import torch
+import torch.nn as nn
+
+from .layers import Block
+from ..util import WIDTH
+
+
+class Net(nn.Module):
+    def __init__(self, depth=3):
+        super().__init__()
+        assert os.path.exists("pyproject.toml"), "the working directory is the project root"
+        self.blocks = nn.Sequential(*[Block(WIDTH) for _ in range(depth)])
+        self.head = nn.Linear(WIDTH, 10)
+        nn.init.uniform_(self.head.weight, -100, 100)
+
+    def forward(self, x):
+        return self.head(self.blocks(x))
+
+
+class Boosted(nn.Module):
+    """No init call a static rule could read: the scale is multiplied in at runtime."""
+
+    def __init__(self, width=WIDTH, depth=4, boost=8.0):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(width, width) for _ in range(depth)])
+        for layer in self.layers:
+            layer.weight.data.mul_(boost)
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+class Quiet(Boosted):  # noqa: IL901
+    pass
+
+
+class NeedsBlock(nn.Module):
+    def __init__(self, block):
+        super().__init__()
+        self.body = block(WIDTH)
+
+    def forward(self, x):
+        return self.body(x)
+
+
+def make_net():
+    return Net(depth=2)
+'''
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A src/ layout whose package __init__ needs a dependency that is not installed."""
+    root = tmp_path / "proj"
+    models = root / "src" / "demo" / "models"
+    models.mkdir(parents=True)
+    (root / "pyproject.toml").write_text("[project]\nname = 'demo'\n")
+    (root / "src" / "demo" / "__init__.py").write_text("import a_dependency_that_is_not_installed\n")
+    (root / "src" / "demo" / "util.py").write_text("WIDTH = 32\n")
+    (models / "__init__.py").write_text("")
+    (models / "layers.py").write_text(textwrap.dedent('''
+        import torch.nn as nn
+
+
+        class Block(nn.Module):
+            def __init__(self, width):
+                super().__init__()
+                self.fc = nn.Linear(width, width)
+
+            def forward(self, x):
+                return x + self.fc(x).relu()
+    '''))
+    (models / "nets.py").write_text(NETS)
+    return root
+
+
+def _tree(root: Path) -> list[tuple[str, int]]:
+    return sorted((str(p.relative_to(root)), p.stat().st_mtime_ns) for p in root.rglob("*"))
+
+
+def test_probe_all_on_a_package_in_a_src_layout(cli, project):
+    before = _tree(project)
+    result = cli(["--no-cache", "--format", "json", "--probe=all", "--device", "cpu", "src"], project)
+    findings = json.loads(result.stdout)
+    got = [(f["path"], f["line"], f["code"], f["probe"]["status"]) for f in findings]
+    assert got == [
+        ("src/demo/models/nets.py", 17, "IL201", "confirmed"),  # the static finding, measured
+        ("src/demo/models/nets.py", 23, "IL901", "measured"),  # Boosted: only the probe sees it
+    ]
+    boosted = findings[1]
+    # 4 layers of 32 x 64 / (3 x 32) = 21: x2e5 (the three to layers.3's input give 9.5e3)
+    assert boosted["message"] == "Boosted: activation variance x2e5 from input to output (measured on x Bx32 float32, seed 0)"
+    assert boosted["column"] == 1 and boosted["end_column"] == len("class Boosted") + 1
+    lines = result.stderr.splitlines()
+    assert lines[0] == (
+        "initlint: src/demo/models/nets.py:42: NeedsBlock: not probed (build: the constructor needs `block`, "
+        "whose value cannot be inferred from its name or use; pass --probe-arg NeedsBlock.block=VALUE or a factory)"
+    )
+    assert lines[-1] == "initlint: probe: 5 of 6 models measured; 4 of 5 nn.Module classes built and run; 1 not probed"
+    assert result.exit_code == 1  # the findings count, the model that was not probed does not
+    assert _tree(project) == before  # nothing written: no __pycache__, no cache in the tree
+
+
+def test_unprobed_models_fail_the_run_only_when_asked(cli, project):
+    args = ["--no-cache", "--probe=all", "--device", "cpu", "--select", "IL9", "--ignore", "IL901", "src"]
+    assert cli(args, project).exit_code == 0
+    failing = cli([*args, "--fail-on", "unprobed"], project)
+    assert failing.exit_code == 1 and "NeedsBlock: not probed" in failing.stderr
+
+
+def test_probe_targets_by_path_dotted_name_and_factory(cli, project):
+    by_path = cli(["probe", "--device", "cpu", "--format", "json", "src/demo/models/nets.py:Net"], project)
+    assert by_path.exit_code == 1, by_path.output
+    assert json.loads(by_path.stdout)["inputs"] == {"x": "Bx32 float32"}
+    factory = cli(["probe", "--device", "cpu", "--format", "json", "src/demo/models/nets.py:make_net"], project)
+    assert [layer["name"] for layer in json.loads(factory.stdout)["layers"] if layer["has_weight"]] == [
+        "blocks.0.fc", "blocks.1.fc", "head",
+    ]
+    dotted = cli(["probe", "--device", "cpu", "--format", "json", "demo.models.nets:Boosted"], project / "src")
+    assert [v["kind"] for v in json.loads(dotted.stdout)["verdicts"]] == ["exploding"]
+
+
+def test_probe_all_on_legitimate_designs_measures_every_model_and_finds_nothing(cli):
+    result = cli(["--no-cache", "--format", "json", "--probe=all", "--device", "cpu", "tests/probe_models/legit.py"], ROOT)
+    assert json.loads(result.stdout) == []
+    assert result.stderr.splitlines()[-1] == (
+        "initlint: probe: 6 of 6 models measured; 6 of 6 nn.Module classes built and run; 0 not probed"
+    )
+
+
+@pytest.mark.slow
+def test_probe_all_on_the_legit_zoo(cli):
+    # 31 designs written the way real projects write them (tests/probe_models/legit_zoo.py)
+    result = cli(["--no-cache", "--format", "json", "--probe=all", "--device", "cpu", "tests/probe_models/legit_zoo.py"], ROOT)
+    assert json.loads(result.stdout) == [], result.stdout[-3000:]
+    assert result.stderr.splitlines()[-1] == (
+        "initlint: probe: 32 of 32 models measured; 31 of 31 nn.Module classes built and run; 0 not probed"
+    ), result.stderr
+    assert result.exit_code == 0

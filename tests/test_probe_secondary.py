@@ -1,0 +1,156 @@
+"""Secondary measurements never fail a model (issue 12 item 5): the learning rate falls back to
+finite differences where torch has no double backward, unused parameters are allowed, a step that
+raises becomes one note, and tied embeddings skip the first/last gradient ratio. In-process: the
+Python API, no worker (the norm test runs `initlint probe`)."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+pytestmark = pytest.mark.probe
+
+import initlint  # noqa: E402
+
+
+def seeded(cls, *args):
+    torch.manual_seed(0)
+    return cls(*args)
+
+
+class HardSigmoidNet(nn.Module):
+    """Hardsigmoid has no double backward on CPU (mobilenet_v3's case)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(32, 64), nn.Linear(64, 8)
+
+    def forward(self, x):
+        return self.fc2(nn.functional.hardsigmoid(self.fc1(x)))
+
+
+class UnusedPooler(nn.Module):
+    """A parameter the loss never reaches (BERT's pooler when only the sequence output is used)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2, self.pooler = nn.Linear(32, 64), nn.Linear(64, 8), nn.Linear(8, 8)
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.fc1(x)))
+
+
+class TiedLM(nn.Module):
+    def __init__(self, vocab=50, width=32):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, width)
+        self.mix = nn.Linear(width, width)
+        self.head = nn.Linear(width, vocab, bias=False)
+        self.head.weight = self.embed.weight
+
+    def forward(self, ids):
+        return self.head(torch.tanh(self.mix(self.embed(ids))))
+
+
+class BreaksAfterOneCall(nn.Module):
+    """The measurement's forward works; every later call (SGD steps, learning rate) raises."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(16, 16), nn.Linear(16, 4)
+        nn.init.zeros_(self.fc1.weight)  # identical units: the SGD steps would run
+        self.calls = 0
+
+    def forward(self, x):
+        self.calls += 1
+        if self.calls > 3:  # the forward, the signal pass and the backward pass
+            raise RuntimeError("the data loader is gone")
+        return self.fc2(torch.relu(self.fc1(x)))
+
+
+def test_no_double_backward_falls_back_to_finite_differences():
+    report = initlint.probe(seeded(HardSigmoidNet), torch.randn(64, 32))
+    assert report.lr_method is not None and report.lr_method.startswith("finite differences Hessian-vector products")
+    assert report.max_stable_lr is not None and report.max_stable_lr > 0
+    assert report.verdicts == []
+
+
+def test_unused_parameters_keep_the_learning_rate():
+    report = initlint.probe(seeded(UnusedPooler), torch.randn(64, 32))
+    assert report.lr_method is not None and report.lr_method.startswith("exact Hessian-vector products")
+    assert report.max_stable_lr is not None and not [n for n in report.notes if n.startswith("learning rate")]
+
+
+def test_tied_embeddings_skip_the_gradient_ratio_with_a_note():
+    report = initlint.probe(seeded(TiedLM), torch.randint(0, 50, (8, 12)))
+    assert report.first_last_grad is None
+    assert "head shares its weight with another layer (tied embeddings): the first/last gradient ratio is skipped" in report.notes
+
+
+def test_a_failing_secondary_measurement_is_one_note_and_the_rest_stays():
+    report = initlint.probe(seeded(BreaksAfterOneCall), torch.randn(64, 16))
+    assert [n for n in report.notes if ": not measured (" in n] == [
+        "SGD steps: not measured (RuntimeError: the data loader is gone)",
+        "learning rate: not measured (RuntimeError: the data loader is gone)",
+    ]
+    assert [layer.name for layer in report.layers if layer.has_weight] == ["fc1", "fc2"]
+    assert report.signal_gain is not None
+
+
+NECK = '''
+import torch.nn as nn
+
+
+class ReIdNet(nn.Module):
+    """A BatchNorm1d neck after global pooling sees one value per sample and channel."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU())
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.neck = nn.BatchNorm1d(16)
+        self.head = nn.Linear(16, 10)
+
+    def forward(self, x):
+        return self.head(self.neck(self.pool(self.stem(x)).flatten(1)))
+'''
+
+
+def test_a_norm_layer_that_sees_too_few_values_runs_in_eval_mode_and_says_so(cli, tmp_path):
+    import json
+
+    (tmp_path / "reid.py").write_text(NECK)
+    result = cli(["probe", "--device", "cpu", "--probe-batch", "2", "--format", "json", "reid.py:ReIdNet"], tmp_path)
+    report = json.loads(result.stdout)
+    assert report["norm_eval"] is True and report["verdicts"] == []
+    assert (
+        "BatchNorm measured in eval mode (its initial statistics): in train mode it would see 2 values per "
+        "channel (fewer than 32); verdicts on this input are warnings"
+    ) in report["notes"]
+    assert result.exit_code == 0
+
+
+class NegativeBias(nn.Module):
+    """Every ReLU unit of fc1 is negative on every input: dead, when enough values show it."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.relu, self.fc2 = nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 4)
+        nn.init.constant_(self.fc1.bias, -100.0)
+
+    def forward(self, x):
+        return self.fc2(self.relu(self.fc1(x)))
+
+
+def test_dead_units_need_enough_values_per_unit():
+    from initlint.probe.tensors import MIN_DEAD_ROWS, dead_share
+
+    assert MIN_DEAD_ROWS == 16
+    assert dead_share(-torch.ones(15, 8)) is None and dead_share(-torch.ones(16, 8)) == 1.0
+    wide = initlint.probe(seeded(NegativeBias), torch.randn(32, 16), learning_rate=False)
+    assert [(v.kind, v.reason) for v in wide.verdicts if v.kind == "dead"] == [("dead", "100% of units dead (ReLU) (2 layers, most in fc1)")]
+    # two samples (a squeeze-excitation unit after global pooling at batch 2) cannot tell
+    narrow = initlint.probe(seeded(NegativeBias), torch.randn(2, 16), learning_rate=False)
+    assert [layer.dead for layer in narrow.layers] == [None, None, None]
+    assert [v.kind for v in narrow.verdicts if v.kind == "dead"] == []
