@@ -50,6 +50,17 @@ def weights(entry: EntryFacts) -> list[tuple[Tensor, object | None]]:
     return found
 
 
+def _unfollowed_layers(facts: FileFacts) -> set[int]:
+    """The creation sites of weights some entry applied only where the evaluator cannot follow
+    (see _scale_rule): an entry whose forward did not reach them knows no better."""
+    found: set[int] = set()
+    for entry in live(facts):
+        for node in entry.graph:
+            if node.op == "layer" and node.tensor is not None and node.tensor.made is not None and role(node) == "unknown":
+                found.add(id(node.tensor.made.node))
+    return found
+
+
 def _activation_details(node) -> dict:
     """The activation right after the layer, for the fan-in-scaled fix (fixes/unsafe.py); a
     layer that feeds the next without one is "linear"; nothing when the graph does not say."""
@@ -135,6 +146,7 @@ def _exploding_chain(entry: EntryFacts, tensor: Tensor, limits: Thresholds) -> S
 
 
 def _scale_rule(facts: FileFacts, limits: Thresholds, kind: type) -> Iterable[Hit]:
+    unfollowed = _unfollowed_layers(facts)
     for entry in live(facts):
         for tensor, node in weights(entry):
             write = established(tensor)
@@ -146,6 +158,8 @@ def _scale_rule(facts: FileFacts, limits: Thresholds, kind: type) -> Iterable[Hi
             if node is not None and all(role(n) == "unknown" for n in tensor_nodes(entry.graph, tensor)):
                 continue  # its output goes only where the evaluator cannot follow (a gumbel
                 # sampler, a library call): that the signal grows there is not established
+            if node is None and id(tensor.made.node) in unfollowed:
+                continue  # another entry ran the forward that applies it, into the unknown
             hit = _explosion(facts, entry, tensor, node, write, limits, dist.describe(), dist)
             if hit is not None:
                 hit.details.update({"low": dist.low, "high": dist.high} if kind is Uniform else {"mean": dist.mean_, "std": dist.std})
