@@ -217,6 +217,9 @@ def vanishing_stack(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
                 continue
             if _small_head_only(stack, limits):
                 continue
+            if role(stack.steps[-1].node) in ("residual", "unknown"):
+                continue  # a residual branch that starts small (the skip path carries the signal),
+                # or an end the evaluator cannot follow (timm's drop_path before the add)
             first = stack.steps[0]
             at = anchor(facts, first.write.drawn.frames)
             if at is None:
