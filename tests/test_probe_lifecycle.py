@@ -168,7 +168,7 @@ def test_limits_must_be_finite_and_positive_on_the_command_line(cli, option, val
     for args in (["--probe", option, value, "examples"], ["probe", option, value, "examples/seed_models.py:SimpleModel"]):
         result = cli(args, ROOT)
         assert result.exit_code == 2
-        assert f"Invalid value for '{option}': {value!r} is not a finite positive number" in result.output
+        assert f"Invalid value for '{option}': {value!r} is not a finite number above 0" in result.output
 
 
 @pytest.mark.parametrize("key, value", [("timeout", "nan"), ("memory-mb", "inf"), ("budget", "nan"), ("max-dead", "nan")])
@@ -177,7 +177,7 @@ def test_limits_must_be_finite_and_positive_in_the_config(cli, tmp_path, key, va
     (tmp_path / "m.py").write_text("x = 1\n")
     result = cli(["--probe", "m.py"], tmp_path)
     assert result.exit_code == 2
-    assert f"[tool.initlint.probe] '{key}' must be a finite positive number, got {float(value)!r}" in result.output
+    assert f"[tool.initlint.probe] '{key}' must be a finite number above 0, got {float(value)!r}" in result.output
 
 
 def test_the_python_api_refuses_a_nan_limit():
