@@ -191,9 +191,12 @@ def render(score: Score, truth, wall: float) -> str:
                      f"{cov} | {run.seconds:.1f} |")
     covered = [run.coverage for run in score.runs if run.coverage]
     known, calls = sum(c[0] for c in covered), sum(c[1] for c in covered)
-    lines += ["", f"Coverage: {known} of {calls} init calls ({_pct(known, calls)}) were evaluated onto a "
-              "tensor whose fan-in the engine established (engine.coverage_of); the rest ran on sizes "
-              "the code leaves open or were never reached by an entry.", "",
+    coverage_line = (
+        f"Coverage: {known} of {calls} init calls ({_pct(known, calls)}) were evaluated onto a tensor whose "
+        "fan-in the engine established (engine.coverage_of); the rest ran on sizes the code leaves open or "
+        "were never reached by an entry." if covered else "Coverage was not measured in this run (--no-coverage)."
+    )
+    lines += ["", coverage_line, "",
               "## Rules", "", "| rule | findings | TP | FP | unlabeled | precision |",
               "|---|---:|---:|---:|---:|---:|"]
     by_code = collections.defaultdict(list)
