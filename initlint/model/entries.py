@@ -27,6 +27,7 @@ from initlint.model.interp.hf import config_class_of
 from initlint.model.torchlib.classes import torch_class
 from initlint.model.values import (
     ClassValue, DictObj, External, FunctionValue, Instance, ListObj, Module, Namespace, Place, Signal, Sym,
+    module_tree,
 )
 
 
@@ -104,7 +105,7 @@ def _script_models(namespace: Namespace, source: ParsedFile) -> dict[str, Module
     parts: set[int] = set()
     for value in namespace.names.values():
         if isinstance(value, Module):
-            parts.update(id(m) for m in _tree(value)[1:])
+            parts.update(id(m) for m in module_tree(value)[1:])
         elif isinstance(value, (ListObj, tuple, DictObj)):
             items = value.items.values() if isinstance(value, DictObj) else value.items if isinstance(value, ListObj) else value
             parts.update(id(m) for m in items if isinstance(m, Module))
@@ -121,22 +122,13 @@ def _run_uncalled(evaluator: Evaluator, entry: EntryFacts, source: ParsedFile) -
     """A model the script builds but never calls is still a model: run it once on an input."""
     applied = {id(node.module) for node in evaluator.graph if node.module is not None}
     for model in entry.models.values():
-        if id(model) in applied or any(id(m) in applied for m in _tree(model)):
+        if id(model) in applied or any(id(m) in applied for m in module_tree(model)):
             continue
         try:
             _call_forward(evaluator, model, Place(source, model.made.node))
         except BudgetExceeded:
             entry.failed = "running the script's models took too long to evaluate"
             return
-
-
-def _tree(model: Module, depth: int = 0) -> list[Module]:
-    found = [model]
-    if depth < 32:
-        for child in model.modules.values():
-            if isinstance(child, Module):
-                found.extend(_tree(child, depth + 1))
-    return found
 
 
 def _definitions(

@@ -175,6 +175,16 @@ class BoundMethod:
     function: Any  # FunctionValue, or an External method name on a known object
 
 
+def module_tree(model: Module, depth: int = 0) -> list[Module]:
+    """The model and every module below it, parents before children (32 levels at most)."""
+    found = [model]
+    if depth < 32:
+        for child in model.modules.values():
+            if isinstance(child, Module):
+                found.extend(module_tree(child, depth + 1))
+    return found
+
+
 @dataclass(eq=False)
 class PartialValue:
     """``functools.partial(fn, *args, **kwargs)``."""

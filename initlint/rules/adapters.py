@@ -20,7 +20,7 @@ from initlint.model.adapters import LowRankUpdate, chained, low_rank_updates, na
 from initlint.model.effective import established, second_moment, trainable
 from initlint.model.facts import EntryFacts, FileFacts
 from initlint.model.graph import tensor_nodes
-from initlint.model.values import Module, Tensor, Write
+from initlint.model.values import Tensor, Write, module_tree
 from initlint.rules.base import Hit, Thresholds, rule
 from initlint.rules.support import anchor, layer_path, live
 
@@ -73,7 +73,7 @@ def _by_name(entry: EntryFacts) -> list[LowRankUpdate]:
     the factors (an activation makes it another design)."""
     found = []
     for model in entry.models.values():
-        for module in _tree(model):
+        for module in module_tree(model):
             for _, _, a, b in named_pairs(module):
                 shown = tensor_nodes(entry.graph, a.root) and tensor_nodes(entry.graph, b.root)
                 if shown and not chained(entry.graph, a, b):
@@ -81,15 +81,6 @@ def _by_name(entry: EntryFacts) -> list[LowRankUpdate]:
                 sizes = pair_sizes(a, b)
                 if sizes is not None:
                     found.append(LowRankUpdate(a.root, b.root, *sizes, base=None))
-    return found
-
-
-def _tree(model: Module, depth: int = 0) -> list[Module]:
-    found = [model]
-    if depth < 32:
-        for child in model.modules.values():
-            if isinstance(child, Module):
-                found.extend(_tree(child, depth + 1))
     return found
 
 
