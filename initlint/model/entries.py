@@ -27,7 +27,7 @@ from initlint.model.interp.hf import config_class_of
 from initlint.model.torchlib.classes import torch_class
 from initlint.model.values import (
     ClassValue, DictObj, External, FunctionValue, Instance, ListObj, Module, Namespace, Place, Signal, Sym,
-    module_tree,
+    forward_of, module_tree,
 )
 
 
@@ -178,12 +178,7 @@ def _class_entry(cls: ClassValue, project: Project) -> EntryFacts | None:
 
 
 def _call_forward(evaluator: Evaluator, model: Module, place: Place) -> None:
-    forward = None
-    if model.cls is not None:
-        try:
-            forward = model.cls.lookup("forward")
-        except KeyError:
-            forward = None
+    forward = forward_of(model)
     args: list[Any] = []
     kwargs: dict[str, Any] = {}
     if isinstance(forward, FunctionValue):

@@ -175,6 +175,21 @@ class BoundMethod:
     function: Any  # FunctionValue, or an External method name on a known object
 
 
+def forward_of(module: Module) -> Any:
+    """The ``forward`` (else ``__call__``) the module's class resolves to: a FunctionValue, None
+    when its class defines neither, UNKNOWN when a base outside the code may define it."""
+    if module.cls is None:
+        return None
+    for name in ("forward", "__call__"):
+        try:
+            found = module.cls.lookup(name)
+        except KeyError:
+            continue
+        if found is not None:
+            return found
+    return None
+
+
 def module_tree(model: Module, depth: int = 0) -> list[Module]:
     """The model and every module below it, parents before children (32 levels at most)."""
     found = [model]

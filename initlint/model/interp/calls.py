@@ -16,6 +16,7 @@ import libcst as cst
 from initlint.model.interp.context import MAX_DEPTH, MAX_RECURSION, RAISE, Frame, Return, join
 from initlint.model.values import (
     UNKNOWN,
+    forward_of,
     BoundMethod,
     ClassValue,
     DictObj,
@@ -255,12 +256,7 @@ class Calls:
 def _own_forward(receiver: Any, function: FunctionValue) -> bool:
     """``function`` is the forward ``receiver``'s class resolves to (not a base's, reached with
     ``super().forward``)."""
-    if function.name != "forward" or not isinstance(receiver, Module) or receiver.cls is None:
-        return False
-    try:
-        return receiver.cls.lookup("forward") is function
-    except KeyError:
-        return False
+    return function.name == "forward" and isinstance(receiver, Module) and forward_of(receiver) is function
 
 
 def _statements(body: Any) -> Any:

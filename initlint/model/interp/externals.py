@@ -181,13 +181,9 @@ class Externals:
             else:
                 items = [(str(i), value) for i, value in enumerate(listed)]
         for key, value in items:
-            if isinstance(value, Module):
-                self.adopt_module(module, key, value)
-                module.modules[key] = value
-            elif isinstance(value, Tensor):
-                self.adopt_tensor(module, key, value)
-                module.params[key] = value
-            elif value is UNKNOWN:
+            if self.adopt_item(module, key, value):
+                continue
+            if value is UNKNOWN:
                 module.modules[key] = UNKNOWN
 
     def _base_init(self: "Evaluator", base: str, args: list[Any], kwargs: dict[str, Any], place: Place, open_: bool) -> Any:

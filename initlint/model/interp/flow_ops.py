@@ -18,6 +18,7 @@ from initlint.model import activations
 from initlint.model.dists import fans
 from initlint.model.values import (
     UNKNOWN,
+    forward_of,
     DictObj,
     FlowNode,
     FunctionValue,
@@ -93,17 +94,7 @@ class FlowOps:
                 # again): those passes run side by side, not one through the other
                 self.repeat = 1
             args = [self.as_signal(a, place) or a for a in args]
-        forward = None
-        if module.cls is not None:
-            try:
-                forward = module.cls.lookup("forward")
-            except KeyError:
-                forward = None
-            if forward is None:
-                try:
-                    forward = module.cls.lookup("__call__")
-                except KeyError:
-                    forward = None
+        forward = forward_of(module)
         self.in_forward += 1
         try:
             if isinstance(forward, FunctionValue):

@@ -251,6 +251,19 @@ class Objects:
         else:
             module.attrs[name] = value
 
+    def adopt_item(self, container: Module, key: str, value: Any) -> bool:
+        """``container[key] = value`` in a ModuleList/Dict or ParameterList/Dict; False when
+        the value is neither a module nor a tensor."""
+        if isinstance(value, Module):
+            self.adopt_module(container, key, value)
+            container.modules[key] = value
+        elif isinstance(value, Tensor):
+            self.adopt_tensor(container, key, value)
+            container.params[key] = value
+        else:
+            return False
+        return True
+
     def adopt_module(self, parent: Module, name: str, child: Module) -> None:
         if not child.path or child.path == name:
             child.path = f"{parent.path}.{name}" if parent.path else name
@@ -339,13 +352,7 @@ class Objects:
             else:
                 owner.open = True
         elif isinstance(owner, Module) and isinstance(index, (str, int)) and not isinstance(index, bool):
-            key = str(index)
-            if isinstance(value, Module):
-                self.adopt_module(owner, key, value)
-                owner.modules[key] = value
-            elif isinstance(value, Tensor):
-                self.adopt_tensor(owner, key, value)
-                owner.params[key] = value
+            self.adopt_item(owner, str(index), value)
 
     # ----- iteration
     def iterate(self: "Evaluator", value: Any) -> list[Any] | None:
