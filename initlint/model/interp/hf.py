@@ -37,17 +37,19 @@ def is_pretrained_base(name: str) -> bool:
     ) or name.startswith(".") and parts[-2:] == ["modeling_utils", "PreTrainedModel"]
 
 
+def _derives_pretrained(cls: ClassValue) -> bool:
+    return any(isinstance(item, External) and is_pretrained_base(item.name) for item in cls.mro())
+
+
 def is_pretrained(module: Any) -> bool:
     cls = module.cls if isinstance(module, Module) else None
-    return isinstance(cls, ClassValue) and any(
-        isinstance(item, External) and is_pretrained_base(item.name) for item in cls.mro()
-    )
+    return isinstance(cls, ClassValue) and _derives_pretrained(cls)
 
 
 def config_class_of(cls: ClassValue) -> ClassValue | None:
     """A PreTrainedModel's ``config_class`` (its constructor's first argument is one), or the
     type its class body declares for ``config`` (``config: BertConfig``, transformers 5)."""
-    if not any(isinstance(item, External) and is_pretrained_base(item.name) for item in cls.mro()):
+    if not _derives_pretrained(cls):
         return None
     for item in cls.mro():
         if not isinstance(item, ClassValue):
