@@ -16,7 +16,8 @@ Each batch is checked three ways:
    Generated files are also linted as CRLF, with a BOM and under a latin-1 coding line: any
    difference from the original's findings is a variant disagreement.
 2. The ``initlint`` program on the whole folder, four times: ``--jobs 1`` and ``--jobs 2``
-   without the cache, then ``--jobs 2`` with a fresh cache, cold and warm. Any difference in
+   without the cache, then ``--jobs 2`` with a fresh cache, cold and warm (``--quick``: only
+   the last two; the per-file pass is the sequential, uncached way). Any difference in
    any file's findings or errors between them, or with the per-file pass, is a disagreement;
    an exit code other than 0/1/2 or a traceback is a crash.
 """
@@ -43,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 import fuzz_inputs  # noqa: E402  (tests/fuzz_inputs.py: the grammar and the mutations)
 
 sys.path.insert(0, str(HERE))
-from fuzz_passes import disagreements, program_runs, timed_pass  # noqa: E402
+from fuzz_passes import QUICK_RUNS, RUNS, disagreements, program_runs, timed_pass  # noqa: E402
 
 VARIANTS = ("crlf", "bom", "cookie")
 
@@ -91,7 +92,7 @@ def fingerprint(args) -> str:
     """What makes a batch's cases and checks: a result made under another one is not reused."""
     from initlint import __version__
 
-    parts = [str(args.seed), str(args.batch), str(args.hang), __version__,
+    parts = [str(args.seed), str(args.batch), str(args.hang), str(args.quick), str(args.variant_every), __version__,
              (ROOT / "tests" / "fuzz_inputs.py").read_text(), Path(__file__).read_text()]
     parts += [path.read_text() for path in sorted((ROOT / "initlint").rglob("*.py"))]  # the code tested
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
@@ -108,8 +109,9 @@ def run_batch(kind: str, index: int, args, corpus) -> dict:
     shutil.rmtree(folder, ignore_errors=True)
     began = time.monotonic()
     manifest = make_batch(kind, index, args.batch, args.seed, folder, corpus)
-    alone, hangs, crashes = timed_pass(folder, args.hang, variants=kind == "generated")
-    runs, run_crashes = program_runs(folder, timeout=max(600.0, args.batch * 2.0))
+    alone, hangs, crashes = timed_pass(folder, args.hang, variants=args.variant_every if kind == "generated" else 0)
+    runs, run_crashes = program_runs(folder, timeout=max(600.0, args.batch * 2.0),
+                                     runs=QUICK_RUNS if args.quick else tuple(RUNS))
     names = [entry["file"] for entry in manifest]
     by_name = {entry["file"]: entry for entry in manifest}
     bugs = [{"file": n, "how": r["error"]} for n, r in alone.items() if r["error"] and "bug in initlint" in r["error"]]
@@ -162,7 +164,8 @@ def write_report(args, results: list[dict], wall: float) -> str:
         "# Fuzzing initlint",
         "",
         f"`python benchmarks/fuzz.py --seed {args.seed} --generated {args.generated} --mutants {args.mutants} "
-        f"--batch {args.batch}` (`--hang {args.hang:g}`), "
+        f"--batch {args.batch}{' --quick' if args.quick else ''}"
+        f"{f' --variant-every {args.variant_every}' if args.variant_every != 1 else ''}` (`--hang {args.hang:g}`), "
         f"initlint at `{_git_head()}`, Python {sys.version.split()[0]}, {os.cpu_count()} cores, "
         f"{wall / 60:.0f} min wall (niced, on a shared machine).",
         "",
@@ -171,8 +174,13 @@ def write_report(args, results: list[dict], wall: float) -> str:
         "`apply`/`modules()` loops, nesting, odd whitespace); mutants are files of the research",
         "corpus with deleted, duplicated or swapped lines, flipped bits, truncation, inserted init",
         "calls with random arguments and deeply nested expressions. Every file is linted alone",
-        f"(timed, a hang is {args.hang:g} s), then the program runs on each batch four ways",
-        "(`--jobs 1`/`2` without the cache, `--jobs 2` with a cache, cold and warm).",
+        f"(timed, a hang is {args.hang:g} s), then the program runs on each batch "
+        + ("two ways (`--jobs 2` with a fresh cache, cold and warm; the per-file pass is the sequential,"
+           " uncached way)." if args.quick else
+           "four ways (`--jobs 1`/`2` without the cache, `--jobs 2` with a cache, cold and warm)."),
+        (f"Every {args.variant_every}th generated file that parses is also linted as CRLF, with a BOM and under a"
+         " coding line." if args.variant_every > 1 else
+         "Every generated file that parses is also linted as CRLF, with a BOM and under a coding line."),
         "",
         "| | generated | mutants |",
         "|---|---|---|",
@@ -184,7 +192,7 @@ def write_report(args, results: list[dict], wall: float) -> str:
     row("cases", lambda rs: f"{sum(r['cases'] for r in rs):,}")
     row("crashes (process died, traceback, \"bug in initlint\")", lambda rs: sum(len(r["crashes"]) for r in rs))
     row(f"hangs (over {args.hang:g} s)", lambda rs: sum(len(r["hangs"]) for r in rs))
-    row("disagreements (alone, --jobs 1, --jobs 2, cold and warm cache)", lambda rs: sum(len(r["disagreements"]) for r in rs))
+    row("disagreements (alone, " + ("--jobs 2 cold and warm cache)" if args.quick else "--jobs 1, --jobs 2, cold and warm cache)"), lambda rs: sum(len(r["disagreements"]) for r in rs))
     row("variant disagreements (CRLF, BOM, coding line)",
         lambda rs: f"{sum(len(r['variant_disagreements']) for r in rs)} of {sum(r['variants_checked'] for r in rs):,} checked" if rs and rs[0]["kind"] == "generated" else "-")
     row("files with findings", lambda rs: f"{sum(r['files_with_findings'] for r in rs):,}")
@@ -236,6 +244,10 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=HERE / ".fuzz")
     parser.add_argument("--out", type=Path, default=HERE / "FUZZ.md")
     parser.add_argument("--fresh", action="store_true", help="forget finished batches")
+    parser.add_argument("--quick", action="store_true",
+                        help="run the program two ways (--jobs 2 with a cache, cold then warm) instead of four")
+    parser.add_argument("--variant-every", type=int, default=1,
+                        help="lint every N-th generated file also as CRLF, BOM and coding-line variants")
     args = parser.parse_args()
     args.corpus = args.corpus.resolve()
     if args.fresh:

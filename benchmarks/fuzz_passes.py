@@ -1,7 +1,7 @@
 """The two checks of benchmarks/fuzz.py on one batch folder: every file alone in a child that
 can be killed (hangs, crashes, variant disagreements), and the initlint program four ways
 (``--jobs 1``/``2``, without and with a cache). Run as ``python fuzz_passes.py --child FOLDER
-START [--variants]`` it is that child.
+START [--variants EVERY]`` it is that child.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import fuzz_inputs  # noqa: E402  (tests/fuzz_inputs.py: the byte variants)
 # --- pass 1: every file alone, timed, in a child that can be killed --------------------------
 
 
-def child_main(folder: Path, start: int, variants: bool) -> None:
+def child_main(folder: Path, start: int, variants: int) -> None:
     """Run in the child: lint the batch's files from ``start`` on, one JSON line each."""
     from initlint.config import Settings
     from initlint.discover import SourceFile
@@ -45,7 +45,7 @@ def child_main(folder: Path, start: int, variants: bool) -> None:
         seconds = time.perf_counter() - began
         line = {"file": name, "seconds": seconds, "findings": [_key(f.to_dict()) for f in result.findings],
                 "error": result.error.reason if result.error else None}
-        if variants and result.error is None:
+        if variants and result.error is None and names.index(name) % variants == 0:
             line["variants"] = _variant_differences(path.read_bytes(), line["findings"], name, decode_source, lint_text, rules, settings)
         out.write(json.dumps(line) + "\n")
         out.flush()
@@ -75,8 +75,9 @@ def _key(entry: dict) -> list:
     return [entry["code"], entry["line"], entry["column"], entry["end_line"], entry["end_column"], entry["message"]]
 
 
-def timed_pass(folder: Path, hang: float, variants: bool) -> tuple[dict, list[dict], list[dict]]:
-    """Each file's result and time; files that hung or crashed their process."""
+def timed_pass(folder: Path, hang: float, variants: int) -> tuple[dict, list[dict], list[dict]]:
+    """Each file's result and time; files that hung or crashed their process. Every
+    ``variants``-th file (0: none) is also linted as its CRLF, BOM and coding-line variants."""
     import tempfile
 
     results: dict[str, dict] = {}
@@ -88,7 +89,7 @@ def timed_pass(folder: Path, hang: float, variants: bool) -> tuple[dict, list[di
         with tempfile.TemporaryFile() as errors:
             child = subprocess.Popen(
                 [sys.executable, str(Path(__file__).resolve()), "--child", str(folder), str(position)]
-                + (["--variants"] if variants else []),
+                + (["--variants", str(variants)] if variants else []),
                 stdout=subprocess.PIPE, stderr=errors,
             )
             current, started, pending, ended = None, time.monotonic(), b"", False
@@ -135,15 +136,19 @@ RUNS = {
     "jobs2-cold-cache": ["--jobs", "2", "--cache-dir", "{cache}"],
     "jobs2-warm-cache": ["--jobs", "2", "--cache-dir", "{cache}"],
 }
+# The short set: the per-file pass is already sequential and uncached, so a parallel run that
+# fills a cache and a second run that reads it cover the three ways at half the cost.
+QUICK_RUNS = ("jobs2-cold-cache", "jobs2-warm-cache")
 
 
-def program_runs(folder: Path, timeout: float) -> tuple[dict[str, dict], list[dict]]:
+def program_runs(folder: Path, timeout: float, runs: tuple[str, ...] = tuple(RUNS)) -> tuple[dict[str, dict], list[dict]]:
     """Per run, per file: its findings and its error; and the runs that crashed or hung."""
     cache = folder.parent / (folder.name + ".cache")
     shutil.rmtree(cache, ignore_errors=True)
     outputs: dict[str, dict] = {}
     crashes = []
-    for run, args in RUNS.items():
+    for run in runs:
+        args = RUNS[run]
         report = folder.parent / f"{folder.name}.{run}.json"
         command = [sys.executable, "-m", "initlint", *[a.format(cache=cache) for a in args],
                    "--format", "json", "-o", str(report), "."]
@@ -187,4 +192,5 @@ def disagreements(names: list[str], alone: dict, runs: dict[str, dict]) -> list[
 
 if __name__ == "__main__":
     if len(sys.argv) > 3 and sys.argv[1] == "--child":
-        child_main(Path(sys.argv[2]), int(sys.argv[3]), "--variants" in sys.argv)
+        every = int(sys.argv[sys.argv.index("--variants") + 1]) if "--variants" in sys.argv else 0
+        child_main(Path(sys.argv[2]), int(sys.argv[3]), every)
