@@ -250,6 +250,8 @@ def main() -> None:
                         help="lint every N-th generated file also as CRLF, BOM and coding-line variants")
     args = parser.parse_args()
     args.corpus = args.corpus.resolve()
+    if args.mutants and not args.corpus.is_dir():
+        parser.error(f"no corpus at {args.corpus}: pass --corpus (mutants are made from its *.py files)")
     if args.fresh:
         shutil.rmtree(args.work, ignore_errors=True)
     args.work.mkdir(parents=True, exist_ok=True)
