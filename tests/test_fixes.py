@@ -299,3 +299,34 @@ def test_add_noqa(cli, tmp_path):
     assert "        nn.init.uniform_(self.fc.weight, -100, 100)  # noqa: IL506\n" in text
     assert "        nn.init.zeros_(self.fc.weight)  # noqa: IL101\n" in text
     assert cli(["--no-cache", "model.py"], tmp_path).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ("x = 1\n" * 3000 + "a\n" + "x = 1\n" * 3000, "x = 1\n" * 3000 + "b\n" + "x = 1\n" * 3000),
+        ("x = 1\n" * 3000, "x = 1\n" * 2999 + "x = 2\n"),
+        ("a\nb\nc\n", "a\nc\n"),
+        ("a\nb\n", "a\nb\nc\n"),
+        ("same\n", "same\n"),
+        ("p\nx\nx\nq\n", "p\nx\ny\nx\nq\n"),
+    ],
+)
+def test_text_edits_turn_the_old_text_into_the_new_one(old, new):
+    # the common first and last lines are skipped before matching: 3,000 equal lines around a
+    # change must still give exactly the lines that differ, at their place in the old text
+    from initlint.documents import apply_text_edits
+    from initlint.fixes.base import text_edits
+
+    edits = text_edits(old, new)
+    assert apply_text_edits(old, edits) == new
+    assert len(edits) == (0 if old == new else 1)
+
+
+def test_one_edit_in_a_file_of_many_equal_lines_is_placed_on_its_line():
+    from initlint.fixes.base import text_edits
+
+    old = "x = 1\n" * 3000 + "nn.init.normal(w)\n" + "x = 1\n" * 3000
+    new = old.replace("nn.init.normal(", "nn.init.normal_(")
+    (edit,) = text_edits(old, new)
+    assert (edit.line, edit.column, edit.end_line, edit.end_column, edit.content) == (3001, 15, 3001, 15, "_")

@@ -87,11 +87,23 @@ def text_edits(old: str, new: str) -> tuple[Edit, ...]:
     offsets = [0]
     for line in old_lines:
         offsets.append(offsets[-1] + len(line))
+    # A fix changes a few lines: match only what lies between the common first and last lines,
+    # or a file of many equal lines (20,000 ``x = 1``) makes the matcher quadratic.
+    head = 0
+    while head < min(len(old_lines), len(new_lines)) and old_lines[head] == new_lines[head]:
+        head += 1
+    tail = 0
+    while (tail < min(len(old_lines), len(new_lines)) - head
+           and old_lines[len(old_lines) - 1 - tail] == new_lines[len(new_lines) - 1 - tail]):
+        tail += 1
     edits = []
-    matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
+    matcher = difflib.SequenceMatcher(
+        None, old_lines[head : len(old_lines) - tail], new_lines[head : len(new_lines) - tail], autojunk=False
+    )
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             continue
+        i1, i2, j1, j2 = i1 + head, i2 + head, j1 + head, j2 + head
         before = "".join(old_lines[i1:i2])
         after = "".join(new_lines[j1:j2])
         prefix = 0
