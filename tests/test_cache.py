@@ -102,7 +102,23 @@ def _crafted(data: dict) -> list[tuple[str, object]]:
     return variants
 
 
+SMALL_MODEL = """import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(64, 64)
+        nn.init.uniform(self.fc.weight, -100, 100)
+
+    def forward(self, x):
+        return self.fc(x).relu()
+"""
+
+
 def test_a_crafted_cache_is_a_miss_never_a_traceback(project, cli):
+    # a one-class model (a finding with a fix, one with a prediction): ~70 runs of the program
+    (project / "src" / "model.py").write_text(SMALL_MODEL)
     file, data = _valid_cache(project, cli)
     fresh = cli(["--format", "json", "--no-cache", "src"], project)
     for name, variant in _crafted(data):
