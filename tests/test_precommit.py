@@ -24,6 +24,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+@pytest.mark.slow  # pre-commit builds its own venv and installs initlint into it
 def test_pre_commit_hook_fails_on_the_bad_file_only(tmp_path):
     repo = tmp_path / "project"
     repo.mkdir()

@@ -68,8 +68,9 @@ def test_prefilter_skips_files_without_init_text():
 
 @pytest.fixture
 def corpus(tmp_path: Path) -> Path:
-    """40 files (more than one process handles alone), findings in many of them."""
-    for index in range(40):
+    """20 files and a broken one (more than engine.SERIAL_LIMIT: workers lint them), findings
+    in half of them."""
+    for index in range(20):
         source = FIXTURES / ("bad_inits.py" if index % 2 else "nanogpt.py")
         (tmp_path / f"model_{index:02d}.py").write_text(source.read_text())
     (tmp_path / "broken.py").write_text("import torch.nn as nn\nnn.init.normal(\n")
@@ -87,7 +88,7 @@ def test_jobs_and_cache_give_identical_findings(cli, corpus):
         assert result.exit_code == 2  # broken.py
         outputs.append((result.stdout, result.stderr))
     entries = json.loads(outputs[0][0])
-    assert len([e for e in entries if e["code"]]) == 20 * BAD
+    assert len([e for e in entries if e["code"]]) == 10 * BAD
     assert [e["path"] for e in entries if e["code"] is None] == ["broken.py"]
     assert all(out == outputs[0] for out in outputs[1:])
     assert (corpus / ".initlint_cache" / ".gitignore").read_text().endswith("*\n")
