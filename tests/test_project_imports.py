@@ -111,3 +111,111 @@ class Block(nn.Module):
     found = check_source(text, "block.py")
     assert [(f.code, f.location.line) for f in found] == [("IL202", 9)]
     assert "at fan-in 384" in found[0].message
+
+
+WEIGHTS_API = '''
+from enum import Enum
+from typing import Any
+
+
+class WeightsEnum(Enum):
+    @classmethod
+    def verify(cls, obj: Any) -> Any:
+        if obj is not None:
+            if type(obj) is str:
+                obj = cls[obj.replace(cls.__name__ + ".", "")]
+            elif not isinstance(obj, cls):
+                raise TypeError(f"Expected type {cls} but got {type(obj)} instead.")
+        return obj
+'''
+
+FACTORY_MODEL = '''
+from typing import Any, Optional, Union, cast
+
+import torch.nn as nn
+
+from .api import WeightsEnum
+
+
+class Net(nn.Module):
+    def __init__(self, features: nn.Module, num_classes: int = 10, init_weights: bool = True) -> None:
+        super().__init__()
+        self.features = features
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(256, num_classes)
+        if init_weights:
+            for m in self.modules():
+                if isinstance(m, nn.Conv2d):
+                    nn.init.normal_(m.weight, 0, 1)
+                    nn.init.zeros_(m.bias)
+                elif isinstance(m, nn.BatchNorm2d):
+                    nn.init.constant_(m.weight, 1)
+                    nn.init.constant_(m.bias, 0)
+                elif isinstance(m, nn.Linear):
+                    nn.init.normal_(m.weight, 0, 0.01)
+                    nn.init.zeros_(m.bias)
+
+    def forward(self, x):
+        return self.classifier(self.pool(self.features(x)).flatten(1))
+
+
+def make_layers(cfg: list[Union[str, int]], batch_norm: bool = False) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    in_channels = 3
+    for v in cfg:
+        v = cast(int, v)
+        conv2d = nn.Conv2d(in_channels, v, kernel_size=3, padding=1)
+        if batch_norm:
+            layers += [conv2d, nn.BatchNorm2d(v), nn.ReLU(inplace=True)]
+        else:
+            layers += [conv2d, nn.ReLU(inplace=True)]
+        in_channels = v
+    return nn.Sequential(*layers)
+
+
+class Net_Weights(WeightsEnum):
+    IMAGENET = "https://example.com/net.pth"
+
+
+def _net(cfg: list[int], batch_norm: bool, weights: Optional[WeightsEnum], **kwargs: Any) -> Net:
+    if weights is not None:
+        kwargs["init_weights"] = False
+    model = Net(make_layers(cfg, batch_norm=batch_norm), **kwargs)
+    if weights is not None:
+        model.load_state_dict(weights.get_state_dict())
+    return model
+
+
+def net_small(*, weights: Optional[Net_Weights] = None, **kwargs: Any) -> Net:
+    weights = Net_Weights.verify(weights)
+    return _net([64, 128, 256], False, weights, **kwargs)
+
+
+def net_small_bn(*, weights: Optional[Net_Weights] = None, **kwargs: Any) -> Net:
+    weights = Net_Weights.verify(weights)
+    return _net([64, 128, 256], True, weights, **kwargs)
+'''
+
+
+def test_a_factory_with_a_weights_enum_builds_the_model_the_class_alone_leaves_open(tmp_path):
+    # torchvision's builders: the class takes its convolutions as an argument, the factory makes
+    # them (``cast(int, v)`` sizes) after ``Weights.verify(weights)``, a classmethod of a base in
+    # another file, returns the default None; the class entry alone cannot know the convs' fan-in
+    from initlint.engine import coverage_of
+    from initlint.model.coverage import Coverage
+
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "__init__.py").write_text("")
+    (tmp_path / "proj" / "api.py").write_text(WEIGHTS_API)
+    model = tmp_path / "proj" / "net.py"
+    model.write_text(FACTORY_MODEL)
+    found = check_source(FACTORY_MODEL, str(model))
+    assert [(f.code, f.location.line) for f in found] == [("IL202", 18)]
+    assert found[0].message == (
+        "N(0, 1^2) on `m.weight` (`features.4.weight`) gives E[W^2] = 1; at fan-in 1152 (in_channels) the "
+        "variance gain is 1152 per layer (std x34), x2.2e6 over 3 layers (`net_small.features.0`, "
+        "`net_small.features.2`, `net_small.features.4`) with no normalization between them; PyTorch's default gives 0.33"
+    )
+    # every init call reached a tensor of known size: the convs, their biases, the norms' scale
+    # and shift (no fan-in: their size counts; net_small_bn), the classifier
+    assert coverage_of(model) == Coverage(calls=6, known=6)

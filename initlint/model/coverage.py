@@ -2,7 +2,8 @@
 
 An init call (``nn.init.*``, timm's and transformers' wrappers, an in-place init method on a
 ``.weight`` or ``.bias``; not ``torch.zeros(n).fill_(x)`` in a loss) counts as covered when some entry evaluated it with an established tensor as its target, and that
-tensor's fan-in (its own, or its layer's weight's for a bias) is a number. The rest is init code
+tensor's fan-in (its own, or its layer's weight's for a bias) is a number; a norm layer's
+per-unit scale and shift have no fan-in and count when their size is a number. The rest is init code
 the rules cannot judge: never run (a helper no entry calls), or run on sizes the code leaves
 open (``config.hidden_size``).
 """
@@ -29,6 +30,10 @@ def fan_in_known(tensor: Tensor) -> bool:
     if is_number(fan_in):
         return True
     owner = tensor.owner
+    if owner is not None and owner.family == "norm":
+        # a norm layer's scale and shift act per unit: no fan-in, its size is what rules read
+        shape = tensor.root.shape
+        return isinstance(shape, tuple) and all(is_number(size) for size in shape)
     weight = owner.params.get("weight") if owner is not None else None
     return isinstance(weight, Tensor) and is_number(fans(weight.shape)[0])
 

@@ -128,6 +128,8 @@ class Externals:
             return PartialValue(args[0], tuple(args[1:]), dict(kwargs)) if args else UNKNOWN
         if name in ("copy.deepcopy", "copy.copy"):
             return self.clone(args[0]) if args else UNKNOWN
+        if name in ("typing.cast", "typing_extensions.cast"):  # returns its value unchanged
+            return args[1] if len(args) == 2 and not kwargs else UNKNOWN
         if name in ("collections.OrderedDict", "typing.OrderedDict"):
             return self.builtin("dict").function(self, args, kwargs, place, frame, open_)
         if name.startswith(_PURE_PREFIXES):

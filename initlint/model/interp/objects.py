@@ -114,6 +114,8 @@ class Objects:
             found = cls.lookup(name)
         except KeyError:
             return UNKNOWN
+        if receiver is None and isinstance(found, FunctionValue) and "classmethod" in found.decorators:
+            return BoundMethod(cls, found)  # ``Cls.create(...)`` passes the class as ``cls``
         return self.bind_attribute(found, receiver, place)
 
     def bind_attribute(self: "Evaluator", found: Any, receiver: Any, place: Place) -> Any:
