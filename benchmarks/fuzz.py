@@ -11,7 +11,7 @@ the ``*.py`` files of ``--corpus`` (default ../shared/corpus), which is only eve
 
 Each batch is checked three ways:
 1. Every file alone, in a child process that reports each file's time as it goes: a file still
-   running after ``--hang`` seconds (default 10) is a hang (the child is killed and restarted
+   still running after ``--hang`` CPU seconds (default 10) is a hang (the child is killed and restarted
    after it); a child that dies is a crash; an error that says "bug in initlint" is a crash too.
    Generated files are also linted as CRLF, with a BOM and under a latin-1 coding line: any
    difference from the original's findings is a variant disagreement.
@@ -174,7 +174,7 @@ def write_report(args, results: list[dict], wall: float) -> str:
         "`apply`/`modules()` loops, nesting, odd whitespace); mutants are files of the research",
         "corpus with deleted, duplicated or swapped lines, flipped bits, truncation, inserted init",
         "calls with random arguments and deeply nested expressions. Every file is linted alone",
-        f"(timed, a hang is {args.hang:g} s), then the program runs on each batch "
+        f"(timed in CPU seconds, so a busy machine does not make hangs; a hang is {args.hang:g} CPU s), then the program runs on each batch "
         + ("two ways (`--jobs 2` with a fresh cache, cold and warm; the per-file pass is the sequential,"
            " uncached way)." if args.quick else
            "four ways (`--jobs 1`/`2` without the cache, `--jobs 2` with a cache, cold and warm)."),
@@ -191,15 +191,15 @@ def write_report(args, results: list[dict], wall: float) -> str:
 
     row("cases", lambda rs: f"{sum(r['cases'] for r in rs):,}")
     row("crashes (process died, traceback, \"bug in initlint\")", lambda rs: sum(len(r["crashes"]) for r in rs))
-    row(f"hangs (over {args.hang:g} s)", lambda rs: sum(len(r["hangs"]) for r in rs))
+    row(f"hangs (over {args.hang:g} CPU s)", lambda rs: sum(len(r["hangs"]) for r in rs))
     row("disagreements (alone, " + ("--jobs 2 cold and warm cache)" if args.quick else "--jobs 1, --jobs 2, cold and warm cache)"), lambda rs: sum(len(r["disagreements"]) for r in rs))
     row("variant disagreements (CRLF, BOM, coding line)",
         lambda rs: f"{sum(len(r['variant_disagreements']) for r in rs)} of {sum(r['variants_checked'] for r in rs):,} checked" if rs and rs[0]["kind"] == "generated" else "-")
     row("files with findings", lambda rs: f"{sum(r['files_with_findings'] for r in rs):,}")
     row("findings", lambda rs: f"{sum(r['findings'] for r in rs):,}")
-    row("slowest file (s)", lambda rs: f"{max((r['seconds']['max'] for r in rs), default=0):.2f}")
-    row("99th percentile per batch, worst (s)", lambda rs: f"{max((r['seconds']['p99'] for r in rs), default=0):.3f}")
-    row("lint time alone, total (s)", lambda rs: f"{sum(r['seconds']['total'] for r in rs):.0f}")
+    row("slowest file (CPU s)", lambda rs: f"{max((r['seconds']['max'] for r in rs), default=0):.2f}")
+    row("99th percentile per batch, worst (CPU s)", lambda rs: f"{max((r['seconds']['p99'] for r in rs), default=0):.3f}")
+    row("lint time alone, total (CPU s)", lambda rs: f"{sum(r['seconds']['total'] for r in rs):.0f}")
     lines += ["", "Files that could not be analysed (their one-line errors), by kind:", "",
               "| kind | generated | mutants |", "|---|---|---|"]
     kinds = sorted({k for r in results for k in r["errors"]})
@@ -238,7 +238,7 @@ def main() -> None:
     parser.add_argument("--generated", type=int, default=20_000)
     parser.add_argument("--mutants", type=int, default=10_000)
     parser.add_argument("--batch", type=int, default=500)
-    parser.add_argument("--hang", type=float, default=10.0, help="seconds after which one file is a hang")
+    parser.add_argument("--hang", type=float, default=10.0, help="CPU seconds after which one file is a hang")
     beside = [ROOT.parent / "shared" / "corpus", ROOT.parent.parent / "shared" / "corpus"]  # a worktree
     parser.add_argument("--corpus", type=Path, default=next((p for p in beside if p.is_dir()), beside[0]))
     parser.add_argument("--work", type=Path, default=HERE / ".fuzz")
