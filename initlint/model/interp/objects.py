@@ -508,12 +508,40 @@ class Objects:
                 value, (ClassValue, FunctionValue, BoundMethod, PartialValue, Instance)
             ):
                 return False  # a class, a function or an object of the code is none of these
+        if isinstance(cls, External):
+            abstract = _abstract_collection(value, cls.name)
+            if abstract is not None:
+                return abstract
         if isinstance(value, Instance) and isinstance(cls, ClassValue):
             return any(item is cls for item in value.cls.mro()) or None
         return None
 
 
 _MISSING = object()
+
+#: collections.abc's classes (also under typing) and which of Python's own values are instances
+_ABSTRACT: dict[str, tuple[type, ...]] = {
+    "Sequence": (list, tuple, str), "MutableSequence": (list,), "Mapping": (dict,), "MutableMapping": (dict,),
+    "Iterable": (list, tuple, str, dict), "Collection": (list, tuple, str, dict),
+    "Container": (list, tuple, str, dict), "Sized": (list, tuple, str, dict),
+}
+
+
+def _abstract_collection(value: Any, name: str) -> bool | None:
+    """``isinstance(v, Sequence)`` (collections.abc or typing) for a list, tuple, dict, string or
+    number the code made; None for anything else."""
+    module, _, last = name.rpartition(".")
+    if module not in ("collections.abc", "typing", "collections") or last not in _ABSTRACT:
+        return None
+    if isinstance(value, ListObj):
+        python: type = list
+    elif isinstance(value, DictObj):
+        python = dict
+    elif isinstance(value, tuple) or _plain(value):
+        python = type(value)
+    else:
+        return None
+    return issubclass(python, _ABSTRACT[last])
 
 
 def _plain(value: Any) -> bool:
