@@ -62,8 +62,8 @@ def test_public_init_method_nothing_in_the_project_calls(tmp_path):
     assert [(f.code, f.location.line, f.location.column) for f in found] == [("IL505", 13, 9)]
     assert found[0].message == (
         "`Discriminator.weight_init` initialises weights, but nothing calls or applies it: not this file, "
-        f"nor any of the 2 other Python files of the project under `{tmp_path.name}/`; the model keeps "
-        "PyTorch's default init"
+        f"and no other file of the project under `{tmp_path.name}/` names it (2 other Python files read, with "
+        "its notebooks, configs and docs); the model keeps PyTorch's default init"
     )
     assert found[0].details["searched"] == 2
 
@@ -73,9 +73,16 @@ def test_a_call_in_another_file_of_the_project_keeps_it_silent(tmp_path, call):
     assert _lint(_project(tmp_path, call)) == []
 
 
-def test_a_call_in_a_notebook_of_the_project_keeps_it_silent(tmp_path):
+@pytest.mark.parametrize(
+    "name, text",
+    [("demo.ipynb", '{"cells": [{"source": ["D.weight_init()"]}]}'),
+     ("configs/gan.yaml", "model:\n  init: weight_init\n"),
+     ("README.md", "Call `D.weight_init()` before training.\n")],
+)
+def test_a_notebook_config_or_doc_that_names_it_keeps_it_silent(tmp_path, name, text):
     path = _project(tmp_path, "")
-    (tmp_path / "demo.ipynb").write_text('{"cells": [{"source": ["D.weight_init()"]}]}')
+    (tmp_path / name).parent.mkdir(exist_ok=True)
+    (tmp_path / name).write_text(text)
     assert _lint(path) == []
 
 

@@ -28,6 +28,11 @@ _ROOT_PREFIXES = ("license", "licence", "readme", "copying")
 _LIBRARY_MARKS = ("setup.py", "setup.cfg", "pyproject.toml", "PKG-INFO")
 #: a project past this many files is not read for one method (no answer instead)
 MAX_FILES = 3000
+#: files that may call a method: code, notebooks, and the configs, shell scripts and docs that
+#: name a method for a runner or a user (``init_cfg``, ``python -c``, a README's usage)
+_SEARCHED = (".py", ".ipynb", ".yaml", ".yml", ".json", ".sh", ".cfg", ".toml", ".md", ".rst", ".txt")
+#: larger files are data, not code: not read
+_MAX_BYTES = 2_000_000
 _SKIP = frozenset({"__pycache__", "node_modules", "site-packages", "build", "dist"})
 
 
@@ -65,7 +70,7 @@ def project_root(path: Path) -> tuple[Path | None, bool]:
 
 
 def read_tree(root: Path) -> Tree | None:
-    """Every ``.py`` and ``.ipynb`` under ``root`` (hidden folders, virtualenvs and build output
+    """Every code, notebook, config and doc file under ``root`` (hidden folders, virtualenvs and build output
     left out), or None past MAX_FILES."""
     files: list[tuple[Path, str]] = []
     digests: dict[str, str] = {}
@@ -73,12 +78,14 @@ def read_tree(root: Path) -> Tree | None:
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIP
                          and not os.path.exists(os.path.join(folder, d, "pyvenv.cfg")))
         for name in sorted(names):
-            if not name.endswith((".py", ".ipynb")):
+            if not name.endswith(_SEARCHED):
                 continue
             if len(files) >= MAX_FILES:
                 return None
             path = Path(folder, name)
             try:
+                if path.stat().st_size > _MAX_BYTES:
+                    continue
                 data = path.read_bytes()
             except OSError:
                 continue
@@ -95,7 +102,7 @@ def naming(tree: Tree, name: str, own: Path) -> Search:
     pattern = re.compile(rf"(?<![\w]){re.escape(name)}\b")
     own = own.resolve()
     found = tuple(path for path, text in tree.files if path != own and name in text and pattern.search(text))
-    return Search(tree.root, len(tree.files), found)
+    return Search(tree.root, sum(1 for path, _ in tree.files if path.suffix == ".py"), found)
 
 
 __all__ = ["MAX_FILES", "Search", "Tree", "naming", "project_root", "read_tree"]

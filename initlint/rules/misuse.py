@@ -208,9 +208,9 @@ def init_never_applied(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
         others = search.searched - 1
         yield Hit(
             info.node.name,
-            f"{where} initialises weights, but nothing calls or applies it: not this file, nor any of the "
-            f"{others} other Python file{'s' if others != 1 else ''} of the project under `{search.root.name}/`; "
-            "the model keeps PyTorch's default init",
+            f"{where} initialises weights, but nothing calls or applies it: not this file, and no other file "
+            f"of the project under `{search.root.name}/` names it ({others} other Python file{'s' if others != 1 else ''} "
+            "read, with its notebooks, configs and docs); the model keeps PyTorch's default init",
             {"function": name, "searched": others},
             fix,
         )
