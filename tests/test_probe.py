@@ -366,3 +366,10 @@ def test_findings_that_predict_an_error_are_confirmed_by_it(probed, tmp_path):
     assert findings[1]["probe"]["measured"].startswith(
         "building the model raised RuntimeError: uniform_ expects to return a [from, to) range"
     )
+
+
+def test_cli_confirms_a_reset_parameters_override_that_writes_nothing(probed):
+    # issue 11 kind 10: the subclass's no-op override leaves torch.empty memory in the layer
+    result, findings = probed(["tests/fixtures/shipped_reset_noop.py"])
+    assert [(f["line"], f["code"], f["probe"]["status"]) for f in findings] == [(37, "IL208", "confirmed")]
+    assert result.exit_code == 1

@@ -60,7 +60,7 @@ def evaluate_file(source: ParsedFile, project: Project, syntax: SyntaxFacts | No
         if relevant is None or id(function.node) in relevant:
             entries.append(_function_entry(function, project))
     methods = [value for cls in classes for value in cls.body.values() if isinstance(value, FunctionValue)]
-    return FileFacts(source, namespace, entries, [*functions, *methods], syntax or SyntaxFacts())
+    return FileFacts(source, namespace, entries, [*functions, *methods], syntax or SyntaxFacts(), project=project)
 
 
 def _module_entry(source: ParsedFile, project: Project, namespace: Namespace) -> tuple[EntryFacts, Evaluator]:

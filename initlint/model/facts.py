@@ -63,6 +63,8 @@ class FileFacts:
     syntax: SyntaxFacts = field(default_factory=SyntaxFacts)
     #: files of the project this result depended on
     dependencies: list[str] = field(default_factory=list)
+    #: the run's project index (callers of a function in other files), when evaluated with one
+    project: Any = None
 
     def mentions(self, name: str) -> int:
         """How often ``name`` appears as a word in the file's code (comments left out)."""

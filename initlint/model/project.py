@@ -18,6 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
+from initlint.model.callers import Search, Tree, naming, project_root, read_tree
 from initlint.model.source import ParsedFile
 from initlint.model.values import Namespace
 
@@ -36,6 +37,27 @@ class Project:
     namespaces: dict[Path, Namespace] = field(default_factory=dict)
     #: content hashes of the files loaded as dependencies: path -> digest (from the loader)
     digests: dict[Path, str] = field(default_factory=dict)
+    #: the project trees read to find who names a function (callers.py), by root
+    trees: dict[Path, "Tree | None"] = field(default_factory=dict)
+    #: content hashes of the files such a search read: a call added there changes the answer
+    searched: dict[str, str] = field(default_factory=dict)
+
+    def search(self, source: ParsedFile, name: str) -> Search | None:
+        """Which other files of ``source``'s project name ``name``; None when the project has
+        no known end, is a packaged library, or is too large (callers.py)."""
+        if source.folder is None:
+            return None
+        own = source.folder / Path(source.path).name
+        root, library = project_root(own)
+        if root is None or library:
+            return None
+        if root not in self.trees:
+            self.trees[root] = read_tree(root)
+        tree = self.trees[root]
+        if tree is None:
+            return None
+        self.searched.update(tree.digests)
+        return naming(tree, name, own)
 
     def source(self, path: Path) -> ParsedFile | None:
         path = resolved(path)
@@ -57,6 +79,9 @@ class Project:
                 except OSError:
                     continue
             found[str(path)] = source.digest
+        for path, digest in self.searched.items():
+            if path != own:
+                found.setdefault(path, digest)
         return found
 
     def find(self, importer: ParsedFile, dotted: str, level: int) -> Path | None:

@@ -364,6 +364,8 @@ class Module(Obj):
     #: a base class outside the evaluated code (not nn.Module): its attributes are open
     open_base: bool = False
     external_hooks: tuple[str, ...] = ()
+    #: built by a library constructor told to skip its init (timm's ``weight_init='skip'``)
+    init_skipped: Place | None = None
 
 
 @dataclass(eq=False)

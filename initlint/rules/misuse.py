@@ -10,7 +10,8 @@ from initlint.findings import Effect, Prediction
 from initlint.model.effective import by_author, trainable
 from initlint.model.facts import FileFacts
 from initlint.model.dists import Opaque
-from initlint.model.values import Module
+from initlint.model.torchlib.classes import torch_class
+from initlint.model.values import ClassValue, External, FunctionValue, Module, Write
 from initlint.model.tokens import INIT_TOKENS
 from initlint.rules.base import Hit, Thresholds, rule
 from initlint.rules.support import anchor, code, layer_name, live, model_of, named, target_text
@@ -164,6 +165,8 @@ def _init_api(spelled: str) -> bool:
 FRAMEWORK_HOOKS = frozenset(
     {"_init_weights", "init_weights", "reset_parameters", "_reset_parameters", "_initialize_weights_hook"}
 )
+#: hooks whatever the class derives from: torch's layers and HF's walk call these by name
+ALWAYS_HOOKS = frozenset({"_init_weights", "reset_parameters", "_reset_parameters", "_initialize_weights_hook"})
 
 
 @rule(
@@ -178,24 +181,57 @@ def init_never_applied(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     for entry in facts.entries:
         executed |= {id(node) for node in entry.executed}
     script = "__main__" in facts.source.text
+    methods = {id(f.node): f for f in facts.functions if f.cls is not None}
     for info in facts.syntax.defs:
         name = info.node.name.value
-        if not info.weight_inits or id(info.node) in executed or name in FRAMEWORK_HOOKS or name.startswith("__"):
+        if not info.weight_inits or id(info.node) in executed or name in ALWAYS_HOOKS or name.startswith("__"):
             continue
-        if name == "forward":
-            continue
-        if not (script or (info.cls is not None and name.startswith("_"))):
-            continue  # other modules may call public methods and any function, even _private
-        if facts.mentions(name) > 1:
+        if name == "forward" or facts.mentions(name) > 1:
             continue
         where = f"`{info.cls}.{name}`" if info.cls else f"`{name}`"
+        fix = f"call it at the end of __init__ (`self.{name}()`), or `model.apply({name})`"
+        if name not in FRAMEWORK_HOOKS and (script or (info.cls is not None and name.startswith("_"))):
+            yield Hit(
+                info.node.name,
+                f"{where} initialises weights, but nothing in this file calls or applies it: the model "
+                "keeps PyTorch's default init",
+                {"function": name},
+                fix,
+            )
+            continue
+        method = methods.get(id(info.node))
+        if method is None or not _own_module_method(method, facts):
+            continue  # a function, or a method a base class outside the project may call
+        search = facts.project.search(facts.source, name) if facts.project is not None else None
+        if search is None or search.naming:
+            continue  # the project has no known end, is a library, or another file names it
+        others = search.searched - 1
         yield Hit(
             info.node.name,
-            f"{where} initialises weights, but nothing in this file calls or applies it: the model "
-            "keeps PyTorch's default init",
-            {"function": name},
-            f"call it at the end of __init__ (`self.{name}()`), or `model.apply({name})`",
+            f"{where} initialises weights, but nothing calls or applies it: not this file, and no other file "
+            f"of the project under `{search.root.name}/` names it ({others} other Python file{'s' if others != 1 else ''} "
+            "read, with its notebooks, configs and docs); the model keeps PyTorch's default init",
+            {"function": name, "searched": others},
+            fix,
         )
+
+
+def _own_module_method(method: FunctionValue, facts: FileFacts) -> bool:
+    """A method of an nn.Module class whose bases are all the project's or torch's (none may call
+    it as a hook), that overrides nothing, and whose file was evaluated completely."""
+    cls = method.cls
+    if not isinstance(cls, ClassValue) or any(entry.failed is not None for entry in facts.entries):
+        return False
+    torch_base = False
+    for item in cls.mro()[1:]:
+        if isinstance(item, ClassValue):
+            if method.name in item.body:
+                return False  # overrides a base's method: the base's protocol calls it
+        elif isinstance(item, External) and torch_class(item.name) is not None:
+            torch_base = True
+        else:
+            return False  # a base outside the project (mmcv's BaseModule, LightningModule)
+    return torch_base
 
 
 @rule(

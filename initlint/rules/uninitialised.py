@@ -49,8 +49,12 @@ def used(entry: EntryFacts, tensor: Tensor) -> bool:
 
 
 def _same_allocation(tensor: Tensor, allocation: Write) -> bool:
-    """The tensor's values were allocated by the same code (another build of the same class)."""
+    """The tensor's values were allocated by the same code (another build of the same class),
+    and the same ``reset_parameters`` fills them: a subclass whose override writes nothing
+    is not helped by its base class's own method writing the base's builds."""
     name = allocation.tensor.name if allocation.tensor else None
+    if allocation.tensor is not None and _reset_method(tensor) is not _reset_method(allocation.tensor):
+        return False
     return any(
         w.place.node is allocation.place.node and isinstance(w.dist, Uninitialised)
         and (w.tensor is None or w.tensor.name == name)
@@ -169,7 +173,7 @@ def uninitialised_parameter(facts: FileFacts, limits: Thresholds) -> Iterable[Hi
                 continue
             if _component(facts, entry) and not _parents_agree(facts, entry, write):
                 continue  # the parent model decides a block's init
-            override = _reset_override(tensor) if _by_torch_layer(write) else None
+            override = _reset_override(tensor) if _by_torch_layer(write) else _project_override(entry, tensor)
             if override is not None:
                 if override.namespace.source is not facts.source:
                     continue  # the override's own file reports it
@@ -209,9 +213,51 @@ def _reset_override(tensor: Tensor) -> FunctionValue | None:
     return None
 
 
+def _reset_method(tensor: Tensor) -> FunctionValue | None:
+    """The ``reset_parameters`` of the project that the tensor's owner resolves to, if any."""
+    owner = tensor.owner
+    if not isinstance(owner, Module) or owner.cls is None:
+        return None
+    for item in owner.cls.mro():
+        if not isinstance(item, ClassValue):
+            return None
+        found = item.body.get("reset_parameters")
+        if isinstance(found, FunctionValue):
+            return found
+    return None
+
+
+def _project_override(entry: EntryFacts, tensor: Tensor) -> FunctionValue | None:
+    """A subclass's ``reset_parameters`` that replaced a project base class's own and ran (the
+    base's constructor called it) without writing the tensor the base allocated."""
+    owner = tensor.owner
+    if not isinstance(owner, Module) or owner.cls is None:
+        return None
+    found: FunctionValue | None = None
+    for item in owner.cls.mro():
+        if not isinstance(item, ClassValue):
+            return None
+        method = item.body.get("reset_parameters")
+        if isinstance(method, FunctionValue):
+            if found is not None:
+                return found if found.node in entry.executed else None
+            found = method
+    return None
+
+
 def _message(tensors: list[tuple[Tensor, Write]], override: FunctionValue | None) -> str:
     names = _listed([t.path or t.name for t, _ in tensors])
     write = tensors[0][1]
+    if override is not None and not _by_torch_layer(write):
+        owner = override.cls.name if override.cls is not None else "the subclass"
+        base = _overridden(override, tensors[0][0])
+        them = "them" if len(tensors) > 1 else "it"
+        return (
+            f"`{owner}.{override.name}` overrides `{base}.{override.name}` and never writes {names}: "
+            f"{'they are' if len(tensors) > 1 else 'it is'} allocated by {write.spelled} and the constructor's "
+            f"{override.name}() call now runs the override, so nothing fills {them} and the layer trains from "
+            "whatever memory held (zeros, huge values or NaN)"
+        )
     if override is not None:
         layer = write.spelled[3: -len(".__init__")]
         owner = override.cls.name if override.cls is not None else "the subclass"
@@ -226,6 +272,18 @@ def _message(tensors: list[tuple[Tensor, Write]], override: FunctionValue | None
         "before the model uses it: its values are whatever memory held (zeros, huge values or NaN), not an "
         "init; no reset_parameters(), apply() or init call reaches it"
     )
+
+
+def _overridden(override: FunctionValue, tensor: Tensor) -> str:
+    """The class whose ``reset_parameters`` the override replaced."""
+    owner = tensor.owner
+    seen = False
+    for item in owner.cls.mro() if isinstance(owner, Module) and owner.cls is not None else []:
+        if isinstance(item, ClassValue) and isinstance(item.body.get(override.name), FunctionValue):
+            if seen:
+                return item.name
+            seen = True
+    return "the base class"
 
 
 def _listed(names: list[str]) -> str:

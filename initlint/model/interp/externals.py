@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from initlint.model.dists import Constant, Dist, Eye, Normal, Opaque, Uniform, Uninitialised, WeightNormed
 from initlint.model.interp.context import Frame, InitRecord
+from initlint.model.interp.timm_models import timm_constructor
 from initlint.model.interp.hf import is_pretrained_base, library_init_call
 from initlint.model.torchlib.classes import family, torch_class
 from initlint.model.torchlib.construct import bind, build
@@ -88,6 +89,8 @@ class Externals:
         last = name.rsplit(".", 1)[-1]
         if name.endswith(".__init__"):
             return self._base_init(name[: -len(".__init__")], args, kwargs, place, open_)
+        if kwargs.get("weight_init") == "skip" and timm_constructor(name):
+            return self.timm_model(name, args, kwargs, place)
         if library_init_call(name):
             self.hf_library_init(args[1] if len(args) > 1 else kwargs.get("module"), place)
             return None

@@ -25,6 +25,7 @@ from initlint.model.interp.methods import Methods
 from initlint.model.interp.objects import Objects
 from initlint.model.interp.statements import Statements
 from initlint.model.interp.tensor_ops import TensorOps
+from initlint.model.interp.timm_models import TimmModels
 from initlint.model.project import MAX_DEPENDENCIES, Project, resolved
 from initlint.model.source import ParsedFile
 from initlint.model.values import (
@@ -53,7 +54,7 @@ class Lazy:
         self.evaluator_source, self.path, self.name, self.dotted = evaluator_source, path, name, dotted
 
 
-class Evaluator(Expressions, Statements, Calls, Objects, Methods, TensorOps, FlowOps, Externals, HuggingFace):
+class Evaluator(Expressions, Statements, Calls, Objects, Methods, TensorOps, FlowOps, Externals, HuggingFace, TimmModels):
     """See the module docstring."""
 
     def __init__(self, project: Project, grad_known: bool = True, budget: int = STEP_BUDGET) -> None:

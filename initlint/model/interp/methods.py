@@ -28,6 +28,7 @@ from initlint.model.values import (
     Sym,
     Tensor,
     is_number,
+    module_tree,
 )
 from initlint.model.torchlib.init_fns import TENSOR_WRITES
 
@@ -83,6 +84,7 @@ class Methods:
 
     # ----- nn.Module
     def module_method(self: "Evaluator", module: Module, name: str, args: list[Any], kwargs: dict[str, Any], place: Place, frame: Frame | None, open_: bool) -> Any:
+        self.touch_skipped(module, name)
         if name == "apply":
             function = args[0] if args else kwargs.get("fn", UNKNOWN)
             if function is None or isinstance(function, (bool, int, float, str, tuple)):
@@ -91,6 +93,8 @@ class Methods:
             for sub in self._post_order(module):
                 if sub is UNKNOWN:
                     continue
+                if isinstance(sub, Module):
+                    self.touch_skipped(sub, name)
                 self.call(function, [sub], {}, place, frame)
             return module
         if name in ("modules", "named_modules"):
@@ -193,6 +197,8 @@ class Methods:
         effective.py leaves such writes out when they happen only on some paths."""
         from initlint.model.dists import Opaque
 
+        for sub in module_tree(module):
+            self.touch_skipped(sub, "load_state_dict")
         for _, tensor in [*self.named_tensors(module), *self.named_tensors(module, buffers=True)]:
             if isinstance(tensor, Tensor):
                 self.write(tensor, Opaque("values loaded from a checkpoint", random=True), place,

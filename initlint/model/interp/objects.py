@@ -166,6 +166,7 @@ class Objects:
         if name == "__class__":
             return self.type_of(module)
         if module.open_base or module.tainted or module.family == "opaque":
+            self.touch_skipped(module, name)  # ``model.reset_classifier``: library code reaches it
             return UNKNOWN
         # extra: the AttributeError would not stop construction (in forward, or caught)
         self.event("missing-attribute", place, module, name, self.in_forward > 0 or self.in_try > 0)

@@ -1,0 +1,108 @@
+"""Who else names a function: every Python file and notebook of the project a file belongs to.
+
+An init method that nothing in its own file calls may still be called by a training script of
+the same project (``model.init_weights()`` in ``train.py``). To say "nothing calls it", every
+file of the project must be read, so the project must have an end: the nearest folder above the
+file that marks a repository root (``.git``, a ``LICENSE`` or ``README``, a
+``requirements.txt``). A project that is packaged for others (``setup.py``, ``setup.cfg``,
+``pyproject.toml``, ``PKG-INFO``, a ``*.dist-info`` folder) is a library: its public methods are
+called by its users' code, which is not here, so no answer is given. Nor is one given when no
+root is found or the project is too large to read.
+
+The search is textual and conservative: the name as a word anywhere outside comments (strings
+count: ``getattr(model, "init_weights")``). Reading is cheap next to parsing (DESIGN.md 9).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+#: files and folders that mark where a repository starts
+_ROOT_MARKS = (".git", "requirements.txt", "environment.yml")
+_ROOT_PREFIXES = ("license", "licence", "readme", "copying")
+#: files and folders that mark a project packaged for other people's code
+_LIBRARY_MARKS = ("setup.py", "setup.cfg", "pyproject.toml", "PKG-INFO")
+#: a project past this many files is not read for one method (no answer instead)
+MAX_FILES = 3000
+#: files that may call a method: code, notebooks, and the configs, shell scripts and docs that
+#: name a method for a runner or a user (``init_cfg``, ``python -c``, a README's usage)
+_SEARCHED = (".py", ".ipynb", ".yaml", ".yml", ".json", ".sh", ".cfg", ".toml", ".md", ".rst", ".txt")
+#: larger files are data, not code: not read
+_MAX_BYTES = 2_000_000
+_SKIP = frozenset({"__pycache__", "node_modules", "site-packages", "build", "dist"})
+
+
+@dataclass(frozen=True)
+class Search:
+    """Where a name was looked for: the project root, how many files were read, which name it."""
+
+    root: Path
+    searched: int
+    naming: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
+class Tree:
+    root: Path
+    files: tuple[tuple[Path, str], ...]  # (path, text without comments)
+    digests: dict[str, str]
+
+
+def project_root(path: Path) -> tuple[Path | None, bool]:
+    """(root folder, packaged as a library) for the file at ``path``; (None, False) when no
+    folder above it marks a repository root."""
+    library = False
+    for folder in list(path.resolve().parents)[:12]:
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            return None, library
+        lowered = [name.lower() for name in names]
+        if any(name in _LIBRARY_MARKS or name.endswith((".dist-info", ".egg-info")) for name in names):
+            library = True
+        if any(name in _ROOT_MARKS for name in names) or any(name.startswith(_ROOT_PREFIXES) for name in lowered):
+            return folder, library
+    return None, library
+
+
+def read_tree(root: Path) -> Tree | None:
+    """Every code, notebook, config and doc file under ``root`` (hidden folders, virtualenvs and build output
+    left out), or None past MAX_FILES."""
+    files: list[tuple[Path, str]] = []
+    digests: dict[str, str] = {}
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIP
+                         and not os.path.exists(os.path.join(folder, d, "pyvenv.cfg")))
+        for name in sorted(names):
+            if not name.endswith(_SEARCHED):
+                continue
+            if len(files) >= MAX_FILES:
+                return None
+            path = Path(folder, name)
+            try:
+                if path.stat().st_size > _MAX_BYTES:
+                    continue
+                data = path.read_bytes()
+            except OSError:
+                continue
+            text = data.decode("utf-8", "replace")
+            if name.endswith(".py"):
+                text = "\n".join(line.split("#", 1)[0] for line in text.splitlines())
+            files.append((path.resolve(), text))
+            digests[str(path.resolve())] = hashlib.blake2b(data, digest_size=16).hexdigest()
+    return Tree(root, tuple(files), digests)
+
+
+def naming(tree: Tree, name: str, own: Path) -> Search:
+    """The files of ``tree`` other than ``own`` that name ``name`` as a word."""
+    pattern = re.compile(rf"(?<![\w]){re.escape(name)}\b")
+    own = own.resolve()
+    found = tuple(path for path, text in tree.files if path != own and name in text and pattern.search(text))
+    return Search(tree.root, sum(1 for path, _ in tree.files if path.suffix == ".py"), found)
+
+
+__all__ = ["MAX_FILES", "Search", "Tree", "naming", "project_root", "read_tree"]

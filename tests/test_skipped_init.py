@@ -1,0 +1,308 @@
+"""Issue 11, kinds 6 and 10: init defined and never applied (public names, searched across the
+project), and switches that skip the intended init (timm's weight_init='skip', an HF
+_init_weights that does nothing, a reset_parameters override that writes nothing). Exact codes,
+lines and messages, and the legitimate twins."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES
+from initlint import check_source
+
+NET = '''import torch.nn as nn
+
+
+class Discriminator(nn.Module):
+    def __init__(self, channels=3, features=64):
+        super().__init__()
+        self.main = nn.Sequential(
+            nn.Conv2d(channels, features, 4, 2, 1),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(features, 1, 4, 1, 0),
+        )
+
+    def weight_init(self, mean=0.0, std=0.02):
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                m.weight.data.normal_(mean, std)
+                m.bias.data.zero_()
+
+    def forward(self, x):
+        return self.main(x)
+'''
+
+TRAIN = '''import torch
+from models.networks import Discriminator
+
+D = Discriminator()
+{call}
+optimizer = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+'''
+
+
+def _project(tmp_path: Path, call: str, marker: str = "LICENSE", net: str = NET) -> Path:
+    (tmp_path / marker).write_text("")
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "__init__.py").write_text("")
+    (tmp_path / "models" / "networks.py").write_text(net)
+    (tmp_path / "train.py").write_text(TRAIN.format(call=call))
+    return tmp_path / "models" / "networks.py"
+
+
+def _lint(path: Path):
+    return check_source(path.read_text(), str(path))
+
+
+def test_public_init_method_nothing_in_the_project_calls(tmp_path):
+    path = _project(tmp_path, "# D.weight_init(mean=0.0, std=0.02)")
+    found = _lint(path)
+    assert [(f.code, f.location.line, f.location.column) for f in found] == [("IL505", 13, 9)]
+    assert found[0].message == (
+        "`Discriminator.weight_init` initialises weights, but nothing calls or applies it: not this file, "
+        f"and no other file of the project under `{tmp_path.name}/` names it (2 other Python files read, with "
+        "its notebooks, configs and docs); the model keeps PyTorch's default init"
+    )
+    assert found[0].details["searched"] == 2
+
+
+@pytest.mark.parametrize("call", ["D.weight_init(mean=0.0, std=0.02)", "D.apply(lambda m: None)\nD.weight_init()"])
+def test_a_call_in_another_file_of_the_project_keeps_it_silent(tmp_path, call):
+    assert _lint(_project(tmp_path, call)) == []
+
+
+@pytest.mark.parametrize(
+    "name, text",
+    [("demo.ipynb", '{"cells": [{"source": ["D.weight_init()"]}]}'),
+     ("configs/gan.yaml", "model:\n  init: weight_init\n"),
+     ("README.md", "Call `D.weight_init()` before training.\n")],
+)
+def test_a_notebook_config_or_doc_that_names_it_keeps_it_silent(tmp_path, name, text):
+    path = _project(tmp_path, "")
+    (tmp_path / name).parent.mkdir(exist_ok=True)
+    (tmp_path / name).write_text(text)
+    assert _lint(path) == []
+
+
+@pytest.mark.parametrize("marker", ["setup.py", "pyproject.toml"])
+def test_a_packaged_library_is_not_searched(tmp_path, marker):
+    # its users call public methods from code that is not here
+    path = _project(tmp_path, "", marker=marker)
+    (tmp_path / "LICENSE").write_text("")
+    assert _lint(path) == []
+
+
+def test_no_repository_root_no_answer(tmp_path):
+    path = _project(tmp_path, "", marker="notes.txt")
+    assert _lint(path) == []
+
+
+def test_a_base_class_in_another_file_that_calls_the_hook(tmp_path):
+    (tmp_path / "LICENSE").write_text("")
+    (tmp_path / "base.py").write_text('''import torch.nn as nn
+
+
+class BaseNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.build()
+        self.init_weights()
+''')
+    net = tmp_path / "net.py"
+    net.write_text('''import torch.nn as nn
+from base import BaseNet
+
+
+class Net(BaseNet):
+    def build(self):
+        self.fc = nn.Linear(64, 10)
+
+    def init_weights(self):
+        nn.init.xavier_uniform_(self.fc.weight)
+
+    def forward(self, x):
+        return self.fc(x)
+''')
+    assert _lint(net) == []
+
+
+@pytest.mark.parametrize("base", ["BaseModule", "pl.LightningModule"])
+def test_a_library_base_may_call_public_methods(tmp_path, base):
+    net = NET.replace("import torch.nn as nn", "import torch.nn as nn\nimport pytorch_lightning as pl\nfrom mmengine.model import BaseModule")
+    net = net.replace("class Discriminator(nn.Module)", f"class Discriminator({base})")
+    assert _lint(_project(tmp_path, "", net=net)) == []
+
+
+def test_an_override_of_a_base_method_is_a_hook(tmp_path):
+    net = NET + '''
+
+class PatchDiscriminator(Discriminator):
+    def weight_init(self, mean=0.0, std=0.02):
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.normal_(m.weight, mean, std)
+'''
+    # the base's own weight_init is named twice in the file now: both are out of the rule's reach
+    assert [f.code for f in _lint(_project(tmp_path, "", net=net))] == []
+
+
+def test_hf_init_weights_that_does_nothing():
+    text = (FIXTURES / "shipped_hf_init_pass.py").read_text()
+    found = check_source(text, "shipped_hf_init_pass.py")
+    assert [(f.code, f.location.line) for f in found] == [("IL513", 26)]
+    assert found[0].message == (
+        "`RetrieverPreTrainedModel._init_weights` overrides PreTrainedModel's and does nothing: post_init() "
+        "calls it on every module of `RetrieverModel`, so `embeddings`, `encoder` and `projection` keep "
+        "PyTorch's default init instead of the one the library's _init_weights gives "
+        "(normal(0, config.initializer_range) weights, zero biases)"
+    )
+    assert found[0].details["layers"] == ["embeddings", "encoder", "projection"]
+
+
+def test_hf_hook_overriding_a_project_base_names_it():
+    text = '''
+from torch import nn
+from transformers import PreTrainedModel
+
+
+class BasePreTrained(PreTrainedModel):
+    def _init_weights(self, module):
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, std=0.02)
+
+
+class Head(BasePreTrained):
+    def __init__(self, config):
+        super().__init__(config)
+        self.fc = nn.Linear(64, 2)
+        self.post_init()
+
+    def _init_weights(self, module):
+        return
+
+    def forward(self, x):
+        return self.fc(x)
+'''
+    found = check_source(text)
+    assert [(f.code, f.location.line) for f in found] == [("IL513", 18)]
+    assert found[0].message.startswith(
+        "`Head._init_weights` overrides `BasePreTrained._init_weights` and does nothing: post_init() calls it "
+        "on every module of `Head`, so `fc` keeps PyTorch's default init"
+    )
+
+
+def test_hf_hook_without_post_init_is_not_reported():
+    text = (FIXTURES / "shipped_hf_init_pass.py").read_text().replace("        self.post_init()\n", "")
+    assert [f.code for f in check_source(text)] == []
+
+
+def test_timm_weight_init_skip_through_a_kwargs_dict():
+    text = (FIXTURES / "shipped_timm_skip.py").read_text()
+    found = check_source(text, "shipped_timm_skip.py")
+    assert [(f.code, f.location.line, f.location.column) for f in found] == [("IL512", 8, 9)]
+    assert found[0].message == (
+        "`timm.create_model(\"vit_small_patch16_224\", **model_kwargs)` builds `vit_small_patch16_224` with "
+        "weight_init='skip', which skips the architecture's init_weights(): pos_embed (trunc_normal, std .02) "
+        "and cls_token (normal, std 1e-6), which timm 1.0 allocates with torch.empty, keep whatever memory held, "
+        "and every Linear keeps PyTorch's default instead of trunc_normal(std .02) weights and zero biases; "
+        "nothing loads weights into it afterwards (no pretrained=True, checkpoint_path or load_state_dict) "
+        "and no init of this file reaches it"
+    )
+
+
+@pytest.mark.parametrize(
+    "after",
+    [
+        "model.load_state_dict(torch.load('ckpt.pth'))",
+        "model.apply(my_init)",
+        "load_checkpoint(model, 'ckpt.pth')",
+        "model.reset_classifier(10)",
+        "for p in model.parameters():\n    torch.nn.init.normal_(p, std=0.02)",
+    ],
+)
+def test_timm_skip_followed_by_weights_is_silent(after):
+    text = f'''
+import timm
+import torch
+from utils import my_init, load_checkpoint
+
+model = timm.create_model("vit_small_patch16_224", num_classes=10, weight_init="skip")
+{after}
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+'''
+    assert check_source(text) == []
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        'timm.create_model("vit_small_patch16_224", pretrained=True, weight_init="skip")',
+        'timm.create_model("vit_small_patch16_224", pretrained=args.pretrained, weight_init="skip")',
+        'timm.create_model("vit_small_patch16_224", checkpoint_path="vit.pth", weight_init="skip")',
+        'timm.create_model("vit_small_patch16_224", weight_init=args.init)',
+    ],
+)
+def test_timm_skip_with_loaded_or_unknown_values_is_silent(call):
+    text = f"import timm\nimport argparse\nargs = argparse.ArgumentParser().parse_args()\nmodel = {call}\n"
+    assert check_source(text) == []
+
+
+def test_timm_skip_in_a_factory_or_a_class_is_the_callers_business():
+    text = '''
+import timm
+import torch.nn as nn
+
+
+def build(num_classes):
+    return timm.create_model("vit_small_patch16_224", num_classes=num_classes, weight_init="skip")
+
+
+class Classifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.backbone = timm.create_model("vit_small_patch16_224", num_classes=0, weight_init="skip")
+
+    def forward(self, x):
+        return self.backbone(x)
+'''
+    assert check_source(text) == []
+
+
+def test_timm_model_class_with_skip_is_reported():
+    text = '''
+from timm.models.vision_transformer import VisionTransformer
+
+model = VisionTransformer(embed_dim=192, depth=12, num_heads=3, weight_init="skip")
+'''
+    found = check_source(text)
+    assert [(f.code, f.location.line) for f in found] == [("IL512", 4)]
+    assert found[0].message.startswith(
+        "`VisionTransformer(embed_dim=192, depth=12, num_heads=3, weight_init=\"skip\")` builds `VisionTransformer` "
+        "with weight_init='skip', which skips the architecture's init_weights(): pos_embed"
+    )
+
+
+def test_reset_parameters_override_on_a_project_layer():
+    text = (FIXTURES / "shipped_reset_noop.py").read_text()
+    found = check_source(text, "shipped_reset_noop.py")
+    assert [(f.code, f.location.line) for f in found] == [("IL208", 37)]
+    (finding,) = found
+    assert finding.effect.value == "exploding"
+    assert finding.message == (
+        "`PretrainedMaskedLinear.reset_parameters` overrides `MaskedLinear.reset_parameters` and never writes "
+        "`weight` and `bias`: they are allocated by torch.empty and the constructor's reset_parameters() "
+        "call now runs the override, so nothing fills them and the layer trains from whatever memory held "
+        "(zeros, huge values or NaN)"
+    )
+    assert finding.prediction.model == "PretrainedMaskedLinear"
+    assert finding.prediction.uninitialised is True
+
+
+def test_reset_parameters_override_that_writes_is_silent():
+    text = (FIXTURES / "shipped_reset_noop.py").read_text().replace(
+        "    def reset_parameters(self):  # expect: IL208\n        pass\n",
+        "    def reset_parameters(self):\n        nn.init.zeros_(self.bias)\n        nn.init.orthogonal_(self.weight)\n",
+    )
+    assert check_source(text) == []
