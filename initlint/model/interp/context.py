@@ -165,3 +165,7 @@ class Event:
     conditional: bool = False
     #: how many writes the entry had made when this happened (orders events and writes)
     at_write: int = 0
+
+
+#: "no value here at all" (an attribute or item never set), as opposed to UNKNOWN
+MISSING = object()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from initlint.model.values import UNKNOWN, BoundMethod, ClassValue, External, Module, Place, Tensor
+from initlint.model.values import BoundMethod, ClassValue, External, Module, Place, Tensor
 
 if TYPE_CHECKING:
     from initlint.model.interp.context import Frame

@@ -16,6 +16,7 @@ import libcst as cst
 
 from initlint.model.interp.builtins import builtin
 from initlint.model.interp.calls import Builtin, Calls
+from initlint.model.interp.containers import Containers
 from initlint.model.interp.context import STEP_BUDGET, BudgetExceeded, Event, Frame, InitRecord
 from initlint.model.interp.expressions import Expressions
 from initlint.model.interp.externals import GRAD_CONTEXTS, Externals, library_module, library_name
@@ -26,6 +27,7 @@ from initlint.model.interp.objects import Objects
 from initlint.model.interp.statements import Statements
 from initlint.model.interp.tensor_ops import TensorOps
 from initlint.model.interp.timm_models import TimmModels
+from initlint.model.interp.types import Types
 from initlint.model.project import MAX_DEPENDENCIES, Project, resolved
 from initlint.model.source import ParsedFile
 from initlint.model.values import (
@@ -54,7 +56,7 @@ class Lazy:
         self.evaluator_source, self.path, self.name, self.dotted = evaluator_source, path, name, dotted
 
 
-class Evaluator(Expressions, Statements, Calls, Objects, Methods, TensorOps, FlowOps, Externals, HuggingFace, TimmModels):
+class Evaluator(Expressions, Statements, Calls, Objects, Containers, Types, Methods, TensorOps, FlowOps, Externals, HuggingFace, TimmModels):
     """See the module docstring."""
 
     def __init__(self, project: Project, grad_known: bool = True, budget: int = STEP_BUDGET) -> None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from initlint.model.interp.calls import Builtin, Property, Super
+from initlint.model.interp.calls import Property, Super
 from initlint.model.interp.hf import INIT_WALKS, is_pretrained
-from initlint.model.interp.context import Frame
-from initlint.model.torchlib.classes import ancestry, torch_class
+from initlint.model.interp.context import MISSING, Frame
+from initlint.model.interp.types import is_plain
 from initlint.model.values import (
     UNKNOWN,
     BoundMethod,
@@ -22,12 +22,10 @@ from initlint.model.values import (
     External,
     FunctionValue,
     Instance,
-    PartialValue,
     ListObj,
     Module,
     Namespace,
     Place,
-    Shape,
     Signal,
     Sym,
     Tensor,
@@ -139,10 +137,10 @@ class Objects:
             try:
                 found = module.cls.lookup(name)
             except KeyError:
-                found = _MISSING
-            if found is not _MISSING and found is not UNKNOWN:
+                found = MISSING
+            if found is not MISSING and found is not UNKNOWN:
                 return self.bind_attribute(found, module, place)
-            if found in (UNKNOWN, _MISSING) and name in INIT_WALKS and is_pretrained(module):
+            if found in (UNKNOWN, MISSING) and name in INIT_WALKS and is_pretrained(module):
                 return BoundMethod(module, name)
             if found is UNKNOWN and name not in module.params and name not in module.buffers and name not in module.modules:
                 return UNKNOWN
@@ -159,7 +157,7 @@ class Objects:
         if name in _TABLES:  # ``self._modules``: torch's own dicts, live views of the tables
             return DictObj(getattr(module, _TABLES[name]), open=module.tainted or module.open_base)
         torch_value = self.torch_layer_attr(module, name)
-        if torch_value is not _MISSING:
+        if torch_value is not MISSING:
             return torch_value
         if name in MODULE_METHODS:
             return BoundMethod(module, name)
@@ -184,7 +182,7 @@ class Objects:
                     dims = int(module.kind[-2]) if module.kind[-2].isdigit() else 2
                     return (value,) * dims
                 return value
-        return _MISSING
+        return MISSING
 
     def super_attr(self: "Evaluator", proxy: Super, name: str, place: Place) -> Any:
         obj = proxy.obj
@@ -212,7 +210,7 @@ class Objects:
         elif isinstance(owner, Tensor):
             self.tensor_setattr(owner, name, value, place)
         elif isinstance(owner, Instance):
-            owner.attrs[name] = self._maybe_replace(owner.attrs.get(name, _MISSING), value)
+            owner.attrs[name] = self._maybe_replace(owner.attrs.get(name, MISSING), value)
         elif isinstance(owner, ClassValue):
             owner.body[name] = value
         elif isinstance(owner, Namespace):
@@ -220,15 +218,15 @@ class Objects:
 
     def _maybe_replace(self: "Evaluator", old: Any, new: Any) -> Any:
         """Under an undecided test a changed attribute holds one of two values: UNKNOWN."""
-        if not self.maybe or old is _MISSING or old is new:
+        if not self.maybe or old is MISSING or old is new:
             return new
-        if _plain(old) and _plain(new) and type(old) is type(new) and old == new:
+        if is_plain(old) and is_plain(new) and type(old) is type(new) and old == new:
             return new
         return UNKNOWN
 
     def module_setattr(self: "Evaluator", module: Module, name: str, value: Any, place: Place) -> None:
         """torch's Module.__setattr__: parameters, sub-modules and buffers go to their tables."""
-        previous = _MISSING
+        previous = MISSING
         for table in (module.params, module.modules, module.buffers, module.attrs):
             if name in table:
                 previous = table[name]
@@ -284,134 +282,6 @@ class Objects:
             table.pop(name, None)
 
     # ----- items
-    def getitem(self: "Evaluator", value: Any, index: Any, node: Any, frame: Frame) -> Any:
-        if isinstance(value, Shape) and value.tensor is not None and index == 0 and not isinstance(index, bool):
-            self.event("size-read", Place(frame.source, node), value.tensor.root, 0)
-        if isinstance(value, (Signal,)):
-            return value  # x[:, 0], x[..., :d]: the same signal, sliced
-        if isinstance(value, Tensor):
-            return self.tensor_view(value, "part", Place(frame.source, node))
-        if isinstance(value, Module):
-            return self.container_item(value, index)
-        if isinstance(value, (tuple, str, ListObj)):
-            items = value.items if isinstance(value, ListObj) else value
-            if isinstance(value, ListObj) and value.template:
-                if isinstance(index, slice):
-                    return ListObj(list(items), UNKNOWN)
-                return items[0] if items else UNKNOWN
-            if isinstance(index, slice):
-                if index.step is UNKNOWN:
-                    return UNKNOWN
-                part = items[index]
-                return ListObj(list(part)) if isinstance(value, ListObj) else part
-            if isinstance(index, int) and not isinstance(index, bool):
-                try:
-                    return items[index]
-                except IndexError:
-                    return UNKNOWN
-            return UNKNOWN
-        if isinstance(value, DictObj):
-            if _plain(index) and index in value.items:
-                return value.items[index]
-            return UNKNOWN
-        if isinstance(value, Sym):
-            return Sym(f"{value.text}[{index!r}]") if _plain(index) else UNKNOWN
-        if isinstance(value, External):
-            return value  # typing: List[int], Optional[X]
-        return UNKNOWN
-
-    def container_item(self, module: Module, index: Any) -> Any:
-        children = list(module.modules.values()) or list(module.params.values())
-        if module.kind == "ModuleDict" or module.kind == "ParameterDict":
-            table = module.modules if module.kind == "ModuleDict" else module.params
-            return table.get(index, UNKNOWN) if isinstance(index, str) else UNKNOWN
-        if module.repeat != 1 or any(child is not None and child.repeat != 1 for child in children if isinstance(child, Module)):
-            if isinstance(index, slice):
-                return module
-            return children[0] if len(children) == 1 else UNKNOWN
-        if isinstance(index, int) and not isinstance(index, bool):
-            try:
-                return children[index]
-            except IndexError:
-                return UNKNOWN
-        if isinstance(index, slice) and index.step is not UNKNOWN:
-            part = Module(module.kind, module.family, made=module.made, path=module.path)
-            for i, child in enumerate(children[index]):
-                part.modules[str(i)] = child
-            return part
-        return UNKNOWN
-
-    def setitem(self: "Evaluator", owner: Any, index: Any, value: Any, place: Place, frame: Frame) -> None:
-        if isinstance(owner, Tensor):
-            self.tensor_setitem(owner, index, value, place)
-        elif isinstance(owner, ListObj):
-            if isinstance(index, int) and not owner.template and -len(owner.items) <= index < len(owner.items):
-                owner.items[index] = value
-            else:
-                owner.repeat = UNKNOWN
-        elif isinstance(owner, DictObj):
-            if _plain(index):
-                owner.items[index] = self._maybe_replace(owner.items.get(index, _MISSING), value)
-            else:
-                owner.open = True
-        elif isinstance(owner, Module) and isinstance(index, (str, int)) and not isinstance(index, bool):
-            self.adopt_item(owner, str(index), value)
-
-    # ----- iteration
-    def iterate(self: "Evaluator", value: Any) -> list[Any] | None:
-        """The items a ``for`` loop over ``value`` visits, or None when they are not known."""
-        if isinstance(value, tuple):
-            return list(value)
-        if isinstance(value, ListObj):
-            return None if value.template else list(value.items)
-        if isinstance(value, str):
-            return list(value) if len(value) <= 64 else None
-        if isinstance(value, DictObj):
-            return None if value.open else list(value.items)
-        if isinstance(value, range):
-            return list(value) if len(value) <= 100_000 else None
-        if isinstance(value, Module):
-            if value.family == "container":
-                if value.kind in ("ModuleDict", "ParameterDict"):
-                    return list(value.modules) if value.kind == "ModuleDict" else list(value.params)
-                children = value.modules if value.kind != "ParameterList" else value.params
-                if any(isinstance(c, Module) and c.repeat != 1 for c in children.values()):
-                    return None
-                return list(children.values())
-            return None
-        return None
-
-    def template_count(self, value: Any) -> Any:
-        """How often a loop over ``value`` runs when its items are not all known."""
-        if isinstance(value, ListObj):
-            return value.repeat if value.template and len(value.items) == 1 else UNKNOWN
-        if isinstance(value, range):
-            return len(value)
-        if isinstance(value, Module) and value.family == "container":
-            children = list(value.modules.values())
-            if len(children) == 1 and isinstance(children[0], Module):
-                return children[0].repeat
-        return UNKNOWN
-
-    def template_element(self, value: Any) -> Any:
-        if isinstance(value, ListObj) and value.items:
-            return value.items[0]
-        if isinstance(value, Module) and value.family == "container":
-            children = list(value.modules.values())
-            if children:
-                return children[0]
-        return UNKNOWN
-
-    def extend_list(self, target: ListObj, items: list[Any]) -> None:
-        if self.repeat != 1:
-            target.items.extend(items)
-            target.repeat = self.repeat if len(target.items) == 1 else UNKNOWN
-        elif target.template:
-            target.repeat = UNKNOWN
-        else:
-            target.items.extend(items)
-
-    # ----- the module tree
     def submodules(self, module: Module, prefix: str = "") -> list[tuple[str, Module]] | None:
         """``named_modules()``: pre-order, each module once; None when part of it is not known."""
         found: list[tuple[str, Module]] = []
@@ -450,140 +320,6 @@ class Objects:
                 seen.add(id(tensor))
                 found.append((f"{path}.{name}" if path else name, tensor))
         return found
-
-    def type_of(self, value: Any) -> Any:
-        if isinstance(value, Module):
-            return value.cls if value.cls is not None else External(f"torch.nn.{value.kind}")
-        if isinstance(value, Instance):
-            return value.cls
-        if isinstance(value, Tensor):
-            return External("torch.nn.parameter.Parameter" if value.parameter else "torch.Tensor")
-        if isinstance(value, bool):
-            return External("builtins.bool")
-        if isinstance(value, (int, float, str)):
-            return External(f"builtins.{type(value).__name__}")
-        return UNKNOWN
-
-    def class_equality(self, left: Any, right: Any) -> bool | None:
-        """``type(m) == nn.Linear``: equality of two class values."""
-        classes = (ClassValue, External)
-        if not (isinstance(left, classes) and isinstance(right, classes)):
-            return None
-        if isinstance(left, ClassValue) or isinstance(right, ClassValue):
-            return left is right
-        a, b = _torch_name(left.name), _torch_name(right.name)
-        if a and b:
-            return a == b
-        return True if left.name == right.name else None
-
-    def isinstance_of(self, value: Any, cls: Any) -> bool | None:
-        """Whether ``isinstance(value, cls)`` holds; None when it is not decided."""
-        if isinstance(cls, Builtin) and cls.name in ("int", "float", "str", "bool", "tuple", "list", "dict"):
-            cls = External(f"builtins.{cls.name}")  # the modelled constructor names the class
-        if isinstance(cls, tuple):
-            results = [self.isinstance_of(value, item) for item in cls]
-            if True in results:
-                return True
-            return None if None in results else False
-        if isinstance(value, Module):
-            return _module_isinstance(value, cls)
-        if isinstance(value, Tensor):
-            if isinstance(cls, External):
-                name = cls.name.rsplit(".", 1)[-1]
-                if name == "Parameter":
-                    return value.parameter
-                if name == "Tensor":
-                    return True
-                return False if cls.name.startswith(("torch.nn.", "builtins.")) else None
-            return False
-        if isinstance(cls, External) and cls.name.startswith("builtins."):
-            kind = cls.name.removeprefix("builtins.")
-            python = {"int": int, "float": float, "str": str, "bool": bool, "tuple": tuple}.get(kind)
-            if python is not None and (_plain(value) or isinstance(value, tuple)):
-                if python is int and isinstance(value, bool):
-                    return True
-                return isinstance(value, python)
-            if kind in ("list", "dict") and isinstance(value, (ListObj, DictObj, tuple)) or _plain(value):
-                return isinstance(value, ListObj if kind == "list" else DictObj)
-            if kind in ("int", "float", "str", "bool", "tuple", "list", "dict") and isinstance(
-                value, (ClassValue, FunctionValue, BoundMethod, PartialValue, Instance)
-            ):
-                return False  # a class, a function or an object of the code is none of these
-        if isinstance(cls, External):
-            abstract = _abstract_collection(value, cls.name)
-            if abstract is not None:
-                return abstract
-        if isinstance(value, Instance) and isinstance(cls, ClassValue):
-            return any(item is cls for item in value.cls.mro()) or None
-        return None
-
-
-_MISSING = object()
-
-#: collections.abc's classes (also under typing) and which of Python's own values are instances
-_ABSTRACT: dict[str, tuple[type, ...]] = {
-    "Sequence": (list, tuple, str), "MutableSequence": (list,), "Mapping": (dict,), "MutableMapping": (dict,),
-    "Iterable": (list, tuple, str, dict), "Collection": (list, tuple, str, dict),
-    "Container": (list, tuple, str, dict), "Sized": (list, tuple, str, dict),
-}
-
-
-def _abstract_collection(value: Any, name: str) -> bool | None:
-    """``isinstance(v, Sequence)`` (collections.abc or typing) for a list, tuple, dict, string or
-    number the code made; None for anything else."""
-    module, _, last = name.rpartition(".")
-    if module not in ("collections.abc", "typing", "collections") or last not in _ABSTRACT:
-        return None
-    if isinstance(value, ListObj):
-        python: type = list
-    elif isinstance(value, DictObj):
-        python = dict
-    elif isinstance(value, tuple) or _plain(value):
-        python = type(value)
-    else:
-        return None
-    return issubclass(python, _ABSTRACT[last])
-
-
-def _plain(value: Any) -> bool:
-    return value is None or isinstance(value, (bool, int, float, str))
-
-
-def _torch_name(name: str) -> str | None:
-    if name.startswith("torch.nn."):
-        return name.rsplit(".", 1)[-1]
-    return None
-
-
-def _module_isinstance(module: Module, cls: Any) -> bool | None:
-    if isinstance(cls, ClassValue):
-        if module.cls is None:
-            return False
-        return True if any(item is cls for item in module.cls.mro()) else (None if module.open_base else False)
-    if not isinstance(cls, External):
-        return None
-    torch = _torch_name(cls.name)
-    if torch is not None:
-        if torch == "Module":
-            return True
-        torch_kind = module.kind if module.cls is None else _torch_base(module)
-        if torch_kind is not None and torch in ancestry(torch_kind):
-            return True
-        return None if module.open_base else False
-    if module.cls is not None and any(isinstance(item, External) and item.name == cls.name for item in module.cls.mro()):
-        return True
-    if cls.name.startswith("builtins."):
-        return False
-    return None if module.open_base or module.cls is None and module.family == "opaque" else False
-
-
-def _torch_base(module: Module) -> str | None:
-    for item in module.cls.mro() if module.cls is not None else []:
-        if isinstance(item, External):
-            name = _torch_name(item.name)
-            if name and name != "Module":
-                return name
-    return None
 
 
 def _repath(module: Module) -> None:
