@@ -8,15 +8,15 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import sys
 from pathlib import Path
 
 import click
 
 from initlint import __version__
+from initlint import cli_steps
+from initlint.cli_steps import EXIT_FINDINGS, EXIT_OK, fail
 
-EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
 class _DefaultCheckGroup(click.Group):
@@ -186,12 +186,12 @@ def check(
     from initlint.selection import SelectorError, normalize_selectors
 
     if add_noqa and (fix or diff):
-        _fail("--add-noqa cannot be combined with --fix or --diff")
+        fail("--add-noqa cannot be combined with --fix or --diff")
     reads_stdin = paths == ("-",) or (not paths and stdin_filename is not None)
     if "-" in paths and not reads_stdin:
-        _fail("'-' (stdin) cannot be combined with other paths")
+        fail("'-' (stdin) cannot be combined with other paths")
     if reads_stdin and add_noqa:
-        _fail("--add-noqa writes files; it cannot read stdin")
+        fail("--add-noqa writes files; it cannot read stdin")
     try:
         options = dict(
             select=normalize_selectors(select, "--select") if select else None,
@@ -205,16 +205,16 @@ def check(
         )
         hierarchy = Hierarchy(cli_overrides(**options), Path(config_file) if config_file else None)
         if reads_stdin:
-            _check_stdin(hierarchy, stdin_filename, fix, unsafe_fixes, diff, show_fixes, show_settings)
+            cli_steps.check_stdin(hierarchy, stdin_filename, fix, unsafe_fixes, diff, show_fixes, show_settings, _OWN_PROCESS)
         run = hierarchy.run_settings(paths or (".",))
-        files, missing = _discover(paths or (".",), hierarchy, run)
+        files, missing = cli_steps.discover_files(paths or (".",), hierarchy, run)
     except (ConfigError, SelectorError) as error:
-        _fail(str(error))
+        fail(str(error))
     if show_files:
         click.echo("".join(f"{source.display}\n" for source in files), nl=False)
         sys.exit(EXIT_OK)
     if show_settings:
-        _show_settings(hierarchy, files, paths)
+        cli_steps.show_settings(hierarchy, files, paths)
     if _OWN_PROCESS:
         from initlint.parsing import tune_own_process
 
@@ -225,10 +225,10 @@ def check(
     try:
         linted = lint_all(files, hierarchy, jobs, use_cache=not no_cache, isolate=_OWN_PROCESS)
     except ConfigError as error:
-        _fail(str(error))
+        fail(str(error))
     result = LintResult(linted.findings, missing + linted.errors, linted.files, linted.skipped, linted.notes)
     if add_noqa:
-        _add_noqa(files, result)
+        cli_steps.add_noqa(files, result)
     fixed = None
     if fix or diff:
         from initlint.checkrun import fix_all
@@ -236,197 +236,13 @@ def check(
         fix_run = fix_all(files, result, hierarchy, unsafe_fixes, write=not diff)
         result, fixed = fix_run.result, fix_run.fixed
         if diff:
-            _finish_diff(fix_run, result, unsafe_fixes)
+            cli_steps.finish_diff(fix_run, result, unsafe_fixes)
     sweep = None
     if run_probe and probe_mode == "all":
-        sweep = _probe_all(files, result, run, hierarchy, probe_cli)
+        sweep = cli_steps.probe_all(files, result, run, hierarchy, probe_cli)
     elif run_probe and result.findings:
-        _probe_findings(result.findings, run, probe_cli)
-    _report(result, run, show_fixes=show_fixes, fixed=fixed, unsafe_fixes=unsafe_fixes, sweep=sweep)
-
-
-def _discover(paths, hierarchy, run):
-    from initlint.discover import discover
-
-    return discover(paths, run.exclude, run.root, excluded_by=hierarchy.excluded, force_exclude=run.force_exclude)
-
-
-def _report(result, settings, *, show_fixes=False, fixed=None, unsafe_fixes=False, to_stderr=False, sweep=None) -> None:
-    """Print (or write) the report and exit with the code the findings and errors call for;
-    with ``--probe=all`` (``sweep``) the models that were not probed follow on stderr."""
-    from initlint.report import render
-    from initlint.selection import FailPolicy
-
-    policy = FailPolicy(settings.fail_on)
-    to_file = settings.output is not None
-    stream = sys.stderr if to_stderr else sys.stdout
-    color = not to_file and stream.isatty() and "NO_COLOR" not in os.environ
-    report = render(
-        result,
-        settings.format,
-        color=color,
-        statistics=settings.statistics,
-        quiet=settings.quiet,
-        policy=policy,
-        show_fixes=show_fixes,
-        fixed=fixed,
-        unsafe_fixes=unsafe_fixes,
-    )
-    for note in result.notes:
-        click.echo(f"initlint: note: {note}", err=True)
-    for note in result.skipped:
-        click.echo(f"initlint: note: {note.path}: {note.reason}", err=True)
-    for error in result.errors:
-        click.echo(f"initlint: error: {error.path}: {error.reason}", err=True)
-    # a file name that is not UTF-8 keeps its own bytes (as ls shows it); encoded before a file
-    # is opened, so a failure cannot leave an empty report behind
-    data = report.encode("utf-8", "surrogateescape")
-    if to_file:
-        try:
-            settings.output.write_bytes(data)
-        except OSError as error:
-            _fail(f"cannot write {settings.output}: {error.strerror or error}")
-    else:
-        click.echo(data, nl=False, err=to_stderr)
-    if sweep is not None:
-        for line in sweep.unprobed:
-            click.echo(f"initlint: {line.text()}", err=True)
-        click.echo(f"initlint: {sweep.summary()}", err=True)
-    if result.errors:
-        sys.exit(EXIT_ERROR)
-    unprobed = sweep is not None and sweep.unprobed and "unprobed" in policy.selectors
-    sys.exit(EXIT_FINDINGS if unprobed or any(policy.counts(f) for f in result.findings) else EXIT_OK)
-
-
-def _finish_diff(fix_run, result, unsafe_fixes: bool) -> None:
-    """--diff: the diffs on stdout, a count on stderr; exit 1 when anything would change."""
-    from initlint.fixes import fixable
-
-    click.echo("".join(fix_run.diffs), nl=False)
-    count = len(fix_run.fixed)
-    more = sum(1 for f in result.findings if fixable(f, True) and not fixable(f, unsafe_fixes))
-    message = f"Would fix {count} finding{'' if count == 1 else 's'}"
-    if more:
-        message += f" ({more} more with --unsafe-fixes)"
-    click.echo(message + ".", err=True)
-    for error in result.errors:
-        click.echo(f"initlint: error: {error.path}: {error.reason}", err=True)
-    if result.errors:
-        sys.exit(EXIT_ERROR)
-    sys.exit(EXIT_FINDINGS if fix_run.diffs else EXIT_OK)
-
-
-def _add_noqa(files, result) -> None:
-    from initlint.checkrun import add_noqa_all
-
-    run = add_noqa_all(files, result)
-    click.echo(f"Added {run.added} noqa directive{'' if run.added == 1 else 's'} in {run.files} file{'' if run.files == 1 else 's'}.")
-    for finding in run.skipped:
-        loc = finding.location
-        click.echo(f"initlint: warning: {loc.path}:{loc.line}: no room for '# noqa: {finding.code}' (the line ends inside a string or continues)", err=True)
-    for error in [*result.errors, *run.errors]:
-        click.echo(f"initlint: error: {error.path}: {error.reason}", err=True)
-    sys.exit(EXIT_ERROR if result.errors or run.errors else EXIT_OK)
-
-
-def _show_settings(hierarchy, files, paths) -> None:
-    from initlint.checkrun import describe_settings
-
-    if files:
-        target, settings = files[0].display, hierarchy.for_file(files[0].path)
-    else:
-        target, settings = ".", hierarchy.run_settings(paths or (".",))
-    click.echo(describe_settings(settings, target), nl=False)
-    sys.exit(EXIT_OK)
-
-
-def _check_stdin(hierarchy, stdin_filename, fix, unsafe_fixes, diff, show_fixes, show_settings) -> None:
-    """Lint (or fix) the source on stdin as if it were the file ``stdin_filename``; exits."""
-    from initlint.checkrun import describe_settings, file_result, linter, stdin_document
-
-    name = stdin_filename or "-"
-    path = (Path.cwd() / name) if stdin_filename else Path.cwd() / "-"
-    settings = hierarchy.for_file(path)
-    if show_settings:
-        click.echo(describe_settings(settings, name), nl=False)
-        sys.exit(EXIT_OK)
-    data = sys.stdin.buffer.read()
-    if stdin_filename and settings.force_exclude and hierarchy.excluded(path, False):
-        if fix:
-            sys.stdout.buffer.write(data)  # excluded: passed through unchanged, as ruff does
-        sys.exit(EXIT_OK)
-    if _OWN_PROCESS:
-        from initlint.parsing import tune_own_process
-
-        tune_own_process()
-    try:
-        document = stdin_document(data, name)
-    except ValueError as error:
-        click.echo(f"initlint: error: {name}: {error}", err=True)
-        if fix:
-            sys.stdout.buffer.write(data)
-        sys.exit(EXIT_ERROR)
-    lint = linter(settings, path)
-    if fix or diff:
-        from initlint.findings import LintResult
-        from initlint.fixes.runner import fix_document, unified_diff
-
-        outcome = fix_document(document, lint, unsafe_fixes)
-        result = LintResult(
-            outcome.result.findings, [outcome.result.error] if outcome.result.error else [], 1
-        )
-        if diff:
-            from initlint.checkrun import FixRun
-
-            _finish_diff(FixRun(result, outcome.fixed, [unified_diff(outcome)] if outcome.changed else []), result, unsafe_fixes)
-        sys.stdout.buffer.write(outcome.current.data)
-        sys.stdout.flush()
-        _report(result, settings, show_fixes=show_fixes, fixed=outcome.fixed, unsafe_fixes=unsafe_fixes, to_stderr=True)
-    _report(file_result(document, lint), settings, show_fixes=show_fixes, unsafe_fixes=unsafe_fixes)
-
-
-def _probe_findings(findings, settings, probe_cli) -> None:
-    from initlint.probe.options import build_options
-    from initlint.probe.runner import ProbeError, probe_findings
-
-    try:
-        probe_findings(findings, build_options(settings.probe, **probe_cli))
-    except ProbeError as error:
-        _fail(str(error))
-
-
-def _probe_all(files, result, settings, hierarchy, probe_cli):
-    """``--probe=all``: measure every model; measured problems join the findings."""
-    from initlint.engine import rules_for
-    from initlint.probe.options import build_options
-    from initlint.probe.runner import ProbeError
-    from initlint.probe.sweep import display_files, probe_all
-    from initlint.suppress import Suppressions
-
-    texts: dict[str, Suppressions] = {}
-
-    def suppressed(path: str, code: str, line: int) -> bool:
-        if path not in texts:
-            from initlint.probe.candidates import read_text
-
-            texts[path] = Suppressions.parse(read_text(path))
-        return texts[path].suppressed(code, line)
-
-    try:
-        sweep = probe_all(
-            display_files(files), result.findings, build_options(settings.probe, **probe_cli),
-            lambda path: {rule.code for rule in rules_for(hierarchy.for_file(Path(path)), path)}, suppressed,
-        )
-    except ProbeError as error:
-        _fail(str(error))
-    result.findings.extend(sweep.findings)
-    result.findings.sort(key=lambda f: f.sort_key)
-    return sweep
-
-
-def _fail(message: str) -> None:
-    click.echo(f"initlint: error: {message}", err=True)
-    sys.exit(EXIT_ERROR)
+        cli_steps.probe_findings(result.findings, run, probe_cli)
+    cli_steps.report(result, run, show_fixes=show_fixes, fixed=fixed, unsafe_fixes=unsafe_fixes, sweep=sweep)
 
 
 @main.command("rules")
@@ -446,10 +262,10 @@ def rule_command(code: str) -> None:
     from initlint.rules import get_rule
 
     if get_rule(code) is None:
-        _fail(f"unknown rule {code!r}; 'initlint rules' lists them")
+        fail(f"unknown rule {code!r}; 'initlint rules' lists them")
     page = read_page(code)
     if page is None:
-        _fail(f"the catalog page of {code.upper()} is not installed")
+        fail(f"the catalog page of {code.upper()} is not installed")
     click.echo(page, nl=not page.endswith("\n"))
 
 
@@ -459,7 +275,7 @@ def server_command() -> None:
     try:
         import pygls  # noqa: F401
     except ImportError:
-        _fail("initlint server needs pygls: pip install 'initlint[lsp]'")
+        fail("initlint server needs pygls: pip install 'initlint[lsp]'")
     from initlint.lsp.server import main as serve
 
     serve()
@@ -483,7 +299,7 @@ def probe_command(target: str, fmt: str, plot: str | None, config_file: str | No
     from initlint.config import ConfigError, Settings, find_config, load_settings
 
     if plot and importlib.util.find_spec("matplotlib") is None:  # before minutes of probing
-        _fail("--plot needs matplotlib, which is not installed: pip install 'initlint[plot]'")
+        fail("--plot needs matplotlib, which is not installed: pip install 'initlint[plot]'")
     from initlint.probe.options import build_options
     from initlint.probe.runner import ProbeError, probe_target
     from initlint.probe.text import render_report
@@ -495,16 +311,16 @@ def probe_command(target: str, fmt: str, plot: str | None, config_file: str | No
             settings = load_settings(config_path)
         report, error = probe_target(target, build_options(settings.probe, **probe_cli))
     except (ConfigError, ProbeError) as problem:
-        _fail(str(problem))
+        fail(str(problem))
     if report is None:
-        _fail(f"{target}: probe: error ({error})")
+        fail(f"{target}: probe: error ({error})")
     if plot:
         from initlint.probe.plot import PlotError, plot_report
 
         try:
             plot_report(report, Path(plot))
         except PlotError as problem:
-            _fail(str(problem))
+            fail(str(problem))
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:
