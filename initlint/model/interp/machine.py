@@ -22,6 +22,7 @@ from initlint.model.interp.expressions import Expressions
 from initlint.model.interp.externals import GRAD_CONTEXTS, Externals, library_module, library_name
 from initlint.model.interp.flow_ops import FlowOps
 from initlint.model.interp.hf import HuggingFace
+from initlint.model.interp.layers import Layers
 from initlint.model.interp.methods import Methods
 from initlint.model.interp.objects import Objects
 from initlint.model.interp.statements import Statements
@@ -56,7 +57,7 @@ class Lazy:
         self.evaluator_source, self.path, self.name, self.dotted = evaluator_source, path, name, dotted
 
 
-class Evaluator(Expressions, Statements, Calls, Objects, Containers, Types, Methods, TensorOps, FlowOps, Externals, HuggingFace, TimmModels):
+class Evaluator(Expressions, Statements, Calls, Objects, Containers, Types, Methods, Layers, TensorOps, FlowOps, Externals, HuggingFace, TimmModels):
     """See the module docstring."""
 
     def __init__(self, project: Project, grad_known: bool = True, budget: int = STEP_BUDGET) -> None:
