@@ -124,3 +124,30 @@ def test_an_edit_of_what_many_classes_read_is_followed():
             changed.append(old)
         assert _findings(base, parser.parse) == before, old
     assert len(changed) >= 5, changed  # the constant, import, base class, helper, name test
+
+
+def test_edits_inside_one_statement_need_no_new_cuts(monkeypatch):
+    """Keystrokes inside one statement (the benchmark's edit, a constant, a new method, a
+    comment): the later cuts move by the edit's length, CPython's parser is not asked again."""
+    from initlint import incremental
+
+    text = _text()
+    parser = IncrementalParser()
+    assert _findings(text, parser.parse) == _findings(text)
+
+    def refuse(text):
+        raise AssertionError("cut again")
+
+    monkeypatch.setattr(incremental, "_cuts", refuse)
+    edits = [
+        ("width=64,", "width=65,"),
+        ("width=65,", "width=7,"),
+        ("SCALE = 0.05", "SCALE = 100"),
+        ("        self.fc = nn.Linear(width, width)\n", "        self.fc = nn.Linear(width, width)\n        # a note\n"),
+        ("    def forward(self, x):\n        return torch.tanh", "    def reset(self):\n        pass\n\n    def forward(self, x):\n        return torch.tanh"),
+        ("nn.init.uniform_(self.layer2.weight, -100, 100)", "nn.init.uniform_(self.layer2.weight, -0.1, 0.1)"),
+    ]
+    for old, new in edits:
+        assert old in text
+        text = text.replace(old, new, 1)
+        assert _findings(text, parser.parse) == _findings(text), old
