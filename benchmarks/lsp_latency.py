@@ -6,7 +6,8 @@ empty; some reading what the file defines once at the top: constants, an init fu
 to many models, a base class with the init method, a building block), starts
 ``initlint server`` as an editor would (a separate process on stdio), opens the file, then sends
 RUNS full-text changes, each one edit (a width constant changes), and times each from sending
-the ``didChange`` to receiving the ``publishDiagnostics`` for that version.
+the ``didChange`` to receiving the ``publishDiagnostics`` for that version. On Linux it also
+prints the server's CPU time per change, which the load of a shared machine does not inflate.
 
     python benchmarks/lsp_latency.py [--runs 40]
 """
@@ -271,6 +272,7 @@ def main() -> None:
         first = arrived - sent
         findings = len(message["params"]["diagnostics"])
         times = []
+        cpu_before = _cpu_seconds(client.process.pid)
         for run in range(args.runs):
             changed = text.replace("width=64,", f"width={64 + run + 1},", 1)
             sent = client.notify("textDocument/didChange", {
@@ -280,6 +282,7 @@ def main() -> None:
                 lambda m: m.get("method") == "textDocument/publishDiagnostics" and m["params"].get("version") == run + 2
             )
             times.append(arrived - sent)
+        cpu_after = _cpu_seconds(client.process.pid)
         client.close()
     times.sort()
     p90 = times[int(0.9 * (len(times) - 1))]
@@ -287,6 +290,19 @@ def main() -> None:
     print(f"server start + initialize (warm-up): {ready * 1000:.0f} ms; didOpen -> diagnostics: {first * 1000:.0f} ms")
     print(f"didChange -> publishDiagnostics over {len(times)} edits: median {statistics.median(times) * 1000:.0f} ms, "
           f"p90 {p90 * 1000:.0f} ms, min {times[0] * 1000:.0f} ms, max {times[-1] * 1000:.0f} ms")
+    if cpu_before is not None and cpu_after is not None:  # what the load of the machine does not change
+        print(f"server CPU time per didChange: mean {(cpu_after - cpu_before) / len(times) * 1000:.0f} ms")
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (Linux), or None."""
+    import os
+
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 if __name__ == "__main__":
