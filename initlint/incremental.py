@@ -85,8 +85,9 @@ class IncrementalParser:
         prefix = _common_prefix(old, text)
         suffix = _common_prefix(old[prefix:][::-1], text[prefix:][::-1])
         index = min(bisect_right(cuts, prefix) - 1, len(cuts) - 2)
-        if index < 0 or len(old) - suffix > cuts[index + 1]:
-            return None
+        end = len(old) - suffix  # the edit replaced old[prefix:end]
+        if index < 0 or end > cuts[index + 1] or (end == cuts[index + 1] and index + 2 < len(cuts)):
+            return None  # it spans pieces, or changed the line break that ends the piece
         delta = len(text) - len(old)
         moved = cuts[: index + 1] + [cut + delta for cut in cuts[index + 1:]]
         if moved[index + 1] <= moved[index]:
@@ -100,6 +101,8 @@ class IncrementalParser:
         as before (none joined or split), so the cuts stay where CPython would put them."""
         pieces: list[_Piece] = []
         for start, end in zip(cuts, cuts[1:]):
+            if end < len(text) and text[end - 1] not in "\r\n":
+                return None  # a piece that does not end a line: it would not parse alone as in the text
             piece = self._piece(text[start:end])
             if piece is None:
                 return None
