@@ -1,10 +1,13 @@
 """How long the warm language server takes to publish diagnostics after a ``didChange``.
 
 Builds a 1,000-line model file (twelve kinds of blocks: MLPs, CNNs, residual blocks,
-attention, an RNN and GAN parts, some with init bugs so diagnostics are not empty), starts
+attention, RNNs, GAN parts, an embedding encoder; some with init bugs so diagnostics are not
+empty; some reading what the file defines once at the top: constants, an init function applied
+to many models, a base class with the init method, a building block), starts
 ``initlint server`` as an editor would (a separate process on stdio), opens the file, then sends
 RUNS full-text changes, each one edit (a width constant changes), and times each from sending
-the ``didChange`` to receiving the ``publishDiagnostics`` for that version.
+the ``didChange`` to receiving the ``publishDiagnostics`` for that version. On Linux it also
+prints the server's CPU time per change, which the load of a shared machine does not inflate.
 
     python benchmarks/lsp_latency.py [--runs 40]
 """
@@ -120,8 +123,122 @@ BLOCKS = [
         out, _ = self.rnn(x)
         return self.fc(out[:, -1])
 ''',
+    '''class Residual{n}(nn.Module):
+    def __init__(self, channels={w}):
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(channels)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(channels)
+        nn.init.kaiming_normal_(self.conv1.weight, nonlinearity="relu")
+        nn.init.kaiming_normal_(self.conv2.weight, nonlinearity="relu")
+        nn.init.zeros_(self.bn2.weight)
+
+    def forward(self, x):
+        y = F.relu(self.bn1(self.conv1(x)))
+        return F.relu(x + self.bn2(self.conv2(y)))
+''',
+    '''class Tabular{n}(nn.Module):
+    def __init__(self, features={w}):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(features, HIDDEN), nn.Tanh(), nn.Dropout(DROPOUT), nn.Linear(HIDDEN, 1))
+        self.apply(init_linear)
+
+    def forward(self, x):
+        return self.net(x)
+''',
+    '''class Head{n}(Base):
+    def __init__(self, dim={w}):
+        super().__init__()
+        self.norm = nn.LayerNorm(dim)
+        self.fc = nn.Linear(dim, HIDDEN)
+        self.out = nn.Linear(HIDDEN, 10)
+        self._init_weights()
+
+    def forward(self, x):
+        return self.out(F.gelu(self.fc(self.norm(x))))
+''',
+    '''class Discriminator{n}(nn.Module):
+    def __init__(self, ndf={w}):
+        super().__init__()
+        self.blocks = nn.Sequential(ConvBlock(3, ndf), ConvBlock(ndf, ndf * 2))
+        self.head = nn.Conv2d(ndf * 2, 1, 4)
+        self.apply(weights_init)
+
+    def forward(self, x):
+        return self.head(self.blocks(x)).flatten(1)
+''',
+    '''class Encoder{n}(nn.Module):
+    def __init__(self, vocab=1000, dim={w}):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, dim)
+        self.layer = nn.TransformerEncoderLayer(dim, 4, dim * 4, DROPOUT, batch_first=True)
+        self._initialize_weights()
+
+    def forward(self, tokens):
+        return self.layer(self.embed(tokens))
+''',
+    '''class Gated{n}(nn.Module):
+    """A GRU with a gated output, small init on the output layer."""
+
+    def __init__(self, hidden={w}):
+        super().__init__()
+        self.gru = nn.GRU(16, hidden, batch_first=True)
+        self.gate = nn.Linear(hidden, hidden)
+        self.out = nn.Linear(hidden, 4)
+        nn.init.normal_(self.out.weight, std=0.001)
+        nn.init.constant_(self.out.bias, 0.0)
+
+    def forward(self, x):
+        h, _ = self.gru(x)
+        return self.out(h * torch.sigmoid(self.gate(h)))
+''',
 ]
-HEADER = "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n\n"
+HEADER = '''import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+HIDDEN = 256
+DROPOUT = 0.1
+
+
+def init_linear(m):
+    if isinstance(m, nn.Linear):
+        nn.init.xavier_uniform_(m.weight, gain=nn.init.calculate_gain("tanh"))
+        nn.init.zeros_(m.bias)
+
+
+def weights_init(m):
+    classname = m.__class__.__name__
+    if classname.find("Conv") != -1:
+        m.weight.data.normal_(0.0, 0.02)
+    elif classname.find("BatchNorm") != -1:
+        m.weight.data.normal_(1.0, 0.02)
+        m.bias.data.fill_(0)
+
+
+class ConvBlock(nn.Module):
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, 4, 2, 1, bias=False)
+        self.bn = nn.BatchNorm2d(cout)
+
+    def forward(self, x):
+        return F.leaky_relu(self.bn(self.conv(x)), 0.2)
+
+
+class Base(nn.Module):
+    def _init_weights(self):
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.trunc_normal_(m.weight, std=0.02)
+                nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.LayerNorm):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+
+
+'''
 
 
 def model_file(lines: int = 1000) -> str:
@@ -155,6 +272,7 @@ def main() -> None:
         first = arrived - sent
         findings = len(message["params"]["diagnostics"])
         times = []
+        cpu_before = _cpu_seconds(client.process.pid)
         for run in range(args.runs):
             changed = text.replace("width=64,", f"width={64 + run + 1},", 1)
             sent = client.notify("textDocument/didChange", {
@@ -164,6 +282,7 @@ def main() -> None:
                 lambda m: m.get("method") == "textDocument/publishDiagnostics" and m["params"].get("version") == run + 2
             )
             times.append(arrived - sent)
+        cpu_after = _cpu_seconds(client.process.pid)
         client.close()
     times.sort()
     p90 = times[int(0.9 * (len(times) - 1))]
@@ -171,6 +290,19 @@ def main() -> None:
     print(f"server start + initialize (warm-up): {ready * 1000:.0f} ms; didOpen -> diagnostics: {first * 1000:.0f} ms")
     print(f"didChange -> publishDiagnostics over {len(times)} edits: median {statistics.median(times) * 1000:.0f} ms, "
           f"p90 {p90 * 1000:.0f} ms, min {times[0] * 1000:.0f} ms, max {times[-1] * 1000:.0f} ms")
+    if cpu_before is not None and cpu_after is not None:  # what the load of the machine does not change
+        print(f"server CPU time per didChange: mean {(cpu_after - cpu_before) / len(times) * 1000:.0f} ms")
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (Linux), or None."""
+    import os
+
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 if __name__ == "__main__":

@@ -107,3 +107,63 @@ def test_config_of_the_file_applies_and_save_rereads_it(client, tmp_path):
     _, message = client.diagnostics(uri)
     (diagnostic,) = message["params"]["diagnostics"]
     assert diagnostic["code"] == "IL501" and diagnostic["severity"] == 3  # misuse, not counted: information
+
+
+def _cli_diagnostics(path: Path, text: str) -> list[tuple]:
+    """What ``initlint --format json`` reports for ``text`` at ``path``, as the server's fields."""
+    import json
+    import subprocess
+
+    path.write_text(text)
+    run = subprocess.run(
+        [sys.executable, "-m", "initlint", "--no-cache", "--format", "json", str(path)],
+        capture_output=True, text=True, cwd=path.parent,
+    )
+    assert run.returncode in (0, 1), run.stderr
+    return sorted(
+        (f["code"], f["line"] - 1, f["column"] - 1, f["end_line"] - 1, f["end_column"] - 1, f"[{f['effect']}] {f['message']}")
+        for f in json.loads(run.stdout)
+    )
+
+
+def _server_diagnostics(message: dict) -> list[tuple]:
+    return sorted(
+        (d["code"], d["range"]["start"]["line"], d["range"]["start"]["character"], d["range"]["end"]["line"],
+         d["range"]["end"]["character"], d["message"])
+        for d in message["params"]["diagnostics"]
+    )
+
+
+def test_after_edits_the_server_reports_what_the_command_line_reports(client, tmp_path):
+    """didChange after didChange (one statement, a constant several classes read, a syntax error
+    and back, a renamed init method): the published diagnostics are the CLI's on that text."""
+    from test_incremental_edits import _text
+
+    path = tmp_path / "models.py"
+    text = _text()
+    uri = path.as_uri()
+    client.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}})
+    _, message = client.diagnostics(uri)
+    assert _server_diagnostics(message) == _cli_diagnostics(path, text)
+    edits = [
+        ("width=64,", "width=65,"),
+        ("SCALE = 0.05", "SCALE = 100"),
+        ("class Base(nn.Module):", "class Base(nn.Module)"),  # a syntax error
+        ("class Base(nn.Module)", "class Base(nn.Module):"),
+        ("def _init_weights(self):", "def _init_weight(self):"),  # IL510 on every Head
+    ]
+    codes = set()
+    for version, (old, new) in enumerate(edits, start=2):
+        text = text.replace(old, new, 1)
+        client.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": version}, "contentChanges": [{"text": text}]})
+        _, message = client.wait(
+            lambda m: m.get("method") == "textDocument/publishDiagnostics" and m["params"].get("version") == version
+        )
+        if version == 4:
+            (error,) = message["params"]["diagnostics"]
+            assert error["message"].startswith("initlint could not analyse this file: syntax error at line")
+            continue
+        found = _server_diagnostics(message)
+        assert found == _cli_diagnostics(path, text), old
+        codes |= {item[0] for item in found}
+    assert {"IL201", "IL501", "IL510", "IL511"} <= codes

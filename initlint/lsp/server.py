@@ -4,6 +4,12 @@ The server is warm before the first edit: ``initialize`` imports libcst and the 
 a small model once, so a ``didChange`` costs only the lint of that document (no import, no cold
 code paths). Diagnostics carry no fixes; code actions compute them for the diagnostics they are
 asked about, on the text the diagnostics were computed from.
+
+Only the parse is incremental (incremental.py: unchanged statements keep their nodes). The
+evaluation runs again in full on every change: an entry's facts hold the objects of the run
+that made them (the file, its classes, its namespace) and may depend on what other entries
+did to shared module state, so reusing them across edits would need the evaluator to track
+what each entry read and wrote. On a 1,000-line file it is about half of a change's ~75 ms.
 """
 
 from __future__ import annotations

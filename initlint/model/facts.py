@@ -39,6 +39,8 @@ class EntryFacts:
     assumed: tuple[str, ...] = ()
     #: autograd's state is known (False for a function whose callers are not known)
     grad_known: bool = True
+    #: what rules derive from the finished facts, computed once for all of them (gains.py)
+    derived: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def tensors(self) -> list[Tensor]:
         """Every tensor the entry wrote to, each once, in the order of first write."""

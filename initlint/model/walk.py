@@ -47,10 +47,15 @@ _SKIPPED_FIELDS = frozenset(
     }
 )
 
+#: for walks that must see every call: calls can sit in f-strings, annotations and the target
+#: of ``with f() as x[g()]`` (the other skipped types and fields never hold one)
+EXPRESSION_OPAQUE = OPAQUE - {cst.FormattedString, cst.ConcatenatedString, cst.Annotation}
+EXPRESSION_SKIPPED = _SKIPPED_FIELDS - {"asname"}
+
 Hook = Callable[[Any, cst.CSTNode], None]
 
 
-def _may_hold_nodes(annotation: Any) -> bool:
+def _may_hold_nodes(annotation: Any, opaque: frozenset = OPAQUE) -> bool:
     """Whether a field declared as ``annotation`` can hold a node the walk enters.
 
     ``Attribute.attr: Name`` or ``Arg.keyword: Optional[Name]`` cannot (a Name is opaque), so
@@ -58,12 +63,12 @@ def _may_hold_nodes(annotation: Any) -> bool:
     """
     if isinstance(annotation, type):
         if issubclass(annotation, cst.CSTNode):
-            return annotation not in OPAQUE
+            return annotation not in opaque
         return False  # str, bool, MaybeSentinel
     args = typing.get_args(annotation)
     if typing.get_origin(annotation) is typing.Literal:
         return False
-    return any(_may_hold_nodes(arg) for arg in args) if args else True
+    return any(_may_hold_nodes(arg, opaque) for arg in args) if args else True
 
 
 #: the plan of a type the walk does not enter (leaves, punctuation, non-node field values)
@@ -71,9 +76,12 @@ SKIP = None
 
 
 class Walker:
-    """Subclasses define ``visit_<Type>``/``leave_<Type>`` and ``visit_<Type>_<field>``."""
+    """Subclasses define ``visit_<Type>``/``leave_<Type>`` and ``visit_<Type>_<field>``, and may
+    enter more by smaller ``opaque`` and ``skipped`` sets (EXPRESSION_OPAQUE, EXPRESSION_SKIPPED)."""
 
     _plans: dict[type, Any]
+    opaque: frozenset = OPAQUE
+    skipped: frozenset = _SKIPPED_FIELDS
 
     def __init_subclass__(cls) -> None:
         super().__init_subclass__()
@@ -82,17 +90,17 @@ class Walker:
     def _plan(self, kind: type):
         """Hooks and child fields of ``kind``, looked up once per type; SKIP for opaque types."""
         cls = type(self)
-        if kind in OPAQUE or not (isinstance(kind, type) and issubclass(kind, cst.CSTNode)):
+        if kind in cls.opaque or not (isinstance(kind, type) and issubclass(kind, cst.CSTNode)):
             cls._plans[kind] = SKIP
             return SKIP
         name = kind.__name__
         fields = []
         for field in dataclasses.fields(kind):
-            if field.name in _SKIPPED_FIELDS or field.name.startswith("whitespace"):
+            if field.name in cls.skipped or field.name.startswith("whitespace"):
                 continue
             enter = getattr(cls, f"visit_{name}_{field.name}", None)
             exit_ = getattr(cls, f"leave_{name}_{field.name}", None)
-            if enter is None and exit_ is None and not _may_hold_nodes(field.type):
+            if enter is None and exit_ is None and not _may_hold_nodes(field.type, cls.opaque):
                 continue
             fields.append((field.name, enter, exit_))
         plan = (getattr(cls, f"visit_{name}", None), getattr(cls, f"leave_{name}", None), tuple(fields))

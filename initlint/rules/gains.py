@@ -97,10 +97,13 @@ class Stack:
 def stacks(entry: EntryFacts, keep: Callable[[Step], bool], authored: bool = True) -> list[Stack]:
     """Maximal runs of steps, in flow order, for which ``keep`` holds."""
     found: list[Stack] = []
-    for run in chains(entry.graph):
+    runs = entry.derived.get(("steps", authored))
+    if runs is None:  # the same for every rule that asks: made once per entry
+        runs = [[step_of(node, authored) for node in run] for run in chains(entry.graph)]
+        entry.derived[("steps", authored)] = runs
+    for run in runs:
         current: list[Step] = []
-        for node in run:
-            step = step_of(node, authored)
+        for step in run:
             if step is not None and step.repeat is not None and keep(step):
                 current.append(step)
                 continue

@@ -18,6 +18,7 @@ import libcst as cst
 from initlint.findings import Effect, Prediction
 from initlint.model.facts import FileFacts
 from initlint.model.values import ClassValue, Module
+from initlint.model.walk import Walker
 from initlint.rules.base import Hit, Thresholds, rule
 from initlint.rules.support import anchor, live
 
@@ -83,25 +84,37 @@ def _name_test(place, classes: list[str]) -> str:
 
 
 def _enclosing_def(tree: cst.Module, target: cst.CSTNode) -> cst.FunctionDef | None:
-    found: list[cst.FunctionDef] = []
+    walker = _Enclosing(target)
+    walker.walk(tree)
+    return walker.found
 
-    class Visitor(cst.CSTVisitor):
-        def __init__(self) -> None:
-            self.stack: list[cst.FunctionDef] = []
 
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-            self.stack.append(node)
+class _Enclosing(Walker):
+    """The innermost ``def`` around ``target``: a node the evaluator placed, anywhere but in
+    whitespace, so every other node type and field is entered (as libcst's own visit would,
+    without rebuilding the tree: ~100 ms a walk on a 1,000-line file)."""
 
-        def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
-            self.stack.pop()
+    opaque = frozenset()
+    skipped = frozenset()
 
-        def on_visit(self, node: cst.CSTNode) -> bool:
-            if node is target and self.stack:
-                found.append(self.stack[-1])
-            return super().on_visit(node)
+    def __init__(self, target: cst.CSTNode) -> None:
+        self.target = target
+        self.stack: list[cst.FunctionDef] = []
+        self.found: cst.FunctionDef | None = None
 
-    tree.visit(Visitor())
-    return found[0] if found else None
+    def walk(self, node: cst.CSTNode) -> None:
+        if self.found is not None:
+            return
+        if node is self.target and self.stack:
+            self.found = self.stack[-1]
+            return
+        super().walk(node)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.stack.append(node)
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.stack.pop()
 
 
 def _strings(node: cst.CSTNode) -> list[str]:

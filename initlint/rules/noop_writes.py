@@ -26,6 +26,7 @@ from initlint.model.effective import established
 from initlint.model.facts import EntryFacts, FileFacts
 from initlint.model.interp.context import Event
 from initlint.model.values import Place, Tensor
+from initlint.model.walk import Walker
 from initlint.rules.base import Hit, Thresholds, rule
 from initlint.rules.support import anchor, code, live, model_of
 
@@ -175,15 +176,21 @@ class _DroppedResults:
     def _statements(self, place: Place) -> set[int]:
         key = id(place.source)
         if key not in self._expressions:
-            found: set[int] = set()
-
-            class Visitor(cst.CSTVisitor):
-                def visit_Expr(self, node: cst.Expr) -> None:
-                    found.add(id(node.value))
-
-            place.source.tree.visit(Visitor())
-            self._expressions[key] = found
+            walker = _ExpressionStatements()
+            walker.walk(place.source.tree)
+            self._expressions[key] = walker.found
         return self._expressions[key]
+
+
+class _ExpressionStatements(Walker):
+    """The values of expression statements (statements sit in no f-string or annotation)."""
+
+    def __init__(self) -> None:
+        self.found: set[int] = set()
+
+    def visit_Expr(self, node: cst.Expr) -> bool:
+        self.found.add(id(node.value))
+        return False  # an expression holds no statement
 
 
 def _contains(root: cst.CSTNode, target: cst.CSTNode) -> bool:
