@@ -513,6 +513,23 @@ def test_class_name_guard_that_hits_a_block_without_weight():
     assert finding.prediction.model == "Net"
 
 
+def test_two_models_built_from_the_same_block_name_its_path_once():
+    text = GUARDED.format(write="nn.init.normal_(m.weight, 0.0, 0.02)") + """
+
+class Twin(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.block = ConvBlock()
+        self.apply(weights_init)
+
+    def forward(self, x):
+        return self.block(x)
+"""
+    (finding,) = lint(text)
+    assert finding.message.startswith("`m.weight` is read on `block` (ConvBlock: a class of this project with no `weight`)")
+    assert finding.details["modules"] == ["block", "block"]  # one per model
+
+
 @pytest.mark.parametrize(
     "write",
     [

@@ -55,7 +55,8 @@ def name_guard_hits_custom_class(facts: FileFacts, limits: Thresholds) -> Iterab
 def _hit(facts: FileFacts, at: cst.CSTNode, event, name: str, modules: list[Module], entry) -> Hit:
     read = event.place.source.code(event.place.node)
     classes = sorted({m.cls.name for m in modules if m.cls is not None})
-    paths = [f"`{m.path}`" for m in modules if m.path] or ["the model"]
+    # several models built from the same blocks give the same paths: each is named once
+    paths = list(dict.fromkeys(f"`{m.path}`" for m in modules if m.path)) or ["the model"]
     shown = ", ".join(paths[:4]) + (f" and {len(paths) - 4} more" if len(paths) > 4 else "")
     guard = _name_test(event.place, classes)
     return Hit(
