@@ -158,3 +158,53 @@ def test_probe_all_on_the_legit_zoo(cli):
         "initlint: probe: 32 of 32 models measured; 31 of 31 nn.Module classes built and run; 0 not probed"
     ), result.stderr
     assert result.exit_code == 0
+
+
+
+SCRIPT = '''import torch
+import torch.nn as nn
+
+try:
+    from apex import amp
+except ImportError:
+    amp = None
+
+HIDDEN = 16
+
+
+class Net(nn.Module):
+    def __init__(self, hidden=HIDDEN):
+        super().__init__()
+        self.fc = nn.Linear(8, hidden)
+        self.out = nn.Linear(hidden, 2)
+
+    def forward(self, x):
+        return self.out(self.fc(x).relu())
+
+
+net = Net()
+'''
+
+
+@pytest.mark.parametrize("top, why", [
+    ('data = torch.load("data/train.pt")\n', "its top-level code raised FileNotFoundError at line 23"),
+    ("while True:  # the training loop\n    pass\n", "its top-level code ran past the time limit before"),
+])
+def test_probe_all_runs_only_the_definitions_of_a_script(cli, tmp_path, top, why):
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "train.py").write_text(SCRIPT + top)
+    before = _tree(root)
+    args = ["--no-cache", "--format", "json", "--probe=all", "--device", "cpu", "--probe-timeout", "10", "train.py"]
+    result = cli(args, root)
+    assert json.loads(result.stdout) == []
+    assert result.stderr.splitlines()[-1] == (
+        "initlint: probe: 1 of 1 models measured; 1 of 1 nn.Module classes built and run; 0 not probed"
+    ), result.stderr
+    if top.startswith("data"):  # a single target is imported once: only a raising top level falls back
+        probed = cli(["probe", "--device", "cpu", "--format", "json", "train.py:Net"], root)
+        assert json.loads(probed.stdout)["notes"][0] == (
+            f"script: ran only its definitions (imports, def, class, constants), since {why}; "
+            "the top-level statements at line(s) 22, 23 were not run"
+        )
+    assert _tree(root) == before

@@ -46,6 +46,12 @@ def user_frame(error: BaseException) -> str:
 def _load_notes(module: Any) -> list[str]:
     from initlint.probe.loading import skipped_cells
 
+    script = getattr(module, "__initlint_script__", None)
+    if script:
+        lines = getattr(module, "__initlint_skipped_lines__", ())
+        shown = ", ".join(str(n) for n in lines[:8]) + (", ..." if len(lines) > 8 else "")
+        return [f"script: ran only its definitions (imports, def, class, constants), since {script}; "
+                f"the top-level statements at line(s) {shown} were not run"]
     skipped = skipped_cells(module)
     if not skipped:
         return []
@@ -110,10 +116,13 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
     seed = int(task.get("seed", 0))
     stage = "import"
     try:
-        module = import_target(task["path"], tuple(task.get("search") or ()), task.get("cwd"))
+        module = import_target(task["path"], tuple(task.get("search") or ()), task.get("cwd"), bool(task.get("definitions")))
         load_notes = _load_notes(module)
         if task.get("op") == "list":
-            return {"ok": True, "models": [entry.to_dict() for entry in list_models(module)]}
+            listed = {"ok": True, "models": [entry.to_dict() for entry in list_models(module)]}
+            if getattr(module, "__initlint_script__", None):
+                listed["definitions"], listed["notes"] = True, load_notes
+            return listed
         stage = "build"
         torch.manual_seed(seed)
         built = build_model(module, task["model"], task.get("overrides") or {}, task.get("factory"), task.get("factory_kwargs"))
