@@ -154,3 +154,55 @@ def test_dead_units_need_enough_values_per_unit():
     narrow = initlint.probe(seeded(NegativeBias), torch.randn(2, 16), learning_rate=False)
     assert [layer.dead for layer in narrow.layers] == [None, None, None]
     assert [v.kind for v in narrow.verdicts if v.kind == "dead"] == []
+
+
+class _Attend(nn.Module):
+    def forward(self, query, key, value):
+        return torch.matmul((query @ key.transpose(-2, -1)).softmax(dim=-1), value)
+
+
+class SingleKeyAttention(nn.Module):
+    """Fed one position, softmax over a single key is 1 whatever the query: the output does not
+    depend on the query at all (the forward's math), which is no vanishing signal."""
+
+    def __init__(self):
+        super().__init__()
+        self.q, self.k, self.v, self.out = (nn.Linear(16, 16) for _ in range(4))
+        self.attend = _Attend()
+
+    def forward(self, query, key, value):
+        q, k, v = (layer(x).unsqueeze(1) for layer, x in ((self.q, query), (self.k, key), (self.v, value)))
+        return self.out(self.attend(q, k, v).squeeze(1))
+
+
+class DeadRelu(nn.Module):
+    """A bias of -100 kills every ReLU unit: the signal is cut by the init, a real collapse."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b, self.c = nn.Linear(32, 32), nn.Linear(32, 32), nn.Linear(32, 32)
+        nn.init.constant_(self.a.bias, -100.0)
+
+    def forward(self, x):
+        return self.c(self.b(nn.functional.relu(self.a(x))))
+
+
+def test_an_input_the_output_does_not_depend_on_is_no_vanishing_signal():
+    model = seeded(SingleKeyAttention)
+    report = initlint.probe(model, (torch.randn(32, 16), torch.randn(32, 16), torch.randn(32, 16)))
+    assert report.verdicts == []
+    assert report.signal_cut == "attend" and report.signal_gain is None and report.first_last_grad is None
+    assert (
+        "the output does not depend on the input through attend (its JVP tangent is exactly 0 there, and no "
+        "weight on the way is zero): the forward's math, not an init scale; signal gains omitted"
+    ) in report.notes
+    assert (
+        "q gets a gradient of exactly 0 with no zero weight after it: the output does not depend on it "
+        "(the forward's math, not an init scale); the first/last gradient ratio is skipped"
+    ) in report.notes
+
+
+def test_a_signal_cut_by_dead_units_stays_a_verdict():
+    report = initlint.probe(seeded(DeadRelu), torch.randn(64, 32))
+    assert report.signal_cut is None
+    assert [v.kind for v in report.verdicts] == ["vanishing", "vanishing", "dead"]

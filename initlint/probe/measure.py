@@ -236,6 +236,12 @@ def _gradients(call: "_Call", output: torch.Tensor, recorder: Recorder, report: 
         usable.pop()  # a U(+-3e-3) policy head: its small weights are the design, not a collapse
     if len(usable) < 2 or not usable[-1][0].grad_norm:
         return
+    if report.signal_cut is not None and usable[0][0].grad_norm == 0.0 and all(norm > 0 for _, norm, _ in usable):
+        report.notes.append(
+            f"{usable[0][0].name} gets a gradient of exactly 0 with no zero weight after it: the output "
+            "does not depend on it (the forward's math, not an init scale); the first/last gradient ratio is skipped"
+        )
+        return
     last = usable[-1][2]
     shared = [m for m in call.model.modules() if weight_of(m) is last]
     if len(shared) > 1 or any(last is w for _, _, w in usable[:-1]):
