@@ -208,3 +208,18 @@ def test_probe_all_runs_only_the_definitions_of_a_script(cli, tmp_path, top, why
             "the top-level statements at line(s) 22, 23 were not run"
         )
     assert _tree(root) == before
+
+
+def test_a_class_reads_the_constants_of_its_scripts_main_block(cli, tmp_path):
+    (tmp_path / "seq2seq.py").write_text(
+        "import torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.fc = nn.Linear(n_in, n_hidden)\n\n    def forward(self, x):\n        return self.fc(x)\n\n\n"
+        "if __name__ == '__main__':\n    vocab = {'a': 0, 'b': 1, 'c': 2}\n    n_in = len(vocab)\n    n_hidden = 8\n"
+        "    model = Net()\n    model.train_forever()\n"
+    )
+    probed = cli(["probe", "--device", "cpu", "--format", "json", "seq2seq.py:Net"], tmp_path)
+    report = json.loads(probed.stdout)
+    assert report["inputs"] == {"x": "Bx3 float32"}
+    assert report["notes"][0] == (
+        'script: took vocab, n_in, n_hidden from its `if __name__ == "__main__":` block (values computed without side effects)'
+    )

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from initlint.probe.layout import Layout, layout_of
-from initlint.probe.scripts import failed_in_top_level, script_definitions
+from initlint.probe.scripts import failed_in_top_level, main_constants, script_definitions
 
 
 class LoadError(Exception):
@@ -47,16 +47,17 @@ def import_target(where: str, search: tuple[str, ...] = (), cwd: str | None = No
         if where.endswith(".ipynb"):
             return load_notebook(layout.file)
         if definitions:
-            return load_definitions(layout, "its top-level code ran past the time limit before")
+            return with_main_constants(load_definitions(layout, "its top-level code ran past the time limit before"), layout.file)
         try:
-            return _import_layout(layout)
+            module = _import_layout(layout)
         except BaseException as error:
             if isinstance(error, KeyboardInterrupt):
                 raise
             line = _top_level_line(error, layout.file)
             if not failed_in_top_level(Path(layout.file).read_text(encoding="utf-8", errors="replace"), line):
                 raise
-            return load_definitions(layout, f"its top-level code raised {type(error).__name__} at line {line}")
+            module = load_definitions(layout, f"its top-level code raised {type(error).__name__} at line {line}")
+        return with_main_constants(module, layout.file)
     if cwd:
         os.chdir(cwd)
     _put_on_path([*search, *([cwd] if cwd else [])])
@@ -170,6 +171,27 @@ def load_definitions(layout: Layout, why: str) -> types.ModuleType:
     module.__initlint_skipped_lines__ = source.skipped  # type: ignore[attr-defined]
     sys.modules[name] = module
     exec(compile(source.text, layout.file, "exec"), module.__dict__)  # noqa: S102 - the user's own file, asked for
+    return module
+
+
+def with_main_constants(module: types.ModuleType, file: str) -> types.ModuleType:
+    """Give the module the side-effect-free constants of its ``__main__`` block that it does
+    not define itself (scripts.main_constants), so that its classes can read them; noted."""
+    try:
+        text = Path(file).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return module
+    taken = []
+    for names, source in main_constants(text):
+        if any(name in vars(module) for name in names):
+            continue
+        try:
+            exec(compile(source, file, "exec"), vars(module))  # noqa: S102 - pure: builtins and str/dict methods only
+        except Exception:  # noqa: BLE001 - a constant that reads another missing name: left out
+            continue
+        taken.extend(names)
+    if taken:
+        module.__initlint_main_constants__ = tuple(taken)  # type: ignore[attr-defined]
     return module
 
 
