@@ -206,3 +206,29 @@ def test_a_signal_cut_by_dead_units_stays_a_verdict():
     report = initlint.probe(seeded(DeadRelu), torch.randn(64, 32))
     assert report.signal_cut is None
     assert [v.kind for v in report.verdicts] == ["vanishing", "vanishing", "dead"]
+
+
+class LongKernels(nn.Module):
+    """Kernels of 41 with stride 4 (an audio discriminator), Kaiming init for its leaky ReLU: on
+    a short input most taps see padding, which alone shrinks the signal."""
+
+    def __init__(self):
+        super().__init__()
+        self.convs = nn.ModuleList([nn.Conv1d(1 if i == 0 else 32, 32, 41, 4, padding=20) for i in range(5)])
+        for conv in self.convs:
+            nn.init.kaiming_normal_(conv.weight, a=0.1, nonlinearity="leaky_relu")
+        self.post = nn.Conv1d(32, 1, 3, 1, padding=1)
+
+    def forward(self, x):
+        for conv in self.convs:
+            x = nn.functional.leaky_relu(conv(x), 0.1)
+        return self.post(x)
+
+
+def test_a_collapse_the_padding_of_long_kernels_explains_is_a_warning():
+    report = initlint.probe(seeded(LongKernels), torch.randn(16, 1, 128))
+    assert report.verdicts == []
+    assert [v.kind for v in report.warnings] == ["vanishing"]
+    note = next(n for n in report.notes if n.startswith("the input reached"))
+    assert note.startswith("the input reached convs.1 and 4 more shorter than its kernel (41,): only x")
+    assert note.endswith("a warning, not a verdict (pass --probe-input with the size the model is used at)")
