@@ -568,6 +568,8 @@ def main() -> None:
     parser.add_argument("--store", default="", help="NAME: this run appends to results-NAME.jsonl (a shard run beside "
                         "another); every store is read to resume and to report")
     parser.add_argument("--no-report", action="store_true", help="measure only (a shard); the last run writes ORACLE.md")
+    parser.add_argument("--remeasure-verdicts", action="store_true",
+                        help="measure again the stored models that got a verdict or a warning (after a probe fix)")
     args = parser.parse_args()
     global RESULTS, LISTINGS
     if args.store:
@@ -586,6 +588,11 @@ def main() -> None:
         results.update(load_lines(path))
     for path in sorted(WORK.glob("listings*.jsonl"), key=lambda p: p.stat().st_mtime):
         listings.update(load_lines(path))
+    if args.remeasure_verdicts:
+        again = [k for k, v in results.items() if v["result"].get("ok") and (v["result"]["report"].get("verdicts") or v["result"]["report"].get("warnings"))]
+        print(f"measuring again {len(again)} models that got a verdict or a warning", flush=True)
+        for key in again:
+            del results[key]
     if args.relist:
         listings = {k: v for k, v in listings.items() if v["result"].get("ok")}
         LISTINGS.write_text("".join(json.dumps(v) + "\n" for v in listings.values()))
