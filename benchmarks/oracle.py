@@ -51,6 +51,8 @@ TV_DIR = HERE / "corpus" / "tv"
 RESULTS = WORK / "results.jsonl"
 LISTINGS = WORK / "listings.jsonl"
 #: the table probe_time.py --healthy writes, included in ORACLE.md
+#: how the run was made and the review of its rows (written by hand), included in ORACLE.md
+REVIEW = HERE / "oracle_review.md"
 HEALTHY = WORK / "healthy.md"
 #: timm names of the small variants (the registry's full sweep is hours on 2 cores)
 TIMM_SMALL = re.compile(r"(^|_)(atto|femto|pico|nano|tiny|mini|small|xxs|xs|s|t|b0|lite0|050|18|mobile)(_|$|\d)")
@@ -236,7 +238,9 @@ def torchvision_tasks(options) -> list[tuple[str, dict]]:
     pairs = [line.split() for line in done.stdout.splitlines() if len(line.split()) == 2]
     if not pairs:
         print(f"torchvision: no builders listed, skipped ({done.stderr.strip()[-200:]})", flush=True)
-    return [(f"torchvision|{n}", options.task(module, n)) for module, n in pairs]
+    # segmentation builders download a pretrained backbone unless told not to (no network here)
+    offline = {"torchvision.models.segmentation": {"weights_backbone": None}}
+    return [(f"torchvision|{n}", options.task(module, n, factory_kwargs=offline.get(module))) for module, n in pairs]
 
 
 def timm_tasks(options, shard: tuple[int, int]) -> list[tuple[str, dict]]:
@@ -498,6 +502,8 @@ def write_report(results, listings, findings, started: float) -> None:
         totals.update(counts)
         lines.append(_row(source, counts))
     lines.append(_row("**all**", totals))
+    if REVIEW.exists():
+        lines += ["", REVIEW.read_text().strip()]
     lines += [
         "",
         f"Probe time per built model (in the worker, import to report, after the worker is ready): "
@@ -570,6 +576,8 @@ def main() -> None:
     parser.add_argument("--no-report", action="store_true", help="measure only (a shard); the last run writes ORACLE.md")
     parser.add_argument("--remeasure-verdicts", action="store_true",
                         help="measure again the stored models that got a verdict or a warning (after a probe fix)")
+    parser.add_argument("--again", action="append", default=[], metavar="PREFIX",
+                        help="measure again the stored models whose key starts with PREFIX (torchvision|fcn_)")
     args = parser.parse_args()
     global RESULTS, LISTINGS
     if args.store:
@@ -592,6 +600,9 @@ def main() -> None:
         again = [k for k, v in results.items() if v["result"].get("ok") and (v["result"]["report"].get("verdicts") or v["result"]["report"].get("warnings"))]
         print(f"measuring again {len(again)} models that got a verdict or a warning", flush=True)
         for key in again:
+            del results[key]
+    for prefix in args.again:
+        for key in [k for k in results if k.startswith(prefix)]:
             del results[key]
     if args.relist:
         listings = {k: v for k, v in listings.items() if v["result"].get("ok")}
