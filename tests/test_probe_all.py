@@ -223,3 +223,26 @@ def test_a_class_reads_the_constants_of_its_scripts_main_block(cli, tmp_path):
     assert report["notes"][0] == (
         'script: took vocab, n_in, n_hidden from its `if __name__ == "__main__":` block (values computed without side effects)'
     )
+
+
+def test_a_script_that_saves_and_downloads_at_import_leaves_the_tree_unchanged(cli, tmp_path):
+    root = tmp_path / "tutorial"
+    root.mkdir()
+    (root / "LICENSE").write_text("MIT\n")
+    (root / "save_reload.py").write_text(SCRIPT + (
+        "import os\n"
+        "os.makedirs('./mnist/raw', exist_ok=True)  # a dataset download\n"
+        "torch.save(net.state_dict(), 'net_params.pkl')\n"
+        "with open('log.txt', 'w') as log:\n    log.write('trained')\n"
+    ))
+    before = _tree(root)
+    result = cli(["--no-cache", "--probe=all", "--device", "cpu", "save_reload.py"], root)
+    assert result.stderr.splitlines()[-1] == (
+        "initlint: probe: 1 of 1 models measured; 1 of 1 nn.Module classes built and run; 0 not probed"
+    ), result.stderr
+    assert _tree(root) == before
+    probed = cli(["probe", "--device", "cpu", "--format", "json", "save_reload.py:Net"], root)
+    assert json.loads(probed.stdout)["notes"][0].startswith(
+        "script: ran only its definitions (imports, def, class, constants), since its top-level code raised PermissionError at line 24;"
+    )
+    assert _tree(root) == before

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from initlint.probe.guard import refuse_writes
 from initlint.probe.layout import Layout, layout_of
 from initlint.probe.scripts import failed_in_top_level, main_constants, script_definitions
 
@@ -43,6 +44,7 @@ def import_target(where: str, search: tuple[str, ...] = (), cwd: str | None = No
     if where.endswith((".py", ".ipynb")):
         layout = layout_of(Path(where))
         os.chdir(layout.root)
+        refuse_writes(layout.root)
         _put_on_path([*layout.paths, *search])
         if where.endswith(".ipynb"):
             return load_notebook(layout.file)
@@ -60,6 +62,7 @@ def import_target(where: str, search: tuple[str, ...] = (), cwd: str | None = No
         return with_main_constants(module, layout.file)
     if cwd:
         os.chdir(cwd)
+        refuse_writes(cwd)
     _put_on_path([*search, *([cwd] if cwd else [])])
     try:
         return importlib.import_module(where)
