@@ -576,6 +576,7 @@ def main() -> None:
     parser.add_argument("--no-report", action="store_true", help="measure only (a shard); the last run writes ORACLE.md")
     parser.add_argument("--remeasure-verdicts", action="store_true",
                         help="measure again the stored models that got a verdict or a warning (after a probe fix)")
+    parser.add_argument("--static-cached", action="store_true", help="reuse the static findings of the last report (a review edit)")
     parser.add_argument("--again", action="append", default=[], metavar="PREFIX",
                         help="measure again the stored models whose key starts with PREFIX (torchvision|fcn_)")
     args = parser.parse_args()
@@ -627,7 +628,12 @@ def main() -> None:
         run_tasks(keyed, RESULTS, results, options, "models")
     if args.no_report:
         return
-    findings = static_findings(static_sources(results))
+    cache = WORK / "static.json"
+    if args.static_cached and cache.exists():
+        findings = json.loads(cache.read_text())
+    else:
+        findings = static_findings(static_sources(results))
+        cache.write_text(json.dumps(findings))
     write_report(results, listings, findings, started)
 
 
