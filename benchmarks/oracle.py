@@ -45,12 +45,15 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
-CORPUS = (ROOT.parent.parent / "shared" / "corpus") if not (ROOT.parent / "shared").exists() else ROOT.parent / "shared" / "corpus"
 WORK = HERE / "corpus" / "oracle"
 TV_WHEEL = "torchvision==0.29.1"
 TV_DIR = HERE / "corpus" / "tv"
 RESULTS = WORK / "results.jsonl"
 LISTINGS = WORK / "listings.jsonl"
+#: the table probe_time.py --healthy writes, included in ORACLE.md
+#: how the run was made and the review of its rows (written by hand), included in ORACLE.md
+REVIEW = HERE / "oracle_review.md"
+HEALTHY = WORK / "healthy.md"
 #: timm names of the small variants (the registry's full sweep is hours on 2 cores)
 TIMM_SMALL = re.compile(r"(^|_)(atto|femto|pico|nano|tiny|mini|small|xxs|xs|s|t|b0|lite0|050|18|mobile)(_|$|\d)")
 HF_MODELS = ("BertModel", "GPT2LMHeadModel", "RobertaModel", "DistilBertModel", "ViTModel", "T5EncoderModel")
@@ -65,25 +68,58 @@ def corpus_dir() -> Path:
 
 def preload_torchvision() -> None:
     """Run in each worker before it says ready: torchvision's model code without its compiled
-    extension, then the libraries the tasks import, once per worker instead of once per model."""
+    extension, then the libraries the tasks import, once per worker instead of once per model.
+
+    Best effort: a preload that raises makes the pool fatal for every task (corpus repositories
+    included, which need none of it), so a library that cannot be imported here is left out and
+    the tasks that need it fail one by one with their own import error (``preflight`` says why
+    before the run)."""
+    for step in (_stand_in_torchvision, lambda: __import__("timm"), lambda: __import__("transformers")):
+        try:
+            step()
+        except Exception:  # noqa: BLE001 - see the docstring
+            pass
+
+
+def _stand_in_torchvision() -> None:
     import importlib.machinery
     import types
 
     source = TV_DIR / "torchvision"
-    if "torchvision" not in sys.modules and source.is_dir():
-        stand_in = types.ModuleType("torchvision")
-        stand_in.__spec__ = importlib.machinery.ModuleSpec("torchvision", None, is_package=True)
-        stand_in.__spec__.submodule_search_locations = [str(source)]
-        stand_in.__path__ = [str(source)]  # type: ignore[attr-defined]
-        stand_in.__file__ = str(source / "__init__.py")
-        stand_in.__version__ = "0.29.1"  # type: ignore[attr-defined]
-        sys.modules["torchvision"] = stand_in
+    if "torchvision" in sys.modules or not source.is_dir():
+        return
+    stand_in = types.ModuleType("torchvision")
+    stand_in.__spec__ = importlib.machinery.ModuleSpec("torchvision", None, is_package=True)
+    stand_in.__spec__.submodule_search_locations = [str(source)]
+    stand_in.__path__ = [str(source)]  # type: ignore[attr-defined]
+    stand_in.__file__ = str(source / "__init__.py")
+    stand_in.__version__ = TV_WHEEL.split("==")[1]  # type: ignore[attr-defined]
+    sys.modules["torchvision"] = stand_in
+    try:
         import torchvision.models  # noqa: F401  - warm: every worker's children share it
-    for name in ("timm", "transformers"):
-        try:
-            __import__(name)
-        except ImportError:
-            pass
+    except BaseException:
+        for name in [n for n in sys.modules if n == "torchvision" or n.startswith("torchvision.")]:
+            del sys.modules[name]
+        raise
+
+
+def preflight() -> dict[str, str]:
+    """Which registry libraries import in a fresh interpreter (the stand-in torchvision
+    included): name -> "ok" or the import error, printed before the run."""
+    code = (
+        f"import sys, json; sys.path.insert(0, {str(HERE)!r}); import oracle\n"
+        "out = {}\n"
+        "for name, step in (('torchvision', oracle._stand_in_torchvision), ('timm', lambda: __import__('timm')),"
+        " ('transformers', lambda: __import__('transformers'))):\n"
+        "    try:\n        step(); out[name] = 'ok'\n"
+        "    except BaseException as e:\n        out[name] = f'{type(e).__name__}: {e}'[:200]\n"
+        "print(json.dumps(out))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    try:
+        return json.loads(done.stdout.strip().splitlines()[-1])
+    except (json.JSONDecodeError, IndexError):
+        return {"torchvision": f"preflight failed: {done.stderr[-300:]}"}
 
 
 def fetch_torchvision() -> None:
@@ -142,30 +178,69 @@ def run_tasks(keyed: list[tuple[str, dict]], store: Path, done: dict[str, dict],
         pool.run([task for _, task in todo], on_result=stored)
 
 
-def corpus_tasks(options, listings: dict[str, dict]) -> list[tuple[str, dict]]:
-    """List every model of every corpus file (stored), then one task per model."""
-    files = sorted(p for p in corpus_dir().rglob("*.py") if "/." not in str(p))
+def file_tasks(source: str, roots: list[Path], options, listings: dict[str, dict]) -> list[tuple[str, dict]]:
+    """List every model of every file under ``roots`` (stored), then one task per model."""
+    files = sorted(p for root in roots for p in root.rglob("*.py") if "/." not in str(p))
     listable = [p for p in files if re.search(r"nn\.|Module|torch", p.read_text(errors="replace"))]
-    run_tasks([(f"list|{p}", {**options.task(str(p), ""), "op": "list"}) for p in listable], LISTINGS, listings, options, "corpus listings")
+    run_tasks([(f"list|{p}", {**options.task(str(p), ""), "op": "list"}) for p in listable], LISTINGS, listings, options, f"{source} listings")
+    # a script whose import ran past the limit is listed again with its definitions only (as
+    # ``initlint --probe=all`` does, sweep.relist_scripts)
+    timed_out = [p for p in listable if listings.get(f"list|{p}", {}).get("result", {}).get("stage") == "timeout"]
+    run_tasks([(f"defs|{p}", {**options.task(str(p), ""), "op": "list", "definitions": True}) for p in timed_out],
+              LISTINGS, listings, options, f"{source} scripts listed again with their definitions")
     tasks = []
     for path in listable:
         listing = listings.get(f"list|{path}", {}).get("result", {})
+        if not listing.get("ok") and listings.get(f"defs|{path}", {}).get("result", {}).get("ok"):
+            listing = listings[f"defs|{path}"]["result"]
         for entry in listing.get("models", []) if listing.get("ok") else []:
-            tasks.append((f"corpus|{path}|{entry['name']}", {**options.task(str(path), entry["name"]), "kind": entry["kind"]}))
+            task = options.task(str(path), entry["name"], definitions=bool(listing.get("definitions")))
+            tasks.append((f"{source}|{path}|{entry['name']}", {**task, "kind": entry["kind"]}))
     return tasks
+
+
+def corpus_tasks(options, listings: dict[str, dict]) -> list[tuple[str, dict]]:
+    return file_tasks("corpus", [corpus_dir()], options, listings)
+
+
+#: the ecosystem check's pinned PyPI trees that have no registry source of their own here
+ECOSYSTEM_SKIP = ("transformers", "timm", "torchvision")
+
+
+def ecosystem_roots() -> list[Path]:
+    from ecosystem_corpus import PINS, SOURCES
+
+    return [SOURCES / pin.tree for pin in PINS if pin.tree not in ECOSYSTEM_SKIP and (SOURCES / pin.tree).is_dir()]
+
+
+def ecosystem_tasks(options, listings: dict[str, dict]) -> list[tuple[str, dict]]:
+    """The pinned PyPI packages of the ecosystem check (benchmarks/corpus/ecosystem/src, fetched
+    by ecosystem.py), each file imported under its package name like a corpus file."""
+    roots = ecosystem_roots()
+    if not roots:
+        print("ecosystem: no sources (run benchmarks/ecosystem.py once to fetch them), skipped", flush=True)
+    return file_tasks("ecosystem", roots, options, listings)
+
+
+#: torchvision's builder modules whose models are plain PyTorch (detection needs the compiled ops)
+TV_MODULES = ("torchvision.models", "torchvision.models.segmentation", "torchvision.models.video")
 
 
 def torchvision_tasks(options) -> list[tuple[str, dict]]:
     fetch_torchvision()
-    names = []
-    with open(os.devnull, "w"):
-        code = (
-            f"import sys; sys.path.insert(0, {str(HERE)!r}); import oracle; oracle.preload_torchvision(); "
-            "import torchvision.models as m; print('\\n'.join(m.list_models(module=m)))"
-        )
-        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-        names = [n for n in done.stdout.split() if n]
-    return [(f"torchvision|{n}", options.task("torchvision.models", n)) for n in names]
+    code = (
+        f"import sys, importlib; sys.path.insert(0, {str(HERE)!r}); import oracle; oracle._stand_in_torchvision(); "
+        "import torchvision.models as m\n"
+        f"for name in {TV_MODULES!r}:\n"
+        "    print('\\n'.join(name + ' ' + n for n in m.list_models(module=importlib.import_module(name))))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    pairs = [line.split() for line in done.stdout.splitlines() if len(line.split()) == 2]
+    if not pairs:
+        print(f"torchvision: no builders listed, skipped ({done.stderr.strip()[-200:]})", flush=True)
+    # segmentation builders download a pretrained backbone unless told not to (no network here)
+    offline = {"torchvision.models.segmentation": {"weights_backbone": None}}
+    return [(f"torchvision|{n}", options.task(module, n, factory_kwargs=offline.get(module))) for module, n in pairs]
 
 
 def timm_tasks(options, shard: tuple[int, int]) -> list[tuple[str, dict]]:
@@ -206,17 +281,25 @@ def static_findings(paths: list[Path]) -> list[dict]:
     return found
 
 
-def static_sources() -> list[Path]:
-    paths = [corpus_dir()]
+def static_sources(results: dict[str, dict]) -> list[Path]:
+    """The trees the static engine reads: the corpus, the ecosystem trees, torchvision's and
+    timm's model folders whole, and of transformers (2,600 files, ten minutes here) only the
+    folders that hold a built model."""
+    paths = [corpus_dir(), *ecosystem_roots()]
     if (TV_DIR / "torchvision" / "models").is_dir():
         paths.append(TV_DIR / "torchvision" / "models")
-    for name in ("timm", "transformers"):
-        try:
-            module = __import__(name)
-        except ImportError:
-            continue
-        paths.append(Path(module.__file__).parent / "models")
-    return paths
+    try:
+        import timm
+
+        paths.append(Path(timm.__file__).parent / "models")
+    except ImportError:
+        pass
+    folders = set()
+    for key, item in results.items():
+        info = item["result"].get("model") or {}
+        if key.startswith("hf|") and info.get("file"):
+            folders.add(Path(info["file"]).parent)
+    return paths + sorted(folders)
 
 
 def compare(results: dict[str, dict], findings: list[dict]) -> dict:
@@ -281,27 +364,54 @@ def failure_reasons(results: dict[str, dict]) -> collections.Counter:
         if result.get("ok"):
             continue
         error = result.get("error", "")
-        kind = re.sub(r"\d+", "N", error.split("(at ")[0])[:90]
-        reasons[f"{result.get('stage', '?')}: {kind}"] += 1
+        reasons[f"{result.get('stage', '?')}: {_kind(error)}"] += 1
     return reasons
 
 
+def _kind(error: str) -> str:
+    """An error without its location and numbers, for counting reasons."""
+    return re.sub(r"\d+", "N", error.split(" (at ")[0].split(" [built with")[0])[:110]
+
+
 def corpus_coverage(listings: dict[str, dict], results: dict[str, dict]) -> dict:
-    """nn.Module classes of the corpus (seen by the parent's ast listing), and how many were
-    built and run, directly or by a factory of their file."""
+    """nn.Module classes of the corpus (seen by the parent's ast listing, as ``--probe=all``
+    counts them), how many were built and run (directly or by a factory of their file), and for
+    each of the rest the reason: its file's import error, its own task's error, or not listed."""
     from initlint.probe.candidates import module_classes, read_text
 
-    files = sorted(str(p) for p in corpus_dir().rglob("*.py"))
+    files = sorted(str(p) for p in corpus_dir().rglob("*.py") if "/." not in str(p))
     classes = module_classes({f: read_text(f) for f in files})
-    total = sum(len(v) for v in classes.values())
-    built = set()
+    built: set[tuple[str, str]] = set()
+    errors: dict[tuple[str, str], str] = {}
     for key, item in results.items():
-        if key.startswith("corpus|") and item["result"].get("ok"):
-            info = item["result"].get("model") or {}
-            if info.get("file"):
-                built.add((str(Path(info["file"]).resolve()), info.get("class")))
-    listed = sum(1 for f, defs in classes.items() for d in defs if (str(Path(f).resolve()), d.name) in built)
-    return {"classes": total, "built": listed, "files": len(files)}
+        if not key.startswith("corpus|"):
+            continue
+        _, path, name = key.split("|", 2)
+        result = item["result"]
+        info = result.get("model") or {}
+        if result.get("ok") and info.get("file"):
+            built.add((str(Path(info["file"]).resolve()), info.get("class")))
+        elif not result.get("ok"):
+            errors[(path, name)] = f"{result.get('stage', '?')}: {_kind(result.get('error', ''))}"
+    reasons: collections.Counter = collections.Counter()
+    total = done = 0
+    for path, defs in classes.items():
+        listing = listings.get(f"list|{path}", {}).get("result", {})
+        if not listing.get("ok") and listings.get(f"defs|{path}", {}).get("result", {}).get("ok"):
+            listing = listings[f"defs|{path}"]["result"]
+        for definition in defs:
+            total += 1
+            if (str(Path(path).resolve()), definition.name) in built:
+                done += 1
+            elif not listing:
+                reasons["file not listed (no torch/nn./Module in its text)"] += 1
+            elif not listing.get("ok"):
+                reasons[f"import of its file: {_kind(listing.get('error', ''))}"] += 1
+            elif (path, definition.name) in errors:
+                reasons[errors[(path, definition.name)]] += 1
+            else:
+                reasons["not a model of the imported module (defined under a condition, or not an nn.Module there)"] += 1
+    return {"classes": total, "built": done, "files": len(files), "reasons": reasons}
 
 
 #: small repositories on which the oracle also runs the command a user would
@@ -375,7 +485,7 @@ def cli_checks() -> list[dict]:
 def write_report(results, listings, findings, started: float) -> None:
     summary = compare(results, findings)
     coverage = corpus_coverage(listings, results)
-    reasons = failure_reasons({k: v for k, v in results.items() if k.startswith("corpus|")})
+    reasons = coverage["reasons"]
     seconds = sorted(summary["seconds"])
     lines = [
         "# Oracle: static findings against measurements",
@@ -392,6 +502,8 @@ def write_report(results, listings, findings, started: float) -> None:
         totals.update(counts)
         lines.append(_row(source, counts))
     lines.append(_row("**all**", totals))
+    if REVIEW.exists():
+        lines += ["", REVIEW.read_text().strip()]
     lines += [
         "",
         f"Probe time per built model (in the worker, import to report, after the worker is ready): "
@@ -404,10 +516,17 @@ def write_report(results, listings, findings, started: float) -> None:
         f"../shared/corpus were built and run ({100 * coverage['built'] / max(1, coverage['classes']):.0f}%; "
         "a class counts when the probe built it directly or a factory of its file did).",
         "",
-        "Top reasons for the rest (per model task, numbers replaced by N):",
+        "Top reasons for the rest (per class: its file's import error, or its own task's error; numbers replaced by N):",
         "",
     ]
-    lines += [f"- {count} x {reason}" for reason, count in reasons.most_common(15)]
+    lines += [f"- {count} x {reason}" for reason, count in reasons.most_common(20)]
+    for source in sorted({k.split("|", 1)[0] for k in results} - {"corpus"}):
+        failed = failure_reasons({k: v for k, v in results.items() if k.startswith(source + "|")})
+        if failed:
+            lines += ["", f"{source}: why the {sum(failed.values())} models not built or run were not (per model task):", ""]
+            lines += [f"- {count} x {reason}" for reason, count in failed.most_common(8)]
+    if HEALTHY.exists():
+        lines += ["", "## Healthy well-known models (`python benchmarks/probe_time.py --healthy`)", "", HEALTHY.read_text().strip()]
     lines += [
         "",
         "`initlint --probe=all ../shared/corpus/REPO` as a user runs it (exit 1 = findings count; "
@@ -444,14 +563,26 @@ def torch_version() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sources", default="corpus,torchvision,timm,hf")
+    parser.add_argument("--sources", default="corpus,ecosystem,torchvision,timm,hf")
     parser.add_argument("--shard", default="1/1", help="K/N: the K-th of N slices of the timm registry")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--budget", type=float, default=10.0, help="seconds one model's measurement aims at (the probe adapts sizes)")
     parser.add_argument("--fresh", action="store_true")
     parser.add_argument("--relist", action="store_true", help="list again the files whose import failed (after installing their dependencies)")
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--store", default="", help="NAME: this run appends to results-NAME.jsonl (a shard run beside "
+                        "another); every store is read to resume and to report")
+    parser.add_argument("--no-report", action="store_true", help="measure only (a shard); the last run writes ORACLE.md")
+    parser.add_argument("--remeasure-verdicts", action="store_true",
+                        help="measure again the stored models that got a verdict or a warning (after a probe fix)")
+    parser.add_argument("--static-cached", action="store_true", help="reuse the static findings of the last report (a review edit)")
+    parser.add_argument("--again", action="append", default=[], metavar="PREFIX",
+                        help="measure again the stored models whose key starts with PREFIX (torchvision|fcn_)")
     args = parser.parse_args()
+    global RESULTS, LISTINGS
+    if args.store:
+        RESULTS, LISTINGS = WORK / f"results-{args.store}.jsonl", WORK / f"listings-{args.store}.jsonl"
     started = time.monotonic()
     WORK.mkdir(parents=True, exist_ok=True)
     if args.fresh:
@@ -459,17 +590,34 @@ def main() -> None:
             path.unlink(missing_ok=True)
     from initlint.probe.runner import ProbeOptions
 
-    options = ProbeOptions(device="cpu", timeout=args.timeout, workers=args.workers)
-    results, listings = load_lines(RESULTS), load_lines(LISTINGS)
+    options = ProbeOptions(device="cpu", timeout=args.timeout, workers=args.workers, budget=args.budget)
+    results, listings = {}, {}
+    # oldest store first: a later run's line (a file listed again) wins over an earlier one's
+    for path in sorted(WORK.glob("results*.jsonl"), key=lambda p: p.stat().st_mtime):
+        results.update(load_lines(path))
+    for path in sorted(WORK.glob("listings*.jsonl"), key=lambda p: p.stat().st_mtime):
+        listings.update(load_lines(path))
+    if args.remeasure_verdicts:
+        again = [k for k, v in results.items() if v["result"].get("ok") and (v["result"]["report"].get("verdicts") or v["result"]["report"].get("warnings"))]
+        print(f"measuring again {len(again)} models that got a verdict or a warning", flush=True)
+        for key in again:
+            del results[key]
+    for prefix in args.again:
+        for key in [k for k in results if k.startswith(prefix)]:
+            del results[key]
     if args.relist:
         listings = {k: v for k, v in listings.items() if v["result"].get("ok")}
         LISTINGS.write_text("".join(json.dumps(v) + "\n" for v in listings.values()))
     sources = args.sources.split(",")
     if not args.report_only:
         fetch_torchvision()
+        for name, state in preflight().items():
+            print(f"{name}: {'importable' if state == 'ok' else 'NOT importable, its tasks will fail: ' + state}", flush=True)
         keyed: list[tuple[str, dict]] = []
         if "corpus" in sources:
             keyed += corpus_tasks(options, listings)
+        if "ecosystem" in sources:
+            keyed += ecosystem_tasks(options, listings)
         if "hf" in sources:
             keyed += hf_tasks(options)
         if "torchvision" in sources:
@@ -478,7 +626,14 @@ def main() -> None:
             index, count = (int(n) for n in args.shard.split("/"))
             keyed += timm_tasks(options, (index, count))
         run_tasks(keyed, RESULTS, results, options, "models")
-    findings = static_findings(static_sources())
+    if args.no_report:
+        return
+    cache = WORK / "static.json"
+    if args.static_cached and cache.exists():
+        findings = json.loads(cache.read_text())
+    else:
+        findings = static_findings(static_sources(results))
+        cache.write_text(json.dumps(findings))
     write_report(results, listings, findings, started)
 
 

@@ -16,6 +16,7 @@ expected), its learning rate or the reason there is none, and the sizes the prob
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -71,6 +72,7 @@ def healthy() -> None:
     pool = WorkerPool(1, 120, 4096, 300, (f"{oracle.__file__}:preload_torchvision",))
     sent: dict[int, float] = {}
     print(f"{'model':28s} {'seconds':>7s}  verdicts  learning rate / reason; sizes")
+    rows = []
     with pool:
         # one task at a time, so that each one's wall time is its own
         for index, task in enumerate(tasks):
@@ -79,7 +81,9 @@ def healthy() -> None:
             wall = time.perf_counter() - sent[index]
             label = task.get("target") or task["model"]
             if not result.get("ok"):
-                print(f"{label:28s} {wall:7.1f}  error: {result.get('stage')}: {result.get('error', '')[:150]}")
+                error = f"{result.get('stage')}: {result.get('error', '')[:150]}"
+                print(f"{label:28s} {wall:7.1f}  error: {error}")
+                rows.append(f"| {label} | {wall:.1f} | ERROR | {error} | |")
                 continue
             report = ModelReport.from_dict(result["report"])
             lr = f"lr {report.max_stable_lr:.3g} ({report.lr_method})" if report.max_stable_lr else next(
@@ -88,6 +92,17 @@ def healthy() -> None:
             sizes = "; ".join(n for n in report.notes if n.startswith(("batch", "input", "BatchNorm", "built from")))
             kinds = ",".join(v.kind for v in report.verdicts) or "none"
             print(f"{label:28s} {wall:7.1f}  {kinds:8s}  {lr}; {report.inputs}; {sizes}")
+            inputs = ", ".join(f"{k}: {v}" for k, v in report.inputs.items())
+            rows.append(f"| {label} | {wall:.1f} | {kinds} | {lr} | {inputs}; {sizes} |")
+    walls = sorted(float(r.split(" | ")[1]) for r in rows)
+    header = (
+        f"Each model in one ready worker, learning rate included, default budget (10 s); wall seconds from "
+        f"hand-over to result on this {os.cpu_count()}-core machine under its usual load. "
+        f"Median {walls[len(walls) // 2]:.1f} s, max {walls[-1]:.1f} s.\n\n"
+        "| model | seconds | verdicts | learning rate or reason | input; sizes chosen |\n|---|---:|---|---|---|\n"
+    )
+    oracle.WORK.mkdir(parents=True, exist_ok=True)
+    oracle.HEALTHY.write_text(header + "\n".join(rows) + "\n")
 
 
 def main() -> None:

@@ -158,3 +158,91 @@ def test_probe_all_on_the_legit_zoo(cli):
         "initlint: probe: 32 of 32 models measured; 31 of 31 nn.Module classes built and run; 0 not probed"
     ), result.stderr
     assert result.exit_code == 0
+
+
+
+SCRIPT = '''import torch
+import torch.nn as nn
+
+try:
+    from apex import amp
+except ImportError:
+    amp = None
+
+HIDDEN = 16
+
+
+class Net(nn.Module):
+    def __init__(self, hidden=HIDDEN):
+        super().__init__()
+        self.fc = nn.Linear(8, hidden)
+        self.out = nn.Linear(hidden, 2)
+
+    def forward(self, x):
+        return self.out(self.fc(x).relu())
+
+
+net = Net()
+'''
+
+
+@pytest.mark.parametrize("top, why", [
+    ('data = torch.load("data/train.pt")\n', "its top-level code raised FileNotFoundError at line 23"),
+    ("while True:  # the training loop\n    pass\n", "its top-level code ran past the time limit before"),
+])
+def test_probe_all_runs_only_the_definitions_of_a_script(cli, tmp_path, top, why):
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "train.py").write_text(SCRIPT + top)
+    before = _tree(root)
+    args = ["--no-cache", "--format", "json", "--probe=all", "--device", "cpu", "--probe-timeout", "10", "train.py"]
+    result = cli(args, root)
+    assert json.loads(result.stdout) == []
+    assert result.stderr.splitlines()[-1] == (
+        "initlint: probe: 1 of 1 models measured; 1 of 1 nn.Module classes built and run; 0 not probed"
+    ), result.stderr
+    if top.startswith("data"):  # a single target is imported once: only a raising top level falls back
+        probed = cli(["probe", "--device", "cpu", "--format", "json", "train.py:Net"], root)
+        assert json.loads(probed.stdout)["notes"][0] == (
+            f"script: ran only its definitions (imports, def, class, constants), since {why}; "
+            "the top-level statements at line(s) 22, 23 were not run"
+        )
+    assert _tree(root) == before
+
+
+def test_a_class_reads_the_constants_of_its_scripts_main_block(cli, tmp_path):
+    (tmp_path / "seq2seq.py").write_text(
+        "import torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.fc = nn.Linear(n_in, n_hidden)\n\n    def forward(self, x):\n        return self.fc(x)\n\n\n"
+        "if __name__ == '__main__':\n    vocab = {'a': 0, 'b': 1, 'c': 2}\n    n_in = len(vocab)\n    n_hidden = 8\n"
+        "    model = Net()\n    model.train_forever()\n"
+    )
+    probed = cli(["probe", "--device", "cpu", "--format", "json", "seq2seq.py:Net"], tmp_path)
+    report = json.loads(probed.stdout)
+    assert report["inputs"] == {"x": "Bx3 float32"}
+    assert report["notes"][0] == (
+        'script: took vocab, n_in, n_hidden from its `if __name__ == "__main__":` block (values computed without side effects)'
+    )
+
+
+def test_a_script_that_saves_and_downloads_at_import_leaves_the_tree_unchanged(cli, tmp_path):
+    root = tmp_path / "tutorial"
+    root.mkdir()
+    (root / "LICENSE").write_text("MIT\n")
+    (root / "save_reload.py").write_text(SCRIPT + (
+        "import os\n"
+        "os.makedirs('./mnist/raw', exist_ok=True)  # a dataset download\n"
+        "torch.save(net.state_dict(), 'net_params.pkl')\n"
+        "with open('log.txt', 'w') as log:\n    log.write('trained')\n"
+    ))
+    before = _tree(root)
+    result = cli(["--no-cache", "--probe=all", "--device", "cpu", "save_reload.py"], root)
+    assert result.stderr.splitlines()[-1] == (
+        "initlint: probe: 1 of 1 models measured; 1 of 1 nn.Module classes built and run; 0 not probed"
+    ), result.stderr
+    assert _tree(root) == before
+    probed = cli(["probe", "--device", "cpu", "--format", "json", "save_reload.py:Net"], root)
+    assert json.loads(probed.stdout)["notes"][0].startswith(
+        "script: ran only its definitions (imports, def, class, constants), since its top-level code raised PermissionError at line 24;"
+    )
+    assert _tree(root) == before

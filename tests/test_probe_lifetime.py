@@ -36,7 +36,8 @@ class Net(nn.Module):
         self.fc = nn.Linear(256, 256)
         nn.init.normal_(self.fc.weight, std=1.0)
         helper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
-        Path(__file__).with_name("pids.txt").write_text(f"{os.getpid()} {helper.pid}")
+        # outside the project: the probe refuses writes into the user's tree
+        Path(os.environ["HANG_PIDS"]).write_text(f"{os.getpid()} {helper.pid}")
         while True:  # at full CPU, as the issue saw it
             pass
 
@@ -55,13 +56,15 @@ def _alive(pid: int) -> bool:
 
 
 def _start_hanging_probe(tmp_path: Path) -> tuple[subprocess.Popen, int, int]:
-    (tmp_path / "hang.py").write_text(HANGS)
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "hang.py").write_text(HANGS)
+    pids = tmp_path / "pids.txt"
     parent = subprocess.Popen(
         [sys.executable, "-m", "initlint", "--no-cache", "--probe", "--device", "cpu",
          "--probe-timeout", "500", "hang.py"],
-        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=project, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "HANG_PIDS": str(pids)},
     )
-    pids = tmp_path / "pids.txt"
     for _ in range(1200):  # the worker imports torch first: up to two minutes on a busy machine
         if pids.exists() and pids.read_text():
             worker, helper = map(int, pids.read_text().split())
@@ -170,3 +173,37 @@ def test_a_model_that_changes_the_worker_does_not_change_the_next_one(tmp_path):
         "status": "confirmed",
         "measured": "measured signal variance x260 per layer (std x16) on fc; predicted x256",
     }
+
+
+SPAWNS = '''\
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        helper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+        Path(os.environ["HANG_PIDS"]).write_text(str(helper.pid))
+        raise RuntimeError("the model fails after starting a helper")
+
+    def forward(self, x):
+        return x
+'''
+
+
+def test_a_helper_the_model_started_ends_with_its_task(tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "spawns.py").write_text(SPAWNS)
+    pids = tmp_path / "pids.txt"
+    done = subprocess.run(
+        [sys.executable, "-m", "initlint", "--no-cache", "--probe=all", "--device", "cpu", "spawns.py"],
+        cwd=project, capture_output=True, text=True, timeout=600, env={**os.environ, "HANG_PIDS": str(pids)},
+    )
+    assert "Net: not probed (build: RuntimeError: the model fails after starting a helper" in done.stderr
+    assert _gone(int(pids.read_text()))

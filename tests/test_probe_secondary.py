@@ -154,3 +154,81 @@ def test_dead_units_need_enough_values_per_unit():
     narrow = initlint.probe(seeded(NegativeBias), torch.randn(2, 16), learning_rate=False)
     assert [layer.dead for layer in narrow.layers] == [None, None, None]
     assert [v.kind for v in narrow.verdicts if v.kind == "dead"] == []
+
+
+class _Attend(nn.Module):
+    def forward(self, query, key, value):
+        return torch.matmul((query @ key.transpose(-2, -1)).softmax(dim=-1), value)
+
+
+class SingleKeyAttention(nn.Module):
+    """Fed one position, softmax over a single key is 1 whatever the query: the output does not
+    depend on the query at all (the forward's math), which is no vanishing signal."""
+
+    def __init__(self):
+        super().__init__()
+        self.q, self.k, self.v, self.out = (nn.Linear(16, 16) for _ in range(4))
+        self.attend = _Attend()
+
+    def forward(self, query, key, value):
+        q, k, v = (layer(x).unsqueeze(1) for layer, x in ((self.q, query), (self.k, key), (self.v, value)))
+        return self.out(self.attend(q, k, v).squeeze(1))
+
+
+class DeadRelu(nn.Module):
+    """A bias of -100 kills every ReLU unit: the signal is cut by the init, a real collapse."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b, self.c = nn.Linear(32, 32), nn.Linear(32, 32), nn.Linear(32, 32)
+        nn.init.constant_(self.a.bias, -100.0)
+
+    def forward(self, x):
+        return self.c(self.b(nn.functional.relu(self.a(x))))
+
+
+def test_an_input_the_output_does_not_depend_on_is_no_vanishing_signal():
+    model = seeded(SingleKeyAttention)
+    report = initlint.probe(model, (torch.randn(32, 16), torch.randn(32, 16), torch.randn(32, 16)))
+    assert report.verdicts == []
+    assert report.signal_cut == "attend" and report.signal_gain is None and report.first_last_grad is None
+    assert (
+        "the output does not depend on the input through attend (its JVP tangent is exactly 0 there, and no "
+        "weight on the way is zero): the forward's math, not an init scale; signal gains omitted"
+    ) in report.notes
+    assert (
+        "q gets a gradient of exactly 0 with no zero weight after it: the output does not depend on it "
+        "(the forward's math, not an init scale); the first/last gradient ratio is skipped"
+    ) in report.notes
+
+
+def test_a_signal_cut_by_dead_units_stays_a_verdict():
+    report = initlint.probe(seeded(DeadRelu), torch.randn(64, 32))
+    assert report.signal_cut is None
+    assert [v.kind for v in report.verdicts] == ["vanishing", "vanishing", "dead"]
+
+
+class LongKernels(nn.Module):
+    """Kernels of 41 with stride 4 (an audio discriminator), Kaiming init for its leaky ReLU: on
+    a short input most taps see padding, which alone shrinks the signal."""
+
+    def __init__(self):
+        super().__init__()
+        self.convs = nn.ModuleList([nn.Conv1d(1 if i == 0 else 32, 32, 41, 4, padding=20) for i in range(5)])
+        for conv in self.convs:
+            nn.init.kaiming_normal_(conv.weight, a=0.1, nonlinearity="leaky_relu")
+        self.post = nn.Conv1d(32, 1, 3, 1, padding=1)
+
+    def forward(self, x):
+        for conv in self.convs:
+            x = nn.functional.leaky_relu(conv(x), 0.1)
+        return self.post(x)
+
+
+def test_a_collapse_the_padding_of_long_kernels_explains_is_a_warning():
+    report = initlint.probe(seeded(LongKernels), torch.randn(16, 1, 128))
+    assert report.verdicts == []
+    assert [v.kind for v in report.warnings] == ["vanishing"]
+    note = next(n for n in report.notes if n.startswith("the input reached"))
+    assert note.startswith("the input reached convs.1 and 4 more shorter than its kernel (41,): only x")
+    assert note.endswith("a warning, not a verdict (pass --probe-input with the size the model is used at)")

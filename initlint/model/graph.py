@@ -120,15 +120,22 @@ class Link:
     factor: float
 
 
+def onward(node: FlowNode) -> list[FlowNode]:
+    """The consumers that compute on with ``node``'s value: a copy returned to the caller as
+    well (``pre_activations.append(x)``, returned for plotting) leaves the forward path as is."""
+    return [c for c in node.consumers if c.op != "output"] if len(node.consumers) > 1 else list(node.consumers)
+
+
 def next_layer(node: FlowNode) -> Link | None:
     """The one layer ``node`` feeds through activations and scalings alone, if there is one."""
     activations: list[Any] = []
     factor = 1.0
     current = node
     for _ in range(16):
-        if len(current.consumers) != 1:
+        consumers = onward(current)
+        if len(consumers) != 1:
             return None
-        following = current.consumers[0]
+        following = consumers[0]
         if following.op == "layer":
             return Link(following, activations, factor)
         if following.op not in CHAIN_THROUGH:

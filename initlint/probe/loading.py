@@ -21,7 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from initlint.probe.guard import refuse_writes
 from initlint.probe.layout import Layout, layout_of
+from initlint.probe.scripts import failed_in_top_level, main_constants, script_definitions
 
 
 class LoadError(Exception):
@@ -35,15 +37,32 @@ def _put_on_path(paths) -> None:
         sys.path.insert(0, path)
 
 
-def import_target(where: str, search: tuple[str, ...] = (), cwd: str | None = None):
-    """The module for ``path/to/file.py`` or ``package.module``; sets the working directory."""
+def import_target(where: str, search: tuple[str, ...] = (), cwd: str | None = None, definitions: bool = False):
+    """The module for ``path/to/file.py`` or ``package.module``; sets the working directory.
+    ``definitions``: run only the file's definitions (a script whose top level ran past the
+    time limit before; scripts.py). A file whose own top-level code raises gets the same."""
     if where.endswith((".py", ".ipynb")):
         layout = layout_of(Path(where))
         os.chdir(layout.root)
+        refuse_writes(layout.root)
         _put_on_path([*layout.paths, *search])
-        return load_notebook(layout.file) if where.endswith(".ipynb") else _import_layout(layout)
+        if where.endswith(".ipynb"):
+            return load_notebook(layout.file)
+        if definitions:
+            return with_main_constants(load_definitions(layout, "its top-level code ran past the time limit before"), layout.file)
+        try:
+            module = _import_layout(layout)
+        except BaseException as error:
+            if isinstance(error, KeyboardInterrupt):
+                raise
+            line = _top_level_line(error, layout.file)
+            if not failed_in_top_level(Path(layout.file).read_text(encoding="utf-8", errors="replace"), line):
+                raise
+            module = load_definitions(layout, f"its top-level code raised {type(error).__name__} at line {line}")
+        return with_main_constants(module, layout.file)
     if cwd:
         os.chdir(cwd)
+        refuse_writes(cwd)
     _put_on_path([*search, *([cwd] if cwd else [])])
     try:
         return importlib.import_module(where)
@@ -100,6 +119,11 @@ def _failed_in_parent_init(error: BaseException, layout: Layout) -> bool:
 
 
 def _import_below_stand_ins(layout: Layout):
+    _stand_in_parents(layout)
+    return importlib.import_module(layout.module)
+
+
+def _stand_in_parents(layout: Layout) -> None:
     parts = layout.module.split(".")
     folder = Path(layout.paths[0])
     for depth in range(1, len(parts)):
@@ -109,7 +133,69 @@ def _import_below_stand_ins(layout: Layout):
         stand_in.__path__ = [str(folder)]  # type: ignore[attr-defined]
         stand_in.__package__ = name
         sys.modules[name] = stand_in
-    return importlib.import_module(layout.module)
+
+
+def _top_level_line(error: BaseException, file: str) -> int | None:
+    """The line of the innermost ``<module>`` frame of ``file`` in the traceback, if any."""
+    line = None
+    for frame in traceback.extract_tb(error.__traceback__):
+        if frame.name == "<module>" and str(Path(frame.filename).resolve()) == file:
+            line = frame.lineno
+    return line
+
+
+def load_definitions(layout: Layout, why: str) -> types.ModuleType:
+    """Run only the definitions of the script ``layout.file`` (scripts.py), under its import
+    name so that its relative imports and ``__module__`` are its project's."""
+    try:
+        source = script_definitions(Path(layout.file).read_text(encoding="utf-8", errors="replace"))
+    except (SyntaxError, ValueError) as error:
+        raise LoadError(f"{Path(layout.file).name}: {error}") from None
+    top = layout.module.split(".")[0]
+    for name in [n for n in sys.modules if n == layout.module]:
+        del sys.modules[name]
+    name = layout.module
+    existing = sys.modules.get(top)
+    if existing is not None and not _inside(existing, layout.paths[0]) and not layout.in_package:
+        name = f"initlint_probe_{abs(hash(layout.file))}_{Path(layout.file).stem}"
+    elif layout.in_package:
+        parent = layout.module.rpartition(".")[0]
+        try:
+            importlib.import_module(parent)
+        except Exception:  # noqa: BLE001 - a parent __init__ that fails: stand-ins instead
+            for stale in [n for n in sys.modules if n == top or n.startswith(top + ".")]:
+                del sys.modules[stale]
+            _stand_in_parents(layout)
+    spec = importlib.util.spec_from_file_location(name, layout.file)
+    if spec is None:
+        raise LoadError(f"cannot import {layout.file}")
+    module = importlib.util.module_from_spec(spec)
+    module.__initlint_script__ = why  # type: ignore[attr-defined]
+    module.__initlint_skipped_lines__ = source.skipped  # type: ignore[attr-defined]
+    sys.modules[name] = module
+    exec(compile(source.text, layout.file, "exec"), module.__dict__)  # noqa: S102 - the user's own file, asked for
+    return module
+
+
+def with_main_constants(module: types.ModuleType, file: str) -> types.ModuleType:
+    """Give the module the side-effect-free constants of its ``__main__`` block that it does
+    not define itself (scripts.main_constants), so that its classes can read them; noted."""
+    try:
+        text = Path(file).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return module
+    taken = []
+    for names, source in main_constants(text):
+        if any(name in vars(module) for name in names):
+            continue
+        try:
+            exec(compile(source, file, "exec"), vars(module))  # noqa: S102 - pure: builtins and str/dict methods only
+        except Exception:  # noqa: BLE001 - a constant that reads another missing name: left out
+            continue
+        taken.extend(names)
+    if taken:
+        module.__initlint_main_constants__ = tuple(taken)  # type: ignore[attr-defined]
+    return module
 
 
 def load_by_path(path: str, name: str | None = None):

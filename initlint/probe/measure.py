@@ -10,6 +10,7 @@ rate (training.py). Recording is recording.py, the per-layer statistics stats.py
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from typing import Any
@@ -88,8 +89,12 @@ def measure(
     if learning_rate:
         _optional(report, "learning rate", lambda: stable_learning_rate(call, report, seed, deadline), deadline)
     verdicts = judge(report, thresholds or ProbeThresholds())
+    short = _padded_vanishing(report, recorder, verdicts, thresholds or ProbeThresholds())
     if norm_eval:  # a norm layer that saw too few values: a warning, never a verdict
         report.warnings = [v for v in verdicts if v.kind in ("exploding", "vanishing")]
+        verdicts = [v for v in verdicts if v not in report.warnings]
+    elif short:  # convolutions longer than their input explain the collapse: a warning
+        report.warnings = [v for v in verdicts if v.kind == "vanishing"]
         verdicts = [v for v in verdicts if v not in report.warnings]
     report.verdicts = verdicts
     report.seconds = time.perf_counter() - started
@@ -236,6 +241,12 @@ def _gradients(call: "_Call", output: torch.Tensor, recorder: Recorder, report: 
         usable.pop()  # a U(+-3e-3) policy head: its small weights are the design, not a collapse
     if len(usable) < 2 or not usable[-1][0].grad_norm:
         return
+    if report.signal_cut is not None and usable[0][0].grad_norm == 0.0 and all(norm > 0 for _, norm, _ in usable):
+        report.notes.append(
+            f"{usable[0][0].name} gets a gradient of exactly 0 with no zero weight after it: the output "
+            "does not depend on it (the forward's math, not an init scale); the first/last gradient ratio is skipped"
+        )
+        return
     last = usable[-1][2]
     shared = [m for m in call.model.modules() if weight_of(m) is last]
     if len(shared) > 1 or any(last is w for _, _, w in usable[:-1]):
@@ -245,6 +256,27 @@ def _gradients(call: "_Call", output: torch.Tensor, recorder: Recorder, report: 
         )
         return
     report.first_last_grad = usable[0][0].grad_norm / usable[-1][0].grad_norm
+
+
+def _padded_vanishing(report: ModelReport, recorder: Recorder, verdicts, limits: ProbeThresholds) -> bool:
+    """Whether a vanishing signal is explained by convolutions longer than their input (their
+    taps see padding): measured gain / the product of their tap shares is above the threshold.
+    Then it is a warning with a note; a collapse beyond that stays a verdict."""
+    signal = report.hidden_signal_gain if report.hidden_signal_gain is not None else report.signal_gain
+    if signal is None or not any(v.kind == "vanishing" for v in verdicts):
+        return False
+    short = [n for n in recorder.order if recorder.stats[n].get("tap_share", 1.0) < 1.0]
+    share = math.prod(recorder.stats[n]["tap_share"] for n in short)
+    if not short or signal / share < limits.min_signal_gain:
+        return False
+    module = recorder.stats[short[0]]["module"]
+    more = f" and {len(short) - 1} more" if len(short) > 1 else ""
+    report.notes.append(
+        f"the input reached {short[0]}{more} shorter than its kernel {tuple(module.kernel_size)}: only "
+        f"x{share:.2g} of their taps see data, which explains the signal's x{signal:.2g}; a warning, not a verdict "
+        "(pass --probe-input with the size the model is used at)"
+    )
+    return True
 
 
 def _tiny_head(last: LayerStats, before: LayerStats) -> bool:

@@ -127,12 +127,31 @@ class Recorder:
                 record["out_m2"] = moment(out, self.generator)
             record["in"] = moment(inp, self.generator) if inp is not None and inp.is_floating_point() else None
             record["collapsed"] = collapsed(inp) if inp is not None else None
+            record["tap_share"] = tap_share(mod, inp)
 
         return hook
 
     def remove(self) -> None:
         for handle in self.handles:
             handle.remove()
+
+
+def tap_share(module: nn.Module, inp: torch.Tensor | None) -> float:
+    """For a (non-transposed) convolution whose input is shorter than its kernel in some spatial
+    dimension, the share of its kernel taps that can see data (the rest see padding): its
+    measured gain is about that much below what the init gives at the size it is used at.
+    1.0 otherwise."""
+    if not isinstance(module, nn.modules.conv._ConvNd) or module.transposed or inp is None:
+        return 1.0
+    dims = len(module.kernel_size)
+    if inp.dim() < dims + 1:
+        return 1.0
+    share = 1.0
+    for size, kernel, dilation in zip(tuple(inp.shape[-dims:]), module.kernel_size, module.dilation):
+        span = dilation * (kernel - 1) + 1
+        if size < span:
+            share *= max(1, math.ceil(size / dilation)) / kernel
+    return share
 
 
 def collapsed(tensor: torch.Tensor) -> bool:

@@ -86,6 +86,8 @@ class ModelReport:
     notes: list[str] = field(default_factory=list)
     #: BatchNorm ran in eval mode (its initial running statistics)
     norm_eval: bool = False
+    #: the module where the input's signal is cut exactly by the forward's math (stats.py)
+    signal_cut: str | None = None
     #: forward argument -> what the probe fed (``Bx3x224x224 float32``)
     inputs: dict[str, str] = field(default_factory=dict)
 

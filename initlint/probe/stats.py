@@ -88,6 +88,14 @@ def _hidden_path(report: ModelReport, recorder: Recorder, weight_names: list[str
     if first is not None and first.is_floating_point() and not collapsed(first):
         kept = [n for n in live if recorder.stats[n].get("collapsed") is False]
         live = kept if len(kept) >= 2 else live
+    cut = _cut_without_zero_weights(recorder)
+    if cut is not None:
+        report.signal_gain, report.signal_cut = None, cut
+        report.notes.append(
+            f"the output does not depend on the input through {cut} (its JVP tangent is exactly 0 there, "
+            "and no weight on the way is zero): the forward's math, not an init scale; signal gains omitted"
+        )
+        start_t = None
     if start_t and len(live) >= 2:
         end = live[-1]
         report.judged_at = end
@@ -98,6 +106,26 @@ def _hidden_path(report: ModelReport, recorder: Recorder, weight_names: list[str
     report.normalized = any(
         "Norm" in type(recorder.stats[n]["module"]).__name__ for n in recorder.order
     )
+
+
+def _cut_without_zero_weights(recorder: Recorder) -> str | None:
+    """The module where the input's tangent becomes exactly 0 when no all-zero weight comes
+    before it (softmax over a single key, a comparison, an integer cast): the output does not
+    depend on that input at all, whatever the init. None when the tangent lives on, or when a
+    zero weight is what cut it (a real collapse)."""
+    cuts = []
+    for name in recorder.order:
+        record = recorder.stats[name]
+        weight = weight_of(record["module"])
+        if weight is not None and not bool(weight.detach().any()):
+            return None
+        t_in, t_out = record.get("t_in"), record.get("t_out")
+        if t_in and t_out == 0.0:
+            cuts.append(record["module"])
+            if type(record["module"]).__module__ == "torch.nn.modules.activation":
+                return None  # every unit of a ReLU dead: the init's doing (IL905 measures it)
+            cuts[-1] = name
+    return cuts[0] if cuts else None
 
 
 def _mean_correlation(units: torch.Tensor, limit: int = 64) -> float | None:

@@ -84,7 +84,10 @@ def probe_all(
     listable = [(d, r) for d, r in files if "Module" in texts[d] or "nn." in texts[d] or "torch" in texts[d]]
     statically = module_classes(texts)
     with options.pool() as pool:
-        listings = _results([{**options.task(real, ""), "op": "list"} for _, real in listable], options, pool)
+        listings = relist_scripts(
+            listable, _results([{**options.task(real, ""), "op": "list"} for _, real in listable], options, pool),
+            lambda again: _results(again, options, pool), options,
+        )
         tasks, keys = [], []
         for (display, real), listing in zip(listable, listings):
             if not listing.get("ok"):
@@ -93,7 +96,7 @@ def probe_all(
                     sweep.classes += 1
                 continue
             for entry in listing["models"]:
-                tasks.append(options.task(real, entry["name"]))
+                tasks.append(options.task(real, entry["name"], definitions=bool(listing.get("definitions"))))
                 keys.append((display, entry["name"], entry["kind"], entry.get("line")))
         groups = group_findings(findings)
         listed = {(display, name) for display, name, _, _ in keys}
@@ -107,6 +110,19 @@ def probe_all(
         sweep.runs.append(ModelRun(display, model, kind, result))
     _report(sweep, texts, groups, allowed, suppressed)
     return sweep
+
+
+def relist_scripts(listable: list[tuple[str, str]], listings: list[dict[str, Any]], run, options: ProbeOptions) -> list[dict[str, Any]]:
+    """A ``.py`` file whose import ran past the time limit (a script training at its top level)
+    is listed again with only its definitions run (scripts.py); the other listings stay."""
+    again = [i for i, (_, real) in enumerate(listable) if real.endswith(".py") and listings[i].get("stage") == "timeout"]
+    if not again:
+        return listings
+    retried = run([{**options.task(listable[i][1], ""), "op": "list", "definitions": True} for i in again])
+    listings = list(listings)
+    for i, result in zip(again, retried):
+        listings[i] = result if result.get("ok") else listings[i]
+    return listings
 
 
 def _report(sweep: Sweep, texts: dict[str, str], groups, allowed, suppressed) -> None:

@@ -46,9 +46,20 @@ def user_frame(error: BaseException) -> str:
 def _load_notes(module: Any) -> list[str]:
     from initlint.probe.loading import skipped_cells
 
+    notes = []
+    constants = getattr(module, "__initlint_main_constants__", ())
+    if constants:
+        shown = ", ".join(constants[:8]) + (", ..." if len(constants) > 8 else "")
+        notes.append(f"script: took {shown} from its `if __name__ == \"__main__\":` block (values computed without side effects)")
+    script = getattr(module, "__initlint_script__", None)
+    if script:
+        lines = getattr(module, "__initlint_skipped_lines__", ())
+        shown = ", ".join(str(n) for n in lines[:8]) + (", ..." if len(lines) > 8 else "")
+        return [f"script: ran only its definitions (imports, def, class, constants), since {script}; "
+                f"the top-level statements at line(s) {shown} were not run", *notes]
     skipped = skipped_cells(module)
     if not skipped:
-        return []
+        return notes
     cells = ", ".join(str(n) for n in skipped)
     return [f"notebook: ran only its definitions (imports, def, class, constants); the other code of cell(s) {cells} was not run"]
 
@@ -110,10 +121,13 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
     seed = int(task.get("seed", 0))
     stage = "import"
     try:
-        module = import_target(task["path"], tuple(task.get("search") or ()), task.get("cwd"))
+        module = import_target(task["path"], tuple(task.get("search") or ()), task.get("cwd"), bool(task.get("definitions")))
         load_notes = _load_notes(module)
         if task.get("op") == "list":
-            return {"ok": True, "models": [entry.to_dict() for entry in list_models(module)]}
+            listed = {"ok": True, "models": [entry.to_dict() for entry in list_models(module)]}
+            if getattr(module, "__initlint_script__", None):
+                listed["definitions"], listed["notes"] = True, load_notes
+            return listed
         stage = "build"
         torch.manual_seed(seed)
         built = build_model(module, task["model"], task.get("overrides") or {}, task.get("factory"), task.get("factory_kwargs"))

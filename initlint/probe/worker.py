@@ -168,6 +168,10 @@ def serve(protocol) -> None:
         data = _read_all(read_end)
         os.close(read_end)
         _, status = os.waitpid(pid, 0)
+        try:  # helpers the model started (its process group) end with its task
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError, OSError):
+            pass
         try:
             result = json.loads(data.decode("utf-8")) if data else None
         except (UnicodeDecodeError, json.JSONDecodeError):

@@ -1,0 +1,70 @@
+"""scripts.py: a script's definitions keep their line numbers; which failures they avoid."""
+
+from __future__ import annotations
+
+from initlint.probe.scripts import failed_in_top_level, main_constants, script_definitions
+
+SCRIPT = '''"""A training script."""
+import torch.nn as nn
+try:
+    import apex
+except ImportError:
+    apex = None
+SIZES = [64, 32]
+device = torch.device("cuda")
+
+
+class Net(nn.Module):
+    pass
+
+
+for epoch in range(10):
+    train(Net())
+if __name__ == "__main__":
+    main()
+'''
+
+
+def test_script_definitions_blank_every_other_statement_and_keep_line_numbers():
+    found = script_definitions(SCRIPT)
+    lines = found.text.splitlines()
+    assert len(lines) == len(SCRIPT.splitlines())
+    assert [n + 1 for n, line in enumerate(lines) if line] == [1, 2, 3, 4, 5, 6, 7, 11, 12]
+    assert found.skipped == (8, 15, 17)
+
+
+def test_failed_in_top_level_only_for_statements_the_definitions_leave_out():
+    assert failed_in_top_level(SCRIPT, 16)  # inside the training loop
+    assert failed_in_top_level(SCRIPT, 8)  # torch.device(...) calls
+    assert not failed_in_top_level(SCRIPT, 2)  # an import: running only definitions fails too
+    assert not failed_in_top_level(SCRIPT, 12)  # the class body itself
+    assert not failed_in_top_level(SCRIPT, None)
+
+
+MAIN = '''
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(n_class, d_model)
+
+
+if __name__ == "__main__":
+    sentences = ["i like dog", "i love coffee"]
+    word_list = " ".join(sentences).split()
+    word_dict = {w: i for i, w in enumerate(sorted(set(word_list)))}
+    n_class = len(word_dict)
+    d_model, n_heads = 64, 4
+    device = torch.device("cuda")
+    model = Net()
+    train(model)
+'''
+
+
+def test_main_constants_are_the_side_effect_free_assignments_of_the_main_block():
+    assert [names for names, _ in main_constants(MAIN)] == [
+        ("sentences",), ("word_list",), ("word_dict",), ("n_class",), ("d_model", "n_heads"),
+    ]
+    assert main_constants("x = 1\n") == []
