@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import sys
+import threading
 
 import libcst as cst
 
@@ -96,27 +97,43 @@ def python_tree(text: str) -> ast.Module | str:
 
     CPython's syntax errors are the clearest, and its parser refuses pathologically deep code
     (more than 200 nested brackets, thousands of nested operators) cleanly. How deep a tree it
-    builds depends on the recursion limit left above the caller, so it gets the same room
-    wherever it is called from (a worker, a forked child, a test): the answer depends on the
-    text alone, and every way of linting a file agrees.
+    builds depends on the recursion room its thread has left, which the caller's frames (and
+    C-level calls that count against the limit without being frames) use up. So it parses in a
+    thread of its own that starts with exactly ``_PARSER_ROOM``: the answer depends on the text
+    alone, and every way of linting a file (in-process after a thousand other files, a
+    worker, a forked child, a test) agrees, also at the boundary (a 2,999-term ``1+1+...``).
     """
+    outcome: list[ast.Module | str] = []
+
+    def parse_here() -> None:
+        try:
+            outcome.append(ast.parse(text))
+        except SyntaxError as error:
+            outcome.append(f"syntax error at line {error.lineno}, column {error.offset}: {error.msg}")
+        except (RecursionError, MemoryError) as error:
+            outcome.append(f"too deeply nested to analyse (Python's own parser gives up: {type(error).__name__})")
+        except ValueError as error:  # e.g. source with NUL bytes that slipped past decoding
+            outcome.append(f"cannot parse: {error}")
+
     limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(_depth() + _PARSER_ROOM)
+    # a new thread's room is the limit in force when it starts; the caller keeps what it needs
+    sys.setrecursionlimit(max(_PARSER_ROOM, _depth() + 50))
+    stack = threading.stack_size(_PARSER_STACK)  # CPython's parser recurses in C as deep as it may
     try:
-        return ast.parse(text)
-    except SyntaxError as error:
-        return f"syntax error at line {error.lineno}, column {error.offset}: {error.msg}"
-    except (RecursionError, MemoryError) as error:
-        return f"too deeply nested to analyse (Python's own parser gives up: {type(error).__name__})"
-    except ValueError as error:  # e.g. source with NUL bytes that slipped past decoding
-        return f"cannot parse: {error}"
+        worker = threading.Thread(target=parse_here, name="initlint-python-parse")
+        worker.start()
+        worker.join()
     finally:
+        threading.stack_size(stack)
         sys.setrecursionlimit(limit)
+    return outcome[0] if outcome else "cannot parse: CPython's parser stopped without an answer"
 
 
-#: recursion limit above the caller's frames while CPython builds its tree: its default at the
-#: top of a program (CPython nests three tree levels per unit of the limit)
+#: recursion limit while CPython builds its tree in its own thread: Python's default at the top
+#: of a program (CPython nests three tree levels per unit of the limit)
 _PARSER_ROOM = 1000
+#: that thread's C stack: what a main thread has on Linux (other systems give threads less)
+_PARSER_STACK = 8 << 20
 
 
 def _depth() -> int:

@@ -232,3 +232,31 @@ def test_the_program_isolates_one_file_without_pool_machinery(tmp_path):
     (tmp_path / "m.py").write_text("import torch.nn as nn\nnn.init.normal(w)\n")
     done = subprocess.run([sys.executable, "-c", ONE_FILE_RUN, str(tmp_path / "m.py")], capture_output=True, text=True)
     assert done.stdout.strip().endswith("exit 1 []"), done.stdout + done.stderr
+
+
+def _refused(terms: int) -> bool:
+    from initlint.parsing import python_tree
+
+    return isinstance(python_tree("x = " + "+".join(["1"] * terms) + "\n"), str)
+
+
+def _refused_under_comparisons(levels: int, terms: int) -> bool:
+    # each level is a Python frame and a C-level recursive call (a rich comparison): room that
+    # counting frames does not see
+    class Level:
+        def __eq__(self, other):
+            return _refused_under_comparisons(levels - 1, terms)
+
+    return _refused(terms) if levels == 0 else Level() == Level()
+
+
+def test_cpythons_verdict_on_deep_code_does_not_depend_on_the_callers_stack():
+    # the fuzzer found a 3,000-term `1+1+...` that CPython parsed in one process and refused in
+    # another: the parse now runs in a thread of its own with a fixed recursion room
+    low, high = 500, 20_000
+    while low < high:  # the shortest chain CPython refuses, called from the top
+        middle = (low + high) // 2
+        low, high = (low, middle) if _refused(middle) else (middle + 1, high)
+    assert 2000 < low < 4000
+    for terms in (low - 300, low - 150, low - 1, low, low + 100):
+        assert _refused_under_comparisons(200, terms) == _refused(terms) == (terms >= low), terms
