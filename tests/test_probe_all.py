@@ -188,7 +188,8 @@ net = Net()
 
 @pytest.mark.parametrize("top, why", [
     ('data = torch.load("data/train.pt")\n', "its top-level code raised FileNotFoundError at line 23"),
-    ("while True:  # the training loop\n    pass\n", "its top-level code ran past the time limit before"),
+    pytest.param("while True:  # the training loop\n    pass\n", "its top-level code ran past the time limit before",
+                 marks=pytest.mark.slow),  # waits out the 10 s limit
 ])
 def test_probe_all_runs_only_the_definitions_of_a_script(cli, tmp_path, top, why):
     root = tmp_path / "repo"
