@@ -14,8 +14,9 @@ from __future__ import annotations
 import builtins
 import inspect
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from initlint.probe.sizes import must_not_guess, value_by_name
 from initlint.probe.usage import ParamUse, function_tree, parameter_uses
@@ -295,7 +296,8 @@ def build(function: Callable[..., Any], overrides: dict[str, Any], label: str, e
     names what was assumed."""
     kwargs, notes, assumed = arguments_for(function, {**(extra or {}), **overrides}, label)
     try:
-        value = function(**kwargs)
+        with _uninitialised_memory_filled():
+            value = function(**kwargs)
     except BuildError as error:
         if isinstance(error, UnknownField):
             raise BuildError(str(error)) from None  # a config field: the message names it
@@ -306,6 +308,26 @@ def build(function: Callable[..., Any], overrides: dict[str, Any], label: str, e
             error.args = (f"{error.args[0] if error.args else ''} [built with assumed {shown}; pass --probe-arg {label}.NAME=VALUE]",) + tuple(error.args[1:])
         raise
     return Built(value, notes, assumed, _all_values(function, kwargs))
+
+
+@contextmanager
+def _uninitialised_memory_filled() -> Iterator[None]:
+    """While the model is built, ``torch.empty`` memory is filled (NaN; integers their max),
+    as torch does in deterministic mode: otherwise a parameter nothing writes holds whatever
+    the memory held (zeros on fresh pages, old values after reuse), and the same model is
+    measured healthy in one run and exploding in the next."""
+    import torch
+
+    enabled = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    fill = torch.utils.deterministic.fill_uninitialized_memory
+    torch.utils.deterministic.fill_uninitialized_memory = True
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(enabled, warn_only=warn_only)
+        torch.utils.deterministic.fill_uninitialized_memory = fill
 
 
 def _all_values(function: Callable[..., Any], kwargs: dict[str, Any]) -> dict[str, Any]:
