@@ -309,20 +309,27 @@ def definition_source(path: str | Path) -> DefinitionSource:
     """
     raw = Path(path).read_text(encoding="utf-8-sig")
     notebook = read_notebook(raw)
-    lines = notebook.text.splitlines(keepends=True)
+    text, dropped = top_level_kept(notebook.text, _defines)
+    skipped = {notebook.locate(line)[0].number for line in dropped}
+    return DefinitionSource(text, notebook, tuple(sorted(skipped)))
+
+
+def top_level_kept(text: str, keeps) -> tuple[str, list[int]]:
+    """``text`` with each top-level statement ``keeps`` rejects blanked line for line (so line
+    numbers stay), and the first lines of those statements (decorators included). Raises
+    SyntaxError when the text does not parse."""
+    lines = text.splitlines(keepends=True)
     keep = [False] * len(lines)
-    skipped: set[int] = set()
-    tree = ast.parse(notebook.text)
-    for statement in tree.body:
+    dropped = []
+    for statement in ast.parse(text).body:
         first = min([statement.lineno] + [d.lineno for d in getattr(statement, "decorator_list", [])])
         last = statement.end_lineno or statement.lineno
-        if _defines(statement):
+        if keeps(statement):
             for number in range(first, last + 1):
                 keep[number - 1] = True
         else:
-            skipped.add(notebook.locate(first)[0].number)
-    text = "".join(line if keep[number] else "\n" for number, line in enumerate(lines))
-    return DefinitionSource(text, notebook, tuple(sorted(skipped)))
+            dropped.append(first)
+    return "".join(line if keep[i] else "\n" for i, line in enumerate(lines)), dropped
 
 
 def _defines(statement: ast.stmt) -> bool:

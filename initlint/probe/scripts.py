@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from initlint.notebook import _defines
+from initlint.notebook import _defines, top_level_kept
 
 
 @dataclass(frozen=True)
@@ -36,19 +36,8 @@ def _keeps(statement: ast.stmt) -> bool:
 def script_definitions(text: str) -> ScriptDefinitions:
     """``text`` with every top-level statement that is not a definition blanked (see above).
     Raises SyntaxError when the text does not parse."""
-    tree = ast.parse(text)
-    lines = text.splitlines(keepends=True)
-    keep = [False] * len(lines)
-    skipped = []
-    for statement in tree.body:
-        first = min([statement.lineno] + [d.lineno for d in getattr(statement, "decorator_list", [])])
-        last = statement.end_lineno or statement.lineno
-        if _keeps(statement):
-            for number in range(first, last + 1):
-                keep[number - 1] = True
-        else:
-            skipped.append(first)
-    return ScriptDefinitions("".join(line if keep[i] else "\n" for i, line in enumerate(lines)), tuple(skipped))
+    kept, skipped = top_level_kept(text, _keeps)
+    return ScriptDefinitions(kept, tuple(skipped))
 
 
 def failed_in_top_level(text: str, line: int | None) -> bool:

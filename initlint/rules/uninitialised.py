@@ -200,30 +200,26 @@ def _by_torch_layer(write: Write) -> bool:
 
 def _reset_override(tensor: Tensor) -> FunctionValue | None:
     """The user class's ``reset_parameters`` that replaces a torch layer's own."""
-    owner = tensor.owner
-    if not isinstance(owner, Module) or owner.cls is None:
-        return None
-    for item in owner.cls.mro():
-        if not isinstance(item, ClassValue):
-            return None
-        for name in ("reset_parameters", "_reset_parameters"):
-            found = item.body.get(name)
-            if isinstance(found, FunctionValue):
-                return found
-    return None
+    return _project_method(tensor, ("reset_parameters", "_reset_parameters"))
 
 
 def _reset_method(tensor: Tensor) -> FunctionValue | None:
     """The ``reset_parameters`` of the project that the tensor's owner resolves to, if any."""
+    return _project_method(tensor, ("reset_parameters",))
+
+
+def _project_method(tensor: Tensor, names: tuple[str, ...]) -> FunctionValue | None:
+    """The first of ``names`` the owner's project classes define, before the MRO leaves them."""
     owner = tensor.owner
     if not isinstance(owner, Module) or owner.cls is None:
         return None
     for item in owner.cls.mro():
         if not isinstance(item, ClassValue):
             return None
-        found = item.body.get("reset_parameters")
-        if isinstance(found, FunctionValue):
-            return found
+        for name in names:
+            found = item.body.get(name)
+            if isinstance(found, FunctionValue):
+                return found
     return None
 
 
