@@ -68,3 +68,9 @@ def test_codes_are_well_formed_and_names_kebab_case():
         assert re.fullmatch(r"IL[1-59]\d\d", rule.code)
         assert rule.measured == rule.code.startswith("IL9")
         assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", rule.name)
+
+
+def test_readme_rule_table_lists_every_static_rule_as_registered():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("| code | effect | name | catches |\n|---|---|---|---|\n", 1)[1].split("\n\n", 1)[0]
+    assert table.splitlines() == [f"| {r.code} | {r.effect.value} | {r.name} | {r.summary} |" for r in RULES if not r.measured]

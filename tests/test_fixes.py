@@ -122,7 +122,7 @@ UNSAFE_CASES = {
 }
 
 
-@pytest.mark.parametrize("code", ["IL501", "IL503", "IL206", "IL502", "IL201", "IL202", "IL203", "IL301", "IL302", "IL303", "IL401", "IL205", "IL506"])
+@pytest.mark.parametrize("code", ["IL501", "IL503", "IL206", "IL502", "IL201", "IL202", "IL203", "IL301", "IL302", "IL303", "IL401", "IL205", "IL209", "IL506"])
 def test_fix_on_the_catalog_example(code):
     """The catalog's bad example: after --fix (--unsafe-fixes for unsafe ones) it parses, the
     finding is gone, and only the lines of the edit changed."""
@@ -154,6 +154,9 @@ def test_unsafe_exact_edits():
     trunc = _net("self.fc = nn.Linear(64, 64)", "nn.init.trunc_normal_(self.fc.weight, std=3.0)")
     assert "IL205" in _codes(trunc)
     assert _apply(trunc, "IL205") == trunc.replace("std=3.0)", "std=3.0, a=-2.0 * 3.0, b=2.0 * 3.0)")
+    nothing_cut = _net("self.fc = nn.Linear(64, 64)", "nn.init.trunc_normal_(self.fc.weight, std=0.02)")
+    assert "IL209" in _codes(nothing_cut)
+    assert _apply(nothing_cut, "IL209") == nothing_cut.replace("std=0.02)", "std=0.02, a=-2.0 * 0.02, b=2.0 * 0.02)")
     twice = _net("self.fc = nn.Linear(64, 64)", "# first init", "nn.init.normal_(self.fc.weight)", "nn.init.xavier_uniform_(self.fc.weight)")
     assert "IL506" in _codes(twice)
     assert _apply(twice, "IL506") == twice.replace("        nn.init.normal_(self.fc.weight)\n", "")

@@ -22,7 +22,9 @@ def test_fixture_gives_exactly_its_marked_findings(name):
 
 
 def test_legitimate_fixtures_exist_and_are_silent():
-    clean = [n for n in FILES if not expected_markers((FIXTURES / n).read_text())]
+    # IL209 is the one finding a legitimate file may carry: timm's own `trunc_normal_(w, std=.02)`
+    # truncates at +-100 std, i.e. not at all (a misuse note, its own code so projects can ignore it)
+    clean = [n for n in FILES if {code for code, _ in expected_markers((FIXTURES / n).read_text())} <= {"IL209"}]
     assert set(clean) >= {
         "torchvision_resnet.py",
         "timm_vit.py",

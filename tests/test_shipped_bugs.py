@@ -147,15 +147,41 @@ class Head(nn.Module):
     assert finding.fix.message.startswith("pass the bounds in absolute units: a=-2*std, b=2*std (here a=-0.02, b=0.02)")
 
 
+def test_default_truncation_bounds_at_100_stds_are_reported_with_the_scaled_fix():
+    # timm's and BERT's idiom: the default bounds a=-2, b=2 are absolute, +-100 std at std .02
+    findings = lint(HEADER + """
+class Head(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(256, 10)
+        nn.init.trunc_normal_(self.fc.weight, std=0.02)
+
+    def forward(self, x):
+        return self.fc(x)
+""")
+    assert [(f.code, f.location.line) for f in findings] == [("IL209", 10)]
+    (finding,) = findings
+    assert finding.details["sigmas"] == pytest.approx(100)
+    assert finding.message == (
+        "trunc_normal_(std=0.02, a=-2, b=2) on `self.fc.weight` cuts at the default bounds a=-2, b=2, which are "
+        "absolute values: 100 stds from the mean, where no draw of N(0, 0.02^2) ever lands, so nothing is "
+        "truncated and this is a plain normal_; truncation at +-2 std (TensorFlow's truncated_normal, timm's "
+        "trunc_normal_tf_) needs the bounds scaled with the std"
+    )
+    assert finding.fix.message.startswith("pass the bounds in absolute units: a=-2*std, b=2*std (here a=-0.04, b=0.04)")
+
+
 @pytest.mark.parametrize(
     "call",
     [
-        "nn.init.trunc_normal_(self.fc.weight, std=0.02)",  # default bounds: timm's idiom
+        "nn.init.trunc_normal_(self.fc.weight, std=2.0)",  # default bounds at 1 std: they cut (IL205)
+        # timm's TensorFlow twin: its bounds are in std units (timm's trunc_normal_ in this form fires)
+        "from timm.layers import trunc_normal_tf_; trunc_normal_tf_(self.fc.weight, std=0.02)",
         "nn.init.trunc_normal_(self.fc.weight, std=0.02, a=-0.04, b=0.04)",
         "nn.init.trunc_normal_(self.fc.weight, std=0.5, a=-2, b=2)",  # 4 stds: it cuts
     ],
 )
-def test_truncation_that_cuts_or_was_not_asked_for_is_silent(call):
+def test_truncation_that_cuts_or_is_in_std_units_is_silent(call):
     assert "IL209" not in [code for code, _ in codes_and_lines(HEADER + f"""
 class Head(nn.Module):
     def __init__(self):

@@ -32,6 +32,7 @@ FIXES: dict[str, FixRule] = {
     "IL303": FixRule(UNSAFE, unsafe.matching_nonlinearity),
     "IL401": FixRule(UNSAFE, unsafe.add_bias_init),
     "IL205": FixRule(UNSAFE, unsafe.scale_truncation),
+    "IL209": FixRule(UNSAFE, unsafe.scale_truncation),
     "IL506": FixRule(UNSAFE, unsafe.remove_dead_init),
 }
 

@@ -7,7 +7,7 @@
   ``nonlinearity='linear'`` when nothing follows. Without a known activation: no fix.
 - IL303: ``nonlinearity=`` / ``calculate_gain(...)`` names the activation that follows.
 - IL401: the bias is initialised (to zero) right after the weight, in the same branch.
-- IL205: trunc_normal_'s bounds become ``mean +- k * std``.
+- IL205, IL209: trunc_normal_'s bounds become ``mean +- k * std``.
 - IL506: the dead first init is removed (its comments move to the init that wins).
 """
 
@@ -129,7 +129,7 @@ def add_bias_init(ctx: FixContext) -> Change | None:
 
 
 def scale_truncation(ctx: FixContext) -> Change | None:
-    """IL205: bounds in std units become absolute: ``a=-2 * std`` (around the mean)."""
+    """IL205, IL209: bounds meant in std units become absolute: ``a=-2 * std`` (around the mean)."""
     call = ctx.node
     if not isinstance(call, cst.Call):
         return None

@@ -4,10 +4,10 @@ torch's ``trunc_normal_(w, mean, std, a, b)`` (and timm's ``trunc_normal_``) tak
 as absolute values, defaulting to -2 and 2. With the usual ``std=0.02`` they sit at +-100 std:
 no draw of N(0, 0.02^2) ever comes near them, so the call is a plain ``normal_``. An author who
 wrote the bounds (``std=0.01, a=-2, b=2``) asked for a truncation and almost always meant
-TensorFlow's ``truncated_normal`` (and timm's ``trunc_normal_tf_``), which cuts at +-2 std. With
-the default bounds the call is the ubiquitous timm/BERT idiom for "normal, std .02" and gets
-exactly that std: the rule leaves it alone (it would drown every ViT). The init is not harmful
-as such, which is why this has its own code: a project that knows can ignore it.
+TensorFlow's ``truncated_normal`` (and timm's ``trunc_normal_tf_``), which cuts at +-2 std; the
+default bounds say the same thing less loudly (the timm/BERT idiom ``trunc_normal_(w, std=.02)``
+reads as "truncated at two stds" and is a plain normal). The init is not harmful as such, which
+is why this has its own code and a ``misuse`` effect: a project that knows can ignore it.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def truncation_does_nothing(facts: FileFacts, limits: Thresholds) -> Iterable[Hi
     for entry in live(facts):
         for record in entry.init_calls:
             dist = record.dist
-            if not isinstance(dist, TruncNormal) or not {"a", "b"} & record.given:
+            if not isinstance(dist, TruncNormal):
                 continue
             reach = _reach(dist)
             if reach is None or min(reach) < MIN_SIGMAS:
@@ -59,9 +59,10 @@ def truncation_does_nothing(facts: FileFacts, limits: Thresholds) -> Iterable[Hi
                 continue
             low, high = dist.bounds()
             sigmas = min(reach)
+            written = "" if {"a", "b"} & record.given else "the default bounds "
             yield Hit(
                 at,
-                f"{dist.describe()} on `{record.target}` cuts at a={fmt(low)}, b={fmt(high)}, which are "
+                f"{dist.describe()} on `{record.target}` cuts at {written}a={fmt(low)}, b={fmt(high)}, which are "
                 f"absolute values: {fmt(sigmas)} stds from the mean, where no draw of "
                 f"N({fmt(dist.mean_)}, {fmt(dist.std)}^2) ever lands, so nothing is truncated and this "
                 "is a plain normal_; truncation at +-2 std (TensorFlow's truncated_normal, timm's "
