@@ -23,6 +23,7 @@ import libcst as cst
 from initlint.config import Settings
 from initlint.discover import SourceFile, gitignore_spec
 from initlint.findings import FileError, FileResult, Finding, LintResult, Location, Prediction
+from initlint.model.callers import LISTING, listing_digest
 from initlint.model.entries import evaluate_file
 from initlint.model.project import Project
 from initlint.model.source import ParsedFile, module_identity
@@ -108,7 +109,6 @@ def lint_text(
         remember(source)
         project = project or Project(load_source)
         facts = evaluate_file(source, project, read_syntax(module))
-        result.dependencies = project.dependencies(str(Path(path).resolve()))
         hits: dict[tuple[str, int], tuple[Rule, Hit]] = {}
         failed = []
         for rule in needed:
@@ -121,6 +121,8 @@ def lint_text(
                 raise
             except Exception as error:  # a bug in one rule loses its findings, not the file's
                 failed.append(f"{rule.code} failed with {_describe(error)}")
+        # after the rules: IL505 searches the project's other files while it checks
+        result.dependencies = project.dependencies(str(Path(path).resolve()))
         if hits:
             placed = [(rule, _with_assumptions(hit, facts)) for rule, hit in hits.values()]
             result.findings = _place(module, path, placed, suppressions)
@@ -377,11 +379,16 @@ def lint_files(
     return LintResult(findings, errors, len(files) - len(skipped), skipped)
 
 
+def _listing_now(key: str) -> str | None:
+    """Which files a project search would read now (a new caller file makes a cached IL505 stale)."""
+    return listing_digest(Path(key[len(LISTING):]))
+
+
 def _fresh(dependencies: dict[str, str], digests: dict[str, str | None]) -> bool:
     """Whether every file a cached result depended on still has the content it had."""
     for path, digest in dependencies.items():
         if path not in digests:
-            digests[path] = file_digest(path)
+            digests[path] = _listing_now(path) if path.startswith(LISTING) else file_digest(path)
         if digests[path] != digest:
             return False
     return True

@@ -5,6 +5,7 @@ lines and messages, and the legitimate twins."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -306,3 +307,24 @@ def test_reset_parameters_override_that_writes_is_silent():
         "    def reset_parameters(self):\n        nn.init.zeros_(self.bias)\n        nn.init.orthogonal_(self.weight)\n",
     )
     assert check_source(text) == []
+
+
+def test_a_caller_file_added_later_makes_the_cached_finding_stale(tmp_path, cli):
+    """The cache keys a result by the files it read; a project search also depends on which files
+    exist, so a new script that calls the method must not be answered from the cache."""
+    path = _project(tmp_path, "# D.weight_init(mean=0.0, std=0.02)")
+    args = ["--cache-dir", str(tmp_path / ".cache"), "--format", "json", str(path)]
+    first = json.loads(cli(args, tmp_path).stdout)
+    assert [f["code"] for f in first] == ["IL505"]
+    assert [f["code"] for f in json.loads(cli(args, tmp_path).stdout)] == ["IL505"]  # cached
+    (tmp_path / "finetune.py").write_text("from models.networks import Discriminator\nDiscriminator().weight_init()\n")
+    assert json.loads(cli(args, tmp_path).stdout) == []
+
+
+def test_uncommenting_the_call_in_a_searched_file_makes_the_cached_finding_stale(tmp_path, cli):
+    path = _project(tmp_path, "# D.weight_init(mean=0.0, std=0.02)")
+    args = ["--cache-dir", str(tmp_path / ".cache"), "--format", "json", str(path)]
+    assert [f["code"] for f in json.loads(cli(args, tmp_path).stdout)] == ["IL505"]
+    train = tmp_path / "train.py"
+    train.write_text(train.read_text().replace("# D.weight_init", "D.weight_init"))
+    assert json.loads(cli(args, tmp_path).stdout) == []

@@ -50,6 +50,12 @@ class Tree:
     root: Path
     files: tuple[tuple[Path, str], ...]  # (path, text without comments)
     digests: dict[str, str]
+    #: a hash of which files were read: a file added later (a new caller) changes it
+    listing: str
+
+
+#: the key under which a result records the listing of a project tree it searched
+LISTING = "listing:"
 
 
 def project_root(path: Path) -> tuple[Path | None, bool]:
@@ -69,32 +75,57 @@ def project_root(path: Path) -> tuple[Path | None, bool]:
     return None, library
 
 
+def _searched_paths(root: Path):
+    """The files a search reads under ``root``, in a stable order; stops after MAX_FILES + 1."""
+    count = 0
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIP
+                         and not os.path.exists(os.path.join(folder, d, "pyvenv.cfg")))
+        for name in sorted(names):
+            if name.endswith(_SEARCHED):
+                count += 1
+                yield Path(folder, name)
+                if count > MAX_FILES:
+                    return
+
+
+def _listing(paths: list[Path]) -> str:
+    return hashlib.blake2b("\n".join(str(p) for p in paths).encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
+
+
+def listing_digest(root: Path) -> str | None:
+    """The ``Tree.listing`` the folder would give now (None past MAX_FILES or unreadable)."""
+    paths = [path for path in _searched_paths(root) if _readable_size(path)]
+    return None if len(paths) > MAX_FILES else _listing([p.resolve() for p in paths])
+
+
+def _readable_size(path: Path) -> bool:
+    try:
+        return path.stat().st_size <= _MAX_BYTES
+    except OSError:
+        return False
+
+
 def read_tree(root: Path) -> Tree | None:
     """Every code, notebook, config and doc file under ``root`` (hidden folders, virtualenvs and build output
     left out), or None past MAX_FILES."""
     files: list[tuple[Path, str]] = []
     digests: dict[str, str] = {}
-    for folder, dirs, names in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIP
-                         and not os.path.exists(os.path.join(folder, d, "pyvenv.cfg")))
-        for name in sorted(names):
-            if not name.endswith(_SEARCHED):
-                continue
-            if len(files) >= MAX_FILES:
-                return None
-            path = Path(folder, name)
-            try:
-                if path.stat().st_size > _MAX_BYTES:
-                    continue
-                data = path.read_bytes()
-            except OSError:
-                continue
-            text = data.decode("utf-8", "replace")
-            if name.endswith(".py"):
-                text = "\n".join(line.split("#", 1)[0] for line in text.splitlines())
-            files.append((path.resolve(), text))
-            digests[str(path.resolve())] = hashlib.blake2b(data, digest_size=16).hexdigest()
-    return Tree(root, tuple(files), digests)
+    for path in _searched_paths(root):
+        if len(files) >= MAX_FILES:
+            return None
+        if not _readable_size(path):
+            continue
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        text = data.decode("utf-8", "replace")
+        if path.name.endswith(".py"):
+            text = "\n".join(line.split("#", 1)[0] for line in text.splitlines())
+        files.append((path.resolve(), text))
+        digests[str(path.resolve())] = hashlib.blake2b(data, digest_size=16).hexdigest()
+    return Tree(root, tuple(files), digests, _listing([path for path, _ in files]))
 
 
 def naming(tree: Tree, name: str, own: Path) -> Search:
@@ -105,4 +136,4 @@ def naming(tree: Tree, name: str, own: Path) -> Search:
     return Search(tree.root, sum(1 for path, _ in tree.files if path.suffix == ".py"), found)
 
 
-__all__ = ["MAX_FILES", "Search", "Tree", "naming", "project_root", "read_tree"]
+__all__ = ["LISTING", "MAX_FILES", "Search", "Tree", "listing_digest", "naming", "project_root", "read_tree"]

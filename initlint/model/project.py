@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
-from initlint.model.callers import Search, Tree, naming, project_root, read_tree
+from initlint.model.callers import LISTING, Search, Tree, naming, project_root, read_tree
 from initlint.model.source import ParsedFile
 from initlint.model.values import Namespace
 
@@ -57,6 +57,7 @@ class Project:
         if tree is None:
             return None
         self.searched.update(tree.digests)
+        self.searched[LISTING + str(root)] = tree.listing
         return naming(tree, name, own)
 
     def source(self, path: Path) -> ParsedFile | None:
