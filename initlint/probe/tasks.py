@@ -16,7 +16,7 @@ import traceback
 from typing import Any
 
 #: share of the budget for fitting the input, and the point where sizing stops growing it
-_FIT_SHARE, _SIZE_SHARE, _SECONDARY_SHARE = 0.3, 0.4, 0.9
+_FIT_SHARE, _SIZE_SHARE, _SECONDARY_SHARE = 0.3, 0.4, 0.85
 #: the most of ``--probe-timeout`` (counted from the hand-over) the measurement budget may use
 _TIMEOUT_SHARE = 0.5
 #: the most of ``--probe-timeout`` the trials that fit an input may take
@@ -143,15 +143,18 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
         # machine must not cut it short: its limit comes from the hard timeout, not the budget
         fit_limit = max(_FIT_SHARE * budget, _FIT_SHARE_OF_TIMEOUT * float(task.get("timeout", 60.0)))
         fitted = fit_inputs(model, user, built.values, task["model"], seed, built_at + fit_limit)
-        sizing = choose(model, fitted, task.get("batch"), budget, float(task.get("memory_mb", 4096)), seed, device,
-                        built_at + _SIZE_SHARE * budget)
+        # the budget is the task's whole time after the hand-over (import and build included):
+        # sizes and secondary measurements shrink when building took long
+        left = max(budget - (time.monotonic() - started), 0.25 * budget)
+        sizing = choose(model, fitted, task.get("batch"), left, float(task.get("memory_mb", 4096)), seed, device,
+                        max(started + _SIZE_SHARE * budget, built_at + 0.1 * budget))
         stage = "forward"
         args, kwargs = sizing.fitted.make(sizing.batch, seed, device)
         report = measure(
             model, args, example_kwargs=kwargs, target=task.get("target", task["model"]), device=device,
             seed=seed, sgd_steps=int(task.get("sgd_steps", 3)), learning_rate=bool(task.get("learning_rate", False)),
             thresholds=ProbeThresholds(**task.get("thresholds", {})),
-            deadline=built_at + _SECONDARY_SHARE * budget, norm_eval=sizing.norm_eval,
+            deadline=started + _SECONDARY_SHARE * budget, norm_eval=sizing.norm_eval,
             notes=[*load_notes, *built.notes, *sizing.notes],
         )
         report.seconds = time.monotonic() - started

@@ -176,11 +176,14 @@ def stable_learning_rate(call, report: ModelReport, seed: int, deadline: float |
     betas: list[float] = []
     top = None
     out_of_time = False
+    step_seconds = 0.0  # the last product's cost: a step that cannot end by the deadline is not started
     for _ in range(iterations):
-        if deadline is not None and time.monotonic() > deadline and alphas:
+        if deadline is not None and alphas and time.monotonic() + step_seconds > deadline:
             out_of_time = True
             break
+        step_started = time.monotonic()
         w = product(vector)
+        step_seconds = time.monotonic() - step_started
         alpha = dot(w, vector)
         w = [a - alpha * v - (betas[-1] * p if previous is not None else 0) for a, v, p in zip(w, vector, previous or vector)]
         alphas.append(alpha)
