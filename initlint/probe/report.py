@@ -79,6 +79,9 @@ class ModelReport:
     hessian_max: float | None = None
     #: how the learning rate was estimated (exact or finite differences, iterations)
     lr_method: str | None = None
+    #: Lanczos stopped before its top Ritz value settled: lambda_max is at least hessian_max, so
+    #: max_stable_lr is an upper bound on the stable rate, not an estimate of it
+    lr_upper_bound: bool = False
     seconds: float = 0.0
     verdicts: list[Verdict] = field(default_factory=list)
     #: verdicts on an input a norm layer could not use (too few values): reported, never counted

@@ -32,9 +32,10 @@ def render_report(report: ModelReport) -> str:
     if report.first_last_grad is not None:
         lines.append(f"first/last weight-gradient ratio: {fmt(report.first_last_grad)}")
     if report.max_stable_lr is not None:
+        bound, relation = ("at most ", ">=") if report.lr_upper_bound else ("", "=")
         lines.append(
-            f"largest stable SGD learning rate at init: {fmt(report.max_stable_lr)} "
-            f"(2 / lambda_max, lambda_max = {fmt(report.hessian_max)}"
+            f"largest stable SGD learning rate at init: {bound}{fmt(report.max_stable_lr)} "
+            f"(2 / lambda_max, lambda_max {relation} {fmt(report.hessian_max)}"
             + (f"; {report.lr_method})" if report.lr_method else ")")
         )
     for note in report.notes:

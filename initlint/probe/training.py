@@ -176,6 +176,7 @@ def stable_learning_rate(call, report: ModelReport, seed: int, deadline: float |
     betas: list[float] = []
     top = None
     out_of_time = False
+    settled = False
     step_seconds = 0.0  # the last product's cost: a step that cannot end by the deadline is not started
     for _ in range(iterations):
         if deadline is not None and alphas and time.monotonic() + step_seconds > deadline:
@@ -192,10 +193,11 @@ def stable_learning_rate(call, report: ModelReport, seed: int, deadline: float |
         if not math.isfinite(ritz):
             raise RuntimeError("the Hessian-vector product is not finite")
         if top is not None and abs(ritz - top) <= 1e-3 * abs(ritz):
-            top = ritz
+            top, settled = ritz, True
             break
         top = ritz
-        if beta <= 1e-12 * max(1.0, abs(alpha)):
+        if beta <= 1e-12 * max(1.0, abs(alpha)):  # the Krylov space is exhausted: exact
+            settled = True
             break
         betas.append(beta)
         previous, vector = vector, [x / beta for x in w]
@@ -205,9 +207,11 @@ def stable_learning_rate(call, report: ModelReport, seed: int, deadline: float |
         raise RuntimeError(f"the Hessian has no positive curvature in {len(alphas)} Lanczos steps (largest {top:g})")
     report.hessian_max = top
     report.max_stable_lr = 2.0 / top
-    report.lr_method = f"{method[0]} Hessian-vector products, {len(alphas)} Lanczos steps" + (
-        " (stopped by the time budget)" if out_of_time else ""
-    )
+    report.lr_upper_bound = not settled
+    why = " (stopped by the time budget)" if out_of_time else ""
+    if not settled:
+        why += "; the top Ritz value had not settled, so lambda_max is at least this and the rate at most"
+    report.lr_method = f"{method[0]} Hessian-vector products, {len(alphas)} Lanczos steps{why}"
 
 
 def _top_ritz(alphas: list[float], betas: list[float]) -> float:
