@@ -232,3 +232,22 @@ def test_a_collapse_the_padding_of_long_kernels_explains_is_a_warning():
     note = next(n for n in report.notes if n.startswith("the input reached"))
     assert note.startswith("the input reached convs.1 and 4 more shorter than its kernel (41,): only x")
     assert note.endswith("a warning, not a verdict (pass --probe-input with the size the model is used at)")
+
+
+def test_a_lanczos_run_that_never_settled_reports_an_upper_bound_on_the_rate():
+    from initlint.probe.measure import _Call
+    from initlint.probe.report import ModelReport
+    from initlint.probe.training import stable_learning_rate
+
+    call = _Call(seeded(UnusedPooler), (torch.randn(64, 32),), {})
+    settled, one_step = ModelReport("m"), ModelReport("m")
+    stable_learning_rate(call, settled, seed=0)
+    stable_learning_rate(call, one_step, seed=0, iterations=1)
+    assert not settled.lr_upper_bound and "had not settled" not in settled.lr_method
+    assert one_step.lr_upper_bound
+    assert one_step.lr_method == (
+        "exact Hessian-vector products, 1 Lanczos steps; the top Ritz value had not settled, so lambda_max is at "
+        "least this and the rate at most"
+    )
+    # one Ritz value is a lower bound on the curvature: the rate it gives is above the settled one
+    assert one_step.hessian_max <= settled.hessian_max and one_step.max_stable_lr >= settled.max_stable_lr
