@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import codes_and_lines, lint
+from initlint import check_source
 
 HEADER = """
 import math
@@ -616,3 +617,41 @@ def _init_weights(module):
         nn.init.normal_(module.gate_up_proj, std=0.02)
 """
     assert codes_and_lines(source) == []
+
+
+def test_truncation_is_reported_where_the_call_is_written_not_in_each_subclass_file(tmp_path):
+    # transformers' modular files: `_init_weights` overrides run `super()._init_weights(module)`
+    (tmp_path / "LICENSE").write_text("")
+    base = tmp_path / "base.py"
+    base.write_text(HEADER + """
+class Base(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(64, 64)
+        self.apply(self._init_weights)
+
+    def _init_weights(self, module):
+        if isinstance(module, nn.Linear):
+            nn.init.trunc_normal_(module.weight, std=0.02)
+
+    def forward(self, x):
+        return self.fc(x)
+""")
+    sub = tmp_path / "sub.py"
+    sub.write_text(HEADER + """
+from base import Base
+
+
+class Sub(Base):
+    def __init__(self):
+        super().__init__()
+        self.out = nn.Linear(64, 10)
+        self.apply(self._init_weights)
+
+    def _init_weights(self, module):
+        super()._init_weights(module)
+        if isinstance(module, nn.Linear):
+            nn.init.trunc_normal_(module.bias, std=0.02, a=-0.04, b=0.04)
+""")
+    assert [(f.code, f.location.line) for f in check_source(base.read_text(), str(base))] == [("IL209", 14)]
+    assert check_source(sub.read_text(), str(sub)) == []

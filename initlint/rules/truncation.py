@@ -20,7 +20,7 @@ from initlint.findings import Effect
 from initlint.model.dists import TruncNormal
 from initlint.model.facts import FileFacts
 from initlint.rules.base import Hit, Thresholds, rule
-from initlint.rules.support import anchor, live
+from initlint.rules.support import live
 
 fmt = theory.format_number
 #: bounds at least this many stds away on both sides cut nothing a normal draw gives
@@ -54,9 +54,11 @@ def truncation_does_nothing(facts: FileFacts, limits: Thresholds) -> Iterable[Hi
             reach = _reach(dist)
             if reach is None or min(reach) < MIN_SIGMAS:
                 continue
-            at = anchor(facts, record.frames)
-            if at is None:
+            # the call's own text is the problem (its bounds), so it is reported where it is
+            # written: a subclass in another file that runs it would repeat the base's finding
+            if not record.frames or record.frames[-1].source is not facts.source:
                 continue
+            at = record.frames[-1].node
             low, high = dist.bounds()
             sigmas = min(reach)
             written = "" if {"a", "b"} & record.given else "the default bounds "
