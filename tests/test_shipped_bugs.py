@@ -655,3 +655,37 @@ class Sub(Base):
 """)
     assert [(f.code, f.location.line) for f in check_source(base.read_text(), str(base))] == [("IL209", 14)]
     assert check_source(sub.read_text(), str(sub)) == []
+
+
+SCRIPT = """
+import torch.nn as nn
+from timm.models.layers import trunc_normal_
+from .layers import trunc_normal_ as project_trunc_normal_
+
+
+def finetune(model, args):
+    {call}
+"""
+
+
+@pytest.mark.parametrize("call, expected", [
+    # MAE's fine-tuning script: a function nothing in the file runs, literal arguments
+    ("trunc_normal_(model.head.weight, std=2e-5)", [("IL209", 8)]),
+    ("nn.init.trunc_normal_(tensor=model.fc.weight, std=0.01, a=-2, b=2)", [("IL209", 8)]),
+    ("nn.init.trunc_normal_(model.fc.weight, 0.0, 0.02)", [("IL209", 8)]),
+    # not established: a std from the command line, bounds from a variable, a project's own function
+    ("trunc_normal_(model.head.weight, std=args.init_std)", []),
+    ("nn.init.trunc_normal_(model.fc.weight, std=0.02, a=-args.cut, b=args.cut)", []),
+    ("project_trunc_normal_(model.head.weight, std=0.02)", []),
+    ("nn.init.trunc_normal_(model.fc.weight, std=0.02, a=-0.04, b=0.04)", []),
+])
+def test_truncation_in_code_no_entry_runs_is_judged_from_literal_arguments(call, expected):
+    assert codes_and_lines(SCRIPT.format(call=call)) == expected
+
+
+def test_truncation_found_from_literals_says_what_it_read():
+    (finding,) = lint(SCRIPT.format(call="trunc_normal_(model.head.weight, std=2e-5)"))
+    assert finding.message.startswith(
+        "trunc_normal_(std=2e-5, a=-2, b=2) on `model.head.weight` cuts at the default bounds a=-2, b=2, which are "
+        "absolute values: 1e5 stds from the mean"
+    )

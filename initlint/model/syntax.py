@@ -44,6 +44,9 @@ class SyntaxFacts:
     inits: list[cst.Call] = field(default_factory=list)
     #: the init calls that initialise parameters (see DefInfo.weight_inits): coverage counts them
     weight_inits: list[cst.Call] = field(default_factory=list)
+    #: calls of torch's or timm's own ``trunc_normal_`` (imports resolved; a project's own
+    #: function of that name is not one): IL209 reads their literal arguments, run or not
+    truncations: list[cst.Call] = field(default_factory=list)
 
 
 def init_callee(call: cst.Call, imports: ImportTable) -> tuple[str, bool, bool] | None:
@@ -120,10 +123,22 @@ class _Collector(Walker):
             self.facts.weight_inits.append(node)
         if deprecated:
             self.facts.deprecated.append((node, dotted_name(node.func) or name))
+        if name == "trunc_normal_" and not method and _library_function(node, self.imports):
+            self.facts.truncations.append(node)
         if self._defs:
             self._defs[-1].inits.append(node)
             if weights:
                 self._defs[-1].weight_inits.append(node)
+
+
+def _library_function(call: cst.Call, imports: ImportTable) -> bool:
+    """The call names torch's ``torch.nn.init`` function, timm's, or transformers' wrapper of
+    torch's (absolute bounds in all three)."""
+    qualified = imports.qualify(call.func) or ""
+    module = qualified.removesuffix(".trunc_normal_")
+    return module in ("torch.nn.init", "nn.init") or module.startswith("timm.") or (
+        module.endswith("initialization") and module.startswith(("transformers", "."))  # torch's, wrapped
+    )
 
 
 def _writes_a_parameter(call: cst.Call) -> bool:

@@ -15,12 +15,14 @@ from __future__ import annotations
 import math
 from typing import Iterable
 
+import libcst as cst
+
 from initlint import theory
 from initlint.findings import Effect
 from initlint.model.dists import TruncNormal
 from initlint.model.facts import FileFacts
 from initlint.rules.base import Hit, Thresholds, rule
-from initlint.rules.support import live
+from initlint.rules.support import code, live
 
 fmt = theory.format_number
 #: bounds at least this many stds away on both sides cut nothing a normal draw gives
@@ -46,30 +48,86 @@ def _reach(dist: TruncNormal) -> tuple[float, float] | None:
     ("trunc_normal",),
 )
 def truncation_does_nothing(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
+    reported: set[int] = set()
     for entry in live(facts):
         for record in entry.init_calls:
-            dist = record.dist
-            if not isinstance(dist, TruncNormal):
-                continue
-            reach = _reach(dist)
-            if reach is None or min(reach) < MIN_SIGMAS:
-                continue
             # the call's own text is the problem (its bounds), so it is reported where it is
             # written: a subclass in another file that runs it would repeat the base's finding
             if not record.frames or record.frames[-1].source is not facts.source:
                 continue
-            at = record.frames[-1].node
-            low, high = dist.bounds()
-            sigmas = min(reach)
-            written = "" if {"a", "b"} & record.given else "the default bounds "
-            yield Hit(
-                at,
-                f"{dist.describe()} on `{record.target}` cuts at {written}a={fmt(low)}, b={fmt(high)}, which are "
-                f"absolute values: {fmt(sigmas)} stds from the mean, where no draw of "
-                f"N({fmt(dist.mean_)}, {fmt(dist.std)}^2) ever lands, so nothing is truncated and this "
-                "is a plain normal_; truncation at +-2 std (TensorFlow's truncated_normal, timm's "
-                "trunc_normal_tf_) needs the bounds scaled with the std",
-                {"std": dist.std, "low": low, "high": high, "sigmas": sigmas},
-                f"pass the bounds in absolute units: a=-2*std, b=2*std (here a={fmt(dist.mean_ - 2 * dist.std)}, "
-                f"b={fmt(dist.mean_ + 2 * dist.std)}), or call timm's trunc_normal_tf_, whose bounds are in std units",
-            )
+            hit = _hit(record.frames[-1].node, record.dist, record.target, bool({"a", "b"} & record.given))
+            if hit is not None and id(hit.node) not in reported:
+                reported.add(id(hit.node))
+                yield hit
+    # a call no entry ran (a method only a training script calls, a function of a script) is
+    # judged from its literal arguments: the bounds do not depend on what the tensor is
+    for call in facts.syntax.truncations:
+        if id(call) in reported:
+            continue
+        literal = literal_truncation(call)
+        if literal is not None:
+            dist, tensor, given = literal
+            hit = _hit(call, dist, code(facts, tensor), given)
+            if hit is not None:
+                yield hit
+
+
+def literal_truncation(call: cst.Call) -> tuple[TruncNormal, cst.BaseExpression, bool] | None:
+    """The distribution of ``trunc_normal_(w, ...)`` whose arguments are all number literals
+    (defaults for the rest), the tensor it writes, and whether a bound was written; else None."""
+    names = ("tensor", "mean", "std", "a", "b")
+    values = {"mean": 0.0, "std": 1.0, "a": -2.0, "b": 2.0}
+    given, tensor = False, None
+    for position, arg in enumerate(call.args):
+        if arg.star:
+            return None
+        key = arg.keyword.value if arg.keyword is not None else (names[position] if position < len(names) else None)
+        if key == "tensor":
+            tensor = arg.value
+            continue
+        if key == "generator":
+            continue
+        if key not in values:
+            return None
+        number = _number(arg.value)
+        if number is None:
+            return None
+        values[key] = number
+        given = given or key in ("a", "b")
+    if tensor is None:
+        return None
+    return TruncNormal(values["mean"], values["std"], values["a"], values["b"]), tensor, given
+
+
+def _number(node: cst.BaseExpression) -> float | None:
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, (cst.Minus, cst.Plus)):
+        inner = _number(node.expression)
+        return None if inner is None else (-inner if isinstance(node.operator, cst.Minus) else inner)
+    if isinstance(node, (cst.Integer, cst.Float)):
+        try:
+            return float(node.evaluated_value)
+        except (ValueError, OverflowError):
+            return None
+    return None
+
+
+def _hit(node: cst.CSTNode, dist, target: str, written: bool) -> Hit | None:
+    if not isinstance(dist, TruncNormal):
+        return None
+    reach = _reach(dist)
+    if reach is None or min(reach) < MIN_SIGMAS:
+        return None
+    low, high = dist.bounds()
+    sigmas = min(reach)
+    default = "" if written else "the default bounds "
+    return Hit(
+        node,
+        f"{dist.describe()} on `{target}` cuts at {default}a={fmt(low)}, b={fmt(high)}, which are "
+        f"absolute values: {fmt(sigmas)} stds from the mean, where no draw of "
+        f"N({fmt(dist.mean_)}, {fmt(dist.std)}^2) ever lands, so nothing is truncated and this "
+        "is a plain normal_; truncation at +-2 std (TensorFlow's truncated_normal, timm's "
+        "trunc_normal_tf_) needs the bounds scaled with the std",
+        {"std": dist.std, "low": low, "high": high, "sigmas": sigmas},
+        f"pass the bounds in absolute units: a=-2*std, b=2*std (here a={fmt(dist.mean_ - 2 * dist.std)}, "
+        f"b={fmt(dist.mean_ + 2 * dist.std)}), or call timm's trunc_normal_tf_, whose bounds are in std units",
+    )
