@@ -211,6 +211,57 @@ def test_probe_all_runs_only_the_definitions_of_a_script(cli, tmp_path, top, why
     assert _tree(root) == before
 
 
+RL_SCRIPT = '''import torch.nn as nn
+
+
+class Env:
+    observation_space = type("Box", (), {"shape": (6,)})
+
+
+def make_env(name):
+    return Env()
+
+
+env = make_env("Toy-v0")
+n_state = env.observation_space.shape[0]
+env.seed(1)  # the environment API has no seed() any more: the import raises here
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(n_state, 4)
+
+    def forward(self, x):
+        return self.fc(x)
+
+
+for episode in range(10 ** 9):
+    pass
+'''
+
+
+def test_a_script_class_reads_a_constant_computed_from_the_scripts_setup(cli, tmp_path):
+    """``n_state = env.observation_space.shape[0]`` is kept as a constant; the ``env = ...`` it
+    reads runs too (setup), and ``env.seed(1)`` that raised is left out with its reason."""
+    (tmp_path / "dqn.py").write_text(RL_SCRIPT)
+    before = _tree(tmp_path)
+    result = cli(["--no-cache", "--probe=all", "--device", "cpu", "dqn.py"], tmp_path)
+    assert result.stderr.splitlines()[-1] == (
+        "initlint: probe: 1 of 1 models measured; 1 of 1 nn.Module classes built and run; 0 not probed"
+    ), result.stderr
+    probed = cli(["probe", "--device", "cpu", "--format", "json", "dqn.py:Net"], tmp_path)
+    report = json.loads(probed.stdout)
+    assert report["inputs"] == {"x": "Bx6 float32"}
+    assert report["notes"][:3] == [
+        "script: ran only its definitions (imports, def, class, constants), since its top-level code raised "
+        "AttributeError at line 14; the top-level statements at line(s) 26 were not run",
+        "script: ran the assignments its definitions read, at line(s) 12",
+        "script: left out line 14 (AttributeError: 'Env' object has no attribute 'seed')",
+    ]
+    assert _tree(tmp_path) == before
+
+
 def test_a_class_reads_the_constants_of_its_scripts_main_block(cli, tmp_path):
     (tmp_path / "seq2seq.py").write_text(
         "import torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"

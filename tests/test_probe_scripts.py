@@ -68,3 +68,42 @@ def test_main_constants_are_the_side_effect_free_assignments_of_the_main_block()
         ("sentences",), ("word_list",), ("word_dict",), ("n_class",), ("d_model", "n_heads"),
     ]
     assert main_constants("x = 1\n") == []
+
+
+RL = '''import argparse
+import gym
+import torch.nn as nn
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--hidden", default=32, type=int)
+args = parser.parse_args()
+env = gym.make("CartPole-v0").unwrapped
+n_state = env.observation_space.shape[0]
+env.seed(1)
+out = run_episode(env)
+buffer = ReplayBuffer()
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(n_state, args.hidden)
+
+    def forward(self, x):
+        out = self.fc(x)
+        return out
+
+
+for episode in range(1000):
+    train(Net(), env)
+'''
+
+
+def test_setup_is_what_the_definitions_read_transitively_and_the_calls_that_configure_it():
+    found = script_definitions(RL)
+    # parser (read by args), its add_argument, args (read by Net), env (read by the constant
+    # n_state) and env.seed; not ``out`` (only a method's local of that name) nor ``buffer``
+    assert found.setup == (5, 6, 7, 8, 10)
+    assert found.skipped == (11, 12, 25)
+    lines = found.text.splitlines()
+    assert [n + 1 for n, line in enumerate(lines) if line.strip()] == [1, 2, 3, 5, 6, 7, 8, 9, 10, 15, 16, 17, 18, 20, 21, 22]

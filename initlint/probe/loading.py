@@ -24,6 +24,7 @@ from typing import Any, Callable
 from initlint.probe.guard import refuse_writes
 from initlint.probe.layout import Layout, layout_of
 from initlint.probe.scripts import failed_in_top_level, main_constants, script_definitions
+from initlint.probe.setup import run_definitions
 
 
 class LoadError(Exception):
@@ -173,7 +174,7 @@ def load_definitions(layout: Layout, why: str) -> types.ModuleType:
     module.__initlint_script__ = why  # type: ignore[attr-defined]
     module.__initlint_skipped_lines__ = source.skipped  # type: ignore[attr-defined]
     sys.modules[name] = module
-    exec(compile(source.text, layout.file, "exec"), module.__dict__)  # noqa: S102 - the user's own file, asked for
+    module.__initlint_setup__ = run_definitions(source, layout.file, module.__dict__)  # type: ignore[attr-defined]
     return module
 
 
