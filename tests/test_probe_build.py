@@ -70,6 +70,42 @@ def test_constructor_values_come_from_how_parameters_are_used():
     assert critic.notes == ["built with assumed state_dim=64, action_dim=10 (--probe-arg Critic.NAME=VALUE to change)"]
 
 
+class StagedNet(nn.Module):
+    """Sizes the constructor indexes, unpacks and reverses (kuangliu's ResNet, Swin, a VAE)."""
+
+    def __init__(self, num_blocks, input_resolution, hidden_dims):
+        super().__init__()
+        self.resolution = input_resolution
+        height, width = self.resolution
+        hidden_dims.reverse()
+        counts = [num_blocks[0], num_blocks[1], num_blocks[2], num_blocks[3]]
+        self.stages = nn.ModuleList(nn.Sequential(*[nn.Linear(8, 8) for _ in range(n)]) for n in counts)
+        self.head = nn.Linear(8, hidden_dims[0])
+
+    def forward(self, x):
+        for stage in self.stages:
+            x = stage(x)
+        return self.head(x)
+
+
+def test_a_size_used_as_a_sequence_is_a_list_as_long_as_its_uses_need():
+    found = uses(
+        """
+        def __init__(self, num_blocks, input_resolution, hidden_dims):
+            self.resolution = input_resolution
+            height, width = self.resolution
+            hidden_dims.reverse()
+            self.stages = [num_blocks[i] for i in range(4)] + [num_blocks[3]]
+        """
+    )
+    assert (found["num_blocks"].as_sequence, found["num_blocks"].length) == (True, 4)
+    assert (found["input_resolution"].as_sequence, found["input_resolution"].length) == (True, 2)
+    assert found["hidden_dims"].as_sequence and not found["hidden_dims"].config_like
+    built = _build(StagedNet)
+    assert built.assumed == {"num_blocks": [2, 2, 2, 2], "input_resolution": [32, 32], "hidden_dims": [64, 64]}
+    assert [len(stage) for stage in built.model.stages] == [2, 2, 2, 2]
+
+
 def test_a_value_that_sets_the_init_is_never_guessed():
     class Scaled(nn.Module):
         def __init__(self, init_std):

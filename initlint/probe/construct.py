@@ -3,6 +3,8 @@
 Defaults stay. A required parameter gets the user's ``--probe-arg`` value, else a value from how
 the constructor uses it (usage.py, sizes.py): the size of the layer argument it feeds, a repeat
 count, a constant it is compared with, 0 for a value that is only stored (a seed), or a config.
+A size the constructor indexes, iterates or unpacks is a list of that size, as long as its uses
+need (``num_blocks[3]``: four items; ``h, w = resolution``: two; otherwise two).
 A config comes from the parameter's annotation, the class's ``config_class`` (Hugging Face) or a
 ``*Config`` class of the module, built with its defaults and with hidden sizes scaled down (layers
 kept); otherwise a stand-in whose attributes get values by name. Every assumption is noted, and
@@ -274,6 +276,8 @@ def arguments_for(function: Callable[..., Any], overrides: dict[str, Any], label
             known, value, _ = _value_from_use(use, target, owner, 0)
         if not known and annotation in (int, float, bool, str) and use.stored_only:
             known, value = True, annotation()
+        if known and use.as_sequence and isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = [value] * max(2, use.length)  # ``num_blocks[3]``, ``h, w = resolution``: one per item
         if known:
             kwargs[param.name] = value
             assumed[param.name] = value
