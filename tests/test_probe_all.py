@@ -262,6 +262,56 @@ def test_a_script_class_reads_a_constant_computed_from_the_scripts_setup(cli, tm
     assert _tree(tmp_path) == before
 
 
+FUSED = '''import os
+
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def load(name, sources):
+    for source in sources:
+        open(source).close()  # the compiled op's sources are not there: FileNotFoundError
+
+
+fused = load("fused", sources=[os.path.join(os.path.dirname(__file__), "fused_act.cpp")])
+
+
+class FusedLeakyReLU(nn.Module):
+    def forward(self, x):
+        if x.is_cuda:
+            return fused.fused_bias_act(x)
+        return F.leaky_relu(x, 0.2)
+'''
+
+
+def test_a_project_module_whose_import_fails_at_a_statement_is_loaded_with_its_definitions(cli, tmp_path):
+    """stylegan2's ``op`` package builds a CUDA extension at import; the model file imports it.
+    The op module runs with its definitions only, its package's ``__init__`` then imports it,
+    and the model is built (its CPU path needs no extension)."""
+    root = tmp_path / "gan"
+    (root / "op").mkdir(parents=True)
+    (root / "LICENSE").write_text("MIT\n")
+    (root / "op" / "__init__.py").write_text("from .fused_act import FusedLeakyReLU\nfrom .upfirdn2d import FusedLeakyReLU as Up\n")
+    (root / "op" / "fused_act.py").write_text(FUSED)
+    (root / "op" / "upfirdn2d.py").write_text(FUSED.replace("fused_act.cpp", "upfirdn2d.cpp"))  # a second one
+    (root / "model.py").write_text(
+        "import torch.nn as nn\n\nfrom op import FusedLeakyReLU\n\n\nclass Net(nn.Module):\n"
+        "    def __init__(self):\n        super().__init__()\n        self.fc = nn.Linear(8, 8)\n"
+        "        self.act = FusedLeakyReLU()\n\n    def forward(self, x):\n        return self.act(self.fc(x))\n"
+    )
+    before = _tree(root)
+    result = cli(["--no-cache", "--probe=all", "--device", "cpu", "model.py"], root)
+    assert result.stderr.splitlines()[-1] == (
+        "initlint: probe: 1 of 1 models measured; 1 of 1 nn.Module classes built and run; 0 not probed"
+    ), result.stderr
+    probed = cli(["probe", "--device", "cpu", "--format", "json", "model.py:Net"], root)
+    assert json.loads(probed.stdout)["notes"][:2] == [
+        "import: ran only the definitions of op/fused_act.py (FileNotFoundError at line 12), whose top-level code failed",
+        "import: ran only the definitions of op/upfirdn2d.py (FileNotFoundError at line 12), whose top-level code failed",
+    ]
+    assert _tree(root) == before
+
+
 def test_a_class_reads_the_constants_of_its_scripts_main_block(cli, tmp_path):
     (tmp_path / "seq2seq.py").write_text(
         "import torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"

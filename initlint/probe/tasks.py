@@ -46,7 +46,8 @@ def user_frame(error: BaseException) -> str:
 def _load_notes(module: Any) -> list[str]:
     from initlint.probe.loading import skipped_cells
 
-    notes = []
+    notes = [f"import: ran only the definitions of {where}, whose top-level code failed"
+             for where in getattr(module, "__initlint_repaired__", ())]
     constants = getattr(module, "__initlint_main_constants__", ())
     if constants:
         shown = ", ".join(constants[:8]) + (", ..." if len(constants) > 8 else "")
