@@ -106,6 +106,29 @@ def test_a_size_used_as_a_sequence_is_a_list_as_long_as_its_uses_need():
     assert [len(stage) for stage in built.model.stages] == [2, 2, 2, 2]
 
 
+class LambdaLayer(nn.Module):
+    """A shortcut that calls what it was given (resnet_cifar10's option A): a callable, never 0."""
+
+    def __init__(self, lambd):
+        super().__init__()
+        self.lambd = lambd
+
+    def forward(self, x):
+        return self.lambd(x)
+
+
+def test_an_argument_another_method_calls_is_asked_for_not_guessed():
+    assert uses(LAMBDA_INIT)["lambd"].stored_as == {"lambd"}
+    with pytest.raises(BuildError, match=r"needs `lambd`.*pass --probe-arg LambdaLayer.lambd=VALUE or a factory"):
+        _build(LambdaLayer)
+
+
+LAMBDA_INIT = """
+def __init__(self, lambd):
+    self.lambd = lambd
+"""
+
+
 def test_a_value_that_sets_the_init_is_never_guessed():
     class Scaled(nn.Module):
         def __init__(self, init_std):

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from initlint.probe.sizes import must_not_guess, value_by_name
-from initlint.probe.usage import ParamUse, function_tree, parameter_uses
+from initlint.probe.usage import ParamUse, attributes_called, function_tree, parameter_uses
 
 
 class BuildError(Exception):
@@ -248,6 +248,13 @@ def arguments_for(function: Callable[..., Any], overrides: dict[str, Any], label
     assumed: dict[str, Any] = {}
     notes: list[str] = []
     missing: list[str] = []
+    called: set[str] | None = None
+
+    def called_attributes() -> set[str]:
+        nonlocal called
+        if called is None:
+            called = attributes_called(owner) if inspect.isclass(owner) else set()
+        return called
     for param in parameters:
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
@@ -268,7 +275,7 @@ def arguments_for(function: Callable[..., Any], overrides: dict[str, Any], label
             notes.append(note)
             assumed[param.name] = type(kwargs[param.name]).__name__
             continue
-        if use.called or must_not_guess(param.name):
+        if use.called or must_not_guess(param.name) or use.stored_as & called_attributes():
             missing.append(param.name)
             continue
         known, value = value_by_name(param.name)

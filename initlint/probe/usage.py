@@ -42,6 +42,8 @@ class ParamUse:
     length: int = 0
     #: read in a way none of the above describes
     other: bool = False
+    #: ``self.x`` attributes it is stored in (``self.fn = fn``), for uses in other methods
+    stored_as: set[str] = field(default_factory=set)
 
     @property
     def config_like(self) -> bool:
@@ -91,6 +93,8 @@ def parameter_uses(tree: ast.FunctionDef) -> dict[str, ParamUse]:
                 if target and target not in aliases:
                     aliases[target] = owner
                     grown = True
+                    if target.startswith("self."):
+                        uses[owner].stored_as.add(target[5:])
         if not grown:
             break
     for node in loads:
@@ -223,3 +227,17 @@ def _consumer(node: ast.AST, parents: dict[int, ast.AST]) -> tuple[ast.AST | Non
             return parent, child
         child, parent = parent, parents.get(id(parent))
     return None, child
+
+
+def attributes_called(cls: type) -> set[str]:
+    """``self.x`` attributes some method of ``cls`` calls (``self.fn(x)`` in ``forward``): a
+    constructor argument stored there must be a callable, never a number."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return set()
+    return {
+        node.func.attr for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name) and node.func.value.id == "self"
+    }
