@@ -107,3 +107,43 @@ def test_setup_is_what_the_definitions_read_transitively_and_the_calls_that_conf
     assert found.skipped == (11, 12, 25)
     lines = found.text.splitlines()
     assert [n + 1 for n, line in enumerate(lines) if line.strip()] == [1, 2, 3, 5, 6, 7, 8, 9, 10, 15, 16, 17, 18, 20, 21, 22]
+
+
+FAILING_SETUP = '''import gym
+
+env = gym.make("Pendulum-v0")  # an id the installed library no longer has
+state_dim = env.observation_space.shape[0]
+WIDTH = 16
+
+
+class Critic:
+    def __init__(self):
+        self.size = state_dim
+
+
+class Head:
+    def __init__(self):
+        self.size = WIDTH
+'''
+
+
+def test_a_setup_that_fails_leaves_out_the_constants_that_read_it_and_nothing_else(monkeypatch):
+    import sys
+    import types
+
+    from initlint.probe.setup import run_definitions
+
+    def make(name):
+        raise LookupError(f"Environment {name} doesn't exist")
+
+    monkeypatch.setitem(sys.modules, "gym", types.SimpleNamespace(make=make))
+    source = script_definitions(FAILING_SETUP)
+    assert (source.setup, source.assignments) == ((3,), (4, 5))
+    namespace: dict = {}
+    outcome = run_definitions(source, "script.py", namespace)
+    assert outcome.ran == ()
+    assert outcome.failed == (
+        (3, "LookupError: Environment Pendulum-v0 doesn't exist"),
+        (4, "NameError: name 'env' is not defined"),
+    )
+    assert namespace["Head"]().size == 16 and "state_dim" not in namespace

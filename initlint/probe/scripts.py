@@ -11,7 +11,8 @@ before ``n_state = env.observation_space.shape[0]``, ``args = parser.parse_args(
 class). Those assignments are kept as *setup*: each top-level assignment of a name a class or a
 kept assignment reads (free names only, not a method's locals), transitively, and the calls and
 attribute writes that configure such a value (``parser.add_argument(...)``, ``env.seed(0)``).
-loading.py runs each setup statement on its own and leaves out one that raises. Loops,
+loading.py runs each setup statement and each constant on its own and leaves out one that
+raises (a constant that reads a failed setup value, too). Loops,
 conditions and other calls stay out. Pure Python (no torch); the file is only read.
 """
 
@@ -31,6 +32,9 @@ class ScriptDefinitions:
     skipped: tuple[int, ...]
     #: first lines of the kept statements that are setup (see the module docstring)
     setup: tuple[int, ...] = ()
+    #: first lines of the kept constant assignments (``n_state = env.observation_space.shape[0]``):
+    #: one that fails (its setup did) leaves its name undefined, not the whole file unloaded
+    assignments: tuple[int, ...] = ()
 
 
 def _keeps(statement: ast.stmt) -> bool:
@@ -49,7 +53,8 @@ def script_definitions(text: str) -> ScriptDefinitions:
     setup = _setup(body)
     firsts = {_first_line(body[i]) for i in setup}
     kept, skipped = top_level_kept(text, lambda statement: _keeps(statement) or _first_line(statement) in firsts)
-    return ScriptDefinitions(kept, tuple(skipped), tuple(sorted(firsts)))
+    assignments = tuple(s.lineno for s in body if isinstance(s, (ast.Assign, ast.AnnAssign)) and _keeps(s))
+    return ScriptDefinitions(kept, tuple(skipped), tuple(sorted(firsts)), assignments)
 
 
 def _first_line(statement: ast.stmt) -> int:

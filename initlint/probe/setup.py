@@ -5,7 +5,9 @@ gym.make(...)``) and the calls that configure those values. Such setup is the sc
 code with its own failures (an environment id the installed library no longer has, a
 download the guard refuses, ``env.seed`` gone from an API): a setup statement that raises, or
 runs past its share of time, is left out and reported, and the module is built from the rest.
-The definitions themselves run as before: an error there is the module's error.
+So is a constant assignment that fails (it read a setup value that failed): the classes that
+need its name fail on their own, with a NameError, and the others are built. The other
+definitions run as before: an error there is the module's error.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ def run_definitions(source: ScriptDefinitions, file: str, namespace: dict) -> Se
                 feature = getattr(__future__, alias.name, None)
                 flags |= getattr(feature, "compiler_flag", 0)
     setup = set(source.setup)
+    tolerant = setup | set(source.assignments)
     ran, failed, block = [], [], []
     deadline = time.monotonic() + SETUP_SECONDS
 
@@ -57,14 +60,15 @@ def run_definitions(source: ScriptDefinitions, file: str, namespace: dict) -> Se
 
     for statement in tree.body:
         first = min([statement.lineno] + [d.lineno for d in getattr(statement, "decorator_list", [])])
-        if first not in setup:
+        if first not in tolerant:
             block.append(statement)
             continue
         flush()
         code = compile(ast.Module(body=[statement], type_ignores=[]), file, "exec", flags=flags, dont_inherit=True)
         try:
             _run_limited(code, namespace, deadline - time.monotonic())
-            ran.append(first)
+            if first in setup:
+                ran.append(first)
         except KeyboardInterrupt:
             raise
         except _SetupTimeout:
