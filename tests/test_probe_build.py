@@ -240,3 +240,14 @@ def test_probe_input_option(text, expected):
 def test_probe_input_option_errors(text, message):
     with pytest.raises(ValueError, match=message.replace("[", r"\[")):
         parse_input_text(text)
+
+
+def test_an_argument_nothing_can_size_comes_from_what_the_modules_own_calls_pass():
+    import spinning_core
+
+    built = _build(spinning_core.MLPActor)
+    assert built.assumed["activation"] == "Tanh" and built.assumed["hidden_sizes"] == [64, 64]
+    assert "`activation` is what MLPActorCritic.__init__ passes at line 27" in built.notes
+    assert isinstance(built.model.pi[1], nn.Tanh)
+    with pytest.raises(BuildError, match=r"needs `block`"):  # only ever passed a local: unknown
+        _build(spinning_core.Stage)

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
+from initlint.probe.callers import values_from_callers
 from initlint.probe.sizes import must_not_guess, value_by_name
 from initlint.probe.usage import ParamUse, attributes_called, function_tree, parameter_uses
 
@@ -290,6 +291,13 @@ def arguments_for(function: Callable[..., Any], overrides: dict[str, Any], label
             assumed[param.name] = value
         else:
             missing.append(param.name)
+    if missing:
+        given = values_from_callers(function, missing)
+        for name, passed in given.items():
+            kwargs[name] = passed.value
+            assumed[name] = getattr(passed.value, "__name__", passed.value)
+            notes.append(f"`{name}` is what {passed.caller} passes at line {passed.line}")
+        missing = [m for m in missing if m not in given]
     if missing:
         names = ", ".join(f"`{m}`" for m in missing)
         raise BuildError(

@@ -182,7 +182,7 @@ def _classify(node: ast.AST, parents: dict[int, ast.AST], use: ParamUse) -> None
         callee = _source(consumer.func)
         if callee in ("range",):
             use.as_count = True
-        elif callee == "len":
+        elif callee in ("len", "list", "tuple", "sorted", "reversed", "enumerate", "zip"):
             use.as_sequence = True
         elif callee in ("print", "str", "repr", "bool", "isinstance", "id", "hash", "setattr", "getattr"):
             return
