@@ -251,3 +251,23 @@ def test_an_argument_nothing_can_size_comes_from_what_the_modules_own_calls_pass
     assert isinstance(built.model.pi[1], nn.Tanh)
     with pytest.raises(BuildError, match=r"needs `block`"):  # only ever passed a local: unknown
         _build(spinning_core.Stage)
+
+
+class MaskedScores(nn.Module):
+    """Scores with a per-sample mask fed to masked_fill (a boolean tensor), broadcast over them."""
+
+    def __init__(self):
+        super().__init__()
+        self.q = nn.Linear(16, 16)
+
+    def forward(self, x, pad_mask):
+        scores = self.q(x)
+        return scores.unsqueeze(1).masked_fill(pad_mask.unsqueeze(-1), -1e9)
+
+
+def test_a_forward_argument_masked_fill_reads_becomes_a_boolean_mask_with_nothing_masked():
+    torch.manual_seed(0)
+    assert fitted(MaskedScores()) == {"x": "Bx16 float32", "pad_mask": "Bx64 bool"}
+    fit = fit_inputs(MaskedScores(), {}, {}, "MaskedScores", 0, time.monotonic() + 60)
+    args, _ = fit.make(4, 0)
+    assert args[1].dtype == torch.bool and not args[1].any()
