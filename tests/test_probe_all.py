@@ -312,6 +312,24 @@ def test_a_project_module_whose_import_fails_at_a_statement_is_loaded_with_its_d
     assert _tree(root) == before
 
 
+UNDEFINED = (
+    "import torch.nn as nn\n\nenv = make_env()\nn_state = env.n\n\n\nclass Policy(nn.Module):\n"
+    "    def __init__(self, size=n_state):\n        super().__init__()\n        self.fc = nn.Linear(size, 2)\n\n\n"
+    "class Head(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.fc = nn.Linear(4, 2)\n\n"
+    "    def forward(self, x):\n        return self.fc(x)\n"
+)
+
+
+def test_a_class_whose_definition_fails_alone_costs_one_line_and_the_others_are_built(cli, tmp_path):
+    (tmp_path / "rl.py").write_text(UNDEFINED)
+    result = cli(["--no-cache", "--probe=all", "--device", "cpu", "rl.py"], tmp_path)
+    assert result.stderr.splitlines()[-2:] == [
+        "initlint: rl.py:7: Policy: not probed (import: its definition raised (line 7: NameError: name 'n_state' "
+        "is not defined) when the script's definitions ran alone)",
+        "initlint: probe: 1 of 1 models measured; 1 of 2 nn.Module classes built and run; 1 not probed",
+    ], result.stderr
+
+
 def test_a_class_reads_the_constants_of_its_scripts_main_block(cli, tmp_path):
     (tmp_path / "seq2seq.py").write_text(
         "import torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"

@@ -124,6 +124,11 @@ class Critic:
 class Head:
     def __init__(self):
         self.size = WIDTH
+
+
+class Policy:
+    def __init__(self, size=state_dim):  # the default is read when the class is defined
+        self.size = size
 '''
 
 
@@ -145,5 +150,6 @@ def test_a_setup_that_fails_leaves_out_the_constants_that_read_it_and_nothing_el
     assert outcome.failed == (
         (3, "LookupError: Environment Pendulum-v0 doesn't exist"),
         (4, "NameError: name 'env' is not defined"),
+        (18, "NameError: name 'state_dim' is not defined"),
     )
-    assert namespace["Head"]().size == 16 and "state_dim" not in namespace
+    assert namespace["Head"]().size == 16 and "state_dim" not in namespace and "Policy" not in namespace

@@ -6,8 +6,9 @@ code with its own failures (an environment id the installed library no longer ha
 download the guard refuses, ``env.seed`` gone from an API): a setup statement that raises, or
 runs past its share of time, is left out and reported, and the module is built from the rest.
 So is a constant assignment that fails (it read a setup value that failed): the classes that
-need its name fail on their own, with a NameError, and the others are built. The other
-definitions run as before: an error there is the module's error.
+need its name fail on their own, with a NameError, and the others are built; and a class or
+function whose definition fails (a default that reads such a name). Imports run as before: an
+error there is the module's error.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import ast
 import signal
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from initlint.probe.scripts import ScriptDefinitions
 
@@ -32,6 +33,8 @@ class SetupOutcome:
 
     ran: tuple[int, ...]
     failed: tuple[tuple[int, str], ...]
+    #: the classes and functions among ``failed``: name -> "line N: reason"
+    undefined: dict[str, str] = field(default_factory=dict)
 
 
 class _SetupTimeout(Exception):
@@ -49,7 +52,11 @@ def run_definitions(source: ScriptDefinitions, file: str, namespace: dict) -> Se
                 flags |= getattr(feature, "compiler_flag", 0)
     setup = set(source.setup)
     tolerant = setup | set(source.assignments)
+    # a class or function whose definition fails (a default read from a constant that failed:
+    # ``def __init__(self, action_dim=action_dim)``) is left out; the others are still defined
+    tolerant |= {_first(s) for s in tree.body if isinstance(s, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))}
     ran, failed, block = [], [], []
+    undefined: dict[str, str] = {}
     deadline = time.monotonic() + SETUP_SECONDS
 
     def flush() -> None:
@@ -59,7 +66,7 @@ def run_definitions(source: ScriptDefinitions, file: str, namespace: dict) -> Se
             block.clear()
 
     for statement in tree.body:
-        first = min([statement.lineno] + [d.lineno for d in getattr(statement, "decorator_list", [])])
+        first = _first(statement)
         if first not in tolerant:
             block.append(statement)
             continue
@@ -75,8 +82,14 @@ def run_definitions(source: ScriptDefinitions, file: str, namespace: dict) -> Se
             failed.append((first, f"ran past {SETUP_SECONDS:.0f} s"))
         except BaseException as error:  # noqa: BLE001 - the script's own code: SystemExit too
             failed.append((first, f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"[:120]))
+        if failed and failed[-1][0] == first and isinstance(statement, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            undefined[statement.name] = f"line {first}: {failed[-1][1]}"
     flush()
-    return SetupOutcome(tuple(ran), tuple(failed))
+    return SetupOutcome(tuple(ran), tuple(failed), undefined)
+
+
+def _first(statement: ast.stmt) -> int:
+    return min([statement.lineno] + [d.lineno for d in getattr(statement, "decorator_list", [])])
 
 
 def _run_limited(code, namespace: dict, seconds: float) -> None:

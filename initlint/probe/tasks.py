@@ -141,6 +141,9 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
             listed = {"ok": True, "models": [entry.to_dict() for entry in list_models(module)]}
             if getattr(module, "__initlint_script__", None):
                 listed["definitions"], listed["notes"] = True, load_notes
+                outcome = getattr(module, "__initlint_setup__", None)
+                if outcome is not None and outcome.undefined:
+                    listed["undefined"] = dict(outcome.undefined)
             return listed
         stage = "build"
         torch.manual_seed(seed)
