@@ -5,6 +5,11 @@
     python benchmarks/oracle.py --shard 2/4          # a quarter of the timm registry
     python benchmarks/oracle.py --report-only        # re-run the static engine, rewrite ORACLE.md
     python benchmarks/oracle.py --fresh              # forget every stored measurement
+    python benchmarks/oracle.py --sources corpus --store NAME --retry-failed   # after a probe change
+
+The corpus's own dependencies (what its repositories import) are pinned in
+benchmarks/requirements-oracle.txt (a freeze of the venv the measurement ran in; torch is the
+CPU build): ``pip install torch==2.13.0 && pip install --no-deps -r benchmarks/requirements-oracle.txt``.
 
 Sources: the research repositories in ../shared/corpus (read in place, never written: each
 model is imported in a worker whose working directory is its repository), torchvision's
@@ -368,6 +373,23 @@ def failure_reasons(results: dict[str, dict]) -> collections.Counter:
     return reasons
 
 
+def retry_failed_corpus(results: dict[str, dict], listings: dict[str, dict]) -> None:
+    """Forget (in memory; the run stores the new lines, which win) the failed listings of corpus
+    files that count in the coverage and the failed corpus model tasks."""
+    from initlint.probe.candidates import module_classes, read_text
+
+    root = str(corpus_dir())
+    files = [str(p) for p in corpus_dir().rglob("*.py") if "/." not in str(p)]
+    counted = {path for path, defs in module_classes({f: read_text(f) for f in files}).items() if defs}
+    stale = [k for k, v in listings.items() if k.split("|", 1)[1] in counted and not v["result"].get("ok")]
+    for key in stale:
+        del listings[key]
+    failed = [k for k, v in results.items() if k.startswith("corpus|" + root) and not v["result"].get("ok")]
+    for key in failed:
+        del results[key]
+    print(f"retrying {len(stale)} failed listings and {len(failed)} failed models of the corpus", flush=True)
+
+
 def _kind(error: str) -> str:
     """An error without its location and numbers, for counting reasons."""
     return re.sub(r"\d+", "N", error.split(" (at ")[0].split(" [built with")[0])[:110]
@@ -399,6 +421,7 @@ def corpus_coverage(listings: dict[str, dict], results: dict[str, dict]) -> dict
         listing = listings.get(f"list|{path}", {}).get("result", {})
         if not listing.get("ok") and listings.get(f"defs|{path}", {}).get("result", {}).get("ok"):
             listing = listings[f"defs|{path}"]["result"]
+        listed = {entry["name"] for entry in listing.get("models", [])} if listing.get("ok") else set()
         for definition in defs:
             total += 1
             if (str(Path(path).resolve()), definition.name) in built:
@@ -409,6 +432,8 @@ def corpus_coverage(listings: dict[str, dict], results: dict[str, dict]) -> dict
                 reasons[f"import of its file: {_kind(listing.get('error', ''))}"] += 1
             elif (path, definition.name) in errors:
                 reasons[errors[(path, definition.name)]] += 1
+            elif definition.name in listed:
+                reasons["listed, but no stored measurement (the run stopped before it; resume to measure)"] += 1
             else:
                 reasons["not a model of the imported module (defined under a condition, or not an nn.Module there)"] += 1
     return {"classes": total, "built": done, "files": len(files), "reasons": reasons}
@@ -577,6 +602,9 @@ def main() -> None:
     parser.add_argument("--remeasure-verdicts", action="store_true",
                         help="measure again the stored models that got a verdict or a warning (after a probe fix)")
     parser.add_argument("--static-cached", action="store_true", help="reuse the static findings of the last report (a review edit)")
+    parser.add_argument("--retry-failed", action="store_true",
+                        help="after a probe change: list again the corpus files that define an nn.Module class and "
+                        "failed to import, and measure again the corpus models that failed (the rest stays stored)")
     parser.add_argument("--again", action="append", default=[], metavar="PREFIX",
                         help="measure again the stored models whose key starts with PREFIX (torchvision|fcn_)")
     args = parser.parse_args()
@@ -608,6 +636,8 @@ def main() -> None:
     if args.relist:
         listings = {k: v for k, v in listings.items() if v["result"].get("ok")}
         LISTINGS.write_text("".join(json.dumps(v) + "\n" for v in listings.values()))
+    if args.retry_failed:
+        retry_failed_corpus(results, listings)
     sources = args.sources.split(",")
     if not args.report_only:
         fetch_torchvision()

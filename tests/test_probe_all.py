@@ -211,6 +211,125 @@ def test_probe_all_runs_only_the_definitions_of_a_script(cli, tmp_path, top, why
     assert _tree(root) == before
 
 
+RL_SCRIPT = '''import torch.nn as nn
+
+
+class Env:
+    observation_space = type("Box", (), {"shape": (6,)})
+
+
+def make_env(name):
+    return Env()
+
+
+env = make_env("Toy-v0")
+n_state = env.observation_space.shape[0]
+env.seed(1)  # the environment API has no seed() any more: the import raises here
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(n_state, 4)
+
+    def forward(self, x):
+        return self.fc(x)
+
+
+for episode in range(10 ** 9):
+    pass
+'''
+
+
+def test_a_script_class_reads_a_constant_computed_from_the_scripts_setup(cli, tmp_path):
+    """``n_state = env.observation_space.shape[0]`` is kept as a constant; the ``env = ...`` it
+    reads runs too (setup), and ``env.seed(1)`` that raised is left out with its reason."""
+    (tmp_path / "dqn.py").write_text(RL_SCRIPT)
+    before = _tree(tmp_path)
+    result = cli(["--no-cache", "--probe=all", "--device", "cpu", "dqn.py"], tmp_path)
+    assert result.stderr.splitlines()[-1] == (
+        "initlint: probe: 1 of 1 models measured; 1 of 1 nn.Module classes built and run; 0 not probed"
+    ), result.stderr
+    probed = cli(["probe", "--device", "cpu", "--format", "json", "dqn.py:Net"], tmp_path)
+    report = json.loads(probed.stdout)
+    assert report["inputs"] == {"x": "Bx6 float32"}
+    assert report["notes"][:3] == [
+        "script: ran only its definitions (imports, def, class, constants), since its top-level code raised "
+        "AttributeError at line 14; the top-level statements at line(s) 26 were not run",
+        "script: ran the assignments its definitions read, at line(s) 12",
+        "script: left out line 14 (AttributeError: 'Env' object has no attribute 'seed')",
+    ]
+    assert _tree(tmp_path) == before
+
+
+FUSED = '''import os
+
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def load(name, sources):
+    for source in sources:
+        open(source).close()  # the compiled op's sources are not there: FileNotFoundError
+
+
+fused = load("fused", sources=[os.path.join(os.path.dirname(__file__), "fused_act.cpp")])
+
+
+class FusedLeakyReLU(nn.Module):
+    def forward(self, x):
+        if x.is_cuda:
+            return fused.fused_bias_act(x)
+        return F.leaky_relu(x, 0.2)
+'''
+
+
+def test_a_project_module_whose_import_fails_at_a_statement_is_loaded_with_its_definitions(cli, tmp_path):
+    """stylegan2's ``op`` package builds a CUDA extension at import; the model file imports it.
+    The op module runs with its definitions only, its package's ``__init__`` then imports it,
+    and the model is built (its CPU path needs no extension)."""
+    root = tmp_path / "gan"
+    (root / "op").mkdir(parents=True)
+    (root / "LICENSE").write_text("MIT\n")
+    (root / "op" / "__init__.py").write_text("from .fused_act import FusedLeakyReLU\nfrom .upfirdn2d import FusedLeakyReLU as Up\n")
+    (root / "op" / "fused_act.py").write_text(FUSED)
+    (root / "op" / "upfirdn2d.py").write_text(FUSED.replace("fused_act.cpp", "upfirdn2d.cpp"))  # a second one
+    (root / "model.py").write_text(
+        "import torch.nn as nn\n\nfrom op import FusedLeakyReLU\n\n\nclass Net(nn.Module):\n"
+        "    def __init__(self):\n        super().__init__()\n        self.fc = nn.Linear(8, 8)\n"
+        "        self.act = FusedLeakyReLU()\n\n    def forward(self, x):\n        return self.act(self.fc(x))\n"
+    )
+    before = _tree(root)
+    result = cli(["--no-cache", "--probe=all", "--device", "cpu", "model.py"], root)
+    assert result.stderr.splitlines()[-1] == (
+        "initlint: probe: 1 of 1 models measured; 1 of 1 nn.Module classes built and run; 0 not probed"
+    ), result.stderr
+    probed = cli(["probe", "--device", "cpu", "--format", "json", "model.py:Net"], root)
+    assert json.loads(probed.stdout)["notes"][:2] == [
+        "import: ran only the definitions of op/fused_act.py (FileNotFoundError at line 12), whose top-level code failed",
+        "import: ran only the definitions of op/upfirdn2d.py (FileNotFoundError at line 12), whose top-level code failed",
+    ]
+    assert _tree(root) == before
+
+
+UNDEFINED = (
+    "import torch.nn as nn\n\nenv = make_env()\nn_state = env.n\n\n\nclass Policy(nn.Module):\n"
+    "    def __init__(self, size=n_state):\n        super().__init__()\n        self.fc = nn.Linear(size, 2)\n\n\n"
+    "class Head(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.fc = nn.Linear(4, 2)\n\n"
+    "    def forward(self, x):\n        return self.fc(x)\n"
+)
+
+
+def test_a_class_whose_definition_fails_alone_costs_one_line_and_the_others_are_built(cli, tmp_path):
+    (tmp_path / "rl.py").write_text(UNDEFINED)
+    result = cli(["--no-cache", "--probe=all", "--device", "cpu", "rl.py"], tmp_path)
+    assert result.stderr.splitlines()[-2:] == [
+        "initlint: rl.py:7: Policy: not probed (import: its definition raised (line 7: NameError: name 'n_state' "
+        "is not defined) when the script's definitions ran alone)",
+        "initlint: probe: 1 of 1 models measured; 1 of 2 nn.Module classes built and run; 1 not probed",
+    ], result.stderr
+
+
 def test_a_class_reads_the_constants_of_its_scripts_main_block(cli, tmp_path):
     (tmp_path / "seq2seq.py").write_text(
         "import torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"

@@ -70,6 +70,65 @@ def test_constructor_values_come_from_how_parameters_are_used():
     assert critic.notes == ["built with assumed state_dim=64, action_dim=10 (--probe-arg Critic.NAME=VALUE to change)"]
 
 
+class StagedNet(nn.Module):
+    """Sizes the constructor indexes, unpacks and reverses (kuangliu's ResNet, Swin, a VAE)."""
+
+    def __init__(self, num_blocks, input_resolution, hidden_dims):
+        super().__init__()
+        self.resolution = input_resolution
+        height, width = self.resolution
+        hidden_dims.reverse()
+        counts = [num_blocks[0], num_blocks[1], num_blocks[2], num_blocks[3]]
+        self.stages = nn.ModuleList(nn.Sequential(*[nn.Linear(8, 8) for _ in range(n)]) for n in counts)
+        self.head = nn.Linear(8, hidden_dims[0])
+
+    def forward(self, x):
+        for stage in self.stages:
+            x = stage(x)
+        return self.head(x)
+
+
+def test_a_size_used_as_a_sequence_is_a_list_as_long_as_its_uses_need():
+    found = uses(
+        """
+        def __init__(self, num_blocks, input_resolution, hidden_dims):
+            self.resolution = input_resolution
+            height, width = self.resolution
+            hidden_dims.reverse()
+            self.stages = [num_blocks[i] for i in range(4)] + [num_blocks[3]]
+        """
+    )
+    assert (found["num_blocks"].as_sequence, found["num_blocks"].length) == (True, 4)
+    assert (found["input_resolution"].as_sequence, found["input_resolution"].length) == (True, 2)
+    assert found["hidden_dims"].as_sequence and not found["hidden_dims"].config_like
+    built = _build(StagedNet)
+    assert built.assumed == {"num_blocks": [2, 2, 2, 2], "input_resolution": [32, 32], "hidden_dims": [64, 64]}
+    assert [len(stage) for stage in built.model.stages] == [2, 2, 2, 2]
+
+
+class LambdaLayer(nn.Module):
+    """A shortcut that calls what it was given (resnet_cifar10's option A): a callable, never 0."""
+
+    def __init__(self, lambd):
+        super().__init__()
+        self.lambd = lambd
+
+    def forward(self, x):
+        return self.lambd(x)
+
+
+def test_an_argument_another_method_calls_is_asked_for_not_guessed():
+    assert uses(LAMBDA_INIT)["lambd"].stored_as == {"lambd"}
+    with pytest.raises(BuildError, match=r"needs `lambd`.*pass --probe-arg LambdaLayer.lambd=VALUE or a factory"):
+        _build(LambdaLayer)
+
+
+LAMBDA_INIT = """
+def __init__(self, lambd):
+    self.lambd = lambd
+"""
+
+
 def test_a_value_that_sets_the_init_is_never_guessed():
     class Scaled(nn.Module):
         def __init__(self, init_std):
@@ -181,3 +240,34 @@ def test_probe_input_option(text, expected):
 def test_probe_input_option_errors(text, message):
     with pytest.raises(ValueError, match=message.replace("[", r"\[")):
         parse_input_text(text)
+
+
+def test_an_argument_nothing_can_size_comes_from_what_the_modules_own_calls_pass():
+    import spinning_core
+
+    built = _build(spinning_core.MLPActor)
+    assert built.assumed["activation"] == "Tanh" and built.assumed["hidden_sizes"] == [64, 64]
+    assert "`activation` is what MLPActorCritic.__init__ passes at line 27" in built.notes
+    assert isinstance(built.model.pi[1], nn.Tanh)
+    with pytest.raises(BuildError, match=r"needs `block`"):  # only ever passed a local: unknown
+        _build(spinning_core.Stage)
+
+
+class MaskedScores(nn.Module):
+    """Scores with a per-sample mask fed to masked_fill (a boolean tensor), broadcast over them."""
+
+    def __init__(self):
+        super().__init__()
+        self.q = nn.Linear(16, 16)
+
+    def forward(self, x, pad_mask):
+        scores = self.q(x)
+        return scores.unsqueeze(1).masked_fill(pad_mask.unsqueeze(-1), -1e9)
+
+
+def test_a_forward_argument_masked_fill_reads_becomes_a_boolean_mask_with_nothing_masked():
+    torch.manual_seed(0)
+    assert fitted(MaskedScores()) == {"x": "Bx16 float32", "pad_mask": "Bx64 bool"}
+    fit = fit_inputs(MaskedScores(), {}, {}, "MaskedScores", 0, time.monotonic() + 60)
+    args, _ = fit.make(4, 0)
+    assert args[1].dtype == torch.bool and not args[1].any()

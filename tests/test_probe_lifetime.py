@@ -207,3 +207,42 @@ def test_a_helper_the_model_started_ends_with_its_task(tmp_path):
     )
     assert "Net: not probed (build: RuntimeError: the model fails after starting a helper" in done.stderr
     assert _gone(int(pids.read_text()))
+
+
+FORKS = '''\
+import multiprocessing
+import os
+import time
+from pathlib import Path
+
+import torch.nn as nn
+
+helper = multiprocessing.get_context("fork").Process(target=time.sleep, args=(600,))
+helper.start()  # it inherits every descriptor of the task, the result pipe too
+Path(os.environ["HANG_PIDS"]).write_text(str(helper.pid))
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x):
+        return self.fc(x)
+'''
+
+
+@pytest.mark.slow
+def test_a_process_the_model_forked_neither_holds_back_its_result_nor_outlives_it(tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "forks.py").write_text(FORKS)
+    pids = tmp_path / "pids.txt"
+    done = subprocess.run(
+        [sys.executable, "-m", "initlint", "--no-cache", "--probe=all", "--device", "cpu", "--probe-timeout", "120", "forks.py"],
+        cwd=project, capture_output=True, text=True, timeout=600, env={**os.environ, "HANG_PIDS": str(pids)},
+    )
+    assert done.stderr.splitlines()[-1] == (
+        "initlint: probe: 1 of 1 models measured; 1 of 1 nn.Module classes built and run; 0 not probed"
+    ), done.stderr
+    assert _gone(int(pids.read_text()))

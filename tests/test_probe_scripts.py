@@ -68,3 +68,88 @@ def test_main_constants_are_the_side_effect_free_assignments_of_the_main_block()
         ("sentences",), ("word_list",), ("word_dict",), ("n_class",), ("d_model", "n_heads"),
     ]
     assert main_constants("x = 1\n") == []
+
+
+RL = '''import argparse
+import gym
+import torch.nn as nn
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--hidden", default=32, type=int)
+args = parser.parse_args()
+env = gym.make("CartPole-v0").unwrapped
+n_state = env.observation_space.shape[0]
+env.seed(1)
+out = run_episode(env)
+buffer = ReplayBuffer()
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(n_state, args.hidden)
+
+    def forward(self, x):
+        out = self.fc(x)
+        return out
+
+
+for episode in range(1000):
+    train(Net(), env)
+'''
+
+
+def test_setup_is_what_the_definitions_read_transitively_and_the_calls_that_configure_it():
+    found = script_definitions(RL)
+    # parser (read by args), its add_argument, args (read by Net), env (read by the constant
+    # n_state) and env.seed; not ``out`` (only a method's local of that name) nor ``buffer``
+    assert found.setup == (5, 6, 7, 8, 10)
+    assert found.skipped == (11, 12, 25)
+    lines = found.text.splitlines()
+    assert [n + 1 for n, line in enumerate(lines) if line.strip()] == [1, 2, 3, 5, 6, 7, 8, 9, 10, 15, 16, 17, 18, 20, 21, 22]
+
+
+FAILING_SETUP = '''import gym
+
+env = gym.make("Pendulum-v0")  # an id the installed library no longer has
+state_dim = env.observation_space.shape[0]
+WIDTH = 16
+
+
+class Critic:
+    def __init__(self):
+        self.size = state_dim
+
+
+class Head:
+    def __init__(self):
+        self.size = WIDTH
+
+
+class Policy:
+    def __init__(self, size=state_dim):  # the default is read when the class is defined
+        self.size = size
+'''
+
+
+def test_a_setup_that_fails_leaves_out_the_constants_that_read_it_and_nothing_else(monkeypatch):
+    import sys
+    import types
+
+    from initlint.probe.setup import run_definitions
+
+    def make(name):
+        raise LookupError(f"Environment {name} doesn't exist")
+
+    monkeypatch.setitem(sys.modules, "gym", types.SimpleNamespace(make=make))
+    source = script_definitions(FAILING_SETUP)
+    assert (source.setup, source.assignments) == ((3,), (4, 5))
+    namespace: dict = {}
+    outcome = run_definitions(source, "script.py", namespace)
+    assert outcome.ran == ()
+    assert outcome.failed == (
+        (3, "LookupError: Environment Pendulum-v0 doesn't exist"),
+        (4, "NameError: name 'env' is not defined"),
+        (18, "NameError: name 'state_dim' is not defined"),
+    )
+    assert namespace["Head"]().size == 16 and "state_dim" not in namespace and "Policy" not in namespace

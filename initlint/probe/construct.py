@@ -3,6 +3,8 @@
 Defaults stay. A required parameter gets the user's ``--probe-arg`` value, else a value from how
 the constructor uses it (usage.py, sizes.py): the size of the layer argument it feeds, a repeat
 count, a constant it is compared with, 0 for a value that is only stored (a seed), or a config.
+A size the constructor indexes, iterates or unpacks is a list of that size, as long as its uses
+need (``num_blocks[3]``: four items; ``h, w = resolution``: two; otherwise two).
 A config comes from the parameter's annotation, the class's ``config_class`` (Hugging Face) or a
 ``*Config`` class of the module, built with its defaults and with hidden sizes scaled down (layers
 kept); otherwise a stand-in whose attributes get values by name. Every assumption is noted, and
@@ -18,8 +20,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
+from initlint.probe.callers import values_from_callers
 from initlint.probe.sizes import must_not_guess, value_by_name
-from initlint.probe.usage import ParamUse, function_tree, parameter_uses
+from initlint.probe.usage import ParamUse, attributes_called, function_tree, parameter_uses
 
 
 class BuildError(Exception):
@@ -246,6 +249,13 @@ def arguments_for(function: Callable[..., Any], overrides: dict[str, Any], label
     assumed: dict[str, Any] = {}
     notes: list[str] = []
     missing: list[str] = []
+    called: set[str] | None = None
+
+    def called_attributes() -> set[str]:
+        nonlocal called
+        if called is None:
+            called = attributes_called(owner) if inspect.isclass(owner) else set()
+        return called
     for param in parameters:
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
@@ -266,7 +276,7 @@ def arguments_for(function: Callable[..., Any], overrides: dict[str, Any], label
             notes.append(note)
             assumed[param.name] = type(kwargs[param.name]).__name__
             continue
-        if use.called or must_not_guess(param.name):
+        if use.called or must_not_guess(param.name) or use.stored_as & called_attributes():
             missing.append(param.name)
             continue
         known, value = value_by_name(param.name)
@@ -274,11 +284,20 @@ def arguments_for(function: Callable[..., Any], overrides: dict[str, Any], label
             known, value, _ = _value_from_use(use, target, owner, 0)
         if not known and annotation in (int, float, bool, str) and use.stored_only:
             known, value = True, annotation()
+        if known and use.as_sequence and isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = [value] * max(2, use.length)  # ``num_blocks[3]``, ``h, w = resolution``: one per item
         if known:
             kwargs[param.name] = value
             assumed[param.name] = value
         else:
             missing.append(param.name)
+    if missing:
+        given = values_from_callers(function, missing)
+        for name, passed in given.items():
+            kwargs[name] = passed.value
+            assumed[name] = getattr(passed.value, "__name__", passed.value)
+            notes.append(f"`{name}` is what {passed.caller} passes at line {passed.line}")
+        missing = [m for m in missing if m not in given]
     if missing:
         names = ", ".join(f"`{m}`" for m in missing)
         raise BuildError(

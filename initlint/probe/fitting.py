@@ -203,6 +203,10 @@ def _candidates(specs: list[ArgSpec], error: BaseException, trace: Trace | None,
                 yield _swap(specs, ArgSpec(name, "square", (), why="a matrix over the batch's nodes"))
             if spec.shape[-1] == inner and other_rows != TRIAL_BATCH:
                 yield _swap(specs, replace(spec, shape=(other_rows,), why="the matrix it is multiplied with"))
+        on_line = [n for n in blamed if re.search(rf"\b{re.escape(n)}\b", line)] or blamed
+        if (re.search(r"boolean mask|expected.*Bool|scalar type Bool", message) and name == on_line[0]
+                and spec.kind == "float" and spec.dtype != "bool"):
+            yield _swap(specs, replace(spec, dtype="bool", why="a boolean mask (all False: nothing masked)"))
         if re.search(r"scalar type Long|argument #\d+ 'indices'|Long, Int|expected.*Long", message) and spec.kind == "float":
             yield _swap(specs, ArgSpec(name, "ids", (SEQUENCE,) if len(spec.shape) <= 1 else spec.shape, high=1000, why="integer ids"))
         if spec.kind == "ids":

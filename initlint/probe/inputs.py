@@ -123,6 +123,8 @@ def materialize(spec: ArgSpec, batch: int, generator: torch.Generator, device: s
     if spec.kind == "ids":
         return torch.randint(0, max(1, spec.high), shape, generator=generator).to(device)
     dtype = getattr(torch, spec.dtype, torch.float32)
+    if dtype is torch.bool:  # a mask: nothing masked, the model as it runs on full input
+        return torch.zeros(shape, dtype=torch.bool, device=device)
     if spec.batch_dim == 0 and spec.image_like and not spec.fixed:
         return structured_noise(shape, generator).to(device=device, dtype=dtype)
     return torch.randn(shape, generator=generator).to(device=device, dtype=dtype)

@@ -24,6 +24,7 @@ from typing import Any, Callable
 from initlint.probe.guard import refuse_writes
 from initlint.probe.layout import Layout, layout_of
 from initlint.probe.scripts import failed_in_top_level, main_constants, script_definitions
+from initlint.probe.setup import run_definitions
 
 
 class LoadError(Exception):
@@ -51,7 +52,7 @@ def import_target(where: str, search: tuple[str, ...] = (), cwd: str | None = No
         if definitions:
             return with_main_constants(load_definitions(layout, "its top-level code ran past the time limit before"), layout.file)
         try:
-            module = _import_layout(layout)
+            module = _import_repairing(layout)
         except BaseException as error:
             if isinstance(error, KeyboardInterrupt):
                 raise
@@ -74,6 +75,69 @@ def import_target(where: str, search: tuple[str, ...] = (), cwd: str | None = No
         for name in [n for n in sys.modules if n == top or n.startswith(top + ".")]:
             del sys.modules[name]
         return _import_below_stand_ins(layout)
+
+
+#: project modules loaded with their definitions only, at most, before the import gives up
+_REPAIRS = 4
+
+
+def _import_repairing(layout: Layout):
+    """``_import_layout``; when the import fails in the top level of another module of the
+    project, at a statement its definitions leave out (a compiled extension built at import, a
+    script run by an import), that module is loaded with its definitions only (scripts.py) and
+    the import is tried again. The module then notes which modules were loaded so."""
+    repaired: list[str] = []
+    for _ in range(_REPAIRS + 1):
+        try:
+            module = _import_layout(layout)
+        except BaseException as error:
+            if isinstance(error, KeyboardInterrupt) or len(repaired) >= _REPAIRS:
+                raise
+            broken = _broken_project_module(error, layout)
+            if broken is None:
+                raise
+            file, line = broken
+            other = layout_of(Path(file))
+            load_definitions(other, f"its top-level code raised {type(error).__name__} at line {line}")
+            _drop_stand_ins(other)
+            repaired.append(f"{os.path.relpath(file, layout.root)} ({type(error).__name__} at line {line})")
+            continue
+        if repaired:
+            module.__initlint_repaired__ = tuple(repaired)  # type: ignore[attr-defined]
+        return module
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _broken_project_module(error: BaseException, layout: Layout) -> tuple[str, int] | None:
+    """(file, line) of the innermost module-level frame of another file under the project root
+    whose failing statement is not a definition; None when there is none."""
+    found = None
+    for frame in traceback.extract_tb(error.__traceback__):
+        file = str(Path(frame.filename).resolve())
+        if frame.name == "<module>" and file != layout.file and file.startswith(layout.root + os.sep):
+            found = (file, frame.lineno)
+    if found is None or found[1] is None or found[0] in _definitions_loaded:
+        return None
+    try:
+        text = Path(found[0]).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    return found if failed_in_top_level(text, found[1]) else None
+
+
+#: files loaded with their definitions only in this child (each at most once)
+_definitions_loaded: set[str] = set()
+
+
+def _drop_stand_ins(layout: Layout) -> None:
+    """Forget the stand-in parent packages ``load_definitions`` may have made, so that the next
+    import runs the real ``__init__`` files (which now find the repaired module)."""
+    _definitions_loaded.add(layout.file)
+    parts = layout.module.split(".")
+    for depth in range(1, len(parts)):
+        name = ".".join(parts[:depth])
+        if name in sys.modules and getattr(sys.modules[name], "__file__", None) is None:
+            del sys.modules[name]
 
 
 def _layout_of_dotted(name: str) -> Layout | None:
@@ -164,7 +228,8 @@ def load_definitions(layout: Layout, why: str) -> types.ModuleType:
             importlib.import_module(parent)
         except Exception:  # noqa: BLE001 - a parent __init__ that fails: stand-ins instead
             for stale in [n for n in sys.modules if n == top or n.startswith(top + ".")]:
-                del sys.modules[stale]
+                if not hasattr(sys.modules[stale], "__initlint_script__"):  # one loaded so before stays
+                    del sys.modules[stale]
             _stand_in_parents(layout)
     spec = importlib.util.spec_from_file_location(name, layout.file)
     if spec is None:
@@ -173,7 +238,7 @@ def load_definitions(layout: Layout, why: str) -> types.ModuleType:
     module.__initlint_script__ = why  # type: ignore[attr-defined]
     module.__initlint_skipped_lines__ = source.skipped  # type: ignore[attr-defined]
     sys.modules[name] = module
-    exec(compile(source.text, layout.file, "exec"), module.__dict__)  # noqa: S102 - the user's own file, asked for
+    module.__initlint_setup__ = run_definitions(source, layout.file, module.__dict__)  # type: ignore[attr-defined]
     return module
 
 

@@ -5,7 +5,15 @@ When that code fails (or runs past the time limit; sweep.py then asks again), th
 only the file's definitions, as it does for a notebook: imports, ``def``, ``class``, constants
 (assignments that call nothing), and ``try`` blocks made only of those. Every other line is
 blanked, so line numbers, tracebacks and ``inspect`` still point into the file as it is on disk.
-Pure Python (no torch); the file is only read.
+
+The definitions may read values the script computes with a call (``env = gym.make(...)``
+before ``n_state = env.observation_space.shape[0]``, ``args = parser.parse_args()`` read by a
+class). Those assignments are kept as *setup*: each top-level assignment of a name a class or a
+kept assignment reads (free names only, not a method's locals), transitively, and the calls and
+attribute writes that configure such a value (``parser.add_argument(...)``, ``env.seed(0)``).
+loading.py runs each setup statement and each constant on its own and leaves out one that
+raises (a constant that reads a failed setup value, too). Loops,
+conditions and other calls stay out. Pure Python (no torch); the file is only read.
 """
 
 from __future__ import annotations
@@ -22,6 +30,11 @@ class ScriptDefinitions:
 
     text: str
     skipped: tuple[int, ...]
+    #: first lines of the kept statements that are setup (see the module docstring)
+    setup: tuple[int, ...] = ()
+    #: first lines of the kept constant assignments (``n_state = env.observation_space.shape[0]``):
+    #: one that fails (its setup did) leaves its name undefined, not the whole file unloaded
+    assignments: tuple[int, ...] = ()
 
 
 def _keeps(statement: ast.stmt) -> bool:
@@ -34,10 +47,102 @@ def _keeps(statement: ast.stmt) -> bool:
 
 
 def script_definitions(text: str) -> ScriptDefinitions:
-    """``text`` with every top-level statement that is not a definition blanked (see above).
-    Raises SyntaxError when the text does not parse."""
-    kept, skipped = top_level_kept(text, _keeps)
-    return ScriptDefinitions(kept, tuple(skipped))
+    """``text`` with every top-level statement that is neither a definition nor setup blanked
+    (see above). Raises SyntaxError when the text does not parse."""
+    body = ast.parse(text).body
+    setup = _setup(body)
+    firsts = {_first_line(body[i]) for i in setup}
+    kept, skipped = top_level_kept(text, lambda statement: _keeps(statement) or _first_line(statement) in firsts)
+    assignments = tuple(s.lineno for s in body if isinstance(s, (ast.Assign, ast.AnnAssign)) and _keeps(s))
+    return ScriptDefinitions(kept, tuple(skipped), tuple(sorted(firsts)), assignments)
+
+
+def _first_line(statement: ast.stmt) -> int:
+    return min([statement.lineno] + [d.lineno for d in getattr(statement, "decorator_list", [])])
+
+
+def _setup(body: list[ast.stmt]) -> set[int]:
+    """Indices of the top-level statements that are setup (the module docstring)."""
+    kept = {i for i, statement in enumerate(body) if _keeps(statement)}
+    readers = {i for i in kept if isinstance(body[i], (ast.ClassDef, ast.Assign, ast.AnnAssign))}
+    assigners: dict[str, list[int]] = {}
+    for i, statement in enumerate(body):
+        if i not in kept:
+            for name in _assigned_names(statement):
+                assigners.setdefault(name, []).append(i)
+    setup: set[int] = set()
+    while True:
+        needed = set().union(*(_free_reads(body[i]) for i in readers | setup))
+        values = set().union(*(_assigned_names(body[i]) for i in setup))
+        grown = {i for name in needed for i in assigners.get(name, [])}
+        grown |= {i for i, statement in enumerate(body) if i not in kept and _configures(statement, values)}
+        if grown <= setup:
+            return setup
+        setup |= grown
+
+
+def _assigned_names(statement: ast.stmt) -> set[str]:
+    """The names a top-level ``a = ...`` / ``a, b = ...`` binds; empty for anything else."""
+    if isinstance(statement, ast.Assign):
+        targets = statement.targets
+    elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+        targets = [statement.target]
+    else:
+        return set()
+    names = set()
+    for target in targets:
+        for node in ast.walk(target):
+            if isinstance(node, (ast.Attribute, ast.Subscript)):
+                return set()
+            if isinstance(node, ast.Name):
+                names.add(node.id)
+    return names
+
+
+def _root(node: ast.expr) -> str | None:
+    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _configures(statement: ast.stmt, values: set[str]) -> bool:
+    """``parser.add_argument(...)``, ``env.seed(0)``, ``args.cuda = ...`` on a setup value."""
+    if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+        return isinstance(statement.value.func, ast.Attribute) and _root(statement.value.func) in values
+    if isinstance(statement, ast.Assign):
+        return all(isinstance(t, (ast.Attribute, ast.Subscript)) and _root(t) in values for t in statement.targets)
+    return False
+
+
+def _free_reads(node: ast.AST) -> set[str]:
+    """Names ``node`` reads that no function inside it binds itself (parameters, locals)."""
+    found: set[str] = set()
+
+    def visit(current: ast.AST, local: frozenset[str]) -> None:
+        if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            arguments = current.args
+            bound = {a.arg for a in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]}
+            bound |= {a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None}
+            for inner in ast.walk(current):
+                if isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Store):
+                    bound.add(inner.id)
+                elif isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and inner is not current:
+                    bound.add(inner.name)
+            for default in [*arguments.defaults, *(d for d in arguments.kw_defaults if d is not None)]:
+                visit(default, local)
+            for decorator in getattr(current, "decorator_list", []):
+                visit(decorator, local)
+            inner_local = local | bound
+            for child in (current.body if isinstance(current.body, list) else [current.body]):
+                visit(child, inner_local)
+            return
+        if isinstance(current, ast.Name) and isinstance(current.ctx, ast.Load) and current.id not in local:
+            found.add(current.id)
+        for child in ast.iter_child_nodes(current):
+            visit(child, local)
+
+    visit(node, frozenset())
+    return found
 
 
 def failed_in_top_level(text: str, line: int | None) -> bool:

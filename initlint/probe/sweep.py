@@ -73,6 +73,14 @@ def _reason(result: dict[str, Any], model: str) -> str:
     return text
 
 
+def _absent(listing: dict[str, Any], name: str) -> str:
+    """Why a class of the file's text is not a model of the module its import gave."""
+    undefined = (listing.get("undefined") or {}).get(name)
+    if undefined:
+        return f"import: its definition raised ({undefined}) when the script's definitions ran alone"
+    return "import: not an nn.Module of the imported module (defined under a condition, or its base is not nn.Module there)"
+
+
 def probe_all(
     files: list[tuple[str, str]], findings: list[Finding], options: ProbeOptions,
     allowed: Callable[[str], set[str]], suppressed: Callable[[str, str, int], bool] = lambda p, c, l: False,
@@ -98,6 +106,11 @@ def probe_all(
             for entry in listing["models"]:
                 tasks.append(options.task(real, entry["name"], definitions=bool(listing.get("definitions"))))
                 keys.append((display, entry["name"], entry["kind"], entry.get("line")))
+            names = {entry["name"] for entry in listing["models"]}
+            for cls in statically.get(display, []):
+                if cls.name not in names:  # in the file's text, but no model of the imported module
+                    sweep.unprobed.append(Unprobed(display, cls.shown_line, cls.name, _absent(listing, cls.name), cls.cell))
+                    sweep.classes += 1
         groups = group_findings(findings)
         listed = {(display, name) for display, name, _, _ in keys}
         for (display, model), _ in groups.items():

@@ -46,7 +46,8 @@ def user_frame(error: BaseException) -> str:
 def _load_notes(module: Any) -> list[str]:
     from initlint.probe.loading import skipped_cells
 
-    notes = []
+    notes = [f"import: ran only the definitions of {where}, whose top-level code failed"
+             for where in getattr(module, "__initlint_repaired__", ())]
     constants = getattr(module, "__initlint_main_constants__", ())
     if constants:
         shown = ", ".join(constants[:8]) + (", ..." if len(constants) > 8 else "")
@@ -56,12 +57,25 @@ def _load_notes(module: Any) -> list[str]:
         lines = getattr(module, "__initlint_skipped_lines__", ())
         shown = ", ".join(str(n) for n in lines[:8]) + (", ..." if len(lines) > 8 else "")
         return [f"script: ran only its definitions (imports, def, class, constants), since {script}; "
-                f"the top-level statements at line(s) {shown} were not run", *notes]
+                f"the top-level statements at line(s) {shown} were not run", *_setup_notes(module), *notes]
     skipped = skipped_cells(module)
     if not skipped:
         return notes
     cells = ", ".join(str(n) for n in skipped)
     return [f"notebook: ran only its definitions (imports, def, class, constants); the other code of cell(s) {cells} was not run"]
+
+
+def _setup_notes(module: Any) -> list[str]:
+    """What the setup statements the definitions read did (setup.py)."""
+    outcome = getattr(module, "__initlint_setup__", None)
+    if outcome is None or not (outcome.ran or outcome.failed):
+        return []
+    notes = []
+    if outcome.ran:
+        notes.append("script: ran the assignments its definitions read, at line(s) " + ", ".join(str(n) for n in outcome.ran[:8])
+                     + (", ..." if len(outcome.ran) > 8 else ""))
+    notes += [f"script: left out line {line} ({reason})" for line, reason in outcome.failed[:4]]
+    return notes
 
 
 def resolve_device(requested: str) -> str:
@@ -127,6 +141,9 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
             listed = {"ok": True, "models": [entry.to_dict() for entry in list_models(module)]}
             if getattr(module, "__initlint_script__", None):
                 listed["definitions"], listed["notes"] = True, load_notes
+                outcome = getattr(module, "__initlint_setup__", None)
+                if outcome is not None and outcome.undefined:
+                    listed["undefined"] = dict(outcome.undefined)
             return listed
         stage = "build"
         torch.manual_seed(seed)

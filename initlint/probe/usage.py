@@ -14,6 +14,8 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+#: methods of a list (a config object has none of these fields)
+_LIST_METHODS = {"append", "extend", "insert", "reverse", "sort", "copy", "index", "count", "remove"}
 #: calls that pass a size through unchanged (``int(d * 4)``, ``max(1, d // 2)``)
 _PASS_THROUGH = {"int", "round", "max", "min", "abs", "math.ceil", "math.floor", "ceil", "floor"}
 
@@ -34,10 +36,14 @@ class ParamUse:
     called: bool = False
     #: constants it is compared with (``activation == "relu"``)
     compared_to: list[Any] = field(default_factory=list)
-    #: iterated, measured with len(), sliced: a sequence
+    #: iterated, measured with len(), sliced, indexed, unpacked: a sequence
     as_sequence: bool = False
+    #: the least length those uses need (``x[3]``: 4; ``h, w = x``: 2), 0 when none says
+    length: int = 0
     #: read in a way none of the above describes
     other: bool = False
+    #: ``self.x`` attributes it is stored in (``self.fn = fn``), for uses in other methods
+    stored_as: set[str] = field(default_factory=set)
 
     @property
     def config_like(self) -> bool:
@@ -87,6 +93,8 @@ def parameter_uses(tree: ast.FunctionDef) -> dict[str, ParamUse]:
                 if target and target not in aliases:
                     aliases[target] = owner
                     grown = True
+                    if target.startswith("self."):
+                        uses[owner].stored_as.add(target[5:])
         if not grown:
             break
     for node in loads:
@@ -131,6 +139,9 @@ def _classify(node: ast.AST, parents: dict[int, ast.AST], use: ParamUse) -> None
             if isinstance(call, ast.Call) and call.args and isinstance(call.args[0], ast.Constant):
                 use.keys.add(str(call.args[0].value))
             return
+        if parent.attr in _LIST_METHODS:
+            use.as_sequence = True  # ``hidden_dims.reverse()``: a list, not a config
+            return
         use.attributes.add(parent.attr)
         return
     if isinstance(parent, ast.Subscript) and parent.value is node:
@@ -139,6 +150,8 @@ def _classify(node: ast.AST, parents: dict[int, ast.AST], use: ParamUse) -> None
             use.keys.add(key.value)
         else:
             use.as_sequence = True
+            if isinstance(key, ast.Constant) and isinstance(key.value, int) and not isinstance(key.value, bool):
+                use.length = max(use.length, key.value + 1 if key.value >= 0 else -key.value)
         return
     if isinstance(parent, ast.Call) and parent.func is node:
         use.called = True
@@ -155,6 +168,10 @@ def _classify(node: ast.AST, parents: dict[int, ast.AST], use: ParamUse) -> None
         return
     if isinstance(parent, (ast.If, ast.While, ast.IfExp, ast.BoolOp, ast.UnaryOp)) and _is_test(node, parent):
         return  # truth tests: a flag
+    if isinstance(parent, ast.Assign) and parent.value is node and isinstance(parent.targets[0], (ast.Tuple, ast.List)):
+        use.as_sequence = True  # ``h, w = resolution``
+        use.length = max(use.length, len(parent.targets[0].elts))
+        return
     if isinstance(parent, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and getattr(parent, "value", None) is node:
         return  # stored (``self.seed = seed``)
     if isinstance(parent, (ast.For, ast.comprehension)) and parent.iter is node:
@@ -165,7 +182,7 @@ def _classify(node: ast.AST, parents: dict[int, ast.AST], use: ParamUse) -> None
         callee = _source(consumer.func)
         if callee in ("range",):
             use.as_count = True
-        elif callee == "len":
+        elif callee in ("len", "list", "tuple", "sorted", "reversed", "enumerate", "zip"):
             use.as_sequence = True
         elif callee in ("print", "str", "repr", "bool", "isinstance", "id", "hash", "setattr", "getattr"):
             return
@@ -210,3 +227,17 @@ def _consumer(node: ast.AST, parents: dict[int, ast.AST]) -> tuple[ast.AST | Non
             return parent, child
         child, parent = parent, parents.get(id(parent))
     return None, child
+
+
+def attributes_called(cls: type) -> set[str]:
+    """``self.x`` attributes some method of ``cls`` calls (``self.fn(x)`` in ``forward``): a
+    constructor argument stored there must be a callable, never a number."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return set()
+    return {
+        node.func.attr for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name) and node.func.value.id == "self"
+    }

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import sys
 import threading
@@ -97,16 +98,34 @@ def _warm_up() -> None:
     F.linear(torch.ones(1, 1), weight).sum().backward()
 
 
-def _read_all(fd: int) -> bytes:
+def _read_until_exit(fd: int, pid: int) -> tuple[bytes, int]:
+    """The child's result and its wait status. Reading stops at EOF or when the child has
+    exited: a process the model forked (``multiprocessing``, a vectorised environment) keeps
+    the pipe's write end open, and waiting for its EOF would turn a finished task into a timeout."""
     chunks = []
     while True:
-        try:
-            chunk = os.read(fd, 1 << 16)
-        except InterruptedError:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(fd, 1 << 16)
+            except InterruptedError:
+                continue
+            if not chunk:
+                return b"".join(chunks), os.waitpid(pid, 0)[1]
+            chunks.append(chunk)
             continue
-        if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:  # everything it wrote is in the pipe already
+            os.set_blocking(fd, False)
+            while True:
+                try:
+                    chunk = os.read(fd, 1 << 16)
+                except (BlockingIOError, InterruptedError):
+                    break
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            return b"".join(chunks), status
 
 
 def _status(status: int) -> int:
@@ -165,9 +184,8 @@ def serve(protocol) -> None:
             _run_child(task, write_end, server, protocol.fileno())
         os.close(write_end)
         _send(protocol, {"event": "started", "id": task.get("id"), "pid": pid})
-        data = _read_all(read_end)
+        data, status = _read_until_exit(read_end, pid)
         os.close(read_end)
-        _, status = os.waitpid(pid, 0)
         try:  # helpers the model started (its process group) end with its task
             os.killpg(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError, OSError):
