@@ -151,8 +151,10 @@ def test_probe_all_on_legitimate_designs_measures_every_model_and_finds_nothing(
 
 @pytest.mark.slow
 def test_probe_all_on_the_legit_zoo(cli):
-    # 31 designs written the way real projects write them (tests/probe_models/legit_zoo.py)
-    result = cli(["--no-cache", "--format", "json", "--probe=all", "--device", "cpu", "tests/probe_models/legit_zoo.py"], ROOT)
+    # 31 designs written the way real projects write them (tests/probe_models/legit_zoo.py); its
+    # ViTs' trunc_normal_(std=.02) carries IL209 (bounds at 100 std), a misuse note, not measured
+    result = cli(["--no-cache", "--format", "json", "--probe=all", "--device", "cpu", "--extend-ignore", "IL209",
+                  "tests/probe_models/legit_zoo.py"], ROOT)
     assert json.loads(result.stdout) == [], result.stdout[-3000:]
     assert result.stderr.splitlines()[-1] == (
         "initlint: probe: 32 of 32 models measured; 31 of 31 nn.Module classes built and run; 0 not probed"

@@ -251,3 +251,35 @@ def test_a_lanczos_run_that_never_settled_reports_an_upper_bound_on_the_rate():
     )
     # one Ritz value is a lower bound on the curvature: the rate it gives is above the settled one
     assert one_step.hessian_max <= settled.hessian_max and one_step.max_stable_lr >= settled.max_stable_lr
+
+
+class FractionProposal(nn.Module):
+    """FQF's fraction proposal: one Linear at xavier gain .01 by design, softmax then cumsum."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Linear(64, 32)
+        nn.init.xavier_uniform_(self.net.weight, gain=0.01)
+        nn.init.zeros_(self.net.bias)
+
+    def forward(self, x):
+        return torch.cumsum(torch.softmax(self.net(x), dim=1), dim=1)
+
+
+class TinyHidden(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.hidden, self.out = nn.Linear(64, 64), nn.Linear(64, 32)
+        nn.init.normal_(self.hidden.weight, std=1e-4)
+
+    def forward(self, x):
+        return self.out(torch.tanh(self.hidden(x)))
+
+
+def test_a_single_weight_layer_is_the_output_layer_judged_at_its_input():
+    report = initlint.probe(seeded(FractionProposal), torch.randn(64, 64))
+    assert report.judged_at == "net" and report.hidden_signal_gain == pytest.approx(1.0)
+    assert [v.kind for v in report.verdicts] == []
+    # a small hidden layer before the output is still judged: the signal dies before the head
+    report = initlint.probe(seeded(TinyHidden), torch.randn(64, 64))
+    assert report.judged_at == "out" and [v.kind for v in report.verdicts] == ["vanishing"]

@@ -96,7 +96,9 @@ def _hidden_path(report: ModelReport, recorder: Recorder, weight_names: list[str
             "and no weight on the way is zero): the forward's math, not an init scale; signal gains omitted"
         )
         start_t = None
-    if start_t and len(live) >= 2:
+    # one weight layer: it is the output layer, whose scale is a design (an FQF fraction
+    # proposal at gain .01, a zero head); the signal is judged at its input, as for deeper models
+    if start_t and live:
         end = live[-1]
         report.judged_at = end
         report.hidden_signal_gain = recorder.stats[end]["t_in"] / start_t
