@@ -239,13 +239,31 @@ class Statements:
             return self.exec_block(node.body.body, frame)
         if decided is False:
             return self._orelse(node.orelse, frame)
-        before = dict(frame.locals)
+        home = frame.locals
+        before = dict(home)
         with self.undecided():
             first = self.exec_block(node.body.body, frame)
-            after_body = frame.locals
+            after_body = dict(frame.locals)
             frame.locals = dict(before)
             second = self._orelse(node.orelse, frame)
             after_else = frame.locals
+        try:
+            return self._joined(first, second, after_body, after_else, frame)
+        finally:
+            # a module's or class body's locals are its namespace: the joined names go back
+            # into that same dict, which later definitions and other files read
+            if frame.locals is not home:
+                joined = frame.locals
+                for name in [name for name in home if name not in joined]:
+                    del home[name]
+                home.update(joined)
+                frame.locals = home
+
+    def _joined(
+        self: "Evaluator", first: Completion | None, second: Completion | None,
+        after_body: dict[str, Any], after_else: dict[str, Any], frame: Frame,
+    ) -> Completion | None:
+        """The completion and locals after both branches of an undecided ``if``."""
         if first is None and second is None:
             frame.locals = self.merge_locals(after_body, after_else)
             return None
