@@ -72,3 +72,73 @@ def test_init_weights_runs_under_no_grad():
         "            module.weight.div_(2.0)\n            if module.bias",
     )
     assert [f.code for f in check_source(text, "hf_post_init.py")] == ["IL202"]  # no IL502
+
+
+DATACLASS_CONFIG = '''
+import torch.nn as nn
+from transformers import PreTrainedConfig, PreTrainedModel
+
+
+class TinyConfig(PreTrainedConfig):
+    hidden_size: int = 512
+    num_layers: int = 4
+    layer_types: list[str] | None = None
+
+    def __post_init__(self, **kwargs):
+        if self.layer_types is None:
+            self.layer_types = ["dense" for _ in range(self.num_layers)]
+        super().__post_init__(**kwargs)
+
+
+class TinyModel(PreTrainedModel):
+    config_class = TinyConfig
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.layers = nn.ModuleList(
+            [nn.Linear(config.hidden_size, config.hidden_size) for kind in config.layer_types if kind == "dense"]
+        )
+        self.post_init()
+
+    def _init_weights(self, module):
+        if isinstance(module, nn.Linear):
+            module.weight.data.normal_(mean=0.0, std=1.0)
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x).relu()
+        return x
+'''
+
+
+def test_a_transformers_5_config_is_a_dataclass_whose_post_init_runs():
+    # PreTrainedConfig's __init_subclass__ makes each subclass a keyword-only dataclass: TinyConfig()
+    # binds the fields and runs __post_init__, so layer_types is four "dense" and the depth is known
+    (finding,) = check_source(DATACLASS_CONFIG, "tiny.py")
+    assert (finding.code, finding.location.line) == ("IL202", 29)
+    assert finding.message == (
+        "N(0, 1^2) on `module.weight` (`layers.0.weight`) gives E[W^2] = 1; at fan-in 512 (config.hidden_size) "
+        "the variance gain is 512 per layer (std x23), x4.3e9 over 4 layers (`layers.*` x4) with no "
+        "normalization between them; PyTorch's default gives 0.33 (model built with config = TinyConfig())"
+    )
+
+
+def test_a_transformers_4_config_runs_no_post_init():
+    # PretrainedConfig (transformers 4) is a plain class: nothing runs __post_init__, layer_types
+    # stays None and the depth is not known; the layer's own numbers still are
+    text = DATACLASS_CONFIG.replace("PreTrainedConfig", "PretrainedConfig")
+    (finding,) = check_source(text, "tiny.py")
+    assert finding.message == (
+        "N(0, 1^2) on `module.weight` (`layers.0.weight`) gives E[W^2] = 1; at fan-in 512 (config.hidden_size) "
+        "the variance gain is 512 per layer (std x23); PyTorch's default gives 0.33 (model built with config = TinyConfig())"
+    )
+
+
+def test_a_config_with_its_own_init_is_built_by_it():
+    # dataclass() keeps an __init__ the class defines: no fields bound, no __post_init__ run
+    text = DATACLASS_CONFIG.replace(
+        "    def __post_init__(self, **kwargs):",
+        "    def __init__(self, **kwargs):\n        super().__init__(**kwargs)\n\n    def __post_init__(self, **kwargs):",
+    )
+    (finding,) = check_source(text, "tiny.py")
+    assert "over 4 layers" not in finding.message

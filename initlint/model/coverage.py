@@ -2,8 +2,9 @@
 
 An init call (``nn.init.*``, timm's and transformers' wrappers, an in-place init method on a
 ``.weight`` or ``.bias``; not ``torch.zeros(n).fill_(x)`` in a loss) counts as covered when some entry evaluated it with an established tensor as its target, and that
-tensor's fan-in (its own, or its layer's weight's for a bias) is a number; a norm layer's
-per-unit scale and shift have no fan-in and count when their size is a number. The rest is init code
+tensor's fan-in (its own, or its layer's weight's for a bias) is a number. A tensor with no
+fan-in (torch defines none below two dimensions: a norm layer's per-unit scale and shift, a layer
+scale, a 1-D parameter of a user module) counts when its size is a number. The rest is init code
 the rules cannot judge: never run (a helper no entry calls), or run on sizes the code leaves
 open (``config.hidden_size``).
 """
@@ -26,16 +27,25 @@ class Coverage:
 
 
 def fan_in_known(tensor: Tensor) -> bool:
-    fan_in = fans(tensor.root.shape)[0]
+    shape = tensor.root.shape
+    fan_in = fans(shape)[0]
     if is_number(fan_in):
         return True
     owner = tensor.owner
     if owner is not None and owner.family == "norm":
         # a norm layer's scale and shift act per unit: no fan-in, its size is what rules read
-        shape = tensor.root.shape
-        return isinstance(shape, tuple) and all(is_number(size) for size in shape)
+        return _sized(shape)
     weight = owner.params.get("weight") if owner is not None else None
-    return isinstance(weight, Tensor) and is_number(fans(weight.shape)[0])
+    if isinstance(weight, Tensor) and weight.root is not tensor.root and isinstance(weight.shape, tuple) and len(weight.shape) >= 2:
+        # a bias (or another vector) of a layer with a weight matrix: the layer's fan-in decides
+        return is_number(fans(weight.shape)[0])
+    # a vector or scalar of its own (a layer scale, an RMSNorm weight, a Mamba ``dt_bias``):
+    # torch defines no fan-in for it; its size is what rules read
+    return isinstance(shape, tuple) and len(shape) < 2 and _sized(shape)
+
+
+def _sized(shape: object) -> bool:
+    return isinstance(shape, tuple) and all(is_number(size) for size in shape)
 
 
 def coverage(facts: FileFacts) -> Coverage:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from initlint.model.interp.context import MAX_DEPTH, MAX_RECURSION, RAISE, Frame, Return, join
+from initlint.model.interp.hf import dataclass_config
 from initlint.model.values import (
     UNKNOWN,
     forward_of,
@@ -248,7 +249,7 @@ class Calls:
         finally:
             self.defining_class = outer
         decorators = tuple(self.decorator_name(d.decorator, frame) for d in node.decorators)
-        if any(name.rsplit(".", 1)[-1] == "dataclass" for name in decorators):
+        if any(name.rsplit(".", 1)[-1] == "dataclass" for name in decorators) or dataclass_config(cls):
             cls.body.setdefault("__dataclass_fields__", tuple(body.annotations))
         return cls
 

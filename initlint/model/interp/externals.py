@@ -19,6 +19,7 @@ from initlint.model.interp.context import Frame, InitRecord
 from initlint.model.interp.timm_models import timm_constructor
 from initlint.model.interp.hf import library_init_call
 from initlint.model.torchlib.classes import torch_class
+from initlint.model.torchlib.sizes import range_shape, size_shape
 from initlint.model.torchlib.init_fns import DEPRECATED, INIT_SIGNATURES, bind_init, distribution
 from initlint.model.values import (
     UNKNOWN,
@@ -237,11 +238,11 @@ class Externals:
             size = args[0] if args else kwargs.get("size", UNKNOWN)
             fill = args[1] if len(args) > 1 else kwargs.get("fill_value", UNKNOWN)
             dist = Constant(float(fill)) if is_number(fill) else Opaque("a fill value", random=False)
-            return self.new_tensor(_shape_of(size, []), dist, place, "torch.full")
+            return self.new_tensor(size_shape(size, []), dist, place, "torch.full")
         if last == "normal" and len(args) >= 3:
             mean, std = args[0], args[1]
             dist = Normal(float(mean), float(std)) if is_number(mean) and is_number(std) else Opaque("torch.normal values")
-            return self.new_tensor(_shape_of(args[2], []), dist, place, "torch.normal")
+            return self.new_tensor(size_shape(args[2], []), dist, place, "torch.normal")
         if last == "eye":
             size = args[0] if args else UNKNOWN
             cols = args[1] if len(args) > 1 and is_number(args[1]) else size
@@ -249,7 +250,7 @@ class Externals:
         if last in ("tensor", "as_tensor", "from_numpy", "arange", "linspace", "logspace"):
             data = args[0] if args else UNKNOWN
             dist = Constant(float(data)) if is_number(data) and last in ("tensor", "as_tensor") else Opaque(f"values from torch.{last}", random=False)
-            shape = () if is_number(data) and last in ("tensor", "as_tensor") else UNKNOWN
+            shape = () if is_number(data) and last in ("tensor", "as_tensor") else range_shape(last, args, kwargs)
             if "out" in kwargs and isinstance(kwargs["out"], Tensor):
                 self.write(kwargs["out"], dist, place, f"torch.{last}(out=)")
                 return kwargs["out"]
@@ -276,7 +277,7 @@ class Externals:
             if args and isinstance(args[0], Tensor):
                 return args[0]
             return self.new_tensor(UNKNOWN, Opaque(f"torch.{last} of values the evaluator cannot name"), place, f"torch.{last}")
-        shape = _shape_of(args[0] if len(args) == 1 else tuple(args), [])
+        shape = size_shape(args[0] if len(args) == 1 else tuple(args), [])
         if open_:
             shape = UNKNOWN
         return self.new_tensor(shape, dist, place, f"torch.{last}")
@@ -383,18 +384,6 @@ def _g_shape(shape: Any) -> Any:
     return UNKNOWN
 
 
-def _shape_of(size: Any, rest: list[Any]) -> Any:
-    if isinstance(size, tuple):
-        if len(size) == 1 and isinstance(size[0], tuple):
-            return size[0]
-        return size if all(is_number(s) or isinstance(s, Sym) for s in size) else UNKNOWN
-    if isinstance(size, ListObj) and not size.template:
-        return tuple(size.items)
-    if is_number(size) or isinstance(size, Sym):
-        return (size,)
-    return UNKNOWN
-
-
 def _math(last: str, args: list[Any]) -> Any:
     function = _MATH.get(last)
     if function is None or not args or not all(is_number(a) for a in args):
@@ -406,6 +395,7 @@ def _math(last: str, args: list[Any]) -> Any:
     except (ValueError, TypeError, OverflowError, ZeroDivisionError):
         return UNKNOWN
     return value if not isinstance(value, float) or math.isfinite(value) else UNKNOWN
+
 
 
 __all__ = ["Externals", "GRAD_CONTEXTS", "Signal", "library_module", "library_name"]

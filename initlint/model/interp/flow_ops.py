@@ -89,9 +89,11 @@ class FlowOps:
         top = self.in_forward == 0
         outer_repeat = self.repeat
         if top:
-            if not any(isinstance(a, Signal) for a in (*args, *kwargs.values())):
+            signals = [a for a in (*args, *kwargs.values()) if isinstance(a, Signal)]
+            if self.repeat != 1 and not self.carried(signals):
                 # a fresh input each time (a training or acting loop calls the model again and
-                # again): those passes run side by side, not one through the other
+                # again, on data or on what another model made of it in the same pass): those
+                # passes run side by side, not one through the other
                 self.repeat = 1
             args = [self.as_signal(a, place) or a for a in args]
         forward = forward_of(module)
@@ -113,6 +115,23 @@ class FlowOps:
         if top and module.cls is not None:
             self.mark_output(result, place)  # a model's output (torch layers: see close_graph)
         return result
+
+    def carried(self: "Evaluator", signals: list[Signal]) -> bool:
+        """Some signal comes from before the innermost repeated region began (``x = model(x)``
+        in a loop feeds each pass into the next); signals made within one pass of it do not."""
+        if not signals or not self.repeat_marks:
+            return bool(signals)
+        earlier = {id(node) for node in self.graph[:self.repeat_marks[-1]]}
+        stack = [s.node for s in signals]
+        seen: set[int] = set()
+        while stack:
+            node = stack.pop()
+            if id(node) in earlier:
+                return True
+            if id(node) not in seen:
+                seen.add(id(node))
+                stack.extend(node.inputs)
+        return False
 
     def close_graph(self: "Evaluator") -> None:
         """Code outside a model applied layers itself (a script's loop over a list of layers):

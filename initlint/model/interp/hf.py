@@ -37,6 +37,24 @@ def is_pretrained_base(name: str) -> bool:
     ) or name.startswith(".") and parts[-2:] == ["modeling_utils", "PreTrainedModel"]
 
 
+def is_config_base(name: str) -> bool:
+    """transformers 5's ``PreTrainedConfig`` (4's ``PretrainedConfig`` is a plain class)."""
+    parts = name.split(".")
+    return parts[-1] == "PreTrainedConfig" and (
+        parts[0] == "transformers" or len(parts) >= 2 and parts[-2] == "configuration_utils"
+    )
+
+
+def dataclass_config(cls: ClassValue) -> bool:
+    """A subclass of transformers 5's ``PreTrainedConfig`` with no ``__init__`` of its own:
+    the library's ``__init_subclass__`` makes it a keyword-only dataclass, so building it binds
+    its annotated fields and then runs its ``__post_init__``."""
+    order = cls.mro()
+    return any(isinstance(item, External) and is_config_base(item.name) for item in order) and not any(
+        isinstance(item, ClassValue) and "__init__" in item.body for item in order
+    )
+
+
 def _derives_pretrained(cls: ClassValue) -> bool:
     return any(isinstance(item, External) and is_pretrained_base(item.name) for item in cls.mro())
 
@@ -107,4 +125,4 @@ class HuggingFace:
                 self._taint_tensor(tensor, place)
 
 
-__all__ = ["HuggingFace", "INIT_WALKS", "LIBRARY_INITS", "config_class_of", "is_pretrained_base", "is_pretrained", "library_init_call"]
+__all__ = ["HuggingFace", "INIT_WALKS", "LIBRARY_INITS", "config_class_of", "dataclass_config", "is_config_base", "is_pretrained_base", "is_pretrained", "library_init_call"]

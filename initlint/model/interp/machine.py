@@ -66,6 +66,8 @@ class Evaluator(Expressions, Statements, Calls, Objects, Containers, Types, Meth
         self.steps = 0
         self.maybe = 0
         self.repeat: Any = 1
+        #: len(self.graph) where each enclosing repeated region (a template loop) began
+        self.repeat_marks: list[int] = []
         self.grad_stack: list[str] = []
         self.grad_base: Any = False if grad_known else UNKNOWN
         self.in_forward = 0
@@ -111,10 +113,12 @@ class Evaluator(Expressions, Statements, Calls, Objects, Containers, Types, Meth
             return
         outer = self.repeat
         self.repeat = outer * count if is_number(outer) and is_number(count) else UNKNOWN
+        self.repeat_marks.append(len(self.graph))
         try:
             yield
         finally:
             self.repeat = outer
+            self.repeat_marks.pop()
 
     def frames_to(self, place: Place) -> tuple[Place, ...]:
         return (*self.calls, place)

@@ -24,10 +24,10 @@ from initlint.model.interp.context import (
     Completion,
     Frame,
     Return,
-    join,
     same,
     truth,
 )
+from initlint.model.interp.branches import MISSING as _MISSING, Branches
 from initlint.model.interp.expressions import augmented
 from initlint.model.values import UNKNOWN, ListObj, Place, Signal, Tensor, is_number
 
@@ -47,7 +47,7 @@ class LoopState:
     bound: dict[str, Any] = field(default_factory=dict)
 
 
-class Statements:
+class Statements(Branches):
     """The statement half of the Evaluator."""
 
     def exec_block(self: "Evaluator", body: Any, frame: Frame) -> Completion | None:
@@ -233,42 +233,6 @@ class Statements:
                 self._delete(element.value, frame)
 
     # ----- control flow
-    def _if(self: "Evaluator", node: cst.If, frame: Frame) -> Completion | None:
-        decided = truth(self.eval(node.test, frame))
-        if decided is True:
-            return self.exec_block(node.body.body, frame)
-        if decided is False:
-            return self._orelse(node.orelse, frame)
-        before = dict(frame.locals)
-        with self.undecided():
-            first = self.exec_block(node.body.body, frame)
-            after_body = frame.locals
-            frame.locals = dict(before)
-            second = self._orelse(node.orelse, frame)
-            after_else = frame.locals
-        if first is None and second is None:
-            frame.locals = self.merge_locals(after_body, after_else)
-            return None
-        if first is not None and second is not None:
-            if isinstance(first, Return) and isinstance(second, Return):
-                return Return(join([first.value, second.value]))
-            if first is second:
-                return first
-        if first is not None:
-            frame.locals = after_else if second is None else self.merge_locals(after_body, after_else)
-            self._possibly_exited(first, frame)
-        if second is not None:
-            frame.locals = after_body if first is None else frame.locals
-            self._possibly_exited(second, frame)
-        return None
-
-    def _orelse(self: "Evaluator", orelse: Any, frame: Frame) -> Completion | None:
-        if orelse is None:
-            return None
-        if isinstance(orelse, cst.If):
-            return self._if(orelse, frame)
-        return self.exec_block(orelse.body.body, frame)
-
     def _for(self: "Evaluator", node: cst.For, frame: Frame) -> Completion | None:
         iterable = self.eval(node.iter, frame)
         items = self.iterate(iterable)
@@ -390,28 +354,12 @@ class Statements:
                     self._possibly_exited(completion, frame)
         return None
 
-    def merge_locals(self: "Evaluator", first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
-        """Locals after an undecided ``if``: a name keeps its value where both branches agree;
-        two different signals meet in a join node of the flow graph."""
-        merged: dict[str, Any] = {}
-        for name in first.keys() | second.keys():
-            a, b = first.get(name, _MISSING), second.get(name, _MISSING)
-            if a is not _MISSING and b is not _MISSING and same(a, b):
-                merged[name] = a
-            elif isinstance(a, Signal) and isinstance(b, Signal):
-                merged[name] = self.join_signals(a, b)
-            else:
-                merged[name] = UNKNOWN
-        return merged
-
     def _function_def(self: "Evaluator", node: cst.FunctionDef, frame: Frame) -> None:
         self.bind(node.name.value, self.define_function(node, frame), frame)
 
     def _class_def(self: "Evaluator", node: cst.ClassDef, frame: Frame) -> None:
         self.bind(node.name.value, self.define_class(node, frame), frame)
 
-
-_MISSING = object()
 
 
 def _names(target: Any) -> list[str]:
@@ -428,7 +376,7 @@ def count_of(value: Any) -> Any:
 
 
 _COMPOUND = {
-    cst.If: Statements._if,
+    cst.If: Branches._if,
     cst.For: Statements._for,
     cst.While: Statements._while,
     cst.With: Statements._with,

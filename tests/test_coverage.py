@@ -1,0 +1,53 @@
+"""What counts as an evaluated init call (model/coverage.py): a target tensor the engine
+established, with a fan-in that is a number, or no fan-in at all (below two dimensions) and a
+size that is a number. A size the code leaves open is not known."""
+
+from __future__ import annotations
+
+from initlint.engine import coverage_of
+from initlint.model.coverage import Coverage
+
+VECTORS = '''
+import torch
+import torch.nn as nn
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, dim=256):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(dim))
+
+
+class Block(nn.Module):
+    def __init__(self, dim=256, max_positions=128):
+        super().__init__()
+        self.norm = RMSNorm(dim)
+        self.proj = nn.Linear(dim, dim)
+        self.gamma = nn.Parameter(torch.empty(dim))
+        self.temperature = nn.Parameter(torch.tensor(1.0))
+        self.offsets = nn.Parameter(torch.arange(0, max_positions, 2).float())
+        nn.init.ones_(self.norm.weight)
+        nn.init.constant_(self.gamma, 1e-4)
+        nn.init.constant_(self.temperature, 0.07)
+        nn.init.zeros_(self.proj.bias)
+        nn.init.zeros_(self.offsets)
+
+    def forward(self, x):
+        return x + self.gamma * self.proj(x)
+'''
+
+
+def test_vectors_and_scalars_of_known_size_are_evaluated(tmp_path):
+    # an RMSNorm's weight, a layer scale, a scalar temperature, a Linear's bias (its weight's
+    # fan-in is 256) and a vector of torch.arange(0, 128, 2): all five targets and sizes are known
+    path = tmp_path / "block.py"
+    path.write_text(VECTORS)
+    assert coverage_of(path) == Coverage(calls=5, known=5)
+
+
+def test_a_vector_whose_size_or_layer_fan_in_is_open_is_not_evaluated(tmp_path):
+    # the sizes are parameters without a default: symbols, so only the scalar (whose size is
+    # no parameter's) is known
+    path = tmp_path / "block.py"
+    path.write_text(VECTORS.replace("dim=256, max_positions=128", "dim, max_positions").replace("dim=256", "dim"))
+    assert coverage_of(path) == Coverage(calls=5, known=1)
