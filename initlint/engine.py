@@ -182,6 +182,19 @@ def load_source(path: Path) -> ParsedFile | None:
     return source
 
 
+def known_tree(path: str, text: str) -> cst.Module | None:
+    """The tree of the file at ``path`` when this process already parsed this very text as
+    another file's dependency: linting it next costs no second parse."""
+    real = Path(path)
+    signature = _signature(real)
+    if signature is None:
+        return None
+    known = _SOURCES.get(real.resolve())
+    if known is None or known[0] != signature or known[1] is None or known[1].text != text:
+        return None
+    return known[1].tree
+
+
 def remember(source: ParsedFile) -> None:
     """A file just parsed for linting is a dependency of others: keep its tree for them."""
     path = Path(source.path)
