@@ -27,7 +27,7 @@ from initlint.model.entries import evaluate_file
 from initlint.model.project import Project
 from initlint.model.source import ParsedFile, module_identity
 from initlint.model.syntax import read_syntax
-from initlint.parsing import parse
+from initlint.parsing import parse, settle_after_file
 from initlint.positions import positions as node_positions
 from initlint.prefilter import prefilter_for
 from initlint.reading import DEFAULT_MAX_FILE_SIZE, NotARegularFile, UnreadableFile, read_source
@@ -302,7 +302,7 @@ def _lint_many(
     ``isolate``, a crash (a parser segfault, the OOM killer) costs only the file it hit."""
     from functools import partial
 
-    lint = partial(_lint_item, settings=settings)
+    lint = partial(_lint_item, settings=settings, settle=len(items) > 1)
     if jobs > 1 and len(items) > SERIAL_LIMIT:
         from initlint.parallel import map_in_workers
 
@@ -314,8 +314,12 @@ def _lint_many(
     return [lint(item) for item in items]
 
 
-def _lint_item(item: tuple[SourceFile, bytes | None], settings: Settings) -> FileResult:
-    return lint_file(item[0], settings, item[1])
+def _lint_item(item: tuple[SourceFile, bytes | None], settings: Settings, settle: bool = True) -> FileResult:
+    """One file; then, when more files follow in this process, its garbage settled (parsing.py)."""
+    result = lint_file(item[0], settings, item[1])
+    if settle:
+        settle_after_file()
+    return result
 
 
 def _size(item: tuple[SourceFile, bytes | None]) -> int:

@@ -54,16 +54,34 @@ _GC_YOUNG = 100_000
 _GC_MIDDLE = 20
 
 
+#: whether tune_own_process ran: this process is initlint's own, its GC is ours to steer
+_TUNED = False
+
+
 def tune_own_process() -> None:
     """Process-wide settings that make parsing cheaper, for processes that are initlint's own
     (the command line and its workers; never the Python API): no node validation of parser
     output, and a cyclic GC that runs less often."""
     import gc
 
+    global _TUNED
+    _TUNED = True
     trust_parser_output()
     gc.freeze()  # what start-up allocated stays alive: no need to scan it again and again
     young, middle, old = gc.get_threshold()
     gc.set_threshold(max(young, _GC_YOUNG), max(middle, _GC_MIDDLE), old)
+
+
+def settle_after_file() -> None:
+    """After each file, in initlint's own processes: collect the cyclic garbage that file's
+    evaluation left, then freeze what survives (mostly parsed trees, kept for other files that
+    import them), so no later collection scans it again. Everything older is frozen already,
+    so this collection scans only the objects made while linting that one file."""
+    if _TUNED:
+        import gc
+
+        gc.collect()
+        gc.freeze()
 
 
 def trust_parser_output() -> bool:
