@@ -212,7 +212,9 @@ def lint_document(
         else:
             from initlint import engine
 
-            module = engine.parse(text)  # the engine's own (tests replace it there)
+            module = engine.known_tree(document.display, text) if document.notebook is None else None
+            if module is None:
+                module = engine.parse(text)  # the engine's own (tests replace it there)
         parsed.append(module)
         return module
 

@@ -28,7 +28,7 @@ from initlint.model.entries import evaluate_file
 from initlint.model.project import Project
 from initlint.model.source import ParsedFile, module_identity
 from initlint.model.syntax import read_syntax
-from initlint.parsing import parse
+from initlint.parsing import parse, settle_after_file
 from initlint.positions import positions as node_positions
 from initlint.prefilter import prefilter_for
 from initlint.reading import DEFAULT_MAX_FILE_SIZE, NotARegularFile, UnreadableFile, read_source
@@ -184,6 +184,19 @@ def load_source(path: Path) -> ParsedFile | None:
     return source
 
 
+def known_tree(path: str, text: str) -> cst.Module | None:
+    """The tree of the file at ``path`` when this process already parsed this very text as
+    another file's dependency: linting it next costs no second parse."""
+    real = Path(path)
+    signature = _signature(real)
+    if signature is None:
+        return None
+    known = _SOURCES.get(real.resolve())
+    if known is None or known[0] != signature or known[1] is None or known[1].text != text:
+        return None
+    return known[1].tree
+
+
 def remember(source: ParsedFile) -> None:
     """A file just parsed for linting is a dependency of others: keep its tree for them."""
     path = Path(source.path)
@@ -291,7 +304,7 @@ def _lint_many(
     ``isolate``, a crash (a parser segfault, the OOM killer) costs only the file it hit."""
     from functools import partial
 
-    lint = partial(_lint_item, settings=settings)
+    lint = partial(_lint_item, settings=settings, settle=len(items) > 1)
     if jobs > 1 and len(items) > SERIAL_LIMIT:
         from initlint.parallel import map_in_workers
 
@@ -303,8 +316,12 @@ def _lint_many(
     return [lint(item) for item in items]
 
 
-def _lint_item(item: tuple[SourceFile, bytes | None], settings: Settings) -> FileResult:
-    return lint_file(item[0], settings, item[1])
+def _lint_item(item: tuple[SourceFile, bytes | None], settings: Settings, settle: bool = True) -> FileResult:
+    """One file; then, when more files follow in this process, its garbage settled (parsing.py)."""
+    result = lint_file(item[0], settings, item[1])
+    if settle:
+        settle_after_file()
+    return result
 
 
 def _size(item: tuple[SourceFile, bytes | None]) -> int:

@@ -43,10 +43,19 @@ def parse(text: str) -> cst.Module | str:
         return f"file too deeply nested to parse ({type(error).__name__})"
 
 
-#: young-generation size for the cyclic GC while parsing: libcst allocates a node object per
-#: token and its trees hold no cycles, so CPython's default (700) collects for nothing; measured
-#: on model code, raising it (with the start-up objects frozen) saves ~5% of a lint
-_GC_YOUNG = 10_000
+#: the cyclic GC's thresholds in initlint's own processes. libcst allocates a node object per
+#: token and its trees hold no cycles, and every tree parsed stays alive for the run (a file is a
+#: dependency of others), so each collection rescans trees that can never be garbage. Linting an
+#: eighth of transformers' model folders in one process, collecting took 26% of the CPU time
+#: with (10,000, 10, 10) and takes 16% with these, at the same peak memory (310 and 314 MB).
+#: The evaluator's cyclic garbage (modules and their tensors point at each other) is still
+#: collected; the oldest generation keeps CPython's threshold.
+_GC_YOUNG = 100_000
+_GC_MIDDLE = 20
+
+
+#: whether tune_own_process ran: this process is initlint's own, its GC is ours to steer
+_TUNED = False
 
 
 def tune_own_process() -> None:
@@ -55,10 +64,24 @@ def tune_own_process() -> None:
     output, and a cyclic GC that runs less often."""
     import gc
 
+    global _TUNED
+    _TUNED = True
     trust_parser_output()
     gc.freeze()  # what start-up allocated stays alive: no need to scan it again and again
     young, middle, old = gc.get_threshold()
-    gc.set_threshold(max(young, _GC_YOUNG), middle, old)
+    gc.set_threshold(max(young, _GC_YOUNG), max(middle, _GC_MIDDLE), old)
+
+
+def settle_after_file() -> None:
+    """After each file, in initlint's own processes: collect the cyclic garbage that file's
+    evaluation left, then freeze what survives (mostly parsed trees, kept for other files that
+    import them), so no later collection scans it again. Everything older is frozen already,
+    so this collection scans only the objects made while linting that one file."""
+    if _TUNED:
+        import gc
+
+        gc.collect()
+        gc.freeze()
 
 
 def trust_parser_output() -> bool:

@@ -93,12 +93,33 @@ def describe(value: Any) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
-@dataclass(frozen=True)
 class Place:
-    """A node in a file: where a value was made or a write happened."""
+    """A node in a file: where a value was made or a write happened; equal when file and node
+    are the same objects, and never changed once made. A slotted class, not a frozen
+    dataclass: the evaluator makes one per attribute access and call, and a frozen
+    dataclass's constructor costs three times as much."""
 
+    __slots__ = ("source", "node")
     source: "ParsedFile"
-    node: "cst.CSTNode" = field(repr=False)
+    node: "cst.CSTNode"
+
+    def __init__(self, source: "ParsedFile", node: "cst.CSTNode") -> None:
+        self.source = source  # never reassigned (it was a frozen dataclass): no guard to pay for
+        self.node = node
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not Place:
+            return NotImplemented
+        return self.source is other.source and self.node is other.node  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((self.source, self.node))
+
+    def __getstate__(self) -> tuple:
+        return (self.source, self.node)
+
+    def __setstate__(self, state: tuple) -> None:
+        self.source, self.node = state
 
     def __repr__(self) -> str:
         return f"Place({self.source.path}, {type(self.node).__name__})"
@@ -221,14 +242,20 @@ class ClassValue:
     #: the types its body declares without a value (``config: BertConfig``), evaluated
     declared: dict[str, Any] = field(default_factory=dict, repr=False)
 
-    def mro(self) -> list[Any]:
-        """This class, then its bases depth first (a simple MRO: enough for model code)."""
+    def mro(self) -> tuple[Any, ...]:
+        """This class, then its bases depth first (a simple MRO: enough for model code).
+        Computed once: ``bases`` is fixed when the class statement runs, and so are theirs."""
+        try:
+            return self._mro
+        except AttributeError:
+            pass
         order: list[Any] = [self]
         for base in self.bases:
-            for item in base.mro() if isinstance(base, ClassValue) else [base]:
+            for item in base.mro() if isinstance(base, ClassValue) else (base,):
                 if not any(item is seen for seen in order):
                     order.append(item)
-        return order
+        self._mro: tuple[Any, ...] = tuple(order)
+        return self._mro
 
     def lookup(self, name: str) -> Any:
         """The class attribute ``name`` along the MRO: a value, or None when a base outside the
@@ -350,8 +377,8 @@ class Module(Obj):
     #              (a torch or library class whose internals are not modelled), user
     cls: ClassValue | None = None
     args: dict[str, Any] = field(default_factory=dict)  # torch layers: folded constructor args
-    #: the source text of each constructor argument (``hidden_dim``), for messages
-    arg_text: dict[str, str] = field(default_factory=dict)
+    #: computes ``arg_text`` when a message first asks (most layers are never named in one)
+    arg_source: Any = field(default=None, repr=False)
     params: dict[str, "Tensor | None"] = field(default_factory=dict)
     buffers: dict[str, "Tensor | None"] = field(default_factory=dict)
     modules: dict[str, "Module | None"] = field(default_factory=dict)
@@ -366,6 +393,13 @@ class Module(Obj):
     external_hooks: tuple[str, ...] = ()
     #: built by a library constructor told to skip its init (timm's ``weight_init='skip'``)
     init_skipped: Place | None = None
+
+    @property
+    def arg_text(self) -> dict[str, str]:
+        """The source text of each constructor argument (``hidden_dim``), for messages."""
+        if callable(self.arg_source):
+            self.arg_source = self.arg_source()
+        return self.arg_source or {}
 
 
 @dataclass(eq=False)

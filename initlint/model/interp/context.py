@@ -37,6 +37,15 @@ def unroll_limit(iterable: Any) -> int:
     return MAX_UNROLL if isinstance(iterable, range) else MAX_ITEMS
 
 
+class Lazy:
+    """A name imported from another file of the project, loaded when first used."""
+
+    __slots__ = ("evaluator_source", "path", "name", "dotted")
+
+    def __init__(self, evaluator_source: ParsedFile, path: Any, name: str | None, dotted: str) -> None:
+        self.evaluator_source, self.path, self.name, self.dotted = evaluator_source, path, name, dotted
+
+
 class BudgetExceeded(Exception):
     """The entry took more steps than STEP_BUDGET: its facts are incomplete and dropped."""
 

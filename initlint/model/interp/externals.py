@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy as _copy
 import math
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from initlint.model.dists import Constant, Dist, Eye, Normal, Opaque, Uniform, Uninitialised, WeightNormed
@@ -67,6 +68,7 @@ GRAD_CONTEXTS = {
 }
 
 
+@lru_cache(maxsize=8192)
 def library_module(dotted: str) -> bool:
     """Modules whose functions are modelled here instead of evaluated from their source."""
     return (
@@ -146,21 +148,8 @@ class Externals:
     # ----- construction
     # ----- init functions
     def _init_function(self, name: str) -> str | None:
-        module, _, last = name.rpartition(".")
-        # transformers' ``from ... import initialization as init``; a relative import the file's
-        # location cannot resolve keeps its dots (a snippet, a file outside its package)
-        wrapper = module.endswith("initialization") and module.startswith(("transformers", "."))
-        if module in ("torch.nn.init",) or wrapper:
-            if last in INIT_SIGNATURES:
-                return last
-            if last in DEPRECATED:
-                return last + "_"
-            if last.startswith("_no_grad_") and last[len("_no_grad"):] in INIT_SIGNATURES:
-                return last[len("_no_grad"):]
-            return None
-        if module.startswith("timm") and last in _TIMM_INITS:
-            return last
-        return None
+        return init_function_named(name)
+
 
     def _init_call(self: "Evaluator", scheme: str, name: str, args: list[Any], kwargs: dict[str, Any], place: Place, open_: bool) -> Any:
         tensor = args[0] if args else kwargs.get("tensor", UNKNOWN)
@@ -396,6 +385,25 @@ def _math(last: str, args: list[Any]) -> Any:
         return UNKNOWN
     return value if not isinstance(value, float) or math.isfinite(value) else UNKNOWN
 
+
+@lru_cache(maxsize=8192)
+def init_function_named(name: str) -> str | None:
+    """The init scheme a qualified name calls (``torch.nn.init.normal_`` -> ``normal_``), or None."""
+    module, _, last = name.rpartition(".")
+    # transformers' ``from ... import initialization as init``; a relative import the file's
+    # location cannot resolve keeps its dots (a snippet, a file outside its package)
+    wrapper = module.endswith("initialization") and module.startswith(("transformers", "."))
+    if module in ("torch.nn.init",) or wrapper:
+        if last in INIT_SIGNATURES:
+            return last
+        if last in DEPRECATED:
+            return last + "_"
+        if last.startswith("_no_grad_") and last[len("_no_grad"):] in INIT_SIGNATURES:
+            return last[len("_no_grad"):]
+        return None
+    if module.startswith("timm") and last in _TIMM_INITS:
+        return last
+    return None
 
 
 __all__ = ["Externals", "GRAD_CONTEXTS", "Signal", "library_module", "library_name"]

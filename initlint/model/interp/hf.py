@@ -14,6 +14,7 @@ write to its children.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from initlint.model.values import BoundMethod, ClassValue, External, Module, Place, Tensor
@@ -28,6 +29,7 @@ INIT_WALKS = frozenset({"post_init", "init_weights"})
 LIBRARY_INITS = frozenset({"_init_weights", "_initialize_weights"})
 
 
+@lru_cache(maxsize=8192)
 def is_pretrained_base(name: str) -> bool:
     """transformers' PreTrainedModel, from the package or (relative, as inside transformers and
     copies of its model files) from its ``modeling_utils``."""
@@ -81,6 +83,7 @@ def config_class_of(cls: ClassValue) -> ClassValue | None:
     return None
 
 
+@lru_cache(maxsize=8192)
 def library_init_call(name: str) -> bool:
     """``super()._init_weights(module)`` landing in the library's PreTrainedModel."""
     owner, _, method = name.rpartition(".")

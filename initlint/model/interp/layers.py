@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from initlint.model.dists import Uninitialised
@@ -27,11 +28,11 @@ class Layers:
             return module
         if open_:
             module.tainted = True
-        module.arg_text = _argument_texts(kind, place)
+        module.arg_source = partial(_argument_texts, kind, place)
         build(module, kind, bind(kind, args, kwargs), place, self.frames_to(place))
         for tensor in [*module.params.values(), *module.buffers.values()]:
             if tensor is not None:
-                self.writes.extend(w for w in tensor.storage.writes if w not in self.writes)
+                self.writes.extend(tensor.storage.writes)  # new tensors: writes no one has seen
                 for write in tensor.storage.writes:
                     write.tensor = tensor
         _own_children(module)

@@ -17,7 +17,7 @@ import libcst as cst
 from initlint.model.interp.builtins import builtin
 from initlint.model.interp.calls import Builtin, Calls
 from initlint.model.interp.containers import Containers
-from initlint.model.interp.context import STEP_BUDGET, BudgetExceeded, Event, Frame, InitRecord
+from initlint.model.interp.context import STEP_BUDGET, BudgetExceeded, Event, Frame, InitRecord, Lazy
 from initlint.model.interp.expressions import Expressions
 from initlint.model.interp.externals import GRAD_CONTEXTS, Externals, library_module, library_name
 from initlint.model.interp.flow_ops import FlowOps
@@ -46,15 +46,6 @@ from initlint.model.values import (
     Write,
     is_number,
 )
-
-
-class Lazy:
-    """A name imported from another file of the project, loaded when first used."""
-
-    __slots__ = ("evaluator_source", "path", "name", "dotted")
-
-    def __init__(self, evaluator_source: ParsedFile, path: Any, name: str | None, dotted: str) -> None:
-        self.evaluator_source, self.path, self.name, self.dotted = evaluator_source, path, name, dotted
 
 
 class Evaluator(Expressions, Statements, Calls, Objects, Containers, Types, Methods, Layers, TensorOps, FlowOps, Externals, HuggingFace, TimmModels):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from initlint.model.interp.calls import Property, Super
 from initlint.model.interp.hf import INIT_WALKS, is_pretrained
-from initlint.model.interp.context import MISSING, Frame
+from initlint.model.interp.context import MISSING, Frame, Lazy
 from initlint.model.interp.types import is_plain
 from initlint.model.values import (
     UNKNOWN,
@@ -58,13 +58,16 @@ class Objects:
 
     # ----- names
     def lookup(self: "Evaluator", name: str, frame: Frame) -> Any:
-        if name in frame.locals:
-            return self.force(frame.locals, name)
+        local = frame.locals
+        if name in local:
+            value = local[name]
+            return self.force(local, name) if type(value) is Lazy else value
         if frame.closure is not None and name in frame.closure:
             return frame.closure.get(name)
         names = frame.namespace.names
         if name in names:
-            return self.force(names, name)
+            value = names[name]
+            return self.force(names, name) if type(value) is Lazy else value
         return self.builtin(name)
 
     # ----- attributes

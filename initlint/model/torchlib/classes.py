@@ -7,6 +7,8 @@ not listed is modelled as ``opaque``: a module whose parameters and forward are 
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from typing import Any
 
 REQUIRED: Any = object()
@@ -188,6 +190,7 @@ def is_torch_nn(name: str) -> bool:
     )
 
 
+@lru_cache(maxsize=8192)
 def torch_class(name: str) -> str | None:
     """The torch.nn class a qualified name denotes (``torch.nn.Linear`` -> ``Linear``)."""
     if not name.startswith("torch.nn."):
