@@ -31,7 +31,7 @@ def lint_all(
 ) -> LintResult:
     """Every file linted under its own settings; the cache of each config sits beside it.
     ``isolate``: a crash while linting a handful of files costs only its file (engine.py)."""
-    from initlint.engine import lint_files
+    from initlint.batch import lint_files
 
     findings: list[Finding] = []
     errors: list[FileError] = []

@@ -18,7 +18,7 @@ from initlint import cache as cache_module
 from initlint.cache import Cache
 from initlint.config import Settings
 from initlint.discover import discover
-from initlint.engine import lint_files
+from initlint.batch import lint_files
 
 BAD_MODEL = (FIXTURES / "bad_inits.py").read_text()
 CLEAN_MODEL = (FIXTURES / "nanogpt.py").read_text()
@@ -81,7 +81,7 @@ def test_a_file_that_vanishes_for_a_moment_is_not_cached_as_unreadable(tmp_path,
 
 
 def test_a_read_error_is_never_cached(tmp_path, monkeypatch):
-    from initlint import engine
+    from initlint import batch
     from initlint.reading import UnreadableFile
 
     model = tmp_path / "model.py"
@@ -90,7 +90,7 @@ def test_a_read_error_is_never_cached(tmp_path, monkeypatch):
     def fail(path, limit):
         raise UnreadableFile("cannot read file: Input/output error")
 
-    monkeypatch.setattr(engine, "read_source", fail)
+    monkeypatch.setattr(batch, "read_source", fail)
     broken = _lint(tmp_path, Cache(tmp_path / "cache", "key"))
     monkeypatch.undo()
     healed = _lint(tmp_path, Cache(tmp_path / "cache", "key"))

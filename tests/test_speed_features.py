@@ -69,7 +69,7 @@ def test_prefilter_skips_files_without_init_text():
 
 @pytest.fixture
 def corpus(tmp_path: Path) -> Path:
-    """20 files and a broken one (more than engine.SERIAL_LIMIT: workers lint them), findings
+    """20 files and a broken one (more than batch.SERIAL_LIMIT: workers lint them), findings
     in half of them."""
     for index in range(20):
         source = FIXTURES / ("bad_inits.py" if index % 2 else "nanogpt.py")
@@ -185,7 +185,7 @@ def test_a_file_that_kills_its_worker_costs_that_file_not_the_run(corpus, monkey
     that caused it, and every other file still gets exactly the findings a serial run gives."""
     import os
 
-    from initlint import engine
+    from initlint import batch, engine
     from initlint.discover import discover
 
     real_parse = engine.parse
@@ -198,12 +198,12 @@ def test_a_file_that_kills_its_worker_costs_that_file_not_the_run(corpus, monkey
     monkeypatch.setattr(engine, "parse", parse_or_die)
     settings = Settings()
     healthy, _ = discover([str(corpus)], (), corpus)
-    expected = engine.lint_files(healthy, settings, jobs=1)
+    expected = batch.lint_files(healthy, settings, jobs=1)
     killer = corpus / "model_99.py"
     killer.write_text((FIXTURES / "bad_inits.py").read_text() + "# KILL THE WORKER\n")
     files, _ = discover([str(corpus)], (), corpus)
 
-    result = engine.lint_files(files, settings, jobs=2)
+    result = batch.lint_files(files, settings, jobs=2)
 
     assert [f.to_dict() for f in result.findings] == [f.to_dict() for f in expected.findings]
     assert [(e.path, e.reason) for e in result.errors] == [(e.path, e.reason) for e in expected.errors] + [
