@@ -283,16 +283,3 @@ def test_a_single_weight_layer_is_the_output_layer_judged_at_its_input():
     # a small hidden layer before the output is still judged: the signal dies before the head
     report = initlint.probe(seeded(TinyHidden), torch.randn(64, 64))
     assert report.judged_at == "out" and [v.kind for v in report.verdicts] == ["vanishing"]
-
-
-def test_a_model_too_slow_for_two_samples_is_measured_on_one_unless_batchnorm_needs_two():
-    from types import SimpleNamespace
-
-    from initlint.probe.inputs import Fitted
-    from initlint.probe.sizing import _feasible
-
-    slow = 20.0  # seconds per forward of two samples: no batch fits a 10 s budget
-    tokens = Fitted([], None, trace=SimpleNamespace(calls=[SimpleNamespace(module=nn.LayerNorm(8), shape=(2, 197, 8), out_numel=0)]))
-    assert _feasible(slow, tokens, 10.0, 4096) == (1, "time")
-    norm = Fitted([], None, trace=SimpleNamespace(calls=[SimpleNamespace(module=nn.BatchNorm2d(8), shape=(2, 8, 4, 4), out_numel=0)]))
-    assert _feasible(slow, norm, 10.0, 4096) == (2, "time")

@@ -81,14 +81,11 @@ def _per_sample_bytes(fitted: Fitted) -> float:
 
 
 def _feasible(forward: float, fitted: Fitted, budget: float, memory_mb: float) -> tuple[int, str]:
-    """The largest batch whose core measurement fits the time budget and half the memory cap:
-    at least 2, or 1 where no BatchNorm needs a second sample (a ViT-B at 224 on two cores:
-    its tokens give every statistic enough values)."""
+    """The largest batch whose core measurement fits the time budget and half the memory cap."""
     per_sample = max(forward / 2, 1e-6)
     by_time = int(CORE_SHARE * budget / (CORE_PASSES * per_sample))
     by_memory = int(0.4 * memory_mb * 2**20 / max(3 * _per_sample_bytes(fitted), 1.0))
-    least = 2 if _norm_values(fitted) is not None else 1
-    return max(least, min(by_time, by_memory)), ("time" if by_time <= by_memory else "memory")
+    return max(2, min(by_time, by_memory)), ("time" if by_time <= by_memory else "memory")
 
 
 def _grown(model: nn.Module, fitted: Fitted, seed: int, device: str) -> Fitted | None:
