@@ -283,3 +283,30 @@ def test_a_single_weight_layer_is_the_output_layer_judged_at_its_input():
     # a small hidden layer before the output is still judged: the signal dies before the head
     report = initlint.probe(seeded(TinyHidden), torch.randn(64, 64))
     assert report.judged_at == "out" and [v.kind for v in report.verdicts] == ["vanishing"]
+
+
+class ZeroHidden(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(16, 16), nn.Linear(16, 4)
+        nn.init.zeros_(self.fc1.weight)  # identical units: the SGD steps run
+
+    def forward(self, x):
+        return self.fc2(torch.tanh(self.fc1(x)))
+
+
+def test_sgd_steps_stop_before_a_step_that_would_pass_the_deadline(monkeypatch):
+    from initlint.probe import training
+    from initlint.probe.measure import _Call
+
+    model = seeded(ZeroHidden)
+    report = initlint.probe(model, torch.randn(64, 16))
+    assert report.sgd_steps == 3 and [l.identical_after_sgd is not None for l in report.layers if l.name == "fc1"] == [True]
+    ticks = iter(range(1, 100))  # a clock that moves one second per reading
+    monkeypatch.setattr(training.time, "monotonic", lambda: next(ticks))
+    training.symmetry_after_sgd(model, _Call(model, (torch.randn(64, 16),), {}), report, 0, 3, deadline=4.5)
+    assert report.sgd_steps == 1  # the first step took one tick: a second would end past 4.5
+    assert "SGD steps: 1 of 3 (the time budget was spent)" in report.notes
+    with pytest.raises(RuntimeError, match="no room for one step"):
+        training.symmetry_after_sgd(model, _Call(model, (torch.randn(64, 16),), {}), report, 0, 3,
+                                    deadline=4.5, step_seconds=10.0)

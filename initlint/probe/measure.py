@@ -74,6 +74,7 @@ def measure(
     call = _Call(model, inputs, kwargs)
 
     recorder = Recorder(model)
+    forward_started = time.monotonic()
     try:
         torch.manual_seed(seed)
         with ActivationSpy(recorder):
@@ -83,9 +84,13 @@ def measure(
         _signal_pass(call, recorder, seed, report)
     finally:
         recorder.remove()
+    forward_seconds = time.monotonic() - forward_started  # the forward and the JVP pass
     layer_stats(report, recorder, first, output, model)
+    backward_started = time.monotonic()
     _gradients(call, output, recorder, report, seed)
-    _optional(report, "SGD steps", lambda: _symmetry(model, call, report, seed, sgd_steps), deadline)
+    # one SGD step costs about a forward (half the two passes above) and this backward
+    step_seconds = forward_seconds / 2 + time.monotonic() - backward_started
+    _optional(report, "SGD steps", lambda: _symmetry(model, call, report, seed, sgd_steps, deadline, step_seconds), deadline)
     if learning_rate:
         _optional(report, "learning rate", lambda: stable_learning_rate(call, report, seed, deadline), deadline)
     verdicts = judge(report, thresholds or ProbeThresholds())
@@ -133,9 +138,10 @@ def _optional(report: ModelReport, what: str, step, deadline: float | None) -> N
         report.notes.append(f"{what}: not measured ({reason})")
 
 
-def _symmetry(model: nn.Module, call: "_Call", report: ModelReport, seed: int, steps: int) -> None:
+def _symmetry(model: nn.Module, call: "_Call", report: ModelReport, seed: int, steps: int,
+              deadline: float | None = None, step_seconds: float = 0.0) -> None:
     if steps and mark_identical_rows(model, report):
-        symmetry_after_sgd(model, call, report, seed, steps)
+        symmetry_after_sgd(model, call, report, seed, steps, deadline, step_seconds)
 
 
 def _attention_with_jvp():

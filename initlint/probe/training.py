@@ -40,14 +40,24 @@ def mark_identical_rows(model, report: ModelReport) -> bool:
     return found
 
 
-def symmetry_after_sgd(model, call, report: ModelReport, seed: int, steps: int) -> None:
-    """Plain SGD on a copy: do rows of weights that start equal stay equal?"""
+def symmetry_after_sgd(model, call, report: ModelReport, seed: int, steps: int,
+                       deadline: float | None = None, step_seconds: float = 0.0) -> None:
+    """Plain SGD on a copy: do rows of weights that start equal stay equal? A step that would
+    end past ``deadline`` (``step_seconds``: the measured forward and backward) is not started;
+    the steps done are judged, and none done leaves the question open."""
+    if deadline is not None and time.monotonic() + step_seconds > deadline:
+        raise RuntimeError("the time budget left no room for one step")
     clone = copy.deepcopy(model)
     modules = dict(clone.named_modules())
     optimizer = torch.optim.SGD(clone.parameters(), lr=0.1)
     torch.manual_seed(seed)
     target = None
+    done = 0
     for _ in range(steps):
+        if done and deadline is not None and time.monotonic() + step_seconds > deadline:
+            report.notes.append(f"SGD steps: {done} of {steps} (the time budget was spent)")
+            break
+        started = time.monotonic()
         optimizer.zero_grad(set_to_none=True)
         out = first_tensor(call(model=clone))
         if out is None or not out.requires_grad:
@@ -58,7 +68,9 @@ def symmetry_after_sgd(model, call, report: ModelReport, seed: int, steps: int) 
         loss = (out - target).pow(2).mean()
         loss.backward()
         optimizer.step()
-    report.sgd_steps = steps
+        done += 1
+        step_seconds = max(step_seconds, time.monotonic() - started)
+    report.sgd_steps = done
     for layer in report.layers:
         weight = weight_of(modules.get(layer.name)) if layer.name in modules else None
         if weight is None or not layer.identical_rows_at_init:
