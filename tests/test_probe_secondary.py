@@ -310,3 +310,19 @@ def test_sgd_steps_stop_before_a_step_that_would_pass_the_deadline(monkeypatch):
     with pytest.raises(RuntimeError, match="no room for one step"):
         training.symmetry_after_sgd(model, _Call(model, (torch.randn(64, 16),), {}), report, 0, 3,
                                     deadline=4.5, step_seconds=10.0)
+
+
+@pytest.mark.parametrize("idle, workers, expected", [
+    (2.0, "1", 2),   # a quiet 2-core machine, one worker: both cores
+    (1.8, "1", 2),   # noise on an otherwise idle machine
+    (1.4, "1", 1),   # one core busy elsewhere
+    (2.0, "2", 1),   # two workers share the two cores
+    (15.0, "1", 4),  # never more than 4
+])
+def test_task_threads_follow_the_idle_cores_now_and_the_pool_size(monkeypatch, idle, workers, expected):
+    from initlint.probe import worker
+
+    monkeypatch.setattr(worker.os, "cpu_count", lambda: 16 if idle > 2 else 2)
+    monkeypatch.setattr(worker, "_idle_cores", lambda cores: idle)
+    monkeypatch.setenv("INITLINT_PROBE_WORKERS", workers)
+    assert worker.threads() == expected

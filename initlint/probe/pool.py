@@ -175,6 +175,7 @@ class WorkerPool:
         env = dict(os.environ)
         env["INITLINT_PROBE_PARENT"] = str(os.getpid())
         env["PYTHONDONTWRITEBYTECODE"] = "1"  # never a __pycache__ in the user's tree
+        env["INITLINT_PROBE_WORKERS"] = str(self.size)  # the cores a task may use are shared
         if self.preload:
             env["INITLINT_PROBE_PRELOAD"] = json.dumps(list(self.preload))
         process = subprocess.Popen(

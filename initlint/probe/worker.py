@@ -58,14 +58,39 @@ def _watch_parent(parent: int) -> None:
 
 
 def threads() -> int:
-    """Threads for torch in a task child: one on a busy machine (OpenMP threads that wait for
-    each other on shared cores made a ResNet-152 7x slower), else up to 4 of the idle cores."""
+    """Threads for torch in a task child: the cores idle right now, shared with the pool's other
+    workers, at most 4; one on a busy machine (OpenMP threads that wait for each other on shared
+    cores made a ResNet-152 7x slower). Idle is sampled now, not the 1-minute load average: the
+    previous task of this same worker kept that average at one busy core."""
     cores = os.cpu_count() or 1
     try:
-        idle = cores - os.getloadavg()[0]
+        workers = max(1, int(os.environ.get("INITLINT_PROBE_WORKERS", "1")))
+    except ValueError:
+        workers = 1
+    idle = _idle_cores(cores)
+    return max(1, min(4, cores // workers, int(idle + 0.25)))
+
+
+def _idle_cores(cores: int) -> float:
+    """Idle cores over the next 0.1 s (/proc/stat), else from the load average."""
+    def sample() -> tuple[int, int] | None:
+        try:
+            with open("/proc/stat", encoding="ascii") as handle:
+                fields = [int(v) for v in handle.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        return sum(fields), fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+
+    first = sample()
+    if first is not None:
+        time.sleep(0.1)
+        second = sample()
+        if second is not None and second[0] > first[0]:
+            return cores * (second[1] - first[1]) / (second[0] - first[0])
+    try:
+        return cores - os.getloadavg()[0]
     except OSError:
-        idle = cores
-    return max(1, min(4, int(idle)))
+        return float(cores)
 
 
 def _send(protocol, message: dict[str, Any]) -> None:
