@@ -326,3 +326,14 @@ def test_task_threads_follow_the_idle_cores_now_and_the_pool_size(monkeypatch, i
     monkeypatch.setattr(worker, "_idle_cores", lambda cores: idle)
     monkeypatch.setenv("INITLINT_PROBE_WORKERS", workers)
     assert worker.threads() == expected
+
+
+def test_a_learning_rate_step_that_would_pass_the_memory_cap_is_skipped_with_its_reason():
+    report = initlint.probe(seeded(UnusedPooler), torch.randn(64, 32))
+    assert report.max_stable_lr is not None
+    from initlint.probe.measure import _lr_memory_room
+
+    assert _lr_memory_room(seeded(UnusedPooler), 1e6) is None  # a terabyte cap
+    why = _lr_memory_room(nn.Linear(4096, 4096), 1.0)  # 64 MiB of parameters under a 1 MiB cap
+    assert why.startswith("it needs about ") and why.endswith(
+        "MiB (8 copies of 64 MiB of parameters), above 90% of the 1 MiB cap (--probe-memory)")

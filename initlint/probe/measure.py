@@ -11,6 +11,7 @@ rate (training.py). Recording is recording.py, the per-layer statistics stats.py
 from __future__ import annotations
 
 import math
+import os
 import time
 import warnings
 from typing import Any
@@ -44,6 +45,7 @@ def measure(
     seed: int = 0,
     sgd_steps: int = 3,
     learning_rate: bool = False,
+    memory_mb: float | None = None,
     thresholds: ProbeThresholds | None = None,
     deadline: float | None = None,
     norm_eval: bool = False,
@@ -92,7 +94,11 @@ def measure(
     step_seconds = forward_seconds / 2 + time.monotonic() - backward_started
     _optional(report, "SGD steps", lambda: _symmetry(model, call, report, seed, sgd_steps, deadline, step_seconds), deadline)
     if learning_rate:
-        _optional(report, "learning rate", lambda: stable_learning_rate(call, report, seed, deadline), deadline)
+        room = _lr_memory_room(model, memory_mb)
+        if room is not None:
+            report.notes.append(f"learning rate: not measured ({room})")
+        else:
+            _optional(report, "learning rate", lambda: stable_learning_rate(call, report, seed, deadline), deadline)
     verdicts = judge(report, thresholds or ProbeThresholds())
     short = _padded_vanishing(report, recorder, verdicts, thresholds or ProbeThresholds())
     if norm_eval:  # a norm layer that saw too few values: a warning, never a verdict
@@ -104,6 +110,29 @@ def measure(
     report.verdicts = verdicts
     report.seconds = time.perf_counter() - started
     return report
+
+
+#: Hessian-vector products keep the gradients with their graph, the product and three Lanczos
+#: vectors: about this many copies of the parameters
+LR_PARAMETER_COPIES = 8
+
+
+def _lr_memory_room(model: nn.Module, memory_mb: float | None) -> str | None:
+    """Why the learning-rate step would not fit the memory cap (a stopped model loses every
+    measurement, not only this one), or None when it fits or no cap is known."""
+    if not memory_mb:
+        return None
+    parameters = sum(p.numel() * p.element_size() for p in model.parameters() if p.requires_grad)
+    try:
+        with open("/proc/self/statm", encoding="ascii") as handle:
+            resident = int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+    needed = resident + LR_PARAMETER_COPIES * parameters
+    if needed <= 0.9 * memory_mb * 2**20:
+        return None
+    return (f"it needs about {needed / 2**20:.0f} MiB ({LR_PARAMETER_COPIES} copies of "
+            f"{parameters / 2**20:.0f} MiB of parameters), above 90% of the {memory_mb:.0f} MiB cap (--probe-memory)")
 
 
 def _to(value: Any, device: str) -> Any:

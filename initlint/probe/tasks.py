@@ -170,6 +170,7 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
         report = measure(
             model, args, example_kwargs=kwargs, target=task.get("target", task["model"]), device=device,
             seed=seed, sgd_steps=int(task.get("sgd_steps", 3)), learning_rate=bool(task.get("learning_rate", False)),
+            memory_mb=float(task.get("memory_mb", 4096)),
             thresholds=ProbeThresholds(**task.get("thresholds", {})),
             deadline=started + _SECONDARY_SHARE * budget, norm_eval=sizing.norm_eval,
             notes=[*load_notes, *built.notes, *sizing.notes],

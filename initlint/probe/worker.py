@@ -245,7 +245,9 @@ def main() -> None:
             "pip install 'initlint[probe]'"
         )})
         return
-    torch.set_num_threads(threads())
+    # one thread here: an OpenMP team started in this process would hang the forked task
+    # children that use OpenMP; each child sets its own thread count (threads())
+    torch.set_num_threads(1)
     try:
         _warm_up()
         _preload(json.loads(os.environ.get("INITLINT_PROBE_PRELOAD", "[]")))
