@@ -7,13 +7,13 @@ IL206 swapped uniform bounds; IL502 an in-place init outside no_grad -> ``with t
 
 from __future__ import annotations
 
-import ast
 import math
 
 import libcst as cst
 
 from initlint.fixes.base import Change, FixContext
 from initlint.fixes.calls import Imports, code, dotted, statement_of, view_call
+from initlint.model.syntax import number_literal
 
 #: IL502's in-place init methods; a run of them after the flagged one is wrapped together
 _INPLACE = frozenset({"normal_", "uniform_", "fill_", "zero_"})
@@ -110,7 +110,7 @@ def swap_bounds(ctx: FixContext) -> Change | None:
     if low is None or high is None:
         return None
     for arg, key in ((low, "low"), (high, "high")):
-        value = _number(ctx.module, arg.value)
+        value = number_literal(arg.value)
         expected = ctx.details.get(key)
         if value is not None and isinstance(expected, (int, float)) and not math.isclose(value, expected):
             return None  # the arguments are not the bounds the finding names
@@ -118,14 +118,6 @@ def swap_bounds(ctx: FixContext) -> Change | None:
         f"swap the bounds: a={code(ctx.module, high.value)}, b={code(ctx.module, low.value)}",
         {low: low.with_changes(value=high.value), high: high.with_changes(value=low.value)},
     )
-
-
-def _number(module: cst.Module, node: cst.BaseExpression) -> float | None:
-    try:
-        value = ast.literal_eval(code(module, node).strip())
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return None
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def no_grad(ctx: FixContext) -> Change | None:

@@ -8,6 +8,7 @@ whether its body calls an init function or in-place init method, and where.
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -139,6 +140,15 @@ def _library_function(call: cst.Call, imports: ImportTable) -> bool:
     return module in ("torch.nn.init", "nn.init") or module.startswith("timm.") or (
         module.endswith("initialization") and module.startswith(("transformers", "."))  # torch's, wrapped
     )
+
+
+def number_literal(node: cst.BaseExpression) -> float | None:
+    """The number a literal expression writes (``0.02``, ``-2``, ``1e-5``), else None."""
+    try:
+        value = ast.literal_eval(cst.Module([]).code_for_node(node).strip())
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def _writes_a_parameter(call: cst.Call) -> bool:

@@ -21,6 +21,8 @@ from initlint import theory
 from initlint.findings import Effect
 from initlint.model.dists import TruncNormal
 from initlint.model.facts import FileFacts
+from initlint.model.syntax import number_literal
+from initlint.model.torchlib.init_fns import INIT_SIGNATURES
 from initlint.rules.base import Hit, Thresholds, rule
 from initlint.rules.support import code, live
 
@@ -74,41 +76,25 @@ def truncation_does_nothing(facts: FileFacts, limits: Thresholds) -> Iterable[Hi
 
 def literal_truncation(call: cst.Call) -> tuple[TruncNormal, cst.BaseExpression, bool] | None:
     """The distribution of ``trunc_normal_(w, ...)`` whose arguments are all number literals
-    (defaults for the rest), the tensor it writes, and whether a bound was written; else None."""
-    names = ("tensor", "mean", "std", "a", "b")
-    values = {"mean": 0.0, "std": 1.0, "a": -2.0, "b": 2.0}
+    (torch's defaults for the rest), the tensor it writes, and whether a bound was written."""
+    signature = INIT_SIGNATURES["trunc_normal_"]
+    names = ("tensor", *(name for name, _ in signature))
+    values = {name: default for name, default in signature}
     given, tensor = False, None
     for position, arg in enumerate(call.args):
-        if arg.star:
-            return None
         key = arg.keyword.value if arg.keyword is not None else (names[position] if position < len(names) else None)
+        if arg.star or key not in names:
+            return None
         if key == "tensor":
             tensor = arg.value
-            continue
-        if key == "generator":
-            continue
-        if key not in values:
-            return None
-        number = _number(arg.value)
-        if number is None:
-            return None
-        values[key] = number
-        given = given or key in ("a", "b")
+        elif key != "generator":
+            values[key] = number_literal(arg.value)
+            if values[key] is None:
+                return None
+            given = given or key in ("a", "b")
     if tensor is None:
         return None
     return TruncNormal(values["mean"], values["std"], values["a"], values["b"]), tensor, given
-
-
-def _number(node: cst.BaseExpression) -> float | None:
-    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, (cst.Minus, cst.Plus)):
-        inner = _number(node.expression)
-        return None if inner is None else (-inner if isinstance(node.operator, cst.Minus) else inner)
-    if isinstance(node, (cst.Integer, cst.Float)):
-        try:
-            return float(node.evaluated_value)
-        except (ValueError, OverflowError):
-            return None
-    return None
 
 
 def _hit(node: cst.CSTNode, dist, target: str, written: bool) -> Hit | None:
