@@ -148,7 +148,12 @@ def number_literal(node: cst.BaseExpression) -> float | None:
         value = ast.literal_eval(cst.Module([]).code_for_node(node).strip())
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return None
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except OverflowError:  # an int beyond float's range: no number the rules can use
+        return None
 
 
 def _writes_a_parameter(call: cst.Call) -> bool:
