@@ -131,6 +131,28 @@ def test_a_norm_layer_that_sees_too_few_values_runs_in_eval_mode_and_says_so(cli
     assert result.exit_code == 0
 
 
+DEAD_IN_EVAL = NECK.replace("ReIdNet", "ShiftedReIdNet").replace(
+    "        self.head = nn.Linear(16, 10)\n",
+    "        self.head = nn.Linear(16, 10)\n        nn.init.constant_(self.stem[0].bias, -5.0)\n",
+)
+
+
+def test_dead_units_behind_batchnorm_in_eval_mode_are_a_warning_not_a_verdict(cli, tmp_path):
+    """Eval-mode BatchNorm at its initial statistics does not center: the stem's channels, all
+    shifted by -5, are off on every input; train mode would center them."""
+    import json
+
+    (tmp_path / "reid.py").write_text(DEAD_IN_EVAL)
+    result = cli(["probe", "--device", "cpu", "--probe-batch", "2", "--format", "json", "reid.py:ShiftedReIdNet"], tmp_path)
+    report = json.loads(result.stdout)
+    assert report["norm_eval"] is True and report["verdicts"] == []
+    assert [(w["kind"], w["reason"]) for w in report["warnings"]] == [
+        ("vanishing", "signal variance x4.5e-9 from input to the last layer (at head's input)"),
+        ("dead", "100% of units dead (ReLU) (stem.2)"),
+    ]
+    assert result.exit_code == 0
+
+
 class NegativeBias(nn.Module):
     """Every ReLU unit of fc1 is negative on every input: dead, when enough values show it."""
 

@@ -27,6 +27,11 @@ from initlint.probe.tensors import first_tensor, moment, weight_of
 from initlint.probe.training import mark_identical_rows, stable_learning_rate, symmetry_after_sgd
 from initlint.probe.verdicts import ProbeThresholds, judge
 
+#: verdicts that BatchNorm's initial statistics (mean 0, variance 1) distort in eval mode: they
+#: neither center nor scale a channel, so gains differ and a channel whose mean is negative is
+#: off on every input (dead), where train mode would center it
+NORM_STATISTICS_KINDS = ("exploding", "vanishing", "dead", "saturation")
+
 
 def _scale_free_loss(output: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
     """Sum of output x a fixed random direction, divided by the output's (detached) norm: the
@@ -102,7 +107,7 @@ def measure(
     verdicts = judge(report, thresholds or ProbeThresholds())
     short = _padded_vanishing(report, recorder, verdicts, thresholds or ProbeThresholds())
     if norm_eval:  # a norm layer that saw too few values: a warning, never a verdict
-        report.warnings = [v for v in verdicts if v.kind in ("exploding", "vanishing")]
+        report.warnings = [v for v in verdicts if v.kind in NORM_STATISTICS_KINDS]
         verdicts = [v for v in verdicts if v not in report.warnings]
     elif short:  # convolutions longer than their input explain the collapse: a warning
         report.warnings = [v for v in verdicts if v.kind == "vanishing"]
