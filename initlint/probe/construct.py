@@ -20,9 +20,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
+from initlint.probe.asserts import failed_assert, not_none_parameters, satisfying_value
 from initlint.probe.callers import values_from_callers
+from initlint.probe.offline import download_switches, network_reason, offline_message
 from initlint.probe.sizes import must_not_guess, value_by_name
-from initlint.probe.usage import ParamUse, attributes_called, function_tree, parameter_uses
+from initlint.probe.usage import ParamUse, attribute_uses, attributes_called, function_tree, parameter_uses
 
 
 class BuildError(Exception):
@@ -205,6 +207,38 @@ def _value_from_use(use: ParamUse, function: Callable[..., Any], owner: type | N
     return False, None, ""
 
 
+def _sequence_length(use: ParamUse, function: Callable[..., Any], owner: type | None, depth: int) -> int:
+    """How many items a size must have when it is used as a sequence (0: it is a number): in
+    the constructor, in the other methods that read the ``self.x`` it is stored in, or in the
+    layer or helper it is passed to (``Block(input_resolution=r)`` that unpacks it)."""
+    lengths = [max(2, use.length)] if use.as_sequence else []
+    if inspect.isclass(owner) and use.stored_as:
+        stored = attribute_uses(owner, use.stored_as)
+        if stored.as_sequence:
+            lengths.append(max(2, stored.length))
+    if depth < 2:
+        scope = getattr(function, "__globals__", {})
+        for callee_text, where in use.passed_whole:
+            callee = _resolve(callee_text, scope, owner)
+            name = _parameter_name(callee, where) if callee is not None else None
+            inner = callee.__init__ if inspect.isclass(callee) else callee
+            if name is None or not inspect.isfunction(inner) or _installed(inner):
+                continue  # a library helper (``to_2tuple``) takes either kind; the project's own code tells
+            tree = function_tree(inner)
+            uses = parameter_uses(tree) if tree is not None else {}
+            if name in uses:
+                inner_owner = callee if inspect.isclass(callee) else _owner_of(inner)
+                found = _sequence_length(uses[name], inner, inner_owner, depth + 1)
+                if found:
+                    lengths.append(found)
+    return max(lengths, default=0)
+
+
+def _installed(function: Callable[..., Any]) -> bool:
+    file = getattr(getattr(function, "__code__", None), "co_filename", "")
+    return not file or any(part in file for part in ("site-packages", "dist-packages", "/lib/python"))
+
+
 def _config_for(name: str, annotation: Any, owner: type | None, scope: dict[str, Any], attributes: set[str]) -> tuple[Any, str]:
     """A config object for parameter ``name`` (see the module docstring) and a note."""
     candidates: list[type] = []
@@ -244,6 +278,7 @@ def arguments_for(function: Callable[..., Any], overrides: dict[str, Any], label
         parameters = parameters[1:]  # self
     tree = function_tree(target)
     uses = parameter_uses(tree) if tree is not None else {}
+    asserted = not_none_parameters(tree)  # ``image_size=None`` then ``assert image_size is not None``: required
     scope = getattr(target, "__globals__", {})
     kwargs: dict[str, Any] = {}
     assumed: dict[str, Any] = {}
@@ -262,7 +297,7 @@ def arguments_for(function: Callable[..., Any], overrides: dict[str, Any], label
         if param.name in overrides:
             kwargs[param.name] = overrides[param.name]
             continue
-        if param.default is not inspect.Parameter.empty:
+        if param.default is not inspect.Parameter.empty and not (param.default is None and param.name in asserted):
             continue
         use = uses.get(param.name, ParamUse(param.name))
         annotation = param.annotation if param.annotation is not inspect.Parameter.empty else None
@@ -284,8 +319,10 @@ def arguments_for(function: Callable[..., Any], overrides: dict[str, Any], label
             known, value, _ = _value_from_use(use, target, owner, 0)
         if not known and annotation in (int, float, bool, str) and use.stored_only:
             known, value = True, annotation()
-        if known and use.as_sequence and isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = [value] * max(2, use.length)  # ``num_blocks[3]``, ``h, w = resolution``: one per item
+        if known and isinstance(value, (int, float)) and not isinstance(value, bool):
+            length = _sequence_length(use, target, owner, 0)
+            if length:
+                value = [value] * length  # ``num_blocks[3]``, ``h, w = resolution``: one per item
         if known:
             kwargs[param.name] = value
             assumed[param.name] = value
@@ -313,20 +350,60 @@ def arguments_for(function: Callable[..., Any], overrides: dict[str, Any], label
 def build(function: Callable[..., Any], overrides: dict[str, Any], label: str, extra: dict[str, Any] | None = None) -> Built:
     """Call a model class or factory with the inferred arguments; the hint of a failing call
     names what was assumed."""
-    kwargs, notes, assumed = arguments_for(function, {**(extra or {}), **overrides}, label)
+    given = {**(extra or {}), **overrides}
+    kwargs, notes, assumed = arguments_for(function, given, label)
     try:
-        with _uninitialised_memory_filled():
-            value = function(**kwargs)
+        value = _call_repairing(function, kwargs, given, notes, assumed)
     except BuildError as error:
         if isinstance(error, UnknownField):
             raise BuildError(str(error)) from None  # a config field: the message names it
         raise
     except Exception as error:
+        reason = network_reason(error)
+        if reason:
+            raise BuildError(offline_message(reason, "build")) from None
         if assumed:
             shown = ", ".join(f"{k}={v!r}" for k, v in assumed.items())
             error.args = (f"{error.args[0] if error.args else ''} [built with assumed {shown}; pass --probe-arg {label}.NAME=VALUE]",) + tuple(error.args[1:])
         raise
     return Built(value, notes, assumed, _all_values(function, kwargs))
+
+
+#: constructor calls tried again after a repair (an assert's value, a download switch)
+_REPAIRS = 4
+
+
+def _call_repairing(function: Callable[..., Any], kwargs: dict[str, Any], given: dict[str, Any],
+                    notes: list[str], assumed: dict[str, Any]) -> Any:
+    """``function(**kwargs)``; when it fails on a download it has a switch for, or on its own
+    ``assert`` about a value the user did not give, the call is made again with the switch off
+    or the value the assert allows (asserts.py), and noted."""
+    target = function.__init__ if inspect.isclass(function) else function
+    code = getattr(target, "__code__", None)
+    for attempt in range(_REPAIRS + 1):
+        try:
+            with _uninitialised_memory_filled():
+                return function(**kwargs)
+        except Exception as error:
+            if attempt == _REPAIRS:
+                raise
+            switches = download_switches(function, given) if network_reason(error) else {}
+            switches = {k: v for k, v in switches.items() if kwargs.get(k) is not False}
+            if switches:
+                kwargs.update(switches)  # ``pretrained=False``: the init, as a user measuring it builds it
+                shown = ", ".join(f"{k}=False" for k in switches)
+                notes.append(f"built with {shown}: with its default the constructor downloads weights, and the probe measures the init")
+                continue
+            failed = failed_assert(error, code)
+            found = satisfying_value(failed, set(_all_values(function, kwargs)) - set(given)) if failed else None
+            if found is None:
+                raise
+            name, value = found
+            old = failed.local.get(name)
+            kwargs[name] = assumed[name] = value
+            notes.append(f"`{name}` {old!r}->{value!r}: the nearest value the constructor's `assert {failed.text}` "
+                         f"(line {failed.line}) allows")
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 @contextmanager
