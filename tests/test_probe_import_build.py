@@ -276,3 +276,68 @@ def test_a_library_module_made_private_is_imported_under_its_old_name(cli, tmp_p
         "import: `zoolib.models.blocks` is `zoolib.models._blocks` in the installed zoolib 2.0 (made private there); "
         "imported under the old name"
     )
+
+
+SIZES = '''
+import numpy as np
+import torch.nn as nn
+
+
+class GroupNormed(nn.Module):
+    def __init__(self, channels):
+        super().__init__()
+        self.norm = nn.GroupNorm(32, channels)
+
+
+def mlp(sizes, activation):
+    layers = []
+    for j in range(len(sizes) - 1):
+        act = activation if j < len(sizes) - 2 else nn.Identity
+        layers += [nn.Linear(sizes[j], sizes[j + 1]), act()]
+    return nn.Sequential(*layers)
+
+
+class Actor(nn.Module):
+    def __init__(self, obs_dim, act_dim, activation):
+        super().__init__()
+        self.pi = mlp([obs_dim, 32, act_dim], activation)
+
+
+class Critic(nn.Module):
+    def __init__(self, obs_dim=4, act_dim=2, activation=nn.ReLU):
+        super().__init__()
+        self.pi = Actor(obs_dim, act_dim, activation)
+
+
+class AtariNet(nn.Module):
+    def __init__(self, c, h, w, action_shape):
+        super().__init__()
+        self.conv = nn.Conv2d(c, 8, 3)
+        self.fc = nn.Linear(8 * (h - 2) * (w - 2), int(np.prod(action_shape)))
+
+
+class GPTBlock(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.drop = nn.Dropout(cfg.attn_pdrop)
+        self.fc = nn.Linear(cfg.n_embd, cfg.n_embd)
+'''
+
+
+def test_a_layers_divisibility_check_raises_an_assumed_size_to_the_nearest_multiple(tmp_path):
+    nets = _module(tmp_path, "sizes_divisible", SIZES)
+    built = build(nets.GroupNormed, {}, "GroupNormed")
+    assert built.model.norm.num_channels == 32
+    assert built.notes[-1] == ("`channels` 3->32: a layer needs it divisible by 32 (ValueError: num_channels (3) "
+                               "must be divisible by num_groups (32))")
+    with pytest.raises(ValueError):  # the user's value stays
+        build(nets.GroupNormed, {"channels": 3}, "GroupNormed")
+
+
+def test_an_argument_a_helper_calls_is_never_a_number_and_names_give_sizes(tmp_path):
+    nets = _module(tmp_path, "sizes_names", SIZES)
+    actor = build(nets.Actor, {}, "Actor")
+    assert actor.assumed["activation"] == "ReLU"  # what Critic passes, not 0
+    assert build(nets.AtariNet, {}, "AtariNet").assumed == {"c": 64, "h": 64, "w": 64, "action_shape": [8, 8]}  # np.prod iterates it
+    block = build(nets.GPTBlock, {}, "GPTBlock")
+    assert block.model.drop.p == 0.0 and block.model.fc.in_features == 64

@@ -16,13 +16,13 @@ from __future__ import annotations
 import builtins
 import inspect
 import re
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
-from initlint.probe.asserts import failed_assert, not_none_parameters, satisfying_value
+from initlint.probe.asserts import not_none_parameters
 from initlint.probe.callers import values_from_callers
-from initlint.probe.offline import download_switches, network_reason, offline_message
+from initlint.probe.offline import network_reason, offline_message
+from initlint.probe.repairs import call_repairing
 from initlint.probe.sizes import must_not_guess, value_by_name
 from initlint.probe.usage import ParamUse, attribute_uses, attributes_called, function_tree, parameter_uses
 
@@ -180,6 +180,8 @@ def _owner_of(function: Callable[..., Any]) -> type | None:
 
 def _value_from_use(use: ParamUse, function: Callable[..., Any], owner: type | None, depth: int) -> tuple[bool, Any, str]:
     """(known, value, how) for one required parameter from its uses."""
+    if use.called:
+        return False, None, ""  # a helper calls it (``act()``): a class or function, never a number
     scope = getattr(function, "__globals__", {})
     for callee_text, where in use.passed_to:
         callee = _resolve(callee_text, scope, owner)
@@ -353,7 +355,7 @@ def build(function: Callable[..., Any], overrides: dict[str, Any], label: str, e
     given = {**(extra or {}), **overrides}
     kwargs, notes, assumed = arguments_for(function, given, label)
     try:
-        value = _call_repairing(function, kwargs, given, notes, assumed)
+        value = call_repairing(function, kwargs, given, notes, assumed, set(_all_values(function, kwargs)))
     except BuildError as error:
         if isinstance(error, UnknownField):
             raise BuildError(str(error)) from None  # a config field: the message names it
@@ -367,63 +369,6 @@ def build(function: Callable[..., Any], overrides: dict[str, Any], label: str, e
             error.args = (f"{error.args[0] if error.args else ''} [built with assumed {shown}; pass --probe-arg {label}.NAME=VALUE]",) + tuple(error.args[1:])
         raise
     return Built(value, notes, assumed, _all_values(function, kwargs))
-
-
-#: constructor calls tried again after a repair (an assert's value, a download switch)
-_REPAIRS = 4
-
-
-def _call_repairing(function: Callable[..., Any], kwargs: dict[str, Any], given: dict[str, Any],
-                    notes: list[str], assumed: dict[str, Any]) -> Any:
-    """``function(**kwargs)``; when it fails on a download it has a switch for, or on its own
-    ``assert`` about a value the user did not give, the call is made again with the switch off
-    or the value the assert allows (asserts.py), and noted."""
-    target = function.__init__ if inspect.isclass(function) else function
-    code = getattr(target, "__code__", None)
-    for attempt in range(_REPAIRS + 1):
-        try:
-            with _uninitialised_memory_filled():
-                return function(**kwargs)
-        except Exception as error:
-            if attempt == _REPAIRS:
-                raise
-            switches = download_switches(function, given) if network_reason(error) else {}
-            switches = {k: v for k, v in switches.items() if kwargs.get(k) is not False}
-            if switches:
-                kwargs.update(switches)  # ``pretrained=False``: the init, as a user measuring it builds it
-                shown = ", ".join(f"{k}=False" for k in switches)
-                notes.append(f"built with {shown}: with its default the constructor downloads weights, and the probe measures the init")
-                continue
-            failed = failed_assert(error, code)
-            found = satisfying_value(failed, set(_all_values(function, kwargs)) - set(given)) if failed else None
-            if found is None:
-                raise
-            name, value = found
-            old = failed.local.get(name)
-            kwargs[name] = assumed[name] = value
-            notes.append(f"`{name}` {old!r}->{value!r}: the nearest value the constructor's `assert {failed.text}` "
-                         f"(line {failed.line}) allows")
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-@contextmanager
-def _uninitialised_memory_filled() -> Iterator[None]:
-    """While the model is built, ``torch.empty`` memory is filled (NaN; integers their max),
-    as torch does in deterministic mode: otherwise a parameter nothing writes holds whatever
-    the memory held (zeros on fresh pages, old values after reuse), and the same model is
-    measured healthy in one run and exploding in the next."""
-    import torch
-
-    enabled = torch.are_deterministic_algorithms_enabled()
-    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
-    fill = torch.utils.deterministic.fill_uninitialized_memory
-    torch.utils.deterministic.fill_uninitialized_memory = True
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    try:
-        yield
-    finally:
-        torch.use_deterministic_algorithms(enabled, warn_only=warn_only)
-        torch.utils.deterministic.fill_uninitialized_memory = fill
 
 
 def _all_values(function: Callable[..., Any], kwargs: dict[str, Any]) -> dict[str, Any]:
