@@ -341,3 +341,50 @@ def test_an_argument_a_helper_calls_is_never_a_number_and_names_give_sizes(tmp_p
     assert build(nets.AtariNet, {}, "AtariNet").assumed == {"c": 64, "h": 64, "w": 64, "action_shape": [8, 8]}  # np.prod iterates it
     block = build(nets.GPTBlock, {}, "GPTBlock")
     assert block.model.drop.p == 0.0 and block.model.fc.in_features == 64
+
+
+def test_a_missing_package_imported_at_the_top_of_a_project_module_gets_a_stand_in_that_fails_when_used(cli, tmp_path):
+    """A normalizer imports ``baselines``, which is not installed; the network never uses it.
+    A class that does use the missing package fails with a line that names it."""
+    root = tmp_path / "rl"
+    (root / "rl" / "utils").mkdir(parents=True)
+    (root / "setup.py").write_text("")
+    (root / "rl" / "__init__.py").write_text("")
+    (root / "rl" / "utils" / "__init__.py").write_text("from .normalizer import RunningNorm\n")
+    (root / "rl" / "utils" / "normalizer.py").write_text(
+        "from a_missing_rl_library.common.running_mean_std import RunningMeanStd\n\n\n"
+        "class RunningNorm:\n    def __init__(self):\n        self.rms = RunningMeanStd()\n"
+    )
+    (root / "rl" / "nets.py").write_text(textwrap.dedent('''
+        import torch.nn as nn
+
+        from .utils import RunningNorm
+
+
+        class Body(nn.Module):
+            def __init__(self, state_dim=4):
+                super().__init__()
+                self.fc = nn.Linear(state_dim, 8)
+
+            def forward(self, x):
+                return self.fc(x)
+
+
+        class Normed(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.norm = RunningNorm()
+                self.fc = nn.Linear(4, 8)
+
+            def forward(self, x):
+                return self.fc(x)
+    '''))
+    result = cli(["probe", "--device", "cpu", "--format", "json", "rl/nets.py:Body"], root)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["notes"][0] == (
+        "import: `a_missing_rl_library` is not installed; a stand-in that fails when used took its place "
+        "(imported at normalizer.py:1, and nothing the model ran used it)"
+    )
+    failed = cli(["probe", "--device", "cpu", "--format", "json", "rl/nets.py:Normed"], root)
+    assert "No module named 'a_missing_rl_library.common.running_mean_std': the model uses " \
+           "`a_missing_rl_library.common.running_mean_std.RunningMeanStd`" in failed.output, failed.output

@@ -25,6 +25,7 @@ from initlint.probe.guard import refuse_writes
 from initlint.probe.layout import Layout, layout_of
 from initlint.probe.scripts import failed_in_top_level, main_constants, script_definitions
 from initlint.probe.setup import run_definitions
+from initlint.probe.standins import stand_in_for
 
 
 class LoadError(Exception):
@@ -94,7 +95,7 @@ def _import_repairing(layout: Layout):
         except BaseException as error:
             if isinstance(error, KeyboardInterrupt) or len(repaired) >= _REPAIRS:
                 raise
-            located = _locate_missing(error, layout) if len(found) < _REPAIRS else None
+            located = (_locate_missing(error, layout) or stand_in_for(error, layout.root)) if len(found) < _REPAIRS else None
             if located:
                 found.append(located)
                 continue
