@@ -31,7 +31,7 @@ _BY_NAME: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"seq_?len|max_len|block_size|n_ctx|context|max_seq|max_position|n_positions|num_patches"), 64),
     (re.compile(r"img_size|image_size|img_res|resolution|im_size|^img_dim$"), 32),
     (re.compile(r"patch"), 4),
-    (re.compile(r"(^|_)shape$"), 8),  # ``state_shape``: a number, or one per item where it is iterated
+    (re.compile(r".+_shape$"), 8),  # ``state_shape``: a number, or one per item where it is iterated (a bare ``space.shape`` is not named)
     (re.compile(
         r"dim|features|size|width|hidden|units|d_model|n_embd|n_embed|embed|planes|filters|"
         r"^ng?f$|^nd?f$|^nz$|latent|emb|channels|^ch$|^c$|^d$|^h$|^w$|^out_ch"

@@ -103,14 +103,12 @@ def stand_in_for(error: BaseException, root: str) -> str | None:
         return None
     top = error.name.split(".")[0]
     missing, what = top, "is not installed"
-    if top in sys.modules:
-        # an installed package that lacks a submodule is a version mismatch, not stood in for; a
-        # project package whose submodule is not in the checkout (a git submodule) is
-        parent = sys.modules.get(error.name.rpartition(".")[0])
-        where_parent = getattr(parent, "__file__", None) or next(iter(getattr(parent, "__path__", []) or []), None)
-        if parent is None or not where_parent or not str(Path(where_parent).resolve()).startswith(str(Path(root).resolve()) + "/"):
-            return None
+    if "." in error.name and _project_folder(error.name.rpartition(".")[0], root) is not None:
+        # a project package whose submodule is not in the checkout (a git submodule); an
+        # installed package that lacks a submodule is a version mismatch, not stood in for
         missing, what = error.name, "is not in the project's checkout"
+    elif top in sys.modules or _project_folder(top, root) is not None:
+        return None
     if missing in _FINDER.names:
         return None
     where = _importing_statement(error, root)
@@ -122,6 +120,18 @@ def stand_in_for(error: BaseException, root: str) -> str | None:
     file, line = where
     return (f"import: `{missing}` {what}; a stand-in that fails when used took its place "
             f"(imported at {Path(file).name}:{line}, and nothing the model ran used it)")
+
+
+def _project_folder(dotted: str, root: str) -> Path | None:
+    """The folder of package ``dotted`` under ``root``, found on sys.path (no import)."""
+    base = Path(root).resolve()
+    for entry in sys.path:
+        if not entry:
+            continue
+        folder = Path(entry).resolve().joinpath(*dotted.split("."))
+        if folder.is_dir() and (folder == base or base in folder.parents):
+            return folder
+    return None
 
 
 def _importing_statement(error: BaseException, root: str) -> tuple[str, int] | None:
