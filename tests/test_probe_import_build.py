@@ -307,6 +307,16 @@ class Critic(nn.Module):
     def __init__(self, obs_dim=4, act_dim=2, activation=nn.ReLU):
         super().__init__()
         self.pi = Actor(obs_dim, act_dim, activation)
+        self.q = QFunction(obs_dim, act_dim, activation)
+
+
+class QFunction(nn.Module):
+    """The sizes list is built around the number, then passed: the number stays a number."""
+
+    def __init__(self, obs_dim, act_dim, activation):
+        super().__init__()
+        sizes = [obs_dim + act_dim] + [32]
+        self.q = mlp(sizes + [1], activation)
 
 
 class AtariNet(nn.Module):
@@ -338,6 +348,7 @@ def test_an_argument_a_helper_calls_is_never_a_number_and_names_give_sizes(tmp_p
     nets = _module(tmp_path, "sizes_names", SIZES)
     actor = build(nets.Actor, {}, "Actor")
     assert actor.assumed["activation"] == "ReLU"  # what Critic passes, not 0
+    assert build(nets.QFunction, {}, "QFunction").assumed == {"obs_dim": 64, "act_dim": 10, "activation": "ReLU"}
     assert build(nets.AtariNet, {}, "AtariNet").assumed == {"c": 64, "h": 64, "w": 64, "action_shape": [8, 8]}  # np.prod iterates it
     block = build(nets.GPTBlock, {}, "GPTBlock")
     assert block.model.drop.p == 0.0 and block.model.fc.in_features == 64

@@ -195,6 +195,8 @@ def _value_from_use(use: ParamUse, function: Callable[..., Any], owner: type | N
         if depth < 2 and inspect.isfunction(inner):
             tree = function_tree(inner)
             uses = parameter_uses(tree) if tree is not None else {}
+            if name in uses and uses[name].called:
+                return False, None, ""  # the helper calls it: a class or function, whatever else it is passed as
             if name in uses:
                 known, value, how = _value_from_use(uses[name], inner, _owner_of(inner), depth + 1)
                 if known:

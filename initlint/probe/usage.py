@@ -86,17 +86,21 @@ def parameter_uses(tree: ast.FunctionDef) -> dict[str, ParamUse]:
             parents[id(child)] = node
     loads = [n for n in ast.walk(tree) if _loaded_name(n) is not None]
     aliases = {name: name for name in names}
+    #: aliases that hold more than the value (``sizes = [dim] + hidden``): not the value itself
+    derived: set[str] = set()
     for _ in range(4):  # names stored into other names, a few levels deep
         grown = False
         for node in loads:
             owner = aliases.get(_loaded_name(node) or "")
             if owner is None:
                 continue
-            consumer, _ = _consumer(node, parents)
+            consumer, child = _consumer(node, parents)
             if isinstance(consumer, ast.Assign) and len(consumer.targets) == 1:
                 target = _stored_name(consumer.targets[0])
                 if target and target not in aliases:
                     aliases[target] = owner
+                    if child is not node or _loaded_name(node) in derived:
+                        derived.add(target)
                     grown = True
                     if target.startswith("self."):
                         uses[owner].stored_as.add(target[5:])
@@ -105,7 +109,10 @@ def parameter_uses(tree: ast.FunctionDef) -> dict[str, ParamUse]:
     for node in loads:
         owner = aliases.get(_loaded_name(node) or "")
         if owner is not None:
+            whole = uses[owner].passed_whole[:]
             _classify(node, parents, uses[owner])
+            if _loaded_name(node) in derived:
+                uses[owner].passed_whole[:] = whole  # a list built around it is passed, not it
     return uses
 
 
