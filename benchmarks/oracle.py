@@ -373,18 +373,21 @@ def failure_reasons(results: dict[str, dict]) -> collections.Counter:
     return reasons
 
 
-def retry_failed_corpus(results: dict[str, dict], listings: dict[str, dict]) -> None:
+def retry_failed_corpus(results: dict[str, dict], listings: dict[str, dict], stages: set[str] | None = None) -> None:
     """Forget (in memory; the run stores the new lines, which win) the failed listings of corpus
-    files that count in the coverage and the failed corpus model tasks."""
+    files that count in the coverage and the failed corpus model tasks; with ``stages``, only
+    the failures of those stages (a listing's failure is the stage "import")."""
     from initlint.probe.candidates import module_classes, read_text
 
     root = str(corpus_dir())
     files = [str(p) for p in corpus_dir().rglob("*.py") if "/." not in str(p)]
     counted = {path for path, defs in module_classes({f: read_text(f) for f in files}).items() if defs}
-    stale = [k for k, v in listings.items() if k.split("|", 1)[1] in counted and not v["result"].get("ok")]
+    stale = [k for k, v in listings.items() if k.split("|", 1)[1] in counted and not v["result"].get("ok")
+             and (stages is None or "import" in stages)]
     for key in stale:
         del listings[key]
-    failed = [k for k, v in results.items() if k.startswith("corpus|" + root) and not v["result"].get("ok")]
+    failed = [k for k, v in results.items() if k.startswith("corpus|" + root) and not v["result"].get("ok")
+              and (stages is None or v["result"].get("stage") in stages)]
     for key in failed:
         del results[key]
     print(f"retrying {len(stale)} failed listings and {len(failed)} failed models of the corpus", flush=True)
@@ -605,6 +608,8 @@ def main() -> None:
     parser.add_argument("--retry-failed", action="store_true",
                         help="after a probe change: list again the corpus files that define an nn.Module class and "
                         "failed to import, and measure again the corpus models that failed (the rest stays stored)")
+    parser.add_argument("--retry-stage", action="append", default=[], metavar="STAGE",
+                        help="with --retry-failed: only the failures of this stage (import, build, input, forward, timeout)")
     parser.add_argument("--again", action="append", default=[], metavar="PREFIX",
                         help="measure again the stored models whose key starts with PREFIX (torchvision|fcn_)")
     args = parser.parse_args()
@@ -637,7 +642,7 @@ def main() -> None:
         listings = {k: v for k, v in listings.items() if v["result"].get("ok")}
         LISTINGS.write_text("".join(json.dumps(v) + "\n" for v in listings.values()))
     if args.retry_failed:
-        retry_failed_corpus(results, listings)
+        retry_failed_corpus(results, listings, set(args.retry_stage) or None)
     sources = args.sources.split(",")
     if not args.report_only:
         fetch_torchvision()

@@ -56,3 +56,15 @@ def test_module_classes_follow_bases_across_files():
     }
     found = module_classes(texts)
     assert {path: [d.name for d in defs] for path, defs in found.items()} == {"a.py": ["Base"], "b.py": ["Net", "Seq"], "c.py": []}
+
+
+def test_a_class_is_a_module_by_its_own_bases_generic_bases_resolve_and_data_modules_are_not():
+    texts = {
+        "a.py": "import torch.nn as nn\nclass PPO(nn.Module):\n    pass\nclass Net(nn.Module, Generic[T]):\n    pass\n",
+        "b.py": "class PPO:\n    pass\nclass Solver(object):\n    pass\nclass Head(Net[Any]):\n    pass\n",
+        "c.py": "class Data(LightningDataModule):\n    pass\nclass Model(LightningModule):\n    pass\n",
+    }
+    found = module_classes(texts)
+    assert {path: [d.name for d in defs] for path, defs in found.items()} == {
+        "a.py": ["PPO", "Net"], "b.py": ["Head"], "c.py": ["Model"],
+    }

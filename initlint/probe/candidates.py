@@ -75,7 +75,10 @@ def definitions_of(path: str, text: str) -> dict[str, Definition]:
 
 
 def _module_like(base: str, known: set[str]) -> bool:
+    base = base.split("[", 1)[0]  # ``Net[Any]``: a generic base is its class
     last = base.rsplit(".", 1)[-1]
+    if last.endswith("DataModule"):
+        return False  # Lightning's data modules hold loaders, not layers
     if last in known or last.endswith("Module"):
         return True
     head = base.rsplit(".", 1)[0] if "." in base else ""
@@ -97,8 +100,9 @@ def module_classes(texts: dict[str, str]) -> dict[str, list[Definition]]:
                     grown = True
         if not grown:
             break
+    # each class by its own bases: ``class PPO:`` is no module because another file's PPO is
     return {
-        path: [d for d in found.values() if d.is_class and d.name in known]
+        path: [d for d in found.values() if d.is_class and any(_module_like(base, known) for base in d.bases)]
         for path, found in defined.items()
     }
 

@@ -16,13 +16,15 @@ from __future__ import annotations
 import builtins
 import inspect
 import re
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
+from initlint.probe.asserts import not_none_parameters
 from initlint.probe.callers import values_from_callers
+from initlint.probe.offline import network_reason, offline_message
+from initlint.probe.repairs import call_repairing
 from initlint.probe.sizes import must_not_guess, value_by_name
-from initlint.probe.usage import ParamUse, attributes_called, function_tree, parameter_uses
+from initlint.probe.usage import ParamUse, attribute_uses, attributes_called, function_tree, parameter_uses
 
 
 class BuildError(Exception):
@@ -178,6 +180,8 @@ def _owner_of(function: Callable[..., Any]) -> type | None:
 
 def _value_from_use(use: ParamUse, function: Callable[..., Any], owner: type | None, depth: int) -> tuple[bool, Any, str]:
     """(known, value, how) for one required parameter from its uses."""
+    if use.called:
+        return False, None, ""  # a helper calls it (``act()``): a class or function, never a number
     scope = getattr(function, "__globals__", {})
     for callee_text, where in use.passed_to:
         callee = _resolve(callee_text, scope, owner)
@@ -191,6 +195,8 @@ def _value_from_use(use: ParamUse, function: Callable[..., Any], owner: type | N
         if depth < 2 and inspect.isfunction(inner):
             tree = function_tree(inner)
             uses = parameter_uses(tree) if tree is not None else {}
+            if name in uses and uses[name].called:
+                return False, None, ""  # the helper calls it: a class or function, whatever else it is passed as
             if name in uses:
                 known, value, how = _value_from_use(uses[name], inner, _owner_of(inner), depth + 1)
                 if known:
@@ -203,6 +209,38 @@ def _value_from_use(use: ParamUse, function: Callable[..., Any], owner: type | N
     if use.stored_only:
         return True, 0, "only stored"
     return False, None, ""
+
+
+def _sequence_length(use: ParamUse, function: Callable[..., Any], owner: type | None, depth: int) -> int:
+    """How many items a size must have when it is used as a sequence (0: it is a number): in
+    the constructor, in the other methods that read the ``self.x`` it is stored in, or in the
+    layer or helper it is passed to (``Block(input_resolution=r)`` that unpacks it)."""
+    lengths = [max(2, use.length)] if use.as_sequence else []
+    if inspect.isclass(owner) and use.stored_as:
+        stored = attribute_uses(owner, use.stored_as)
+        if stored.as_sequence:
+            lengths.append(max(2, stored.length))
+    if depth < 2:
+        scope = getattr(function, "__globals__", {})
+        for callee_text, where in use.passed_whole:
+            callee = _resolve(callee_text, scope, owner)
+            name = _parameter_name(callee, where) if callee is not None else None
+            inner = callee.__init__ if inspect.isclass(callee) else callee
+            if name is None or not inspect.isfunction(inner) or _installed(inner):
+                continue  # a library helper (``to_2tuple``) takes either kind; the project's own code tells
+            tree = function_tree(inner)
+            uses = parameter_uses(tree) if tree is not None else {}
+            if name in uses:
+                inner_owner = callee if inspect.isclass(callee) else _owner_of(inner)
+                found = _sequence_length(uses[name], inner, inner_owner, depth + 1)
+                if found:
+                    lengths.append(found)
+    return max(lengths, default=0)
+
+
+def _installed(function: Callable[..., Any]) -> bool:
+    file = getattr(getattr(function, "__code__", None), "co_filename", "")
+    return not file or any(part in file for part in ("site-packages", "dist-packages", "/lib/python"))
 
 
 def _config_for(name: str, annotation: Any, owner: type | None, scope: dict[str, Any], attributes: set[str]) -> tuple[Any, str]:
@@ -244,6 +282,7 @@ def arguments_for(function: Callable[..., Any], overrides: dict[str, Any], label
         parameters = parameters[1:]  # self
     tree = function_tree(target)
     uses = parameter_uses(tree) if tree is not None else {}
+    asserted = not_none_parameters(tree)  # ``image_size=None`` then ``assert image_size is not None``: required
     scope = getattr(target, "__globals__", {})
     kwargs: dict[str, Any] = {}
     assumed: dict[str, Any] = {}
@@ -262,7 +301,7 @@ def arguments_for(function: Callable[..., Any], overrides: dict[str, Any], label
         if param.name in overrides:
             kwargs[param.name] = overrides[param.name]
             continue
-        if param.default is not inspect.Parameter.empty:
+        if param.default is not inspect.Parameter.empty and not (param.default is None and param.name in asserted):
             continue
         use = uses.get(param.name, ParamUse(param.name))
         annotation = param.annotation if param.annotation is not inspect.Parameter.empty else None
@@ -284,8 +323,10 @@ def arguments_for(function: Callable[..., Any], overrides: dict[str, Any], label
             known, value, _ = _value_from_use(use, target, owner, 0)
         if not known and annotation in (int, float, bool, str) and use.stored_only:
             known, value = True, annotation()
-        if known and use.as_sequence and isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = [value] * max(2, use.length)  # ``num_blocks[3]``, ``h, w = resolution``: one per item
+        if known and isinstance(value, (int, float)) and not isinstance(value, bool):
+            length = _sequence_length(use, target, owner, 0)
+            if length:
+                value = [value] * length  # ``num_blocks[3]``, ``h, w = resolution``: one per item
         if known:
             kwargs[param.name] = value
             assumed[param.name] = value
@@ -313,40 +354,23 @@ def arguments_for(function: Callable[..., Any], overrides: dict[str, Any], label
 def build(function: Callable[..., Any], overrides: dict[str, Any], label: str, extra: dict[str, Any] | None = None) -> Built:
     """Call a model class or factory with the inferred arguments; the hint of a failing call
     names what was assumed."""
-    kwargs, notes, assumed = arguments_for(function, {**(extra or {}), **overrides}, label)
+    given = {**(extra or {}), **overrides}
+    kwargs, notes, assumed = arguments_for(function, given, label)
     try:
-        with _uninitialised_memory_filled():
-            value = function(**kwargs)
+        value = call_repairing(function, kwargs, given, notes, assumed, set(_all_values(function, kwargs)))
     except BuildError as error:
         if isinstance(error, UnknownField):
             raise BuildError(str(error)) from None  # a config field: the message names it
         raise
     except Exception as error:
+        reason = network_reason(error)
+        if reason:
+            raise BuildError(offline_message(reason, "build")) from None
         if assumed:
             shown = ", ".join(f"{k}={v!r}" for k, v in assumed.items())
             error.args = (f"{error.args[0] if error.args else ''} [built with assumed {shown}; pass --probe-arg {label}.NAME=VALUE]",) + tuple(error.args[1:])
         raise
     return Built(value, notes, assumed, _all_values(function, kwargs))
-
-
-@contextmanager
-def _uninitialised_memory_filled() -> Iterator[None]:
-    """While the model is built, ``torch.empty`` memory is filled (NaN; integers their max),
-    as torch does in deterministic mode: otherwise a parameter nothing writes holds whatever
-    the memory held (zeros on fresh pages, old values after reuse), and the same model is
-    measured healthy in one run and exploding in the next."""
-    import torch
-
-    enabled = torch.are_deterministic_algorithms_enabled()
-    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
-    fill = torch.utils.deterministic.fill_uninitialized_memory
-    torch.utils.deterministic.fill_uninitialized_memory = True
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    try:
-        yield
-    finally:
-        torch.use_deterministic_algorithms(enabled, warn_only=warn_only)
-        torch.utils.deterministic.fill_uninitialized_memory = fill
 
 
 def _all_values(function: Callable[..., Any], kwargs: dict[str, Any]) -> dict[str, Any]:

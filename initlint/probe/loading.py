@@ -25,6 +25,7 @@ from initlint.probe.guard import refuse_writes
 from initlint.probe.layout import Layout, layout_of
 from initlint.probe.scripts import failed_in_top_level, main_constants, script_definitions
 from initlint.probe.setup import run_definitions
+from initlint.probe.standins import stand_in_for
 
 
 class LoadError(Exception):
@@ -87,12 +88,17 @@ def _import_repairing(layout: Layout):
     script run by an import), that module is loaded with its definitions only (scripts.py) and
     the import is tried again. The module then notes which modules were loaded so."""
     repaired: list[str] = []
-    for _ in range(_REPAIRS + 1):
+    found: list[str] = []
+    for _ in range(2 * _REPAIRS + 1):
         try:
             module = _import_layout(layout)
         except BaseException as error:
             if isinstance(error, KeyboardInterrupt) or len(repaired) >= _REPAIRS:
                 raise
+            located = (_locate_missing(error, layout) or stand_in_for(error, layout.root)) if len(found) < _REPAIRS else None
+            if located:
+                found.append(located)
+                continue
             broken = _broken_project_module(error, layout)
             if broken is None:
                 raise
@@ -104,8 +110,56 @@ def _import_repairing(layout: Layout):
             continue
         if repaired:
             module.__initlint_repaired__ = tuple(repaired)  # type: ignore[attr-defined]
+        if found:
+            module.__initlint_import_notes__ = tuple(found)  # type: ignore[attr-defined]
         return module
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _locate_missing(error: BaseException, layout: Layout) -> str | None:
+    """A module the import did not find, found where the project's layout puts it; the note
+    says where, or None (then the error stands):
+
+    - ``import mmcv_custom`` from ``seg/backbone/net.py`` where ``seg/mmcv_custom/`` exists: the
+      repository runs that part from ``seg/`` (a folder between the file and the project root);
+      that folder goes on ``sys.path`` after the others.
+    - ``timm.models.efficientnet_blocks`` missing from an installed library that has
+      ``timm.models._efficientnet_blocks``: the library made the module private (timm 0.9); the
+      private one is imported under the old name.
+    """
+    if not isinstance(error, ModuleNotFoundError) or not error.name:
+        return None
+    name = error.name
+    if "." not in name:
+        folder = Path(layout.file).parent
+        root = Path(layout.root)
+        while folder != root and root in folder.parents:
+            folder = folder.parent
+            if str(folder) in sys.path:
+                continue
+            if (folder / f"{name}.py").is_file() or (folder / name / "__init__.py").is_file():
+                sys.path.append(str(folder))
+                return f"import: `{name}` is in {os.path.relpath(folder, layout.root)}/, put on sys.path (the folder the repository runs that part from)"
+        return None
+    parent_name, _, last = name.rpartition(".")
+    try:
+        parent = importlib.import_module(parent_name)
+    except BaseException:  # noqa: BLE001 - the parent itself does not import: nothing to alias
+        return None
+    if _inside(parent, layout.root) or last.startswith("_"):
+        return None  # the project's own modules are not renamed for it
+    private = f"{parent_name}._{last}"
+    try:
+        if importlib.util.find_spec(private) is None:
+            return None
+        module = importlib.import_module(private)
+    except BaseException:  # noqa: BLE001
+        return None
+    sys.modules[name] = module
+    setattr(parent, last, module)
+    version = getattr(sys.modules.get(name.split(".")[0]), "__version__", "")
+    return (f"import: `{name}` is `{private}` in the installed {name.split('.')[0]} {version}".rstrip()
+            + " (made private there); imported under the old name")
 
 
 def _broken_project_module(error: BaseException, layout: Layout) -> tuple[str, int] | None:

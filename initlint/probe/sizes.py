@@ -20,7 +20,7 @@ _BY_NAME: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"dilation"), 1),
     (re.compile(r"groups$"), 1),
     (re.compile(r"heads?$|^n_?head|^nhead"), 4),
-    (re.compile(r"dropout|^drop|^p$|_prob$|_rate$"), 0.0),
+    (re.compile(r"dropout|^drop|pdrop$|^p$|_prob$|_rate$"), 0.0),  # ``attn_pdrop`` (GPT's config)
     (re.compile(r"eps$|epsilon"), 1e-5),
     (re.compile(r"momentum"), 0.1),
     (re.compile(r"^(n|num)_?(layers?|blocks?|res_?blocks?)$|depth$|^n_?layers?$|^layers$|^nlayers$|^n_blocks$"), 2),
@@ -31,9 +31,10 @@ _BY_NAME: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"seq_?len|max_len|block_size|n_ctx|context|max_seq|max_position|n_positions|num_patches"), 64),
     (re.compile(r"img_size|image_size|img_res|resolution|im_size|^img_dim$"), 32),
     (re.compile(r"patch"), 4),
+    (re.compile(r".+_shape$"), 8),  # ``state_shape``: a number, or one per item where it is iterated (a bare ``space.shape`` is not named)
     (re.compile(
         r"dim|features|size|width|hidden|units|d_model|n_embd|n_embed|embed|planes|filters|"
-        r"^ng?f$|^nd?f$|^nz$|latent|emb|channels|^ch$|^c$|^d$|^h$|^out_ch"
+        r"^ng?f$|^nd?f$|^nz$|latent|emb|channels|^ch$|^c$|^d$|^h$|^w$|^out_ch"
     ), 64),
     (re.compile(r"^n_|^num_|count$"), 4),
 ]

@@ -48,6 +48,7 @@ def _load_notes(module: Any) -> list[str]:
 
     notes = [f"import: ran only the definitions of {where}, whose top-level code failed"
              for where in getattr(module, "__initlint_repaired__", ())]
+    notes += list(getattr(module, "__initlint_import_notes__", ()))
     constants = getattr(module, "__initlint_main_constants__", ())
     if constants:
         shown = ", ".join(constants[:8]) + (", ..." if len(constants) > 8 else "")
@@ -183,4 +184,10 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
     except InputError as error:  # forward raised on every input tried: the message names them
         return {"ok": False, "stage": "forward", "error": str(error), "seconds": time.monotonic() - started}
     except BaseException as error:  # noqa: BLE001 - user code may raise anything, SystemExit too
+        from initlint.probe.offline import network_reason, offline_message
+
+        reason = network_reason(error) if stage in ("import", "build") else None
+        if reason:  # one line: the download, not the library's retry advice
+            return {"ok": False, "stage": stage, "error": offline_message(reason, stage) + user_frame(error),
+                    "unbuildable": True, "seconds": time.monotonic() - started}
         return {"ok": False, "stage": stage, "error": one_line(error) + user_frame(error), "seconds": time.monotonic() - started}

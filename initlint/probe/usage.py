@@ -16,6 +16,8 @@ from typing import Any, Callable
 
 #: methods of a list (a config object has none of these fields)
 _LIST_METHODS = {"append", "extend", "insert", "reverse", "sort", "copy", "index", "count", "remove"}
+#: calls that iterate their one argument (``min(x)`` of a number is a TypeError)
+_REDUCES = {"min", "max", "sum", "any", "all", "np.prod", "numpy.prod", "math.prod", "np.sum"}
 #: calls that pass a size through unchanged (``int(d * 4)``, ``max(1, d // 2)``)
 _PASS_THROUGH = {"int", "round", "max", "min", "abs", "math.ceil", "math.floor", "ceil", "floor"}
 
@@ -32,6 +34,9 @@ class ParamUse:
     as_count: bool = False
     #: (callee source, position or keyword) for each call it flows into, maybe through arithmetic
     passed_to: list[tuple[str, int | str]] = field(default_factory=list)
+    #: the entries of ``passed_to`` where the value itself is the argument (not an item of a
+    #: list, not a term of a sum): the callee's use of it tells its kind
+    passed_whole: list[tuple[str, int | str]] = field(default_factory=list)
     #: ``param(...)``: a class or function is needed
     called: bool = False
     #: constants it is compared with (``activation == "relu"``)
@@ -81,17 +86,21 @@ def parameter_uses(tree: ast.FunctionDef) -> dict[str, ParamUse]:
             parents[id(child)] = node
     loads = [n for n in ast.walk(tree) if _loaded_name(n) is not None]
     aliases = {name: name for name in names}
+    #: aliases that hold more than the value (``sizes = [dim] + hidden``): not the value itself
+    derived: set[str] = set()
     for _ in range(4):  # names stored into other names, a few levels deep
         grown = False
         for node in loads:
             owner = aliases.get(_loaded_name(node) or "")
             if owner is None:
                 continue
-            consumer, _ = _consumer(node, parents)
+            consumer, child = _consumer(node, parents)
             if isinstance(consumer, ast.Assign) and len(consumer.targets) == 1:
                 target = _stored_name(consumer.targets[0])
                 if target and target not in aliases:
                     aliases[target] = owner
+                    if child is not node or _loaded_name(node) in derived:
+                        derived.add(target)
                     grown = True
                     if target.startswith("self."):
                         uses[owner].stored_as.add(target[5:])
@@ -100,7 +109,10 @@ def parameter_uses(tree: ast.FunctionDef) -> dict[str, ParamUse]:
     for node in loads:
         owner = aliases.get(_loaded_name(node) or "")
         if owner is not None:
+            whole = uses[owner].passed_whole[:]
             _classify(node, parents, uses[owner])
+            if _loaded_name(node) in derived:
+                uses[owner].passed_whole[:] = whole  # a list built around it is passed, not it
     return uses
 
 
@@ -177,6 +189,10 @@ def _classify(node: ast.AST, parents: dict[int, ast.AST], use: ParamUse) -> None
     if isinstance(parent, (ast.For, ast.comprehension)) and parent.iter is node:
         use.as_sequence = True
         return
+    if (isinstance(parent, ast.Call) and _source(parent.func) in _REDUCES and len(parent.args) == 1
+            and parent.args[0] is node and not parent.keywords):
+        use.as_sequence = True  # ``min(resolution)``, ``np.prod(shape)``: iterated
+        return
     consumer, child = _consumer(node, parents)
     if isinstance(consumer, ast.Call):
         callee = _source(consumer.func)
@@ -191,6 +207,8 @@ def _classify(node: ast.AST, parents: dict[int, ast.AST], use: ParamUse) -> None
             keyword = next((k.arg for k in consumer.keywords if k is child and k.arg), None)
             if position is not None or keyword is not None:
                 use.passed_to.append((callee, keyword if keyword is not None else position))
+                if child is node or (isinstance(child, ast.keyword) and child.value is node):
+                    use.passed_whole.append(use.passed_to[-1])
             else:
                 use.other = True
         return
@@ -241,3 +259,24 @@ def attributes_called(cls: type) -> set[str]:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
         and isinstance(node.func.value, ast.Name) and node.func.value.id == "self"
     }
+
+
+def attribute_uses(cls: type, attributes: set[str]) -> ParamUse:
+    """How the methods of ``cls`` use the ``self.x`` attributes a constructor argument is stored
+    in (``H, W = self.input_resolution`` in ``forward``): one ParamUse for all of them."""
+    use = ParamUse("self")
+    if not attributes:
+        return use
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return use
+    parents: dict[int, ast.AST] = {}
+    for node in ast.walk(tree):
+        for child in ast.iter_child_nodes(node):
+            parents[id(child)] = node
+    for node in ast.walk(tree):
+        name = _loaded_name(node)
+        if name and name.startswith("self.") and name[5:] in attributes:
+            _classify(node, parents, use)
+    return use

@@ -234,6 +234,9 @@ def main() -> None:
     parent = os.environ.get("INITLINT_PROBE_PARENT")
     die_with_parent(int(parent) if parent and parent.isdigit() else None)
     sys.dont_write_bytecode = True
+    from initlint.probe.offline import go_offline
+
+    go_offline()  # before the preloads import transformers
     import warnings
 
     warnings.filterwarnings("ignore")
