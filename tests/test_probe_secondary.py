@@ -359,3 +359,18 @@ def test_a_learning_rate_step_that_would_pass_the_memory_cap_is_skipped_with_its
     why = _lr_memory_room(nn.Linear(4096, 4096), 1.0)  # 64 MiB of parameters under a 1 MiB cap
     assert why.startswith("it needs about ") and why.endswith(
         "MiB (8 copies of 64 MiB of parameters), above 90% of the 1 MiB cap (--probe-memory)")
+
+
+class GaussianKL(nn.Module):
+    """A loss with no parameters: its output's variance grows with the input's, no init involved."""
+
+    def forward(self, mu, logvar):
+        return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp())
+
+
+def test_a_module_without_parameters_gets_no_verdict_and_says_what_was_measured():
+    torch.manual_seed(0)
+    report = initlint.probe(GaussianKL(), (10 * torch.randn(64, 16), 10 * torch.randn(64, 16)))
+    assert report.verdicts == [] and report.warnings == []
+    [note] = [n for n in report.notes if n.startswith("no parameters")]
+    assert note == "no parameters, so no initialization to judge (measured: activation variance x5.2e26 from input to output)"

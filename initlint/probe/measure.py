@@ -112,6 +112,10 @@ def measure(
     elif short:  # convolutions longer than their input explain the collapse: a warning
         report.warnings = [v for v in verdicts if v.kind == "vanishing"]
         verdicts = [v for v in verdicts if v not in report.warnings]
+    if verdicts and not any(True for _ in model.parameters()):
+        reasons = "; ".join(v.reason for v in verdicts)
+        report.notes.append(f"no parameters, so no initialization to judge (measured: {reasons})")
+        verdicts = []
     report.verdicts = verdicts
     report.seconds = time.perf_counter() - started
     return report
