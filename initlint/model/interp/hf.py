@@ -17,7 +17,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from initlint.model.values import BoundMethod, ClassValue, External, Module, Place, Tensor
+from initlint.model.values import BoundMethod, ClassValue, DictObj, External, Module, Place, Tensor
 
 if TYPE_CHECKING:
     from initlint.model.interp.context import Frame
@@ -45,6 +45,36 @@ def is_config_base(name: str) -> bool:
     return parts[-1] == "PreTrainedConfig" and (
         parts[0] == "transformers" or len(parts) >= 2 and parts[-2] == "configuration_utils"
     )
+
+
+def _derives_config(cls: ClassValue) -> bool:
+    """A subclass of transformers' configuration base (5's ``PreTrainedConfig``, 4's
+    ``PretrainedConfig``), from the package or from its ``configuration_utils``."""
+    for item in cls.mro():
+        if isinstance(item, External):
+            parts = item.name.split(".")
+            if parts[-1] in ("PreTrainedConfig", "PretrainedConfig") and (
+                parts[0] == "transformers" or len(parts) >= 2 and parts[-2] == "configuration_utils"
+            ):
+                return True
+    return False
+
+
+def config_alias(cls: ClassValue, name: str) -> str:
+    """The attribute a transformers configuration stores ``name`` under: the library's
+    ``__getattribute__`` and ``__setattr__`` send a key of the class's ``attribute_map``
+    (``{"num_experts": "moe_num_experts"}``) to the attribute it names. ``name`` itself when
+    the class is no configuration, has no such map, or the map does not hold ``name``."""
+    if name == "attribute_map" or not _derives_config(cls):
+        return name
+    try:
+        table = cls.lookup("attribute_map")
+    except KeyError:
+        return name
+    if not isinstance(table, DictObj):
+        return name
+    target = table.items.get(name)
+    return target if isinstance(target, str) else name
 
 
 def dataclass_config(cls: ClassValue) -> bool:
@@ -128,4 +158,4 @@ class HuggingFace:
                 self._taint_tensor(tensor, place)
 
 
-__all__ = ["HuggingFace", "INIT_WALKS", "LIBRARY_INITS", "config_class_of", "dataclass_config", "is_config_base", "is_pretrained_base", "is_pretrained", "library_init_call"]
+__all__ = ["HuggingFace", "INIT_WALKS", "LIBRARY_INITS", "config_alias", "config_class_of", "dataclass_config", "is_config_base", "is_pretrained_base", "is_pretrained", "library_init_call"]
