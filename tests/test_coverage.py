@@ -51,3 +51,41 @@ def test_a_vector_whose_size_or_layer_fan_in_is_open_is_not_evaluated(tmp_path):
     path = tmp_path / "block.py"
     path.write_text(VECTORS.replace("dim=256, max_positions=128", "dim, max_positions").replace("dim=256", "dim"))
     assert coverage_of(path) == Coverage(calls=5, known=1)
+
+
+BATCH_NORM_RESET = '''
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self, channels=16, track=True):
+        super().__init__()
+        self.bn = nn.BatchNorm2d(channels, track_running_stats=track)
+
+    def reset(self):
+        nn.init.zeros_(self.bn.running_mean)
+        nn.init.ones_(self.bn.running_var)
+        if getattr(self.bn, "num_batches_tracked", None) is not None:
+            nn.init.zeros_(self.bn.num_batches_tracked)
+
+    def forward(self, x):
+        return self.bn(x)
+
+
+net = Net()
+net.reset()
+'''
+
+
+def test_a_batch_norm_tracking_running_stats_has_its_step_counter(tmp_path):
+    # torch's BatchNorm registers num_batches_tracked (a 0-d tensor) next to the running stats
+    path = tmp_path / "bn.py"
+    path.write_text(BATCH_NORM_RESET)
+    assert coverage_of(path) == Coverage(calls=3, known=3)
+
+
+def test_a_batch_norm_without_running_stats_has_no_step_counter(tmp_path):
+    # track_running_stats=False: torch registers all three buffers as None, so none is a tensor
+    path = tmp_path / "bn.py"
+    path.write_text(BATCH_NORM_RESET.replace("track=True", "track=False"))
+    assert coverage_of(path) == Coverage(calls=3, known=0)
