@@ -195,3 +195,19 @@ def test_an_attribute_map_of_a_class_that_is_no_transformers_config_maps_nothing
     path = tmp_path / "moe.py"
     path.write_text(ATTRIBUTE_MAP.replace("class MoeConfig(PreTrainedConfig):", "class MoeConfig:"))
     assert coverage_of(path) == Coverage(calls=1, known=0)
+
+
+def test_the_audio_tokenizer_base_is_a_pretrained_model_whose_post_init_walks(tmp_path):
+    # transformers' PreTrainedAudioTokenizerBase derives from PreTrainedModel (it adds encode and
+    # decode): post_init reaches _init_weights as for any model
+    text = (FIXTURES / "hf_post_init.py").read_text()
+    path = tmp_path / "hf_post_init.py"
+    path.write_text(text.replace("import PreTrainedModel\n", "import PreTrainedAudioTokenizerBase as PreTrainedModel\n", 1))
+    assert coverage_of(path) == Coverage(calls=5, known=5)
+
+
+def test_a_base_of_modeling_utils_that_is_no_pretrained_model_walks_nothing(tmp_path):
+    text = (FIXTURES / "hf_post_init.py").read_text()
+    path = tmp_path / "hf_post_init.py"
+    path.write_text(text.replace("import PreTrainedModel\n", "import EmbeddingAccessMixin as PreTrainedModel\n", 1))
+    assert coverage_of(path) == Coverage(calls=5, known=0)

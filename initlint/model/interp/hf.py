@@ -29,14 +29,21 @@ INIT_WALKS = frozenset({"post_init", "init_weights"})
 LIBRARY_INITS = frozenset({"_init_weights", "_initialize_weights"})
 
 
+#: transformers' PreTrainedModel and its library subclasses that models derive from (the audio
+#: tokenizers' base adds methods, not init): each runs the same post_init protocol
+_PRETRAINED = frozenset({"PreTrainedModel", "PreTrainedAudioTokenizerBase"})
+
+
 @lru_cache(maxsize=8192)
 def is_pretrained_base(name: str) -> bool:
     """transformers' PreTrainedModel, from the package or (relative, as inside transformers and
     copies of its model files) from its ``modeling_utils``."""
     parts = name.split(".")
-    return parts in (["transformers", "PreTrainedModel"], ["transformers", "modeling_utils", "PreTrainedModel"]) or (
-        name.lstrip(".") == "modeling_utils.PreTrainedModel"  # relative, beyond the linted tree
-    ) or name.startswith(".") and parts[-2:] == ["modeling_utils", "PreTrainedModel"]
+    if parts[-1] not in _PRETRAINED:
+        return False
+    return parts[:-1] in (["transformers"], ["transformers", "modeling_utils"]) or (
+        name.lstrip(".") == f"modeling_utils.{parts[-1]}"  # relative, beyond the linted tree
+    ) or name.startswith(".") and parts[-2] == "modeling_utils"
 
 
 def is_config_base(name: str) -> bool:
