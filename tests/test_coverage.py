@@ -89,3 +89,49 @@ def test_a_batch_norm_without_running_stats_has_no_step_counter(tmp_path):
     path = tmp_path / "bn.py"
     path.write_text(BATCH_NORM_RESET.replace("track=True", "track=False"))
     assert coverage_of(path) == Coverage(calls=3, known=0)
+
+
+WEIGHT_INIT = '''
+import torch
+
+
+def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0):
+    with torch.no_grad():
+        tensor.normal_(mean, std)
+        return tensor.clamp_(min=a, max=b)
+'''
+
+USES_WEIGHT_INIT = '''
+import torch.nn as nn
+from .weight_init import trunc_normal_
+
+
+class Net(nn.Module):
+    def __init__(self, dim=64):
+        super().__init__()
+        self.fc = nn.Linear(dim, dim)
+        trunc_normal_(self.fc.weight, std=0.02)
+
+    def forward(self, x):
+        return self.fc(x)
+'''
+
+
+def _package(tmp_path, model):
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "weight_init.py").write_text(WEIGHT_INIT)
+    (package / "net.py").write_text(model)
+    return package / "net.py"
+
+
+def test_an_init_function_of_the_project_counts_through_the_write_it_makes(tmp_path):
+    # timm's own trunc_normal_ is evaluated code: the record is its normal_ on the tensor passed
+    # in; the call in net.py is the frame that reached it, with fan-in 64
+    assert coverage_of(_package(tmp_path, USES_WEIGHT_INIT)) == Coverage(calls=1, known=1)
+
+
+def test_an_init_function_of_the_project_on_an_open_size_is_not_evaluated(tmp_path):
+    path = _package(tmp_path, USES_WEIGHT_INIT.replace("dim=64", "dim"))
+    assert coverage_of(path) == Coverage(calls=1, known=0)
