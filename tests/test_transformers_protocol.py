@@ -211,3 +211,12 @@ def test_a_base_of_modeling_utils_that_is_no_pretrained_model_walks_nothing(tmp_
     path = tmp_path / "hf_post_init.py"
     path.write_text(text.replace("import PreTrainedModel\n", "import EmbeddingAccessMixin as PreTrainedModel\n", 1))
     assert coverage_of(path) == Coverage(calls=5, known=0)
+
+
+def test_a_config_field_declared_under_an_attribute_map_key_is_stored_under_the_attribute_it_names(tmp_path):
+    # the dataclass __init__ sets self.num_experts = 8, which the library's __setattr__ stores as
+    # moe_num_experts; reading config.num_experts goes the same way and finds it
+    text = ATTRIBUTE_MAP.replace("    moe_num_experts: int = 8\n", "    num_experts: int = 8\n")
+    path = tmp_path / "moe.py"
+    path.write_text(text)
+    assert coverage_of(path) == Coverage(calls=1, known=1)
