@@ -135,3 +135,38 @@ def test_an_init_function_of_the_project_counts_through_the_write_it_makes(tmp_p
 def test_an_init_function_of_the_project_on_an_open_size_is_not_evaluated(tmp_path):
     path = _package(tmp_path, USES_WEIGHT_INIT.replace("dim=64", "dim"))
     assert coverage_of(path) == Coverage(calls=1, known=0)
+
+
+ROPE_PER_LAYER_TYPE = '''
+import torch
+import torch.nn as nn
+
+
+class Rope(nn.Module):
+    def __init__(self, dim=64, kinds=("full", "sliding", "full")):
+        super().__init__()
+        self.layer_types = sorted(set(kinds))
+        for layer_type in self.layer_types:
+            inv_freq = 1.0 / (10000 ** (torch.arange(0, dim, 2, dtype=torch.float) / dim))
+            setattr(self, f"{layer_type}_inv_freq", nn.Buffer(inv_freq, persistent=False))
+        for layer_type in self.layer_types:
+            nn.init.zeros_(getattr(self, f"{layer_type}_inv_freq"))
+
+    def forward(self, x):
+        return x
+'''
+
+
+def test_sorted_of_a_set_of_known_strings_is_a_known_list(tmp_path):
+    # sorted(set(...)) is ["full", "sliding"]: both buffers are built and zeroed, each of size 32
+    path = tmp_path / "rope.py"
+    path.write_text(ROPE_PER_LAYER_TYPE)
+    assert coverage_of(path) == Coverage(calls=1, known=1)
+
+
+def test_a_loop_over_a_set_itself_has_no_known_order(tmp_path):
+    # iterating set(...) visits its members in an order string hashing decides per process: the
+    # loop's items are not known, so neither is the buffer each getattr names
+    path = tmp_path / "rope.py"
+    path.write_text(ROPE_PER_LAYER_TYPE.replace("sorted(set(kinds))", "set(kinds)"))
+    assert coverage_of(path) == Coverage(calls=1, known=0)
