@@ -142,3 +142,81 @@ def test_a_config_with_its_own_init_is_built_by_it():
     )
     (finding,) = check_source(text, "tiny.py")
     assert "over 4 layers" not in finding.message
+
+
+ATTRIBUTE_MAP = '''
+import torch
+import torch.nn as nn
+from transformers import PreTrainedConfig, PreTrainedModel
+
+
+class MoeConfig(PreTrainedConfig):
+    attribute_map = {"num_experts": "moe_num_experts", "hidden_size": "d_model"}
+
+    d_model: int = 64
+    moe_num_experts: int = 8
+    moe_intermediate_size: int = 32
+
+
+class Experts(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        self.gate_up_proj = nn.Parameter(torch.empty(config.num_experts, 2 * config.moe_intermediate_size, config.hidden_size))
+
+
+class MoeModel(PreTrainedModel):
+    config_class = MoeConfig
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.experts = Experts(config)
+        self.post_init()
+
+    def _init_weights(self, module):
+        if isinstance(module, Experts):
+            nn.init.normal_(module.gate_up_proj, std=0.02)
+
+    def forward(self, x):
+        return x @ self.experts.gate_up_proj[0].T
+'''
+
+
+def test_a_config_reads_an_attribute_map_key_as_the_attribute_it_names(tmp_path):
+    # the library's __getattribute__ sends config.num_experts to moe_num_experts (8) and
+    # config.hidden_size to d_model (64): the experts' tensor is (8, 64, 64), fan-in 64 * 64
+    path = tmp_path / "moe.py"
+    path.write_text(ATTRIBUTE_MAP)
+    assert coverage_of(path) == Coverage(calls=1, known=1)
+
+
+def test_an_attribute_map_of_a_class_that_is_no_transformers_config_maps_nothing(tmp_path):
+    # a plain class's attribute_map is a dict like any other: config.num_experts is not set,
+    # so the size stays open
+    path = tmp_path / "moe.py"
+    path.write_text(ATTRIBUTE_MAP.replace("class MoeConfig(PreTrainedConfig):", "class MoeConfig:"))
+    assert coverage_of(path) == Coverage(calls=1, known=0)
+
+
+def test_the_audio_tokenizer_base_is_a_pretrained_model_whose_post_init_walks(tmp_path):
+    # transformers' PreTrainedAudioTokenizerBase derives from PreTrainedModel (it adds encode and
+    # decode): post_init reaches _init_weights as for any model
+    text = (FIXTURES / "hf_post_init.py").read_text()
+    path = tmp_path / "hf_post_init.py"
+    path.write_text(text.replace("import PreTrainedModel\n", "import PreTrainedAudioTokenizerBase as PreTrainedModel\n", 1))
+    assert coverage_of(path) == Coverage(calls=5, known=5)
+
+
+def test_a_base_of_modeling_utils_that_is_no_pretrained_model_walks_nothing(tmp_path):
+    text = (FIXTURES / "hf_post_init.py").read_text()
+    path = tmp_path / "hf_post_init.py"
+    path.write_text(text.replace("import PreTrainedModel\n", "import EmbeddingAccessMixin as PreTrainedModel\n", 1))
+    assert coverage_of(path) == Coverage(calls=5, known=0)
+
+
+def test_a_config_field_declared_under_an_attribute_map_key_is_stored_under_the_attribute_it_names(tmp_path):
+    # the dataclass __init__ sets self.num_experts = 8, which the library's __setattr__ stores as
+    # moe_num_experts; reading config.num_experts goes the same way and finds it
+    text = ATTRIBUTE_MAP.replace("    moe_num_experts: int = 8\n", "    num_experts: int = 8\n")
+    path = tmp_path / "moe.py"
+    path.write_text(text)
+    assert coverage_of(path) == Coverage(calls=1, known=1)

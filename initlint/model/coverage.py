@@ -1,12 +1,14 @@
 """How much of a file's init code the engine evaluated: init calls whose target is known.
 
 An init call (``nn.init.*``, timm's and transformers' wrappers, an in-place init method on a
-``.weight`` or ``.bias``; not ``torch.zeros(n).fill_(x)`` in a loss) counts as covered when some entry evaluated it with an established tensor as its target, and that
-tensor's fan-in (its own, or its layer's weight's for a bias) is a number. A tensor with no
-fan-in (torch defines none below two dimensions: a norm layer's per-unit scale and shift, a layer
-scale, a 1-D parameter of a user module) counts when its size is a number. The rest is init code
-the rules cannot judge: never run (a helper no entry calls), or run on sizes the code leaves
-open (``config.hidden_size``).
+``.weight`` or ``.bias``; not ``torch.zeros(n).fill_(x)`` in a loss) counts as covered when some
+entry evaluated it with an established tensor as its target, and that tensor's fan-in (its own,
+or its layer's weight's for a bias) is a number. A tensor with no fan-in (torch defines none
+below two dimensions: a norm layer's per-unit scale and shift, a layer scale, a 1-D parameter of
+a user module) counts when its size is a number. An init function that is evaluated code (timm's
+own ``trunc_normal_``) counts through the writes its evaluation made. The rest is init code the
+rules cannot judge: never run (a helper no entry calls), or run on sizes the code leaves open
+(``config.hidden_size``).
 """
 
 from __future__ import annotations
@@ -55,7 +57,12 @@ def coverage(facts: FileFacts) -> Coverage:
         if entry.failed is not None:
             continue
         for record in entry.init_calls:
-            key = id(record.place.node)
-            if key in calls and record.tensor is not None and fan_in_known(record.tensor):
-                known.add(key)
+            if record.tensor is None or not fan_in_known(record.tensor):
+                continue
+            # the call itself, or an init call of the file whose evaluation reached it: timm's
+            # ``trunc_normal_(w, std=.02)`` is a function of the evaluated code that writes ``w``
+            # with ``uniform_`` and ``erfinv_``; the record is that write's, its caller the frame
+            for place in (record.place, *record.frames):
+                if id(place.node) in calls:
+                    known.add(id(place.node))
     return Coverage(len(calls), len(known))

@@ -152,6 +152,15 @@ class DictObj(Obj):
     open: bool = False
 
 
+@dataclass(frozen=True)
+class KnownSet:
+    """A ``set`` or ``frozenset`` of known plain values. Its members and size are known; the
+    order a loop visits them is not (string hashes are randomised per process), so only an
+    ordering of it (``sorted``) or a single member is iterated."""
+
+    items: frozenset = frozenset()
+
+
 @dataclass(eq=False)
 class Instance(Obj):
     """An instance of a user class that is not an nn.Module (a config object, a helper)."""

@@ -14,6 +14,7 @@ from initlint.model.values import (
     ClassValue,
     DictObj,
     External,
+    KnownSet,
     FunctionValue,
     Instance,
     ListObj,
@@ -41,6 +42,8 @@ def _len(ev: "Evaluator", args, kwargs, place, frame, open_):
         return value.repeat if is_number(value.repeat) and len(value.items) == 1 else UNKNOWN
     if isinstance(value, Sym):
         return Sym(f"len({value.text})")
+    if isinstance(value, KnownSet):
+        return len(value.items)
     items = ev.iterate(value)
     return len(items) if items is not None else UNKNOWN
 
@@ -287,6 +290,8 @@ def _print(ev, args, kwargs, place, frame, open_):
 
 def _sorted(ev, args, kwargs, place, frame, open_):
     items = ev.iterate(args[0]) if args else None
+    if args and isinstance(args[0], KnownSet):
+        items = list(args[0].items)
     if items is None or kwargs:
         return UNKNOWN
     try:

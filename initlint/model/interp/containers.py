@@ -12,6 +12,7 @@ from initlint.model.values import (
     UNKNOWN,
     DictObj,
     External,
+    KnownSet,
     ListObj,
     Module,
     Place,
@@ -114,6 +115,8 @@ class Containers:
             return None if value.open else list(value.items)
         if isinstance(value, range):
             return list(value) if len(value) <= 100_000 else None
+        if isinstance(value, KnownSet):
+            return list(value.items) if len(value.items) <= 1 else None  # more: order not known
         if isinstance(value, Module):
             if value.family == "container":
                 if value.kind in ("ModuleDict", "ParameterDict"):

@@ -26,6 +26,7 @@ from initlint.model.values import (
     UNKNOWN,
     DictObj,
     External,
+    KnownSet,
     ListObj,
     Module,
     PartialValue,
@@ -112,6 +113,8 @@ class Externals:
             value = args[0] if args else kwargs.get("data", UNKNOWN)
             flag = args[1] if len(args) > 1 else kwargs.get("requires_grad", True)
             return self.parameter(value, flag, place)
+        if name in ("builtins.set", "builtins.frozenset"):
+            return _known_set(self, args, kwargs)
         if last == "Buffer" and name.startswith("torch.nn"):
             value = args[0] if args else UNKNOWN
             if isinstance(value, Tensor):
@@ -407,3 +410,15 @@ def init_function_named(name: str) -> str | None:
 
 
 __all__ = ["Externals", "GRAD_CONTEXTS", "Signal", "library_module", "library_name"]
+
+
+def _known_set(ev: "Evaluator", args: list[Any], kwargs: dict[str, Any]) -> Any:
+    """``set(items)`` of known hashable plain values (None, bools, numbers, strings)."""
+    if kwargs or len(args) > 1:
+        return UNKNOWN
+    if args and isinstance(args[0], KnownSet):
+        return args[0]
+    items = ev.iterate(args[0]) if args else []
+    if items is None or not all(item is None or isinstance(item, (bool, int, float, str)) for item in items):
+        return UNKNOWN
+    return KnownSet(frozenset(items))

@@ -17,7 +17,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from initlint.model.values import BoundMethod, ClassValue, External, Module, Place, Tensor
+from initlint.model.values import BoundMethod, ClassValue, DictObj, External, Module, Place, Tensor
 
 if TYPE_CHECKING:
     from initlint.model.interp.context import Frame
@@ -29,14 +29,21 @@ INIT_WALKS = frozenset({"post_init", "init_weights"})
 LIBRARY_INITS = frozenset({"_init_weights", "_initialize_weights"})
 
 
+#: transformers' PreTrainedModel and its library subclasses that models derive from (the audio
+#: tokenizers' base adds methods, not init): each runs the same post_init protocol
+_PRETRAINED = frozenset({"PreTrainedModel", "PreTrainedAudioTokenizerBase"})
+
+
 @lru_cache(maxsize=8192)
 def is_pretrained_base(name: str) -> bool:
     """transformers' PreTrainedModel, from the package or (relative, as inside transformers and
     copies of its model files) from its ``modeling_utils``."""
     parts = name.split(".")
-    return parts in (["transformers", "PreTrainedModel"], ["transformers", "modeling_utils", "PreTrainedModel"]) or (
-        name.lstrip(".") == "modeling_utils.PreTrainedModel"  # relative, beyond the linted tree
-    ) or name.startswith(".") and parts[-2:] == ["modeling_utils", "PreTrainedModel"]
+    if parts[-1] not in _PRETRAINED:
+        return False
+    return parts[:-1] in (["transformers"], ["transformers", "modeling_utils"]) or (
+        name.lstrip(".") == f"modeling_utils.{parts[-1]}"  # relative, beyond the linted tree
+    ) or name.startswith(".") and parts[-2] == "modeling_utils"
 
 
 def is_config_base(name: str) -> bool:
@@ -45,6 +52,36 @@ def is_config_base(name: str) -> bool:
     return parts[-1] == "PreTrainedConfig" and (
         parts[0] == "transformers" or len(parts) >= 2 and parts[-2] == "configuration_utils"
     )
+
+
+def _derives_config(cls: ClassValue) -> bool:
+    """A subclass of transformers' configuration base (5's ``PreTrainedConfig``, 4's
+    ``PretrainedConfig``), from the package or from its ``configuration_utils``."""
+    for item in cls.mro():
+        if isinstance(item, External):
+            parts = item.name.split(".")
+            if parts[-1] in ("PreTrainedConfig", "PretrainedConfig") and (
+                parts[0] == "transformers" or len(parts) >= 2 and parts[-2] == "configuration_utils"
+            ):
+                return True
+    return False
+
+
+def config_alias(cls: ClassValue, name: str) -> str:
+    """The attribute a transformers configuration stores ``name`` under: the library's
+    ``__getattribute__`` and ``__setattr__`` send a key of the class's ``attribute_map``
+    (``{"num_experts": "moe_num_experts"}``) to the attribute it names. ``name`` itself when
+    the class is no configuration, has no such map, or the map does not hold ``name``."""
+    if name == "attribute_map" or not _derives_config(cls):
+        return name
+    try:
+        table = cls.lookup("attribute_map")
+    except KeyError:
+        return name
+    if not isinstance(table, DictObj):
+        return name
+    target = table.items.get(name)
+    return target if isinstance(target, str) else name
 
 
 def dataclass_config(cls: ClassValue) -> bool:
@@ -128,4 +165,4 @@ class HuggingFace:
                 self._taint_tensor(tensor, place)
 
 
-__all__ = ["HuggingFace", "INIT_WALKS", "LIBRARY_INITS", "config_class_of", "dataclass_config", "is_config_base", "is_pretrained_base", "is_pretrained", "library_init_call"]
+__all__ = ["HuggingFace", "INIT_WALKS", "LIBRARY_INITS", "config_alias", "config_class_of", "dataclass_config", "is_config_base", "is_pretrained_base", "is_pretrained", "library_init_call"]

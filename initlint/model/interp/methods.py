@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from initlint.model.interp.context import Frame
-from initlint.model.interp.hf import INIT_WALKS, is_pretrained
+from initlint.model.interp.hf import INIT_WALKS, config_alias, is_pretrained
 from initlint.model.torchlib.classes import family, torch_class
 from initlint.model.values import (
     UNKNOWN,
@@ -353,13 +353,14 @@ class Methods:
         fields = _class_body_chain(cls)["__dataclass_fields__"]
         attrs = obj.attrs
         for index, name in enumerate(fields):
+            stored = config_alias(cls, name)  # a transformers config's __setattr__ follows attribute_map
             if index < len(args):
-                attrs[name] = args[index]
+                attrs[stored] = args[index]
             elif name in kwargs:
-                attrs[name] = kwargs[name]
+                attrs[stored] = kwargs[name]
             else:
                 default = _lookup(cls, name)
-                attrs[name] = default if default is not None or _has(cls, name) else UNKNOWN
+                attrs[stored] = default if default is not None or _has(cls, name) else UNKNOWN
 
 
 def _known_base(item: External) -> bool:

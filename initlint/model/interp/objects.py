@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from initlint.model.interp.calls import Property, Super
-from initlint.model.interp.hf import INIT_WALKS, is_pretrained
+from initlint.model.interp.hf import INIT_WALKS, config_alias, is_pretrained
 from initlint.model.interp.context import MISSING, Frame, Lazy
 from initlint.model.interp.types import is_plain
 from initlint.model.values import (
@@ -91,6 +91,7 @@ class Objects:
                 return self.force(value.names, name)
             return UNKNOWN
         if isinstance(value, Instance):
+            name = config_alias(value.cls, name)
             if name in value.attrs:
                 return value.attrs[name]
             return self.class_attr(value.cls, name, value, place)
@@ -213,6 +214,7 @@ class Objects:
         elif isinstance(owner, Tensor):
             self.tensor_setattr(owner, name, value, place)
         elif isinstance(owner, Instance):
+            name = config_alias(owner.cls, name)
             owner.attrs[name] = self._maybe_replace(owner.attrs.get(name, MISSING), value)
         elif isinstance(owner, ClassValue):
             owner.body[name] = value

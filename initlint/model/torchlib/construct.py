@@ -204,3 +204,4 @@ def _norm(kind: str, args: dict[str, Any], param, buffer) -> None:
     if args.get("track_running_stats") is True:
         buffer("running_mean", features, Constant(0.0))
         buffer("running_var", features, Constant(1.0))
+        buffer("num_batches_tracked", (), Constant(0.0))  # torch's step counter, a 0-d long tensor
