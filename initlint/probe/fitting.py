@@ -23,7 +23,9 @@ from initlint.probe.inputs import (
     required_parameters,
 )
 from initlint.probe.ranks import Rank, forward_ranks
-from initlint.probe.reshaping import channel_repairs, hidden_repairs, mask_repairs, rank_repairs, view_repairs
+from initlint.probe.reshaping import (
+    channel_repairs, hidden_repairs, mask_broadcast_repairs, mask_repairs, rank_repairs, view_repairs,
+)
 from initlint.probe.tracing import LeafCall, Trace, traced_forward
 
 _UNPACK = re.compile(r"(?:not enough|too many) values to unpack \(expected (\d+)")
@@ -157,6 +159,7 @@ def _candidates(specs: list[ArgSpec], error: BaseException, trace: Trace | None,
     blamed_all = _blamed(specs, error, trace)
     call = trace.failed_in if trace is not None else None
     yield from mask_repairs(specs, blamed_all, message)
+    yield from mask_broadcast_repairs(specs, message, trace.failed_op if trace is not None else None)
     yield from hidden_repairs(specs, blamed_all, message, call, TRIAL_BATCH)
     yield from channel_repairs(specs, blamed_all, message, TRIAL_BATCH)
     yield from rank_repairs(specs, blamed_all, message, ranks)

@@ -142,25 +142,32 @@ def hidden_repairs(specs: list[ArgSpec], blamed: list[str], message: str, call: 
 
 def view_repairs(specs: list[ArgSpec], blamed: list[str], message: str):
     """``x.view(b, 1, c, 1, 1)`` with ``c`` read from another argument: ``shape '[3, 1, 64, 1, 1]'
-    is invalid for input of size 9`` says that size is 3 (9 over the other sizes); a width read
-    as a length (``len_q = q.size(1)`` of a 1-D q) says q is a sequence."""
+    is invalid for input of size 9`` says that size is 3 (9 over the other sizes). A 1-D
+    argument viewed as ``(b, len, heads, d)`` whose values lack just the ``len`` factor is a
+    sequence (``len_q = q.size(1)`` of a 1-D q read its width as a length)."""
     match = _VIEW.search(message)
     if not match:
         return
     target = [int(n) for n in match.group(1).split(", ")]
     numel = int(match.group(2))
-    known = 1
-    for n in target:
-        known *= n if n > 0 else 1
     by_name = {s.name: s for s in specs}
     order = [n for n in blamed if n in by_name] + [s.name for s in specs if s.name not in blamed]
-    for name in order:
+    rest = 1
+    for n in target[2:]:
+        rest *= n
+    for name in [n for n in order if n in blamed]:
         spec = by_name[name]
-        if name in blamed and not spec.fixed and spec.kind == "float" and len(spec.shape) == 1 and len(target) >= 3 and target[1] == spec.shape[0]:
+        if spec.fixed or spec.kind != "float" or len(spec.shape) != 1 or len(target) < 3 or min(target) < 1:
+            continue
+        if numel == target[0] * rest and target[1] > 1:
+            length = target[1] if target[1] != spec.shape[0] else SEQUENCE // 2
             siblings = [s for s in specs if not s.fixed and s.kind == "float" and s.shape == spec.shape]
-            yield [with_rank(s, 3, "forward reads a length from it") if s in siblings else s for s in specs]
+            yield [replace(s, shape=(length, s.shape[0]), why="forward reads a length from it") if s in siblings else s for s in specs]
     if -1 in target:
         return
+    known = 1
+    for n in target:
+        known *= n
     # the size comes from another argument than the tensor being reshaped, when there is one
     for name in [n for n in order if n not in blamed] + [n for n in order if n in blamed]:
         spec = by_name[name]
@@ -172,6 +179,24 @@ def view_repairs(specs: list[ArgSpec], blamed: list[str], message: str):
                 if 1 <= new <= 4096 and new != size:
                     shape = tuple(new if n == size else n for n in spec.shape)
                     yield [replace(spec, shape=shape, why="the size forward reshapes it to") if s is spec else s for s in specs]
+
+
+_BROADCAST = re.compile(r"size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\) at non-singleton dimension (\d+)")
+
+
+def mask_broadcast_repairs(specs: list[ArgSpec], message: str, op) -> list:
+    """A mask-named argument combined with data of another size takes the data's shape."""
+    if op is None or not _BROADCAST.search(message) or len(op.shapes) < 2:
+        return
+    by_name = {s.name: s for s in specs}
+    for index, labels in enumerate(op.labels[:2]):
+        other = op.shapes[1 - index]
+        for name in sorted(labels):
+            spec = by_name.get(name)
+            if spec is None or spec.fixed or "mask" not in name.lower() or spec.kind != "float" or len(other) < 2:
+                continue
+            if tuple(other[1:]) != spec.shape:
+                yield [replace(spec, shape=tuple(other[1:]), why="the shape of what it masks") if s is spec else s for s in specs]
 
 
 _BOOL_MASK = re.compile(r"boolean mask|expected.*Bool|scalar type Bool")
