@@ -85,3 +85,16 @@ def test_forward_ranks_read_indexes_unpacking_permute_einops_and_stop_at_rebindi
 ])
 def test_the_rank_a_failing_op_says_it_needs(message, rank):
     assert rank_from_message(message) == rank
+
+
+def test_an_image_concatenated_with_a_tiled_label_keeps_its_share_of_the_channels():
+    assert fitted(shapes_zoo.ConditionedGenerator()) == {"x": "Bx3x32x32 float32", "c": "Bx5 float32"}
+
+
+def test_arguments_combined_element_wise_get_one_shape():
+    assert fitted(shapes_zoo.DistanceLogit()) == {"d0": "Bx1x32x32 float32", "d1": "Bx1x32x32 float32"}
+
+
+def test_a_starred_shape_unpacking_gives_the_rank():
+    assert forward_ranks(shapes_zoo.StarredHeads())["x"].exact == 3
+    assert fitted(shapes_zoo.StarredHeads()) == {"x": "Bx16x32 float32"}

@@ -24,7 +24,7 @@ from initlint.probe.inputs import (
 )
 from initlint.probe.ranks import Rank, forward_ranks
 from initlint.probe.reshaping import (
-    channel_repairs, hidden_repairs, mask_broadcast_repairs, mask_repairs, rank_repairs, view_repairs,
+    channel_repairs, consistent_repairs, hidden_repairs, mask_broadcast_repairs, mask_repairs, rank_repairs, view_repairs,
 )
 from initlint.probe.tracing import LeafCall, Trace, traced_forward
 
@@ -164,6 +164,7 @@ def _candidates(specs: list[ArgSpec], error: BaseException, trace: Trace | None,
     yield from channel_repairs(specs, blamed_all, message, TRIAL_BATCH)
     yield from rank_repairs(specs, blamed_all, message, ranks)
     yield from view_repairs(specs, blamed_all, message)
+    yield from consistent_repairs(specs, message, trace.failed_op if trace is not None else None, TRIAL_BATCH)
     unpack = _UNPACK.search(message)
     if unpack:
         count = int(unpack.group(1))

@@ -129,6 +129,14 @@ def _facts(node: ast.AST, names: set[str]):
         targets = node.targets[0].elts
         if owner is not None and not any(isinstance(t, ast.Starred) for t in targets):  # b, c, h, w = x.shape
             yield owner, 0, len(targets), f"forward unpacks {owner}'s shape into {len(targets)}"
+        value = node.value
+        if isinstance(value, ast.Tuple) and not any(isinstance(t, ast.Starred) for t in targets):
+            starred = [e for e in value.elts if isinstance(e, ast.Starred)]
+            if len(starred) == 1 and _shape_of(starred[0].value, names) is not None:  # b, n, d, device = *x.shape, x.device
+                owner = _shape_of(starred[0].value, names)
+                count = len(targets) - (len(value.elts) - 1)
+                if count > 0:
+                    yield owner, 0, count, f"forward unpacks {owner}'s shape into {count}"
     if isinstance(node, ast.Call):
         func = node.func
         if isinstance(func, ast.Attribute):

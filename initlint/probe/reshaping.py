@@ -25,6 +25,7 @@ _GOT_NDIM = [  # (pattern, how to read the rank the op needs)
      lambda m: 4 if "4D" in m.group(1) else max(int(n) for n in re.findall(r"(\d)D", m.group(1)))),
     (re.compile(r"[Ee]xpected (\d)D or (\d)D (?:\(batch mode\) )?(?:tensor|input)"), lambda m: int(m.group(2))),
     (re.compile(r"expected (\d) dimensions, got \d"), lambda m: int(m.group(1))),
+    (re.compile(r"(\d)D or (\d)D \(batch mode\) tensor expected"), lambda m: int(m.group(2))),
     (re.compile(r"Tensors must have same number of dimensions: got (\d) and (\d)"), lambda m: max(int(m.group(1)), int(m.group(2)))),
     (re.compile(r"tensor image of size \(\.\.\., C, H, W\)"), lambda m: 4),
     (re.compile(r"input\.dim\(\) = \d is not equal to len\(dims\) = (\d)"), lambda m: int(m.group(1))),
@@ -72,6 +73,9 @@ def rank_repairs(specs: list[ArgSpec], blamed: list[str], message: str, ranks: d
     A sequence (rank 3) is given to every 1-D argument of the same width at once, so that
     ``attention(q, k, v)`` gets three sequences of one length."""
     by_name = {s.name: s for s in specs}
+    open_specs = [s.name for s in specs if not s.fixed]
+    if not blamed and len(open_specs) == 1:  # raised in library code that names no argument
+        blamed = open_specs
     order = blamed + [s.name for s in specs if s.name not in blamed]
     needed = rank_from_message(message)
     for name in order:
@@ -92,11 +96,14 @@ def rank_repairs(specs: list[ArgSpec], blamed: list[str], message: str, ranks: d
         if not want:
             continue
         changed = with_rank(spec, want, why)
-        if want == 3 and spec.kind == "float" and len(spec.shape) == 1:
+        alone = [changed if s is spec else s for s in specs]
+        if want == 4:  # an image: other arguments of its width are rarely images too (a style vector)
+            yield alone
+        if want in (3, 4) and spec.kind == "float" and len(spec.shape) == 1:
             siblings = [s for s in specs if s is not spec and not s.fixed and s.kind == "float" and s.shape == spec.shape]
             if siblings:
-                yield [with_rank(s, 3, "the same width as " + name) if s in siblings else changed if s is spec else s for s in specs]
-        yield [changed if s is spec else s for s in specs]
+                yield [with_rank(s, want, "the same width as " + name) if s in siblings else changed if s is spec else s for s in specs]
+        yield alone
 
 
 def channel_repairs(specs: list[ArgSpec], blamed: list[str], message: str, batch: int):
@@ -112,6 +119,18 @@ def channel_repairs(specs: list[ArgSpec], blamed: list[str], message: str, batch
             continue
         if (batch, *spec.shape) == seen:
             yield [replace(spec, shape=(want, *spec.shape[1:]), why="the channels its convolution expects") if s is spec else s for s in specs]
+        elif len(spec.shape) == len(seen) - 1 and tuple(spec.shape[1:]) == seen[2:] and spec.shape[0] < seen[1]:
+            # concatenated with other channels (``torch.cat([x, c], 1)``): x keeps their share out
+            share = want - (seen[1] - spec.shape[0])
+            if share >= 1:
+                yield [replace(spec, shape=(share, *spec.shape[1:]), why="its share of the channels its convolution expects") if s is spec else s for s in specs]
+    # several arguments concatenated (``torch.cat((d0, d1, d0 - d1), 1)``): each scaled alike
+    images = [s for s in specs if s.name in blamed and not s.fixed and s.kind == "float" and s.batch_dim == 0
+              and len(s.shape) == len(seen) - 1 and tuple(s.shape[1:]) == seen[2:]]
+    if len(images) > 1 and all((s.shape[0] * want) % seen[1] == 0 for s in images):
+        scaled = {s.name: replace(s, shape=(s.shape[0] * want // seen[1], *s.shape[1:]), why="its share of the channels its convolution expects") for s in images}
+        if all(s.shape[0] >= 1 for s in scaled.values()):
+            yield [scaled.get(s.name, s) for s in specs]
 
 
 def hidden_repairs(specs: list[ArgSpec], blamed: list[str], message: str, call: LeafCall | None, batch: int):
@@ -210,3 +229,21 @@ def mask_repairs(specs: list[ArgSpec], blamed: list[str], message: str):
     for spec in specs:
         if spec.name in blamed and "mask" in spec.name.lower() and spec.kind == "float" and spec.dtype != "bool" and not spec.fixed:
             yield [replace(spec, dtype="bool", why="a boolean mask (all False: nothing masked)") if s is spec else s for s in specs]
+
+
+def consistent_repairs(specs: list[ArgSpec], message: str, op, batch: int):
+    """Two raw arguments combined element-wise (``d0 - d1``, ``torch.cat((d0, d1), 1)``) with
+    different ranks: the one with fewer dimensions takes the other's shape."""
+    if op is None or len(op.shapes) < 2 or not re.search(r"must match the size|Sizes of tensors must match|same number of dimensions", message):
+        return
+    by_name = {s.name: s for s in specs}
+    raw = []
+    for shape, labels in zip(op.shapes, op.labels):
+        if len(labels) == 1:
+            spec = by_name.get(next(iter(labels)))
+            if spec is not None and spec.kind == "float" and spec.batch_dim == 0 and tuple(shape) == (batch, *spec.shape):
+                raw.append((spec, shape))
+    for spec, shape in raw:
+        for other, other_shape in raw:
+            if other is not spec and not spec.fixed and len(spec.shape) < len(other.shape):
+                yield [replace(other, name=spec.name, why=f"the shape of {other.name}", fixed=False) if s is spec else s for s in specs]

@@ -131,3 +131,43 @@ class StyleList(nn.Module):
     def forward(self, styles):
         styles = [s / s.pow(2).mean(dim=1, keepdim=True).add(1e-8).sqrt() for s in styles]
         return self.mapping(styles[0])
+
+
+class ConditionedGenerator(nn.Module):
+    """A label vector (``c``, as wide as ``c_dim``) tiled over the image and concatenated to it
+    before the first conv: the conv's in_channels are the image's plus the label's."""
+
+    def __init__(self, c_dim=5, conv_dim=16):
+        super().__init__()
+        self.c_dim = c_dim
+        self.conv = nn.Conv2d(3 + c_dim, conv_dim, kernel_size=7, padding=3)
+
+    def forward(self, x, c):
+        c = c.view(c.size(0), c.size(1), 1, 1).repeat(1, 1, x.size(2), x.size(3))
+        return self.conv(torch.cat([x, c], dim=1))
+
+
+class DistanceLogit(nn.Module):
+    """Two distance maps combined element-wise and concatenated: they have one shape."""
+
+    def __init__(self, chn_mid=8):
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv2d(3, chn_mid, 1), nn.LeakyReLU(0.2), nn.Conv2d(chn_mid, 1, 1))
+
+    def forward(self, d0, d1, eps=0.1):
+        return self.net(torch.cat((d0, d1, d0 - d1), dim=1))
+
+
+class StarredHeads(nn.Module):
+    """``b, n, _, h = *x.shape, self.heads``: x has 3 dimensions."""
+
+    def __init__(self, dim=32, heads=4):
+        super().__init__()
+        self.heads = heads
+        self.to_qkv = nn.Linear(dim, dim * 3)
+
+    def forward(self, x):
+        b, n, _, h = *x.shape, self.heads
+        q, k, v = self.to_qkv(x).chunk(3, dim=-1)
+        q, k, v = (t.reshape(b, n, h, -1).transpose(1, 2) for t in (q, k, v))
+        return ((q @ k.transpose(-1, -2)).softmax(-1) @ v).transpose(1, 2).reshape(b, n, -1)
