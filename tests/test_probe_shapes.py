@@ -98,3 +98,15 @@ def test_arguments_combined_element_wise_get_one_shape():
 def test_a_starred_shape_unpacking_gives_the_rank():
     assert forward_ranks(shapes_zoo.StarredHeads())["x"].exact == 3
     assert fitted(shapes_zoo.StarredHeads()) == {"x": "Bx16x32 float32"}
+
+
+def test_an_initial_state_that_comes_first_is_not_where_the_signal_starts():
+    from initlint.probe.measure import measure
+
+    model = shapes_zoo.StateFirstRNN()
+    fit = fit_inputs(model, {}, {}, "StateFirstRNN", 0, time.monotonic() + 60)
+    assert {s.name: s.describe() for s in fit.specs} == {"hidden": "1xBx5 float32", "X": "Bx32x7 float32"}
+    assert fit.data_arg() == 1
+    args, kwargs = fit.make(8, 0)
+    report = measure(model, args, example_kwargs=kwargs, sgd_steps=0, data_arg=fit.data_arg())
+    assert (report.input_shape, report.batch) == ([8, 32, 7], 8)

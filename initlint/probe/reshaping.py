@@ -141,7 +141,7 @@ def hidden_repairs(specs: list[ArgSpec], blamed: list[str], message: str, call: 
     layer = call.module
     directions = 2 if layer.bidirectional else 1
     size = layer.proj_size if getattr(layer, "proj_size", 0) else layer.hidden_size
-    state = ArgSpec("", "float", (layer.num_layers * directions, size), batch_dim=1, why=f"{call.name}'s initial state")
+    state = ArgSpec("", "float", (layer.num_layers * directions, size), batch_dim=1, why=f"{call.name}'s initial state", role="state")
     match = _HIDDEN.search(message)
     seen_batch = int(match.group(2)) if match else batch
     by_name = {s.name: s for s in specs}
@@ -150,7 +150,7 @@ def hidden_repairs(specs: list[ArgSpec], blamed: list[str], message: str, call: 
     for name in names:
         if isinstance(layer, nn.LSTM):
             parts = (replace(state, name=f"{name}[0]"), replace(state, name=f"{name}[1]"))
-            new = ArgSpec(name, "tuple", parts=parts, why=f"{call.name}'s initial (h, c)")
+            new = ArgSpec(name, "tuple", parts=parts, why=f"{call.name}'s initial (h, c)", role="state")
         else:
             new = replace(state, name=name)
         changed = [new if s.name == name else s for s in specs]

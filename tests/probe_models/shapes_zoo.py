@@ -171,3 +171,16 @@ class StarredHeads(nn.Module):
         q, k, v = self.to_qkv(x).chunk(3, dim=-1)
         q, k, v = (t.reshape(b, n, h, -1).transpose(1, 2) for t in (q, k, v))
         return ((q @ k.transpose(-1, -2)).softmax(-1) @ v).transpose(1, 2).reshape(b, n, -1)
+
+
+class StateFirstRNN(nn.Module):
+    """``forward(hidden, X)``: the initial state comes first; the signal is measured from X."""
+
+    def __init__(self, n_class=7, n_hidden=5):
+        super().__init__()
+        self.rnn = nn.RNN(input_size=n_class, hidden_size=n_hidden)
+        self.W = nn.Linear(n_hidden, n_class, bias=False)
+
+    def forward(self, hidden, X):
+        outputs, hidden = self.rnn(X.transpose(0, 1), hidden)
+        return self.W(outputs[-1])
