@@ -110,3 +110,10 @@ def test_an_initial_state_that_comes_first_is_not_where_the_signal_starts():
     args, kwargs = fit.make(8, 0)
     report = measure(model, args, example_kwargs=kwargs, sgd_steps=0, data_arg=fit.data_arg())
     assert (report.input_shape, report.batch) == ([8, 32, 7], 8)
+
+
+def test_a_rank_the_training_branch_reads_is_given_when_that_input_runs_too():
+    model = shapes_zoo.LockedDropout()
+    model.train()
+    assert fitted(model) == {"x": "Bx16x64 float32"}
+    assert model.training  # the fitter leaves the mode as it found it

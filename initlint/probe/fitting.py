@@ -25,6 +25,7 @@ from initlint.probe.inputs import (
 from initlint.probe.ranks import Rank, forward_ranks
 from initlint.probe.reshaping import (
     channel_repairs, consistent_repairs, hidden_repairs, mask_broadcast_repairs, mask_repairs, rank_repairs, view_repairs,
+    with_rank,
 )
 from initlint.probe.tracing import LeafCall, Trace, traced_forward
 
@@ -80,7 +81,7 @@ def fit_inputs(
                 with torch.no_grad():
                     _, trace = traced_forward(model, args, kwargs, _names_of(fitted, args, kwargs))
                 fitted.trace = trace
-                return fitted
+                return _with_source_ranks(model, fitted, ranks, seed)
             except Exception as failure:  # noqa: BLE001 - user code: read it, then retry or report
                 error = failure
                 repaired = repair(fitted.specs, failure, getattr(failure, "trace", None), sizes, tried, ranks)
@@ -90,6 +91,34 @@ def fit_inputs(
     finally:
         model.train(training)
     raise InputError(_hint(error, fitted.specs))
+
+
+def _with_source_ranks(model: nn.Module, fitted: Fitted, ranks: dict[str, Rank], seed: int) -> Fitted:
+    """An input that ran in eval mode with fewer dimensions than forward's source reads from it
+    (``x.size(2)`` in a branch that only runs in training, as locked dropout does): the input
+    with those dimensions, when it runs too; else the one that ran."""
+    low = [s for s in fitted.specs if not s.fixed and s.kind == "float" and s.name in ranks
+           and ranks[s.name].need() > len(s.shape) + 1 and ranks[s.name].need() <= 5]
+    if not low:
+        return fitted
+    raised = Fitted([with_rank(s, ranks[s.name].need(), ranks[s.name].why) if s in low else s for s in fitted.specs], fitted.keyword)
+    buffers = {name: value.clone() for name, value in model.named_buffers()}  # train mode moves BatchNorm's statistics
+    try:
+        for mode in (False, True):  # the branch the source describes may run in either mode
+            model.train(mode)
+            args, kwargs = raised.make(TRIAL_BATCH, seed)
+            with torch.no_grad():
+                _, trace = traced_forward(model, args, kwargs, _names_of(raised, args, kwargs))
+    except Exception:  # noqa: BLE001 - user code: the input that ran stays
+        return fitted
+    finally:
+        model.eval()
+        with torch.no_grad():
+            for name, value in model.named_buffers():
+                if name in buffers and buffers[name].shape == value.shape:
+                    value.copy_(buffers[name])
+    raised.trace = trace
+    return raised
 
 
 def _hint(error: BaseException | None, specs: list[ArgSpec]) -> str:

@@ -184,3 +184,14 @@ class StateFirstRNN(nn.Module):
     def forward(self, hidden, X):
         outputs, hidden = self.rnn(X.transpose(0, 1), hidden)
         return self.W(outputs[-1])
+
+
+class LockedDropout(nn.Module):
+    """Identity in eval mode; in training one mask per sequence (``x.size(1), x.size(2)``):
+    x is a (T, B, D) sequence though eval mode runs on anything."""
+
+    def forward(self, x, dropout=0.5):
+        if not self.training or not dropout:
+            return x
+        m = x.new_empty(1, x.size(1), x.size(2)).bernoulli_(1 - dropout)
+        return x * m / (1 - dropout)
