@@ -3,7 +3,9 @@
 A repair changes one argument that the failing value carries (tracing.py), and only an argument
 the user did not give. What it can fix: features, channels and ranks a layer demands, token ids
 an Embedding needs, a tuple that forward unpacks, the image size a model asserts or its layers
-imply (numbers in the error first, then common sizes), a sequence length.
+imply (numbers in the error first, then common sizes), a sequence length. reshaping.py adds the
+repairs from forward's source (ranks.py) and from the sizes a shape error states: ranks,
+channels (also of concatenated arguments), RNN initial states, reshape sizes, masks.
 """
 
 from __future__ import annotations

@@ -71,7 +71,8 @@ def rank_repairs(specs: list[ArgSpec], blamed: list[str], message: str, ranks: d
     """Arguments with fewer dimensions than the source or the error says they need.
 
     A sequence (rank 3) is given to every 1-D argument of the same width at once, so that
-    ``attention(q, k, v)`` gets three sequences of one length."""
+    ``attention(q, k, v)`` gets three sequences of one length; an image (rank 4) is tried alone
+    first (a style vector as wide as the image's channels stays a vector)."""
     by_name = {s.name: s for s in specs}
     open_specs = [s.name for s in specs if not s.fixed]
     if not blamed and len(open_specs) == 1:  # raised in library code that names no argument
@@ -84,7 +85,7 @@ def rank_repairs(specs: list[ArgSpec], blamed: list[str], message: str, ranks: d
             continue
         want, why = 0, ""
         fact = ranks.get(name)
-        if fact is not None and fact.need() > _rank(spec) and (fact.exact or fact.least) <= 5:
+        if fact is not None and _rank(spec) < fact.need() <= 5:
             want, why = fact.need(), fact.why
         elif fact is not None and fact.exact and fact.exact != _rank(spec):
             want, why = fact.exact, fact.why
