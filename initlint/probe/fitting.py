@@ -3,7 +3,9 @@
 A repair changes one argument that the failing value carries (tracing.py), and only an argument
 the user did not give. What it can fix: features, channels and ranks a layer demands, token ids
 an Embedding needs, a tuple that forward unpacks, the image size a model asserts or its layers
-imply (numbers in the error first, then common sizes), a sequence length.
+imply (numbers in the error first, then common sizes), a sequence length. reshaping.py adds the
+repairs from forward's source (ranks.py) and from the sizes a shape error states: ranks,
+channels (also of concatenated arguments), RNN initial states, reshape sizes, masks.
 """
 
 from __future__ import annotations
@@ -21,6 +23,11 @@ from torch import nn
 from initlint.probe.inputs import (
     IMAGE_SIZES, MAX_TRIALS, SEQUENCE, ArgSpec, Fitted, InputError, image_size_hint, initial_specs,
     required_parameters,
+)
+from initlint.probe.ranks import Rank, forward_ranks
+from initlint.probe.reshaping import (
+    channel_repairs, consistent_repairs, hidden_repairs, mask_broadcast_repairs, mask_repairs, rank_repairs, view_repairs,
+    with_rank,
 )
 from initlint.probe.tracing import LeafCall, Trace, traced_forward
 
@@ -60,6 +67,7 @@ def fit_inputs(
     params, keyword = required_parameters(model, {name.rsplit(".", 1)[-1] for name in user if not name.startswith("__")})
     fitted = Fitted(initial_specs(model, params, user, built_with, model_name), keyword)
     sizes = [s for s in [image_size_hint(model)] if s] + [s for s in IMAGE_SIZES]
+    ranks = forward_ranks(model)
     tried: set[str] = set()
     error: BaseException | None = None
     training = model.training
@@ -75,16 +83,44 @@ def fit_inputs(
                 with torch.no_grad():
                     _, trace = traced_forward(model, args, kwargs, _names_of(fitted, args, kwargs))
                 fitted.trace = trace
-                return fitted
+                return _with_source_ranks(model, fitted, ranks, seed)
             except Exception as failure:  # noqa: BLE001 - user code: read it, then retry or report
                 error = failure
-                repaired = repair(fitted.specs, failure, getattr(failure, "trace", None), sizes, tried)
+                repaired = repair(fitted.specs, failure, getattr(failure, "trace", None), sizes, tried, ranks)
                 if repaired is None:
                     break
                 fitted.specs = repaired
     finally:
         model.train(training)
     raise InputError(_hint(error, fitted.specs))
+
+
+def _with_source_ranks(model: nn.Module, fitted: Fitted, ranks: dict[str, Rank], seed: int) -> Fitted:
+    """An input that ran in eval mode with fewer dimensions than forward's source reads from it
+    (``x.size(2)`` in a branch that only runs in training, as locked dropout does): the input
+    with those dimensions, when it runs too; else the one that ran."""
+    low = [s for s in fitted.specs if not s.fixed and s.kind == "float" and s.name in ranks
+           and ranks[s.name].need() > len(s.shape) + 1 and ranks[s.name].need() <= 5]
+    if not low:
+        return fitted
+    raised = Fitted([with_rank(s, ranks[s.name].need(), ranks[s.name].why) if s in low else s for s in fitted.specs], fitted.keyword)
+    buffers = {name: value.clone() for name, value in model.named_buffers()}  # train mode moves BatchNorm's statistics
+    try:
+        for mode in (False, True):  # the branch the source describes may run in either mode
+            model.train(mode)
+            args, kwargs = raised.make(TRIAL_BATCH, seed)
+            with torch.no_grad():
+                _, trace = traced_forward(model, args, kwargs, _names_of(raised, args, kwargs))
+    except Exception:  # noqa: BLE001 - user code: the input that ran stays
+        return fitted
+    finally:
+        model.eval()
+        with torch.no_grad():
+            for name, value in model.named_buffers():
+                if name in buffers and buffers[name].shape == value.shape:
+                    value.copy_(buffers[name])
+    raised.trace = trace
+    return raised
 
 
 def _hint(error: BaseException | None, specs: list[ArgSpec]) -> str:
@@ -136,19 +172,30 @@ def _failing_line(error: BaseException) -> str:
     return ""
 
 
-def repair(specs: list[ArgSpec], error: BaseException, trace: Trace | None, sizes: list[int], tried: set[str]) -> list[ArgSpec] | None:
+def repair(specs: list[ArgSpec], error: BaseException, trace: Trace | None, sizes: list[int], tried: set[str],
+           ranks: dict[str, Rank] | None = None) -> list[ArgSpec] | None:
     """A changed copy of ``specs`` that may get past ``error``, or None."""
     message = str(error)
-    for candidate in _candidates(specs, error, trace, message, sizes):
+    for candidate in _candidates(specs, error, trace, message, sizes, ranks or {}):
         if candidate is not None and repr([s.describe() for s in candidate]) not in tried:
             return candidate
     return None
 
 
-def _candidates(specs: list[ArgSpec], error: BaseException, trace: Trace | None, message: str, sizes: list[int]):
+def _candidates(specs: list[ArgSpec], error: BaseException, trace: Trace | None, message: str, sizes: list[int],
+                ranks: dict[str, Rank]):
     """Repairs in order of how sure they are; repair() takes the first one not tried yet."""
     by_name = {s.name: s for s in specs}
     line = _failing_line(error)
+    blamed_all = _blamed(specs, error, trace)
+    call = trace.failed_in if trace is not None else None
+    yield from mask_repairs(specs, blamed_all, message)
+    yield from mask_broadcast_repairs(specs, message, trace.failed_op if trace is not None else None)
+    yield from hidden_repairs(specs, blamed_all, message, call, TRIAL_BATCH)
+    yield from channel_repairs(specs, blamed_all, message, TRIAL_BATCH)
+    yield from rank_repairs(specs, blamed_all, message, ranks)
+    yield from view_repairs(specs, blamed_all, message)
+    yield from consistent_repairs(specs, message, trace.failed_op if trace is not None else None, TRIAL_BATCH)
     unpack = _UNPACK.search(message)
     if unpack:
         count = int(unpack.group(1))
@@ -199,11 +246,12 @@ def _candidates(specs: list[ArgSpec], error: BaseException, trace: Trace | None,
         spec = by_name[name]
         if mat and spec.kind == "float" and len(spec.shape) == 1:
             rows, inner, other_rows, _ = (int(g) for g in mat.groups())
+            if spec.shape[-1] == inner and other_rows != TRIAL_BATCH:  # a weight's width first: it is a fact
+                yield _swap(specs, replace(spec, shape=(other_rows,), why="the matrix it is multiplied with"))
             if TRIAL_BATCH in (rows, other_rows) and spec.shape[-1] in (rows, inner):
                 yield _swap(specs, ArgSpec(name, "square", (), why="a matrix over the batch's nodes"))
-            if spec.shape[-1] == inner and other_rows != TRIAL_BATCH:
-                yield _swap(specs, replace(spec, shape=(other_rows,), why="the matrix it is multiplied with"))
         on_line = [n for n in blamed if re.search(rf"\b{re.escape(n)}\b", line)] or blamed
+        on_line.sort(key=lambda n: "mask" not in n.lower())  # a mask-named argument is the mask
         if (re.search(r"boolean mask|expected.*Bool|scalar type Bool", message) and name == on_line[0]
                 and spec.kind == "float" and spec.dtype != "bool"):
             yield _swap(specs, replace(spec, dtype="bool", why="a boolean mask (all False: nothing masked)"))

@@ -53,6 +53,7 @@ class ArgSpec:
     batch_dim: int = 0  # 1 for sequence-first RNN input (T, B, F)
     fixed: bool = False  # the user's: never changed
     why: str = ""
+    role: str = ""  # "state": an RNN's initial state, never where the measured signal starts
 
     def describe(self) -> str:
         if self.kind == "tuple":
@@ -79,6 +80,11 @@ class Fitted:
     keyword: set[str] = field(default_factory=set)  # keyword-only parameters
     trace: Trace | None = None
     notes: list[str] = field(default_factory=list)
+
+    def data_arg(self) -> int:
+        """The positional argument the measured signal starts from: the first that is no state."""
+        positional = [s for s in self.specs if s.name not in self.keyword]
+        return next((i for i, s in enumerate(positional) if s.role != "state"), 0)
 
     def make(self, batch: int, seed: int, device: str = "cpu") -> tuple[tuple, dict[str, Any]]:
         generator = torch.Generator().manual_seed(seed)

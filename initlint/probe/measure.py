@@ -55,12 +55,14 @@ def measure(
     deadline: float | None = None,
     norm_eval: bool = False,
     notes: list[str] | None = None,
+    data_arg: int = 0,
 ) -> ModelReport:
     """Measure ``model`` on ``example_input`` (a tensor or a tuple of positional arguments) and
     ``example_kwargs``. The forward, JVP and backward pass are the measurement; the SGD steps and
     the learning rate are optional: when one fails or passes ``deadline`` (a
     ``time.monotonic()`` value) the report says why and keeps the rest. ``norm_eval`` measures
-    BatchNorm with its running statistics (sizing.py decides)."""
+    BatchNorm with its running statistics (sizing.py decides). ``data_arg``: the positional
+    argument the signal starts from (not an RNN's initial state that comes first)."""
     started = time.perf_counter()
     torch.manual_seed(seed)
     model = model.to(device)
@@ -75,7 +77,7 @@ def measure(
     report = ModelReport(target, device=str(device), seed=seed, sgd_steps=sgd_steps)
     report.notes.extend(notes or [])
     report.norm_eval = norm_eval
-    first = first_tensor((inputs, kwargs))
+    first = first_tensor((inputs[data_arg:], kwargs)) if 0 < data_arg < len(inputs) else first_tensor((inputs, kwargs))
     report.input_shape = list(first.shape) if first is not None else []
     report.batch = report.input_shape[0] if report.input_shape else 0
     call = _Call(model, inputs, kwargs)
@@ -88,7 +90,7 @@ def measure(
             output = first_tensor(call())
         if output is None:
             raise RuntimeError("forward returned no tensor")
-        _signal_pass(call, recorder, seed, report)
+        _signal_pass(call, recorder, seed, report, first)
     finally:
         recorder.remove()
     forward_seconds = time.monotonic() - forward_started  # the forward and the JVP pass
@@ -194,10 +196,9 @@ def _attention_with_jvp():
         return contextlib.nullcontext()
 
 
-def _signal_pass(call: "_Call", recorder: Recorder, seed: int, report: ModelReport) -> None:
-    """Forward again with a dual input: the JVP tangent through every layer. With token ids the
-    tangent starts at the output of the first Embedding that runs."""
-    first = first_tensor((call.args, call.kwargs))
+def _signal_pass(call: "_Call", recorder: Recorder, seed: int, report: ModelReport, first: torch.Tensor | None) -> None:
+    """Forward again with a dual input (``first``): the JVP tangent through every layer. With
+    token ids the tangent starts at the output of the first Embedding that runs."""
     generator = torch.Generator(device="cpu").manual_seed(seed + 1)
     start: dict[str, float] = {}
     handle = None
@@ -241,7 +242,9 @@ def _signal_pass(call: "_Call", recorder: Recorder, seed: int, report: ModelRepo
             out = first_tensor(call(args=args, kwargs=kwargs))
             if out is not None and start.get("t"):
                 t_out = fwAD.unpack_dual(out).tangent
-                if t_out is not None:
+                if t_out is not None and t_out.numel() == 0:
+                    report.notes.append("the output is empty: signal gain omitted")
+                elif t_out is not None:
                     report.signal_gain = moment(t_out) / start["t"]
                     recorder.stats.setdefault("__output__", {})["t_in"] = moment(t_out)
     except (RuntimeError, NotImplementedError, TypeError) as error:

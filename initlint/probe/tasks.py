@@ -174,7 +174,7 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
             memory_mb=float(task.get("memory_mb", 4096)),
             thresholds=ProbeThresholds(**task.get("thresholds", {})),
             deadline=started + _SECONDARY_SHARE * budget, norm_eval=sizing.norm_eval,
-            notes=[*load_notes, *built.notes, *sizing.notes],
+            notes=[*load_notes, *built.notes, *sizing.notes], data_arg=sizing.fitted.data_arg(),
         )
         report.seconds = time.monotonic() - started
         report.inputs = {s.name: s.describe() for s in sizing.fitted.specs}

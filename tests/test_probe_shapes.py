@@ -1,0 +1,119 @@
+"""The input fitter's repairs from forward's source and from shape errors (ranks.py, reshaping.py)."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+pytestmark = pytest.mark.probe
+
+sys.path.insert(0, str(Path(__file__).parent / "probe_models"))
+import shapes_zoo  # noqa: E402
+
+from initlint.probe.fitting import fit_inputs  # noqa: E402
+from initlint.probe.ranks import _einops_rank, forward_ranks  # noqa: E402
+from initlint.probe.reshaping import rank_from_message  # noqa: E402
+
+
+def fitted(model) -> dict[str, str]:
+    torch.manual_seed(0)
+    fit = fit_inputs(model, {}, {}, type(model).__name__, 0, time.monotonic() + 60)
+    args, kwargs = fit.make(5, 1)  # another batch than the trial's: the shapes must not depend on it
+    model(*args, **kwargs)
+    return {spec.name: spec.describe() for spec in fit.specs}
+
+
+def test_a_bare_convolution_weight_gives_the_input_its_rank_and_channels():
+    assert fitted(shapes_zoo.EqualConv()) == {"input": "Bx12x32x32 float32"}
+
+
+def test_a_bare_linear_weight_is_read_as_out_by_in():
+    assert fitted(shapes_zoo.EqualLinear()) == {"input": "Bx48 float32"}
+
+
+def test_the_rank_forward_reads_from_an_argument():
+    assert fitted(shapes_zoo.AxisSwap()) == {"x": "Bx64x32x32 float32"}
+
+
+def test_a_size_reshaped_from_another_argument_sets_the_channels():
+    assert fitted(shapes_zoo.Modulated()) == {"input": "Bx6x32x32 float32", "style": "Bx20 float32"}
+
+
+def test_attention_arguments_become_sequences_of_one_length():
+    assert fitted(shapes_zoo.HeadsAttention()) == {"q": "Bx16x32 float32", "k": "Bx16x32 float32", "v": "Bx16x32 float32"}
+
+
+def test_rnn_states_are_layers_by_batch_by_hidden():
+    assert fitted(shapes_zoo.TutorialRNN()) == {"x": "Bx32x1 float32", "h_state": "1xBx24 float32"}
+    assert fitted(shapes_zoo.LSTMWithState()) == {"x": "Bx32 ids<50", "h": "(2xBx24 float32, 2xBx24 float32)"}
+
+
+def test_the_argument_named_like_a_mask_becomes_the_boolean_mask():
+    assert fitted(shapes_zoo.MaskedBlock()) == {"a": "Bx16 float32", "mask": "Bx16 bool"}
+
+
+def test_an_argument_forward_iterates_and_that_loses_a_dimension_is_a_list():
+    assert fitted(shapes_zoo.StyleList()) == {"styles": "(Bx32 float32)"}
+
+
+
+
+def test_forward_ranks_read_indexes_unpacking_permute_einops_and_stop_at_rebinding():
+    model = shapes_zoo.HeadsAttention()
+    ranks = forward_ranks(model)
+    assert (ranks["q"].least, ranks["k"].least) == (2, 2) and "v" not in ranks
+    assert forward_ranks(shapes_zoo.Modulated())["input"].exact == 4
+    assert forward_ranks(shapes_zoo.AxisSwap())["x"].least == 4
+    assert forward_ranks(shapes_zoo.StyleList())["styles"].iterated
+    assert _einops_rank("b c (h p1) (w p2) -> b (h w) (p1 p2 c)") == 4
+    assert _einops_rank("... d -> ... d") == 0
+
+
+@pytest.mark.parametrize("message, rank", [
+    ("Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: [3, 64]", 4),
+    ("Padding size 4 is not supported for 2D input tensor.", 4),
+    ("adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got [3, 64]", 4),
+    ("Tensors must have same number of dimensions: got 2 and 4", 4),
+    ("Dimension out of range (expected to be in range of [-2, 1], but got 2)", 3),
+    ("mat1 and mat2 shapes cannot be multiplied (3x4 and 5x6)", None),
+])
+def test_the_rank_a_failing_op_says_it_needs(message, rank):
+    assert rank_from_message(message) == rank
+
+
+def test_an_image_concatenated_with_a_tiled_label_keeps_its_share_of_the_channels():
+    assert fitted(shapes_zoo.ConditionedGenerator()) == {"x": "Bx3x32x32 float32", "c": "Bx5 float32"}
+
+
+def test_arguments_combined_element_wise_get_one_shape():
+    assert fitted(shapes_zoo.DistanceLogit()) == {"d0": "Bx1x32x32 float32", "d1": "Bx1x32x32 float32"}
+
+
+def test_a_starred_shape_unpacking_gives_the_rank():
+    assert forward_ranks(shapes_zoo.StarredHeads())["x"].exact == 3
+    assert fitted(shapes_zoo.StarredHeads()) == {"x": "Bx16x32 float32"}
+
+
+def test_an_initial_state_that_comes_first_is_not_where_the_signal_starts():
+    from initlint.probe.measure import measure
+
+    model = shapes_zoo.StateFirstRNN()
+    fit = fit_inputs(model, {}, {}, "StateFirstRNN", 0, time.monotonic() + 60)
+    assert {s.name: s.describe() for s in fit.specs} == {"hidden": "1xBx5 float32", "X": "Bx32x7 float32"}
+    assert fit.data_arg() == 1
+    args, kwargs = fit.make(8, 0)
+    report = measure(model, args, example_kwargs=kwargs, sgd_steps=0, data_arg=fit.data_arg())
+    assert (report.input_shape, report.batch) == ([8, 32, 7], 8)
+
+
+def test_a_rank_the_training_branch_reads_is_given_when_that_input_runs_too():
+    model = shapes_zoo.LockedDropout()
+    model.train()
+    assert fitted(model) == {"x": "Bx16x64 float32"}
+    assert model.training  # the fitter leaves the mode as it found it
