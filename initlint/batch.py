@@ -38,7 +38,7 @@ def _lint_many(
     if jobs > 1 and len(items) > SERIAL_LIMIT:
         from initlint.parallel import map_in_workers
 
-        return map_in_workers(lint, items, jobs, _size, _lost)
+        return map_in_workers(lint, items, jobs, _size, _lost, _folder)
     if isolate:
         from initlint.isolation import map_in_child
 
@@ -62,6 +62,11 @@ def _size(item: tuple[SourceFile, bytes | None]) -> int:
         return source.path.stat().st_size
     except OSError:
         return 0  # lint_file reports why it cannot be read
+
+
+def _folder(item: tuple[SourceFile, bytes | None]) -> Path:
+    """Files of one folder are linted by one worker: they import each other (parallel.py)."""
+    return item[0].path.parent
 
 
 def _lost(item: tuple[SourceFile, bytes | None]) -> FileResult:

@@ -31,7 +31,7 @@ def parse(text: str) -> cst.Module | str:
         if reason is not None:
             return reason
     try:
-        return cst.parse_module(text)
+        module = cst.parse_module(text)
     except cst.ParserSyntaxError as error:
         reason = python_syntax_problem(text)  # CPython's words are the clearest
         if reason is None:
@@ -41,6 +41,11 @@ def parse(text: str) -> cst.Module | str:
         return reason
     except (RecursionError, MemoryError) as error:
         return f"file too deeply nested to parse ({type(error).__name__})"
+    if _SETTLING:
+        import gc
+
+        gc.freeze()  # see settle_after_file
+    return module
 
 
 #: the cyclic GC's thresholds in initlint's own processes. libcst allocates a node object per
@@ -56,6 +61,9 @@ _GC_MIDDLE = 20
 
 #: whether tune_own_process ran: this process is initlint's own, its GC is ours to steer
 _TUNED = False
+#: whether this process lints file after file (settle_after_file ran): each tree is frozen as
+#: soon as it is parsed
+_SETTLING = False
 
 
 def tune_own_process() -> None:
@@ -74,14 +82,25 @@ def tune_own_process() -> None:
 
 def settle_after_file() -> None:
     """After each file, in initlint's own processes: collect the cyclic garbage that file's
-    evaluation left, then freeze what survives (mostly parsed trees, kept for other files that
-    import them), so no later collection scans it again. Everything older is frozen already,
-    so this collection scans only the objects made while linting that one file."""
+    evaluation left, then freeze what survives, so no later collection scans it again.
+    Everything older is frozen already, so this collection scans only the objects made while
+    linting that one file.
+
+    From then on ``parse`` freezes each tree as soon as it is made: every tree stays alive for
+    the run (a file is a dependency of others) and holds no cycles, and scanning the trees was
+    most of the collections' work: on 181 transformers files linted in one process, collecting
+    took 6-8% of the CPU time with each tree scanned once and 2% without. A dependency parsed
+    while a file is evaluated freezes that evaluation's objects of the moment with it; those of
+    them that end as cyclic garbage are never reclaimed (the speed corpus, two workers: peak
+    memory 1807-1839 MB instead of 1743-1791). Not in the language server: it parses every edit
+    of a document and keeps none of the old trees."""
+    global _SETTLING
     if _TUNED:
         import gc
 
         gc.collect()
         gc.freeze()
+        _SETTLING = True
 
 
 def trust_parser_output() -> bool:
