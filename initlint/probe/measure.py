@@ -26,6 +26,7 @@ from initlint.probe.stats import layer_stats
 from initlint.probe.tensors import first_tensor, moment, weight_of
 from initlint.probe.training import mark_identical_rows, stable_learning_rate, symmetry_after_sgd
 from initlint.probe.verdicts import ProbeThresholds, judge
+from initlint.theory import format_number as fmt
 
 #: verdicts that BatchNorm's initial statistics (mean 0, variance 1) distort in eval mode: they
 #: neither center nor scale a channel, so gains differ and a channel whose mean is negative is
@@ -91,6 +92,18 @@ def measure(
         if output is None:
             raise RuntimeError("forward returned no tensor")
         _signal_pass(call, recorder, seed, report, first)
+        others = _other_data_arguments(call, first, data_arg)
+        limit = (thresholds or ProbeThresholds()).min_signal_gain
+        # an exact 0 is a cut (the forward's math or a zero weight), which stats.py explains
+        if others and report.signal_gain is not None and 0 < report.signal_gain < limit:
+            alone = report.signal_gain
+            for record in recorder.stats.values():  # the tangents of the first pass
+                record.pop("t_in", None), record.pop("t_out", None)
+            _signal_pass(call, recorder, seed, report, first, others)
+            report.notes.append(
+                f"the first argument's signal alone reaches the output at x{fmt(alone)}; measured from all "
+                f"{len(others) + 1} floating-point arguments together, as they enter the model"
+            )
     finally:
         recorder.remove()
     forward_seconds = time.monotonic() - forward_started  # the forward and the JVP pass
@@ -196,22 +209,31 @@ def _attention_with_jvp():
         return contextlib.nullcontext()
 
 
-def _signal_pass(call: "_Call", recorder: Recorder, seed: int, report: ModelReport, first: torch.Tensor | None) -> None:
-    """Forward again with a dual input (``first``): the JVP tangent through every layer. With
-    token ids the tangent starts at the output of the first Embedding that runs."""
+def _other_data_arguments(call: "_Call", first: torch.Tensor | None, data_arg: int) -> list[torch.Tensor]:
+    """The floating-point data arguments besides ``first`` (RNN initial states before
+    ``data_arg`` are not data)."""
+    if first is None or not first.is_floating_point():
+        return []
+    return [t for t in (*call.args[data_arg:], *call.kwargs.values())
+            if isinstance(t, torch.Tensor) and t.is_floating_point() and t is not first]
+
+
+def _signal_pass(call: "_Call", recorder: Recorder, seed: int, report: ModelReport, first: torch.Tensor | None,
+                 others: list[torch.Tensor] = ()) -> None:
+    """Forward again with a dual input (``first``, and ``others`` when the first's signal alone
+    vanished: a block fed ``(x, x_cls)`` whose output is ``x_cls`` plus a LayerScale-gated branch
+    of ``x``): the JVP tangent through every layer. With token ids the tangent starts at the
+    output of the first Embedding that runs."""
     generator = torch.Generator(device="cpu").manual_seed(seed + 1)
     start: dict[str, float] = {}
     handle = None
+    tangents: dict[int, torch.Tensor] = {}
     if first is not None and first.is_floating_point():
-        if first.dim() >= 4 and len(set(first.shape[2:])) == 1 and first.shape[-1] > 1:
-            from initlint.probe.inputs import structured_noise
-
-            tangent = structured_noise(first.shape, generator).to(first.device, first.dtype)
-        else:
-            tangent = torch.randn(first.shape, generator=generator).to(first.device, first.dtype)
-        start["t"] = moment(tangent)
+        for value in [first, *others]:
+            tangents[id(value)] = _tangent_for(value, generator)
+        count = sum(t.numel() for t in tangents.values())
+        start["t"] = sum(moment(t) * t.numel() for t in tangents.values()) / max(count, 1)
     else:
-        tangent = None
         embedding = next(
             (recorder.stats[n]["module"] for n in recorder.order if isinstance(recorder.stats[n]["module"], nn.Embedding)),
             None,
@@ -236,8 +258,8 @@ def _signal_pass(call: "_Call", recorder: Recorder, seed: int, report: ModelRepo
                 # torch's first make_dual loads its JVP decompositions through torch.jit.script,
                 # deprecated in torch itself: a warning the user can do nothing about
                 warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated")
-                args = tuple(fwAD.make_dual(t, tangent) if t is first and tangent is not None else t for t in call.args)
-                kwargs = {k: fwAD.make_dual(v, tangent) if v is first and tangent is not None else v for k, v in call.kwargs.items()}
+                args = tuple(_dual(t, tangents) for t in call.args)
+                kwargs = {k: _dual(v, tangents) for k, v in call.kwargs.items()}
             torch.manual_seed(seed)
             out = first_tensor(call(args=args, kwargs=kwargs))
             if out is not None and start.get("t"):
@@ -255,6 +277,20 @@ def _signal_pass(call: "_Call", recorder: Recorder, seed: int, report: ModelRepo
             handle.remove()
     if start.get("t"):
         recorder.stats.setdefault("__input__", {})["t_in"] = start["t"]
+
+
+def _tangent_for(value: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Unit-variance noise shaped like ``value``; spatially structured for square images."""
+    if value.dim() >= 4 and len(set(value.shape[2:])) == 1 and value.shape[-1] > 1:
+        from initlint.probe.inputs import structured_noise
+
+        return structured_noise(value.shape, generator).to(value.device, value.dtype)
+    return torch.randn(value.shape, generator=generator).to(value.device, value.dtype)
+
+
+def _dual(value: Any, tangents: dict[int, torch.Tensor]) -> Any:
+    tangent = tangents.get(id(value)) if isinstance(value, torch.Tensor) else None
+    return fwAD.make_dual(value, tangent) if tangent is not None else value
 
 
 def _gradients(call: "_Call", output: torch.Tensor, recorder: Recorder, report: ModelReport, seed: int) -> None:
