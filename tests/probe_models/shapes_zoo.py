@@ -195,3 +195,55 @@ class LockedDropout(nn.Module):
             return x
         m = x.new_empty(1, x.size(1), x.size(2)).bernoulli_(1 - dropout)
         return x * m / (1 - dropout)
+
+
+class TokenGridBlock(nn.Module):
+    """A block over a token grid as window transformers write it: the tokens come flat
+    (B, H*W, C) and forward asserts their count against the resolution it was built for."""
+
+    def __init__(self, dim=24, input_resolution=(6, 4)):
+        super().__init__()
+        self.input_resolution = input_resolution
+        self.norm = nn.LayerNorm(dim)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x):
+        H, W = self.input_resolution
+        B, L, C = x.shape
+        assert L == H * W, "input feature has wrong size"
+        x = self.norm(x).view(B, H, W, C)
+        return self.proj(x).view(B, H * W, C)
+
+
+class TokenGridStage(nn.Module):
+    """Blocks in a list, the input passed down unchanged: the assert sits one module deeper."""
+
+    def __init__(self, dim=24, input_resolution=(6, 4), depth=2):
+        super().__init__()
+        self.blocks = nn.ModuleList([TokenGridBlock(dim, input_resolution) for _ in range(depth)])
+
+    def forward(self, x):
+        for block in self.blocks:
+            x = block(x)
+        return x
+
+
+
+class RepeatedMaskAttention(nn.Module):
+    """Attention whose mask comes per sample (B, Lq, Lk) and is repeated over the heads, as
+    tutorial transformers write it; the mask named like one first becomes a 4-D guess."""
+
+    def __init__(self, d_model=32, n_heads=4):
+        super().__init__()
+        self.n_heads = n_heads
+        self.q = nn.Linear(d_model, d_model)
+        self.k = nn.Linear(d_model, d_model)
+
+    def forward(self, x, attn_mask):
+        B, L, D = x.shape
+        q = self.q(x).view(B, L, self.n_heads, -1).transpose(1, 2)
+        k = self.k(x).view(B, L, self.n_heads, -1).transpose(1, 2)
+        scores = q @ k.transpose(-1, -2)
+        attn_mask = attn_mask.unsqueeze(1).repeat(1, self.n_heads, 1, 1)
+        scores = scores.masked_fill(attn_mask, -1e9)
+        return scores.softmax(-1).mean(1)
