@@ -152,3 +152,7 @@ def test_a_mask_repeated_over_the_heads_has_the_rank_the_repeat_lists():
     assert repaired[1].shape == (16, 16)
     assert repaired[1].why == "forward repeats it over 4 dimensions (attn_mask.unsqueeze(1).repeat(1, self.n_heads, 1, 1))"
     assert fitted(model) == {"x": "Bx16x32 float32", "attn_mask": "Bx16x16 bool"}
+
+
+def test_features_merged_from_four_neighbours_are_a_quarter_of_the_layer_width():
+    assert fitted(shapes_zoo.MergeNeighbours()) == {"x": "Bx16x8 float32"}

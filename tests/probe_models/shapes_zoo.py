@@ -247,3 +247,22 @@ class RepeatedMaskAttention(nn.Module):
         attn_mask = attn_mask.unsqueeze(1).repeat(1, self.n_heads, 1, 1)
         scores = scores.masked_fill(attn_mask, -1e9)
         return scores.softmax(-1).mean(1)
+
+
+class MergeNeighbours(nn.Module):
+    """Patch merging: four neighbouring tokens concatenated (4C), then normed and reduced; the
+    layers state 4 * dim, the input has dim features."""
+
+    def __init__(self, input_resolution=(4, 4), dim=8):
+        super().__init__()
+        self.input_resolution = input_resolution
+        self.reduction = nn.Linear(4 * dim, 2 * dim, bias=False)
+        self.norm = nn.LayerNorm(4 * dim)
+
+    def forward(self, x):
+        H, W = self.input_resolution
+        B, L, C = x.shape
+        assert L == H * W, "input feature has wrong size"
+        x = x.view(B, H, W, C)
+        x = torch.cat([x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]], -1)
+        return self.reduction(self.norm(x.view(B, -1, 4 * C)))
