@@ -156,3 +156,4 @@ def test_a_mask_repeated_over_the_heads_has_the_rank_the_repeat_lists():
 
 def test_features_merged_from_four_neighbours_are_a_quarter_of_the_layer_width():
     assert fitted(shapes_zoo.MergeNeighbours()) == {"x": "Bx16x8 float32"}
+    assert fitted(shapes_zoo.MergeNeighboursReduceFirst()) == {"x": "Bx16x8 float32"}

@@ -350,7 +350,7 @@ def _fix_for_layer(spec: ArgSpec, call: LeafCall) -> ArgSpec | None:
             return replace(spec, high=min(spec.high, layer.num_embeddings), why=f"ids for {call.name}")
         return ArgSpec(spec.name, "ids", (SEQUENCE,), high=layer.num_embeddings, why=f"token ids for {call.name}")
     if isinstance(layer, nn.Linear) and not isinstance(layer, nn.LazyLinear):
-        if shape and spec.shape and (raw or shape[-1] == spec.shape[-1]) and not spec.image_like:
+        if shape and spec.shape and (raw or shape[-1] == spec.shape[-1]) and not spec.image_like and spec.shape[-1] != layer.in_features:
             return replace(spec, kind="float", shape=(*spec.shape[:-1], layer.in_features), why=f"{call.name}'s in_features")
         return _scaled_features(spec, shape, layer.in_features, f"{call.name}'s in_features")
     if isinstance(layer, nn.modules.conv._ConvNd) and layer.in_channels > 0:

@@ -266,3 +266,19 @@ class MergeNeighbours(nn.Module):
         x = x.view(B, H, W, C)
         x = torch.cat([x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]], -1)
         return self.reduction(self.norm(x.view(B, -1, 4 * C)))
+
+
+class MergeNeighboursReduceFirst(MergeNeighbours):
+    """The same merge, reduced before the norm (v2 order): the Linear sees the 4C features."""
+
+    def __init__(self, input_resolution=(4, 4), dim=8):
+        super().__init__(input_resolution, dim)
+        self.norm = nn.LayerNorm(2 * dim)
+
+    def forward(self, x):
+        H, W = self.input_resolution
+        B, L, C = x.shape
+        assert L == H * W, "input feature has wrong size"
+        x = x.view(B, H, W, C)
+        x = torch.cat([x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]], -1)
+        return self.norm(self.reduction(x.view(B, -1, 4 * C)))
