@@ -157,3 +157,7 @@ def test_a_mask_repeated_over_the_heads_has_the_rank_the_repeat_lists():
 def test_features_merged_from_four_neighbours_are_a_quarter_of_the_layer_width():
     assert fitted(shapes_zoo.MergeNeighbours()) == {"x": "Bx16x8 float32"}
     assert fitted(shapes_zoo.MergeNeighboursReduceFirst()) == {"x": "Bx16x8 float32"}
+
+
+def test_a_flat_input_that_runs_as_one_token_through_a_softmax_becomes_a_sequence():
+    assert fitted(shapes_zoo.FlatViewAttention()) == {"Q": "Bx16x32 float32", "K": "Bx16x32 float32", "V": "Bx16x32 float32"}

@@ -73,6 +73,9 @@ def fit_inputs(
     error: BaseException | None = None
     training = model.training
     model.eval()
+    #: the specs and trace of an input that ran with attention over one key, while a longer
+    #: sequence is tried: the fallback
+    degenerate: tuple[list[ArgSpec], Trace] | None = None
     try:
         for _ in range(MAX_TRIALS):
             key = repr([s.describe() for s in fitted.specs])
@@ -85,16 +88,34 @@ def fit_inputs(
                 with torch.no_grad():
                     _, trace = traced_forward(model, args, kwargs, fed)
                 fitted.trace = trace
-                return _with_source_ranks(model, fitted, ranks, seed)
+                longer = sequences_for(fitted.specs, trace.one_way_softmax) if degenerate is None else None
+                if longer is None:
+                    return _with_source_ranks(model, fitted, ranks, seed)
+                degenerate, fitted.specs = (fitted.specs, trace), longer
             except Exception as failure:  # noqa: BLE001 - user code: read it, then retry or report
                 error = failure
                 repaired = repair(fitted.specs, failure, getattr(failure, "trace", None), sizes, tried, ranks, fed)
                 if repaired is None:
                     break
                 fitted.specs = repaired
+        if degenerate is not None:
+            fitted.specs, fitted.trace = degenerate
+            return _with_source_ranks(model, fitted, ranks, seed)
     finally:
         model.train(training)
     raise InputError(_hint(error, fitted.specs))
+
+
+def sequences_for(specs: list[ArgSpec], one_way: frozenset[str]) -> list[ArgSpec] | None:
+    """The flat arguments (B x D) whose values reached a softmax over one element, as sequences
+    (B x L x D): forward's ``view(batch, -1, heads, d)`` read a flat input as one token, and
+    attention over one key measures nothing. None when no such argument is ours to change."""
+    flat = [s for s in specs if s.name in one_way and not s.fixed and s.kind == "float" and len(s.shape) == 1 and s.batch_dim == 0]
+    if not flat:
+        return None
+    widths = {s.shape for s in flat}  # ``attn @ V``: the values of the same width are the same sequence
+    flat += [s for s in specs if s not in flat and not s.fixed and s.kind == "float" and s.shape in widths and s.batch_dim == 0]
+    return [with_rank(s, 3, "a sequence: as one token, its softmax ran over a single element") if s in flat else s for s in specs]
 
 
 def _with_source_ranks(model: nn.Module, fitted: Fitted, ranks: dict[str, Rank], seed: int) -> Fitted:

@@ -282,3 +282,23 @@ class MergeNeighboursReduceFirst(MergeNeighbours):
         x = x.view(B, H, W, C)
         x = torch.cat([x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]], -1)
         return self.norm(self.reduction(x.view(B, -1, 4 * C)))
+
+
+class FlatViewAttention(nn.Module):
+    """Attention that takes its sequence length from ``view(batch, -1, heads, d)``: a flat
+    (B, D) input runs as one token, and a softmax over one key is 1 whatever the input."""
+
+    def __init__(self, d_model=32, n_heads=4):
+        super().__init__()
+        self.n_heads = n_heads
+        self.W_Q = nn.Linear(d_model, d_model)
+        self.W_K = nn.Linear(d_model, d_model)
+        self.W_V = nn.Linear(d_model, d_model)
+
+    def forward(self, Q, K, V):
+        batch = Q.size(0)
+        q = self.W_Q(Q).view(batch, -1, self.n_heads, 8).transpose(1, 2)
+        k = self.W_K(K).view(batch, -1, self.n_heads, 8).transpose(1, 2)
+        v = self.W_V(V).view(batch, -1, self.n_heads, 8).transpose(1, 2)
+        attn = torch.softmax(q @ k.transpose(-1, -2), dim=-1)
+        return (attn @ v).transpose(1, 2).reshape(batch, -1, 32)
