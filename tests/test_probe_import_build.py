@@ -141,9 +141,9 @@ def check(depth):
 def test_a_constructor_assert_on_an_assumed_or_default_value_gets_the_nearest_value_it_allows(tmp_path):
     nets = _module(tmp_path, "asserting", ASSERTS)
     wide = build(nets.WideNet, {}, "WideNet")
-    assert wide.assumed == {"depth": 4, "num_classes": 10}
-    assert wide.notes[-1] == "`depth` 2->4: the nearest value the constructor's `assert (depth - 4) % 6 == 0` (line 8) allows"
-    assert len(wide.model.body) == 0
+    assert wide.assumed == {"depth": 10, "num_classes": 10}  # 4 holds too, but builds no blocks
+    assert wide.notes[-1] == "`depth` 2->10: the nearest value the constructor's `assert (depth - 4) % 6 == 0` (line 8) allows"
+    assert len(wide.model.body) == 1
     grouped = build(nets.Grouped, {}, "Grouped")
     assert grouped.model.layer.groups == 2
     assert grouped.notes[-1] == "`groups` 1->2: the nearest value the constructor's `assert groups > 1` (line 17) allows"

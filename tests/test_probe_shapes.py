@@ -117,3 +117,47 @@ def test_a_rank_the_training_branch_reads_is_given_when_that_input_runs_too():
     model.train()
     assert fitted(model) == {"x": "Bx16x64 float32"}
     assert model.training  # the fitter leaves the mode as it found it
+
+
+def test_a_token_count_forward_asserts_against_the_built_resolution_sets_the_sequence_length():
+    assert fitted(shapes_zoo.TokenGridBlock()) == {"x": "Bx24x24 float32"}
+    assert fitted(shapes_zoo.TokenGridStage()) == {"x": "Bx24x24 float32"}
+
+
+def test_a_size_assert_names_the_expression_it_evaluated():
+    from initlint.probe.inputs import ArgSpec
+    from initlint.probe.size_asserts import assert_size_repairs
+
+    model = shapes_zoo.TokenGridBlock(dim=8, input_resolution=(2, 3))
+    x = torch.zeros(3, 5, 8)
+    spec = ArgSpec("x", "float", (5, 8))
+    with pytest.raises(AssertionError) as caught:
+        model(x)
+    (repaired,) = list(assert_size_repairs([spec], caught.value, {id(x): "x"}))
+    assert repaired[0].shape == (6, 8)
+    assert repaired[0].why == "forward asserts L == H * W (H * W = 6)"
+    assert list(assert_size_repairs([spec], caught.value, {})) == []  # not a fed tensor: no repair
+
+
+def test_a_mask_repeated_over_the_heads_has_the_rank_the_repeat_lists():
+    from initlint.probe.inputs import ArgSpec
+    from initlint.probe.size_asserts import repeat_rank_repairs
+
+    model = shapes_zoo.RepeatedMaskAttention()
+    x, mask = torch.zeros(3, 16, 32), torch.zeros(3, 4, 16, 16, dtype=torch.bool)
+    specs = [ArgSpec("x", "float", (16, 32)), ArgSpec("attn_mask", "float", (4, 16, 16), dtype="bool")]
+    with pytest.raises(RuntimeError) as caught:
+        model(x, mask)
+    (repaired,) = list(repeat_rank_repairs(specs, caught.value, {id(x): "x", id(mask): "attn_mask"}))
+    assert repaired[1].shape == (16, 16)
+    assert repaired[1].why == "forward repeats it over 4 dimensions (attn_mask.unsqueeze(1).repeat(1, self.n_heads, 1, 1))"
+    assert fitted(model) == {"x": "Bx16x32 float32", "attn_mask": "Bx16x16 bool"}
+
+
+def test_features_merged_from_four_neighbours_are_a_quarter_of_the_layer_width():
+    assert fitted(shapes_zoo.MergeNeighbours()) == {"x": "Bx16x8 float32"}
+    assert fitted(shapes_zoo.MergeNeighboursReduceFirst()) == {"x": "Bx16x8 float32"}
+
+
+def test_a_flat_input_that_runs_as_one_token_through_a_softmax_becomes_a_sequence():
+    assert fitted(shapes_zoo.FlatViewAttention()) == {"Q": "Bx16x32 float32", "K": "Bx16x32 float32", "V": "Bx16x32 float32"}

@@ -5,7 +5,8 @@ Two facts the probe's guesses would otherwise break:
 - ``assert image_size is not None`` on a parameter that defaults to None: the parameter is
   required in practice, so it gets a value like any required one (``not_none_parameters``).
 - ``assert (depth - 4) % 6 == 0`` failing on an assumed or default value: the smallest value
-  the assertion allows, searched by evaluating the assert's own test with the constructor's
+  the assertion allows (one where no term made from the parameter is zero first: ``depth - 4``
+  at 4 builds no blocks), searched by evaluating the assert's own test with the constructor's
   locals at the failure, the parameter changed (``satisfying_value``). Only tests made of names,
   constants, arithmetic, comparisons, indexing and a few pure builtins are evaluated.
 """
@@ -111,7 +112,31 @@ def satisfying_value(failed: FailedAssert, free: set[str]) -> tuple[str, Any] | 
             continue
         upward = range(current + 1, current + _SEARCH_LIMIT)
         downward = range(current - 1, 0, -1)
+        first = None
         for candidate in (*upward, *downward):
-            if _holds(failed, {**failed.local, name: candidate}):
-                return name, candidate
+            local = {**failed.local, name: candidate}
+            if _holds(failed, local):
+                if not _zero_term(failed, name, local):
+                    return name, candidate
+                first = first if first is not None else candidate
+        if first is not None:
+            return name, first
     return None
+
+
+def _zero_term(failed: FailedAssert, name: str, local: dict[str, Any]) -> bool:
+    """Whether a term of the test made from ``name`` is zero (``depth - 4`` in ``(depth - 4) %
+    6 == 0`` at depth 4): the constructor then builds ``(depth - 4) // 6 == 0`` blocks, a model
+    with its body missing, so a value further on is preferred."""
+    test = failed.test
+    operands = {id(test)} | ({id(n) for n in [test.left, *test.comparators]} if isinstance(test, ast.Compare) else set())
+    for node in ast.walk(test):
+        if not isinstance(node, ast.BinOp) or id(node) in operands:
+            continue
+        if not any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(node)):
+            continue
+        zero = ast.fix_missing_locations(ast.copy_location(ast.Compare(node, [ast.Eq()], [ast.Constant(0)]), node))
+        probe = FailedAssert(zero, failed.text, failed.line, local, failed.scope)
+        if _holds(probe, local):
+            return True
+    return False

@@ -29,6 +29,7 @@ from initlint.probe.reshaping import (
     channel_repairs, consistent_repairs, hidden_repairs, mask_broadcast_repairs, mask_repairs, rank_repairs, view_repairs,
     with_rank,
 )
+from initlint.probe.size_asserts import assert_size_repairs, repeat_rank_repairs
 from initlint.probe.tracing import LeafCall, Trace, traced_forward
 
 _UNPACK = re.compile(r"(?:not enough|too many) values to unpack \(expected (\d+)")
@@ -72,6 +73,9 @@ def fit_inputs(
     error: BaseException | None = None
     training = model.training
     model.eval()
+    #: the specs and trace of an input that ran with attention over one key, while a longer
+    #: sequence is tried: the fallback
+    degenerate: tuple[list[ArgSpec], Trace] | None = None
     try:
         for _ in range(MAX_TRIALS):
             key = repr([s.describe() for s in fitted.specs])
@@ -79,20 +83,39 @@ def fit_inputs(
                 break
             tried.add(key)
             args, kwargs = fitted.make(TRIAL_BATCH, seed)
+            fed = _names_of(fitted, args, kwargs)
             try:
                 with torch.no_grad():
-                    _, trace = traced_forward(model, args, kwargs, _names_of(fitted, args, kwargs))
+                    _, trace = traced_forward(model, args, kwargs, fed)
                 fitted.trace = trace
-                return _with_source_ranks(model, fitted, ranks, seed)
+                longer = sequences_for(fitted.specs, trace.one_way_softmax) if degenerate is None else None
+                if longer is None:
+                    return _with_source_ranks(model, fitted, ranks, seed)
+                degenerate, fitted.specs = (fitted.specs, trace), longer
             except Exception as failure:  # noqa: BLE001 - user code: read it, then retry or report
                 error = failure
-                repaired = repair(fitted.specs, failure, getattr(failure, "trace", None), sizes, tried, ranks)
+                repaired = repair(fitted.specs, failure, getattr(failure, "trace", None), sizes, tried, ranks, fed)
                 if repaired is None:
                     break
                 fitted.specs = repaired
+        if degenerate is not None:
+            fitted.specs, fitted.trace = degenerate
+            return _with_source_ranks(model, fitted, ranks, seed)
     finally:
         model.train(training)
     raise InputError(_hint(error, fitted.specs))
+
+
+def sequences_for(specs: list[ArgSpec], one_way: frozenset[str]) -> list[ArgSpec] | None:
+    """The flat arguments (B x D) whose values reached a softmax over one element, as sequences
+    (B x L x D): forward's ``view(batch, -1, heads, d)`` read a flat input as one token, and
+    attention over one key measures nothing. None when no such argument is ours to change."""
+    flat = [s for s in specs if s.name in one_way and not s.fixed and s.kind == "float" and len(s.shape) == 1 and s.batch_dim == 0]
+    if not flat:
+        return None
+    widths = {s.shape for s in flat}  # ``attn @ V``: the values of the same width are the same sequence
+    flat += [s for s in specs if s not in flat and not s.fixed and s.kind == "float" and s.shape in widths and s.batch_dim == 0]
+    return [with_rank(s, 3, "a sequence: as one token, its softmax ran over a single element") if s in flat else s for s in specs]
 
 
 def _with_source_ranks(model: nn.Module, fitted: Fitted, ranks: dict[str, Rank], seed: int) -> Fitted:
@@ -173,18 +196,21 @@ def _failing_line(error: BaseException) -> str:
 
 
 def repair(specs: list[ArgSpec], error: BaseException, trace: Trace | None, sizes: list[int], tried: set[str],
-           ranks: dict[str, Rank] | None = None) -> list[ArgSpec] | None:
-    """A changed copy of ``specs`` that may get past ``error``, or None."""
+           ranks: dict[str, Rank] | None = None, fed: dict[int, str] | None = None) -> list[ArgSpec] | None:
+    """A changed copy of ``specs`` that may get past ``error``, or None. ``fed``: id(tensor) ->
+    argument name for the tensors the failing trial passed."""
     message = str(error)
-    for candidate in _candidates(specs, error, trace, message, sizes, ranks or {}):
+    for candidate in _candidates(specs, error, trace, message, sizes, ranks or {}, fed or {}):
         if candidate is not None and repr([s.describe() for s in candidate]) not in tried:
             return candidate
     return None
 
 
 def _candidates(specs: list[ArgSpec], error: BaseException, trace: Trace | None, message: str, sizes: list[int],
-                ranks: dict[str, Rank]):
+                ranks: dict[str, Rank], fed: dict[int, str]):
     """Repairs in order of how sure they are; repair() takes the first one not tried yet."""
+    yield from assert_size_repairs(specs, error, fed)
+    yield from repeat_rank_repairs(specs, error, fed)
     by_name = {s.name: s for s in specs}
     line = _failing_line(error)
     blamed_all = _blamed(specs, error, trace)
@@ -345,9 +371,9 @@ def _fix_for_layer(spec: ArgSpec, call: LeafCall) -> ArgSpec | None:
             return replace(spec, high=min(spec.high, layer.num_embeddings), why=f"ids for {call.name}")
         return ArgSpec(spec.name, "ids", (SEQUENCE,), high=layer.num_embeddings, why=f"token ids for {call.name}")
     if isinstance(layer, nn.Linear) and not isinstance(layer, nn.LazyLinear):
-        if shape and spec.shape and (raw or shape[-1] == spec.shape[-1]) and not spec.image_like:
+        if shape and spec.shape and (raw or shape[-1] == spec.shape[-1]) and not spec.image_like and spec.shape[-1] != layer.in_features:
             return replace(spec, kind="float", shape=(*spec.shape[:-1], layer.in_features), why=f"{call.name}'s in_features")
-        return None
+        return _scaled_features(spec, shape, layer.in_features, f"{call.name}'s in_features")
     if isinstance(layer, nn.modules.conv._ConvNd) and layer.in_channels > 0:
         dims = len(layer.kernel_size)
         if raw and len(shape) != dims + 2 or spec.kind != "float":
@@ -361,6 +387,9 @@ def _fix_for_layer(spec: ArgSpec, call: LeafCall) -> ArgSpec | None:
         return ArgSpec(spec.name, "float", (SEQUENCE, layer.input_size), batch_dim=batch_dim, why=f"{call.name}'s input_size")
     if isinstance(layer, nn.LayerNorm):
         normalized = tuple(layer.normalized_shape)
+        scaled = _scaled_features(spec, shape, normalized[-1], f"{call.name}'s normalized_shape") if len(normalized) == 1 else None
+        if scaled is not None:
+            return scaled
         lead = spec.shape[: max(0, len(spec.shape) - len(normalized))] or (SEQUENCE // 2,)
         return replace(spec, kind="float", shape=(*lead, *normalized), why=f"{call.name}'s normalized_shape")
     if isinstance(layer, nn.modules.batchnorm._BatchNorm):
@@ -373,3 +402,15 @@ def _fix_for_layer(spec: ArgSpec, call: LeafCall) -> ArgSpec | None:
     if isinstance(layer, nn.MultiheadAttention):
         return ArgSpec(spec.name, "float", (SEQUENCE // 2, layer.embed_dim), batch_dim=0 if layer.batch_first else 1, why=f"{call.name}'s embed_dim")
     return None
+
+
+def _scaled_features(spec: ArgSpec, shape: tuple[int, ...] | list[int], need: int, why: str) -> ArgSpec | None:
+    """The layer got ``m`` times the input's features in its last dimension (forward merged
+    ``m`` neighbours into one, as patch merging concatenates four): the input takes ``need / m``
+    so that the merged width is ``need``."""
+    if spec.kind != "float" or not spec.shape or not shape or spec.image_like:
+        return None
+    got, have = shape[-1], spec.shape[-1]
+    if got == have or have <= 0 or got % have or need % (got // have):
+        return None
+    return replace(spec, shape=(*spec.shape[:-1], need // (got // have)), why=f"{why} over {got // have} merged features")

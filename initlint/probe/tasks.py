@@ -119,11 +119,11 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
 
     from initlint.probe.build import build_model
     from initlint.probe.construct import BuildError
-    from initlint.probe.fitting import fit_inputs
     from initlint.probe.inputs import InputError
     from initlint.probe.listing import list_models
     from initlint.probe.loading import LoadError, import_target
     from initlint.probe.measure import measure
+    from initlint.probe.refit import fit_rebuilding
     from initlint.probe.sizing import choose
     from initlint.probe.verdicts import ProbeThresholds
 
@@ -160,7 +160,7 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
         # finding an input that runs decides whether the model is measured at all, so a busy
         # machine must not cut it short: its limit comes from the hard timeout, not the budget
         fit_limit = max(_FIT_SHARE * budget, _FIT_SHARE_OF_TIMEOUT * float(task.get("timeout", 60.0)))
-        fitted = fit_inputs(model, user, built.values, task["model"], seed, built_at + fit_limit)
+        built, model, fitted = fit_rebuilding(module, task, built, model, device, user, seed, built_at + fit_limit)
         # the budget is the task's whole time after the hand-over (import and build included):
         # sizes and secondary measurements shrink when building took long
         left = max(budget - (time.monotonic() - started), 0.25 * budget)

@@ -58,6 +58,9 @@ class Trace:
     #: the leaf module running when the forward raised
     failed_in: LeafCall | None = None
     failed_op: FailedOp | None = None
+    #: arguments whose values reached a softmax over a dimension of size one (attention over a
+    #: single key: its weights are 1 whatever the input, so queries and keys get no gradient)
+    one_way_softmax: frozenset[str] = frozenset()
 
 
 class _Labels(TorchFunctionMode):
@@ -87,11 +90,21 @@ class _Labels(TorchFunctionMode):
                 )
             raise
         found = self.label(list(args)) | self.label(kwargs)
+        if found and getattr(func, "__name__", "") == "softmax":
+            self._softmax(args, kwargs, found)
         if found:
             for tensor in tensors_in(out):
                 self.labels[id(tensor)] = self.labels.get(id(tensor), frozenset()) | found
                 self.keep.append(tensor)
         return out
+
+
+    def _softmax(self, args: tuple, kwargs: dict[str, Any], found: frozenset[str]) -> None:
+        source = args[0] if args else kwargs.get("input")
+        dim = kwargs.get("dim", args[1] if len(args) > 1 else None)
+        if isinstance(source, torch.Tensor) and isinstance(dim, int) and source.dim() and source.numel():
+            if source.shape[dim] == 1:
+                self.trace.one_way_softmax |= found
 
 
 def traced_forward(model: nn.Module, args: tuple, kwargs: dict[str, Any], names: dict[int, str]) -> tuple[Any, Trace]:

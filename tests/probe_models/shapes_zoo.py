@@ -195,3 +195,110 @@ class LockedDropout(nn.Module):
             return x
         m = x.new_empty(1, x.size(1), x.size(2)).bernoulli_(1 - dropout)
         return x * m / (1 - dropout)
+
+
+class TokenGridBlock(nn.Module):
+    """A block over a token grid as window transformers write it: the tokens come flat
+    (B, H*W, C) and forward asserts their count against the resolution it was built for."""
+
+    def __init__(self, dim=24, input_resolution=(6, 4)):
+        super().__init__()
+        self.input_resolution = input_resolution
+        self.norm = nn.LayerNorm(dim)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x):
+        H, W = self.input_resolution
+        B, L, C = x.shape
+        assert L == H * W, "input feature has wrong size"
+        x = self.norm(x).view(B, H, W, C)
+        return self.proj(x).view(B, H * W, C)
+
+
+class TokenGridStage(nn.Module):
+    """Blocks in a list, the input passed down unchanged: the assert sits one module deeper."""
+
+    def __init__(self, dim=24, input_resolution=(6, 4), depth=2):
+        super().__init__()
+        self.blocks = nn.ModuleList([TokenGridBlock(dim, input_resolution) for _ in range(depth)])
+
+    def forward(self, x):
+        for block in self.blocks:
+            x = block(x)
+        return x
+
+
+
+class RepeatedMaskAttention(nn.Module):
+    """Attention whose mask comes per sample (B, Lq, Lk) and is repeated over the heads, as
+    tutorial transformers write it; the mask named like one first becomes a 4-D guess."""
+
+    def __init__(self, d_model=32, n_heads=4):
+        super().__init__()
+        self.n_heads = n_heads
+        self.q = nn.Linear(d_model, d_model)
+        self.k = nn.Linear(d_model, d_model)
+
+    def forward(self, x, attn_mask):
+        B, L, D = x.shape
+        q = self.q(x).view(B, L, self.n_heads, -1).transpose(1, 2)
+        k = self.k(x).view(B, L, self.n_heads, -1).transpose(1, 2)
+        scores = q @ k.transpose(-1, -2)
+        attn_mask = attn_mask.unsqueeze(1).repeat(1, self.n_heads, 1, 1)
+        scores = scores.masked_fill(attn_mask, -1e9)
+        return scores.softmax(-1).mean(1)
+
+
+class MergeNeighbours(nn.Module):
+    """Patch merging: four neighbouring tokens concatenated (4C), then normed and reduced; the
+    layers state 4 * dim, the input has dim features."""
+
+    def __init__(self, input_resolution=(4, 4), dim=8):
+        super().__init__()
+        self.input_resolution = input_resolution
+        self.reduction = nn.Linear(4 * dim, 2 * dim, bias=False)
+        self.norm = nn.LayerNorm(4 * dim)
+
+    def forward(self, x):
+        H, W = self.input_resolution
+        B, L, C = x.shape
+        assert L == H * W, "input feature has wrong size"
+        x = x.view(B, H, W, C)
+        x = torch.cat([x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]], -1)
+        return self.reduction(self.norm(x.view(B, -1, 4 * C)))
+
+
+class MergeNeighboursReduceFirst(MergeNeighbours):
+    """The same merge, reduced before the norm (v2 order): the Linear sees the 4C features."""
+
+    def __init__(self, input_resolution=(4, 4), dim=8):
+        super().__init__(input_resolution, dim)
+        self.norm = nn.LayerNorm(2 * dim)
+
+    def forward(self, x):
+        H, W = self.input_resolution
+        B, L, C = x.shape
+        assert L == H * W, "input feature has wrong size"
+        x = x.view(B, H, W, C)
+        x = torch.cat([x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]], -1)
+        return self.norm(self.reduction(x.view(B, -1, 4 * C)))
+
+
+class FlatViewAttention(nn.Module):
+    """Attention that takes its sequence length from ``view(batch, -1, heads, d)``: a flat
+    (B, D) input runs as one token, and a softmax over one key is 1 whatever the input."""
+
+    def __init__(self, d_model=32, n_heads=4):
+        super().__init__()
+        self.n_heads = n_heads
+        self.W_Q = nn.Linear(d_model, d_model)
+        self.W_K = nn.Linear(d_model, d_model)
+        self.W_V = nn.Linear(d_model, d_model)
+
+    def forward(self, Q, K, V):
+        batch = Q.size(0)
+        q = self.W_Q(Q).view(batch, -1, self.n_heads, 8).transpose(1, 2)
+        k = self.W_K(K).view(batch, -1, self.n_heads, 8).transpose(1, 2)
+        v = self.W_V(V).view(batch, -1, self.n_heads, 8).transpose(1, 2)
+        attn = torch.softmax(q @ k.transpose(-1, -2), dim=-1)
+        return (attn @ v).transpose(1, 2).reshape(batch, -1, 32)
