@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from initlint.probe.loading import _instances
+from initlint.probe.notebook_loading import _instances
 from initlint.notebook import read_notebook
 
 IMPORTS = "import torch\nimport torch.nn as nn\nWIDTH = 256\ndevice = torch.device('cpu')\n"

@@ -14,7 +14,8 @@ from typing import Any
 from torch import nn
 
 from initlint.probe.construct import Built, BuildError, build
-from initlint.probe.loading import NotebookInstance, load_callable, notebook_instance
+from initlint.probe.loading import load_callable
+from initlint.probe.notebook_loading import NotebookInstance, notebook_instance
 
 
 def build_model(module: Any, name: str, overrides: dict[str, Any], factory: str | None = None,

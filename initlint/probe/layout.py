@@ -13,6 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+
+class LoadError(Exception):
+    """The target cannot be found or imported; the message says why."""
+
 #: files that mark a project's root folder
 PROJECT_MARKERS = (
     "pyproject.toml", "setup.py", "setup.cfg", ".git", "requirements.txt",

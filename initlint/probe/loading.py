@@ -5,31 +5,26 @@ directory. Two fallbacks keep real repositories importable: a file whose name co
 module already imported (``types.py``) is loaded by path under a private name, and a module whose
 package ``__init__.py`` fails (it imports an optional dependency) is imported below stand-in
 parent packages that skip those ``__init__`` files. A notebook runs only its definition cells'
-statements (imports, ``def``, ``class``, constants; notebook.py), never its training code.
+statements (notebook_loading.py), never its training code.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
-import linecache
 import os
 import sys
 import traceback
 import types
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from initlint.probe.guard import refuse_writes
-from initlint.probe.layout import Layout, layout_of
+from initlint.probe.layout import Layout, LoadError, layout_of
+from initlint.probe.notebook_loading import load_notebook
 from initlint.probe.scripts import failed_in_top_level, main_constants, script_definitions
 from initlint.probe.setup import run_definitions
 from initlint.probe.standins import stand_in_for
-
-
-class LoadError(Exception):
-    """The target cannot be found; the message says why."""
 
 
 def _put_on_path(paths) -> None:
@@ -327,87 +322,6 @@ def load_by_path(path: str, name: str | None = None):
     sys.modules[module_name] = module
     spec.loader.exec_module(module)
     return module
-
-
-def load_notebook(path: str) -> types.ModuleType:
-    """The definitions of the notebook at ``path`` as a module; tracebacks and ``inspect`` see
-    the notebook's code (its virtual module, line for line), and ``cell_of`` maps lines back."""
-    from initlint.notebook import NotebookError, definition_source
-
-    file = str(Path(path).resolve())
-    try:
-        source = definition_source(file)
-    except (NotebookError, SyntaxError, UnicodeDecodeError) as error:
-        raise LoadError(f"{Path(file).name}: {error}") from None
-    name = f"initlint_notebook_{abs(hash(file))}_{Path(file).stem}"
-    module = types.ModuleType(name)
-    module.__file__ = file
-    module.__initlint_skipped_cells__ = source.skipped  # type: ignore[attr-defined]
-    module.__initlint_instances__ = _instances(source.notebook)  # type: ignore[attr-defined]
-    sys.modules[name] = module
-    _NOTEBOOKS[file] = source.notebook
-    linecache.cache[file] = (len(source.text), None, source.text.splitlines(keepends=True), file)
-    exec(compile(source.text, file, "exec"), module.__dict__)  # noqa: S102 - the user's own notebook, asked for
-    return module
-
-
-@dataclass(frozen=True)
-class NotebookInstance:
-    """``model = Net(64, width=HIDDEN).to(device)`` in a cell that does not run: the class to
-    build and the arguments of its call, as source text (evaluated later where they can be)."""
-
-    cls: str
-    args: tuple[str, ...]
-    kwargs: tuple[tuple[str, str], ...]
-    cell: int
-
-
-def _instances(notebook: Any) -> dict[str, NotebookInstance]:
-    """Module-level ``NAME = Class(...)`` (possibly ``.to(...)``/``.cuda()`` after it) of a
-    notebook: static findings name these instances, and their cells are training code."""
-    import ast
-
-    try:
-        tree = ast.parse(notebook.text)
-    except (SyntaxError, ValueError):
-        return {}
-    found = {}
-    for statement in tree.body:
-        if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name)):
-            continue
-        call = statement.value
-        while isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Call):
-            call = call.func.value  # Net(...).to(device).eval() -> Net(...)
-        if isinstance(call, ast.Call) and isinstance(call.func, ast.Name):
-            found[statement.targets[0].id] = NotebookInstance(
-                call.func.id, tuple(ast.unparse(a) for a in call.args if not isinstance(a, ast.Starred)),
-                tuple((k.arg, ast.unparse(k.value)) for k in call.keywords if k.arg),
-                notebook.locate(statement.lineno)[0].number,
-            )
-    return found
-
-
-def notebook_instance(module: Any, name: str) -> NotebookInstance | None:
-    """The instance ``name`` of a notebook module's skipped code, if it is one."""
-    return getattr(module, "__initlint_instances__", {}).get(name)
-
-
-#: notebooks loaded in this process: file -> its Notebook (for cell numbers)
-_NOTEBOOKS: dict[str, Any] = {}
-
-
-def cell_of(file: str, line: int) -> tuple[int, int] | None:
-    """(cell number, line inside the cell) of a line of a loaded notebook's code, else None."""
-    notebook = _NOTEBOOKS.get(file)
-    if notebook is None:
-        return None
-    cell, inner = notebook.locate(line)
-    return cell.number, inner
-
-
-def skipped_cells(module: Any) -> tuple[int, ...]:
-    """The cells of a notebook module that held code other than definitions (not run)."""
-    return tuple(getattr(module, "__initlint_skipped_cells__", ()))
 
 
 def load_callable(spec: str) -> Callable[..., Any]:

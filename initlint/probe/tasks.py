@@ -32,7 +32,7 @@ def one_line(error: BaseException) -> str:
 def user_frame(error: BaseException) -> str:
     """`` (at model.py:12)`` for the innermost frame outside torch and initlint
     (`` (at model.ipynb:cell 3:5)`` in a notebook)."""
-    from initlint.probe.loading import cell_of
+    from initlint.probe.notebook_loading import cell_of
 
     for frame in reversed(traceback.extract_tb(error.__traceback__)):
         name = frame.filename.replace(os.sep, "/")
@@ -44,7 +44,7 @@ def user_frame(error: BaseException) -> str:
 
 
 def _load_notes(module: Any) -> list[str]:
-    from initlint.probe.loading import skipped_cells
+    from initlint.probe.notebook_loading import skipped_cells
 
     notes = [f"import: ran only the definitions of {where}, whose top-level code failed"
              for where in getattr(module, "__initlint_repaired__", ())]

@@ -1,0 +1,98 @@
+"""Loading a notebook's definitions as a module inside a task child.
+
+Only its definition cells' statements run (imports, ``def``, ``class``, constants; notebook.py),
+never its training code. Model instances that skipped cells create (``model = Net(64)``) are
+kept as source text so the probe can build them, and lines map back to cells for errors.
+"""
+
+from __future__ import annotations
+
+import linecache
+import sys
+import types
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from initlint.probe.layout import LoadError
+
+
+def load_notebook(path: str) -> types.ModuleType:
+    """The definitions of the notebook at ``path`` as a module; tracebacks and ``inspect`` see
+    the notebook's code (its virtual module, line for line), and ``cell_of`` maps lines back."""
+    from initlint.notebook import NotebookError, definition_source
+
+    file = str(Path(path).resolve())
+    try:
+        source = definition_source(file)
+    except (NotebookError, SyntaxError, UnicodeDecodeError) as error:
+        raise LoadError(f"{Path(file).name}: {error}") from None
+    name = f"initlint_notebook_{abs(hash(file))}_{Path(file).stem}"
+    module = types.ModuleType(name)
+    module.__file__ = file
+    module.__initlint_skipped_cells__ = source.skipped  # type: ignore[attr-defined]
+    module.__initlint_instances__ = _instances(source.notebook)  # type: ignore[attr-defined]
+    sys.modules[name] = module
+    _NOTEBOOKS[file] = source.notebook
+    linecache.cache[file] = (len(source.text), None, source.text.splitlines(keepends=True), file)
+    exec(compile(source.text, file, "exec"), module.__dict__)  # noqa: S102 - the user's own notebook, asked for
+    return module
+
+
+@dataclass(frozen=True)
+class NotebookInstance:
+    """``model = Net(64, width=HIDDEN).to(device)`` in a cell that does not run: the class to
+    build and the arguments of its call, as source text (evaluated later where they can be)."""
+
+    cls: str
+    args: tuple[str, ...]
+    kwargs: tuple[tuple[str, str], ...]
+    cell: int
+
+
+def _instances(notebook: Any) -> dict[str, NotebookInstance]:
+    """Module-level ``NAME = Class(...)`` (possibly ``.to(...)``/``.cuda()`` after it) of a
+    notebook: static findings name these instances, and their cells are training code."""
+    import ast
+
+    try:
+        tree = ast.parse(notebook.text)
+    except (SyntaxError, ValueError):
+        return {}
+    found = {}
+    for statement in tree.body:
+        if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name)):
+            continue
+        call = statement.value
+        while isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Call):
+            call = call.func.value  # Net(...).to(device).eval() -> Net(...)
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Name):
+            found[statement.targets[0].id] = NotebookInstance(
+                call.func.id, tuple(ast.unparse(a) for a in call.args if not isinstance(a, ast.Starred)),
+                tuple((k.arg, ast.unparse(k.value)) for k in call.keywords if k.arg),
+                notebook.locate(statement.lineno)[0].number,
+            )
+    return found
+
+
+def notebook_instance(module: Any, name: str) -> NotebookInstance | None:
+    """The instance ``name`` of a notebook module's skipped code, if it is one."""
+    return getattr(module, "__initlint_instances__", {}).get(name)
+
+
+#: notebooks loaded in this process: file -> its Notebook (for cell numbers)
+_NOTEBOOKS: dict[str, Any] = {}
+
+
+def cell_of(file: str, line: int) -> tuple[int, int] | None:
+    """(cell number, line inside the cell) of a line of a loaded notebook's code, else None."""
+    notebook = _NOTEBOOKS.get(file)
+    if notebook is None:
+        return None
+    cell, inner = notebook.locate(line)
+    return cell.number, inner
+
+
+def skipped_cells(module: Any) -> tuple[int, ...]:
+    """The cells of a notebook module that held code other than definitions (not run)."""
+    return tuple(getattr(module, "__initlint_skipped_cells__", ()))
