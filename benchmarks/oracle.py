@@ -610,6 +610,9 @@ def main() -> None:
                         "failed to import, and measure again the corpus models that failed (the rest stays stored)")
     parser.add_argument("--retry-stage", action="append", default=[], metavar="STAGE",
                         help="with --retry-failed: only the failures of this stage (import, build, input, forward, timeout)")
+    parser.add_argument("--only", action="append", default=[], metavar="PREFIX",
+                        help="run only the tasks whose key starts with PREFIX (with --again: one model of a "
+                        "registry without measuring the rest of it)")
     parser.add_argument("--again", action="append", default=[], metavar="PREFIX",
                         help="measure again the stored models whose key starts with PREFIX (torchvision|fcn_)")
     args = parser.parse_args()
@@ -660,6 +663,8 @@ def main() -> None:
         if "timm" in sources:
             index, count = (int(n) for n in args.shard.split("/"))
             keyed += timm_tasks(options, (index, count))
+        if args.only:
+            keyed = [(key, task) for key, task in keyed if key.startswith(tuple(args.only))]
         run_tasks(keyed, RESULTS, results, options, "models")
     if args.no_report:
         return

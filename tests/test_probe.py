@@ -156,7 +156,8 @@ def test_every_fault_of_user_code_is_one_error_and_the_run_goes_on(probed):
     got = {f["line"]: (f["probe"]["status"], f["probe"].get("reason", f["probe"].get("measured"))) for f in findings}
     # a package that is not installed, imported at the top and never used by the model, gets a
     # stand-in (probe/standins.py): the model is measured, and a use of it would be the error
-    assert got[10] == ("confirmed", "measured signal variance x2.1e5 per layer (std x460) on fc; predicted x2.1e5")
+    assert got[10] == ("confirmed", "measured signal variance x2.1e5 per layer (std x460) on fc; predicted x2.1e5; its file "
+                       "was imported with a stand-in for a module that is not installed, unused by the model")
     assert got[14][0] == "confirmed"
     assert got[24] == ("error", "build: ValueError: checkpoint not found (at faults.py:26)")
     assert got[36][0] == "error" and got[36][1].startswith("forward: RuntimeError: shape '[3, -1, 7]' is invalid")

@@ -20,6 +20,7 @@ from typing import Any
 
 from initlint.findings import Finding
 from initlint.probe.report import LayerStats, ModelReport
+from initlint.probe.standins import STAND_IN_NOTE
 from initlint.theory import format_number as fmt
 
 _SATURATION_KEYS = {"tanh": "tanh", "sigmoid": "sigmoid"}
@@ -65,6 +66,15 @@ OFF_SCALE = 1e6
 
 
 def confirm(finding: Finding, report: ModelReport) -> dict[str, Any]:
+    """The finding's status against ``report``; a measurement of a file imported with stand-ins
+    for modules that are not installed says so (the model ran without them)."""
+    result = _confirm(finding, report)
+    if "measured" in result and any(STAND_IN_NOTE in note for note in report.notes):
+        result["measured"] += "; its file was imported with a stand-in for a module that is not installed, unused by the model"
+    return result
+
+
+def _confirm(finding: Finding, report: ModelReport) -> dict[str, Any]:
     prediction = finding.prediction
     if prediction.raises is not None:
         return status("refuted", "the model was built without an error")

@@ -21,6 +21,10 @@ import types
 from pathlib import Path
 
 
+#: how a model report's note says that a stand-in was used (confirm.py repeats it on findings)
+STAND_IN_NOTE = "a stand-in that fails when used took its place"
+
+
 class MissingModuleError(ModuleNotFoundError):
     """A stand-in was used: the model needs the missing module."""
 
@@ -118,7 +122,7 @@ def stand_in_for(error: BaseException, root: str) -> str | None:
     if _FINDER not in sys.meta_path:
         sys.meta_path.append(_FINDER)
     file, line = where
-    return (f"import: `{missing}` {what}; a stand-in that fails when used took its place "
+    return (f"import: `{missing}` {what}; {STAND_IN_NOTE} "
             f"(imported at {Path(file).name}:{line}, and nothing the model ran used it)")
 
 
