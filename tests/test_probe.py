@@ -98,7 +98,8 @@ def test_the_same_seed_gives_the_same_numbers():
 @pytest.fixture
 def probed(cli):
     def run(paths, *options, cwd=ROOT):
-        result = cli(["--no-cache", "--format", "json", "--probe", "--device", "cpu", *options, *paths], cwd)
+        # a fixed batch: measured numbers depend on the sample, the default batch on the time budget
+        result = cli(["--no-cache", "--format", "json", "--probe", "--device", "cpu", "--probe-batch", "64", *options, *paths], cwd)
         return result, json.loads(result.stdout or "[]")
 
     return run
@@ -202,7 +203,7 @@ def test_legitimate_models_get_no_verdict(cli):
 
 
 def test_probe_command_text_and_errors(cli, tmp_path):
-    result = cli(["probe", "--device", "cpu", "examples/seed_models.py:UnstableModel"], ROOT)
+    result = cli(["probe", "--device", "cpu", "--probe-batch", "64", "examples/seed_models.py:UnstableModel"], ROOT)
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
     assert lines[2].split() == ["layer", "type", "out", "std", "gain", "signal", "grad/w", "sat", "%", "dead", "%"]

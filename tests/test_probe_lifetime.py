@@ -164,7 +164,7 @@ def test_a_model_that_changes_the_worker_does_not_change_the_next_one(tmp_path):
     (tmp_path / "b.py").write_text(VICTIM)
     done = subprocess.run(
         [sys.executable, "-m", "initlint", "--no-cache", "--probe", "--device", "cpu",
-         "--probe-workers", "1", "--format", "json", "a.py", "b.py"],
+         "--probe-workers", "1", "--probe-batch", "64", "--format", "json", "a.py", "b.py"],
         cwd=tmp_path, capture_output=True, text=True, timeout=600,
     )
     entries = {(e["path"], e["line"]): e["probe"] for e in json.loads(done.stdout)}

@@ -82,7 +82,7 @@ def test_instances_of_skipped_cells_name_their_class_and_arguments(deep):
 @pytest.mark.probe
 def test_probe_confirms_a_notebook_finding_without_running_training_cells(cli, deep):
     pytest.importorskip("torch")
-    result = cli(["--no-cache", "--format", "json", "--probe", "--device", "cpu", "--select", "IL2", "deep.ipynb"], deep.parent)
+    result = cli(["--no-cache", "--format", "json", "--probe", "--device", "cpu", "--probe-batch", "64", "--select", "IL2", "deep.ipynb"], deep.parent)
     findings = json.loads(result.stdout)
     assert [(f["code"], f["cell"], f["line"], f["probe"]["status"]) for f in findings] == [("IL203", 3, 6, "confirmed")]
     # built from cell 6's call, Deep(64, width=WIDTH): fan-in 64 into the first layer
@@ -94,7 +94,7 @@ def test_probe_confirms_a_notebook_finding_without_running_training_cells(cli, d
 def test_probe_all_measures_notebook_classes_and_names_cells(cli, deep):
     pytest.importorskip("torch")
     before = sorted(p.name for p in deep.parent.iterdir())
-    result = cli(["--no-cache", "--format", "json", "--probe=all", "--device", "cpu", "deep.ipynb"], deep.parent)
+    result = cli(["--no-cache", "--format", "json", "--probe=all", "--device", "cpu", "--probe-batch", "64", "deep.ipynb"], deep.parent)
     findings = json.loads(result.stdout)
     got = [(f["code"], f["cell"], f["line"], f["column"], f["probe"]["status"]) for f in findings]
     # Deep's vanishing is explained by the static IL203 on its instance `model`: no IL902 of its own
