@@ -19,6 +19,7 @@ from initlint.model.interp.calls import Builtin, Calls
 from initlint.model.interp.containers import Containers
 from initlint.model.interp.context import STEP_BUDGET, BudgetExceeded, Event, Frame, InitRecord, Lazy
 from initlint.model.interp.expressions import Expressions
+from initlint.model.interp.operators import Operators
 from initlint.model.interp.externals import GRAD_CONTEXTS, Externals, library_module, library_name
 from initlint.model.interp.flow_ops import FlowOps
 from initlint.model.interp.hf import HuggingFace
@@ -48,7 +49,7 @@ from initlint.model.values import (
 )
 
 
-class Evaluator(Expressions, Statements, Calls, Objects, Containers, Types, Methods, Layers, TensorOps, FlowOps, Externals, HuggingFace, TimmModels):
+class Evaluator(Expressions, Operators, Statements, Calls, Objects, Containers, Types, Methods, Layers, TensorOps, FlowOps, Externals, HuggingFace, TimmModels):
     """See the module docstring."""
 
     def __init__(self, project: Project, grad_known: bool = True, budget: int = STEP_BUDGET) -> None:

@@ -29,7 +29,7 @@ from initlint.model.interp.context import (
     truth,
 )
 from initlint.model.interp.branches import MISSING as _MISSING, Branches
-from initlint.model.interp.expressions import augmented
+from initlint.model.interp.operators import augmented
 from initlint.model.values import UNKNOWN, ListObj, Place, Signal, Tensor, is_number
 
 if TYPE_CHECKING:

@@ -1,0 +1,189 @@
+"""Python's operators on evaluated values: arithmetic, comparison, identity, equality, membership.
+
+Each computes what Python would on the values of values.py, where Python's answer does not
+depend on anything unmodelled; otherwise UNKNOWN (or None for a truth that is not decided). A
+Sym stays symbolic through arithmetic (``4 * hidden``), so messages can name the size a finding
+depends on.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from typing import TYPE_CHECKING, Any
+
+import libcst as cst
+
+from initlint.model.interp.context import Frame
+from initlint.model.values import UNKNOWN, DictObj, External, ListObj, Signal, Sym, Tensor, is_number
+
+if TYPE_CHECKING:
+    from initlint.model.interp.machine import Evaluator
+
+_BINARY = {
+    cst.Add: operator.add, cst.Subtract: operator.sub, cst.Multiply: operator.mul,
+    cst.Divide: operator.truediv, cst.FloorDivide: operator.floordiv, cst.Modulo: operator.mod,
+    cst.Power: operator.pow, cst.BitAnd: operator.and_, cst.BitOr: operator.or_,
+    cst.BitXor: operator.xor, cst.LeftShift: operator.lshift, cst.RightShift: operator.rshift,
+    cst.MatrixMultiply: None,
+}
+_AUGMENTED = {
+    cst.AddAssign: cst.Add, cst.SubtractAssign: cst.Subtract, cst.MultiplyAssign: cst.Multiply,
+    cst.DivideAssign: cst.Divide, cst.FloorDivideAssign: cst.FloorDivide,
+    cst.ModuloAssign: cst.Modulo, cst.PowerAssign: cst.Power, cst.BitAndAssign: cst.BitAnd,
+    cst.BitOrAssign: cst.BitOr, cst.BitXorAssign: cst.BitXor, cst.MatrixMultiplyAssign: cst.MatrixMultiply,
+    cst.LeftShiftAssign: cst.LeftShift, cst.RightShiftAssign: cst.RightShift,
+}
+_COMPARE = {
+    cst.Equal: operator.eq, cst.NotEqual: operator.ne, cst.LessThan: operator.lt,
+    cst.LessThanEqual: operator.le, cst.GreaterThan: operator.gt, cst.GreaterThanEqual: operator.ge,
+}
+#: integers beyond this are kept as UNKNOWN: sizes are never that large, and float() overflows
+HUGE = 10**18
+
+
+def augmented(operator_node: cst.BaseAugOp) -> type:
+    return _AUGMENTED[type(operator_node)]
+
+
+def _is_count(value: Any) -> bool:
+    """An int a str can be repeated by (``'x' * 0.5`` raises in Python: not a value)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_plain(value: Any) -> bool:
+    return value is None or isinstance(value, (bool, int, float, str))
+
+
+class Operators:
+    """Python's operators on evaluated values: arithmetic, comparisons, identity, equality,
+    membership. Decided where Python would decide; UNKNOWN (or None) where it cannot."""
+
+    def binop(self: "Evaluator", op: type, left: Any, right: Any, node: cst.CSTNode, frame: Frame) -> Any:
+        """``left op right`` on evaluated values."""
+        if isinstance(left, (Signal, Tensor)) or isinstance(right, (Signal, Tensor)):
+            return self.tensor_binop(op, left, right, node, frame)
+        if isinstance(left, Sym) or isinstance(right, Sym):
+            if (is_number(left) or isinstance(left, Sym)) and (is_number(right) or isinstance(right, Sym)):
+                return Sym(frame.source.code(node))
+            return UNKNOWN
+        function = _BINARY.get(op)
+        if function is None:
+            return UNKNOWN
+        if is_number(left) and is_number(right) or isinstance(left, bool) or isinstance(right, bool):
+            if not (is_plain(left) and is_plain(right)):
+                return UNKNOWN
+            if op is cst.Power and (not is_number(right) or abs(right) > 64 or abs(left) > 1e6):
+                return UNKNOWN
+            if op in (cst.LeftShift,) and is_number(right) and right > 64:
+                return UNKNOWN
+            try:
+                value = function(left, right)
+            except (ArithmeticError, ValueError, TypeError):
+                return UNKNOWN
+            if isinstance(value, float) and not math.isfinite(value):
+                return UNKNOWN
+            if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= HUGE:
+                return UNKNOWN
+            return value
+        if isinstance(left, str) and (isinstance(right, str) and op is cst.Add or _is_count(right) and op is cst.Multiply and 0 <= right < 1000):
+            return function(left, right)
+        if isinstance(left, str) and op is cst.Modulo:
+            try:
+                return left % right if is_plain(right) or isinstance(right, tuple) and all(map(is_plain, right)) else UNKNOWN
+            except (TypeError, ValueError):
+                return UNKNOWN
+        if isinstance(left, tuple) and isinstance(right, tuple) and op is cst.Add:
+            return left + right
+        if isinstance(left, tuple) and is_number(right) and op is cst.Multiply and 0 <= right <= 64:
+            return left * int(right)
+        if isinstance(left, ListObj) and isinstance(right, ListObj) and op is cst.Add:
+            repeat = 1 if not (left.template or right.template) else UNKNOWN
+            return ListObj([*left.items, *right.items], repeat)
+        if isinstance(left, ListObj) and is_number(right) and op is cst.Multiply and not left.template:
+            if 0 <= right <= 64:
+                return ListObj(left.items * int(right))
+            return ListObj(list(left.items), right if len(left.items) == 1 else UNKNOWN)
+        return UNKNOWN
+
+    def compare(self: "Evaluator", op: type, left: Any, right: Any) -> Any:
+        """True/False when decided, else UNKNOWN."""
+        if op in (cst.Is, cst.IsNot):
+            decided = self.identical(left, right)
+            if decided is None:
+                return UNKNOWN
+            return decided if op is cst.Is else not decided
+        if op in (cst.In, cst.NotIn):
+            decided = self.contains(right, left)
+            if decided is None:
+                return UNKNOWN
+            return decided if op is cst.In else not decided
+        function = _COMPARE.get(op)
+        if function is None:
+            return UNKNOWN
+        if op in (cst.Equal, cst.NotEqual):
+            decided = self.equal(left, right)
+            if decided is None:
+                return UNKNOWN
+            return decided if op is cst.Equal else not decided
+        if (is_number(left) or isinstance(left, bool)) and (is_number(right) or isinstance(right, bool)):
+            return function(left, right)
+        if isinstance(left, str) and isinstance(right, str) or isinstance(left, tuple) and isinstance(right, tuple) and all(map(is_plain, left + right)):
+            try:
+                return function(left, right)
+            except TypeError:
+                return UNKNOWN
+        return UNKNOWN
+
+    def identical(self, left: Any, right: Any) -> bool | None:
+        if left is UNKNOWN or right is UNKNOWN or isinstance(left, Sym) or isinstance(right, Sym):
+            return None
+        if is_plain(left) and is_plain(right):
+            return type(left) is type(right) and left == right
+        if isinstance(left, External) and isinstance(right, External):
+            return left.name == right.name
+        return left is right
+
+    def equal(self: "Evaluator", left: Any, right: Any) -> bool | None:
+        if left is UNKNOWN or right is UNKNOWN or isinstance(left, Sym) or isinstance(right, Sym):
+            return None
+        if is_plain(left) and is_plain(right):
+            return left == right
+        if isinstance(left, tuple) and isinstance(right, tuple):
+            if len(left) != len(right):
+                return False
+            results = [self.equal(a, b) for a, b in zip(left, right)]
+            if False in results:
+                return False
+            return None if None in results else True
+        classes = self.class_equality(left, right)
+        if classes is not None:
+            return classes
+        if isinstance(left, (Signal, Tensor)) or isinstance(right, (Signal, Tensor)):
+            return None
+        if isinstance(left, (ListObj, DictObj)) or isinstance(right, (ListObj, DictObj)):
+            if is_plain(left) or is_plain(right):
+                return False
+            return True if left is right else None
+        if is_plain(left) or is_plain(right):
+            return False  # a module, function or class never equals a number or a string
+        return True if left is right else None
+
+    def contains(self: "Evaluator", container: Any, item: Any) -> bool | None:
+        if isinstance(container, str) and isinstance(item, str):
+            return item in container
+        if isinstance(container, (tuple, ListObj)):
+            items = container if isinstance(container, tuple) else container.items
+            if isinstance(container, ListObj) and container.template:
+                return None
+            results = [self.equal(item, element) for element in items]
+            if True in results:
+                return True
+            return None if None in results else False
+        if isinstance(container, DictObj):
+            if not is_plain(item):
+                return None
+            if item in container.items:
+                return True
+            return None if container.open else False
+        return None
