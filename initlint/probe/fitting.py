@@ -29,13 +29,13 @@ from initlint.probe.reshaping import (
     channel_repairs, consistent_repairs, hidden_repairs, mask_broadcast_repairs, mask_repairs, rank_repairs, view_repairs,
     with_rank,
 )
+from initlint.probe.shape_errors import BROADCAST, MATMUL
 from initlint.probe.size_asserts import assert_size_repairs, repeat_rank_repairs
 from initlint.probe.tracing import LeafCall, Trace, traced_forward
 
 _UNPACK = re.compile(r"(?:not enough|too many) values to unpack \(expected (\d+)")
 #: trial batch: 3, so that ``a, b = x`` of a tensor fails instead of splitting the batch in two
 TRIAL_BATCH = 3
-_MAT = re.compile(r"shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)")
 
 
 def _labels(specs: list[ArgSpec]) -> dict[str, str]:
@@ -267,7 +267,7 @@ def _candidates(specs: list[ArgSpec], error: BaseException, trace: Trace | None,
                     parts[index] = replace(fixed, name=spec.parts[index].name)
                     yield _swap(specs, replace(spec, parts=tuple(parts)))
     yield from _broadcast_fixes(specs, trace, message)
-    mat = _MAT.search(message)
+    mat = MATMUL.search(message)
     for name in blamed:
         spec = by_name[name]
         if mat and spec.kind == "float" and len(spec.shape) == 1:
@@ -312,7 +312,7 @@ def _broadcast_fixes(specs: list[ArgSpec], trace: Trace | None, message: str):
     """``x + self.zero_in(hint)``: a raw argument whose one dimension differs from the other
     operand's takes that size (channels, lengths)."""
     op = trace.failed_op if trace is not None else None
-    match = re.search(r"size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\) at non-singleton dimension (\d+)", message)
+    match = BROADCAST.search(message)
     if op is None or not match or len(op.shapes) < 2:
         return
     by_name = {s.name: s for s in specs}

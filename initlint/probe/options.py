@@ -24,7 +24,6 @@ max-dead = 0.5
 
 from __future__ import annotations
 
-import math
 import re
 from pathlib import Path
 from typing import Any

@@ -16,6 +16,7 @@ from torch import nn
 
 from initlint.probe.inputs import SEQUENCE, ArgSpec
 from initlint.probe.ranks import Rank
+from initlint.probe.shape_errors import BROADCAST, CHANNELS
 from initlint.probe.tracing import LeafCall
 
 _GOT_NDIM = [  # (pattern, how to read the rank the op needs)
@@ -31,7 +32,6 @@ _GOT_NDIM = [  # (pattern, how to read the rank the op needs)
     (re.compile(r"input\.dim\(\) = \d is not equal to len\(dims\) = (\d)"), lambda m: int(m.group(1))),
     (re.compile(r"Dimension out of range \(expected to be in range of \[-\d+, \d+\], but got (\d)\)"), lambda m: int(m.group(1)) + 1),
 ]
-_CHANNELS = re.compile(r"expected input\[(\d+(?:, \d+)*)\] to have (\d+) channels, but got (\d+) channels")
 _VIEW = re.compile(r"shape '\[(-?\d+(?:, -?\d+)*)\]' is invalid for input of size (\d+)")
 _HIDDEN = re.compile(r"Expected hidden size \((\d+), (\d+), (\d+)\)")
 
@@ -110,7 +110,7 @@ def rank_repairs(specs: list[ArgSpec], blamed: list[str], message: str, ranks: d
 def channel_repairs(specs: list[ArgSpec], blamed: list[str], message: str, batch: int):
     """``expected input[3, 64, 32, 32] to have 12 channels, but got 64``: an argument fed raw
     to that convolution takes 12 channels."""
-    match = _CHANNELS.search(message)
+    match = CHANNELS.search(message)
     if not match:
         return
     seen = tuple(int(n) for n in match.group(1).split(", "))
@@ -201,12 +201,11 @@ def view_repairs(specs: list[ArgSpec], blamed: list[str], message: str):
                     yield [replace(spec, shape=shape, why="the size forward reshapes it to") if s is spec else s for s in specs]
 
 
-_BROADCAST = re.compile(r"size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\) at non-singleton dimension (\d+)")
 
 
 def mask_broadcast_repairs(specs: list[ArgSpec], message: str, op) -> list:
     """A mask-named argument combined with data of another size takes the data's shape."""
-    if op is None or not _BROADCAST.search(message) or len(op.shapes) < 2:
+    if op is None or not BROADCAST.search(message) or len(op.shapes) < 2:
         return
     by_name = {s.name: s for s in specs}
     for index, labels in enumerate(op.labels[:2]):
