@@ -403,10 +403,14 @@ def corpus_coverage(listings: dict[str, dict], results: dict[str, dict]) -> dict
     counts them), how many were built and run (directly or by a factory of their file), and for
     each of the rest the reason: its file's import error, its own task's error, or not listed."""
     from initlint.probe.candidates import module_classes, read_text
+    from initlint.probe.classes_run import ClassRun
 
     files = sorted(str(p) for p in corpus_dir().rglob("*.py") if "/." not in str(p))
     classes = module_classes({f: read_text(f) for f in files})
     built: set[tuple[str, str]] = set()
+    #: classes a measured model ran (classes_run.py): False when its forward ran, True when only
+    #: as the base class of one that did
+    ran: dict[tuple[str, str], bool] = {}
     errors: dict[tuple[str, str], str] = {}
     for key, item in results.items():
         if not key.startswith("corpus|"):
@@ -416,10 +420,14 @@ def corpus_coverage(listings: dict[str, dict], results: dict[str, dict]) -> dict
         info = result.get("model") or {}
         if result.get("ok") and info.get("file"):
             built.add((str(Path(info["file"]).resolve()), info.get("class")))
+            for entry in result.get("ran") or ():
+                run = ClassRun.from_dict(entry)
+                where = (str(Path(run.file).resolve()), run.name)
+                ran[where] = ran.get(where, True) and run.base
         elif not result.get("ok"):
             errors[(path, name)] = f"{result.get('stage', '?')}: {_kind(result.get('error', ''))}"
     reasons: collections.Counter = collections.Counter()
-    total = done = 0
+    total = done = inside = bases = 0
     for path, defs in classes.items():
         listing = listings.get(f"list|{path}", {}).get("result", {})
         if not listing.get("ok") and listings.get(f"defs|{path}", {}).get("result", {}).get("ok"):
@@ -427,9 +435,16 @@ def corpus_coverage(listings: dict[str, dict], results: dict[str, dict]) -> dict
         listed = {entry["name"] for entry in listing.get("models", [])} if listing.get("ok") else set()
         for definition in defs:
             total += 1
-            if (str(Path(path).resolve()), definition.name) in built:
+            where = (str(Path(path).resolve()), definition.name)
+            if where in built:
                 done += 1
-            elif not listing:
+                continue
+            if ran.get(where) is False:
+                done += 1
+                inside += 1
+                continue
+            bases += ran.get(where) is True
+            if not listing:
                 reasons["file not listed (no torch/nn./Module in its text)"] += 1
             elif not listing.get("ok"):
                 reasons[f"import of its file: {_kind(listing.get('error', ''))}"] += 1
@@ -439,7 +454,7 @@ def corpus_coverage(listings: dict[str, dict], results: dict[str, dict]) -> dict
                 reasons["listed, but no stored measurement (the run stopped before it; resume to measure)"] += 1
             else:
                 reasons["not a model of the imported module (defined under a condition, or not an nn.Module there)"] += 1
-    return {"classes": total, "built": done, "files": len(files), "reasons": reasons}
+    return {"classes": total, "built": done, "inside": inside, "bases": bases, "files": len(files), "reasons": reasons}
 
 
 #: small repositories on which the oracle also runs the command a user would
@@ -542,7 +557,9 @@ def write_report(results, listings, findings, started: float) -> None:
         "",
         f"{coverage['built']} of {coverage['classes']} nn.Module classes in {coverage['files']} files of "
         f"../shared/corpus were built and run ({100 * coverage['built'] / max(1, coverage['classes']):.0f}%; "
-        "a class counts when the probe built it directly or a factory of its file did).",
+        "a class counts when the probe built it directly, a factory of its file did, or a measured model ran its "
+        f"forward: {coverage['inside']} were counted only that way). {coverage['bases']} more of the rest ran only "
+        "as the base class of a measured class and are not counted.",
         "",
         "Top reasons for the rest (per class: its file's import error, or its own task's error; numbers replaced by N):",
         "",
@@ -615,6 +632,9 @@ def main() -> None:
                         "registry without measuring the rest of it)")
     parser.add_argument("--again", action="append", default=[], metavar="PREFIX",
                         help="measure again the stored models whose key starts with PREFIX (torchvision|fcn_)")
+    parser.add_argument("--again-measured", action="append", default=[], metavar="PREFIX",
+                        help="measure again the stored models whose key starts with PREFIX that were measured "
+                        "(after a change to what a measurement records; the failures stay stored)")
     args = parser.parse_args()
     global RESULTS, LISTINGS
     if args.store:
@@ -640,6 +660,9 @@ def main() -> None:
             del results[key]
     for prefix in args.again:
         for key in [k for k in results if k.startswith(prefix)]:
+            del results[key]
+    for prefix in args.again_measured:
+        for key in [k for k in results if k.startswith(prefix) and results[k]["result"].get("ok")]:
             del results[key]
     if args.relist:
         listings = {k: v for k, v in listings.items() if v["result"].get("ok")}

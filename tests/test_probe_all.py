@@ -369,3 +369,77 @@ def test_a_script_that_saves_and_downloads_at_import_leaves_the_tree_unchanged(c
         "script: ran only its definitions (imports, def, class, constants), since its top-level code raised PermissionError at line 24;"
     )
     assert _tree(root) == before
+
+
+WRAPPERS = '''
+import torch.nn as nn
+
+
+class PreNorm(nn.Module):
+    def __init__(self, dim, fn):
+        super().__init__()
+        self.norm = nn.LayerNorm(dim)
+        self.fn = fn
+
+    def forward(self, x):
+        return self.fn(self.norm(x))
+
+
+class Base(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        raise NotImplementedError
+
+
+class FeedForward(Base):
+    def __init__(self, dim):
+        super().__init__(dim)
+        self.fc = nn.Linear(dim, dim)
+
+    def forward(self, x):
+        return self.fc(x).relu()
+
+
+class Tower(nn.Module):
+    def __init__(self, dim=32, depth=2):
+        super().__init__()
+        self.layers = nn.ModuleList([PreNorm(dim, FeedForward(dim)) for _ in range(depth)])
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = x + layer(x)
+        return x
+
+
+class Wrapper(nn.Module):
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x):
+        return self.fn(x)
+'''
+
+
+def test_a_class_built_and_run_inside_a_measured_model_counts_and_costs_no_line(cli, tmp_path):
+    """PreNorm needs a module to wrap, so it cannot be built alone, but Tower builds and runs
+    it; Base's own forward raises, and its code ran only as FeedForward's base, which the line
+    says; Wrapper ran nowhere."""
+    (tmp_path / "blocks.py").write_text(WRAPPERS)
+    result = cli(["--no-cache", "--probe=all", "--device", "cpu", "--probe-batch", "64", "blocks.py"], tmp_path)
+    lines = result.stderr.splitlines()
+    assert lines[0] == (
+        "initlint: blocks.py:15: Base: not probed (its code ran as a base class of FeedForward, which was measured; "
+        "on its own: forward: NotImplementedError (at blocks.py:21); the probe fed x=Bx64 float32; "
+        "pass --probe-input x=SHAPE[:dtype])"
+    )
+    assert lines[1].startswith("initlint: blocks.py:44: Wrapper: not probed (build: the constructor needs `fn`")
+    assert lines[-1] == (
+        "initlint: probe: 2 of 5 models measured; 3 of 5 nn.Module classes built and run "
+        "(1 of them inside another model); 2 not probed"
+    )
+    assert not any("PreNorm" in line for line in lines)
+    assert result.exit_code == 0

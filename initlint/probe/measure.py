@@ -20,6 +20,7 @@ import torch
 import torch.autograd.forward_ad as fwAD
 from torch import nn
 
+from initlint.probe.classes_run import forwards_seen
 from initlint.probe.recording import ActivationSpy, Recorder
 from initlint.probe.report import LayerStats, ModelReport
 from initlint.probe.stats import layer_stats
@@ -57,13 +58,15 @@ def measure(
     norm_eval: bool = False,
     notes: list[str] | None = None,
     data_arg: int = 0,
+    called: set[type] | None = None,
 ) -> ModelReport:
     """Measure ``model`` on ``example_input`` (a tensor or a tuple of positional arguments) and
     ``example_kwargs``. The forward, JVP and backward pass are the measurement; the SGD steps and
     the learning rate are optional: when one fails or passes ``deadline`` (a
     ``time.monotonic()`` value) the report says why and keeps the rest. ``norm_eval`` measures
     BatchNorm with its running statistics (sizing.py decides). ``data_arg``: the positional
-    argument the signal starts from (not an RNN's initial state that comes first)."""
+    argument the signal starts from (not an RNN's initial state that comes first). ``called``
+    receives the class of every module the first forward ran (classes_run.py)."""
     started = time.perf_counter()
     torch.manual_seed(seed)
     model = model.to(device)
@@ -87,7 +90,7 @@ def measure(
     forward_started = time.monotonic()
     try:
         torch.manual_seed(seed)
-        with ActivationSpy(recorder):
+        with ActivationSpy(recorder), forwards_seen(called if called is not None else set()):
             output = first_tensor(call())
         if output is None:
             raise RuntimeError("forward returned no tensor")

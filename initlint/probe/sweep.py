@@ -8,12 +8,13 @@ their findings name outside the listing (module-level instances) are measured to
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
 from initlint.findings import Finding
 from initlint.probe.candidates import Definition, definitions_of, module_classes, read_text
+from initlint.probe.classes_run import ClassRun
 from initlint.probe.measured import measured_findings
 from initlint.probe.runner import ProbeOptions, _apply, _results, check_limits, group_findings
 
@@ -28,6 +29,8 @@ class Unprobed:
     reason: str
     #: in a notebook, the cell (``line`` is then the line inside it)
     cell: int | None = None
+    #: an nn.Module class of the file (not a factory or a module-level instance)
+    is_class: bool = False
 
     def text(self) -> str:
         where = f"{self.path}:cell {self.cell}:{self.line}" if self.cell is not None else f"{self.path}:{self.line}"
@@ -49,15 +52,18 @@ class Sweep:
     findings: list[Finding] = field(default_factory=list)
     unprobed: list[Unprobed] = field(default_factory=list)
     runs: list[ModelRun] = field(default_factory=list)
-    #: nn.Module classes seen, and those built and run (directly or by a factory of their file)
+    #: nn.Module classes seen, and those built and run (directly, by a factory of their file, or
+    #: inside another measured model: ``inside`` of them)
     classes: int = 0
     built: int = 0
+    inside: int = 0
 
     def summary(self) -> str:
         measured = sum(1 for run in self.runs if run.result.get("ok"))
+        inside = f" ({self.inside} of them inside another model)" if self.inside else ""
         return (
             f"probe: {measured} of {len(self.runs)} models measured; {self.built} of {self.classes} "
-            f"nn.Module classes built and run; {len(self.unprobed)} not probed"
+            f"nn.Module classes built and run{inside}; {len(self.unprobed)} not probed"
         )
 
 
@@ -100,7 +106,7 @@ def probe_all(
         for (display, real), listing in zip(listable, listings):
             if not listing.get("ok"):
                 for cls in statically.get(display, []):
-                    sweep.unprobed.append(Unprobed(display, cls.shown_line, cls.name, _reason(listing, cls.name), cls.cell))
+                    sweep.unprobed.append(Unprobed(display, cls.shown_line, cls.name, _reason(listing, cls.name), cls.cell, is_class=True))
                     sweep.classes += 1
                 continue
             for entry in listing["models"]:
@@ -109,7 +115,7 @@ def probe_all(
             names = {entry["name"] for entry in listing["models"]}
             for cls in statically.get(display, []):
                 if cls.name not in names:  # in the file's text, but no model of the imported module
-                    sweep.unprobed.append(Unprobed(display, cls.shown_line, cls.name, _absent(listing, cls.name), cls.cell))
+                    sweep.unprobed.append(Unprobed(display, cls.shown_line, cls.name, _absent(listing, cls.name), cls.cell, is_class=True))
                     sweep.classes += 1
         groups = group_findings(findings)
         listed = {(display, name) for display, name, _, _ in keys}
@@ -122,7 +128,34 @@ def probe_all(
     for (display, model, kind, line), result in zip(keys, results):
         sweep.runs.append(ModelRun(display, model, kind, result))
     _report(sweep, texts, groups, allowed, suppressed)
+    _count_inside(sweep, dict(files))
     return sweep
+
+
+def _count_inside(sweep: Sweep, real_of: dict[str, str]) -> None:
+    """A class not measured on its own whose forward ran inside a measured model was built and
+    run there (classes_run.py): it is counted, and its line goes. A class whose code ran only as
+    the base of a measured class keeps its line, which names that model."""
+    where: dict[tuple[str, str], tuple[str, bool]] = {}
+    for run in sweep.runs:
+        if not run.result.get("ok"):
+            continue
+        for item in run.result.get("ran") or ():
+            ran = ClassRun.from_dict(item)
+            key = (str(Path(ran.file).resolve()), ran.name)
+            if key not in where or (where[key][1] and not ran.base):
+                where[key] = (run.model, ran.base)
+    kept = []
+    for line in sweep.unprobed:
+        hit = where.get((str(Path(real_of.get(line.path, line.path)).resolve()), line.model)) if line.is_class else None
+        if hit and not hit[1]:
+            sweep.built += 1
+            sweep.inside += 1
+            continue
+        if hit:
+            line = replace(line, reason=f"its code ran as a base class of {hit[0]}, which was measured; on its own: {line.reason}")
+        kept.append(line)
+    sweep.unprobed = kept
 
 
 def relist_scripts(listable: list[tuple[str, str]], listings: list[dict[str, Any]], run, options: ProbeOptions) -> list[dict[str, Any]]:
@@ -168,7 +201,8 @@ def _report(sweep: Sweep, texts: dict[str, str], groups, allowed, suppressed) ->
         if report is None:
             if run.kind == "class" and (run.path, run.model) in built_classes:
                 continue  # a factory of the file built and measured it
-            sweep.unprobed.append(Unprobed(run.path, definition.shown_line, run.model, _reason(run.result, run.model), definition.cell))
+            sweep.unprobed.append(Unprobed(run.path, definition.shown_line, run.model, _reason(run.result, run.model),
+                                           definition.cell, is_class=run.kind == "class"))
             continue
         sweep.findings.extend(
             measured_findings(

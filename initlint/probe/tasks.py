@@ -1,7 +1,7 @@
 """What a task child does: import the module, build the model, fit an input, size it, measure.
 
 Runs only in a child forked by worker.py (``run_task`` never raises). The result is a plain dict:
-``{"ok": True, "report": ..., "model": ...}``, ``{"ok": True, "models": [...]}`` for a listing, or
+``{"ok": True, "report": ..., "model": ..., "ran": [...]}`` (classes_run.py), ``{"ok": True, "models": [...]}`` for a listing, or
 ``{"ok": False, "stage": ..., "error": ..., "unbuildable": bool}`` naming the stage (import,
 build, input, forward) and, where it can, the fix.
 """
@@ -118,6 +118,7 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
     import torch
 
     from initlint.probe.build import build_model
+    from initlint.probe.classes_run import classes_run
     from initlint.probe.construct import BuildError
     from initlint.probe.inputs import InputError
     from initlint.probe.listing import list_models
@@ -168,17 +169,19 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
                         max(started + _SIZE_SHARE * budget, built_at + 0.1 * budget))
         stage = "forward"
         args, kwargs = sizing.fitted.make(sizing.batch, seed, device)
+        called: set[type] = set()
         report = measure(
             model, args, example_kwargs=kwargs, target=task.get("target", task["model"]), device=device,
             seed=seed, sgd_steps=int(task.get("sgd_steps", 3)), learning_rate=bool(task.get("learning_rate", False)),
             memory_mb=float(task.get("memory_mb", 4096)),
             thresholds=ProbeThresholds(**task.get("thresholds", {})),
             deadline=started + _SECONDARY_SHARE * budget, norm_eval=sizing.norm_eval,
-            notes=[*load_notes, *built.notes, *sizing.notes], data_arg=sizing.fitted.data_arg(),
+            notes=[*load_notes, *built.notes, *sizing.notes], data_arg=sizing.fitted.data_arg(), called=called,
         )
         report.seconds = time.monotonic() - started
         report.inputs = {s.name: s.describe() for s in sizing.fitted.specs}
-        return {"ok": True, "report": report.to_dict(), "model": _model_info(built.model)}
+        ran = [run.to_dict() for run in classes_run(called)]
+        return {"ok": True, "report": report.to_dict(), "model": _model_info(built.model), "ran": ran}
     except (BuildError, LoadError) as error:
         return {"ok": False, "stage": stage, "error": str(error), "unbuildable": True, "seconds": time.monotonic() - started}
     except InputError as error:  # forward raised on every input tried: the message names them
