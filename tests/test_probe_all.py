@@ -443,3 +443,41 @@ def test_a_class_built_and_run_inside_a_measured_model_counts_and_costs_no_line(
     )
     assert not any("PreNorm" in line for line in lines)
     assert result.exit_code == 0
+
+
+DOWNLOADS_IN_A_DEFAULT = '''
+import torch.nn as nn
+
+
+def encoded_dim(name):
+    raise OSError(f"We couldn't connect to 'https://huggingface.co' to load the config of {name}")
+
+
+class Attention(nn.Module):
+    def __init__(self, dim=32):
+        super().__init__()
+        self.qkv = nn.Linear(dim, 3 * dim)
+
+    def forward(self, x):
+        q, k, v = self.qkv(x).chunk(3, dim=-1)
+        return (q * k).softmax(-1) * v
+
+
+class Unet(nn.Module):
+    def __init__(self, dim=32, text_dim=encoded_dim("t5-base")):
+        super().__init__()
+        self.attn = Attention(dim)
+'''
+
+
+def test_a_definition_that_downloads_at_import_costs_only_its_own_class(cli, tmp_path):
+    """Unet's default reads a config from the hub while the file is imported; the file is then
+    loaded with its definitions one by one, so Attention is still built and measured."""
+    (tmp_path / "unet.py").write_text(DOWNLOADS_IN_A_DEFAULT)
+    result = cli(["--no-cache", "--probe=all", "--device", "cpu", "--probe-batch", "64", "unet.py"], tmp_path)
+    assert result.stderr.splitlines()[-2:] == [
+        "initlint: unet.py:19: Unet: not probed (import: its definition raised (line 19: needs the network "
+        "(https://huggingface.co, not in the local cache)) when the script's definitions ran alone)",
+        "initlint: probe: 1 of 1 models measured; 1 of 2 nn.Module classes built and run; 1 not probed",
+    ], result.stderr
+    assert result.exit_code == 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from initlint.probe.scripts import failed_in_top_level, main_constants, script_definitions
+from initlint.probe.scripts import failed_in_definition, failed_in_top_level, main_constants, script_definitions
 
 SCRIPT = '''"""A training script."""
 import torch.nn as nn
@@ -153,3 +153,13 @@ def test_a_setup_that_fails_leaves_out_the_constants_that_read_it_and_nothing_el
         (18, "NameError: name 'state_dim' is not defined"),
     )
     assert namespace["Head"]().size == 16 and "state_dim" not in namespace and "Policy" not in namespace
+
+
+def test_failed_in_definition_names_the_class_or_function_that_holds_the_line():
+    text = "import os\n\n\n@decorate(os.sep)\nclass Net:\n    def f(self, d=load()):\n        pass\n\n\nx = load()\n"
+    assert failed_in_definition(text, 4) == "Net"  # the decorator
+    assert failed_in_definition(text, 6) == "Net"  # a default evaluated in the class body
+    assert failed_in_definition(text, 10) is None  # an assignment: failed_in_top_level's case
+    assert failed_in_definition(text, 1) is None  # an import
+    assert failed_in_definition(text, None) is None
+    assert failed_in_definition("def (:\n", 1) is None

@@ -22,7 +22,7 @@ from typing import Any, Callable
 from initlint.probe.guard import refuse_writes
 from initlint.probe.layout import Layout, LoadError, layout_of
 from initlint.probe.notebook_loading import load_notebook
-from initlint.probe.scripts import failed_in_top_level, main_constants, script_definitions
+from initlint.probe.scripts import failed_in_definition, failed_in_top_level, main_constants, script_definitions
 from initlint.probe.setup import run_definitions
 from initlint.probe.standins import stand_in_for
 
@@ -53,9 +53,10 @@ def import_target(where: str, search: tuple[str, ...] = (), cwd: str | None = No
             if isinstance(error, KeyboardInterrupt):
                 raise
             line = _top_level_line(error, layout.file)
-            if not failed_in_top_level(Path(layout.file).read_text(encoding="utf-8", errors="replace"), line):
+            why = _definitions_get_past(Path(layout.file).read_text(encoding="utf-8", errors="replace"), line, error)
+            if why is None:
                 raise
-            module = load_definitions(layout, f"its top-level code raised {type(error).__name__} at line {line}")
+            module = load_definitions(layout, why)
         return with_main_constants(module, layout.file)
     if cwd:
         os.chdir(cwd)
@@ -97,9 +98,9 @@ def _import_repairing(layout: Layout):
             broken = _broken_project_module(error, layout)
             if broken is None:
                 raise
-            file, line = broken
+            file, line, why = broken
             other = layout_of(Path(file))
-            load_definitions(other, f"its top-level code raised {type(error).__name__} at line {line}")
+            load_definitions(other, why)
             _drop_stand_ins(other)
             repaired.append(f"{os.path.relpath(file, layout.root)} ({type(error).__name__} at line {line})")
             continue
@@ -157,9 +158,22 @@ def _locate_missing(error: BaseException, layout: Layout) -> str | None:
             + " (made private there); imported under the old name")
 
 
-def _broken_project_module(error: BaseException, layout: Layout) -> tuple[str, int] | None:
-    """(file, line) of the innermost module-level frame of another file under the project root
-    whose failing statement is not a definition; None when there is none."""
+def _definitions_get_past(text: str, line: int | None, error: BaseException) -> str | None:
+    """Why running only the file's definitions gets past ``error``, raised at the top-level
+    ``line``: it was not a definition (a training loop, a compiled extension built at import),
+    or it was one class or function whose definition raised, which is then the only one left
+    out (setup.py). None when neither holds."""
+    if failed_in_top_level(text, line):
+        return f"its top-level code raised {type(error).__name__} at line {line}"
+    name = failed_in_definition(text, line)
+    if name is not None:
+        return f"the definition of `{name}` raised {type(error).__name__} at line {line}"
+    return None
+
+
+def _broken_project_module(error: BaseException, layout: Layout) -> tuple[str, int, str] | None:
+    """(file, line, why) of the innermost module-level frame of another file under the project
+    root whose failing statement its definitions get past; None when there is none."""
     found = None
     for frame in traceback.extract_tb(error.__traceback__):
         file = str(Path(frame.filename).resolve())
@@ -171,7 +185,8 @@ def _broken_project_module(error: BaseException, layout: Layout) -> tuple[str, i
         text = Path(found[0]).read_text(encoding="utf-8", errors="replace")
     except OSError:
         return None
-    return found if failed_in_top_level(text, found[1]) else None
+    why = _definitions_get_past(text, found[1], error)
+    return (*found, why) if why is not None else None
 
 
 #: files loaded with their definitions only in this child (each at most once)

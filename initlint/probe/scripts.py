@@ -161,6 +161,25 @@ def failed_in_top_level(text: str, line: int | None) -> bool:
     return False
 
 
+def failed_in_definition(text: str, line: int | None) -> str | None:
+    """The name of the top-level class or function whose definition holds ``line`` (a default
+    or decorator that raised while the file was imported: ``def __init__(self, dim=
+    get_encoded_dim(NAME))`` downloading a config), else None. Running the definitions one by
+    one (setup.py) leaves only that one out."""
+    if line is None:
+        return None
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return None
+    for statement in tree.body:
+        if _first_line(statement) <= line <= (statement.end_lineno or statement.lineno):
+            if isinstance(statement, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+                return statement.name
+            return None
+    return None
+
+
 #: calls a main-block constant may make: builtins without side effects, and methods of str,
 #: list and dict values (``" ".join(sentences).split()``)
 _PURE_CALLS = frozenset({

@@ -20,6 +20,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from initlint.probe.offline import network_reason
 from initlint.probe.scripts import ScriptDefinitions
 
 #: seconds all setup statements of one script may take together (a dataset load, a training
@@ -81,7 +82,8 @@ def run_definitions(source: ScriptDefinitions, file: str, namespace: dict) -> Se
         except _SetupTimeout:
             failed.append((first, f"ran past {SETUP_SECONDS:.0f} s"))
         except BaseException as error:  # noqa: BLE001 - the script's own code: SystemExit too
-            failed.append((first, f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"[:120]))
+            reason = network_reason(error) or f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+            failed.append((first, reason[:120]))
         if failed and failed[-1][0] == first and isinstance(statement, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
             undefined[statement.name] = f"line {first}: {failed[-1][1]}"
     flush()
