@@ -481,3 +481,16 @@ def test_a_definition_that_downloads_at_import_costs_only_its_own_class(cli, tmp
         "initlint: probe: 1 of 1 models measured; 1 of 2 nn.Module classes built and run; 1 not probed",
     ], result.stderr
     assert result.exit_code == 0
+
+
+def test_a_project_module_importing_a_removed_collections_alias_is_built_with_a_note(cli, tmp_path):
+    (tmp_path / "misc.py").write_text("from collections import Sequence\n\nWIDTHS = (16, 8)\n")
+    (tmp_path / "net.py").write_text(
+        "import torch.nn as nn\n\nfrom misc import WIDTHS\n\n\nclass Net(nn.Module):\n    def __init__(self):\n"
+        "        super().__init__()\n        self.fc = nn.Linear(*WIDTHS)\n\n    def forward(self, x):\n        return self.fc(x)\n"
+    )
+    result = cli(["probe", "--device", "cpu", "--format", "json", "net.py:Net"], tmp_path)
+    report = json.loads(result.stdout)
+    assert "import: `collections.Sequence` is `collections.abc.Sequence`, removed from collections in " \
+        "Python 3.10; restored under the old name" in report["notes"], report["notes"]
+    assert report["inputs"] == {"x": "Bx16 float32"}

@@ -22,6 +22,7 @@ from typing import Any, Callable
 from initlint.probe.guard import refuse_writes
 from initlint.probe.layout import Layout, LoadError, layout_of
 from initlint.probe.notebook_loading import load_notebook
+from initlint.probe.removed_names import restore_removed_name
 from initlint.probe.scripts import failed_in_definition, failed_in_top_level, main_constants, script_definitions
 from initlint.probe.setup import run_definitions
 from initlint.probe.standins import stand_in_for
@@ -91,7 +92,8 @@ def _import_repairing(layout: Layout):
         except BaseException as error:
             if isinstance(error, KeyboardInterrupt) or len(repaired) >= _REPAIRS:
                 raise
-            located = (_locate_missing(error, layout) or stand_in_for(error, layout.root)) if len(found) < _REPAIRS else None
+            located = (_locate_missing(error, layout) or stand_in_for(error, layout.root)
+                       or restore_removed_name(error)) if len(found) < _REPAIRS else None
             if located:
                 found.append(located)
                 continue
