@@ -494,3 +494,61 @@ def test_a_project_module_importing_a_removed_collections_alias_is_built_with_a_
     assert "import: `collections.Sequence` is `collections.abc.Sequence`, removed from collections in " \
         "Python 3.10; restored under the old name" in report["notes"], report["notes"]
     assert report["inputs"] == {"x": "Bx16 float32"}
+
+
+ACTOR_CRITIC = '''
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class ActorCritic(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.data = []
+        self.fc1 = nn.Linear(4, 256)
+        self.fc_pi = nn.Linear(256, 2)
+        self.fc_v = nn.Linear(256, 1)
+        self.optimizer = torch.optim.Adam(self.parameters(), lr=0.0002)
+
+    def pi(self, x, softmax_dim=0):
+        x = F.relu(self.fc1(x))
+        return F.softmax(self.fc_pi(x), dim=softmax_dim)
+
+    def v(self, x):
+        return self.fc_v(F.relu(self.fc1(x)))
+
+    def put_data(self, transition):
+        self.data.append(transition)
+
+
+class Policy(nn.Module):
+    def __init__(self, state_dim=8, action_dim=2):
+        super().__init__()
+        self.actor = nn.Sequential(nn.Linear(state_dim, 64), nn.Tanh(), nn.Linear(64, action_dim))
+        self.critic = nn.Sequential(nn.Linear(state_dim, 64), nn.Tanh(), nn.Linear(64, 1))
+
+    def forward(self):
+        raise NotImplementedError
+
+    def act(self, state):
+        return self.actor(state).argmax(-1)
+
+    def evaluate(self, state):
+        return self.actor(state).log_softmax(-1), self.critic(state)
+'''
+
+
+@pytest.mark.parametrize("model, note, inputs", [
+    ("ActorCritic", "no forward of its own: measured through `pi(x, softmax_dim=0)`, the method that calls the most "
+     "of its layers (also: v)", {"x": "Bx4 float32"}),
+    ("Policy", "no forward of its own: measured through `evaluate(state)`, the method that calls the most "
+     "of its layers (also: act)", {"state": "Bx8 float32"}),
+])
+def test_a_model_without_a_forward_is_measured_through_the_method_that_runs_its_layers(cli, tmp_path, model, note, inputs):
+    (tmp_path / "rl.py").write_text(ACTOR_CRITIC)
+    result = cli(["probe", "--device", "cpu", "--format", "json", f"rl.py:{model}"], tmp_path)
+    report = json.loads(result.stdout)
+    assert note in report["notes"], report["notes"]
+    assert report["inputs"] == inputs
+    assert report["verdicts"] == []

@@ -15,6 +15,7 @@ from torch import nn
 
 from initlint.probe.construct import Built, BuildError, build
 from initlint.probe.loading import load_callable
+from initlint.probe.method_forward import forward_through_method
 from initlint.probe.notebook_loading import NotebookInstance, notebook_instance
 
 
@@ -80,4 +81,5 @@ def _as_model(built: Built, name: str) -> Built:
         built.model = nn.Sequential(*value)
     elif not isinstance(value, nn.Module):
         raise BuildError(f"`{name}` gives {type(value).__name__}, not an nn.Module or a list of them")
+    forward_through_method(built)
     return built

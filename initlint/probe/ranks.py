@@ -43,7 +43,8 @@ class Rank:
 
 def forward_ranks(model) -> dict[str, Rank]:
     """argument name -> Rank, for forward's arguments that the source says something about."""
-    tree = function_tree(type(model).forward)
+    # forward itself, or the method method_forward.py made the forward of a model without one
+    tree = function_tree(getattr(model.forward, "__func__", type(model).forward))
     if tree is None:
         return {}
     names = {a.arg for a in [*tree.args.posonlyargs, *tree.args.args, *tree.args.kwonlyargs]} - {"self"}
