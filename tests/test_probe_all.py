@@ -552,3 +552,32 @@ def test_a_model_without_a_forward_is_measured_through_the_method_that_runs_its_
     assert note in report["notes"], report["notes"]
     assert report["inputs"] == inputs
     assert report["verdicts"] == []
+
+
+def test_an_import_of_a_name_whose_definition_was_left_out_binds_the_other_names(cli, tmp_path):
+    """As in a package whose video module's Unet3D downloads a config in a default: image.py
+    imports Unet3D with a block it uses; its own classes are still built."""
+    package = tmp_path / "gen"
+    package.mkdir()
+    (package / "__init__.py").write_text("from gen.image import Unet\nfrom gen.video import Unet3D\n")
+    (package / "video.py").write_text(
+        "import torch.nn as nn\n\n\ndef encoded_dim(name):\n"
+        "    raise OSError(f\"We couldn't connect to 'https://huggingface.co' to load the config of {name}\")\n\n\n"
+        "class Block(nn.Module):\n    def __init__(self, dim=16):\n        super().__init__()\n        self.fc = nn.Linear(dim, dim)\n\n"
+        "    def forward(self, x):\n        return self.fc(x).relu()\n\n\n"
+        "class Unet3D(nn.Module):\n    def __init__(self, dim=16, text_dim=encoded_dim('t5')):\n        super().__init__()\n"
+    )
+    (package / "image.py").write_text(
+        "import torch.nn as nn\n\nfrom gen.video import Unet3D, Block\n\n\n"
+        "class Unet(nn.Module):\n    def __init__(self, dim=16):\n        super().__init__()\n        self.blocks = nn.Sequential(Block(dim), Block(dim))\n\n"
+        "    def forward(self, x):\n        return self.blocks(x)\n"
+    )
+    result = cli(["probe", "--device", "cpu", "--format", "json", "gen/image.py:Unet"], tmp_path)
+    report = json.loads(result.stdout)
+    assert report["inputs"] == {"x": "Bx16 float32"}
+    assert report["notes"][:2] == [
+        "script: ran only its definitions (imports, def, class, constants), since it imports `Unet3D` at line 3, "
+        "whose definition was left out",
+        "script: did not import `Unet3D` at line 3: its definition in video.py was left out (line 17: needs the network "
+        "(https://huggingface.co, not in the local cache))",
+    ], report["notes"]

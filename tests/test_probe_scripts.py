@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from initlint.probe.scripts import failed_in_definition, failed_in_top_level, main_constants, script_definitions
+from initlint.probe.scripts import failed_in_definition, failed_in_top_level, imported_names, main_constants, script_definitions
 
 SCRIPT = '''"""A training script."""
 import torch.nn as nn
@@ -163,3 +163,11 @@ def test_failed_in_definition_names_the_class_or_function_that_holds_the_line():
     assert failed_in_definition(text, 1) is None  # an import
     assert failed_in_definition(text, None) is None
     assert failed_in_definition("def (:\n", 1) is None
+
+
+def test_imported_names_reads_the_from_import_holding_the_line():
+    text = "import os\nfrom pkg.video import (\n    Unet3D,\n    resize as r,\n)\nx = 1\n"
+    assert imported_names(text, 3) == {"Unet3D", "resize"}
+    assert imported_names(text, 1) == set()  # a plain import
+    assert imported_names(text, 6) == set()
+    assert imported_names(text, None) == set()

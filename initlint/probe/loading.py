@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import re
 import sys
 import traceback
 import types
@@ -23,8 +24,8 @@ from initlint.probe.guard import refuse_writes
 from initlint.probe.layout import Layout, LoadError, layout_of
 from initlint.probe.notebook_loading import load_notebook
 from initlint.probe.removed_names import restore_removed_name
-from initlint.probe.scripts import failed_in_definition, failed_in_top_level, main_constants, script_definitions
-from initlint.probe.setup import run_definitions
+from initlint.probe.scripts import failed_in_definition, failed_in_top_level, imported_names, main_constants, script_definitions
+from initlint.probe.setup import left_out, run_definitions
 from initlint.probe.standins import stand_in_for
 
 
@@ -170,7 +171,22 @@ def _definitions_get_past(text: str, line: int | None, error: BaseException) -> 
     name = failed_in_definition(text, line)
     if name is not None:
         return f"the definition of `{name}` raised {type(error).__name__} at line {line}"
+    imported = _left_out_import(text, line, error)
+    if imported is not None:
+        return f"it imports `{imported}` at line {line}, whose definition was left out"
     return None
+
+
+def _left_out_import(text: str, line: int | None, error: BaseException) -> str | None:
+    """X, when ``error`` is ``cannot import name 'X' from 'M'``, raised by the ``from M import
+    X`` at ``line``, and M was loaded with its definitions only and X's definition was left out
+    (setup.py then binds the import's other names)."""
+    if not isinstance(error, ImportError) or isinstance(error, ModuleNotFoundError) or not error.name:
+        return None
+    match = re.match(r"cannot import name '(\w+)'", str(error))
+    if match is None or not left_out(error.name, match.group(1)):
+        return None
+    return match.group(1) if match.group(1) in imported_names(text, line) else None
 
 
 def _broken_project_module(error: BaseException, layout: Layout) -> tuple[str, int, str] | None:

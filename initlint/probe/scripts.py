@@ -180,6 +180,19 @@ def failed_in_definition(text: str, line: int | None) -> str | None:
     return None
 
 
+def imported_names(text: str, line: int | None) -> set[str]:
+    """The names the top-level ``from M import a, b`` holding ``line`` imports (empty for any
+    other statement)."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return set()
+    for statement in tree.body:
+        if isinstance(statement, ast.ImportFrom) and line is not None and statement.lineno <= line <= (statement.end_lineno or statement.lineno):
+            return {alias.name for alias in statement.names}
+    return set()
+
+
 #: calls a main-block constant may make: builtins without side effects, and methods of str,
 #: list and dict values (``" ".join(sentences).split()``)
 _PURE_CALLS = frozenset({

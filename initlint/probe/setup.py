@@ -8,17 +8,22 @@ runs past its share of time, is left out and reported, and the module is built f
 So is a constant assignment that fails (it read a setup value that failed): the classes that
 need its name fail on their own, with a NameError, and the others are built; and a class or
 function whose definition fails (a default that reads such a name). Imports run as before: an
-error there is the module's error.
+error there is the module's error, except one name a module loaded so left out
+(``from .video import Unet3D`` where Unet3D's definition failed): the import binds the other
+names, and the left-out one is left out here too, with the reason.
 """
 
 from __future__ import annotations
 
 import __future__
 import ast
+import importlib.util
 import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from initlint.probe.offline import network_reason
 from initlint.probe.scripts import ScriptDefinitions
@@ -36,6 +41,8 @@ class SetupOutcome:
     failed: tuple[tuple[int, str], ...]
     #: the classes and functions among ``failed``: name -> "line N: reason"
     undefined: dict[str, str] = field(default_factory=dict)
+    #: names an import left out because their module left them out: name -> (line, reason)
+    not_imported: dict[str, tuple[int, str]] = field(default_factory=dict)
 
 
 class _SetupTimeout(Exception):
@@ -58,6 +65,7 @@ def run_definitions(source: ScriptDefinitions, file: str, namespace: dict) -> Se
     tolerant |= {_first(s) for s in tree.body if isinstance(s, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))}
     ran, failed, block = [], [], []
     undefined: dict[str, str] = {}
+    not_imported: dict[str, tuple[int, str]] = {}
     deadline = time.monotonic() + SETUP_SECONDS
 
     def flush() -> None:
@@ -68,6 +76,10 @@ def run_definitions(source: ScriptDefinitions, file: str, namespace: dict) -> Se
 
     for statement in tree.body:
         first = _first(statement)
+        if isinstance(statement, ast.ImportFrom) and first not in tolerant:
+            flush()
+            not_imported.update(_import_from(statement, file, namespace, flags))
+            continue
         if first not in tolerant:
             block.append(statement)
             continue
@@ -87,7 +99,39 @@ def run_definitions(source: ScriptDefinitions, file: str, namespace: dict) -> Se
         if failed and failed[-1][0] == first and isinstance(statement, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
             undefined[statement.name] = f"line {first}: {failed[-1][1]}"
     flush()
-    return SetupOutcome(tuple(ran), tuple(failed), undefined)
+    return SetupOutcome(tuple(ran), tuple(failed), undefined, not_imported)
+
+
+def left_out(module_name: str, name: str) -> str | None:
+    """Why ``name`` is not defined in the module ``module_name`` that was loaded with its
+    definitions only (its definition raised), else None."""
+    module = sys.modules.get(module_name)
+    outcome = getattr(module, "__initlint_setup__", None)
+    return outcome.undefined.get(name) if isinstance(outcome, SetupOutcome) else None
+
+
+def _import_from(statement: ast.ImportFrom, file: str, namespace: dict, flags: int) -> dict[str, tuple[int, str]]:
+    """Run ``from M import a, b``; when M left one of the names out (``left_out``), bind the
+    others and return the left-out names with the line and the reason. Any other error
+    propagates."""
+    code = compile(ast.Module(body=[statement], type_ignores=[]), file, "exec", flags=flags, dont_inherit=True)
+    try:
+        exec(code, namespace)  # noqa: S102 - the user's own file, asked for
+        return {}
+    except ImportError as error:
+        package = namespace.get("__package__") or ""
+        source = importlib.util.resolve_name("." * statement.level + (statement.module or ""), package) if statement.level else statement.module
+        missing = {alias.name: left_out(source or "", alias.name) for alias in statement.names}
+        missing = {name: why for name, why in missing.items() if why}
+        if not missing or source not in sys.modules:
+            raise error from None
+    module = sys.modules[source]
+    for alias in statement.names:
+        if alias.name not in missing:
+            namespace[alias.asname or alias.name] = getattr(module, alias.name)
+    where = Path(getattr(module, "__file__", "") or source).name
+    return {alias.asname or alias.name: (statement.lineno, f"its definition in {where} was left out ({missing[alias.name]})")
+            for alias in statement.names if alias.name in missing}
 
 
 def _first(statement: ast.stmt) -> int:

@@ -57,8 +57,9 @@ def _load_notes(module: Any) -> list[str]:
     if script:
         lines = getattr(module, "__initlint_skipped_lines__", ())
         shown = ", ".join(str(n) for n in lines[:8]) + (", ..." if len(lines) > 8 else "")
-        return [f"script: ran only its definitions (imports, def, class, constants), since {script}; "
-                f"the top-level statements at line(s) {shown} were not run", *_setup_notes(module), *notes]
+        skipped = f"; the top-level statements at line(s) {shown} were not run" if lines else ""
+        return [f"script: ran only its definitions (imports, def, class, constants), since {script}{skipped}",
+                *_setup_notes(module), *notes]
     skipped = skipped_cells(module)
     if not skipped:
         return notes
@@ -69,13 +70,14 @@ def _load_notes(module: Any) -> list[str]:
 def _setup_notes(module: Any) -> list[str]:
     """What the setup statements the definitions read did (setup.py)."""
     outcome = getattr(module, "__initlint_setup__", None)
-    if outcome is None or not (outcome.ran or outcome.failed):
+    if outcome is None or not (outcome.ran or outcome.failed or outcome.not_imported):
         return []
     notes = []
     if outcome.ran:
         notes.append("script: ran the assignments its definitions read, at line(s) " + ", ".join(str(n) for n in outcome.ran[:8])
                      + (", ..." if len(outcome.ran) > 8 else ""))
     notes += [f"script: left out line {line} ({reason})" for line, reason in outcome.failed[:4]]
+    notes += [f"script: did not import `{name}` at line {line}: {reason}" for name, (line, reason) in list(outcome.not_imported.items())[:4]]
     return notes
 
 
