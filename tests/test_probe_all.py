@@ -372,17 +372,18 @@ def test_a_script_that_saves_and_downloads_at_import_leaves_the_tree_unchanged(c
 
 
 WRAPPERS = '''
+import torch
 import torch.nn as nn
 
 
-class PreNorm(nn.Module):
-    def __init__(self, dim, fn):
+class Gate(nn.Module):
+    def __init__(self, dim, table):
         super().__init__()
-        self.norm = nn.LayerNorm(dim)
-        self.fn = fn
+        self.fc = nn.Linear(dim, dim)
+        self.register_buffer("table", torch.tensor(table))
 
     def forward(self, x):
-        return self.fn(self.norm(x))
+        return self.fc(x) * self.table.mean()
 
 
 class Base(nn.Module):
@@ -404,44 +405,45 @@ class FeedForward(Base):
 
 
 class Tower(nn.Module):
-    def __init__(self, dim=32, depth=2):
+    def __init__(self, dim=32, weights=(1.0, 2.0)):
         super().__init__()
-        self.layers = nn.ModuleList([PreNorm(dim, FeedForward(dim)) for _ in range(depth)])
+        self.layers = nn.ModuleList([FeedForward(dim) for _ in range(2)])
+        self.gate = Gate(dim, list(weights))
 
     def forward(self, x):
         for layer in self.layers:
             x = x + layer(x)
-        return x
+        return self.gate(x)
 
 
-class Wrapper(nn.Module):
-    def __init__(self, fn):
+class Factory(nn.Module):
+    def __init__(self, make):
         super().__init__()
-        self.fn = fn
+        self.net = make()
 
     def forward(self, x):
-        return self.fn(x)
+        return self.net(x)
 '''
 
 
 def test_a_class_built_and_run_inside_a_measured_model_counts_and_costs_no_line(cli, tmp_path):
-    """PreNorm needs a module to wrap, so it cannot be built alone, but Tower builds and runs
-    it; Base's own forward raises, and its code ran only as FeedForward's base, which the line
-    says; Wrapper ran nowhere."""
+    """Gate needs a table no name or caller tells, so it cannot be built alone, but Tower
+    builds and runs it; Base's own forward raises, and its code ran only as FeedForward's base,
+    which the line says; Factory ran nowhere."""
     (tmp_path / "blocks.py").write_text(WRAPPERS)
     result = cli(["--no-cache", "--probe=all", "--device", "cpu", "--probe-batch", "64", "blocks.py"], tmp_path)
     lines = result.stderr.splitlines()
     assert lines[0] == (
-        "initlint: blocks.py:15: Base: not probed (its code ran as a base class of FeedForward, which was measured; "
-        "on its own: forward: NotImplementedError (at blocks.py:21); the probe fed x=Bx64 float32; "
+        "initlint: blocks.py:16: Base: not probed (its code ran as a base class of FeedForward, which was measured; "
+        "on its own: forward: NotImplementedError (at blocks.py:22); the probe fed x=Bx64 float32; "
         "pass --probe-input x=SHAPE[:dtype])"
     )
-    assert lines[1].startswith("initlint: blocks.py:44: Wrapper: not probed (build: the constructor needs `fn`")
+    assert lines[1].startswith("initlint: blocks.py:46: Factory: not probed (build: the constructor needs `make`")
     assert lines[-1] == (
         "initlint: probe: 2 of 5 models measured; 3 of 5 nn.Module classes built and run "
         "(1 of them inside another model); 2 not probed"
     )
-    assert not any("PreNorm" in line for line in lines)
+    assert not any("Gate" in line for line in lines)
     assert result.exit_code == 0
 
 
@@ -581,3 +583,62 @@ def test_an_import_of_a_name_whose_definition_was_left_out_binds_the_other_names
         "script: did not import `Unet3D` at line 3: its definition in video.py was left out (line 17: needs the network "
         "(https://huggingface.co, not in the local cache))",
     ], report["notes"]
+
+
+PASSED_MODULES = """
+import torch.nn as nn
+
+
+class PreNorm(nn.Module):
+    def __init__(self, dim, fn):
+        super().__init__()
+        self.norm = nn.LayerNorm(dim)
+        self.fn = fn
+
+    def forward(self, x, **kwargs):
+        return self.fn(self.norm(x), **kwargs)
+
+
+class DuelingHead(nn.Module):
+    def __init__(self, action_dim, body):
+        super().__init__()
+        self.value = nn.Linear(body.feature_dim, 1)
+        self.advantage = nn.Linear(body.feature_dim, action_dim)
+        self.body = body
+
+    def forward(self, x):
+        phi = self.body(x)
+        advantage = self.advantage(phi)
+        return self.value(phi) + advantage - advantage.mean(1, keepdim=True)
+
+
+class Stage(nn.Module):
+    def __init__(self, norm_layer, dim=16):
+        super().__init__()
+        self.norm_layer = norm_layer
+        self.norm = self.norm_layer(dim)
+
+    def forward(self, x):
+        return self.norm(x)
+"""
+
+
+@pytest.mark.parametrize("model, note, inputs", [
+    ("PreNorm", "`fn` is a pass-through stand-in module (it returns its input; attributes get sizes by name): only "
+     "the class's own layers are measured", {"x": "Bx16x64 float32"}),
+    ("DuelingHead", "`body` is a pass-through stand-in module (it returns its input; attributes get sizes by name): "
+     "only the class's own layers are measured", {"x": "Bx64 float32"}),
+])
+def test_a_module_the_class_only_stores_and_calls_is_a_pass_through_stand_in(cli, tmp_path, model, note, inputs):
+    (tmp_path / "wrappers.py").write_text(PASSED_MODULES)
+    result = cli(["probe", "--device", "cpu", "--format", "json", f"wrappers.py:{model}"], tmp_path)
+    report = json.loads(result.stdout)
+    assert note in report["notes"], report["notes"]
+    assert report["inputs"] == inputs
+    assert report["verdicts"] == []
+
+
+def test_a_module_class_the_constructor_calls_is_never_a_pass_through(cli, tmp_path):
+    (tmp_path / "wrappers.py").write_text(PASSED_MODULES)
+    result = cli(["probe", "--device", "cpu", "wrappers.py:Stage"], tmp_path)
+    assert "the constructor needs `norm_layer`, whose value cannot be inferred" in result.stderr, result.stderr

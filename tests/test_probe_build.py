@@ -117,10 +117,14 @@ class LambdaLayer(nn.Module):
         return self.lambd(x)
 
 
-def test_an_argument_another_method_calls_is_asked_for_not_guessed():
+def test_an_argument_another_method_calls_is_a_pass_through_module_never_a_number():
     assert uses(LAMBDA_INIT)["lambd"].stored_as == {"lambd"}
-    with pytest.raises(BuildError, match=r"needs `lambd`.*pass --probe-arg LambdaLayer.lambd=VALUE or a factory"):
-        _build(LambdaLayer)
+    built = _build(LambdaLayer)
+    assert built.assumed == {"lambd": "PassThrough"}
+    assert "`lambd` is a pass-through stand-in module (it returns its input; attributes get sizes by name): only " \
+        "the class's own layers are measured" in built.notes
+    x = torch.randn(2, 3)
+    assert built.model(x) is x
 
 
 LAMBDA_INIT = """

@@ -7,8 +7,10 @@ A size the constructor indexes, iterates or unpacks is a list of that size, as l
 need (``num_blocks[3]``: four items; ``h, w = resolution``: two; otherwise two).
 A config comes from the parameter's annotation, the class's ``config_class`` (Hugging Face) or a
 ``*Config`` class of the module, built with its defaults and with hidden sizes scaled down (layers
-kept); otherwise a stand-in whose attributes get values by name. Every assumption is noted, and
-an error names the parameter and the ``--probe-arg`` that would fix it.
+kept); otherwise a stand-in whose attributes get values by name. A module the class only stores
+and calls (``self.fn(x)``) comes from a caller in the project, else a pass-through stand-in
+(passthrough.py). Every assumption is noted, and an error names the parameter and the
+``--probe-arg`` that would fix it.
 """
 
 from __future__ import annotations
@@ -288,6 +290,7 @@ def arguments_for(function: Callable[..., Any], overrides: dict[str, Any], label
     assumed: dict[str, Any] = {}
     notes: list[str] = []
     missing: list[str] = []
+    passed_through: set[str] = set()
     called: set[str] | None = None
 
     def called_attributes() -> set[str]:
@@ -308,6 +311,10 @@ def arguments_for(function: Callable[..., Any], overrides: dict[str, Any], label
         if isinstance(annotation, str):
             annotation = _resolve(annotation, scope, owner)
         configured = inspect.isclass(getattr(owner, "config_class", None)) and param is parameters[0]
+        if not use.called and use.stored_as & called_attributes() and not use.stored_as & attributes_called(owner, "__init__"):
+            missing.append(param.name)  # a module forward calls: a caller's, else a pass-through
+            passed_through.add(param.name)
+            continue
         if use.config_like or configured or _CONFIG_NAMES.match(param.name) or (
             inspect.isclass(annotation) and "config" in annotation.__name__.lower()
         ):
@@ -339,6 +346,15 @@ def arguments_for(function: Callable[..., Any], overrides: dict[str, Any], label
             assumed[name] = getattr(passed.value, "__name__", passed.value)
             notes.append(f"`{name}` is what {passed.caller} passes at line {passed.line}")
         missing = [m for m in missing if m not in given]
+    if any(m in passed_through for m in missing):
+        from initlint.probe.passthrough import PASS_THROUGH_NOTE, PassThrough
+
+        for name in [m for m in missing if m in passed_through]:
+            label = f"{owner.__name__}.{name}" if owner is not None else name
+            kwargs[name] = PassThrough(label)
+            assumed[name] = "PassThrough"
+            notes.append(f"`{name}` is {PASS_THROUGH_NOTE}")
+        missing = [m for m in missing if m not in passed_through]
     if missing:
         names = ", ".join(f"`{m}`" for m in missing)
         raise BuildError(

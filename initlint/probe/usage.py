@@ -247,13 +247,17 @@ def _consumer(node: ast.AST, parents: dict[int, ast.AST]) -> tuple[ast.AST | Non
     return None, child
 
 
-def attributes_called(cls: type) -> set[str]:
-    """``self.x`` attributes some method of ``cls`` calls (``self.fn(x)`` in ``forward``): a
-    constructor argument stored there must be a callable, never a number."""
+def attributes_called(cls: type, only: str | None = None) -> set[str]:
+    """``self.x`` attributes some method of ``cls`` (or only the method named ``only``) calls
+    (``self.fn(x)`` in ``forward``): a constructor argument stored there must be a callable,
+    never a number."""
     try:
         tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
     except (OSError, TypeError, SyntaxError, IndentationError):
         return set()
+    if only is not None:
+        methods = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == only]
+        tree = ast.Module(body=methods, type_ignores=[])
     return {
         node.func.attr for node in ast.walk(tree)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
