@@ -583,6 +583,10 @@ def test_an_import_of_a_name_whose_definition_was_left_out_binds_the_other_names
         "script: did not import `Unet3D` at line 3: its definition in video.py was left out (line 17: needs the network "
         "(https://huggingface.co, not in the local cache))",
     ], report["notes"]
+    swept = cli(["--no-cache", "--probe=all", "--device", "cpu", "--probe-batch", "64", "gen/image.py"], tmp_path)
+    assert swept.stderr.splitlines()[-1] == (
+        "initlint: probe: 1 of 1 models measured; 1 of 1 nn.Module classes built and run; 0 not probed"
+    ), swept.stderr
 
 
 PASSED_MODULES = """

@@ -144,7 +144,10 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
         if task.get("op") == "list":
             listed = {"ok": True, "models": [entry.to_dict() for entry in list_models(module)]}
             if getattr(module, "__initlint_script__", None):
-                listed["definitions"], listed["notes"] = True, load_notes
+                # the models of a file whose import ran past the time limit are built from its
+                # definitions at once; one whose import failed tries the import again, which
+                # fails and falls back the same way (and repairs the project modules it imports)
+                listed["definitions"], listed["notes"] = bool(task.get("definitions")), load_notes
                 outcome = getattr(module, "__initlint_setup__", None)
                 if outcome is not None and outcome.undefined:
                     listed["undefined"] = dict(outcome.undefined)
