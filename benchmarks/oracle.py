@@ -196,10 +196,13 @@ def file_tasks(source: str, roots: list[Path], options, listings: dict[str, dict
     tasks = []
     for path in listable:
         listing = listings.get(f"list|{path}", {}).get("result", {})
+        timed = False
         if not listing.get("ok") and listings.get(f"defs|{path}", {}).get("result", {}).get("ok"):
-            listing = listings[f"defs|{path}"]["result"]
+            listing, timed = listings[f"defs|{path}"]["result"], True
         for entry in listing.get("models", []) if listing.get("ok") else []:
-            task = options.task(str(path), entry["name"], definitions=bool(listing.get("definitions")))
+            # only a file whose import ran past the limit is built from its definitions at once
+            # (a listing stored before that rule may say ``definitions`` for a failed import)
+            task = options.task(str(path), entry["name"], definitions=timed)
             tasks.append((f"{source}|{path}|{entry['name']}", {**task, "kind": entry["kind"]}))
     return tasks
 
