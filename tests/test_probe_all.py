@@ -548,8 +548,14 @@ class Policy(nn.Module):
      "of its layers (also: act)", {"state": "Bx8 float32"}),
 ])
 def test_a_model_without_a_forward_is_measured_through_the_method_that_runs_its_layers(cli, tmp_path, model, note, inputs):
-    (tmp_path / "rl.py").write_text(ACTOR_CRITIC)
-    result = cli(["probe", "--device", "cpu", "--format", "json", f"rl.py:{model}"], tmp_path)
+    _assert_healthy_with_note(cli, tmp_path, "rl.py", ACTOR_CRITIC, model, note, inputs)
+
+
+def _assert_healthy_with_note(cli, tmp_path, name, text, model, note, inputs):
+    """``initlint probe`` on ``model`` of a file ``name`` holding ``text``: measured on
+    ``inputs``, no verdict, and ``note`` among the report's notes."""
+    (tmp_path / name).write_text(text)
+    result = cli(["probe", "--device", "cpu", "--format", "json", f"{name}:{model}"], tmp_path)
     report = json.loads(result.stdout)
     assert note in report["notes"], report["notes"]
     assert report["inputs"] == inputs
@@ -634,12 +640,7 @@ class Stage(nn.Module):
      "only the class's own layers are measured", {"x": "Bx64 float32"}),
 ])
 def test_a_module_the_class_only_stores_and_calls_is_a_pass_through_stand_in(cli, tmp_path, model, note, inputs):
-    (tmp_path / "wrappers.py").write_text(PASSED_MODULES)
-    result = cli(["probe", "--device", "cpu", "--format", "json", f"wrappers.py:{model}"], tmp_path)
-    report = json.loads(result.stdout)
-    assert note in report["notes"], report["notes"]
-    assert report["inputs"] == inputs
-    assert report["verdicts"] == []
+    _assert_healthy_with_note(cli, tmp_path, "wrappers.py", PASSED_MODULES, model, note, inputs)
 
 
 def test_a_module_class_the_constructor_calls_is_never_a_pass_through(cli, tmp_path):

@@ -145,20 +145,22 @@ def _free_reads(node: ast.AST) -> set[str]:
     return found
 
 
-def failed_in_top_level(text: str, line: int | None) -> bool:
-    """Whether ``line`` (the file's innermost ``<module>`` frame of a failed import) lies in a
-    top-level statement the definitions leave out: then running only the definitions avoids it."""
+def _statement_at(text: str, line: int | None) -> ast.stmt | None:
+    """The top-level statement of ``text`` that holds ``line`` (decorators included)."""
     if line is None:
-        return False
+        return None
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError):
-        return False
-    for statement in tree.body:
-        first = min([statement.lineno] + [d.lineno for d in getattr(statement, "decorator_list", [])])
-        if first <= line <= (statement.end_lineno or statement.lineno):
-            return not _keeps(statement)
-    return False
+        return None
+    return next((s for s in tree.body if _first_line(s) <= line <= (s.end_lineno or s.lineno)), None)
+
+
+def failed_in_top_level(text: str, line: int | None) -> bool:
+    """Whether ``line`` (the file's innermost ``<module>`` frame of a failed import) lies in a
+    top-level statement the definitions leave out: then running only the definitions avoids it."""
+    statement = _statement_at(text, line)
+    return statement is not None and not _keeps(statement)
 
 
 def failed_in_definition(text: str, line: int | None) -> str | None:
@@ -166,31 +168,15 @@ def failed_in_definition(text: str, line: int | None) -> str | None:
     or decorator that raised while the file was imported: ``def __init__(self, dim=
     get_encoded_dim(NAME))`` downloading a config), else None. Running the definitions one by
     one (setup.py) leaves only that one out."""
-    if line is None:
-        return None
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError):
-        return None
-    for statement in tree.body:
-        if _first_line(statement) <= line <= (statement.end_lineno or statement.lineno):
-            if isinstance(statement, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
-                return statement.name
-            return None
-    return None
+    statement = _statement_at(text, line)
+    return statement.name if isinstance(statement, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) else None
 
 
 def imported_names(text: str, line: int | None) -> set[str]:
     """The names the top-level ``from M import a, b`` holding ``line`` imports (empty for any
     other statement)."""
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError):
-        return set()
-    for statement in tree.body:
-        if isinstance(statement, ast.ImportFrom) and line is not None and statement.lineno <= line <= (statement.end_lineno or statement.lineno):
-            return {alias.name for alias in statement.names}
-    return set()
+    statement = _statement_at(text, line)
+    return {alias.name for alias in statement.names} if isinstance(statement, ast.ImportFrom) else set()
 
 
 #: calls a main-block constant may make: builtins without side effects, and methods of str,
