@@ -161,3 +161,11 @@ def test_features_merged_from_four_neighbours_are_a_quarter_of_the_layer_width()
 
 def test_a_flat_input_that_runs_as_one_token_through_a_softmax_becomes_a_sequence():
     assert fitted(shapes_zoo.FlatViewAttention()) == {"Q": "Bx16x32 float32", "K": "Bx16x32 float32", "V": "Bx16x32 float32"}
+
+
+def test_an_adjacency_matrix_masked_against_node_pair_scores_is_square_over_the_batch():
+    assert fitted(shapes_zoo.DenseGraphAttention()) == {"h": "Bx16 float32", "adj": "BxB float32"}
+
+
+def test_an_adjacency_matrix_whose_nonzero_entries_index_the_nodes_is_square_over_the_batch():
+    assert fitted(shapes_zoo.SparseGraphAttention()) == {"x": "Bx16 float32", "adj": "BxB float32"}

@@ -35,6 +35,9 @@ IMAGE_SIZES = (32, 64, 224, 28, 128, 256, 96, 16, 299, 512)
 SEQUENCE = 32
 MAX_TRIALS = 14
 
+#: the why of an argument whose width nothing told (the fitter may still change it)
+GUESSED_WIDTH = "unknown"
+
 
 class InputError(Exception):
     """No input could be fitted; the message names the argument and the fix."""
@@ -283,7 +286,7 @@ def initial_specs(model, params, user: dict[str, ArgSpec], built_with: dict[str,
             specs.append(ArgSpec(name, "tuple", parts=tuple(replace(guess, name=f"{name}[{i}]") for i in range(count)), why="a tuple annotation"))
         else:
             by_name = _by_constructor(name, {**built_with, **_int_attributes(model)})
-            specs.append(by_name or (_first_guess(model, name, image) if index == 0 else ArgSpec(name, "float", (64,), why="unknown: 64 features")))
+            specs.append(by_name or (_first_guess(model, name, image) if index == 0 else ArgSpec(name, "float", (64,), why=f"{GUESSED_WIDTH}: 64 features")))
     return specs
 
 

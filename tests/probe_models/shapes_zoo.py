@@ -302,3 +302,38 @@ class FlatViewAttention(nn.Module):
         v = self.W_V(V).view(batch, -1, self.n_heads, 8).transpose(1, 2)
         attn = torch.softmax(q @ k.transpose(-1, -2), dim=-1)
         return (attn @ v).transpose(1, 2).reshape(batch, -1, 32)
+
+
+class DenseGraphAttention(nn.Module):
+    """Graph attention over the batch's nodes: scores for every pair of nodes, masked where the
+    adjacency matrix has no edge (``torch.where(adj > 0, ...)``)."""
+
+    def __init__(self, in_features=16, out_features=8):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(in_features, out_features))
+        self.attend = nn.Parameter(torch.empty(2 * out_features, 1))
+        nn.init.xavier_uniform_(self.weight, gain=1.414)
+        nn.init.xavier_uniform_(self.attend, gain=1.414)
+        self.out_features = out_features
+
+    def forward(self, h, adj):
+        wh = h @ self.weight
+        source, target = self.attend[: self.out_features], self.attend[self.out_features:]
+        scores = F.leaky_relu(wh @ source + (wh @ target).T, 0.2)
+        scores = torch.where(adj > 0, scores, torch.full_like(scores, -9e15))
+        return F.elu(torch.softmax(scores, dim=1) @ wh)
+
+
+class SparseGraphAttention(nn.Module):
+    """The same over the adjacency's edges only: ``adj.nonzero()`` indexes the nodes."""
+
+    def __init__(self, in_features=16, out_features=8):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(in_features, out_features))
+        nn.init.xavier_normal_(self.weight, gain=1.414)
+
+    def forward(self, x, adj):
+        wh = x @ self.weight
+        edges = adj.nonzero().t()
+        messages = wh[edges[1]] * torch.sigmoid((wh[edges[0]] * wh[edges[1]]).sum(-1, keepdim=True))
+        return torch.zeros_like(wh).index_add(0, edges[0], messages)
