@@ -21,13 +21,13 @@ import torch
 from torch import nn
 
 from initlint.probe.inputs import (
-    GUESSED_WIDTH, IMAGE_SIZES, MAX_TRIALS, SEQUENCE, ArgSpec, Fitted, InputError, image_size_hint, initial_specs,
+    IMAGE_SIZES, MAX_TRIALS, SEQUENCE, ArgSpec, Fitted, InputError, image_size_hint, initial_specs,
     required_parameters,
 )
 from initlint.probe.ranks import Rank, forward_ranks
 from initlint.probe.reshaping import (
-    channel_repairs, consistent_repairs, hidden_repairs, mask_broadcast_repairs, mask_repairs, rank_repairs, view_repairs,
-    with_rank,
+    adjacency_repairs, channel_repairs, consistent_repairs, hidden_repairs, mask_broadcast_repairs, mask_repairs, rank_repairs,
+    view_repairs, with_rank,
 )
 from initlint.probe.shape_errors import BROADCAST, MATMUL
 from initlint.probe.size_asserts import assert_size_repairs, repeat_rank_repairs
@@ -186,32 +186,6 @@ def _blamed(specs: list[ArgSpec], error: BaseException, trace: Trace | None) -> 
     return sorted(found, key=lambda n: by_name[n].fixed if n in by_name else True)
 
 
-_OUT_OF_BOUNDS = re.compile(r"index (\d+) is out of bounds for dimension \d+ with size (\d+)")
-
-
-def _square_fixes(specs: list[ArgSpec], blamed: list[str], line: str, message: str):
-    """``torch.where(adj > 0, e, zero)`` with ``e`` over pairs of the batch's nodes: a batch of
-    feature rows named on the failing line that meets the batch size is an adjacency matrix
-    (before the broadcast fixes, which would give it the trial batch's size as its width)."""
-    by_name = {s.name: s for s in specs}
-    broadcast = BROADCAST.search(message)
-    if broadcast is not None:
-        sizes = {int(broadcast.group(1)), int(broadcast.group(2))}
-        for name in blamed:
-            spec = by_name[name]
-            if (spec.kind == "float" and len(spec.shape) == 1 and sizes == {TRIAL_BATCH, spec.shape[-1]}
-                    and re.search(rf"\b{re.escape(name)}\b", line)):
-                yield _swap(specs, ArgSpec(name, "square", (), why="a matrix over the batch's nodes"))
-    # ``edge = adj.nonzero().t()`` then ``h[edge[0]]``: a column of the matrix indexes the nodes
-    bounds = _OUT_OF_BOUNDS.search(message)
-    if bounds is not None and int(bounds.group(2)) == TRIAL_BATCH:
-        for name in blamed:  # of the values the failed op read, one whose width is still a guess
-            spec = by_name[name]
-            if (spec.kind == "float" and len(spec.shape) == 1 and spec.shape[-1] > int(bounds.group(1))
-                    and not spec.fixed and spec.why.startswith(GUESSED_WIDTH)):
-                yield _swap(specs, ArgSpec(name, "square", (), why="a matrix over the batch's nodes"))
-
-
 def _failing_line(error: BaseException) -> str:
     frames = traceback.extract_tb(error.__traceback__)
     for frame in reversed(frames):
@@ -292,7 +266,7 @@ def _candidates(specs: list[ArgSpec], error: BaseException, trace: Trace | None,
                     parts = list(spec.parts)
                     parts[index] = replace(fixed, name=spec.parts[index].name)
                     yield _swap(specs, replace(spec, parts=tuple(parts)))
-    yield from _square_fixes(specs, blamed, line, message)
+    yield from adjacency_repairs(specs, blamed, line, message, TRIAL_BATCH)
     yield from _broadcast_fixes(specs, trace, message)
     mat = MATMUL.search(message)
     for name in blamed:

@@ -1,5 +1,5 @@
-"""Repairs of fitting.py that change how many dimensions an input has, its channels, or an
-RNN's hidden state, from facts: forward's source (ranks.py) and the numbers a shape error
+"""Repairs of fitting.py that change how many dimensions an input has, its channels, an RNN's
+hidden state, or make it an adjacency matrix over the batch's nodes, from facts: forward's source (ranks.py) and the numbers a shape error
 states (``Expected 3D (unbatched) or 4D (batched) input to conv2d``, ``expected input[3, 64,
 32, 32] to have 12 channels``, ``Expected hidden size (1, 3, 32)``).
 
@@ -14,9 +14,9 @@ from dataclasses import replace
 
 from torch import nn
 
-from initlint.probe.inputs import SEQUENCE, ArgSpec
+from initlint.probe.inputs import GUESSED_WIDTH, SEQUENCE, ArgSpec
 from initlint.probe.ranks import Rank
-from initlint.probe.shape_errors import BROADCAST, CHANNELS
+from initlint.probe.shape_errors import BROADCAST, CHANNELS, OUT_OF_BOUNDS
 from initlint.probe.tracing import LeafCall
 
 _GOT_NDIM = [  # (pattern, how to read the rank the op needs)
@@ -247,3 +247,28 @@ def consistent_repairs(specs: list[ArgSpec], message: str, op, batch: int):
         for other, other_shape in raw:
             if other is not spec and not spec.fixed and len(spec.shape) < len(other.shape):
                 yield [replace(other, name=spec.name, why=f"the shape of {other.name}", fixed=False) if s is spec else s for s in specs]
+
+
+def adjacency_repairs(specs: list[ArgSpec], blamed: list[str], line: str, message: str, batch: int):
+    """An adjacency matrix over the batch's nodes, fed as feature rows: ``torch.where(adj > 0,
+    e, zero)`` against scores over node pairs (a broadcast of the batch size against its
+    width, the argument named on the failing line), or ``adj.nonzero()`` indexing the nodes (an
+    index past the batch, from an argument whose width is a guess). fitting.py tries these
+    before the broadcast fixes, which would give it the batch's size as its width."""
+    by_name = {s.name: s for s in specs}
+    broadcast = BROADCAST.search(message)
+    if broadcast is not None:
+        sizes = {int(broadcast.group(1)), int(broadcast.group(2))}
+        for name in blamed:
+            spec = by_name[name]
+            if (spec.kind == "float" and len(spec.shape) == 1 and sizes == {batch, spec.shape[-1]}
+                    and re.search(rf"\b{re.escape(name)}\b", line)):
+                yield [ArgSpec(name, "square", (), why="a matrix over the batch's nodes") if s is spec else s for s in specs]
+    # ``edge = adj.nonzero().t()`` then ``h[edge[0]]``: a column of the matrix indexes the nodes
+    bounds = OUT_OF_BOUNDS.search(message)
+    if bounds is not None and int(bounds.group(2)) == batch:
+        for name in blamed:  # of the values the failed op read, one whose width is still a guess
+            spec = by_name[name]
+            if (spec.kind == "float" and len(spec.shape) == 1 and spec.shape[-1] > int(bounds.group(1))
+                    and not spec.fixed and spec.why.startswith(GUESSED_WIDTH)):
+                yield [ArgSpec(name, "square", (), why="a matrix over the batch's nodes") if s is spec else s for s in specs]

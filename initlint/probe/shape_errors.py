@@ -11,3 +11,5 @@ BROADCAST = re.compile(r"size of tensor a \((\d+)\) must match the size of tenso
 CHANNELS = re.compile(r"expected input\[(\d+(?:, \d+)*)\] to have (\d+) channels, but got (\d+) channels")
 #: ``x @ w``: (rows of x, columns of x, rows of w, columns of w)
 MATMUL = re.compile(r"shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)")
+#: ``x[i]`` past the end: (the index, the size of that dimension)
+OUT_OF_BOUNDS = re.compile(r"index (\d+) is out of bounds for dimension \d+ with size (\d+)")
