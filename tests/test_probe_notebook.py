@@ -120,3 +120,22 @@ def test_probe_command_takes_a_notebook_class_and_says_what_ran(cli, deep):
     ]
     assert report["inputs"] == {"x": "Bx64 float32"}
     assert {v["kind"] for v in report["verdicts"]} == {"vanishing"}
+
+
+@pytest.mark.probe
+def test_a_notebook_import_of_a_module_that_is_not_installed_gets_a_stand_in(cli, tmp_path):
+    pytest.importorskip("torch")
+    path = notebook(
+        tmp_path / "colab.ipynb", ("code", "!pip install pybullet\n"),
+        ("code", "import torch.nn as nn\nimport a_physics_engine_that_is_not_installed\n"),
+        ("code", "class Policy(nn.Module):\n    def __init__(self, state_dim=8):\n        super().__init__()\n"
+                 "        self.fc = nn.Linear(state_dim, 2)\n\n    def forward(self, state):\n        return self.fc(state)\n"),
+    )
+    result = cli(["probe", "--device", "cpu", "--format", "json", f"{path.name}:Policy"], tmp_path)
+    report = json.loads(result.stdout)
+    assert report["notes"][:2] == [
+        "notebook: ran only its definitions (imports, def, class, constants); the other code of cell(s) 1 was not run",
+        "import: `a_physics_engine_that_is_not_installed` is not installed; a stand-in that fails when used took "
+        "its place (imported at colab.ipynb:cell 2:2, and nothing the model ran used it)",
+    ], report["notes"]
+    assert report["inputs"] == {"state": "Bx8 float32"}

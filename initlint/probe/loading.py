@@ -46,7 +46,7 @@ def import_target(where: str, search: tuple[str, ...] = (), cwd: str | None = No
         refuse_writes(layout.root)
         _put_on_path([*layout.paths, *search])
         if where.endswith(".ipynb"):
-            return load_notebook(layout.file)
+            return load_notebook(layout.file, layout.root)
         if definitions:
             return with_main_constants(load_definitions(layout, "its top-level code ran past the time limit before"), layout.file)
         try:

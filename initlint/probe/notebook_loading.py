@@ -17,10 +17,17 @@ from typing import Any
 from initlint.probe.layout import LoadError
 
 
-def load_notebook(path: str) -> types.ModuleType:
+#: modules not installed that one notebook's imports may get stand-ins for (standins.py)
+_STAND_INS = 4
+
+
+def load_notebook(path: str, root: str | None = None) -> types.ModuleType:
     """The definitions of the notebook at ``path`` as a module; tracebacks and ``inspect`` see
-    the notebook's code (its virtual module, line for line), and ``cell_of`` maps lines back."""
+    the notebook's code (its virtual module, line for line), and ``cell_of`` maps lines back.
+    A top-level import of a module that is not installed gets a stand-in, as in a ``.py`` file
+    under ``root``, and a note."""
     from initlint.notebook import NotebookError, definition_source
+    from initlint.probe.standins import stand_in_for
 
     file = str(Path(path).resolve())
     try:
@@ -35,7 +42,24 @@ def load_notebook(path: str) -> types.ModuleType:
     sys.modules[name] = module
     _NOTEBOOKS[file] = source.notebook
     linecache.cache[file] = (len(source.text), None, source.text.splitlines(keepends=True), file)
-    exec(compile(source.text, file, "exec"), module.__dict__)  # noqa: S102 - the user's own notebook, asked for
+    code = compile(source.text, file, "exec")
+    notes: list[str] = []
+
+    def where_of(line: int) -> str:
+        cell = cell_of(file, line)
+        return f"{Path(file).name}:cell {cell[0]}:{cell[1]}" if cell else f"{Path(file).name}:{line}"
+
+    for _ in range(_STAND_INS + 1):
+        try:
+            exec(code, module.__dict__)  # noqa: S102 - the user's own notebook, asked for
+            break
+        except ModuleNotFoundError as error:
+            note = stand_in_for(error, root or str(Path(file).parent), source.text, where_of) if len(notes) < _STAND_INS else None
+            if note is None:
+                raise
+            notes.append(note)
+    if notes:
+        module.__initlint_import_notes__ = tuple(notes)  # type: ignore[attr-defined]
     return module
 
 

@@ -100,9 +100,11 @@ class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 _FINDER = _Finder()
 
 
-def stand_in_for(error: BaseException, root: str) -> str | None:
+def stand_in_for(error: BaseException, root: str, text: str | None = None, where_of=None) -> str | None:
     """When ``error`` is a module that is not installed, imported by a top-level statement of a
-    file under ``root`` outside any ``try``: give it a stand-in and return the note, else None."""
+    file under ``root`` outside any ``try``: give it a stand-in and return the note, else None.
+    A notebook passes its definitions' ``text`` (its virtual module) and ``where_of(line)``,
+    which names the cell."""
     if not isinstance(error, ModuleNotFoundError) or isinstance(error, MissingModuleError) or not error.name:
         return None
     top = error.name.split(".")[0]
@@ -115,15 +117,15 @@ def stand_in_for(error: BaseException, root: str) -> str | None:
         return None
     if missing in _FINDER.names:
         return None
-    where = _importing_statement(error, root)
+    where = _importing_statement(error, root, text)
     if where is None:
         return None
     _FINDER.names.add(missing)
     if _FINDER not in sys.meta_path:
         sys.meta_path.append(_FINDER)
     file, line = where
-    return (f"import: `{missing}` {what}; {STAND_IN_NOTE} "
-            f"(imported at {Path(file).name}:{line}, and nothing the model ran used it)")
+    shown = where_of(line) if where_of is not None else f"{Path(file).name}:{line}"
+    return f"import: `{missing}` {what}; {STAND_IN_NOTE} (imported at {shown}, and nothing the model ran used it)"
 
 
 def _project_folder(dotted: str, root: str) -> Path | None:
@@ -138,9 +140,9 @@ def _project_folder(dotted: str, root: str) -> Path | None:
     return None
 
 
-def _importing_statement(error: BaseException, root: str) -> tuple[str, int] | None:
+def _importing_statement(error: BaseException, root: str, text: str | None = None) -> tuple[str, int] | None:
     """(file, line) of the innermost module-level frame under ``root`` whose statement is a
-    top-level import, or None."""
+    top-level import, or None; ``text``: that file's source, when it is not the file on disk."""
     found = None
     for frame in traceback.extract_tb(error.__traceback__):
         if frame.name == "<module>" and str(Path(frame.filename).resolve()).startswith(str(Path(root).resolve())):
@@ -148,7 +150,7 @@ def _importing_statement(error: BaseException, root: str) -> tuple[str, int] | N
     if found is None or found[1] is None:
         return None
     try:
-        tree = ast.parse(Path(found[0]).read_text(encoding="utf-8", errors="replace"))
+        tree = ast.parse(text if text is not None else Path(found[0]).read_text(encoding="utf-8", errors="replace"))
     except (OSError, SyntaxError, ValueError):
         return None
     for statement in tree.body:

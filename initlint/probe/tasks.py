@@ -64,7 +64,8 @@ def _load_notes(module: Any) -> list[str]:
     if not skipped:
         return notes
     cells = ", ".join(str(n) for n in skipped)
-    return [f"notebook: ran only its definitions (imports, def, class, constants); the other code of cell(s) {cells} was not run"]
+    return [f"notebook: ran only its definitions (imports, def, class, constants); the other code of cell(s) {cells} was not run",
+            *notes]
 
 
 def _setup_notes(module: Any) -> list[str]:
