@@ -183,9 +183,17 @@ def run_tasks(keyed: list[tuple[str, dict]], store: Path, done: dict[str, dict],
         pool.run([task for _, task in todo], on_result=stored)
 
 
-def file_tasks(source: str, roots: list[Path], options, listings: dict[str, dict]) -> list[tuple[str, dict]]:
+#: the files of the corpus whose nn.Module classes count: its modules and its notebooks
+CORPUS_PATTERNS = ("*.py", "*.ipynb")
+
+
+def corpus_files() -> list[Path]:
+    return sorted(p for pattern in CORPUS_PATTERNS for p in corpus_dir().rglob(pattern) if "/." not in str(p))
+
+
+def file_tasks(source: str, roots: list[Path], options, listings: dict[str, dict], patterns=("*.py",)) -> list[tuple[str, dict]]:
     """List every model of every file under ``roots`` (stored), then one task per model."""
-    files = sorted(p for root in roots for p in root.rglob("*.py") if "/." not in str(p))
+    files = sorted(p for root in roots for pattern in patterns for p in root.rglob(pattern) if "/." not in str(p))
     listable = [p for p in files if re.search(r"nn\.|Module|torch", p.read_text(errors="replace"))]
     run_tasks([(f"list|{p}", {**options.task(str(p), ""), "op": "list"}) for p in listable], LISTINGS, listings, options, f"{source} listings")
     # a script whose import ran past the limit is listed again with its definitions only (as
@@ -208,7 +216,7 @@ def file_tasks(source: str, roots: list[Path], options, listings: dict[str, dict
 
 
 def corpus_tasks(options, listings: dict[str, dict]) -> list[tuple[str, dict]]:
-    return file_tasks("corpus", [corpus_dir()], options, listings)
+    return file_tasks("corpus", [corpus_dir()], options, listings, CORPUS_PATTERNS)
 
 
 #: the ecosystem check's pinned PyPI trees that have no registry source of their own here
@@ -383,7 +391,7 @@ def retry_failed_corpus(results: dict[str, dict], listings: dict[str, dict], sta
     from initlint.probe.candidates import module_classes, read_text
 
     root = str(corpus_dir())
-    files = [str(p) for p in corpus_dir().rglob("*.py") if "/." not in str(p)]
+    files = [str(p) for p in corpus_files()]
     counted = {path for path, defs in module_classes({f: read_text(f) for f in files}).items() if defs}
     stale = [k for k, v in listings.items() if k.split("|", 1)[1] in counted and not v["result"].get("ok")
              and (stages is None or "import" in stages)]
@@ -408,7 +416,7 @@ def corpus_coverage(listings: dict[str, dict], results: dict[str, dict]) -> dict
     from initlint.probe.candidates import module_classes, read_text
     from initlint.probe.classes_run import ClassRun
 
-    files = sorted(str(p) for p in corpus_dir().rglob("*.py") if "/." not in str(p))
+    files = [str(p) for p in corpus_files()]
     classes = module_classes({f: read_text(f) for f in files})
     built: set[tuple[str, str]] = set()
     #: classes a measured model ran (classes_run.py): False when its forward ran, True when only
@@ -558,7 +566,7 @@ def write_report(results, listings, findings, started: float) -> None:
         "",
         "## `--probe=all` on the corpus",
         "",
-        f"{coverage['built']} of {coverage['classes']} nn.Module classes in {coverage['files']} files of "
+        f"{coverage['built']} of {coverage['classes']} nn.Module classes in {coverage['files']} files (modules and notebooks) of "
         f"../shared/corpus were built and run ({100 * coverage['built'] / max(1, coverage['classes']):.0f}%; "
         "a class counts when the probe built it directly, a factory of its file did, or a measured model ran its "
         f"forward: {coverage['inside']} were counted only that way). {coverage['bases']} more of the rest ran only "
