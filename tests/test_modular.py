@@ -17,6 +17,7 @@ from initlint import check_source
 from initlint.engine import coverage_of
 from initlint.model.coverage import Coverage
 from initlint.model.modular import Rename, rename_of
+from initlint.model.values import UNKNOWN
 
 MODELS = FIXTURES / "modular" / "transformers" / "models"
 
@@ -110,3 +111,73 @@ def test_a_rename_replaces_each_case_variant_on_identifier_word_boundaries():
     assert Rename("GPTNeoX", "Nova")("GPTNeoXLayer") == "NovaLayer"
     # an acronym is its own upper case: the class names' spelling wins
     assert Rename("CLIP", "CLIPSeg")("CLIPTextEmbeddings") == "CLIPSegTextEmbeddings"
+
+
+def _classes(path):
+    """The evaluated, rebased classes of a linted file, by name."""
+    from initlint.engine import load_source, parse, read_syntax, remember, source_file
+    from initlint.model.entries import evaluate_file
+    from initlint.model.project import Project
+    from initlint.model.values import ClassValue
+
+    text = path.read_text()
+    module = parse(text)
+    source = source_file(str(path), module, text)
+    remember(source)
+    facts = evaluate_file(source, Project(load_source), read_syntax(module))
+    return {name: value for name, value in facts.namespace.names.items() if isinstance(value, ClassValue)}
+
+
+def test_a_method_that_raises_attribute_error_drops_the_inherited_one(tmp_path):
+    # the generator's idiom for "not this method": the merged class has neither the modular
+    # file's nor SrcPreTrainedModel's _init_weights; transformers' own (outside the tree) is left
+    path = MODELS / "good" / "modular_good.py"
+    text = path.read_text().replace(
+        "        super()._init_weights(module)\n        if isinstance(module, NewMLP):\n"
+        "            module.gate.weight.data.normal_(mean=0.0, std=self.config.initializer_range)\n",
+        '        raise AttributeError("the library\'s own init")\n',
+    )
+    assert "raise AttributeError" in text
+    classes = _classes(_copy_of(path, text, tmp_path))
+    found = classes["NewPreTrainedModel"].lookup("_init_weights")
+    assert found is UNKNOWN  # transformers' PreTrainedModel, whose code is not evaluated
+    own, merged, library = classes["NewPreTrainedModel"].mro()
+    assert merged.namespace.source.path.endswith("modeling_src.py") and library.name.endswith("PreTrainedModel")
+    assert "_init_weights" not in own.body and "_init_weights" not in merged.body
+    assert check_source(text, str(path)) == []
+
+
+SOURCE_WITH_TEXT_CLASS = "\n\nclass SrcTextEmbedding(nn.Embedding):\n    pass\n"
+PREFIXED = '''
+class NewTextMLP(SrcMLP):
+    pass
+
+
+class NewTextPreTrainedModel(SrcPreTrainedModel):
+    pass
+
+
+class NewTextModel(SrcModel):
+    pass
+
+
+class NewTextDecoderLayer(SrcDecoderLayer):
+    pass
+'''
+
+
+@pytest.mark.parametrize(("collision", "base"), [(False, "NewTextPreTrainedModel"), (True, "NewPreTrainedModel")])
+def test_one_prefix_per_source_file_the_most_proposed_unless_the_source_has_it(tmp_path, collision, base):
+    # four classes propose NewText, three New (NewMLP, NewPreTrainedModel, NewModel): NewText
+    # wins, so the copied SrcModel's base SrcPreTrainedModel means NewTextPreTrainedModel; when
+    # the source already has a SrcText... class, the generator keeps the model's own name, New
+    path = MODELS / "new" / "modular_new.py"
+    text = path.read_text().replace("import SrcMLP,", "import SrcDecoderLayer, SrcMLP,") + PREFIXED
+    copy = _copy_of(path, text, tmp_path)
+    if collision:
+        source = copy.parent.parent / "src" / "modeling_src.py"
+        source.write_text(source.read_text() + SOURCE_WITH_TEXT_CLASS)
+    classes = _classes(copy)
+    merged = classes["NewTextModel"].mro()
+    assert [getattr(item, "name", None) for item in merged[:3]] == ["NewTextModel", "NewTextModel", base]
+    assert merged[2] is classes[base]

@@ -11,11 +11,13 @@ source's class (whose own names are renamed the same way). Plain Python would ru
 and Olmo's ``_init_weights`` instead, and the modular file's own never.
 
 So each such base is replaced by a copy of the base class whose methods run in a renamed view of
-the source file's globals. The rename pair comes from the code: the source model is the file the
-base class was defined in, the new model the modular file's name, and the class names' prefixes
-are the parts before the suffix the two class names share (``Olmo2Model(OlmoModel)``: ``Olmo`` ->
-``Olmo2``; ``Multimodal1TextModel(LlamaModel)``: ``Llama`` -> ``Multimodal1Text``). A renamed
-name that neither file defines stays unknown.
+the source file's globals. The rename comes from the code, one per source file as the generator
+makes it: the source model is the file the base class was defined in, the new model the modular
+file's name, and each class inheriting from that file proposes the part of its name before the
+suffix it shares with its base (``Olmo2Model(OlmoModel)``: ``Olmo`` -> ``Olmo2``;
+``Multimodal1TextModel(LlamaModel)``: ``Llama`` -> ``Multimodal1Text``); the most proposed wins.
+A method whose body only raises ``AttributeError`` (or ``NotImplementedError``) drops the
+inherited one. A renamed name that neither file defines stays unknown.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
+import libcst as cst
 from initlint.model.interp.calls import Property
 from initlint.model.values import UNKNOWN, ClassValue, FunctionValue, Namespace
 
@@ -182,17 +185,19 @@ class RenamedNames(dict):
             return self.force(self.target.names, new) if new in self.target.names else UNKNOWN
         return value
 
-    def copy(self, value: Any) -> Any:
-        """``value`` of the source file, renamed, running in this view."""
+    def copy(self, value: Any, own: bool = False) -> Any:
+        """``value`` of the source file, renamed, running in this view; ``own``: a copy of its
+        own, not the one the view's names share (a modular class's base is merged into it)."""
         key = id(value)
-        if key in self.copies:
+        if key in self.copies and not own:
             return self.copies[key]
         if isinstance(value, FunctionValue):
             copied = replace(value, name=self.rename(value.name), namespace=self.view)
             self.copies[key] = copied
             return copied
         copied = ClassValue(value.node, self.rename(value.name), self.view)
-        self.copies[key] = copied
+        if not own:
+            self.copies[key] = copied
         copied.bases = tuple(self.mapped(base) for base in value.bases)
         copied.body = {name: self._member(item, value, copied) for name, item in value.body.items()}
         copied.declared = {name: self.mapped(item) for name, item in value.declared.items()}
@@ -208,29 +213,96 @@ class RenamedNames(dict):
 
 
 def adapt_modular(namespace: Namespace, classes: list[ClassValue], force: Force) -> None:
-    """Rebase the classes of a modular file (see the module docstring); nothing for other files."""
+    """Rebase the classes of a modular file (see the module docstring); nothing for other files.
+    A method whose body only raises ``AttributeError`` or ``NotImplementedError`` is the
+    generator's way to drop an inherited method: the merged class has neither it nor the base's."""
     new = modular_model(namespace)
     if new is None:
         return
-    views: dict[tuple[int, Rename], RenamedNames] = {}
-    changed = False
+    inherits: list[tuple[ClassValue, ClassValue, Rename | None]] = []
     for cls in classes:
-        bases = []
-        for base in cls.bases:
-            source = source_model(base) if isinstance(base, ClassValue) else None
-            rename = rename_of(base.name, source, cls.name, new) if source is not None and source != new else None
-            if rename is None:
-                bases.append(base)
-                continue
-            key = (id(base.namespace), rename)
-            if key not in views:
-                views[key] = RenamedNames(rename, base.namespace, namespace, force)
-            bases.append(views[key].copy(base))
-            changed = True
-        cls.bases = tuple(bases)
+        bases = [base for base in cls.bases if isinstance(base, ClassValue) and source_model(base) not in (None, new)]
+        if len(bases) == 1:  # the generator merges one other model's class, no more
+            inherits.append((cls, bases[0], rename_of(bases[0].name, source_model(bases[0]), cls.name, new)))
+    views = _views(namespace, new, inherits, force)
+    changed = False
+    for cls, base, _ in inherits:
+        view = views.get(id(base.namespace))
+        if view is None:
+            continue
+        copied = view.copy(base, own=True)
+        copied.name = cls.name  # the generator merges the two into one class of the child's name
+        cls.bases = tuple(copied if item is base else item for item in cls.bases)
+        for name in [name for name, item in cls.body.items() if isinstance(item, FunctionValue) and dropped(item.node)]:
+            del cls.body[name]
+            copied.body.pop(name, None)
+        changed = True
     if changed:
         for cls in classes:
             cls.__dict__.pop("_mro", None)
 
 
-__all__ = ["Rename", "RenamedNames", "adapt_modular", "modular_model", "rename_of"]
+def _views(namespace: Namespace, new: str, inherits: list, force: Force) -> dict[int, RenamedNames]:
+    """One rename per source file, as the generator chooses it: the prefix most of the modular
+    classes inheriting from that file give (on a tie the model's own name, when it is one of
+    them, else the last), and the model's own name when the chosen prefix would collide with a
+    class the source file already has (``Gemma2Text...`` in gemma2 for ``MuseGlimmerText``)."""
+    default = _cased(namespace, new)
+    prefixes: dict[int, list[str]] = {}
+    olds: dict[int, str] = {}
+    sources: dict[int, Namespace] = {}
+    for cls, base, rename in inherits:
+        key = id(base.namespace)
+        sources[key] = base.namespace
+        if rename is not None:
+            olds.setdefault(key, rename.old)
+        prefixes.setdefault(key, []).append(rename.new if rename is not None else default)
+    views = {}
+    for key, found in prefixes.items():
+        old = olds.get(key)
+        if old is None:
+            continue
+        counts = {prefix: found.count(prefix) for prefix in found}
+        top = max(counts.values())
+        tied = [prefix for prefix in found if counts[prefix] == top]
+        prefix = default if default in tied else tied[-1]
+        if prefix != default and prefix.startswith(default):
+            clash = old + prefix[len(default):]
+            if any(isinstance(value, ClassValue) and value.namespace is sources[key] and value.name.startswith(clash)
+                   for value in sources[key].names.values()):
+                prefix = default
+        if prefix != old:
+            views[key] = RenamedNames(Rename(old, prefix), sources[key], namespace, force)
+    return views
+
+
+def _cased(namespace: Namespace, model: str) -> str:
+    """The model's name as the file's class names spell it (``muse_glimmer``: ``MuseGlimmer``),
+    else each word capitalised."""
+    for value in namespace.names.values():
+        if isinstance(value, ClassValue) and value.namespace is namespace:
+            name = value.name
+            for end in range(len(name), 0, -1):
+                if _squash(name[:end]) == _squash(model) and (end == len(name) or not name[end].islower()):
+                    return name[:end]
+    return "".join(word.title() for word in model.split("_"))
+
+
+def dropped(node: Any) -> bool:
+    """``def f(...): raise AttributeError(...)`` (a docstring allowed before it)."""
+    body = list(getattr(node.body, "body", ()))
+    if body and isinstance(body[0], cst.SimpleStatementLine) and len(body[0].body) == 1 \
+            and isinstance(body[0].body[0], cst.Expr) and isinstance(body[0].body[0].value, (cst.SimpleString, cst.ConcatenatedString)):
+        body = body[1:]
+    if len(body) != 1:
+        return False
+    statement = body[0]
+    if isinstance(statement, cst.SimpleStatementLine):
+        statement = statement.body[0] if len(statement.body) == 1 else None
+    if not isinstance(statement, cst.Raise) or statement.exc is None:
+        return False
+    exc = statement.exc.func if isinstance(statement.exc, cst.Call) else statement.exc
+    return isinstance(exc, cst.Name) and exc.value in ("AttributeError", "NotImplementedError")
+
+
+__all__ = ["Rename", "RenamedNames", "adapt_modular", "dropped", "modular_model", "rename_of"]
