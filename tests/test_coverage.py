@@ -170,3 +170,30 @@ def test_a_loop_over_a_set_itself_has_no_known_order(tmp_path):
     path = tmp_path / "rope.py"
     path.write_text(ROPE_PER_LAYER_TYPE.replace("sorted(set(kinds))", "set(kinds)"))
     assert coverage_of(path) == Coverage(calls=1, known=0)
+
+
+TORCH_NORMAL_SIZE = '''
+import torch
+import torch.nn as nn
+
+
+class Attention(nn.Module):
+    def __init__(self, head_dim=64, lambda_std=0.1):
+        super().__init__()
+        self.lambda_q = nn.Parameter(torch.normal(0, lambda_std, size=(head_dim,)))
+        self.lambda_k = nn.Parameter(torch.normal(mean=0.0, std=lambda_std, size=(head_dim,)))
+        self.lambda_v = nn.Parameter(torch.normal(0.0, lambda_std, (head_dim,)))
+        nn.init.normal_(self.lambda_q, 0, lambda_std)
+        nn.init.normal_(self.lambda_k, 0, lambda_std)
+        nn.init.normal_(self.lambda_v, 0, lambda_std)
+
+    def forward(self, x):
+        return x * (self.lambda_q * self.lambda_k + self.lambda_v).sum()
+'''
+
+
+def test_torch_normal_with_a_size_keyword_has_that_size(tmp_path):
+    # torch.normal(mean, std, size=...) (transformers' DiffLlama): the size may be a keyword
+    path = tmp_path / "attention.py"
+    path.write_text(TORCH_NORMAL_SIZE)
+    assert coverage_of(path) == Coverage(calls=3, known=3)

@@ -24,6 +24,7 @@ from initlint.model.project import Project
 from initlint.model.source import ParsedFile
 from initlint.model.syntax import SyntaxFacts
 from initlint.model.interp.hf import config_class_of
+from initlint.model.modular import adapt_modular
 from initlint.model.torchlib.classes import torch_class
 from initlint.model.values import (
     ClassValue, DictObj, External, FunctionValue, Instance, ListObj, Module, Namespace, Place, Signal, Sym,
@@ -48,6 +49,7 @@ def evaluate_file(source: ParsedFile, project: Project, syntax: SyntaxFacts | No
     module_entry, evaluator = _module_entry(source, project, namespace)
     entries = [module_entry]
     classes, functions = _definitions(source, namespace, evaluator.defined)
+    adapt_modular(namespace, classes, evaluator.force)
     for cls in classes:
         entry = _class_entry(cls, project)
         if entry is not None:

@@ -231,10 +231,13 @@ class Externals:
             fill = args[1] if len(args) > 1 else kwargs.get("fill_value", UNKNOWN)
             dist = Constant(float(fill)) if is_number(fill) else Opaque("a fill value", random=False)
             return self.new_tensor(size_shape(size, []), dist, place, "torch.full")
-        if last == "normal" and len(args) >= 3:
-            mean, std = args[0], args[1]
+        if last == "normal" and (len(args) >= 3 or "size" in kwargs):
+            # the overload with float mean and std and a ``size`` (positional or keyword)
+            mean = args[0] if args else kwargs.get("mean", UNKNOWN)
+            std = args[1] if len(args) > 1 else kwargs.get("std", UNKNOWN)
+            size = args[2] if len(args) >= 3 else kwargs["size"]
             dist = Normal(float(mean), float(std)) if is_number(mean) and is_number(std) else Opaque("torch.normal values")
-            return self.new_tensor(size_shape(args[2], []), dist, place, "torch.normal")
+            return self.new_tensor(size_shape(size, []), dist, place, "torch.normal")
         if last == "eye":
             size = args[0] if args else UNKNOWN
             cols = args[1] if len(args) > 1 and is_number(args[1]) else size
