@@ -139,3 +139,42 @@ def test_a_notebook_import_of_a_module_that_is_not_installed_gets_a_stand_in(cli
         "its place (imported at colab.ipynb:cell 2:2, and nothing the model ran used it)",
     ], report["notes"]
     assert report["inputs"] == {"state": "Bx8 float32"}
+
+
+@pytest.mark.probe
+def test_a_notebook_constant_that_reads_a_skipped_cell_is_left_out_and_the_classes_are_built(cli, tmp_path):
+    """``train_data = dataset["train"]`` makes no call, so it is kept, but ``dataset`` comes from
+    a cell that does not run; the model's ``device`` argument gets the probe's device."""
+    pytest.importorskip("torch")
+    path = notebook(
+        tmp_path / "seq2seq.ipynb", ("code", "import torch\nimport torch.nn as nn\n"),
+        ("code", "dataset = load_dataset('multi30k')\n"),
+        ("code", "train_data = dataset['train']\nHIDDEN = 32\n"),
+        ("code", "class Encoder(nn.Module):\n    def __init__(self, input_dim, device, hidden=HIDDEN):\n"
+                 "        super().__init__()\n        self.device = device\n        self.fc = nn.Linear(input_dim, hidden)\n\n"
+                 "    def forward(self, src):\n        return self.fc(src) + torch.zeros(1, device=self.device)\n"),
+    )
+    result = cli(["probe", "--device", "cpu", "--format", "json", f"{path.name}:Encoder"], tmp_path)
+    report = json.loads(result.stdout)
+    assert report["notes"][:3] == [
+        "notebook: ran only its definitions (imports, def, class, constants); the other code of cell(s) 2 was not run",
+        "notebook: left out seq2seq.ipynb:cell 3:1 (NameError: name 'dataset' is not defined)",
+        "built with assumed input_dim=64, device='cpu' (--probe-arg Encoder.NAME=VALUE to change)",
+    ], report["notes"]
+    assert report["inputs"] == {"src": "Bx64 float32"}
+
+
+@pytest.mark.probe
+def test_a_notebook_class_reads_the_constants_of_its_main_block(cli, tmp_path):
+    pytest.importorskip("torch")
+    path = notebook(
+        tmp_path / "transformer.ipynb",
+        ("code", "import torch.nn as nn\n\n\nclass FeedForward(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+                 "        self.fc = nn.Linear(d_model, d_ff)\n\n    def forward(self, x):\n        return self.fc(x)\n\n\n"
+                 "if __name__ == '__main__':\n    d_model = 48\n    d_ff = 4 * d_model\n    model = FeedForward()\n"),
+    )
+    result = cli(["probe", "--device", "cpu", "--format", "json", f"{path.name}:FeedForward"], tmp_path)
+    report = json.loads(result.stdout)
+    assert "notebook: took d_model, d_ff from its `if __name__ == \"__main__\":` block (values computed without side effects)" \
+        in report["notes"], report["notes"]
+    assert report["inputs"] == {"x": "Bx48 float32"}

@@ -29,6 +29,11 @@ from initlint.probe.sizes import must_not_guess, value_by_name
 from initlint.probe.usage import ParamUse, attribute_uses, attributes_called, function_tree, parameter_uses
 
 
+#: the device the probe runs the model on (tasks.py sets it): a constructor's ``device``
+#: argument gets it, so that tensors its forward makes meet the model's
+probe_device = "cpu"
+
+
 class BuildError(Exception):
     """The model cannot be built; the message says why and what would fix it."""
 
@@ -311,6 +316,9 @@ def arguments_for(function: Callable[..., Any], overrides: dict[str, Any], label
         if isinstance(annotation, str):
             annotation = _resolve(annotation, scope, owner)
         configured = inspect.isclass(getattr(owner, "config_class", None)) and param is parameters[0]
+        if param.name == "device" or getattr(annotation, "__name__", None) == "device":
+            kwargs[param.name] = assumed[param.name] = probe_device  # ``Encoder(..., device)``: where tensors go
+            continue
         if not use.called and use.stored_as & called_attributes() and not use.stored_as & attributes_called(owner, "__init__"):
             missing.append(param.name)  # a module forward calls: a caller's, else a pass-through
             passed_through.add(param.name)

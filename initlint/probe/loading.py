@@ -24,7 +24,9 @@ from initlint.probe.guard import refuse_writes
 from initlint.probe.layout import Layout, LoadError, layout_of
 from initlint.probe.notebook_loading import load_notebook
 from initlint.probe.removed_names import restore_removed_name
-from initlint.probe.scripts import failed_in_definition, failed_in_top_level, imported_names, main_constants, script_definitions
+from initlint.probe.scripts import (
+    failed_in_definition, failed_in_top_level, imported_names, main_block_constants, script_definitions,
+)
 from initlint.probe.setup import left_out, run_definitions
 from initlint.probe.standins import stand_in_for
 
@@ -326,20 +328,12 @@ def load_definitions(layout: Layout, why: str) -> types.ModuleType:
 
 def with_main_constants(module: types.ModuleType, file: str) -> types.ModuleType:
     """Give the module the side-effect-free constants of its ``__main__`` block that it does
-    not define itself (scripts.main_constants), so that its classes can read them; noted."""
+    not define itself (scripts.main_block_constants), so that its classes can read them; noted."""
     try:
         text = Path(file).read_text(encoding="utf-8", errors="replace")
     except OSError:
         return module
-    taken = []
-    for names, source in main_constants(text):
-        if any(name in vars(module) for name in names):
-            continue
-        try:
-            exec(compile(source, file, "exec"), vars(module))  # noqa: S102 - pure: builtins and str/dict methods only
-        except Exception:  # noqa: BLE001 - a constant that reads another missing name: left out
-            continue
-        taken.extend(names)
+    taken = main_block_constants(module, text, file)
     if taken:
         module.__initlint_main_constants__ = tuple(taken)  # type: ignore[attr-defined]
     return module

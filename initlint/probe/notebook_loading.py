@@ -18,7 +18,7 @@ from initlint.probe.layout import LoadError
 
 
 #: modules not installed that one notebook's imports may get stand-ins for (standins.py)
-_STAND_INS = 4
+_STAND_INS = 8
 
 
 def load_notebook(path: str, root: str | None = None) -> types.ModuleType:
@@ -27,6 +27,8 @@ def load_notebook(path: str, root: str | None = None) -> types.ModuleType:
     A top-level import of a module that is not installed gets a stand-in, as in a ``.py`` file
     under ``root``, and a note."""
     from initlint.notebook import NotebookError, definition_source
+    from initlint.probe.scripts import main_block_constants
+    from initlint.probe.setup import run_definitions
     from initlint.probe.standins import stand_in_for
 
     file = str(Path(path).resolve())
@@ -42,7 +44,7 @@ def load_notebook(path: str, root: str | None = None) -> types.ModuleType:
     sys.modules[name] = module
     _NOTEBOOKS[file] = source.notebook
     linecache.cache[file] = (len(source.text), None, source.text.splitlines(keepends=True), file)
-    code = compile(source.text, file, "exec")
+    definitions = _as_definitions(source.text)
     notes: list[str] = []
 
     def where_of(line: int) -> str:
@@ -51,16 +53,37 @@ def load_notebook(path: str, root: str | None = None) -> types.ModuleType:
 
     for _ in range(_STAND_INS + 1):
         try:
-            exec(code, module.__dict__)  # noqa: S102 - the user's own notebook, asked for
+            # one definition at a time, as a script's (setup.py): a constant that reads a name of
+            # a skipped cell (``train_data = dataset["train"]``) or a class whose definition
+            # raises is left out, and the rest is defined
+            outcome = run_definitions(definitions, file, module.__dict__)
             break
         except ModuleNotFoundError as error:
             note = stand_in_for(error, root or str(Path(file).parent), source.text, where_of) if len(notes) < _STAND_INS else None
             if note is None:
                 raise
             notes.append(note)
+    notes += [f"notebook: left out {where_of(line)} ({reason})" for line, reason in outcome.failed[:4]]
+    taken = main_block_constants(module, source.notebook.text, file)
+    if taken:
+        notes.append(f"notebook: took {', '.join(taken[:8])} from its `if __name__ == \"__main__\":` block "
+                     "(values computed without side effects)")
+    module.__initlint_setup__ = outcome  # type: ignore[attr-defined]
     if notes:
         module.__initlint_import_notes__ = tuple(notes)  # type: ignore[attr-defined]
     return module
+
+
+def _as_definitions(text: str):
+    """The notebook's kept text as the definitions setup.py runs: its constant assignments may
+    fail alone; no setup statements (a notebook's cells that compute values are training code)."""
+    import ast
+
+    from initlint.probe.scripts import ScriptDefinitions
+
+    body = ast.parse(text).body
+    assignments = tuple(s.lineno for s in body if isinstance(s, (ast.Assign, ast.AnnAssign)))
+    return ScriptDefinitions(text, (), (), assignments)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
+from typing import Any
 
 from initlint.notebook import _defines, top_level_kept
 
@@ -226,3 +227,18 @@ def main_constants(text: str) -> list[tuple[tuple[str, ...], str]]:
                 if all(isinstance(target, (ast.Name, ast.Tuple)) for target in inner.targets) and targets:
                     found.append((tuple(t.id for t in targets), ast.unparse(inner)))
     return found
+
+
+def main_block_constants(module: Any, text: str, file: str) -> list[str]:
+    """Run in ``module`` the ``main_constants`` of ``text`` that bind names it does not define
+    itself (each alone; one that reads another missing name is left out); the names taken."""
+    taken: list[str] = []
+    for names, source in main_constants(text):
+        if any(name in vars(module) for name in names):
+            continue
+        try:
+            exec(compile(source, file, "exec"), vars(module))  # noqa: S102 - pure: builtins and str/dict methods only
+        except Exception:  # noqa: BLE001 - a constant that reads another missing name: left out
+            continue
+        taken.extend(names)
+    return taken

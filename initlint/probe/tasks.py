@@ -122,6 +122,7 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
 
     from initlint.probe.build import build_model
     from initlint.probe.classes_run import classes_run
+    from initlint.probe import construct
     from initlint.probe.construct import BuildError
     from initlint.probe.inputs import InputError
     from initlint.probe.listing import list_models
@@ -155,6 +156,7 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
             return listed
         stage = "build"
         torch.manual_seed(seed)
+        construct.probe_device = device
         built = build_model(module, task["model"], task.get("overrides") or {}, task.get("factory"), task.get("factory_kwargs"))
         model = built.model.to(device)
         stage = "input"
