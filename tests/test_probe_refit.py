@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import textwrap
 
 import pytest
@@ -64,7 +65,11 @@ def test_the_sizes_of_a_mismatch_name_the_guess_to_change():
 
 
 def _probe(path, model):
-    return run_task({"path": str(path), "model": model, "op": "probe", "budget": 2.0, "timeout": 60, "sgd_steps": 1})
+    """run_task as the worker runs it, in a forked child: it sets its process's working
+    directory, sys.path and write guard (guard.py), which must not leak into the test run."""
+    task = {"path": str(path), "model": model, "op": "probe", "budget": 2.0, "timeout": 60, "sgd_steps": 1}
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        return pool.apply(run_task, (task,))
 
 
 def test_a_residual_block_built_with_two_widths_is_built_again_with_the_one_its_add_needs(tmp_path):
