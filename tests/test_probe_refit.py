@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import textwrap
 
 import pytest
@@ -12,7 +11,7 @@ pytest.importorskip("torch")
 pytestmark = pytest.mark.probe
 
 from initlint.probe.refit import contradicted  # noqa: E402
-from initlint.probe.tasks import run_task  # noqa: E402
+from initlint.probe.runner import ProbeOptions, _results  # noqa: E402
 
 BLOCKS = '''
 import torch.nn as nn
@@ -65,11 +64,10 @@ def test_the_sizes_of_a_mismatch_name_the_guess_to_change():
 
 
 def _probe(path, model):
-    """run_task as the worker runs it, in a forked child: it sets its process's working
-    directory, sys.path and write guard (guard.py), which must not leak into the test run."""
-    task = {"path": str(path), "model": model, "op": "probe", "budget": 2.0, "timeout": 60, "sgd_steps": 1}
-    with multiprocessing.get_context("fork").Pool(1) as pool:
-        return pool.apply(run_task, (task,))
+    """One task through the probe's worker pool, as the CLI runs it: a task sets its process's
+    working directory, sys.path and write guard (guard.py), which must not reach the test run."""
+    options = ProbeOptions(device="cpu", budget=2.0, sgd_steps=1)
+    return _results([options.task(str(path), model)], options)[0]
 
 
 def test_a_residual_block_built_with_two_widths_is_built_again_with_the_one_its_add_needs(tmp_path):
