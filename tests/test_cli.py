@@ -179,6 +179,7 @@ def test_coding_line_is_honoured(cli, project):
     assert "latin.py:4:1: IL501" in result.stdout
 
 
+@pytest.mark.slow
 def test_empty_file_and_huge_file(cli, project):
     (project / "empty.py").write_text("")
     (project / "huge.py").write_text("import torch.nn as nn\n" + "x = 1\n" * 20_000 + "nn.init.normal(w)\n")

@@ -106,6 +106,7 @@ def _check_runs_agree(folder, seeds) -> None:
         assert run == runs[0]
 
 
+@pytest.mark.slow
 def test_cached_uncached_and_parallel_runs_agree(tmp_path):
     """20 files: more than one process lints alone, so --jobs 2 really starts workers."""
     _check_runs_agree(tmp_path, range(20))

@@ -7,6 +7,8 @@ from __future__ import annotations
 import random
 import sys
 
+import pytest
+
 from initlint.config import Settings
 from initlint.documents import Document, lint_document
 from initlint.engine import rules_for
@@ -101,6 +103,7 @@ def _edit(text: str, rng: random.Random) -> str:
     return "".join(lines)
 
 
+@pytest.mark.slow
 def test_incremental_lint_equals_a_fresh_lint_over_random_edits():
     rng = random.Random(13)
     base = _text()
@@ -121,6 +124,7 @@ def test_incremental_lint_equals_a_fresh_lint_over_random_edits():
     assert 0 < errors < 70  # some texts did not parse, most did
 
 
+@pytest.mark.slow
 def test_every_keystroke_from_a_clean_text_equals_a_fresh_lint():
     """Each edit is made to the clean file the parser last read (the path of a keystroke)."""
     rng = random.Random(7)
@@ -157,6 +161,7 @@ def test_statements_joined_by_a_deleted_line_break_are_a_syntax_error():
     assert parser.parse("import torch\n\nx = 1\ny = 2").code == "import torch\n\nx = 1\ny = 2"
 
 
+@pytest.mark.slow
 def test_an_edit_of_what_many_classes_read_is_followed():
     base = _text()
     parser = IncrementalParser()

@@ -134,6 +134,7 @@ def _server_diagnostics(message: dict) -> list[tuple]:
     )
 
 
+@pytest.mark.slow
 def test_after_edits_the_server_reports_what_the_command_line_reports(client, tmp_path):
     """didChange after didChange (one statement, a constant several classes read, a syntax error
     and back, a renamed init method): the published diagnostics are the CLI's on that text."""

@@ -69,6 +69,7 @@ def test_help_lists_the_lint_options():
         assert option in result.stdout
 
 
+@pytest.mark.slow
 def test_wheel_ships_the_catalog(tmp_path):
     """`initlint rule CODE` works from an installed wheel, with no checkout next to it."""
     build = run(

@@ -41,6 +41,7 @@ def weight_layers(report):
     return [layer for layer in report.layers if layer.has_weight]
 
 
+@pytest.mark.slow
 def test_unstable_model_output_std_is_about_3e5_times_the_input():
     report = probe(seeded(UnstableModel, 64), torch.randn(64, 64))
     ratio = math.sqrt(report.output_gain)
@@ -105,6 +106,7 @@ def probed(cli):
     return run
 
 
+@pytest.mark.slow
 def test_cli_confirms_the_seeds_findings(probed):
     result, findings = probed(["examples", "tests/fixtures/seeds_signal.py"])
     status = {(Path(f["path"]).name, f["line"], f["code"]): f["probe"]["status"] for f in findings}
@@ -192,6 +194,7 @@ def test_probe_arg_builds_a_model_that_needs_one(probed, tmp_path):
     assert findings[0]["probe"]["measured"].startswith("measured signal variance x")
 
 
+@pytest.mark.slow
 def test_legitimate_models_get_no_verdict(cli):
     # torchvision's zero-init residual BN, nanoGPT's scaled c_proj, DiT's adaLN-Zero, LoRA's B = 0
     for name in ("ResNet", "GPT", "DiTBlock", "LoRALinear"):
@@ -287,6 +290,7 @@ def test_probe_table_in_pyproject(cli, tmp_path):
     assert "[tool.initlint.probe] unknown key 'memory'; known keys: device, timeout, memory-mb" in bad.output
 
 
+@pytest.mark.slow
 def test_tiny_policy_head_and_zero_head_are_not_vanishing():
     class Actor(nn.Module):
         def __init__(self, head_bound=3e-3):
@@ -306,6 +310,7 @@ def test_tiny_policy_head_and_zero_head_are_not_vanishing():
     assert report.verdicts == [] and report.judged_at == "fc2" and 0.1 < report.hidden_signal_gain < 0.3
 
 
+@pytest.mark.slow
 def test_verdict_thresholds_come_from_the_probe_table(tmp_path):
     from initlint.probe.options import build_options
 

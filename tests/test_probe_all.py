@@ -99,6 +99,7 @@ def _tree(root: Path) -> list[tuple[str, int]]:
     return sorted((str(p.relative_to(root)), p.stat().st_mtime_ns) for p in root.rglob("*"))
 
 
+@pytest.mark.slow
 def test_probe_all_on_a_package_in_a_src_layout(cli, project):
     before = _tree(project)
     # a fixed batch: the measured gain depends on the sample, and the default batch on the time budget
@@ -123,6 +124,7 @@ def test_probe_all_on_a_package_in_a_src_layout(cli, project):
     assert _tree(project) == before  # nothing written: no __pycache__, no cache in the tree
 
 
+@pytest.mark.slow
 def test_unprobed_models_fail_the_run_only_when_asked(cli, project):
     args = ["--no-cache", "--probe=all", "--device", "cpu", "--select", "IL9", "--ignore", "IL901", "src"]
     assert cli(args, project).exit_code == 0
@@ -142,6 +144,7 @@ def test_probe_targets_by_path_dotted_name_and_factory(cli, project):
     assert [v["kind"] for v in json.loads(dotted.stdout)["verdicts"]] == ["exploding"]
 
 
+@pytest.mark.slow
 def test_probe_all_on_legitimate_designs_measures_every_model_and_finds_nothing(cli):
     result = cli(["--no-cache", "--format", "json", "--probe=all", "--device", "cpu", "tests/probe_models/legit.py"], ROOT)
     assert json.loads(result.stdout) == []
@@ -426,6 +429,7 @@ class Factory(nn.Module):
 '''
 
 
+@pytest.mark.slow
 def test_a_class_built_and_run_inside_a_measured_model_counts_and_costs_no_line(cli, tmp_path):
     """Gate needs a table no name or caller tells, so it cannot be built alone, but Tower
     builds and runs it; Base's own forward raises, and its code ran only as FeedForward's base,

@@ -182,6 +182,7 @@ def fitted(model, **user):
     return {spec.name: spec.describe() for spec in fit.specs}
 
 
+@pytest.mark.slow
 def test_inputs_for_conditioning_arguments_tuples_and_distributions():
     torch.manual_seed(0)
     assert fitted(legit_zoo.DiT()) == {"x": "Bx4x16x16 float32", "t": "B steps", "y": "B ids<10"}
@@ -246,6 +247,7 @@ def test_probe_input_option_errors(text, message):
         parse_input_text(text)
 
 
+@pytest.mark.slow
 def test_an_argument_nothing_can_size_comes_from_what_the_modules_own_calls_pass():
     import spinning_core
 

@@ -24,6 +24,7 @@ def test_every_measured_rule_has_bad_and_good_examples():
         assert len(found.bad) == 1 and len(found.good) == 1, code
 
 
+@pytest.mark.slow
 def test_bad_examples_are_measured_as_their_code_and_good_ones_are_healthy(cli, tmp_path):
     for code in MEASURED:
         found = examples(read_page(code))

@@ -253,6 +253,7 @@ def test_a_module_in_a_folder_between_the_file_and_the_project_root_is_found(cli
     )
 
 
+@pytest.mark.slow
 def test_a_library_module_made_private_is_imported_under_its_old_name(cli, tmp_path, monkeypatch):
     """timm 0.9 renamed ``timm.models.efficientnet_blocks`` to ``_efficientnet_blocks``; code
     written for the old layout imports the old name."""
@@ -354,6 +355,7 @@ def test_an_argument_a_helper_calls_is_never_a_number_and_names_give_sizes(tmp_p
     assert block.model.drop.p == 0.0 and block.model.fc.in_features == 64
 
 
+@pytest.mark.slow
 def test_a_missing_package_imported_at_the_top_of_a_project_module_gets_a_stand_in_that_fails_when_used(cli, tmp_path):
     """A normalizer imports ``baselines``, which is not installed; the network never uses it.
     A class that does use the missing package fails with a line that names it."""

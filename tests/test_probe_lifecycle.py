@@ -141,6 +141,7 @@ LEAKY = textwrap.dedent(
 
 
 @pytest.mark.probe
+@pytest.mark.slow
 def test_a_model_that_changes_process_state_does_not_change_the_next(tmp_path):
     pytest.importorskip("torch")
     (tmp_path / "zoo.py").write_text(LEAKY)

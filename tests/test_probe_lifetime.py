@@ -82,6 +82,7 @@ def _gone(pid: int) -> bool:
     return False
 
 
+@pytest.mark.slow
 def test_killing_initlint_during_probe_leaves_no_worker_behind(tmp_path):
     # SIGTERM, the quick case, here with a process the model started; SIGINT and SIGKILL (and
     # every descendant) are test_probe_lifecycle.py's slow test
@@ -196,6 +197,7 @@ class Net(nn.Module):
 '''
 
 
+@pytest.mark.slow
 def test_a_helper_the_model_started_ends_with_its_task(tmp_path):
     project = tmp_path / "project"
     project.mkdir()

@@ -91,6 +91,7 @@ def test_probe_confirms_a_notebook_finding_without_running_training_cells(cli, d
 
 
 @pytest.mark.probe
+@pytest.mark.slow
 def test_probe_all_measures_notebook_classes_and_names_cells(cli, deep):
     pytest.importorskip("torch")
     before = sorted(p.name for p in deep.parent.iterdir())

@@ -70,6 +70,7 @@ def _probe(path, model):
     return _results([options.task(str(path), model)], options)[0]
 
 
+@pytest.mark.slow
 def test_a_residual_block_built_with_two_widths_is_built_again_with_the_one_its_add_needs(tmp_path):
     path = tmp_path / "blocks.py"
     path.write_text(textwrap.dedent(BLOCKS))

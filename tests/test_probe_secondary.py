@@ -117,6 +117,7 @@ class ReIdNet(nn.Module):
 '''
 
 
+@pytest.mark.slow
 def test_a_norm_layer_that_sees_too_few_values_runs_in_eval_mode_and_says_so(cli, tmp_path):
     import json
 
@@ -137,6 +138,7 @@ DEAD_IN_EVAL = NECK.replace("ReIdNet", "ShiftedReIdNet").replace(
 )
 
 
+@pytest.mark.slow
 def test_dead_units_behind_batchnorm_in_eval_mode_are_a_warning_not_a_verdict(cli, tmp_path):
     """Eval-mode BatchNorm at its initial statistics does not center: the stem's channels, all
     shifted by -5, are off on every input; train mode would center them."""

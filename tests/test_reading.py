@@ -119,6 +119,7 @@ def test_a_crashed_file_is_not_cached_either(tmp_path, monkeypatch):
 
 
 @needs_fifo
+@pytest.mark.slow
 def test_a_fifo_named_py_in_a_folder_is_skipped_with_a_note(tmp_path):
     (tmp_path / "model.py").write_text(BAD_MODEL)
     os.mkfifo(tmp_path / "pipe.py")

@@ -53,6 +53,7 @@ NAMES = ["plain.py", "with space.py", "hash#1.py", "per%cent.py", "qu?ery.py", "
          "[brackets].py", "tab\tname.py"]
 
 
+@pytest.mark.slow
 def test_sarif_uris_are_percent_encoded_and_valid_with_format_checking(tmp_path, cli):
     folder = tmp_path / "dir with space"
     folder.mkdir()

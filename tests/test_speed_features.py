@@ -82,6 +82,7 @@ def corpus(tmp_path: Path) -> Path:
 BAD = len(expected_markers((FIXTURES / "bad_inits.py").read_text()))
 
 
+@pytest.mark.slow
 def test_jobs_and_cache_give_identical_findings(cli, corpus):
     outputs = []
     for args in (["--jobs", "1", "--no-cache"], ["--jobs", "2", "--no-cache"], ["--jobs", "2"], ["--jobs", "1"]):
@@ -157,6 +158,7 @@ print(len(sources), sum(map(len, found)))
 """
 
 
+@pytest.mark.slow
 def test_trusting_the_parser_changes_nothing_but_speed():
     """Without libcst's per-node validation (initlint's own processes), trees and findings are
     the same on every fixture, and hand-built nodes are no longer checked: it really is off."""
@@ -170,6 +172,7 @@ def test_trusting_the_parser_changes_nothing_but_speed():
     assert files == len(list(FIXTURES.glob("*.py"))) and findings > 20  # a real sample
 
 
+@pytest.mark.slow
 def test_linting_from_python_leaves_libcst_validating(cli, corpus):
     """``main`` called in-process (tests, embedding) and its forked workers change nothing here."""
     import libcst as cst
@@ -180,6 +183,7 @@ def test_linting_from_python_leaves_libcst_validating(cli, corpus):
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers inherit the patch by fork")
+@pytest.mark.slow
 def test_a_file_that_kills_its_worker_costs_that_file_not_the_run(corpus, monkeypatch):
     """A crash in a worker (a parser segfault, the OOM killer; here os._exit) names the file
     that caused it, and every other file still gets exactly the findings a serial run gives."""
