@@ -11,26 +11,17 @@ from __future__ import annotations
 
 import ast
 import inspect
-import textwrap
 from typing import Any
 
 from torch import nn
 
 from initlint.probe.construct import Built
-
-
-def _tree(function: Any) -> ast.FunctionDef | None:
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
-    except (OSError, TypeError, SyntaxError, IndentationError):
-        return None
-    node = tree.body[0] if tree.body else None
-    return node if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
+from initlint.probe.usage import attributes_called, function_tree
 
 
 def _only_raises(function: Any) -> bool:
     """``def forward(self): raise NotImplementedError`` (a docstring aside)."""
-    tree = _tree(function)
+    tree = function_tree(function)
     if tree is None:
         return False
     body = [s for s in tree.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
@@ -40,16 +31,6 @@ def _only_raises(function: Any) -> bool:
 def _has_no_forward(model: nn.Module) -> bool:
     forward = type(model).forward
     return forward is nn.Module.forward or _only_raises(forward)
-
-
-def _children_called(tree: ast.FunctionDef, children: set[str]) -> set[str]:
-    called = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in children:
-            owner = node.func.value
-            if isinstance(owner, ast.Name) and owner.id == "self":
-                called.add(node.func.attr)
-    return called
 
 
 def _takes_an_argument(function: Any) -> bool:
@@ -76,11 +57,9 @@ def forward_through_method(built: Built) -> None:
             if name in seen or name.startswith("_") or name == "forward" or not inspect.isfunction(value):
                 continue
             seen.add(name)
-            method = getattr(model, name)
-            tree = _tree(value)
-            if tree is None or not _takes_an_argument(method):
+            if not _takes_an_argument(getattr(model, name)):
                 continue
-            count = len(_children_called(tree, children))
+            count = len(attributes_called(klass, only=name) & children)
             if count:
                 candidates.append((count, name))
     if not candidates:
