@@ -414,14 +414,11 @@ def corpus_coverage(listings: dict[str, dict], results: dict[str, dict]) -> dict
     counts them), how many were built and run (directly or by a factory of their file), and for
     each of the rest the reason: its file's import error, its own task's error, or not listed."""
     from initlint.probe.candidates import module_classes, read_text
-    from initlint.probe.classes_run import ClassRun
+    from initlint.probe.classes_run import where_classes_ran
 
     files = [str(p) for p in corpus_files()]
     classes = module_classes({f: read_text(f) for f in files})
     built: set[tuple[str, str]] = set()
-    #: classes a measured model ran (classes_run.py): False when its forward ran, True when only
-    #: as the base class of one that did
-    ran: dict[tuple[str, str], bool] = {}
     errors: dict[tuple[str, str], str] = {}
     for key, item in results.items():
         if not key.startswith("corpus|"):
@@ -431,12 +428,12 @@ def corpus_coverage(listings: dict[str, dict], results: dict[str, dict]) -> dict
         info = result.get("model") or {}
         if result.get("ok") and info.get("file"):
             built.add((str(Path(info["file"]).resolve()), info.get("class")))
-            for entry in result.get("ran") or ():
-                run = ClassRun.from_dict(entry)
-                where = (str(Path(run.file).resolve()), run.name)
-                ran[where] = ran.get(where, True) and run.base
         elif not result.get("ok"):
             errors[(path, name)] = f"{result.get('stage', '?')}: {_kind(result.get('error', ''))}"
+    #: classes a measured model ran (classes_run.py) -> whether only as the base of one
+    ran = {key: base for key, (_, base) in where_classes_ran(
+        (key, item["result"].get("ran") or ()) for key, item in results.items()
+        if key.startswith("corpus|") and item["result"].get("ok")).items()}
     reasons: collections.Counter = collections.Counter()
     total = done = inside = bases = 0
     for path, defs in classes.items():

@@ -12,7 +12,8 @@ from __future__ import annotations
 import inspect
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator
+from pathlib import Path
+from typing import Any, Iterable, Iterator
 
 
 @dataclass(frozen=True)
@@ -69,3 +70,16 @@ def classes_run(called: set[type]) -> list[ClassRun]:
             if key not in runs or (runs[key].base and not run.base):
                 runs[key] = run
     return sorted(runs.values(), key=lambda run: (run.file, run.name))
+
+
+def where_classes_ran(measured: Iterable[tuple[str, Iterable[dict[str, Any]]]]) -> dict[tuple[str, str], tuple[str, bool]]:
+    """(resolved file, class name) -> (the first model whose measurement ran it, whether only as
+    a base), from (model, its result's ``ran`` entries) pairs; a forward that ran wins over a base."""
+    where: dict[tuple[str, str], tuple[str, bool]] = {}
+    for model, entries in measured:
+        for entry in entries:
+            ran = ClassRun.from_dict(entry)
+            key = (str(Path(ran.file).resolve()), ran.name)
+            if key not in where or (where[key][1] and not ran.base):
+                where[key] = (model, ran.base)
+    return where

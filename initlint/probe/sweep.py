@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from initlint.findings import Finding
 from initlint.probe.candidates import Definition, definitions_of, module_classes, read_text
-from initlint.probe.classes_run import ClassRun
+from initlint.probe.classes_run import where_classes_ran
 from initlint.probe.measured import measured_findings
 from initlint.probe.runner import ProbeOptions, _apply, _results, check_limits, group_findings
 
@@ -136,15 +136,7 @@ def _count_inside(sweep: Sweep, real_of: dict[str, str]) -> None:
     """A class not measured on its own whose forward ran inside a measured model was built and
     run there (classes_run.py): it is counted, and its line goes. A class whose code ran only as
     the base of a measured class keeps its line, which names that model."""
-    where: dict[tuple[str, str], tuple[str, bool]] = {}
-    for run in sweep.runs:
-        if not run.result.get("ok"):
-            continue
-        for item in run.result.get("ran") or ():
-            ran = ClassRun.from_dict(item)
-            key = (str(Path(ran.file).resolve()), ran.name)
-            if key not in where or (where[key][1] and not ran.base):
-                where[key] = (run.model, ran.base)
+    where = where_classes_ran((run.model, run.result.get("ran") or ()) for run in sweep.runs if run.result.get("ok"))
     kept = []
     for line in sweep.unprobed:
         hit = where.get((str(Path(real_of.get(line.path, line.path)).resolve()), line.model)) if line.is_class else None
