@@ -58,6 +58,15 @@ class UnknownField(BuildError, AttributeError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+def field_by_name(label: str, name: str) -> Any:
+    """The value a stand-in's field ``name`` gets from its name (sizes.py), or UnknownField
+    naming ``label.name`` and the ``--probe-arg`` that would give it."""
+    known, value = value_by_name(name)
+    if not known:
+        raise UnknownField(f"{label}.{name} has no value the probe can infer; pass --probe-arg {label}=VALUE or a factory")
+    return value
+
+
 class InferredConfig:
     """Stands in for a config object (``args.hidden_dim``, ``cfg["depth"]``): each attribute that
     is read gets a value by its name; one that has none raises, naming it."""
@@ -69,11 +78,7 @@ class InferredConfig:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
-        known, value = value_by_name(name)
-        if not known:
-            raise UnknownField(
-                f"{self._label}.{name} has no value the probe can infer; pass --probe-arg {self._label}=VALUE or a factory"
-            )
+        value = field_by_name(self._label, name)
         self._read[name] = value
         return value
 

@@ -15,7 +15,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from initlint.probe.sizes import value_by_name
+from initlint.probe.construct import field_by_name
+
 
 PASS_THROUGH_NOTE = "a pass-through stand-in module (it returns its input; attributes get sizes by name): only the class's own layers are measured"
 
@@ -37,12 +38,7 @@ class PassThrough(nn.Module):
         except AttributeError:
             if name.startswith("_"):
                 raise
-        from initlint.probe.construct import UnknownField
-
-        known, value = value_by_name(name)
-        if not known:
-            raise UnknownField(f"{self.label}.{name} has no value the probe can infer; pass --probe-arg {self.label}=VALUE or a factory")
-        return value
+        return field_by_name(self.label, name)
 
     def extra_repr(self) -> str:
         return self.label
