@@ -27,7 +27,7 @@ def load_notebook(path: str, root: str | None = None) -> types.ModuleType:
     A top-level import of a module that is not installed gets a stand-in, as in a ``.py`` file
     under ``root``, and a note."""
     from initlint.notebook import NotebookError, definition_source
-    from initlint.probe.scripts import main_block_constants
+    from initlint.probe.scripts import kept_definitions, main_block_constants
     from initlint.probe.setup import run_definitions
     from initlint.probe.standins import stand_in_for
 
@@ -44,7 +44,7 @@ def load_notebook(path: str, root: str | None = None) -> types.ModuleType:
     sys.modules[name] = module
     _NOTEBOOKS[file] = source.notebook
     linecache.cache[file] = (len(source.text), None, source.text.splitlines(keepends=True), file)
-    definitions = _as_definitions(source.text)
+    definitions = kept_definitions(source.text)
     notes: list[str] = []
 
     def where_of(line: int) -> str:
@@ -73,17 +73,6 @@ def load_notebook(path: str, root: str | None = None) -> types.ModuleType:
         module.__initlint_import_notes__ = tuple(notes)  # type: ignore[attr-defined]
     return module
 
-
-def _as_definitions(text: str):
-    """The notebook's kept text as the definitions setup.py runs: its constant assignments may
-    fail alone; no setup statements (a notebook's cells that compute values are training code)."""
-    import ast
-
-    from initlint.probe.scripts import ScriptDefinitions
-
-    body = ast.parse(text).body
-    assignments = tuple(s.lineno for s in body if isinstance(s, (ast.Assign, ast.AnnAssign)))
-    return ScriptDefinitions(text, (), (), assignments)
 
 
 @dataclass(frozen=True)

@@ -54,8 +54,17 @@ def script_definitions(text: str) -> ScriptDefinitions:
     setup = _setup(body)
     firsts = {_first_line(body[i]) for i in setup}
     kept, skipped = top_level_kept(text, lambda statement: _keeps(statement) or _first_line(statement) in firsts)
-    assignments = tuple(s.lineno for s in body if isinstance(s, (ast.Assign, ast.AnnAssign)) and _keeps(s))
-    return ScriptDefinitions(kept, tuple(skipped), tuple(sorted(firsts)), assignments)
+    return ScriptDefinitions(kept, tuple(skipped), tuple(sorted(firsts)), _constant_lines(body))
+
+
+def kept_definitions(text: str) -> ScriptDefinitions:
+    """Text whose statements are all definitions already (a notebook's kept cells), as
+    setup.py runs it: its constant assignments may fail alone; no setup statements."""
+    return ScriptDefinitions(text, (), (), _constant_lines(ast.parse(text).body))
+
+
+def _constant_lines(body: list[ast.stmt]) -> tuple[int, ...]:
+    return tuple(s.lineno for s in body if isinstance(s, (ast.Assign, ast.AnnAssign)) and _keeps(s))
 
 
 def _first_line(statement: ast.stmt) -> int:
