@@ -289,7 +289,8 @@ def _cased(namespace: Namespace, model: str) -> str:
 
 
 def dropped(node: Any) -> bool:
-    """``def f(...): raise AttributeError(...)`` (a docstring allowed before it)."""
+    """``def f(...): raise AttributeError(...)`` or ``NotImplementedError`` (a docstring allowed
+    before it): the generator's way to drop an inherited method."""
     body = list(getattr(node.body, "body", ()))
     if body and isinstance(body[0], cst.SimpleStatementLine) and len(body[0].body) == 1 \
             and isinstance(body[0].body[0], cst.Expr) and isinstance(body[0].body[0].value, (cst.SimpleString, cst.ConcatenatedString)):
