@@ -30,6 +30,8 @@ class _OffsetState(CodegenState):
         self.offset = 0
         self.stack: list[int] = []
         self.computed: dict[cst.CSTNode, tuple[int, int]] = {}
+        #: every node's whole generated code (owned whitespace and leading lines included)
+        self.spans: dict[cst.CSTNode, tuple[int, int]] = {}
         #: the final newline Module drops when the file has none: PositionProvider counts it
         self.popped = ""
 
@@ -51,6 +53,7 @@ class _OffsetState(CodegenState):
 
     def after_codegen(self, node: cst.CSTNode) -> None:
         start = self.stack.pop()
+        self.spans[node] = (start, self.offset)
         if node not in self.computed:
             self.computed[node] = (start, self.offset)
 
@@ -78,6 +81,8 @@ class Positions:
         state = _OffsetState(module)
         module._codegen(state)
         self.offsets = state.computed
+        #: (start, end) of each node's whole code, as a fix regenerates it (fixes/base.py)
+        self.spans = state.spans
         self.code = "".join(state.tokens)
         self.starts = [0] + [match.end() for match in _NEWLINE.finditer(self.code + state.popped)]
 

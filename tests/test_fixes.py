@@ -333,3 +333,54 @@ def test_one_edit_in_a_file_of_many_equal_lines_is_placed_on_its_line():
     new = old.replace("nn.init.normal(", "nn.init.normal_(")
     (edit,) = text_edits(old, new)
     assert (edit.line, edit.column, edit.end_line, edit.end_column, edit.content) == (3001, 15, 3001, 15, "_")
+
+
+_NESTED = (
+    "# header\n"
+    "class Net(nn.Module):\n"
+    "\tdef __init__(self):\n"
+    "\t\tsuper().__init__()\n"
+    "\t\tif True:\n"
+    "\t\t  # odd indent, kept\n"
+    "\t\t  nn.init.normal(self.w)\n"
+    "\t\t  nn.init.zeros_(self.b)\n"
+    "x = nn.init.normal(w)"  # no final newline
+)
+
+
+@pytest.mark.parametrize(
+    "target, removal, local",
+    [
+        ("nn.init.normal(self.w)", False, True),  # inside a block: only its statement regenerated
+        ("nn.init.zeros_(self.b)", True, True),  # a statement removed: its block regenerated
+        ("x = nn.init.normal(w)", False, False),  # top level: no statement holds it, whole module
+    ],
+)
+def test_a_fix_regenerates_only_the_statement_around_it(target, removal, local):
+    # the statement's code is generated inside its blocks' own indents (a tab, then two
+    # spaces here): the result is exactly what rewriting the whole module gives
+    import libcst as cst
+
+    from initlint.fixes import _ancestors
+    from initlint.fixes.base import Change, changed_code, changed_text
+    from initlint.positions import positions
+
+    module = cst.parse_module(_NESTED)
+    ranges = positions(module)
+    wanted = cst.parse_statement(target + "\n")
+    node = next(
+        n for n in ranges.nodes()
+        if isinstance(n, (cst.SimpleStatementLine, cst.Call)) and module.code_for_node(n).strip() == target
+        and (isinstance(n, cst.SimpleStatementLine) if removal or not local else isinstance(n, cst.Call))
+    )
+    if removal:
+        change = Change("", {node: cst.RemovalSentinel.REMOVE})
+    else:
+        change = Change("", {node: node.with_changes(func=node.func.with_changes(attr=cst.Name("normal_")))}
+                        if isinstance(node, cst.Call) else {node: wanted})
+    result = changed_text(_NESTED, module, change, ranges.spans, lambda n: _ancestors(module, n, ranges.offsets))
+    if local:
+        assert result == changed_code(module, change)
+        assert result != _NESTED
+    else:
+        assert result is None

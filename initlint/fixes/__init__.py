@@ -15,7 +15,7 @@ import libcst as cst
 
 from initlint.findings import Applicability, Finding, Fix
 from initlint.fixes import safe, unsafe
-from initlint.fixes.base import FixContext, FixRule, changed_code, text_edits
+from initlint.fixes.base import Change, FixContext, FixRule, changed_code, changed_text, text_edits
 
 SAFE, UNSAFE = Applicability.SAFE, Applicability.UNSAFE
 
@@ -100,6 +100,9 @@ def attach_fixes(text: str, findings: Sequence[Finding], module: cst.Module | No
         module = parse(text)
     if isinstance(module, str):
         return
+    from initlint.positions import positions
+
+    ranges = positions(module)
     located = _locate(module, {_span(f) for f in wanted})
     for finding in wanted:
         found = located.get(_span(finding))
@@ -109,11 +112,22 @@ def attach_fixes(text: str, findings: Sequence[Finding], module: cst.Module | No
         node, ancestors = found
         try:
             change = rule.function(FixContext(module, node, ancestors, finding.details))
-            edits = text_edits(text, changed_code(module, change)) if change is not None and change.replace else ()
+            edits = text_edits(text, _changed(text, module, change, ranges)) if change is not None and change.replace else ()
         except Exception:  # a bug in one fix costs that fix, never the finding or the run
             continue
         if edits:
             finding.fix = Fix(change.message, rule.applicability, edits)
+
+
+def _changed(text: str, module: cst.Module, change: Change, ranges: object) -> str:
+    """``text`` with ``change`` applied: only the statement around it regenerated where the
+    positions know every node's whole code, else the whole module."""
+    spans = getattr(ranges, "spans", None)
+    if spans is not None:
+        local = changed_text(text, module, change, spans, lambda node: _ancestors(module, node, ranges.offsets))
+        if local is not None:
+            return local
+    return changed_code(module, change)
 
 
 def fixable(finding: Finding, unsafe_fixes: bool) -> bool:
