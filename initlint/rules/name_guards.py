@@ -31,7 +31,9 @@ _PARAMETERS = frozenset({"weight", "bias"})
     "name-guard-hits-custom-class",
     Effect.MISUSE,
     "init code selected by class name reads .weight/.bias of a project class that has none: AttributeError",
-    ("__name__",),
+    # a class-name test reads ``m.__class__.__name__``, ``type(m).__name__``, ``m._get_name()``
+    # or ``str(m.__class__)``; a bare ``__name__`` is the module's name (every file's logger)
+    (".__name__", "_get_name(", "__class__"),
 )
 def name_guard_hits_custom_class(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     found: dict[int, tuple[cst.CSTNode, object, str, list[Module], object]] = {}
