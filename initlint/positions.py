@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from contextlib import contextmanager
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
@@ -77,6 +77,9 @@ class Positions:
     """Ranges of a module's nodes, as PositionProvider gives them (1-based lines, 0-based
     columns, end exclusive)."""
 
+    #: every node of the module has its range (a table made by ``measured`` has only some)
+    complete = True
+
     def __init__(self, module: cst.Module) -> None:
         state = _OffsetState(module)
         module._codegen(state)
@@ -85,6 +88,41 @@ class Positions:
         self.spans = state.spans
         self.code = "".join(state.tokens)
         self.starts = [0] + [match.end() for match in _NEWLINE.finditer(self.code + state.popped)]
+
+    @classmethod
+    def measured(cls, module: cst.Module, text: str, wanted: Sequence[cst.CSTNode]) -> "Positions | None":
+        """The ranges of the nodes in the top-level statements that hold ``wanted`` only: the
+        others are not generated again. Most findings sit in one or two of a file's classes,
+        and generating a whole large file cost as much as parsing it. Where each top-level
+        statement starts comes from CPython's parser (a tenth of libcst's cost); each measured
+        statement's code must be exactly the text there, else None (measure the whole module)."""
+        starts = _statement_starts(module, text)
+        if starts is None:
+            return None
+        wanted_ids = {id(node) for node in wanted}
+        state = _OffsetState(module)
+        for statement, start in zip(module.body, starts):
+            if not _holds(statement, wanted_ids):
+                continue
+            state.offset = start
+            first = len(state.tokens)
+            statement._codegen(state)
+            code = "".join(state.tokens[first:])
+            if text[start : start + len(code)] != code and not (
+                # the file's last line has no newline: the module drops the one generated
+                statement is module.body[-1] and not module.footer and not module.has_trailing_newline
+                and text[start:] == code[: len(code) - len(state.tokens[-1])]
+            ):
+                return None
+            if not wanted_ids:
+                break
+        if wanted_ids:
+            return None  # a node outside the module body (its header or footer)
+        table = cls.__new__(cls)
+        table.offsets, table.spans, table.code = state.computed, state.spans, text
+        table.starts = line_starts(text if module.has_trailing_newline else text + module.default_newline)
+        table.complete = False
+        return table
 
     def _position(self, offset: int) -> CodePosition:
         from bisect import bisect_right
@@ -113,13 +151,84 @@ def register(module: cst.Module, table) -> None:
     _KNOWN[:] = [module, table]
 
 
-def positions(module: cst.Module) -> Positions:
-    """The ranges of every node of ``module`` (look one up with ``result[node]``)."""
-    if _KNOWN[0] is module:
-        return _KNOWN[1]
-    table = Positions(module)
+def positions(
+    module: cst.Module, wanted: Sequence[cst.CSTNode] | None = None, text: str | None = None,
+) -> Positions:
+    """The ranges of every node of ``module`` (look one up with ``result[node]``); given the
+    ``wanted`` nodes and the module's ``text``, at least theirs (``Positions.measured``)."""
+    known, table = _KNOWN
+    if known is module and (getattr(table, "complete", True) or (wanted is not None and all(n in table.offsets for n in wanted))):
+        return table
+    table = None
+    if wanted is not None and text is not None:
+        table = Positions.measured(module, text, wanted)
+    if table is None:
+        table = Positions(module)
     _KNOWN[:] = [module, table]  # the fixes of a file ask again for the module just placed
     return table
+
+
+def last_positions(module: cst.Module) -> Positions:
+    """The table the findings of ``module`` were just placed with, else every node's: a fix
+    needs only the statements around its finding (fixes/__init__.py)."""
+    return _KNOWN[1] if _KNOWN[0] is module else positions(module)
+
+
+def _statement_starts(module: cst.Module, text: str) -> list[int] | None:
+    """The offset in ``text`` where each of ``module.body``'s statements begins (its leading
+    lines included), from CPython's line numbers; None where CPython cannot parse ``text``
+    or counts the statements differently."""
+    import ast
+
+    try:
+        body = ast.parse(text).body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    lines = line_starts(text)
+    starts = []
+    index = 0
+    for statement in module.body:
+        if index >= len(body):
+            return None
+        first = body[index]
+        index += len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
+        decorators = getattr(first, "decorator_list", None)
+        line = (decorators[0].lineno if decorators else first.lineno) - len(statement.leading_lines)
+        if not 1 <= line <= len(lines):
+            return None
+        starts.append(lines[line - 1])
+    return starts if index == len(body) else None
+
+
+#: the fields of each node type that can hold nodes a finding is placed on
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _holds(root: cst.CSTNode, wanted: set[int]) -> bool:
+    """Whether ``root``'s subtree holds any node whose id is in ``wanted``; those found are
+    removed from it."""
+    import dataclasses
+
+    found = False
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in wanted:
+            wanted.discard(id(node))
+            found = True
+        kind = type(node)
+        fields = _FIELDS.get(kind)
+        if fields is None:
+            fields = _FIELDS[kind] = tuple(
+                f.name for f in dataclasses.fields(kind) if not f.name.startswith("whitespace")
+            )
+        for name in fields:
+            value = getattr(node, name)
+            if isinstance(value, cst.CSTNode):
+                stack.append(value)
+            elif isinstance(value, (list, tuple)):
+                stack.extend(item for item in value if isinstance(item, cst.CSTNode))
+    return found
 
 
 def line_starts(text: str) -> list[int]:

@@ -41,9 +41,9 @@ Span = tuple[int, int, int, int]
 
 def _locate(module: cst.Module, spans: set[Span]) -> dict[Span, tuple[cst.CSTNode, tuple[cst.CSTNode, ...]]]:
     """The innermost node at each wanted span, with its ancestors (module first)."""
-    from initlint.positions import positions
+    from initlint.positions import last_positions
 
-    ranges = positions(module)
+    ranges = last_positions(module)
     wanted: dict[tuple[int, int], Span] = {}
     for span in spans:
         line, column, end_line, end_column = span
@@ -100,9 +100,9 @@ def attach_fixes(text: str, findings: Sequence[Finding], module: cst.Module | No
         module = parse(text)
     if isinstance(module, str):
         return
-    from initlint.positions import positions
+    from initlint.positions import last_positions
 
-    ranges = positions(module)
+    ranges = last_positions(module)
     located = _locate(module, {_span(f) for f in wanted})
     for finding in wanted:
         found = located.get(_span(finding))
