@@ -13,10 +13,8 @@ from typing import TYPE_CHECKING, Iterable
 
 from initlint.config import Settings
 from initlint.discover import SourceFile
-from initlint.engine import file_digest, lint_file
 from initlint.findings import FileError, FileResult, LintResult
 from initlint.model.callers import LISTING, listing_digest
-from initlint.parsing import settle_after_file
 from initlint.reading import NotARegularFile, UnreadableFile, read_source
 
 if TYPE_CHECKING:  # the cache (hashlib, tempfile) is imported only when one is used
@@ -34,6 +32,8 @@ def _lint_many(
     ``isolate``, a crash (a parser segfault, the OOM killer) costs only the file it hit."""
     from functools import partial
 
+    import initlint.engine  # noqa: F401  before workers fork: each would import it again
+
     lint = partial(_lint_item, settings=settings, settle=len(items) > 1)
     if jobs > 1 and len(items) > SERIAL_LIMIT:
         from initlint.parallel import map_in_workers
@@ -48,6 +48,9 @@ def _lint_many(
 
 def _lint_item(item: tuple[SourceFile, bytes | None], settings: Settings, settle: bool = True) -> FileResult:
     """One file; then, when more files follow in this process, its garbage settled (parsing.py)."""
+    from initlint.engine import lint_file
+    from initlint.parsing import settle_after_file
+
     result = lint_file(item[0], settings, item[1])
     if settle:
         settle_after_file()
@@ -112,12 +115,8 @@ def lint_files(
             results[index] = FileResult(source.display, cached[0], cached[1], cached[2])
         else:
             pending.append((index, source, data, digest))
-    fresh = _lint_many(
-        [(source, data) for _, source, data, _ in pending],
-        settings,
-        jobs or os.cpu_count() or 1,
-        isolate,
-    )
+    items = [(source, data) for _, source, data, _ in pending]
+    fresh = _lint_many(items, settings, jobs or os.cpu_count() or 1, isolate) if items else []
     for (index, source, _, digest), result in zip(pending, fresh):
         results[index] = result
         if cache is not None and digest is not None and result.cacheable:
@@ -138,6 +137,8 @@ def _listing_now(key: str) -> str | None:
 
 def _fresh(dependencies: dict[str, str], digests: dict[str, str | None]) -> bool:
     """Whether every file a cached result depended on still has the content it had."""
+    from initlint.cache import file_digest
+
     for path, digest in dependencies.items():
         if path not in digests:
             digests[path] = _listing_now(path) if path.startswith(LISTING) else file_digest(path)

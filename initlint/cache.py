@@ -24,6 +24,7 @@ from typing import Any
 
 from initlint import __version__
 from initlint.findings import EFFECTS, Applicability, FileError, Finding, Prediction
+from initlint.reading import DEFAULT_MAX_FILE_SIZE, NotARegularFile, UnreadableFile, read_source
 
 DEFAULT_DIR = ".initlint_cache"
 #: the first line of the ``.gitignore`` that marks a folder as initlint's cache
@@ -32,6 +33,14 @@ MARK = "# created by initlint"
 
 def content_hash(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def file_digest(path: str) -> str | None:
+    """The content hash of a file on disk now (None if it cannot be read)."""
+    try:
+        return content_hash(read_source(Path(path), DEFAULT_MAX_FILE_SIZE))
+    except (NotARegularFile, UnreadableFile):
+        return None
 
 
 class Cache:

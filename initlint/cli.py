@@ -216,7 +216,7 @@ def check(
     if show_settings:
         cli_steps.show_settings(hierarchy, files, paths)
     if _OWN_PROCESS:
-        from initlint.parsing import tune_own_process
+        from initlint.tuning import tune_own_process
 
         tune_own_process()  # no user code and no other libcst trees in this process
     from initlint.checkrun import lint_all

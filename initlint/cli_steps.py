@@ -124,7 +124,7 @@ def check_stdin(hierarchy, stdin_filename, fix, unsafe_fixes, diff, show_fixes, 
             sys.stdout.buffer.write(data)  # excluded: passed through unchanged, as ruff does
         sys.exit(EXIT_OK)
     if own_process:
-        from initlint.parsing import tune_own_process
+        from initlint.tuning import tune_own_process
 
         tune_own_process()
     try:

@@ -72,11 +72,11 @@ class Settings:
     probe: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
     def analysis_key(self) -> str:
-        """Everything that changes findings (not how they are printed): the cache's key."""
-        from initlint.selection import selected_codes
-
-        codes = selected_codes(self.select, self.ignore)
-        return repr((codes, self.per_file_ignores, self.thresholds, str(self.root)))
+        """Everything that changes findings (not how they are printed): the cache's key (with
+        initlint's version, which fixes what each selector selects). The selectors, not the
+        codes they select: listing the codes imports every rule, and with it libcst, which a
+        run whose files all come from the cache never needs."""
+        return repr((self.select, self.ignore, self.per_file_ignores, self.thresholds, str(self.root)))
 
 
 def find_config(start: Path) -> Path | None:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 
 from initlint.findings import Edit, FileError, FileResult, Finding, Fix
 from initlint.notebook import Notebook, NotebookError, read_notebook, replace_sources
-from initlint.positions import line_starts
+from initlint.lines import line_starts
 
 if TYPE_CHECKING:
     from initlint.config import Settings

@@ -199,16 +199,6 @@ def remember(source: ParsedFile) -> None:
         _SOURCES[path.resolve()] = (signature, source)
 
 
-def file_digest(path: str) -> str | None:
-    """The content hash of a file on disk now (None if it cannot be read)."""
-    from initlint.cache import content_hash
-
-    try:
-        return content_hash(read_source(Path(path), DEFAULT_MAX_FILE_SIZE))
-    except (NotARegularFile, UnreadableFile):
-        return None
-
-
 def _caused_by_recursion(error: BaseException) -> bool:
     seen: set[int] = set()
     current: BaseException | None = error

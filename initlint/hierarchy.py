@@ -28,6 +28,7 @@ class Hierarchy:
         self._config_of: dict[Path, Path | None] = {}
         self._settings: dict[Path | None, Settings] = {}
         self._excludes: dict[int, Any] = {}
+        self._real_folders: dict[Path, Path] = {}
 
     def config_for(self, folder: Path) -> Path | None:
         """The nearest config at or above ``folder``."""
@@ -52,14 +53,31 @@ class Hierarchy:
             if config not in self._settings:
                 self._settings[config] = self.overrides(self.fixed)
             return self._settings[config]
-        config = self.config_for(_resolved(folder))
+        config = self.config_for(self._real(folder))
         if config not in self._settings:
             base = load_settings(config) if config is not None else Settings(root=self.cwd)
             self._settings[config] = self.overrides(base)
         return self._settings[config]
 
     def for_file(self, path: Path) -> Settings:
-        return self.for_folder(_resolved(path).parent)
+        return self.for_folder(self._real_path(path).parent)
+
+    def _real(self, folder: Path) -> Path:
+        """``folder`` resolved, once per folder: resolving checks every component of the path
+        with lstat, and doing it for each file was half of a cached run over 2,846 files."""
+        real = self._real_folders.get(folder)
+        if real is None:
+            real = self._real_folders[folder] = _resolved(folder)
+        return real
+
+    def _real_path(self, path: Path) -> Path:
+        """``path`` resolved: a file that is no symlink itself is its resolved folder's entry."""
+        try:
+            if path.name not in ("", ".", "..") and not path.is_symlink():
+                return self._real(path.parent) / path.name
+        except OSError:
+            pass
+        return _resolved(path)
 
     def run_settings(self, paths: Iterable[str]) -> Settings:
         """Settings for the run as a whole (report format, fail-on): the working directory's
@@ -84,7 +102,7 @@ class Hierarchy:
 
             spec = self._excludes[id(settings)] = gitignore_spec(settings.exclude)
         try:
-            relative = _resolved(path).relative_to(settings.root).as_posix()
+            relative = self._real_path(path).relative_to(settings.root).as_posix()
         except ValueError:
             relative = path.name
         return spec.match_file(relative + "/" if is_dir else relative)

@@ -21,7 +21,7 @@ from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from typing import Callable, Hashable, Sequence, TypeVar
 
-from initlint.parsing import tune_own_process
+from initlint.tuning import tune_own_process
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")

@@ -19,6 +19,7 @@ import threading
 import libcst as cst
 
 from initlint.nesting import may_nest_deeply, too_deep
+from initlint.tuning import is_own_process, tune_own_process  # noqa: F401  (tune_own_process: the old home)
 
 
 def parse(text: str) -> cst.Module | str:
@@ -48,36 +49,9 @@ def parse(text: str) -> cst.Module | str:
     return module
 
 
-#: the cyclic GC's thresholds in initlint's own processes. libcst allocates a node object per
-#: token and its trees hold no cycles, and every tree parsed stays alive for the run (a file is a
-#: dependency of others), so each collection rescans trees that can never be garbage. Linting an
-#: eighth of transformers' model folders in one process, collecting took 26% of the CPU time
-#: with (10,000, 10, 10) and takes 16% with these, at the same peak memory (310 and 314 MB).
-#: The evaluator's cyclic garbage (modules and their tensors point at each other) is still
-#: collected; the oldest generation keeps CPython's threshold.
-_GC_YOUNG = 100_000
-_GC_MIDDLE = 20
-
-
-#: whether tune_own_process ran: this process is initlint's own, its GC is ours to steer
-_TUNED = False
 #: whether this process lints file after file (settle_after_file ran): each tree is frozen as
 #: soon as it is parsed
 _SETTLING = False
-
-
-def tune_own_process() -> None:
-    """Process-wide settings that make parsing cheaper, for processes that are initlint's own
-    (the command line and its workers; never the Python API): no node validation of parser
-    output, and a cyclic GC that runs less often."""
-    import gc
-
-    global _TUNED
-    _TUNED = True
-    trust_parser_output()
-    gc.freeze()  # what start-up allocated stays alive: no need to scan it again and again
-    young, middle, old = gc.get_threshold()
-    gc.set_threshold(max(young, _GC_YOUNG), max(middle, _GC_MIDDLE), old)
 
 
 def settle_after_file() -> None:
@@ -95,7 +69,7 @@ def settle_after_file() -> None:
     memory 1807-1839 MB instead of 1743-1791). Not in the language server: it parses every edit
     of a document and keeps none of the old trees."""
     global _SETTLING
-    if _TUNED:
+    if is_own_process():
         import gc
 
         gc.collect()
@@ -183,3 +157,7 @@ def _depth() -> int:
     while frame is not None:
         frame, depth = frame.f_back, depth + 1
     return depth
+
+
+if is_own_process():  # tuned before libcst was needed (a cached run never imports it)
+    trust_parser_output()

@@ -11,7 +11,6 @@ node of real files.
 
 from __future__ import annotations
 
-import re
 from contextlib import contextmanager
 from typing import Iterable, Iterator, Sequence
 
@@ -19,7 +18,8 @@ import libcst as cst
 from libcst._nodes.internal import CodegenState
 from libcst._position import CodePosition, CodeRange
 
-_NEWLINE = re.compile(r"\r\n?|\n")
+from initlint.lines import line_starts
+
 
 
 class _OffsetState(CodegenState):
@@ -87,7 +87,7 @@ class Positions:
         #: (start, end) of each node's whole code, as a fix regenerates it (fixes/base.py)
         self.spans = state.spans
         self.code = "".join(state.tokens)
-        self.starts = [0] + [match.end() for match in _NEWLINE.finditer(self.code + state.popped)]
+        self.starts = line_starts(self.code + state.popped)
 
     @classmethod
     def measured(cls, module: cst.Module, text: str, wanted: Sequence[cst.CSTNode]) -> "Positions | None":
@@ -231,6 +231,3 @@ def _holds(root: cst.CSTNode, wanted: set[int]) -> bool:
     return found
 
 
-def line_starts(text: str) -> list[int]:
-    """Offset of each line's first character (lines end at \\n, \\r\\n or \\r, as in Python)."""
-    return [0] + [match.end() for match in _NEWLINE.finditer(text)]

@@ -26,7 +26,7 @@ def _codes() -> list[str]:
 def normalize_selectors(values: Iterable[str], option: str, allow_effects: bool = False) -> tuple[str, ...]:
     """Split comma lists, upper-case codes, and reject anything that matches nothing."""
     out: list[str] = []
-    codes = _codes()
+    codes: list[str] | None = None  # the registry imports every rule: only when a code is named
     for value in values:
         for raw in str(value).split(","):
             item = raw.strip()
@@ -40,6 +40,7 @@ def normalize_selectors(values: Iterable[str], option: str, allow_effects: bool 
             if upper == "ALL" and not allow_effects:
                 out.append("IL")
                 continue
+            codes = _codes() if codes is None else codes
             if not any(code.startswith(upper) for code in codes):
                 choices = "a rule code or prefix (e.g. IL201, IL2)"
                 if allow_effects:

@@ -141,9 +141,9 @@ def test_a_fifo_named_on_the_command_line_is_an_error(tmp_path):
 DEPENDENCY_READS = """
 import sys
 from pathlib import Path
-from initlint import engine
+from initlint import cache, engine
 path = Path(sys.argv[1])
-print(engine.load_source(path), engine.file_digest(str(path)))
+print(engine.load_source(path), cache.file_digest(str(path)))
 """
 
 

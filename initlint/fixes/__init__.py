@@ -124,7 +124,11 @@ def _changed(text: str, module: cst.Module, change: Change, ranges: object) -> s
     positions know every node's whole code, else the whole module."""
     spans = getattr(ranges, "spans", None)
     if spans is not None:
-        local = changed_text(text, module, change, spans, lambda node: _ancestors(module, node, ranges.offsets))
+        def path_of(node: cst.CSTNode) -> tuple[cst.CSTNode, ...] | None:
+            # a node outside the statements the findings were placed in has no range here
+            return _ancestors(module, node, ranges.offsets) if node in ranges.offsets else None
+
+        local = changed_text(text, module, change, spans, path_of)
         if local is not None:
             return local
     return changed_code(module, change)

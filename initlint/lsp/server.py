@@ -127,7 +127,7 @@ def initialize(ls: InitlintServer, params: types.InitializeParams) -> None:
     from initlint.documents import Document, lint_document
     from initlint.engine import rules_for
     from initlint.fixes import attach_fixes
-    from initlint.parsing import tune_own_process
+    from initlint.tuning import tune_own_process
 
     from initlint.incremental import IncrementalParser
 

@@ -1,0 +1,13 @@
+"""Where lines start in a text: shared by the readers of text (no libcst: a cached run never
+imports it)."""
+
+from __future__ import annotations
+
+import re
+
+_NEWLINE = re.compile(r"\r\n?|\n")
+
+
+def line_starts(text: str) -> list[int]:
+    """Offset of each line's first character (lines end at \\n, \\r\\n or \\r, as in Python)."""
+    return [0] + [match.end() for match in _NEWLINE.finditer(text)]
