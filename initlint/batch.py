@@ -93,14 +93,22 @@ def lint_files(
     """
     files = list(files)
     if cache is not None:
-        from initlint.cache import content_hash  # hashlib only when a cache is used
+        from initlint.cache import content_hash, file_stamp  # hashlib only when a cache is used
     results: dict[int, FileResult] = {}
-    pending: list[tuple[int, SourceFile, bytes | None, str | None]] = []
+    pending: list[tuple[int, SourceFile, bytes | None, str | None, tuple | None]] = []
     digests: dict[str, str | None] = {}
     for index, source in enumerate(files):
         if cache is None:
-            pending.append((index, source, None, None))
+            pending.append((index, source, None, None, None))
             continue
+        key = str(source.path)
+        stamp = file_stamp(source.path)  # before reading: a later change makes the next differ
+        known = cache.known_digest(key, stamp)
+        if known is not None:
+            cached = cache.get(key, known, source.display)
+            if cached is not None and _fresh(cached[2], digests, cache):
+                results[index] = FileResult(source.display, cached[0], cached[1], cached[2])
+                continue
         try:
             data = read_source(source.path, settings.max_file_size)
         except NotARegularFile as note:
@@ -110,17 +118,19 @@ def lint_files(
             results[index] = FileResult(source.display, error=FileError(source.display, str(error)))
             continue
         digest = content_hash(data)
-        cached = cache.get(str(source.path), digest, source.display)
-        if cached is not None and _fresh(cached[2], digests):
+        cached = cache.get(key, digest, source.display)
+        if cached is not None and _fresh(cached[2], digests, cache):
             results[index] = FileResult(source.display, cached[0], cached[1], cached[2])
+            if stamp is not None:  # touched, not changed: the next run need not read it
+                cache.put(key, digest, cached[0], cached[1], cached[2], stamp)
         else:
-            pending.append((index, source, data, digest))
-    items = [(source, data) for _, source, data, _ in pending]
+            pending.append((index, source, data, digest, stamp))
+    items = [(source, data) for _, source, data, _, _ in pending]
     fresh = _lint_many(items, settings, jobs or os.cpu_count() or 1, isolate) if items else []
-    for (index, source, _, digest), result in zip(pending, fresh):
+    for (index, source, _, digest, stamp), result in zip(pending, fresh):
         results[index] = result
         if cache is not None and digest is not None and result.cacheable:
-            cache.put(str(source.path), digest, result.findings, result.error, result.dependencies)
+            cache.put(str(source.path), digest, result.findings, result.error, result.dependencies, stamp)
     if cache is not None:
         cache.save()
     ordered = [results[index] for index in sorted(results)]
@@ -135,13 +145,11 @@ def _listing_now(key: str) -> str | None:
     return listing_digest(Path(key[len(LISTING):]))
 
 
-def _fresh(dependencies: dict[str, str], digests: dict[str, str | None]) -> bool:
+def _fresh(dependencies: dict[str, str], digests: dict[str, str | None], cache: Cache) -> bool:
     """Whether every file a cached result depended on still has the content it had."""
-    from initlint.cache import file_digest
-
     for path, digest in dependencies.items():
         if path not in digests:
-            digests[path] = _listing_now(path) if path.startswith(LISTING) else file_digest(path)
+            digests[path] = _listing_now(path) if path.startswith(LISTING) else cache.digest_now(path)
         if digests[path] != digest:
             return False
     return True

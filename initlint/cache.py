@@ -1,7 +1,8 @@
 """Findings cached per file, keyed by content hash, initlint version and effective settings.
 
-Like ruff's cache: a re-run over unchanged files reads one JSON file and hashes the sources
-instead of parsing them. A changed file, setting or version misses; a cache that cannot be read
+Like ruff's cache: a re-run over unchanged files reads one JSON file instead of parsing the
+sources; a file whose size, modification time and inode are those recorded with its hash is not
+even read (``known_digest``), any other is read and hashed. A changed file, setting or version misses; a cache that cannot be read
 or written is ignored, never fatal, and so is any entry that is not exactly what initlint
 writes (a crafted or damaged file is a miss, never a traceback or a wrong finding).
 
@@ -19,6 +20,8 @@ import hashlib
 import json
 import math
 import os
+import stat
+import time
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +46,28 @@ def file_digest(path: str) -> str | None:
         return None
 
 
+#: a file modified this recently may be modified again within the same timestamp tick and
+#: keep its size: its stamp is not recorded, and the next run reads and hashes it (git's
+#: "racy" files)
+RACY_NS = 2_000_000_000
+
+Stamp = tuple[int, int, int]
+
+
+def file_stamp(path: str | Path) -> Stamp | None:
+    """(size, mtime in ns, inode) of a regular file modified more than RACY_NS ago, else None.
+    Taken before the file is read: a change after it makes the next stamp differ."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(info.st_mode) or time.time_ns() - info.st_mtime_ns < RACY_NS:
+        return None
+    return (info.st_size, info.st_mtime_ns, info.st_ino)
+
+
 class Cache:
-    """One JSON file per settings fingerprint: ``{path: {hash, findings, error}}``."""
+    """One JSON file per settings fingerprint: ``{path: {hash, findings, error, dependencies, stamp}}``."""
 
     def __init__(self, folder: Path, fingerprint: str) -> None:
         self.folder = folder
@@ -88,15 +111,33 @@ class Cache:
 
     def put(
         self, key: str, digest: str, findings: list[Finding], error: FileError | None,
-        dependencies: dict[str, str] | None = None,
+        dependencies: dict[str, str] | None = None, stamp: Stamp | None = None,
     ) -> None:
+        """Store a file's result; ``stamp``, taken before the bytes hashed as ``digest`` were
+        read, lets the next run trust ``digest`` without reading the file (``known_digest``)."""
         self.entries[key] = {
             "hash": digest,
             "findings": [f.to_dict() for f in findings],
             "error": error.reason if error is not None else None,
             "dependencies": dict(dependencies or {}),
         }
+        if stamp is not None:
+            self.entries[key]["stamp"] = list(stamp)
         self.dirty = True
+
+    def known_digest(self, key: str, stamp: Stamp | None) -> str | None:
+        """The hash stored for ``key`` when the file's stamp now is the one stored with it: as
+        ruff and mypy do, a file whose size, modification time and inode are unchanged is not
+        read again (reading and hashing 51 MB was most of a cached run's time off a cold disk)."""
+        entry = self.entries.get(key)
+        if stamp is None or not isinstance(entry, dict) or entry.get("stamp") != list(stamp):
+            return None
+        digest = entry.get("hash")
+        return digest if isinstance(digest, str) else None
+
+    def digest_now(self, path: str) -> str | None:
+        """The content hash of ``path`` now: the stored one while its stamp is unchanged."""
+        return self.known_digest(path, file_stamp(path)) or file_digest(path)
 
     def save(self) -> None:
         """Write atomically into a folder of the cache's own; any OSError leaves the old cache

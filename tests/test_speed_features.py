@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -103,6 +104,46 @@ def test_cache_misses_on_changed_file_and_settings(cli, corpus):
     assert len(first) == BAD == 11
     ignored = cli(["--format", "json", "--ignore", "IL2", "model_03.py"], corpus)
     assert {f["code"] for f in json.loads(ignored.stdout)} == {"IL101", "IL102", "IL103", "IL501", "IL502", "IL506"}
+
+
+def _backdate(path: Path, seconds: int) -> None:
+    """Move a file's modification time into the past: a stamp is recorded only for a file
+    older than cache.RACY_NS (one modified within the same timestamp tick could keep its size)."""
+    info = path.stat()
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns - seconds * 1_000_000_000))
+
+
+def _entry(corpus: Path, name: str) -> dict:
+    (cached,) = (corpus / ".initlint_cache").glob("v*.json")
+    return json.loads(cached.read_text())[str(corpus / name)]
+
+
+def test_an_unchanged_stamp_spares_the_read_and_any_change_is_read(cli, corpus, monkeypatch):
+    import initlint.batch
+    from initlint.reading import read_source
+
+    path = corpus / "model_01.py"
+    _backdate(path, 10)
+    first = cli(["--format", "json", "model_01.py"], corpus).stdout
+    info = path.stat()
+    assert _entry(corpus, "model_01.py")["stamp"] == [info.st_size, info.st_mtime_ns, info.st_ino]
+    reads = []
+    monkeypatch.setattr(initlint.batch, "read_source", lambda *a: reads.append(a[0]) or read_source(*a))
+    assert cli(["--format", "json", "model_01.py"], corpus).stdout == first and reads == []
+    _backdate(path, 5)  # touched, same bytes: read and hashed once, the result reused, stamp renewed
+    assert cli(["--format", "json", "model_01.py"], corpus).stdout == first and reads == [path]
+    assert _entry(corpus, "model_01.py")["stamp"][1] == path.stat().st_mtime_ns
+    path.write_text((FIXTURES / "nanogpt.py").read_text())
+    _backdate(path, 10)
+    assert json.loads(cli(["--format", "json", "model_01.py"], corpus).stdout) == []
+    assert len(json.loads(first)) == BAD
+
+
+def test_a_file_modified_just_now_gets_no_stamp(cli, corpus):
+    # it could change again within the same timestamp tick and keep its size: hashed every run
+    cli(["model_01.py"], corpus)
+    assert "stamp" not in _entry(corpus, "model_01.py")
+    assert len(_entry(corpus, "model_01.py")["findings"]) == BAD
 
 
 def test_corrupt_or_unwritable_cache_is_never_fatal(cli, corpus):
