@@ -29,7 +29,7 @@ def child_main(folder: Path, start: int, variants: int) -> None:
     from initlint.config import Settings
     from initlint.discover import SourceFile
     from initlint.engine import decode_source, lint_file, lint_text, rules_for
-    from initlint.parsing import tune_own_process
+    from initlint.tuning import tune_own_process
 
     tune_own_process()  # as the initlint program does
     settings = Settings(root=folder)

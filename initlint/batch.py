@@ -18,7 +18,7 @@ from initlint.model.callers import LISTING, listing_digest
 from initlint.reading import NotARegularFile, UnreadableFile, read_source
 
 if TYPE_CHECKING:  # the cache (hashlib, tempfile) is imported only when one is used
-    from initlint.cache import Cache
+    from initlint.cache import Cache, Stamp
 
 
 #: up to this many files are linted in this process: starting workers costs more (pre-commit)
@@ -95,7 +95,7 @@ def lint_files(
     if cache is not None:
         from initlint.cache import content_hash, file_stamp  # hashlib only when a cache is used
     results: dict[int, FileResult] = {}
-    pending: list[tuple[int, SourceFile, bytes | None, str | None, tuple | None]] = []
+    pending: list[tuple[int, SourceFile, bytes | None, str | None, Stamp | None]] = []
     digests: dict[str, str | None] = {}
     for index, source in enumerate(files):
         if cache is None:

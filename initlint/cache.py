@@ -2,9 +2,10 @@
 
 Like ruff's cache: a re-run over unchanged files reads one JSON file instead of parsing the
 sources; a file whose size, modification time and inode are those recorded with its hash is not
-even read (``known_digest``), any other is read and hashed. A changed file, setting or version misses; a cache that cannot be read
-or written is ignored, never fatal, and so is any entry that is not exactly what initlint
-writes (a crafted or damaged file is a miss, never a traceback or a wrong finding).
+even read (``known_digest``), any other is read and hashed. A changed file, setting or version
+misses; a cache that cannot be read or written is ignored, never fatal, and so is any entry that
+is not exactly what initlint writes (a crafted or damaged file is a miss, never a traceback or a
+wrong finding).
 
 The cache writes only inside a folder it created, which it marks with a ``.gitignore`` of its
 own (``*``: never committed), or a folder that already carries that mark. Pointed at any other

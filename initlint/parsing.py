@@ -19,7 +19,7 @@ import threading
 import libcst as cst
 
 from initlint.nesting import may_nest_deeply, too_deep
-from initlint.tuning import is_own_process, tune_own_process  # noqa: F401  (tune_own_process: the old home)
+from initlint.tuning import is_own_process
 
 
 def parse(text: str) -> cst.Module | str:

@@ -7,13 +7,13 @@ import sys
 
 SCRIPT = """
 import gc
-from initlint import parsing
+from initlint import parsing, tuning
 
 text = "import torch.nn as nn\\nclass Net(nn.Module):\\n    def __init__(self):\\n        self.fc = nn.Linear(4, 4)\\n"
 gc.unfreeze()
 parsing.parse(text)
 api = gc.get_freeze_count()
-parsing.tune_own_process()
+tuning.tune_own_process()
 tuned = gc.get_freeze_count()
 parsing.parse(text)
 single = gc.get_freeze_count()

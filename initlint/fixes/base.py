@@ -74,20 +74,21 @@ def changed_code(module: cst.Module, change: Change) -> str:
     return module.visit(_Replacer(change.replace)).code
 
 
-Path = tuple[cst.CSTNode, ...]
+#: a node's ancestors, the module first
+Ancestors = tuple[cst.CSTNode, ...]
 
 
 def changed_text(
     text: str, module: cst.Module, change: Change, spans: Mapping[cst.CSTNode, tuple[int, int]],
-    path_of: Callable[[cst.CSTNode], "Path | None"],
+    path_of: Callable[[cst.CSTNode], "Ancestors | None"],
 ) -> str | None:
     """``text`` (the code of ``module``) with ``change`` applied, regenerating only the innermost
     statement that holds every replaced node: rewriting and regenerating the whole module for
-    each fix cost a third of a cold run on large files. ``spans`` gives each node's whole code
+    each fix cost a third of a cold run over timm's large files. ``spans`` gives each node's whole code
     in ``text``, ``path_of`` a node's ancestors (module first). None where no statement holds
     them all or the statement's code is not where ``spans`` says: the caller regenerates the
     module."""
-    common: Path | None = None
+    common: Ancestors | None = None
     for node in change.replace:
         path = path_of(node)
         if path is None:
