@@ -178,12 +178,12 @@ def _statement_starts(module: cst.Module, text: str) -> list[int] | None:
     """The offset in ``text`` where each of ``module.body``'s statements begins (its leading
     lines included), from CPython's line numbers; None where CPython cannot parse ``text``
     or counts the statements differently."""
-    import ast
+    from initlint.parsing import python_tree  # CPython's parse, in a thread with fixed room
 
-    try:
-        body = ast.parse(text).body
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    tree = python_tree(text)
+    if isinstance(tree, str):
         return None
+    body = tree.body
     lines = line_starts(text)
     starts = []
     index = 0
