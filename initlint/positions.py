@@ -21,7 +21,6 @@ from libcst._position import CodePosition, CodeRange
 from initlint.lines import line_starts
 
 
-
 class _OffsetState(CodegenState):
     """A CodegenState that records each node's (start, end) character offsets."""
 
@@ -157,7 +156,9 @@ def positions(
     """The ranges of every node of ``module`` (look one up with ``result[node]``); given the
     ``wanted`` nodes and the module's ``text``, at least theirs (``Positions.measured``)."""
     known, table = _KNOWN
-    if known is module and (getattr(table, "complete", True) or (wanted is not None and all(n in table.offsets for n in wanted))):
+    if known is module and (
+        getattr(table, "complete", True) or wanted is not None and all(n in table.offsets for n in wanted)
+    ):
         return table
     table = None
     if wanted is not None and text is not None:
@@ -216,6 +217,8 @@ def _holds(root: cst.CSTNode, wanted: set[int]) -> bool:
         if id(node) in wanted:
             wanted.discard(id(node))
             found = True
+            if not wanted:
+                return True  # every wanted node placed: the rest of the subtree is not needed
         kind = type(node)
         fields = _FIELDS.get(kind)
         if fields is None:
@@ -229,5 +232,3 @@ def _holds(root: cst.CSTNode, wanted: set[int]) -> bool:
             elif isinstance(value, (list, tuple)):
                 stack.extend(item for item in value if isinstance(item, cst.CSTNode))
     return found
-
-
