@@ -218,7 +218,7 @@ def check(
     if _OWN_PROCESS:
         from initlint.tuning import tune_own_process
 
-        tune_own_process()  # no user code and no other libcst trees in this process
+        tune_own_process()  # no user code and no other libcst trees in this process (fixes parse with it)
     from initlint.checkrun import lint_all
     from initlint.findings import LintResult
 

@@ -193,37 +193,25 @@ def encode_like(original: bytes, text: str) -> bytes:
     return codecs.BOM_UTF8 + data if bom else data
 
 
-def lint_document(
-    document: Document, rules: Sequence[Rule], settings: Settings, fixes: bool = True, parse_module=None
-) -> FileResult:
-    """Findings of one document in its own coordinates, each with its fix when ``fixes``;
-    ``parse_module`` replaces the parse (the language server's incremental one)."""
-    from initlint.engine import lint_text
+def lint_document(document: Document, rules: Sequence[Rule], settings: Settings, fixes: bool = True) -> FileResult:
+    """Findings of one document in its own coordinates, each with its fix when ``fixes``."""
+    from initlint import engine
 
     notebook = document.notebook
     if notebook is not None and not notebook.is_python:
         return FileResult(document.display)  # an R or Julia notebook: nothing to lint
-    parsed: list = []
 
     def parse_once(text: str):
-        """The engine's parse, kept for the fixes (no second parse of the same text)."""
-        if parse_module is not None:
-            module = parse_module(text)
-        else:
-            from initlint import engine
+        """The tree this process already has of this very text (a dependency of a file
+        linted before), else the engine's parse (tests replace it there)."""
+        module = engine.known_tree(document.display, text) if notebook is None else None
+        return module if module is not None else engine.parse(text)
 
-            module = engine.known_tree(document.display, text) if document.notebook is None else None
-            if module is None:
-                module = engine.parse(text)  # the engine's own (tests replace it there)
-        parsed.append(module)
-        return module
-
-    result = lint_text(document.text, document.display, rules, settings, parse_module=parse_once)
+    result = engine.lint_text(document.text, document.display, rules, settings, parse_module=parse_once)
     if fixes and result.findings:
         from initlint.fixes import attach_fixes
 
-        module = parsed[0] if parsed and not isinstance(parsed[0], str) else None
-        attach_fixes(document.text, result.findings, module)
+        attach_fixes(document.text, result.findings)
     if notebook is not None:
         result.findings = [_cell_finding(notebook, finding) for finding in result.findings]
         problems = [f"cell {cell.number}: {cell.problem} (cell not linted)" for cell in notebook.cells if cell.problem]

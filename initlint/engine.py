@@ -1,9 +1,8 @@
 """Runs the rules over files: read once, parse once, facts once, then every selected rule.
 
 A file whose text contains none of the tokens of the rules that apply to it is not parsed at
-all (prefilter.py); parsing itself, safe and fast, is parsing.py. Positions are resolved only
-for files with hits (libcst's PositionProvider costs more than the parse). A file that cannot be
-read or parsed becomes a FileError; the others go on. Many files, cache and workers: batch.py.
+all (prefilter.py); parsing itself, safe and fast, is parsing.py. A file that cannot be read or
+parsed becomes a FileError; the others go on. Many files, cache and workers: batch.py.
 """
 
 from __future__ import annotations
@@ -14,7 +13,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
-import libcst as cst
+from initlint.tree import nodes as cst
+from initlint.tree.spans import character_range
 
 from initlint.config import Settings
 from initlint.discover import SourceFile, gitignore_spec
@@ -24,7 +24,6 @@ from initlint.model.project import Project
 from initlint.model.source import ParsedFile, module_identity
 from initlint.model.syntax import read_syntax
 from initlint.parsing import parse
-from initlint.positions import positions as node_positions
 from initlint.prefilter import prefilter_for
 from initlint.reading import DEFAULT_MAX_FILE_SIZE, NotARegularFile, UnreadableFile, read_source
 from initlint.rules import REGISTRY, Hit, Rule
@@ -94,7 +93,7 @@ def lint_text(
     needed = prefilter_for(tuple(rules)).possible(text) if prefilter else list(rules)
     if not needed:
         return result
-    module = parse_module(text)  # parsing.parse, or the language server's incremental parse
+    module = parse_module(text)  # parsing.parse, or the tree this process has of this text
     if isinstance(module, str):
         result.error = FileError(path, module)
         return result
@@ -119,7 +118,7 @@ def lint_text(
         result.dependencies = project.dependencies(str(Path(path).resolve()))
         if hits:
             placed = [(rule, _with_assumptions(hit, facts)) for rule, hit in hits.values()]
-            result.findings = _place(module, text, path, placed, suppressions)
+            result.findings = _place(source, path, placed, suppressions)
         if failed:
             result.error = FileError(path, f"{'; '.join(failed)}: {_REPORT}")
     except RecursionError:
@@ -239,15 +238,11 @@ def _with_assumptions(hit: Hit, facts) -> Hit:
     return replace(hit, message=f"{hit.message} (model built with {', '.join(entry.assumed)})")
 
 
-def _place(module: cst.Module, text: str, path: str, hits, suppressions: Suppressions) -> list[Finding]:
-    # PositionProvider's ranges, ~3x cheaper, of the statements that hold findings (positions.py)
-    positions = node_positions(module, [hit.node for _, hit in hits], text)
+def _place(source: ParsedFile, path: str, hits, suppressions: Suppressions) -> list[Finding]:
     findings = []
     for rule, hit in hits:
-        span = positions[hit.node]
-        location = Location(
-            path, span.start.line, span.start.column + 1, span.end.line, span.end.column + 1
-        )
+        line, column, end_line, end_column = character_range(source.lines, hit.node.span)
+        location = Location(path, line, column + 1, end_line, end_column + 1)
         if suppressions.suppressed(rule.code, location.line):
             continue
         findings.append(

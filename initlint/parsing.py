@@ -1,13 +1,14 @@
-"""Source text to a libcst Module, or a one-line reason why not: safely, and no slower than needed.
+"""Source text to a tree, or a one-line reason why not: safely, and no slower than needed.
+
+``parse`` gives the evaluator's tree (tree/): CPython parses, build.py gives the nodes
+libcst's shapes, about a quarter of a libcst parse. ``parse_lossless`` gives libcst's own tree,
+every space and comment kept, for the fixes' edits.
 
 Safely: libcst's native parser takes minutes on, or overflows the C stack with (a segfault),
 code that nests thousands of levels deep: a 3,000-term ``1+1+...`` chain, a thousand nested
-brackets, a 10,000-branch ``elif`` chain. CPython's parser refuses the worst of it cleanly,
-but asking it costs a third of a libcst parse, so it is asked only when a cheap look at what
-the tokenizer sees cannot rule deep nesting out (nesting.py); then the tree CPython returns is
-measured before libcst may see the file.
-
-Fast: parsing is most of initlint's time; see ``trust_parser_output``.
+brackets, a 10,000-branch ``elif`` chain; the evaluator's recursion would fail on it too.
+CPython's parser refuses the worst of it cleanly, and the tree it returns is measured
+(nesting.py) before either tree is built.
 """
 
 from __future__ import annotations
@@ -15,15 +16,47 @@ from __future__ import annotations
 import ast
 import sys
 import threading
+import warnings
 
-import libcst as cst
+from typing import TYPE_CHECKING
 
 from initlint.nesting import may_nest_deeply, too_deep
+from initlint.tree import nodes
+from initlint.tree.build import build_module
 from initlint.tuning import is_own_process
 
+if TYPE_CHECKING:
+    import libcst as cst
 
-def parse(text: str) -> cst.Module | str:
-    """The module, or why it cannot be parsed (one line, CPython's words where it has them)."""
+
+def parse(text: str) -> nodes.Module | str:
+    """The module's tree for the evaluator (tree/nodes.py), or why it cannot be parsed (one
+    line, CPython's words). CPython parses it; code nested too deep for initlint to read
+    safely is refused here, as libcst would be refused it (nesting.py)."""
+    tree = python_tree(text)
+    if isinstance(tree, str):
+        return tree
+    if may_nest_deeply(text):
+        reason = too_deep(tree)
+        if reason is not None:
+            return reason
+    try:
+        module = build_module(tree, text)
+    except (RecursionError, MemoryError) as error:
+        return f"file too deeply nested to parse ({type(error).__name__})"
+    if _SETTLING:
+        import gc
+
+        gc.freeze()  # see settle_after_file
+    return module
+
+
+def parse_lossless(text: str) -> "cst.Module | str":
+    """libcst's tree of the file, every space and comment kept, for edits (fixes/) and the
+    language server's edits; or why it cannot be parsed."""
+    import libcst as cst
+
+    _tune_libcst()
     if may_nest_deeply(text):
         tree = python_tree(text)
         if isinstance(tree, str):
@@ -32,7 +65,7 @@ def parse(text: str) -> cst.Module | str:
         if reason is not None:
             return reason
     try:
-        module = cst.parse_module(text)
+        return cst.parse_module(text)
     except cst.ParserSyntaxError as error:
         reason = python_syntax_problem(text)  # CPython's words are the clearest
         if reason is None:
@@ -42,11 +75,6 @@ def parse(text: str) -> cst.Module | str:
         return reason
     except (RecursionError, MemoryError) as error:
         return f"file too deeply nested to parse ({type(error).__name__})"
-    if _SETTLING:
-        import gc
-
-        gc.freeze()  # see settle_after_file
-    return module
 
 
 #: whether this process lints file after file (settle_after_file ran): each tree is frozen as
@@ -98,7 +126,7 @@ def trust_parser_output() -> bool:
     return True
 
 
-def _no_validation(self: cst.CSTNode) -> None:
+def _no_validation(self: "cst.CSTNode") -> None:
     """Stands in for ``CSTNode.__post_init__`` after ``trust_parser_output``."""
 
 
@@ -123,7 +151,9 @@ def python_tree(text: str) -> ast.Module | str:
 
     def parse_here() -> None:
         try:
-            outcome.append(ast.parse(text))
+            with warnings.catch_warnings():  # "'int' object is not callable": not ours to print
+                warnings.simplefilter("ignore")
+                outcome.append(ast.parse(text))
         except SyntaxError as error:
             outcome.append(f"syntax error at line {error.lineno}, column {error.offset}: {error.msg}")
         except (RecursionError, MemoryError) as error:
@@ -159,5 +189,11 @@ def _depth() -> int:
     return depth
 
 
-if is_own_process():  # tuned before libcst was needed (a cached run never imports it)
-    trust_parser_output()
+def _tune_libcst() -> None:
+    """In initlint's own processes, libcst (imported only to edit) trusts its parser's output."""
+    global _LIBCST_TUNED
+    if is_own_process() and not _LIBCST_TUNED:
+        _LIBCST_TUNED = trust_parser_output() or True
+
+
+_LIBCST_TUNED = False

@@ -1,9 +1,8 @@
-"""Where nodes are in the source: libcst's PositionProvider, computed about 3x faster.
+"""Where a libcst tree's nodes are in the source, for the fixes: PositionProvider, about 3x faster.
 
-libcst's PositionProvider regenerates the module and, for every token, splits it on newlines and
-allocates line/column objects; through MetadataWrapper it is three times the cost of the parse
-itself, and it was most of the time of linting a file with findings (the language server's
-budget). The same codegen that only counts characters gives the same ranges: start and end
+A fix finds the libcst node at its finding's range and edits it. libcst's PositionProvider
+regenerates the module and, for every token, splits it on newlines and allocates line/column
+objects; through MetadataWrapper it is three times the cost of the parse itself. The same codegen that only counts characters gives the same ranges: start and end
 offsets per node (syntactic positions recorded exactly where PositionProvider records them),
 turned into lines and columns only for the nodes asked for. A test compares the two on every
 node of real files.
@@ -12,7 +11,7 @@ node of real files.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Iterator
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
@@ -73,8 +72,8 @@ class _OffsetState(CodegenState):
 
 
 class Positions:
-    """Ranges of a module's nodes, as PositionProvider gives them (1-based lines, 0-based
-    columns, end exclusive)."""
+    """Ranges of a libcst module's nodes, as PositionProvider gives them (1-based lines, 0-based
+    columns, end exclusive), for the fixes' edits."""
 
     #: every node of the module has its range (a table made by ``measured`` has only some)
     complete = True
@@ -89,19 +88,23 @@ class Positions:
         self.starts = line_starts(self.code + state.popped)
 
     @classmethod
-    def measured(cls, module: cst.Module, text: str, wanted: Sequence[cst.CSTNode]) -> "Positions | None":
-        """The ranges of the nodes in the top-level statements that hold ``wanted`` only: the
-        others are not generated again. Most findings sit in one or two of a file's classes,
-        and generating a whole large file cost as much as parsing it. Where each top-level
-        statement starts comes from CPython's parser (a tenth of libcst's cost); each measured
+    def measured(cls, module: cst.Module, text: str, lines: set[int]) -> "Positions | None":
+        """The ranges of the nodes in the top-level statements that hold any of ``lines``
+        (where findings are) only: the others are not generated again. Most findings sit in one
+        or two of a file's classes, and generating a whole large file costs as much as parsing
+        it. Where each top-level statement starts comes from CPython's parser; each measured
         statement's code must be exactly the text there, else None (measure the whole module)."""
         starts = _statement_starts(module, text)
         if starts is None:
             return None
-        wanted_ids = {id(node) for node in wanted}
+        line_offsets = line_starts(text)
+        wanted = sorted(line_offsets[line - 1] for line in lines if 0 < line <= len(line_offsets))
+        if len(wanted) != len(lines):
+            return None
         state = _OffsetState(module)
-        for statement, start in zip(module.body, starts):
-            if not _holds(statement, wanted_ids):
+        ends = [*starts[1:], len(text) + 1]
+        for statement, start, end in zip(module.body, starts, ends):
+            if not any(start <= offset < end for offset in wanted):
                 continue
             state.offset = start
             first = len(state.tokens)
@@ -113,10 +116,6 @@ class Positions:
                 and text[start:] == code[: len(code) - len(state.tokens[-1])]
             ):
                 return None
-            if not wanted_ids:
-                break
-        if wanted_ids:
-            return None  # a node outside the module body (its header or footer)
         table = cls.__new__(cls)
         table.offsets, table.spans, table.code = state.computed, state.spans, text
         table.starts = line_starts(text if module.has_trailing_newline else text + module.default_newline)
@@ -140,39 +139,11 @@ class Positions:
         return self.offsets.keys()
 
 
-#: the module whose positions are known: the last one computed, or one registered (the
-#: language server's incremental parse knows them piece by piece)
-_KNOWN: list = [None, None]
-
-
-def register(module: cst.Module, table) -> None:
-    """Let ``positions(module)`` answer with ``table`` (anything indexable by node)."""
-    _KNOWN[:] = [module, table]
-
-
-def positions(
-    module: cst.Module, wanted: Sequence[cst.CSTNode] | None = None, text: str | None = None,
-) -> Positions:
-    """The ranges of every node of ``module`` (look one up with ``result[node]``); given the
-    ``wanted`` nodes and the module's ``text``, at least theirs (``Positions.measured``)."""
-    known, table = _KNOWN
-    if known is module and (
-        getattr(table, "complete", True) or wanted is not None and all(n in table.offsets for n in wanted)
-    ):
-        return table
-    table = None
-    if wanted is not None and text is not None:
-        table = Positions.measured(module, text, wanted)
-    if table is None:
-        table = Positions(module)
-    _KNOWN[:] = [module, table]  # the fixes of a file ask again for the module just placed
-    return table
-
-
-def last_positions(module: cst.Module) -> Positions:
-    """The table the findings of ``module`` were just placed with, else every node's: a fix
-    needs only the statements around its finding (fixes/__init__.py)."""
-    return _KNOWN[1] if _KNOWN[0] is module else positions(module)
+def positions(module: cst.Module, text: str | None = None, lines: set[int] | None = None) -> Positions:
+    """The ranges of every node of ``module`` (look one up with ``result[node]``); given its
+    ``text`` and the ``lines`` that matter, at least those of the statements holding them."""
+    table = Positions.measured(module, text, lines) if text is not None and lines else None
+    return table if table is not None else Positions(module)
 
 
 def _statement_starts(module: cst.Module, text: str) -> list[int] | None:
@@ -199,36 +170,3 @@ def _statement_starts(module: cst.Module, text: str) -> list[int] | None:
             return None
         starts.append(lines[line - 1])
     return starts if index == len(body) else None
-
-
-#: the fields of each node type that can hold nodes a finding is placed on
-_FIELDS: dict[type, tuple[str, ...]] = {}
-
-
-def _holds(root: cst.CSTNode, wanted: set[int]) -> bool:
-    """Whether ``root``'s subtree holds any node whose id is in ``wanted``; those found are
-    removed from it."""
-    import dataclasses
-
-    found = False
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if id(node) in wanted:
-            wanted.discard(id(node))
-            found = True
-            if not wanted:
-                return True  # every wanted node placed: the rest of the subtree is not needed
-        kind = type(node)
-        fields = _FIELDS.get(kind)
-        if fields is None:
-            fields = _FIELDS[kind] = tuple(
-                f.name for f in dataclasses.fields(kind) if not f.name.startswith("whitespace")
-            )
-        for name in fields:
-            value = getattr(node, name)
-            if isinstance(value, cst.CSTNode):
-                stack.append(value)
-            elif isinstance(value, (list, tuple)):
-                stack.extend(item for item in value if isinstance(item, cst.CSTNode))
-    return found

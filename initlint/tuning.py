@@ -23,14 +23,15 @@ _TUNED = False
 def tune_own_process() -> None:
     """Make parsing cheaper in this process: a cyclic GC that runs less often, and no node
     validation of libcst's parser output (parsing.trust_parser_output, applied now if libcst
-    is loaded, else when parsing.py is first imported)."""
+    is loaded, else when fixes first need it)."""
     import gc
 
     global _TUNED
     _TUNED = True
-    parsing = sys.modules.get("initlint.parsing")
-    if parsing is not None:
-        parsing.trust_parser_output()
+    if "libcst" in sys.modules:
+        from initlint.parsing import trust_parser_output
+
+        trust_parser_output()
     gc.freeze()  # what start-up allocated stays alive: no need to scan it again and again
     young, middle, old = gc.get_threshold()
     gc.set_threshold(max(young, _GC_YOUNG), max(middle, _GC_MIDDLE), old)

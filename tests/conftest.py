@@ -24,14 +24,13 @@ def lint(source: str):
 
 def evaluate(source: str):
     """The evaluated facts (every entry) of a dedented snippet."""
-    import libcst as cst
-
     from initlint.model.entries import evaluate_file
     from initlint.model.project import Project
     from initlint.model.source import ParsedFile
+    from initlint.parsing import parse
 
     text = textwrap.dedent(source)
-    return evaluate_file(ParsedFile("<snippet>", cst.parse_module(text), text, "snippet"), Project(lambda path: None))
+    return evaluate_file(ParsedFile("<snippet>", parse(text), text, "snippet"), Project(lambda path: None))
 
 
 def codes_and_lines(source: str) -> list[tuple[str, int]]:

@@ -14,9 +14,10 @@ import pytest
 from initlint.catalog import examples, read_page
 from initlint.config import Settings
 from initlint.documents import Document, lint_document
-from initlint.engine import rules_for
+from initlint.engine import check_source, rules_for
 from initlint.findings import Effect, Finding, Location
-from initlint.fixes import FIXES, SAFE, UNSAFE, attach_fixes
+from initlint.fixes import FIXABLE_CODES, attach_fixes
+from initlint.fixes.attach import FIXES, SAFE, UNSAFE
 
 
 def _codes(text: str) -> list[str]:
@@ -361,7 +362,7 @@ def test_a_fix_regenerates_only_the_statement_around_it(target, removal, local):
     # spaces here): the result is exactly what rewriting the whole module gives
     import libcst as cst
 
-    from initlint.fixes import _ancestors
+    from initlint.fixes.attach import _ancestors
     from initlint.fixes.base import Change, changed_code, changed_text
     from initlint.positions import positions
 
@@ -384,3 +385,49 @@ def test_a_fix_regenerates_only_the_statement_around_it(target, removal, local):
         assert result != _NESTED
     else:
         assert result is None
+
+
+def test_the_light_list_of_fixable_rules_is_the_fix_table():
+    # fixes/__init__.py names them without importing libcst; attach.py holds the functions
+    assert FIXABLE_CODES == set(FIXES)
+
+
+_CLASSES = (
+    "import torch.nn as nn\r\n\r\n\r\n"
+    "@register\r\nclass Other(nn.Module):\r\n    def __init__(self):\r\n        super().__init__()\r\n\r\n\r\n"
+    "class Net(nn.Module):\r\n    def __init__(self):\r\n        super().__init__()\r\n"
+    "        self.fc = nn.Linear(64, 64)\r\n        nn.init.normal(self.fc.weight)\r\n"
+)
+
+
+def test_fixes_parse_only_the_classes_that_hold_findings():
+    from initlint.fixes.attach import _fix_scope
+
+    scoped, kept = _fix_scope(_CLASSES, {14})
+    lines, original = scoped.splitlines(keepends=True), _CLASSES.splitlines(keepends=True)
+    assert len(lines) == len(original)
+    assert [n for n, line in enumerate(lines, 1) if line != original[n - 1]] == [4, 5, 6, 7]  # decorator to end
+    assert all(lines[n - 1] == "\r\n" for n in (4, 5, 6, 7))
+    assert kept == set(range(1, 16)) - {4, 5, 6, 7}
+    (finding,) = [f for f in check_source(_CLASSES.replace("\r\n", "\n")) if f.code == "IL501"]
+    attach_fixes(_CLASSES, [finding])
+    (edit,) = finding.fix.edits
+    assert (edit.line, edit.column, edit.content) == (14, 23, "_")  # normal -> normal_
+    assert _fix_scope("x = (\n", {1}) == ("x = (\n", None)  # CPython cannot parse it: all of it
+
+
+def test_a_fix_that_reaches_outside_the_parsed_part_is_computed_on_the_whole_file(monkeypatch):
+    from initlint.fixes import attach
+
+    calls = []
+    real = attach._attach
+
+    def spy(text, findings, kept):
+        calls.append(kept is None)
+        return list(findings) if kept is not None else real(text, findings, kept)
+
+    monkeypatch.setattr(attach, "_attach", spy)
+    (finding,) = [f for f in check_source(_CLASSES.replace("\r\n", "\n")) if f.code == "IL501"]
+    attach.attach_fixes(_CLASSES, [finding])
+    assert calls == [False, True]
+    assert finding.fix is not None and finding.fix.edits[0].line == 14

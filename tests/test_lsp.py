@@ -12,6 +12,35 @@ pytest.importorskip("pygls")
 
 from lsp_client import LspClient  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+from lsp_latency import BLOCKS, HEADER  # noqa: E402
+
+#: a long model file whose classes read a constant, an imported init and a base class
+TOP = HEADER + '''SCALE = 0.05
+from torch.nn.init import uniform_ as draw
+
+
+class Scaled(nn.Module):
+    def __init__(self, width=128):
+        super().__init__()
+        self.fc = nn.Linear(width, width)
+        draw(self.fc.weight, -SCALE, SCALE)
+
+    def forward(self, x):
+        return torch.tanh(self.fc(x))
+
+
+'''
+
+
+def _text(blocks: int = 12) -> str:
+    parts = [TOP]
+    for n in range(blocks):
+        parts.append(BLOCKS[n % len(BLOCKS)].format(n=n, w=64 + 16 * (n % 5)) + "\n\n")
+    return "".join(parts)
+
+
+
 SOURCE = """import torch.nn as nn
 
 
@@ -138,8 +167,6 @@ def _server_diagnostics(message: dict) -> list[tuple]:
 def test_after_edits_the_server_reports_what_the_command_line_reports(client, tmp_path):
     """didChange after didChange (one statement, a constant several classes read, a syntax error
     and back, a renamed init method): the published diagnostics are the CLI's on that text."""
-    from test_incremental_edits import _text
-
     path = tmp_path / "models.py"
     text = _text()
     uri = path.as_uri()

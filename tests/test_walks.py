@@ -1,15 +1,18 @@
-"""The rules' read-only walks (walk.py) find exactly what libcst's own visit finds."""
+"""The rules' read-only walks (walk.py), which skip leaves and fields no rule reads, find exactly
+what a walk through every field finds."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import libcst as cst
 import pytest
 
 from initlint.rules.name_guards import _enclosing_def
 from initlint.rules.noop_writes import _ExpressionStatements
 from initlint.rules.undefined import _called_attributes
+from initlint.parsing import parse
+from initlint.tree import nodes as cst
+from initlint.tree.spans import segment
 
 from conftest import FIXTURES, ROOT
 
@@ -36,49 +39,26 @@ class Net(nn.Module):
 '''
 
 
-def _libcst_called(tree: cst.Module) -> set[int]:
-    found: set[int] = set()
-
-    class Visitor(cst.CSTVisitor):
-        def visit_Call(self, node: cst.Call) -> None:
-            if isinstance(node.func, cst.Attribute):
-                found.add(id(node.func))
-
-    tree.visit(Visitor())
-    return found
+def _full_walk(tree: cst.CSTNode):
+    """Every node, entering every child field (the nodes' own complete walk)."""
+    return list(tree.walk())
 
 
-def _libcst_expressions(tree: cst.Module) -> set[int]:
-    found: set[int] = set()
-
-    class Visitor(cst.CSTVisitor):
-        def visit_Expr(self, node: cst.Expr) -> None:
-            found.add(id(node.value))
-
-    tree.visit(Visitor())
-    return found
+def _called(tree: cst.Module) -> set[int]:
+    return {id(node.func) for node in _full_walk(tree) if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)}
 
 
-def _libcst_enclosing(tree: cst.Module) -> dict[int, int]:
+def _expressions(tree: cst.Module) -> set[int]:
+    return {id(node.value) for node in _full_walk(tree) if isinstance(node, cst.Expr)}
+
+
+def _enclosing(tree: cst.CSTNode, inside: int | None = None, found: dict[int, int] | None = None) -> dict[int, int]:
     """id of every node inside a def -> id of the innermost def around it."""
-    found: dict[int, int] = {}
-
-    class Visitor(cst.CSTVisitor):
-        def __init__(self) -> None:
-            self.stack: list[cst.FunctionDef] = []
-
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-            self.stack.append(node)
-
-        def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
-            self.stack.pop()
-
-        def on_visit(self, node: cst.CSTNode) -> bool:
-            if self.stack:
-                found.setdefault(id(node), id(self.stack[-1]))
-            return super().on_visit(node)
-
-    tree.visit(Visitor())
+    found = {} if found is None else found
+    for child in tree.children:
+        if inside is not None:
+            found.setdefault(id(child), inside)
+        _enclosing(child, id(child) if isinstance(child, cst.FunctionDef) else inside, found)
     return found
 
 
@@ -89,26 +69,18 @@ def _sources():
 
 
 @pytest.mark.parametrize("name,text", list(_sources()), ids=lambda v: v if isinstance(v, str) and len(v) < 60 else "")
-def test_walks_find_what_libcst_visits_find(name, text):
-    tree = cst.parse_module(text)
-    assert _called_attributes(tree) == _libcst_called(tree)
+def test_walks_find_what_a_full_walk_finds(name, text):
+    tree = parse(text)
+    assert _called_attributes(tree) == _called(tree)
     walker = _ExpressionStatements()
     walker.walk(tree)
-    assert walker.found == _libcst_expressions(tree)
+    assert walker.found == _expressions(tree)
 
 
 def test_enclosing_def_of_every_call_and_attribute():
-    tree = cst.parse_module(TRICKY)
-    expected = _libcst_enclosing(tree)
-    targets: list[cst.CSTNode] = []
-
-    class Collect(cst.CSTVisitor):
-        def on_visit(self, node: cst.CSTNode) -> bool:
-            if isinstance(node, (cst.Call, cst.Attribute, cst.Name, cst.Lambda, cst.Param)):
-                targets.append(node)
-            return True
-
-    tree.visit(Collect())
+    tree = parse(TRICKY)
+    expected = _enclosing(tree)
+    targets = [node for node in _full_walk(tree) if isinstance(node, (cst.Call, cst.Attribute, cst.Name, cst.Lambda, cst.Param))]
     assert len(targets) > 40
     for target in targets:
         found = _enclosing_def(tree, target)
@@ -116,16 +88,10 @@ def test_enclosing_def_of_every_call_and_attribute():
 
 
 def test_tricky_calls_are_all_found():
-    tree = cst.parse_module(TRICKY)
+    tree = parse(TRICKY)
     called = _called_attributes(tree)
-    texts = set()
-
-    class Visitor(cst.CSTVisitor):
-        def visit_Attribute(self, node: cst.Attribute) -> None:
-            if id(node) in called:
-                texts.add(tree.code_for_node(node))
-
-    tree.visit(Visitor())
+    lines = TRICKY.splitlines(keepends=True)
+    texts = {segment(lines, node.span) for node in _full_walk(tree) if isinstance(node, cst.Attribute) and id(node) in called}
     assert texts == {
         "self.size", "self.kind", "self._init_weights", "self.width", "self.more", "self.path",
         "self.key", "self.typed", "self.lazy", "self.reset_parameters", "self.deco", "self.default",

@@ -1,137 +1,26 @@
 """Automatic fixes, in ruff's model: each rule's fix is safe or unsafe, and computed as libcst
-edits that keep everything else in the file as it was.
+edits that keep everything else in the file as it was (attach.py; ``runner.py`` applies them).
 
-``FIXES`` is the table: rule code -> applicability and the function that computes the change.
-The fix functions read only the parsed module, the node at the finding's location and the
-finding's ``details`` (documented per function), never the rules' internals. ``attach_fixes``
-gives each finding of a file its Fix with text edits; ``runner.py`` applies them (``--fix``).
+This module is what the rest of initlint imports: it names the rules that have fixes without
+importing libcst, so a run whose findings have none never loads it.
 """
 
 from __future__ import annotations
 
 from typing import Sequence
 
-import libcst as cst
+from initlint.findings import Finding
 
-from initlint.findings import Applicability, Finding, Fix
-from initlint.fixes import safe, unsafe
-from initlint.fixes.base import Change, FixContext, FixRule, changed_code, changed_text, text_edits
-
-SAFE, UNSAFE = Applicability.SAFE, Applicability.UNSAFE
-
-FIXES: dict[str, FixRule] = {
-    "IL501": FixRule(SAFE, safe.deprecated_alias),
-    "IL503": FixRule(SAFE, safe.pass_init_function),
-    "IL206": FixRule(SAFE, safe.swap_bounds),
-    "IL502": FixRule(SAFE, safe.no_grad),
-    "IL201": FixRule(UNSAFE, unsafe.fan_in_scheme),
-    "IL202": FixRule(UNSAFE, unsafe.fan_in_scheme),
-    "IL203": FixRule(UNSAFE, unsafe.fan_in_scheme),
-    "IL301": FixRule(UNSAFE, unsafe.fan_in_scheme),
-    "IL302": FixRule(UNSAFE, unsafe.fan_in_scheme),
-    "IL303": FixRule(UNSAFE, unsafe.matching_nonlinearity),
-    "IL401": FixRule(UNSAFE, unsafe.add_bias_init),
-    "IL205": FixRule(UNSAFE, unsafe.scale_truncation),
-    "IL209": FixRule(UNSAFE, unsafe.scale_truncation),
-    "IL506": FixRule(UNSAFE, unsafe.remove_dead_init),
-}
-
-Span = tuple[int, int, int, int]
+#: the rules with a fix (attach.FIXES has each one's function; a test keeps the two equal)
+FIXABLE_CODES = frozenset({"IL201", "IL202", "IL203", "IL205", "IL206", "IL209", "IL301", "IL302", "IL303", "IL401", "IL501", "IL502", "IL503", "IL506"})
 
 
-def _locate(module: cst.Module, spans: set[Span]) -> dict[Span, tuple[cst.CSTNode, tuple[cst.CSTNode, ...]]]:
-    """The innermost node at each wanted span, with its ancestors (module first)."""
-    from initlint.positions import last_positions
+def attach_fixes(text: str, findings: Sequence[Finding]) -> None:
+    """Give each finding in ``text`` whose rule has a fix its edits (attach.attach_fixes)."""
+    if any(finding.code in FIXABLE_CODES for finding in findings):
+        from initlint.fixes.attach import attach_fixes as attach
 
-    ranges = last_positions(module)
-    wanted: dict[tuple[int, int], Span] = {}
-    for span in spans:
-        line, column, end_line, end_column = span
-        if line - 1 < len(ranges.starts) and end_line - 1 < len(ranges.starts):
-            key = (ranges.starts[line - 1] + column - 1, ranges.starts[end_line - 1] + end_column - 1)
-            wanted[key] = span
-    found: dict[Span, tuple[cst.CSTNode, tuple[cst.CSTNode, ...]]] = {}
-    for node, offsets in ranges.offsets.items():
-        span = wanted.get(offsets)
-        if span is None or offsets[0] == offsets[1]:
-            continue
-        ancestors = _ancestors(module, node, ranges.offsets)
-        if ancestors is not None and len(ancestors) > len(found.get(span, (None, ()))[1]):
-            found[span] = (node, ancestors)
-    return found
-
-
-def _ancestors(module: cst.Module, node: cst.CSTNode, offsets) -> tuple[cst.CSTNode, ...] | None:
-    """The path from the module to ``node``'s parent, descending by character ranges: the
-    child whose range holds the node's (siblings only touch at their ends)."""
-    start, end = offsets[node]
-    path: list[cst.CSTNode] = []
-    current: cst.CSTNode = module
-    while current is not node:
-        path.append(current)
-        for child in current.children:
-            if child is node:
-                current = child
-                break
-            child_start, child_end = offsets.get(child, (-1, -1))
-            if child_start <= start and end <= child_end and child_start < child_end:
-                current = child
-                break
-        else:
-            return None
-    return tuple(path)
-
-
-def _span(finding: Finding) -> Span:
-    loc = finding.location
-    return (loc.line, loc.column, loc.end_line, loc.end_column)
-
-
-def attach_fixes(text: str, findings: Sequence[Finding], module: cst.Module | None = None) -> None:
-    """Give each finding in ``text`` (Python; positions in ``text``) whose rule has a fix its
-    edits; the rule's advice stays the fix's message where the function declines. ``module``
-    is ``text`` parsed already (the lint's own parse), else it is parsed here."""
-    wanted = [f for f in findings if f.code in FIXES]
-    if not wanted:
-        return
-    if module is None:
-        from initlint.parsing import parse
-
-        module = parse(text)
-    if isinstance(module, str):
-        return
-    from initlint.positions import last_positions
-
-    ranges = last_positions(module)
-    located = _locate(module, {_span(f) for f in wanted})
-    for finding in wanted:
-        found = located.get(_span(finding))
-        if found is None:
-            continue
-        rule = FIXES[finding.code]
-        node, ancestors = found
-        try:
-            change = rule.function(FixContext(module, node, ancestors, finding.details))
-            edits = text_edits(text, _changed(text, module, change, ranges)) if change is not None and change.replace else ()
-        except Exception:  # a bug in one fix costs that fix, never the finding or the run
-            continue
-        if edits:
-            finding.fix = Fix(change.message, rule.applicability, edits)
-
-
-def _changed(text: str, module: cst.Module, change: Change, ranges: object) -> str:
-    """``text`` with ``change`` applied: only the statement around it regenerated where the
-    positions know every node's whole code, else the whole module."""
-    spans = getattr(ranges, "spans", None)
-    if spans is not None:
-        def path_of(node: cst.CSTNode) -> tuple[cst.CSTNode, ...] | None:
-            # a node outside the statements the findings were placed in has no range here
-            return _ancestors(module, node, ranges.offsets) if node in ranges.offsets else None
-
-        local = changed_text(text, module, change, spans, path_of)
-        if local is not None:
-            return local
-    return changed_code(module, change)
+        attach(text, findings)
 
 
 def fixable(finding: Finding, unsafe_fixes: bool) -> bool:
@@ -139,4 +28,4 @@ def fixable(finding: Finding, unsafe_fixes: bool) -> bool:
     return finding.fix is not None and finding.fix.applies(unsafe_fixes)
 
 
-__all__ = ["FIXES", "SAFE", "UNSAFE", "attach_fixes", "fixable"]
+__all__ = ["FIXABLE_CODES", "attach_fixes", "fixable"]

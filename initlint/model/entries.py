@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import libcst as cst
+from initlint.tree import nodes as cst
 
 from initlint.model.facts import EntryFacts, FileFacts
 from initlint.model.interp.context import BudgetExceeded, Frame

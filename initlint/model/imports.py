@@ -9,13 +9,13 @@ and timm's ``weight_init`` resolve by their last component.
 
 from __future__ import annotations
 
-import libcst as cst
+from initlint.tree import nodes as cst
 
 
 def dotted_name(node: cst.BaseExpression) -> str | None:
     """``a.b.c`` for a chain of Name/Attribute nodes, else None."""
     parts: list[str] = []
-    while type(node) is cst.Attribute:  # exact types: isinstance on libcst nodes is slow (ABC)
+    while type(node) is cst.Attribute:  # exact types: cheaper than isinstance
         parts.append(node.attr.value)
         node = node.value
     if type(node) is cst.Name:

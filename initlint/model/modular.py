@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
-import libcst as cst
+from initlint.tree import nodes as cst
 from initlint.model.interp.calls import Property
 from initlint.model.values import UNKNOWN, ClassValue, FunctionValue, Namespace
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import libcst as cst
+from initlint.tree import nodes as cst
+from initlint.tree.spans import code, source_lines
 
 
 @dataclass(eq=False)
@@ -22,17 +23,19 @@ class ParsedFile:
     is_package: bool = False  # an __init__.py
     #: content hash of the bytes it was read from (the cache checks dependencies by it)
     digest: str = ""
-    #: memo for node code (messages quote small expressions)
-    _code: dict[int, str] = field(default_factory=dict, repr=False)
+    _lines: list[str] | None = field(default=None, repr=False)
+
+    @property
+    def lines(self) -> list[str]:
+        """The text's lines, as CPython counts them."""
+        if self._lines is None:
+            self._lines = source_lines(self.text)
+        return self._lines
 
     def code(self, node: cst.CSTNode) -> str:
-        """The source text of a node (memoized)."""
-        key = id(node)
-        found = self._code.get(key)
-        if found is None:
-            found = self.tree.code_for_node(node)
-            self._code[key] = found
-        return found
+        """The source text of a node (messages quote small expressions), of whichever file
+        holds it: a rule may quote a helper's line in another file of the project."""
+        return code(node)
 
     @property
     def package(self) -> str:

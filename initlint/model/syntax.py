@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-import libcst as cst
+from initlint.tree import nodes as cst
 
 from initlint.model.imports import ImportTable, dotted_name
 from initlint.model.torchlib.init_fns import DEPRECATED, INIT_SIGNATURES, TENSOR_WRITES
@@ -145,7 +145,7 @@ def _library_function(call: cst.Call, imports: ImportTable) -> bool:
 def number_literal(node: cst.BaseExpression) -> float | None:
     """The number a literal expression writes (``0.02``, ``-2``, ``1e-5``), else None."""
     try:
-        value = ast.literal_eval(cst.Module([]).code_for_node(node).strip())
+        value = ast.literal_eval(_literal_text(node))
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return None
     if not isinstance(value, (int, float)) or isinstance(value, bool):
@@ -154,6 +154,16 @@ def number_literal(node: cst.BaseExpression) -> float | None:
         return float(value)
     except OverflowError:  # an int beyond float's range: no number the rules can use
         return None
+
+
+def _literal_text(node: cst.BaseExpression) -> str:
+    """The text of a number literal, signed or not (``-2``, ``+1e-5``); "" for anything else."""
+    if isinstance(node, cst.UnaryOperation) and type(node.operator) in (cst.Minus, cst.Plus):
+        inner = _literal_text(node.expression)
+        return ("-" if type(node.operator) is cst.Minus else "+") + inner if inner else ""
+    if isinstance(node, (cst.Integer, cst.Float, cst.Imaginary)):
+        return node.value
+    return ""
 
 
 def _writes_a_parameter(call: cst.Call) -> bool:

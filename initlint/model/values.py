@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import libcst as cst
+    from initlint.tree import nodes as cst
 
     from initlint.model.dists import Dist
     from initlint.model.source import ParsedFile

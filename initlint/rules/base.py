@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-import libcst as cst
+from initlint.tree import nodes as cst
 
 from initlint.config import Thresholds
 from initlint.findings import Effect, Prediction

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-import libcst as cst
+from initlint.tree import nodes as cst
 
 from initlint.findings import Effect, Prediction
 from initlint.model.effective import by_author, trainable

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-import libcst as cst
+from initlint.tree import nodes as cst
 
 from initlint.findings import Effect, Prediction
 from initlint.model.facts import FileFacts
@@ -121,13 +121,14 @@ class _Enclosing(Walker):
 
 
 def _strings(node: cst.CSTNode) -> list[str]:
+    """The values of the string literals under ``node``."""
     found: list[str] = []
-
-    class Visitor(cst.CSTVisitor):
-        def visit_SimpleString(self, string: cst.SimpleString) -> None:
-            value = string.evaluated_value
+    for string in node.walk():
+        if type(string) is cst.SimpleString:
+            try:
+                value = string.evaluated_value
+            except (ValueError, SyntaxError, MemoryError):
+                continue
             if isinstance(value, str):
                 found.append(value)
-
-    node.visit(Visitor())
     return found

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-import libcst as cst
+from initlint.tree import nodes as cst
 
 from initlint.findings import Effect
 from initlint.model.effective import established

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator
 
-import libcst as cst
+from initlint.tree import nodes as cst
 
 from initlint.model.facts import EntryFacts, FileFacts
 from initlint.model.values import Module, Place, Tensor, Write, describe

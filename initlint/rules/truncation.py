@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from typing import Iterable
 
-import libcst as cst
+from initlint.tree import nodes as cst
 
 from initlint import theory
 from initlint.findings import Effect

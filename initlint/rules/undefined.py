@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-import libcst as cst
+from initlint.tree import nodes as cst
 
 from initlint.findings import Effect, Prediction
 from initlint.model.facts import FileFacts

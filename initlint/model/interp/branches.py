@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import libcst as cst
+from initlint.tree import nodes as cst
 
 from initlint.model.interp.context import Completion, Frame, Return, join, same, truth
 from initlint.model.values import UNKNOWN, Signal

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import libcst as cst
+from initlint.tree import nodes as cst
 
 from initlint.model.interp.context import MAX_DEPTH, MAX_RECURSION, RAISE, Frame, Return, join
 from initlint.model.interp.hf import dataclass_config

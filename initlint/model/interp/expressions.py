@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-import libcst as cst
+from initlint.tree import nodes as cst
 
 from initlint.model.interp.context import BudgetExceeded, Frame, join, truth
 from initlint.model.interp.operators import HUGE, is_plain

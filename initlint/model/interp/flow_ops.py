@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import libcst as cst
+from initlint.tree import nodes as cst
 
 from initlint.model import activations
 from initlint.model.dists import fans

@@ -131,7 +131,7 @@ def _own_method(module: Module, name: str) -> Any:
 
 def _argument_texts(kind: str, place: Place) -> dict[str, str]:
     """``{"in_features": "hidden_dim"}`` from the constructor call's source."""
-    import libcst as cst
+    from initlint.tree import nodes as cst
 
     from initlint.model.torchlib.classes import SIGNATURES
 

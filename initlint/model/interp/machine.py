@@ -12,7 +12,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-import libcst as cst
+from initlint.tree import nodes as cst
 
 from initlint.model.interp.builtins import builtin
 from initlint.model.interp.calls import Builtin, Calls

@@ -12,7 +12,7 @@ import math
 import operator
 from typing import TYPE_CHECKING, Any
 
-import libcst as cst
+from initlint.tree import nodes as cst
 
 from initlint.model.interp.context import Frame
 from initlint.model.values import UNKNOWN, DictObj, External, ListObj, Signal, Sym, Tensor, is_number

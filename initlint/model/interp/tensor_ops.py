@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-import libcst as cst
+from initlint.tree import nodes as cst
 
 from initlint.model.dists import Constant, Dist, Mixed, Opaque, Uninitialised
 from initlint.model.interp.context import Frame, InitRecord

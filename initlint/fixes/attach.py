@@ -1,0 +1,180 @@
+"""Computing fixes: libcst edits that keep everything else in the file as it was.
+
+``FIXES`` is the table: rule code -> applicability and the function that computes the change.
+The fix functions read only the parsed module, the node at the finding's location and the
+finding's ``details`` (documented per function), never the rules' internals. ``attach_fixes``
+gives each finding of a file its Fix with text edits; ``runner.py`` applies them (``--fix``).
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Sequence
+
+import libcst as cst
+
+from initlint.findings import Applicability, Finding, Fix
+from initlint.fixes import safe, unsafe
+from initlint.fixes.base import Change, FixContext, FixRule, changed_code, changed_text, text_edits
+
+SAFE, UNSAFE = Applicability.SAFE, Applicability.UNSAFE
+
+FIXES: dict[str, FixRule] = {
+    "IL501": FixRule(SAFE, safe.deprecated_alias),
+    "IL503": FixRule(SAFE, safe.pass_init_function),
+    "IL206": FixRule(SAFE, safe.swap_bounds),
+    "IL502": FixRule(SAFE, safe.no_grad),
+    "IL201": FixRule(UNSAFE, unsafe.fan_in_scheme),
+    "IL202": FixRule(UNSAFE, unsafe.fan_in_scheme),
+    "IL203": FixRule(UNSAFE, unsafe.fan_in_scheme),
+    "IL301": FixRule(UNSAFE, unsafe.fan_in_scheme),
+    "IL302": FixRule(UNSAFE, unsafe.fan_in_scheme),
+    "IL303": FixRule(UNSAFE, unsafe.matching_nonlinearity),
+    "IL401": FixRule(UNSAFE, unsafe.add_bias_init),
+    "IL205": FixRule(UNSAFE, unsafe.scale_truncation),
+    "IL209": FixRule(UNSAFE, unsafe.scale_truncation),
+    "IL506": FixRule(UNSAFE, unsafe.remove_dead_init),
+}
+
+Span = tuple[int, int, int, int]
+
+
+def _locate(module: cst.Module, spans: set[Span], ranges) -> dict[Span, tuple[cst.CSTNode, tuple[cst.CSTNode, ...]]]:
+    """The innermost node at each wanted span, with its ancestors (module first)."""
+    wanted: dict[tuple[int, int], Span] = {}
+    for span in spans:
+        line, column, end_line, end_column = span
+        if line - 1 < len(ranges.starts) and end_line - 1 < len(ranges.starts):
+            key = (ranges.starts[line - 1] + column - 1, ranges.starts[end_line - 1] + end_column - 1)
+            wanted[key] = span
+    found: dict[Span, tuple[cst.CSTNode, tuple[cst.CSTNode, ...]]] = {}
+    for node, offsets in ranges.offsets.items():
+        span = wanted.get(offsets)
+        if span is None or offsets[0] == offsets[1]:
+            continue
+        ancestors = _ancestors(module, node, ranges.offsets)
+        if ancestors is not None and len(ancestors) > len(found.get(span, (None, ()))[1]):
+            found[span] = (node, ancestors)
+    return found
+
+
+def _ancestors(module: cst.Module, node: cst.CSTNode, offsets) -> tuple[cst.CSTNode, ...] | None:
+    """The path from the module to ``node``'s parent, descending by character ranges: the
+    child whose range holds the node's (siblings only touch at their ends)."""
+    start, end = offsets[node]
+    path: list[cst.CSTNode] = []
+    current: cst.CSTNode = module
+    while current is not node:
+        path.append(current)
+        for child in current.children:
+            if child is node:
+                current = child
+                break
+            child_start, child_end = offsets.get(child, (-1, -1))
+            if child_start <= start and end <= child_end and child_start < child_end:
+                current = child
+                break
+        else:
+            return None
+    return tuple(path)
+
+
+def _span(finding: Finding) -> Span:
+    loc = finding.location
+    return (loc.line, loc.column, loc.end_line, loc.end_column)
+
+
+def attach_fixes(text: str, findings: Sequence[Finding]) -> None:
+    """Give each finding in ``text`` (Python; positions in ``text``) whose rule has a fix its
+    edits; the rule's advice stays the fix's message where the function declines.
+
+    Edits need libcst's lossless tree, so libcst parses here, only files whose findings have
+    fixes, and first only the part of the file a fix reads (``_fix_scope``). A fix whose edits
+    reach outside that part is computed again on the whole file."""
+    wanted = [f for f in findings if f.code in FIXES]
+    if not wanted:
+        return
+    scoped, kept = _fix_scope(text, {line for f in wanted for line in (f.location.line, f.location.end_line)})
+    retry = _attach(scoped, wanted, kept)
+    if retry and kept is not None:
+        _attach(text, retry, None)
+
+
+def _attach(text: str, findings: Sequence[Finding], kept: set[int] | None) -> list[Finding]:
+    """Attach the fixes computed on ``text``; the findings whose edits touch lines outside
+    ``kept`` (None: every line) get none, and are returned."""
+    from initlint.parsing import parse_lossless
+
+    module = parse_lossless(text)
+    if isinstance(module, str):
+        return list(findings) if kept is not None else []
+    from initlint.positions import positions
+
+    spans = {_span(f) for f in findings}
+    ranges = positions(module, text, {line for span in spans for line in (span[0], span[2])})
+    located = _locate(module, spans, ranges)
+    outside = []
+    for finding in findings:
+        found = located.get(_span(finding))
+        if found is None:
+            continue
+        rule = FIXES[finding.code]
+        node, ancestors = found
+        try:
+            change = rule.function(FixContext(module, node, ancestors, finding.details))
+            edits = text_edits(text, _changed(text, module, change, ranges)) if change is not None and change.replace else ()
+        except Exception:  # a bug in one fix costs that fix, never the finding or the run
+            continue
+        if kept is not None and any(line not in kept for edit in edits for line in range(edit.line, edit.end_line + 1)):
+            outside.append(finding)
+        elif edits:
+            finding.fix = Fix(change.message, rule.applicability, edits)
+    return outside
+
+
+def _fix_scope(text: str, lines: set[int]) -> tuple[str, set[int] | None]:
+    """``text`` with every top-level class that holds none of ``lines`` blanked out (its lines
+    kept, empty, so every position stays), and the numbers of the lines kept as they were.
+
+    A fix reads the statement around its finding, the file's imports and its functions (an
+    init function passed by name); the classes around are most of a model file and parsing them
+    with libcst was most of the fixes' cost. ``(text, None)`` where CPython cannot parse it."""
+    from initlint.parsing import python_tree
+    from initlint.tree.spans import source_lines
+
+    tree = python_tree(text)
+    if isinstance(tree, str):
+        return text, None
+    source = source_lines(text)
+    blanked: set[int] = set()
+    for statement in tree.body:
+        if not isinstance(statement, ast.ClassDef):
+            continue
+        first = min([statement.lineno, *(d.lineno for d in statement.decorator_list)])
+        last = statement.end_lineno or statement.lineno
+        if not any(first <= line <= last for line in lines):
+            blanked.update(range(first, last + 1))
+    if not blanked:
+        return text, None
+    scoped = "".join(
+        line[len(line.rstrip("\r\n")):] if number in blanked else line for number, line in enumerate(source, 1)
+    )
+    return scoped, set(range(1, len(source) + 2)) - blanked
+
+
+def _changed(text: str, module: cst.Module, change: Change, ranges: object) -> str:
+    """``text`` with ``change`` applied: only the statement around it regenerated where the
+    positions know every node's whole code, else the whole module."""
+    spans = getattr(ranges, "spans", None)
+    if spans is not None:
+        def path_of(node: cst.CSTNode) -> tuple[cst.CSTNode, ...] | None:
+            # a node outside the statements the findings were placed in has no range here
+            return _ancestors(module, node, ranges.offsets) if node in ranges.offsets else None
+
+        local = changed_text(text, module, change, spans, path_of)
+        if local is not None:
+            return local
+    return changed_code(module, change)
+
+
+__all__ = ["FIXES", "SAFE", "UNSAFE", "attach_fixes"]
