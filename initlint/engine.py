@@ -13,9 +13,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
-from initlint.tree import nodes as cst
-from initlint.tree.spans import character_range
-
 from initlint.config import Settings
 from initlint.discover import SourceFile, gitignore_spec
 from initlint.findings import FileError, FileResult, Finding, Location, Prediction
@@ -29,6 +26,8 @@ from initlint.reading import DEFAULT_MAX_FILE_SIZE, NotARegularFile, UnreadableF
 from initlint.rules import REGISTRY, Hit, Rule
 from initlint.selection import matches, selected_codes
 from initlint.suppress import Suppressions
+from initlint.tree import nodes
+from initlint.tree.spans import character_range
 
 if TYPE_CHECKING:
     from initlint.model.coverage import Coverage
@@ -131,7 +130,7 @@ def lint_text(
     return result
 
 
-def source_file(path: str, module: cst.Module, text: str) -> ParsedFile:
+def source_file(path: str, module: nodes.Module, text: str) -> ParsedFile:
     """The ParsedFile of a parsed file: its module name and folder when it exists on disk."""
     real = Path(path)
     if real.is_file():
@@ -177,7 +176,7 @@ def load_source(path: Path) -> ParsedFile | None:
     return source
 
 
-def known_tree(path: str, text: str) -> cst.Module | None:
+def known_tree(path: str, text: str) -> nodes.Module | None:
     """The tree of the file at ``path`` when this process already parsed this very text as
     another file's dependency: linting it next costs no second parse."""
     real = Path(path)

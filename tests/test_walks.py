@@ -11,7 +11,7 @@ from initlint.rules.name_guards import _enclosing_def
 from initlint.rules.noop_writes import _ExpressionStatements
 from initlint.rules.undefined import _called_attributes
 from initlint.parsing import parse
-from initlint.tree import nodes as cst
+from initlint.tree import nodes
 from initlint.tree.spans import segment
 
 from conftest import FIXTURES, ROOT
@@ -39,26 +39,26 @@ class Net(nn.Module):
 '''
 
 
-def _full_walk(tree: cst.CSTNode):
+def _full_walk(tree: nodes.CSTNode):
     """Every node, entering every child field (the nodes' own complete walk)."""
     return list(tree.walk())
 
 
-def _called(tree: cst.Module) -> set[int]:
-    return {id(node.func) for node in _full_walk(tree) if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)}
+def _called(tree: nodes.Module) -> set[int]:
+    return {id(node.func) for node in _full_walk(tree) if isinstance(node, nodes.Call) and isinstance(node.func, nodes.Attribute)}
 
 
-def _expressions(tree: cst.Module) -> set[int]:
-    return {id(node.value) for node in _full_walk(tree) if isinstance(node, cst.Expr)}
+def _expressions(tree: nodes.Module) -> set[int]:
+    return {id(node.value) for node in _full_walk(tree) if isinstance(node, nodes.Expr)}
 
 
-def _enclosing(tree: cst.CSTNode, inside: int | None = None, found: dict[int, int] | None = None) -> dict[int, int]:
+def _enclosing(tree: nodes.CSTNode, inside: int | None = None, found: dict[int, int] | None = None) -> dict[int, int]:
     """id of every node inside a def -> id of the innermost def around it."""
     found = {} if found is None else found
     for child in tree.children:
         if inside is not None:
             found.setdefault(id(child), inside)
-        _enclosing(child, id(child) if isinstance(child, cst.FunctionDef) else inside, found)
+        _enclosing(child, id(child) if isinstance(child, nodes.FunctionDef) else inside, found)
     return found
 
 
@@ -80,7 +80,7 @@ def test_walks_find_what_a_full_walk_finds(name, text):
 def test_enclosing_def_of_every_call_and_attribute():
     tree = parse(TRICKY)
     expected = _enclosing(tree)
-    targets = [node for node in _full_walk(tree) if isinstance(node, (cst.Call, cst.Attribute, cst.Name, cst.Lambda, cst.Param))]
+    targets = [node for node in _full_walk(tree) if isinstance(node, (nodes.Call, nodes.Attribute, nodes.Name, nodes.Lambda, nodes.Param))]
     assert len(targets) > 40
     for target in targets:
         found = _enclosing_def(tree, target)
@@ -91,7 +91,7 @@ def test_tricky_calls_are_all_found():
     tree = parse(TRICKY)
     called = _called_attributes(tree)
     lines = TRICKY.splitlines(keepends=True)
-    texts = {segment(lines, node.span) for node in _full_walk(tree) if isinstance(node, cst.Attribute) and id(node) in called}
+    texts = {segment(lines, node.span) for node in _full_walk(tree) if isinstance(node, nodes.Attribute) and id(node) in called}
     assert texts == {
         "self.size", "self.kind", "self._init_weights", "self.width", "self.more", "self.path",
         "self.key", "self.typed", "self.lazy", "self.reset_parameters", "self.deco", "self.default",

@@ -15,8 +15,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from initlint.tree import nodes as cst
-
 from initlint.model.facts import EntryFacts, FileFacts
 from initlint.model.interp.context import BudgetExceeded, Frame
 from initlint.model.interp.machine import Evaluator
@@ -30,6 +28,7 @@ from initlint.model.values import (
     ClassValue, DictObj, External, FunctionValue, Instance, ListObj, Module, Namespace, Place, Signal, Sym,
     forward_of, module_tree,
 )
+from initlint.tree import nodes
 
 
 #: steps a class entry (build and forward) and a function entry may take (context.STEP_BUDGET
@@ -143,11 +142,11 @@ def _definitions(
     classes: list[ClassValue] = []
     functions: list[FunctionValue] = []
     for statement in source.tree.body:
-        if isinstance(statement, cst.ClassDef):
+        if isinstance(statement, nodes.ClassDef):
             value = namespace.names.get(statement.name.value)
             if isinstance(value, ClassValue) and value.node is statement:
                 classes.append(value)
-        elif isinstance(statement, cst.FunctionDef):
+        elif isinstance(statement, nodes.FunctionDef):
             value = namespace.names.get(statement.name.value)
             if not (isinstance(value, FunctionValue) and value.node is statement):
                 value = defined.get(id(statement))

@@ -9,22 +9,22 @@ and timm's ``weight_init`` resolve by their last component.
 
 from __future__ import annotations
 
-from initlint.tree import nodes as cst
+from initlint.tree import nodes
 
 
-def dotted_name(node: cst.BaseExpression) -> str | None:
+def dotted_name(node: nodes.BaseExpression) -> str | None:
     """``a.b.c`` for a chain of Name/Attribute nodes, else None."""
     parts: list[str] = []
-    while type(node) is cst.Attribute:  # exact types: cheaper than isinstance
+    while type(node) is nodes.Attribute:  # exact types: cheaper than isinstance
         parts.append(node.attr.value)
         node = node.value
-    if type(node) is cst.Name:
+    if type(node) is nodes.Name:
         parts.append(node.value)
         return ".".join(reversed(parts))
     return None
 
 
-def _module_text(node: cst.BaseExpression | None) -> str:
+def _module_text(node: nodes.BaseExpression | None) -> str:
     return dotted_name(node) or "" if node is not None else ""
 
 
@@ -34,32 +34,32 @@ class ImportTable:
     def __init__(self) -> None:
         self.names: dict[str, str] = {}
 
-    def add_import(self, node: cst.Import) -> None:
-        if isinstance(node.names, cst.ImportStar):  # pragma: no cover - not valid for Import
+    def add_import(self, node: nodes.Import) -> None:
+        if isinstance(node.names, nodes.ImportStar):  # pragma: no cover - not valid for Import
             return
         for alias in node.names:
             full = _module_text(alias.name)
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+            if alias.asname is not None and isinstance(alias.asname.name, nodes.Name):
                 self.names[alias.asname.name.value] = full
             else:
                 head = full.split(".", 1)[0]
                 self.names[head] = head
 
-    def add_import_from(self, node: cst.ImportFrom) -> None:
+    def add_import_from(self, node: nodes.ImportFrom) -> None:
         module = "." * len(node.relative) + _module_text(node.module)
-        if isinstance(node.names, cst.ImportStar):
+        if isinstance(node.names, nodes.ImportStar):
             if module in {"torch.nn.init", "torch.nn"}:
                 self.names.setdefault("*" + module, module)
             return
         for alias in node.names:
             name = _module_text(alias.name)
             local = name
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+            if alias.asname is not None and isinstance(alias.asname.name, nodes.Name):
                 local = alias.asname.name.value
             sep = "" if module.endswith(".") else "."
             self.names[local] = f"{module}{sep}{name}" if module else name
 
-    def qualify(self, node: cst.BaseExpression) -> str | None:
+    def qualify(self, node: nodes.BaseExpression) -> str | None:
         """Qualified name of a Name/Attribute chain, through the aliases; None if not a chain."""
         text = dotted_name(node)
         if text is None:

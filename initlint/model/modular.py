@@ -27,9 +27,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
-from initlint.tree import nodes as cst
 from initlint.model.interp.calls import Property
 from initlint.model.values import UNKNOWN, ClassValue, FunctionValue, Namespace
+from initlint.tree import nodes
 
 #: the evaluator's ``force``: a name's value, loading the file a lazy import names
 Force = Callable[[dict, str], Any]
@@ -292,18 +292,18 @@ def dropped(node: Any) -> bool:
     """``def f(...): raise AttributeError(...)`` or ``NotImplementedError`` (a docstring allowed
     before it): the generator's way to drop an inherited method."""
     body = list(getattr(node.body, "body", ()))
-    if body and isinstance(body[0], cst.SimpleStatementLine) and len(body[0].body) == 1 \
-            and isinstance(body[0].body[0], cst.Expr) and isinstance(body[0].body[0].value, (cst.SimpleString, cst.ConcatenatedString)):
+    if body and isinstance(body[0], nodes.SimpleStatementLine) and len(body[0].body) == 1 \
+            and isinstance(body[0].body[0], nodes.Expr) and isinstance(body[0].body[0].value, (nodes.SimpleString, nodes.ConcatenatedString)):
         body = body[1:]
     if len(body) != 1:
         return False
     statement = body[0]
-    if isinstance(statement, cst.SimpleStatementLine):
+    if isinstance(statement, nodes.SimpleStatementLine):
         statement = statement.body[0] if len(statement.body) == 1 else None
-    if not isinstance(statement, cst.Raise) or statement.exc is None:
+    if not isinstance(statement, nodes.Raise) or statement.exc is None:
         return False
-    exc = statement.exc.func if isinstance(statement.exc, cst.Call) else statement.exc
-    return isinstance(exc, cst.Name) and exc.value in ("AttributeError", "NotImplementedError")
+    exc = statement.exc.func if isinstance(statement.exc, nodes.Call) else statement.exc
+    return isinstance(exc, nodes.Name) and exc.value in ("AttributeError", "NotImplementedError")
 
 
 __all__ = ["Rename", "RenamedNames", "adapt_modular", "dropped", "modular_model", "rename_of"]

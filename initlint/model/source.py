@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from initlint.tree import nodes as cst
+from initlint.tree import nodes
 from initlint.tree.spans import code, source_lines
 
 
@@ -15,7 +15,7 @@ class ParsedFile:
     the file's stem for a script; ``folder`` is where a script's own imports are looked up."""
 
     path: str
-    tree: cst.Module = field(repr=False)
+    tree: nodes.Module = field(repr=False)
     text: str = field(repr=False)
     module: str = ""
     folder: Path | None = None
@@ -32,7 +32,7 @@ class ParsedFile:
             self._lines = source_lines(self.text)
         return self._lines
 
-    def code(self, node: cst.CSTNode) -> str:
+    def code(self, node: nodes.CSTNode) -> str:
         """The source text of a node (messages quote small expressions), of whichever file
         holds it: a rule may quote a helper's line in another file of the project."""
         return code(node)

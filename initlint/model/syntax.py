@@ -11,11 +11,10 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from initlint.tree import nodes as cst
-
 from initlint.model.imports import ImportTable, dotted_name
 from initlint.model.torchlib.init_fns import DEPRECATED, INIT_SIGNATURES, TENSOR_WRITES
 from initlint.model.walk import Walker
+from initlint.tree import nodes
 
 _TIMM = frozenset({"trunc_normal_", "trunc_normal_tf_", "lecun_normal_", "variance_scaling_"})
 _LAST_NAMES = frozenset(INIT_SIGNATURES) | DEPRECATED | _TIMM | frozenset(TENSOR_WRITES)
@@ -25,12 +24,12 @@ _LAST_NAMES = frozenset(INIT_SIGNATURES) | DEPRECATED | _TIMM | frozenset(TENSOR
 class DefInfo:
     """A ``def`` of the file: its class (if a method) and the init calls in its own body."""
 
-    node: cst.FunctionDef
+    node: nodes.FunctionDef
     cls: str | None
-    inits: list[cst.Call] = field(default_factory=list)
+    inits: list[nodes.Call] = field(default_factory=list)
     #: the init calls that initialise a layer's parameters: init functions, and in-place init
     #: methods on ``.weight`` / ``.bias`` (torch's own parameter names), not on counters
-    weight_inits: list[cst.Call] = field(default_factory=list)
+    weight_inits: list[nodes.Call] = field(default_factory=list)
     #: its body (nested defs included) calls an init or ``.apply(...)``: worth evaluating
     relevant: bool = False
     #: the plain names its body calls (``ResNet(...)``, ``_resnet(...)``): a factory of a model
@@ -39,24 +38,24 @@ class DefInfo:
 
 @dataclass
 class SyntaxFacts:
-    deprecated: list[tuple[cst.Call, str]] = field(default_factory=list)
+    deprecated: list[tuple[nodes.Call, str]] = field(default_factory=list)
     defs: list[DefInfo] = field(default_factory=list)
     #: every init call of the file, wherever it is
-    inits: list[cst.Call] = field(default_factory=list)
+    inits: list[nodes.Call] = field(default_factory=list)
     #: the init calls that initialise parameters (see DefInfo.weight_inits): coverage counts them
-    weight_inits: list[cst.Call] = field(default_factory=list)
+    weight_inits: list[nodes.Call] = field(default_factory=list)
     #: calls of torch's or timm's own ``trunc_normal_`` (imports resolved; a project's own
     #: function of that name is not one): IL209 reads their literal arguments, run or not
-    truncations: list[cst.Call] = field(default_factory=list)
+    truncations: list[nodes.Call] = field(default_factory=list)
 
 
-def init_callee(call: cst.Call, imports: ImportTable) -> tuple[str, bool, bool] | None:
+def init_callee(call: nodes.Call, imports: ImportTable) -> tuple[str, bool, bool] | None:
     """(init name, deprecated, an in-place tensor method) when the call is an init, else None:
     ``init.normal_(w)`` is the function of an init module, ``w.normal_()`` the method."""
     func = call.func
-    if type(func) is cst.Attribute:
+    if type(func) is nodes.Attribute:
         last = func.attr.value
-    elif type(func) is cst.Name:
+    elif type(func) is nodes.Name:
         last = imports.names.get(func.value, func.value).rpartition(".")[2]
     else:
         return None
@@ -70,7 +69,7 @@ def init_callee(call: cst.Call, imports: ImportTable) -> tuple[str, bool, bool] 
         return (last, False, False) if last in INIT_SIGNATURES else None
     if last in _TIMM and ("timm" in module or module.endswith(("weight_init", "layers"))):
         return last, False, False
-    if type(func) is cst.Attribute and last in TENSOR_WRITES:
+    if type(func) is nodes.Attribute and last in TENSOR_WRITES:
         return last, False, True
     return None
 
@@ -82,34 +81,34 @@ class _Collector(Walker):
         self._defs: list[DefInfo] = []
         self._scopes: list[str | None] = []  # a class name, or None for a def
 
-    def visit_Import(self, node: cst.Import) -> None:
+    def visit_Import(self, node: nodes.Import) -> None:
         self.imports.add_import(node)
 
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+    def visit_ImportFrom(self, node: nodes.ImportFrom) -> None:
         self.imports.add_import_from(node)
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+    def visit_ClassDef(self, node: nodes.ClassDef) -> None:
         self._scopes.append(node.name.value)
 
-    def leave_ClassDef(self, node: cst.ClassDef) -> None:
+    def leave_ClassDef(self, node: nodes.ClassDef) -> None:
         self._scopes.pop()
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+    def visit_FunctionDef(self, node: nodes.FunctionDef) -> None:
         info = DefInfo(node, self._scopes[-1] if self._scopes else None)
         self._scopes.append(None)
         self._defs.append(info)
         self.facts.defs.append(info)
 
-    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+    def leave_FunctionDef(self, node: nodes.FunctionDef) -> None:
         self._scopes.pop()
         self._defs.pop()
 
-    def visit_Call(self, node: cst.Call) -> None:
+    def visit_Call(self, node: nodes.Call) -> None:
         func = node.func
-        if type(func) is cst.Name:
+        if type(func) is nodes.Name:
             for info in self._defs:
                 info.called.add(func.value)
-        if type(func) is cst.Attribute and func.attr.value == "apply":
+        if type(func) is nodes.Attribute and func.attr.value == "apply":
             for info in self._defs:
                 info.relevant = True
         found = init_callee(node, self.imports)
@@ -132,7 +131,7 @@ class _Collector(Walker):
                 self._defs[-1].weight_inits.append(node)
 
 
-def _library_function(call: cst.Call, imports: ImportTable) -> bool:
+def _library_function(call: nodes.Call, imports: ImportTable) -> bool:
     """The call names torch's ``torch.nn.init`` function, timm's, or transformers' wrapper of
     torch's (absolute bounds in all three)."""
     qualified = imports.qualify(call.func) or ""
@@ -142,7 +141,7 @@ def _library_function(call: cst.Call, imports: ImportTable) -> bool:
     )
 
 
-def number_literal(node: cst.BaseExpression) -> float | None:
+def number_literal(node: nodes.BaseExpression) -> float | None:
     """The number a literal expression writes (``0.02``, ``-2``, ``1e-5``), else None."""
     try:
         value = ast.literal_eval(_literal_text(node))
@@ -156,25 +155,25 @@ def number_literal(node: cst.BaseExpression) -> float | None:
         return None
 
 
-def _literal_text(node: cst.BaseExpression) -> str:
+def _literal_text(node: nodes.BaseExpression) -> str:
     """The text of a number literal, signed or not (``-2``, ``+1e-5``); "" for anything else."""
-    if isinstance(node, cst.UnaryOperation) and type(node.operator) in (cst.Minus, cst.Plus):
+    if isinstance(node, nodes.UnaryOperation) and type(node.operator) in (nodes.Minus, nodes.Plus):
         inner = _literal_text(node.expression)
-        return ("-" if type(node.operator) is cst.Minus else "+") + inner if inner else ""
-    if isinstance(node, (cst.Integer, cst.Float, cst.Imaginary)):
+        return ("-" if type(node.operator) is nodes.Minus else "+") + inner if inner else ""
+    if isinstance(node, (nodes.Integer, nodes.Float, nodes.Imaginary)):
         return node.value
     return ""
 
 
-def _writes_a_parameter(call: cst.Call) -> bool:
+def _writes_a_parameter(call: nodes.Call) -> bool:
     """An in-place init method on ``.weight`` / ``.bias`` (``.data`` between allowed)."""
     receiver = call.func.value
-    while type(receiver) is cst.Attribute and receiver.attr.value == "data":
+    while type(receiver) is nodes.Attribute and receiver.attr.value == "data":
         receiver = receiver.value
-    return type(receiver) is cst.Attribute and receiver.attr.value in ("weight", "bias")
+    return type(receiver) is nodes.Attribute and receiver.attr.value in ("weight", "bias")
 
 
-def read_syntax(module: cst.Module) -> SyntaxFacts:
+def read_syntax(module: nodes.Module) -> SyntaxFacts:
     collector = _Collector()
     collector.walk(module)
     return collector.facts

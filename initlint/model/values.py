@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from initlint.tree import nodes as cst
+    from initlint.tree import nodes
 
     from initlint.model.dists import Dist
     from initlint.model.source import ParsedFile
@@ -101,9 +101,9 @@ class Place:
 
     __slots__ = ("source", "node")
     source: "ParsedFile"
-    node: "cst.CSTNode"
+    node: "nodes.CSTNode"
 
-    def __init__(self, source: "ParsedFile", node: "cst.CSTNode") -> None:
+    def __init__(self, source: "ParsedFile", node: "nodes.CSTNode") -> None:
         self.source = source  # never reassigned (it was a frozen dataclass): no guard to pay for
         self.node = node
 
@@ -184,7 +184,7 @@ class External:
 class FunctionValue:
     """A ``def`` or ``lambda`` of the evaluated code, with the globals it closes over."""
 
-    node: Any = field(repr=False)  # cst.FunctionDef | cst.Lambda
+    node: Any = field(repr=False)  # nodes.FunctionDef | nodes.Lambda
     name: str = ""
     namespace: "Namespace" = field(default=None, repr=False)
     defaults: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -243,7 +243,7 @@ class PartialValue:
 class ClassValue:
     """A ``class`` of the evaluated code."""
 
-    node: Any = field(repr=False)  # cst.ClassDef
+    node: Any = field(repr=False)  # nodes.ClassDef
     name: str = ""
     namespace: "Namespace" = field(default=None, repr=False)
     bases: tuple[Any, ...] = field(default=(), repr=False)  # ClassValue or External (or UNKNOWN)

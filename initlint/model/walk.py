@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from initlint.tree import nodes as cst
+from initlint.tree import nodes
 
 #: nodes that hold nothing a rule reads: the walk does not descend into them
 OPAQUE = frozenset(
     {
-        cst.SimpleString, cst.ConcatenatedString, cst.FormattedString, cst.Name, cst.Integer,
-        cst.Float, cst.Imaginary, cst.Annotation, cst.ImportAlias, cst.Dot, cst.Pass, cst.Break,
-        cst.Continue,
+        nodes.SimpleString, nodes.ConcatenatedString, nodes.FormattedString, nodes.Name, nodes.Integer,
+        nodes.Float, nodes.Imaginary, nodes.Annotation, nodes.ImportAlias, nodes.Dot, nodes.Pass, nodes.Break,
+        nodes.Continue,
     }
 )
 #: child fields a rule never reads
@@ -24,10 +24,10 @@ _SKIPPED_FIELDS = frozenset({"operator", "asname"})
 
 #: for walks that must see every call: calls can sit in f-strings, annotations and the target
 #: of ``with f() as x[g()]`` (the other skipped types and fields never hold one)
-EXPRESSION_OPAQUE = OPAQUE - {cst.FormattedString, cst.ConcatenatedString, cst.Annotation}
+EXPRESSION_OPAQUE = OPAQUE - {nodes.FormattedString, nodes.ConcatenatedString, nodes.Annotation}
 EXPRESSION_SKIPPED = _SKIPPED_FIELDS - {"asname"}
 
-Hook = Callable[[Any, cst.CSTNode], None]
+Hook = Callable[[Any, nodes.CSTNode], None]
 
 
 #: the plan of a type the walk does not enter (leaves, punctuation, non-node field values)
@@ -49,7 +49,7 @@ class Walker:
     def _plan(self, kind: type):
         """Hooks and child fields of ``kind``, looked up once per type; SKIP for opaque types."""
         cls = type(self)
-        if kind in cls.opaque or not (isinstance(kind, type) and issubclass(kind, cst.CSTNode)):
+        if kind in cls.opaque or not (isinstance(kind, type) and issubclass(kind, nodes.CSTNode)):
             cls._plans[kind] = SKIP
             return SKIP
         name = kind.__name__
@@ -64,7 +64,7 @@ class Walker:
         cls._plans[kind] = plan
         return plan
 
-    def walk(self, node: cst.CSTNode) -> None:
+    def walk(self, node: nodes.CSTNode) -> None:
         plans = self._plans
         kind = type(node)
         plan = plans[kind] if kind in plans else self._plan(kind)

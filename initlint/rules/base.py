@@ -11,18 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from initlint.tree import nodes as cst
-
 from initlint.config import Thresholds
 from initlint.findings import Effect, Prediction
 from initlint.model.facts import FileFacts
+from initlint.tree import nodes
 
 
 @dataclass
 class Hit:
     """What a rule found, before the engine places it: the node, the message, the numbers."""
 
-    node: cst.CSTNode
+    node: nodes.CSTNode
     message: str
     details: dict[str, Any] = field(default_factory=dict)
     fix: str | None = None

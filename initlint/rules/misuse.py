@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from initlint.tree import nodes as cst
-
 from initlint.findings import Effect, Prediction
 from initlint.model.effective import by_author, trainable
 from initlint.model.facts import FileFacts
@@ -15,6 +13,7 @@ from initlint.model.values import ClassValue, External, FunctionValue, Module, W
 from initlint.model.tokens import INIT_TOKENS
 from initlint.rules.base import Hit, Thresholds, rule
 from initlint.rules.support import anchor, code, layer_name, live, model_of, named, target_text
+from initlint.tree import nodes
 
 #: the tokens of every init spelling: rules about init code in general
 ANY_INIT = INIT_TOKENS
@@ -89,7 +88,7 @@ def apply_called_init(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
             if event.kind != "apply-not-callable" or event.other is not None:
                 continue
             node = event.place.node
-            if not isinstance(node, cst.Call) or not node.args or not isinstance(node.args[0].value, cst.Call):
+            if not isinstance(node, nodes.Call) or not node.args or not isinstance(node.args[0].value, nodes.Call):
                 continue
             inner = node.args[0].value
             made = [r for r in entry.init_calls if any(f.node is inner for f in r.frames)]
@@ -97,7 +96,7 @@ def apply_called_init(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
             if not made or at is None:
                 continue  # not an init function: apply() misuse is not ours to report
             name = code(facts, inner.func)
-            receiver = code(facts, node.func.value) if isinstance(node.func, cst.Attribute) else "model"
+            receiver = code(facts, node.func.value) if isinstance(node.func, nodes.Attribute) else "model"
             yield Hit(
                 at,
                 f"`{receiver}.apply({code(facts, inner)})` calls `{name}` once and passes what it returns "

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from initlint.tree import nodes as cst
-
 from initlint.findings import Effect, Prediction
 from initlint.model.facts import FileFacts
 from initlint.model.values import ClassValue, Module
 from initlint.model.walk import Walker
 from initlint.rules.base import Hit, Thresholds, rule
 from initlint.rules.support import anchor, live
+from initlint.tree import nodes
 
 #: the attributes init code writes: a module without them cannot be initialised this way
 _PARAMETERS = frozenset({"weight", "bias"})
@@ -36,7 +35,7 @@ _PARAMETERS = frozenset({"weight", "bias"})
     (".__name__", "_get_name(", "__class__"),
 )
 def name_guard_hits_custom_class(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
-    found: dict[int, tuple[cst.CSTNode, object, str, list[Module], object]] = {}
+    found: dict[int, tuple[nodes.CSTNode, object, str, list[Module], object]] = {}
     for entry in live(facts):
         for event in entry.events:
             if event.kind != "missing-attribute" or event.conditional or event.extra:
@@ -54,7 +53,7 @@ def name_guard_hits_custom_class(facts: FileFacts, limits: Thresholds) -> Iterab
         yield _hit(facts, at, event, name, modules, entry)
 
 
-def _hit(facts: FileFacts, at: cst.CSTNode, event, name: str, modules: list[Module], entry) -> Hit:
+def _hit(facts: FileFacts, at: nodes.CSTNode, event, name: str, modules: list[Module], entry) -> Hit:
     read = event.place.source.code(event.place.node)
     classes = sorted({m.cls.name for m in modules if m.cls is not None})
     # several models built from the same blocks give the same paths: each is named once
@@ -86,7 +85,7 @@ def _name_test(place, classes: list[str]) -> str:
     return ""
 
 
-def _enclosing_def(tree: cst.Module, target: cst.CSTNode) -> cst.FunctionDef | None:
+def _enclosing_def(tree: nodes.Module, target: nodes.CSTNode) -> nodes.FunctionDef | None:
     walker = _Enclosing(target)
     walker.walk(tree)
     return walker.found
@@ -100,12 +99,12 @@ class _Enclosing(Walker):
     opaque = frozenset()
     skipped = frozenset()
 
-    def __init__(self, target: cst.CSTNode) -> None:
+    def __init__(self, target: nodes.CSTNode) -> None:
         self.target = target
-        self.stack: list[cst.FunctionDef] = []
-        self.found: cst.FunctionDef | None = None
+        self.stack: list[nodes.FunctionDef] = []
+        self.found: nodes.FunctionDef | None = None
 
-    def walk(self, node: cst.CSTNode) -> None:
+    def walk(self, node: nodes.CSTNode) -> None:
         if self.found is not None:
             return
         if node is self.target and self.stack:
@@ -113,18 +112,18 @@ class _Enclosing(Walker):
             return
         super().walk(node)
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+    def visit_FunctionDef(self, node: nodes.FunctionDef) -> None:
         self.stack.append(node)
 
-    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+    def leave_FunctionDef(self, node: nodes.FunctionDef) -> None:
         self.stack.pop()
 
 
-def _strings(node: cst.CSTNode) -> list[str]:
+def _strings(node: nodes.CSTNode) -> list[str]:
     """The values of the string literals under ``node``."""
     found: list[str] = []
     for string in node.walk():
-        if type(string) is cst.SimpleString:
+        if type(string) is nodes.SimpleString:
             try:
                 value = string.evaluated_value
             except (ValueError, SyntaxError, MemoryError):

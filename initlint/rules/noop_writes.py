@@ -19,8 +19,6 @@ from __future__ import annotations
 from pathlib import PurePath
 from typing import Iterable
 
-from initlint.tree import nodes as cst
-
 from initlint.findings import Effect
 from initlint.model.effective import established
 from initlint.model.facts import EntryFacts, FileFacts
@@ -29,6 +27,7 @@ from initlint.model.values import Place, Tensor
 from initlint.model.walk import Walker
 from initlint.rules.base import Hit, Thresholds, rule
 from initlint.rules.support import anchor, code, live, model_of
+from initlint.tree import nodes
 
 _KINDS = ("loop-rebind", "write-to-copy", "write-to-derived")
 
@@ -41,7 +40,7 @@ _KINDS = ("loop-rebind", "write-to-copy", "write-to-derived")
     (".clone().", "clone())", "weight_norm", "parameters():"),
 )
 def write_does_nothing(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
-    found: dict[int, tuple[cst.CSTNode, str, list[Event]]] = {}
+    found: dict[int, tuple[nodes.CSTNode, str, list[Event]]] = {}
     dropped = _DroppedResults(facts)
     for entry in live(facts):
         for event in entry.events:
@@ -188,12 +187,12 @@ class _ExpressionStatements(Walker):
     def __init__(self) -> None:
         self.found: set[int] = set()
 
-    def visit_Expr(self, node: cst.Expr) -> bool:
+    def visit_Expr(self, node: nodes.Expr) -> bool:
         self.found.add(id(node.value))
         return False  # an expression holds no statement
 
 
-def _contains(root: cst.CSTNode, target: cst.CSTNode) -> bool:
+def _contains(root: nodes.CSTNode, target: nodes.CSTNode) -> bool:
     stack = [root]
     while stack:
         node = stack.pop()

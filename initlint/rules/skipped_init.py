@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from initlint.tree import nodes as cst
-
 from initlint.findings import Effect
 from initlint.model.effective import established
 from initlint.model.facts import EntryFacts, FileFacts
@@ -22,6 +20,7 @@ from initlint.model.interp.hf import is_pretrained
 from initlint.model.values import ClassValue, FunctionValue, Module, Tensor, module_tree
 from initlint.rules.base import Hit, Thresholds, rule
 from initlint.rules.support import live
+from initlint.tree import nodes
 
 #: what timm's VisionTransformer.init_weights() writes, which ``weight_init='skip'`` leaves out
 _VIT = (
@@ -62,7 +61,7 @@ def timm_init_skipped(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
                 continue
             if "pretrained_cfg_overlay" in loads:
                 continue
-            call = facts.source.code(event.place.node) if isinstance(event.place.node, cst.Call) else "the call"
+            call = facts.source.code(event.place.node) if isinstance(event.place.node, nodes.Call) else "the call"
             skipped = _VIT if _vit(arch) else "every parameter it initialises, which keep PyTorch's defaults or, where it allocates with torch.empty, whatever memory held"
             yield Hit(
                 event.place.node,
@@ -143,20 +142,20 @@ def _hook(cls: ClassValue) -> tuple[FunctionValue | None, str]:
     return found, "PreTrainedModel's"
 
 
-def _does_nothing(node: cst.CSTNode) -> bool:
+def _does_nothing(node: nodes.CSTNode) -> bool:
     """A body of only ``pass``, ``...``, a docstring or a bare ``return``."""
     body = node.body
-    if not isinstance(body, cst.IndentedBlock):
+    if not isinstance(body, nodes.IndentedBlock):
         statements = [body]
     else:
         statements = list(body.body)
     for statement in statements:
-        if not isinstance(statement, cst.SimpleStatementLine):
+        if not isinstance(statement, nodes.SimpleStatementLine):
             return False
         for small in statement.body:
-            if isinstance(small, cst.Pass) or isinstance(small, cst.Return) and small.value is None:
+            if isinstance(small, nodes.Pass) or isinstance(small, nodes.Return) and small.value is None:
                 continue
-            if isinstance(small, cst.Expr) and isinstance(small.value, (cst.Ellipsis, cst.SimpleString, cst.ConcatenatedString)):
+            if isinstance(small, nodes.Expr) and isinstance(small.value, (nodes.Ellipsis, nodes.SimpleString, nodes.ConcatenatedString)):
                 continue
             return False
     return True

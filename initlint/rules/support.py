@@ -10,11 +10,10 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator
 
-from initlint.tree import nodes as cst
-
 from initlint.model.facts import EntryFacts, FileFacts
 from initlint.model.values import Module, Place, Tensor, Write, describe
 from initlint.theory import format_number
+from initlint.tree import nodes
 
 fmt = format_number
 #: trailing in-place calls of a chain (``.zero_()``, ``.mul_(0.1)``), which return their receiver
@@ -28,7 +27,7 @@ def live(facts: FileFacts) -> Iterator[EntryFacts]:
             yield entry
 
 
-def anchor(facts: FileFacts, frames: tuple[Place, ...]) -> cst.CSTNode | None:
+def anchor(facts: FileFacts, frames: tuple[Place, ...]) -> nodes.CSTNode | None:
     """The node to report at: the innermost frame that lies in the linted file."""
     for place in reversed(frames):
         if place.source is facts.source:
@@ -36,7 +35,7 @@ def anchor(facts: FileFacts, frames: tuple[Place, ...]) -> cst.CSTNode | None:
     return None
 
 
-def code(facts: FileFacts, node: cst.CSTNode) -> str:
+def code(facts: FileFacts, node: nodes.CSTNode) -> str:
     return facts.source.code(node) if node is not None else "?"
 
 
@@ -44,17 +43,17 @@ def target_text(write: Write) -> str:
     """How the code names the tensor it writes: ``self.fc1.weight``, ``m.weight``."""
     node = write.place.node
     source = write.place.source
-    if isinstance(node, cst.Call):
+    if isinstance(node, nodes.Call):
         func = node.func
         if write.spelled.endswith("(out=)"):  # ``torch.arange(n, out=self.freq)``
             for arg in node.args:
                 if arg.keyword is not None and arg.keyword.value == "out":
                     return _trim(source.code(arg.value))
-        if isinstance(func, cst.Attribute) and write.spelled.startswith("."):
+        if isinstance(func, nodes.Attribute) and write.spelled.startswith("."):
             return _trim(source.code(func.value))
         if node.args:
             return _trim(source.code(node.args[0].value))
-    if isinstance(node, (cst.Attribute, cst.Subscript)):
+    if isinstance(node, (nodes.Attribute, nodes.Subscript)):
         return _trim(source.code(node))
     tensor = write.tensor
     return tensor.path if tensor is not None and tensor.path else "the tensor"

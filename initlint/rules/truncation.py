@@ -15,8 +15,6 @@ from __future__ import annotations
 import math
 from typing import Iterable
 
-from initlint.tree import nodes as cst
-
 from initlint import theory
 from initlint.findings import Effect
 from initlint.model.dists import TruncNormal
@@ -25,6 +23,7 @@ from initlint.model.syntax import number_literal
 from initlint.model.torchlib.init_fns import INIT_SIGNATURES
 from initlint.rules.base import Hit, Thresholds, rule
 from initlint.rules.support import code, live
+from initlint.tree import nodes
 
 fmt = theory.format_number
 #: bounds at least this many stds away on both sides cut nothing a normal draw gives
@@ -74,7 +73,7 @@ def truncation_does_nothing(facts: FileFacts, limits: Thresholds) -> Iterable[Hi
                 yield hit
 
 
-def literal_truncation(call: cst.Call) -> tuple[TruncNormal, cst.BaseExpression, bool] | None:
+def literal_truncation(call: nodes.Call) -> tuple[TruncNormal, nodes.BaseExpression, bool] | None:
     """The distribution of ``trunc_normal_(w, ...)`` whose arguments are all number literals
     (torch's defaults for the rest), the tensor it writes, and whether a bound was written."""
     signature = INIT_SIGNATURES["trunc_normal_"]
@@ -97,7 +96,7 @@ def literal_truncation(call: cst.Call) -> tuple[TruncNormal, cst.BaseExpression,
     return TruncNormal(values["mean"], values["std"], values["a"], values["b"]), tensor, given
 
 
-def _hit(node: cst.CSTNode, dist, target: str, written: bool) -> Hit | None:
+def _hit(node: nodes.CSTNode, dist, target: str, written: bool) -> Hit | None:
     if not isinstance(dist, TruncNormal):
         return None
     reach = _reach(dist)

@@ -15,14 +15,13 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-from initlint.tree import nodes as cst
-
 from initlint.findings import Effect, Prediction
 from initlint.model.facts import FileFacts
 from initlint.model.values import Module
 from initlint.model.walk import EXPRESSION_OPAQUE, EXPRESSION_SKIPPED, Walker
 from initlint.rules.base import Hit, Thresholds, rule
 from initlint.rules.support import anchor, live, model_of
+from initlint.tree import nodes
 
 
 #: what makes a method an init method (the issue's and the ecosystem's names: _initialize_weights,
@@ -81,7 +80,7 @@ def undefined_init_method(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]
             )
 
 
-def _called_attributes(tree: cst.Module) -> set[int]:
+def _called_attributes(tree: nodes.Module) -> set[int]:
     """ids of the ``self.x`` nodes that are called (``self.x(...)``)."""
     walker = _CalledAttributes()
     walker.walk(tree)
@@ -98,8 +97,8 @@ class _CalledAttributes(Walker):
     def __init__(self) -> None:
         self.found: set[int] = set()
 
-    def visit_Call(self, node: cst.Call) -> None:
-        if isinstance(node.func, cst.Attribute):
+    def visit_Call(self, node: nodes.Call) -> None:
+        if isinstance(node.func, nodes.Attribute):
             self.found.add(id(node.func))
 
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from initlint.tree import nodes as cst
-
 from initlint.model.interp.context import Completion, Frame, Return, join, same, truth
 from initlint.model.values import UNKNOWN, Signal
+from initlint.tree import nodes
 
 if TYPE_CHECKING:
     from initlint.model.interp.machine import Evaluator
@@ -24,7 +23,7 @@ MISSING = object()
 class Branches:
     """The ``if`` half of the Evaluator's statements."""
 
-    def _if(self: "Evaluator", node: cst.If, frame: Frame) -> Completion | None:
+    def _if(self: "Evaluator", node: nodes.If, frame: Frame) -> Completion | None:
         decided = truth(self.eval(node.test, frame))
         if decided is True:
             return self.exec_block(node.body.body, frame)
@@ -74,7 +73,7 @@ class Branches:
     def _orelse(self: "Evaluator", orelse: Any, frame: Frame) -> Completion | None:
         if orelse is None:
             return None
-        if isinstance(orelse, cst.If):
+        if isinstance(orelse, nodes.If):
             return self._if(orelse, frame)
         return self.exec_block(orelse.body.body, frame)
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from initlint.tree import nodes as cst
-
 from initlint.model.interp.context import MAX_DEPTH, MAX_RECURSION, RAISE, Frame, Return, join
 from initlint.model.interp.hf import dataclass_config
 from initlint.model.values import (
@@ -31,6 +29,7 @@ from initlint.model.values import (
     Place,
     Signal,
 )
+from initlint.tree import nodes
 
 if TYPE_CHECKING:
     from initlint.model.interp.machine import Evaluator
@@ -60,7 +59,7 @@ class Super:
 class Calls:
     """The call half of the Evaluator."""
 
-    def eval_call(self: "Evaluator", node: cst.Call, frame: Frame) -> Any:
+    def eval_call(self: "Evaluator", node: nodes.Call, frame: Frame) -> Any:
         func = self.eval(node.func, frame)
         args, kwargs, open_ = self.call_arguments(node.args, frame)
         place = Place(frame.source, node)
@@ -180,7 +179,7 @@ class Calls:
             else:
                 locals_[name] = function.defaults.get(name, UNKNOWN)
         star = params.star_arg
-        if isinstance(star, cst.Param):
+        if isinstance(star, nodes.Param):
             locals_[star.name.value] = UNKNOWN if open_ else tuple(remaining)
         for param in params.kwonly_params:
             name = param.name.value
@@ -192,7 +191,7 @@ class Calls:
             locals_[params.star_kwarg.name.value] = DictObj(dict(kwargs), open=open_)
         return locals_
 
-    def param_defaults(self: "Evaluator", params: cst.Parameters, frame: Frame) -> dict[str, Any]:
+    def param_defaults(self: "Evaluator", params: nodes.Parameters, frame: Frame) -> dict[str, Any]:
         defaults: dict[str, Any] = {}
         for param in (*params.posonly_params, *params.params, *params.kwonly_params):
             if param.default is not None:
@@ -205,7 +204,7 @@ class Calls:
             return frame.closure  # module and class bodies: their names are globals
         return _LiveClosure(frame.locals, frame.closure)
 
-    def define_function(self: "Evaluator", node: cst.FunctionDef, frame: Frame) -> Any:
+    def define_function(self: "Evaluator", node: nodes.FunctionDef, frame: Frame) -> Any:
         defaults = self.param_defaults(node.params, frame)
         decorators = tuple(self.decorator_name(d.decorator, frame) for d in node.decorators)
         function = FunctionValue(
@@ -225,8 +224,8 @@ class Calls:
                 return UNKNOWN
         return value
 
-    def decorator_name(self: "Evaluator", node: cst.BaseExpression, frame: Frame) -> str:
-        target = node.func if isinstance(node, cst.Call) else node
+    def decorator_name(self: "Evaluator", node: nodes.BaseExpression, frame: Frame) -> str:
+        target = node.func if isinstance(node, nodes.Call) else node
         value = self.eval(target, frame)
         if isinstance(value, External):
             name = value.name
@@ -235,11 +234,11 @@ class Calls:
             return name
         if isinstance(value, Builtin):
             return value.name
-        if isinstance(target, cst.Attribute) and target.attr.value in ("setter", "deleter"):
+        if isinstance(target, nodes.Attribute) and target.attr.value in ("setter", "deleter"):
             return "x.setter"
         return "?"
 
-    def define_class(self: "Evaluator", node: cst.ClassDef, frame: Frame) -> ClassValue:
+    def define_class(self: "Evaluator", node: nodes.ClassDef, frame: Frame) -> ClassValue:
         bases = tuple(self.eval(arg.value, frame) for arg in node.bases if arg.keyword is None)
         cls = ClassValue(node, node.name.value, frame.namespace, bases)
         body = Frame(frame.source, frame.namespace, cls.body, None, frame.closure, class_body=True)

@@ -10,8 +10,6 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from initlint.tree import nodes as cst
-
 from initlint.model.interp.context import BudgetExceeded, Frame, join, truth
 from initlint.model.interp.operators import HUGE, is_plain
 from initlint.model.values import (
@@ -25,6 +23,7 @@ from initlint.model.values import (
     Tensor,
     is_number,
 )
+from initlint.tree import nodes
 
 if TYPE_CHECKING:
     from initlint.model.interp.machine import Evaluator
@@ -37,7 +36,7 @@ _CONSTANTS = {"None": None, "True": True, "False": False}
 class Expressions:
     """The expression half of the Evaluator (machine.py mixes the halves together)."""
 
-    def eval(self: "Evaluator", node: cst.BaseExpression, frame: Frame) -> Any:
+    def eval(self: "Evaluator", node: nodes.BaseExpression, frame: Frame) -> Any:
         self.steps += 1  # self.tick(), inlined: the hottest call of the evaluator
         if self.steps > self.budget:
             raise BudgetExceeded()
@@ -47,7 +46,7 @@ class Expressions:
         return handler(self, node, frame)
 
     # ----- literals
-    def _integer(self, node: cst.Integer, frame: Frame) -> Any:
+    def _integer(self, node: nodes.Integer, frame: Frame) -> Any:
         text = node.value.replace("_", "")
         try:
             value = int(text, 0) if not (len(text) > 1 and text[0] == "0" and text.strip("0") == "") else 0
@@ -55,14 +54,14 @@ class Expressions:
             return UNKNOWN
         return value if abs(value) < HUGE else UNKNOWN
 
-    def _float(self, node: cst.Float, frame: Frame) -> Any:
+    def _float(self, node: nodes.Float, frame: Frame) -> Any:
         try:
             value = float(node.value.replace("_", ""))
         except ValueError:
             return UNKNOWN
         return value if math.isfinite(value) else UNKNOWN
 
-    def _string(self, node: cst.SimpleString, frame: Frame) -> Any:
+    def _string(self, node: nodes.SimpleString, frame: Frame) -> Any:
         text = node.value
         quote = text[-1]
         prefix = text[: len(text) - len(text.lstrip("rRbBuUfF"))].lower()
@@ -77,14 +76,14 @@ class Expressions:
         except Exception:  # noqa: BLE001 - an odd escape: not a value we need
             return UNKNOWN
 
-    def _concatenated(self, node: cst.ConcatenatedString, frame: Frame) -> Any:
+    def _concatenated(self, node: nodes.ConcatenatedString, frame: Frame) -> Any:
         left, right = self.eval(node.left, frame), self.eval(node.right, frame)
         return left + right if isinstance(left, str) and isinstance(right, str) else UNKNOWN
 
-    def _formatted(self, node: cst.FormattedString, frame: Frame) -> Any:
+    def _formatted(self, node: nodes.FormattedString, frame: Frame) -> Any:
         parts: list[str] = []
         for part in node.parts:
-            if isinstance(part, cst.FormattedStringText):
+            if isinstance(part, nodes.FormattedStringText):
                 parts.append(part.value)
                 continue
             value = self.eval(part.expression, frame)
@@ -93,46 +92,46 @@ class Expressions:
             parts.append(str(value))
         return "".join(parts)
 
-    def _name(self, node: cst.Name, frame: Frame) -> Any:
+    def _name(self, node: nodes.Name, frame: Frame) -> Any:
         name = node.value
         if name in _CONSTANTS:
             return _CONSTANTS[name]
         return self.lookup(name, frame)
 
-    def _constant_none(self, node: cst.Ellipsis, frame: Frame) -> Any:
+    def _constant_none(self, node: nodes.Ellipsis, frame: Frame) -> Any:
         return Ellipsis
 
     # ----- operators
-    def _binary(self, node: cst.BinaryOperation, frame: Frame) -> Any:
+    def _binary(self, node: nodes.BinaryOperation, frame: Frame) -> Any:
         left = self.eval(node.left, frame)
         right = self.eval(node.right, frame)
         return self.binop(type(node.operator), left, right, node, frame)
 
-    def _unary(self, node: cst.UnaryOperation, frame: Frame) -> Any:
+    def _unary(self, node: nodes.UnaryOperation, frame: Frame) -> Any:
         value = self.eval(node.expression, frame)
         op = type(node.operator)
-        if op is cst.Not:
+        if op is nodes.Not:
             decided = truth(value)
             return UNKNOWN if decided is None else not decided
         if isinstance(value, (Signal, Tensor)):
-            if op is cst.Minus:
-                return self.tensor_binop(cst.Multiply, value, -1.0, node, frame)
-            return value if op is cst.Plus else UNKNOWN
+            if op is nodes.Minus:
+                return self.tensor_binop(nodes.Multiply, value, -1.0, node, frame)
+            return value if op is nodes.Plus else UNKNOWN
         if isinstance(value, Sym):
             return Sym(frame.source.code(node))
         if is_number(value) or isinstance(value, bool):
-            if op is cst.Minus:
+            if op is nodes.Minus:
                 return -value
-            if op is cst.Plus:
+            if op is nodes.Plus:
                 return +value
-            if op is cst.BitInvert and isinstance(value, int):
+            if op is nodes.BitInvert and isinstance(value, int):
                 return ~value
         return UNKNOWN
 
-    def _boolean(self, node: cst.BooleanOperation, frame: Frame) -> Any:
+    def _boolean(self, node: nodes.BooleanOperation, frame: Frame) -> Any:
         left = self.eval(node.left, frame)
         decided = truth(left)
-        is_and = isinstance(node.operator, cst.And)
+        is_and = isinstance(node.operator, nodes.And)
         if decided is not None:
             if decided is not is_and:  # `True or x`, `False and x`: the left value
                 return left
@@ -141,7 +140,7 @@ class Expressions:
             right = self.eval(node.right, frame)
         return join([left, right])
 
-    def _compare(self, node: cst.Comparison, frame: Frame) -> Any:
+    def _compare(self, node: nodes.Comparison, frame: Frame) -> Any:
         left = self.eval(node.left, frame)
         result: Any = True
         for target in node.comparisons:
@@ -154,7 +153,7 @@ class Expressions:
             left = right
         return result
 
-    def _if_expression(self, node: cst.IfExp, frame: Frame) -> Any:
+    def _if_expression(self, node: nodes.IfExp, frame: Frame) -> Any:
         decided = truth(self.eval(node.test, frame))
         if decided is True:
             return self.eval(node.body, frame)
@@ -165,11 +164,11 @@ class Expressions:
             orelse = self.eval(node.orelse, frame)
         return join([body, orelse])
 
-    def _lambda(self, node: cst.Lambda, frame: Frame) -> Any:
+    def _lambda(self, node: nodes.Lambda, frame: Frame) -> Any:
         defaults = self.param_defaults(node.params, frame)
         return FunctionValue(node, "<lambda>", frame.namespace, defaults, closure=self.closure_of(frame))
 
-    def _named(self, node: cst.NamedExpr, frame: Frame) -> Any:
+    def _named(self, node: nodes.NamedExpr, frame: Frame) -> Any:
         value = self.eval(node.value, frame)
         self.assign(node.target, value, frame)
         return value
@@ -179,7 +178,7 @@ class Expressions:
         """Values of a display's elements, ``*x`` expanded; None when an expansion is open."""
         values: list[Any] = []
         for element in elements:
-            if isinstance(element, cst.StarredElement):
+            if isinstance(element, nodes.StarredElement):
                 items = self.iterate(self.eval(element.value, frame))
                 if items is None:
                     return None
@@ -188,22 +187,22 @@ class Expressions:
                 values.append(self.eval(element.value, frame))
         return values
 
-    def _tuple(self, node: cst.Tuple, frame: Frame) -> Any:
+    def _tuple(self, node: nodes.Tuple, frame: Frame) -> Any:
         values = self.elements(node.elements, frame)
         return UNKNOWN if values is None else tuple(values)
 
-    def _list(self, node: cst.List, frame: Frame) -> Any:
+    def _list(self, node: nodes.List, frame: Frame) -> Any:
         values = self.elements(node.elements, frame)
         return ListObj([UNKNOWN], UNKNOWN) if values is None else ListObj(values)
 
-    def _set(self, node: cst.Set, frame: Frame) -> Any:
+    def _set(self, node: nodes.Set, frame: Frame) -> Any:
         self.elements(node.elements, frame)
         return UNKNOWN
 
-    def _dict(self, node: cst.Dict, frame: Frame) -> Any:
+    def _dict(self, node: nodes.Dict, frame: Frame) -> Any:
         result = DictObj()
         for element in node.elements:
-            if isinstance(element, cst.StarredDictElement):
+            if isinstance(element, nodes.StarredDictElement):
                 value = self.eval(element.value, frame)
                 if isinstance(value, DictObj):
                     result.items.update(value.items)
@@ -219,7 +218,7 @@ class Expressions:
                 result.open = True
         return result
 
-    def _subscript(self, node: cst.Subscript, frame: Frame) -> Any:
+    def _subscript(self, node: nodes.Subscript, frame: Frame) -> Any:
         value = self.eval(node.value, frame)
         if len(node.slice) != 1:
             index: Any = tuple(self.slice_value(element.slice, frame) for element in node.slice)
@@ -227,26 +226,26 @@ class Expressions:
             index = self.slice_value(node.slice[0].slice, frame)
         return self.getitem(value, index, node, frame)
 
-    def slice_value(self: "Evaluator", part: cst.BaseSlice, frame: Frame) -> Any:
-        if isinstance(part, cst.Index):
+    def slice_value(self: "Evaluator", part: nodes.BaseSlice, frame: Frame) -> Any:
+        if isinstance(part, nodes.Index):
             return self.eval(part.value, frame)
         bounds = [None if b is None else self.eval(b, frame) for b in (part.lower, part.upper, part.step)]
         if all(b is None or isinstance(b, int) and not isinstance(b, bool) for b in bounds):
             return slice(*bounds)
         return OPEN_SLICE
 
-    def _attribute(self, node: cst.Attribute, frame: Frame) -> Any:
+    def _attribute(self, node: nodes.Attribute, frame: Frame) -> Any:
         value = self.eval(node.value, frame)
         return self.getattr(value, node.attr.value, Place(frame.source, node), frame)
 
-    def _call(self, node: cst.Call, frame: Frame) -> Any:
+    def _call(self, node: nodes.Call, frame: Frame) -> Any:
         return self.eval_call(node, frame)
 
     def _comprehension(self, node: Any, frame: Frame) -> Any:
         """List/generator/set/dict comprehensions, loops unrolled like ``for`` statements."""
         results: list[Any] = []
         keys: list[Any] = []
-        is_dict = isinstance(node, cst.DictComp)
+        is_dict = isinstance(node, nodes.DictComp)
         inner = Frame(frame.source, frame.namespace, dict(frame.locals), frame.function, self.closure_of(frame))
 
         def produce() -> None:
@@ -267,14 +266,14 @@ class Expressions:
             if repeat != 1:
                 result.open = True
             return result
-        if isinstance(node, cst.SetComp):
+        if isinstance(node, nodes.SetComp):
             return UNKNOWN
         return ListObj(results, repeat)
 
 
-def _yield(self: "Evaluator", node: cst.Yield, frame: Frame) -> Any:
+def _yield(self: "Evaluator", node: nodes.Yield, frame: Frame) -> Any:
     value = None
-    if isinstance(node.value, cst.From):
+    if isinstance(node.value, nodes.From):
         items = self.iterate(self.eval(node.value.item, frame))
         if frame.yields is None:
             frame.yields = []
@@ -291,38 +290,38 @@ def _yield(self: "Evaluator", node: cst.Yield, frame: Frame) -> Any:
     return UNKNOWN
 
 
-def _await(self: "Evaluator", node: cst.Await, frame: Frame) -> Any:
+def _await(self: "Evaluator", node: nodes.Await, frame: Frame) -> Any:
     self.eval(node.expression, frame)
     return UNKNOWN
 
 
 _HANDLERS = {
-    cst.Yield: _yield,
-    cst.Await: _await,
-    cst.Integer: Expressions._integer,
-    cst.Float: Expressions._float,
-    cst.Imaginary: lambda self, node, frame: UNKNOWN,
-    cst.SimpleString: Expressions._string,
-    cst.ConcatenatedString: Expressions._concatenated,
-    cst.FormattedString: Expressions._formatted,
-    cst.Name: Expressions._name,
-    cst.Ellipsis: Expressions._constant_none,
-    cst.BinaryOperation: Expressions._binary,
-    cst.UnaryOperation: Expressions._unary,
-    cst.BooleanOperation: Expressions._boolean,
-    cst.Comparison: Expressions._compare,
-    cst.IfExp: Expressions._if_expression,
-    cst.Lambda: Expressions._lambda,
-    cst.NamedExpr: Expressions._named,
-    cst.Tuple: Expressions._tuple,
-    cst.List: Expressions._list,
-    cst.Set: Expressions._set,
-    cst.Dict: Expressions._dict,
-    cst.Subscript: Expressions._subscript,
-    cst.Attribute: Expressions._attribute,
-    cst.Call: Expressions._call,
-    cst.ListComp: Expressions._comprehension,
-    cst.GeneratorExp: Expressions._comprehension,
-    cst.SetComp: Expressions._comprehension,
-    cst.DictComp: Expressions._comprehension,
+    nodes.Yield: _yield,
+    nodes.Await: _await,
+    nodes.Integer: Expressions._integer,
+    nodes.Float: Expressions._float,
+    nodes.Imaginary: lambda self, node, frame: UNKNOWN,
+    nodes.SimpleString: Expressions._string,
+    nodes.ConcatenatedString: Expressions._concatenated,
+    nodes.FormattedString: Expressions._formatted,
+    nodes.Name: Expressions._name,
+    nodes.Ellipsis: Expressions._constant_none,
+    nodes.BinaryOperation: Expressions._binary,
+    nodes.UnaryOperation: Expressions._unary,
+    nodes.BooleanOperation: Expressions._boolean,
+    nodes.Comparison: Expressions._compare,
+    nodes.IfExp: Expressions._if_expression,
+    nodes.Lambda: Expressions._lambda,
+    nodes.NamedExpr: Expressions._named,
+    nodes.Tuple: Expressions._tuple,
+    nodes.List: Expressions._list,
+    nodes.Set: Expressions._set,
+    nodes.Dict: Expressions._dict,
+    nodes.Subscript: Expressions._subscript,
+    nodes.Attribute: Expressions._attribute,
+    nodes.Call: Expressions._call,
+    nodes.ListComp: Expressions._comprehension,
+    nodes.GeneratorExp: Expressions._comprehension,
+    nodes.SetComp: Expressions._comprehension,
+    nodes.DictComp: Expressions._comprehension,
 }

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from initlint.tree import nodes as cst
-
 from initlint.model import activations
 from initlint.model.dists import fans
 from initlint.model.values import (
@@ -29,6 +27,7 @@ from initlint.model.values import (
     Tensor,
     is_number,
 )
+from initlint.tree import nodes
 
 if TYPE_CHECKING:
     from initlint.model.interp.machine import Evaluator
@@ -196,24 +195,24 @@ class FlowOps:
 
     # ----- operations on signals
     def signal_binop(self: "Evaluator", op: type, left: Any, right: Any, place: Place) -> Any:
-        if op is cst.MatrixMultiply:
+        if op is nodes.MatrixMultiply:
             return self.matmul(left, right, place)
         signal, other = (left, right) if isinstance(left, Signal) else (right, left)
         if isinstance(left, Signal) and isinstance(right, Signal):
-            if op in (cst.Add, cst.Subtract):
+            if op in (nodes.Add, nodes.Subtract):
                 if left.node is right.node:
-                    return Signal(self.node("scale", (left.node,), place, factor=2.0 if op is cst.Add else 0.0))
+                    return Signal(self.node("scale", (left.node,), place, factor=2.0 if op is nodes.Add else 0.0))
                 return Signal(self.node("add", (left.node, right.node), place))
-            if op in (cst.Multiply, cst.Divide):
+            if op in (nodes.Multiply, nodes.Divide):
                 return Signal(self.node("mul", (left.node, right.node), place))
             return Signal(self.node("other", (left.node, right.node), place))
-        if op in (cst.Add, cst.Subtract):
+        if op in (nodes.Add, nodes.Subtract):
             if is_number(other) or other is None:
                 return signal
             return Signal(self.node("shift", (signal.node,), place, tensor=other if isinstance(other, Tensor) else None))
-        if op in (cst.Multiply, cst.Divide):
+        if op in (nodes.Multiply, nodes.Divide):
             if is_number(other):
-                factor = float(other) if op is cst.Multiply or signal is right else (1.0 / other if other else None)
+                factor = float(other) if op is nodes.Multiply or signal is right else (1.0 / other if other else None)
                 return Signal(self.node("scale", (signal.node,), place, factor=factor))
             return Signal(self.node("mulparam", (signal.node,), place, tensor=other if isinstance(other, Tensor) else None))
         return Signal(self.node("other", (signal.node,), place))
@@ -249,7 +248,7 @@ class FlowOps:
         if activation is not None:
             return Signal(self.node("act", (signal.node,), place, activation=activation))
         if name in ("add", "sub", "add_", "sub_", "mul", "mul_", "div", "div_", "matmul", "mm", "bmm"):
-            op = {"add": cst.Add, "sub": cst.Subtract, "mul": cst.Multiply, "div": cst.Divide}.get(name.rstrip("_"), cst.MatrixMultiply)
+            op = {"add": nodes.Add, "sub": nodes.Subtract, "mul": nodes.Multiply, "div": nodes.Divide}.get(name.rstrip("_"), nodes.MatrixMultiply)
             return self.binop(op, signal, args[0] if args else UNKNOWN, place.node, self.frame_for(place))
         if name in ("norm",):
             return Signal(self.node("other", (signal.node,), place))
@@ -299,9 +298,9 @@ class FlowOps:
         if last == "scaled_dot_product_attention":
             return Signal(self.node("attention", tuple(s.node for s in signals), place))
         if last in ("add",) and len(args) >= 2:
-            return self.binop(cst.Add, args[0], args[1], place.node, self.frame_for(place))
+            return self.binop(nodes.Add, args[0], args[1], place.node, self.frame_for(place))
         if last in ("mul",) and len(args) >= 2:
-            return self.binop(cst.Multiply, args[0], args[1], place.node, self.frame_for(place))
+            return self.binop(nodes.Multiply, args[0], args[1], place.node, self.frame_for(place))
         return Signal(self.node("unknown", tuple(s.node for s in signals), place))
 
 

@@ -131,12 +131,12 @@ def _own_method(module: Module, name: str) -> Any:
 
 def _argument_texts(kind: str, place: Place) -> dict[str, str]:
     """``{"in_features": "hidden_dim"}`` from the constructor call's source."""
-    from initlint.tree import nodes as cst
+    from initlint.tree import nodes
 
     from initlint.model.torchlib.classes import SIGNATURES
 
     node = place.node
-    if not isinstance(node, cst.Call):
+    if not isinstance(node, nodes.Call):
         return {}
     names = [name for name, _ in SIGNATURES.get(kind, ())]
     texts: dict[str, str] = {}

@@ -12,8 +12,6 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from initlint.tree import nodes as cst
-
 from initlint.model.interp.builtins import builtin
 from initlint.model.interp.calls import Builtin, Calls
 from initlint.model.interp.containers import Containers
@@ -47,6 +45,7 @@ from initlint.model.values import (
     Write,
     is_number,
 )
+from initlint.tree import nodes
 
 
 class Evaluator(Expressions, Operators, Statements, Calls, Objects, Containers, Types, Methods, Layers, TensorOps, FlowOps, Externals, HuggingFace, TimmModels):
@@ -178,24 +177,24 @@ class Evaluator(Expressions, Operators, Statements, Calls, Objects, Containers, 
         root.storage.writes.append(write)
 
     # ----- imports and namespaces
-    def import_names(self, node: cst.Import, frame: Frame) -> None:
+    def import_names(self, node: nodes.Import, frame: Frame) -> None:
         for alias in node.names:
             dotted = _dotted(alias.name)
             if dotted is None:
                 continue
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+            if alias.asname is not None and isinstance(alias.asname.name, nodes.Name):
                 self.bind(alias.asname.name.value, self._module_value(frame.source, dotted, 0), frame)
             else:
                 head = dotted.split(".", 1)[0]
                 self.bind(head, self._module_value(frame.source, head, 0), frame)
 
-    def import_from(self, node: cst.ImportFrom, frame: Frame) -> None:
+    def import_from(self, node: nodes.ImportFrom, frame: Frame) -> None:
         level = len(node.relative)
         module = _dotted(node.module) if node.module is not None else ""
         if module is None:
             return
         absolute = _absolute(frame.source, module, level)
-        if isinstance(node.names, cst.ImportStar):
+        if isinstance(node.names, nodes.ImportStar):
             target = self._module_value(frame.source, module, level)
             if isinstance(target, Namespace):
                 for name, value in list(target.names.items()):
@@ -204,7 +203,7 @@ class Evaluator(Expressions, Operators, Statements, Calls, Objects, Containers, 
             return
         for alias in node.names:
             name = _dotted(alias.name) or ""
-            local = alias.asname.name.value if alias.asname is not None and isinstance(alias.asname.name, cst.Name) else name
+            local = alias.asname.name.value if alias.asname is not None and isinstance(alias.asname.name, nodes.Name) else name
             if level and not frame.source.package:
                 value: Any = External(f"{'.' * level}{module}.{name}" if module else f"{'.' * level}{name}")
             elif library_module(absolute) or library_name(absolute, name) or not absolute:
@@ -276,7 +275,7 @@ class Evaluator(Expressions, Operators, Statements, Calls, Objects, Containers, 
         return namespace
 
     # ----- comprehensions
-    def run_comprehension(self, for_in: cst.CompFor, frame: Frame, produce) -> Any:
+    def run_comprehension(self, for_in: nodes.CompFor, frame: Frame, produce) -> Any:
         """Run the ``for``/``if`` clauses of a comprehension, calling ``produce`` per element;
         returns the repeat count (1 when every element is known)."""
         from initlint.model.interp.context import truth, unroll_limit
@@ -317,10 +316,10 @@ class Evaluator(Expressions, Operators, Statements, Calls, Objects, Containers, 
 
 def _dotted(node: Any) -> str | None:
     parts: list[str] = []
-    while isinstance(node, cst.Attribute):
+    while isinstance(node, nodes.Attribute):
         parts.append(node.attr.value)
         node = node.value
-    if isinstance(node, cst.Name):
+    if isinstance(node, nodes.Name):
         parts.append(node.value)
         return ".".join(reversed(parts))
     return None

@@ -12,37 +12,36 @@ import math
 import operator
 from typing import TYPE_CHECKING, Any
 
-from initlint.tree import nodes as cst
-
 from initlint.model.interp.context import Frame
 from initlint.model.values import UNKNOWN, DictObj, External, ListObj, Signal, Sym, Tensor, is_number
+from initlint.tree import nodes
 
 if TYPE_CHECKING:
     from initlint.model.interp.machine import Evaluator
 
 _BINARY = {
-    cst.Add: operator.add, cst.Subtract: operator.sub, cst.Multiply: operator.mul,
-    cst.Divide: operator.truediv, cst.FloorDivide: operator.floordiv, cst.Modulo: operator.mod,
-    cst.Power: operator.pow, cst.BitAnd: operator.and_, cst.BitOr: operator.or_,
-    cst.BitXor: operator.xor, cst.LeftShift: operator.lshift, cst.RightShift: operator.rshift,
-    cst.MatrixMultiply: None,
+    nodes.Add: operator.add, nodes.Subtract: operator.sub, nodes.Multiply: operator.mul,
+    nodes.Divide: operator.truediv, nodes.FloorDivide: operator.floordiv, nodes.Modulo: operator.mod,
+    nodes.Power: operator.pow, nodes.BitAnd: operator.and_, nodes.BitOr: operator.or_,
+    nodes.BitXor: operator.xor, nodes.LeftShift: operator.lshift, nodes.RightShift: operator.rshift,
+    nodes.MatrixMultiply: None,
 }
 _AUGMENTED = {
-    cst.AddAssign: cst.Add, cst.SubtractAssign: cst.Subtract, cst.MultiplyAssign: cst.Multiply,
-    cst.DivideAssign: cst.Divide, cst.FloorDivideAssign: cst.FloorDivide,
-    cst.ModuloAssign: cst.Modulo, cst.PowerAssign: cst.Power, cst.BitAndAssign: cst.BitAnd,
-    cst.BitOrAssign: cst.BitOr, cst.BitXorAssign: cst.BitXor, cst.MatrixMultiplyAssign: cst.MatrixMultiply,
-    cst.LeftShiftAssign: cst.LeftShift, cst.RightShiftAssign: cst.RightShift,
+    nodes.AddAssign: nodes.Add, nodes.SubtractAssign: nodes.Subtract, nodes.MultiplyAssign: nodes.Multiply,
+    nodes.DivideAssign: nodes.Divide, nodes.FloorDivideAssign: nodes.FloorDivide,
+    nodes.ModuloAssign: nodes.Modulo, nodes.PowerAssign: nodes.Power, nodes.BitAndAssign: nodes.BitAnd,
+    nodes.BitOrAssign: nodes.BitOr, nodes.BitXorAssign: nodes.BitXor, nodes.MatrixMultiplyAssign: nodes.MatrixMultiply,
+    nodes.LeftShiftAssign: nodes.LeftShift, nodes.RightShiftAssign: nodes.RightShift,
 }
 _COMPARE = {
-    cst.Equal: operator.eq, cst.NotEqual: operator.ne, cst.LessThan: operator.lt,
-    cst.LessThanEqual: operator.le, cst.GreaterThan: operator.gt, cst.GreaterThanEqual: operator.ge,
+    nodes.Equal: operator.eq, nodes.NotEqual: operator.ne, nodes.LessThan: operator.lt,
+    nodes.LessThanEqual: operator.le, nodes.GreaterThan: operator.gt, nodes.GreaterThanEqual: operator.ge,
 }
 #: integers beyond this are kept as UNKNOWN: sizes are never that large, and float() overflows
 HUGE = 10**18
 
 
-def augmented(operator_node: cst.BaseAugOp) -> type:
+def augmented(operator_node: nodes.BaseAugOp) -> type:
     return _AUGMENTED[type(operator_node)]
 
 
@@ -59,7 +58,7 @@ class Operators:
     """Python's operators on evaluated values: arithmetic, comparisons, identity, equality,
     membership. Decided where Python would decide; UNKNOWN (or None) where it cannot."""
 
-    def binop(self: "Evaluator", op: type, left: Any, right: Any, node: cst.CSTNode, frame: Frame) -> Any:
+    def binop(self: "Evaluator", op: type, left: Any, right: Any, node: nodes.CSTNode, frame: Frame) -> Any:
         """``left op right`` on evaluated values."""
         if isinstance(left, (Signal, Tensor)) or isinstance(right, (Signal, Tensor)):
             return self.tensor_binop(op, left, right, node, frame)
@@ -73,9 +72,9 @@ class Operators:
         if is_number(left) and is_number(right) or isinstance(left, bool) or isinstance(right, bool):
             if not (is_plain(left) and is_plain(right)):
                 return UNKNOWN
-            if op is cst.Power and (not is_number(right) or abs(right) > 64 or abs(left) > 1e6):
+            if op is nodes.Power and (not is_number(right) or abs(right) > 64 or abs(left) > 1e6):
                 return UNKNOWN
-            if op in (cst.LeftShift,) and is_number(right) and right > 64:
+            if op in (nodes.LeftShift,) and is_number(right) and right > 64:
                 return UNKNOWN
             try:
                 value = function(left, right)
@@ -86,21 +85,21 @@ class Operators:
             if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= HUGE:
                 return UNKNOWN
             return value
-        if isinstance(left, str) and (isinstance(right, str) and op is cst.Add or _is_count(right) and op is cst.Multiply and 0 <= right < 1000):
+        if isinstance(left, str) and (isinstance(right, str) and op is nodes.Add or _is_count(right) and op is nodes.Multiply and 0 <= right < 1000):
             return function(left, right)
-        if isinstance(left, str) and op is cst.Modulo:
+        if isinstance(left, str) and op is nodes.Modulo:
             try:
                 return left % right if is_plain(right) or isinstance(right, tuple) and all(map(is_plain, right)) else UNKNOWN
             except (TypeError, ValueError):
                 return UNKNOWN
-        if isinstance(left, tuple) and isinstance(right, tuple) and op is cst.Add:
+        if isinstance(left, tuple) and isinstance(right, tuple) and op is nodes.Add:
             return left + right
-        if isinstance(left, tuple) and is_number(right) and op is cst.Multiply and 0 <= right <= 64:
+        if isinstance(left, tuple) and is_number(right) and op is nodes.Multiply and 0 <= right <= 64:
             return left * int(right)
-        if isinstance(left, ListObj) and isinstance(right, ListObj) and op is cst.Add:
+        if isinstance(left, ListObj) and isinstance(right, ListObj) and op is nodes.Add:
             repeat = 1 if not (left.template or right.template) else UNKNOWN
             return ListObj([*left.items, *right.items], repeat)
-        if isinstance(left, ListObj) and is_number(right) and op is cst.Multiply and not left.template:
+        if isinstance(left, ListObj) and is_number(right) and op is nodes.Multiply and not left.template:
             if 0 <= right <= 64:
                 return ListObj(left.items * int(right))
             return ListObj(list(left.items), right if len(left.items) == 1 else UNKNOWN)
@@ -108,24 +107,24 @@ class Operators:
 
     def compare(self: "Evaluator", op: type, left: Any, right: Any) -> Any:
         """True/False when decided, else UNKNOWN."""
-        if op in (cst.Is, cst.IsNot):
+        if op in (nodes.Is, nodes.IsNot):
             decided = self.identical(left, right)
             if decided is None:
                 return UNKNOWN
-            return decided if op is cst.Is else not decided
-        if op in (cst.In, cst.NotIn):
+            return decided if op is nodes.Is else not decided
+        if op in (nodes.In, nodes.NotIn):
             decided = self.contains(right, left)
             if decided is None:
                 return UNKNOWN
-            return decided if op is cst.In else not decided
+            return decided if op is nodes.In else not decided
         function = _COMPARE.get(op)
         if function is None:
             return UNKNOWN
-        if op in (cst.Equal, cst.NotEqual):
+        if op in (nodes.Equal, nodes.NotEqual):
             decided = self.equal(left, right)
             if decided is None:
                 return UNKNOWN
-            return decided if op is cst.Equal else not decided
+            return decided if op is nodes.Equal else not decided
         if (is_number(left) or isinstance(left, bool)) and (is_number(right) or isinstance(right, bool)):
             return function(left, right)
         if isinstance(left, str) and isinstance(right, str) or isinstance(left, tuple) and isinstance(right, tuple) and all(map(is_plain, left + right)):

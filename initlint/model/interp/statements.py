@@ -13,8 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from initlint.tree import nodes as cst
-
 from initlint.model.interp.context import (
     BREAK,
     CONTINUE,
@@ -31,6 +29,7 @@ from initlint.model.interp.context import (
 from initlint.model.interp.branches import MISSING as _MISSING, Branches
 from initlint.model.interp.operators import augmented
 from initlint.model.values import UNKNOWN, ListObj, Place, Signal, Tensor, is_number
+from initlint.tree import nodes
 
 if TYPE_CHECKING:
     from initlint.model.interp.machine import Evaluator
@@ -88,11 +87,11 @@ class Statements(Branches):
             elif completion is CONTINUE:
                 frame.loops[-1].maybe_continue = True
 
-    def exec(self: "Evaluator", node: cst.CSTNode, frame: Frame) -> Completion | None:
+    def exec(self: "Evaluator", node: nodes.CSTNode, frame: Frame) -> Completion | None:
         self.steps += 1  # self.tick(), inlined
         if self.steps > self.budget:
             raise BudgetExceeded()
-        if type(node) is cst.SimpleStatementLine:
+        if type(node) is nodes.SimpleStatementLine:
             for small in node.body:
                 completion = self.exec_small(small, frame)
                 if completion is not None:
@@ -101,67 +100,67 @@ class Statements(Branches):
         handler = _COMPOUND.get(type(node))
         return handler(self, node, frame) if handler is not None else None
 
-    def exec_small(self: "Evaluator", node: cst.BaseSmallStatement, frame: Frame) -> Completion | None:
+    def exec_small(self: "Evaluator", node: nodes.BaseSmallStatement, frame: Frame) -> Completion | None:
         kind = type(node)
-        if kind is cst.Expr:
+        if kind is nodes.Expr:
             self.eval(node.value, frame)
-        elif kind is cst.Assign:
+        elif kind is nodes.Assign:
             value = self.eval(node.value, frame)
             for target in node.targets:
                 self.assign(target.target, value, frame)
-        elif kind is cst.AugAssign:
+        elif kind is nodes.AugAssign:
             self._augmented(node, frame)
-        elif kind is cst.AnnAssign:
-            if frame.class_body and isinstance(node.target, cst.Name):
+        elif kind is nodes.AnnAssign:
+            if frame.class_body and isinstance(node.target, nodes.Name):
                 frame.annotations.append(node.target.value)
                 annotation = node.annotation.annotation
-                if node.value is None and self.defining_class is not None and isinstance(annotation, (cst.Name, cst.Attribute)):
+                if node.value is None and self.defining_class is not None and isinstance(annotation, (nodes.Name, nodes.Attribute)):
                     self.defining_class.declared[node.target.value] = self.eval(annotation, frame)
             if node.value is not None:
                 self.assign(node.target, self.eval(node.value, frame), frame)
-        elif kind is cst.Return:
+        elif kind is nodes.Return:
             return Return(None if node.value is None else self.eval(node.value, frame))
-        elif kind is cst.Raise:
+        elif kind is nodes.Raise:
             if node.exc is not None:
                 self.eval(node.exc, frame)
             return RAISE
-        elif kind is cst.Assert:
+        elif kind is nodes.Assert:
             if truth(self.eval(node.test, frame)) is False:
                 return RAISE
-        elif kind is cst.Break:
+        elif kind is nodes.Break:
             return BREAK
-        elif kind is cst.Continue:
+        elif kind is nodes.Continue:
             return CONTINUE
-        elif kind is cst.Import:
+        elif kind is nodes.Import:
             self.import_names(node, frame)
-        elif kind is cst.ImportFrom:
+        elif kind is nodes.ImportFrom:
             self.import_from(node, frame)
-        elif kind is cst.Global:
+        elif kind is nodes.Global:
             frame.globals_.update(name.name.value for name in node.names)
-        elif kind is cst.Del:
+        elif kind is nodes.Del:
             self._delete(node.target, frame)
         return None
 
     # ----- assignment
-    def assign(self: "Evaluator", target: cst.BaseExpression, value: Any, frame: Frame) -> None:
+    def assign(self: "Evaluator", target: nodes.BaseExpression, value: Any, frame: Frame) -> None:
         kind = type(target)
-        if kind is cst.Name:
+        if kind is nodes.Name:
             if frame.loops and not self.in_forward:
                 self._rebound(target, value, frame)
             self.bind(target.value, value, frame)
-        elif kind is cst.Attribute:
+        elif kind is nodes.Attribute:
             owner = self.eval(target.value, frame)
             self.setattr(owner, target.attr.value, value, Place(frame.source, target), frame)
-        elif kind is cst.Subscript:
+        elif kind is nodes.Subscript:
             owner = self.eval(target.value, frame)
             if len(target.slice) == 1:
                 index = self.slice_value(target.slice[0].slice, frame)
             else:
                 index = tuple(self.slice_value(e.slice, frame) for e in target.slice)
             self.setitem(owner, index, value, Place(frame.source, target), frame)
-        elif kind in (cst.Tuple, cst.List):
+        elif kind in (nodes.Tuple, nodes.List):
             self._unpack(target.elements, value, frame)
-        elif kind is cst.StarredElement:
+        elif kind is nodes.StarredElement:
             self.assign(target.value, UNKNOWN, frame)
 
     def _loop_target(self: "Evaluator", target: Any, value: Any, frame: Frame) -> None:
@@ -174,7 +173,7 @@ class Statements(Branches):
             if isinstance(bound, Tensor) and bound.root.parameter:
                 state.bound[name] = bound
 
-    def _rebound(self: "Evaluator", target: cst.Name, value: Any, frame: Frame) -> None:
+    def _rebound(self: "Evaluator", target: nodes.Name, value: Any, frame: Frame) -> None:
         """``for w in m.parameters(): w = F.normalize(w)``: the name now holds a new tensor and
         the parameter keeps its values."""
         name = target.value
@@ -187,7 +186,7 @@ class Statements(Branches):
 
     def _unpack(self: "Evaluator", elements: Any, value: Any, frame: Frame) -> None:
         items = self.iterate(value)
-        starred = [i for i, e in enumerate(elements) if isinstance(e, cst.StarredElement)]
+        starred = [i for i, e in enumerate(elements) if isinstance(e, nodes.StarredElement)]
         if items is None or (not starred and len(items) != len(elements)) or (starred and len(items) < len(elements) - 1):
             signal = value if isinstance(value, Signal) else None
             for element in elements:  # ``a, b = x.chunk(2)``: each part carries the signal
@@ -210,11 +209,11 @@ class Statements(Branches):
         else:
             frame.locals[name] = value
 
-    def _augmented(self: "Evaluator", node: cst.AugAssign, frame: Frame) -> None:
+    def _augmented(self: "Evaluator", node: nodes.AugAssign, frame: Frame) -> None:
         op = augmented(node.operator)
         current = self.eval(node.target, frame)
         right = self.eval(node.value, frame)
-        if isinstance(current, ListObj) and op is cst.Add:
+        if isinstance(current, ListObj) and op is nodes.Add:
             items = self.iterate(right)
             if items is None:
                 current.repeat = UNKNOWN
@@ -225,18 +224,18 @@ class Statements(Branches):
             return
         self.assign(node.target, self.binop(op, current, right, node, frame), frame)
 
-    def _delete(self: "Evaluator", target: cst.BaseExpression, frame: Frame) -> None:
-        if isinstance(target, cst.Name):
+    def _delete(self: "Evaluator", target: nodes.BaseExpression, frame: Frame) -> None:
+        if isinstance(target, nodes.Name):
             frame.locals.pop(target.value, None)
-        elif isinstance(target, cst.Attribute):
+        elif isinstance(target, nodes.Attribute):
             owner = self.eval(target.value, frame)
             self.delattr(owner, target.attr.value)
-        elif isinstance(target, (cst.Tuple, cst.List)):
+        elif isinstance(target, (nodes.Tuple, nodes.List)):
             for element in target.elements:
                 self._delete(element.value, frame)
 
     # ----- control flow
-    def _for(self: "Evaluator", node: cst.For, frame: Frame) -> Completion | None:
+    def _for(self: "Evaluator", node: nodes.For, frame: Frame) -> Completion | None:
         iterable = self.eval(node.iter, frame)
         items = self.iterate(iterable)
         if items is not None and len(items) <= unroll_limit(iterable):
@@ -245,7 +244,7 @@ class Statements(Branches):
         element = items[0] if items else self.template_element(iterable)
         return self._template(node.target, node.body.body, element, count, frame)
 
-    def _unrolled(self: "Evaluator", node: cst.For, items: list[Any], frame: Frame) -> Completion | None:
+    def _unrolled(self: "Evaluator", node: nodes.For, items: list[Any], frame: Frame) -> Completion | None:
         state = LoopState()
         frame.loops.append(state)
         opened = 0
@@ -295,7 +294,7 @@ class Statements(Branches):
                 frame.locals[name] = value if isinstance(value, Signal) else UNKNOWN
         return None
 
-    def _while(self: "Evaluator", node: cst.While, frame: Frame) -> Completion | None:
+    def _while(self: "Evaluator", node: nodes.While, frame: Frame) -> Completion | None:
         for _ in range(MAX_UNROLL):
             decided = truth(self.eval(node.test, frame))
             if decided is False:
@@ -309,7 +308,7 @@ class Statements(Branches):
                 return completion
         return self._template(None, node.body.body, None, UNKNOWN, frame)
 
-    def _with(self: "Evaluator", node: cst.With, frame: Frame) -> Completion | None:
+    def _with(self: "Evaluator", node: nodes.With, frame: Frame) -> Completion | None:
         pushed = 0
         for item in node.items:
             value = self.eval(item.item, frame)
@@ -348,7 +347,7 @@ class Statements(Branches):
                 return final
         return completion
 
-    def _match(self: "Evaluator", node: cst.Match, frame: Frame) -> Completion | None:
+    def _match(self: "Evaluator", node: nodes.Match, frame: Frame) -> Completion | None:
         self.eval(node.subject, frame)
         with self.undecided():
             for case in node.cases:
@@ -357,19 +356,19 @@ class Statements(Branches):
                     self._possibly_exited(completion, frame)
         return None
 
-    def _function_def(self: "Evaluator", node: cst.FunctionDef, frame: Frame) -> None:
+    def _function_def(self: "Evaluator", node: nodes.FunctionDef, frame: Frame) -> None:
         self.bind(node.name.value, self.define_function(node, frame), frame)
 
-    def _class_def(self: "Evaluator", node: cst.ClassDef, frame: Frame) -> None:
+    def _class_def(self: "Evaluator", node: nodes.ClassDef, frame: Frame) -> None:
         self.bind(node.name.value, self.define_class(node, frame), frame)
 
 
 
 def _names(target: Any) -> list[str]:
     """The plain names a ``for`` target binds (``w``, ``(name, w)``)."""
-    if isinstance(target, cst.Name):
+    if isinstance(target, nodes.Name):
         return [target.value]
-    if isinstance(target, (cst.Tuple, cst.List)):
+    if isinstance(target, (nodes.Tuple, nodes.List)):
         return [name for element in target.elements for name in _names(element.value)]
     return []
 
@@ -379,13 +378,13 @@ def count_of(value: Any) -> Any:
 
 
 _COMPOUND = {
-    cst.If: Branches._if,
-    cst.For: Statements._for,
-    cst.While: Statements._while,
-    cst.With: Statements._with,
-    cst.Try: Statements._try,
-    cst.TryStar: Statements._try,
-    cst.Match: Statements._match,
-    cst.FunctionDef: Statements._function_def,
-    cst.ClassDef: Statements._class_def,
+    nodes.If: Branches._if,
+    nodes.For: Statements._for,
+    nodes.While: Statements._while,
+    nodes.With: Statements._with,
+    nodes.Try: Statements._try,
+    nodes.TryStar: Statements._try,
+    nodes.Match: Statements._match,
+    nodes.FunctionDef: Statements._function_def,
+    nodes.ClassDef: Statements._class_def,
 }

@@ -12,8 +12,6 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from initlint.tree import nodes as cst
-
 from initlint.model.dists import Constant, Dist, Mixed, Opaque, Uninitialised
 from initlint.model.interp.context import Frame, InitRecord
 from initlint.model.torchlib.init_fns import (
@@ -36,6 +34,7 @@ from initlint.model.values import (
     is_number,
     shape_of,
 )
+from initlint.tree import nodes
 
 if TYPE_CHECKING:
     from initlint.model.interp.machine import Evaluator
@@ -272,7 +271,7 @@ class TensorOps:
         if not isinstance(current, Tensor):
             return False
         place = Place(frame.source, node)
-        name = {cst.Multiply: "mul_", cst.Divide: "div_", cst.Add: "add_", cst.Subtract: "sub_"}.get(op)
+        name = {nodes.Multiply: "mul_", nodes.Divide: "div_", nodes.Add: "add_", nodes.Subtract: "sub_"}.get(op)
         if name is None:
             self.write(current, Opaque("values changed in place"), place, "in-place arithmetic", kind="arithmetic")
         else:
@@ -297,20 +296,20 @@ class TensorOps:
             return self.signal_binop(op, left, right, Place(frame.source, node))
         place = Place(frame.source, node)
         tensor, other = (left, right) if isinstance(left, Tensor) else (right, left)
-        if op is cst.MatrixMultiply:
+        if op is nodes.MatrixMultiply:
             return self.new_tensor(UNKNOWN, Opaque("a matrix product"), place, "@")
         state = tensor.storage.state
         source = state[0].dist if len(state) == 1 else None
         dist: Dist
         if source is not None and is_number(other):
             value = float(other)
-            if op is cst.Multiply:
+            if op is nodes.Multiply:
                 dist = source.scaled(value)
-            elif op is cst.Divide and tensor is left and value:
+            elif op is nodes.Divide and tensor is left and value:
                 dist = source.scaled(1.0 / value)
-            elif op is cst.Add:
+            elif op is nodes.Add:
                 dist = source.shifted(value)
-            elif op is cst.Subtract:
+            elif op is nodes.Subtract:
                 dist = source.shifted(-value) if tensor is left else source.scaled(-1.0).shifted(value)
             else:
                 dist = Opaque("values the code computes", random=source.random)
@@ -339,7 +338,7 @@ def _origin(value: Any) -> Write | None:
 
 def _receiver_text(place: Place) -> str:
     node = place.node
-    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+    if isinstance(node, nodes.Call) and isinstance(node.func, nodes.Attribute):
         return place.source.code(node.func.value)
     return "?"
 
