@@ -84,6 +84,8 @@ def test_the_tree_has_libcsts_shapes(text):
 def test_string_pieces_are_cut_where_each_literal_ends():
     text = '"a\\"b" r\'\\\'\'  # c\n  f"""{x}"""\\\n b""'
     assert string_pieces(text) == [(0, '"a\\"b"'), (7, "r'\\''"), (20, 'f"""{x}"""'), (33, 'b""')]
+    # Python 3.12 f-strings may reuse their quote inside a replacement field
+    assert string_pieces('f"{d["k"]}" f\'{x!r:>{w}}{{}}\' "}"') == [(0, 'f"{d["k"]}"'), (12, "f'{x!r:>{w}}{{}}'"), (30, '"}"')]
     assert string_pieces("x + 'a'") == []
     assert string_pieces("'open") == []
 

@@ -134,25 +134,50 @@ def string_pieces(text: str) -> list[tuple[int, str]]:
             newline = text.find("\n", at)
             at = size if newline < 0 else newline
             continue
-        start = at
-        while at < size and text[at] in "rRbBuUfF":
-            at += 1
-        if at >= size or text[at] not in "'\"":
+        end = literal_end(text, at)
+        if end is None:
             return []
-        quote = text[at: at + 3] if text[at: at + 3] in ('"""', "'''") else text[at]
-        at += len(quote)
-        while True:
-            if at >= size:
-                return []
-            if text[at] == "\\":  # also in a raw string, a backslash keeps the quote after it
-                at += 2
-                continue
-            if text.startswith(quote, at):
-                at += len(quote)
-                break
-            at += 1
-        pieces.append((start, text[start:at]))
+        pieces.append((at, text[at:end]))
+        at = end
     return pieces
+
+
+def literal_end(text: str, at: int) -> int | None:
+    """Where the string literal starting at ``at`` (its prefix included) ends, or None.
+
+    Inside an f-string's replacement fields quotes do not end it: Python 3.12 allows the same
+    quote there (``f"{d["key"]}"``), so those fields are skipped with the strings they hold."""
+    size = len(text)
+    start = at
+    while at < size and text[at] in "rRbBuUfF":
+        at += 1
+    if at >= size or text[at] not in "'\"":
+        return None
+    formatted = "f" in text[start:at].lower()
+    quote = text[at: at + 3] if text[at: at + 3] in ('"""', "'''") else text[at]
+    at += len(quote)
+    depth = 0
+    while at < size:
+        char = text[at]
+        if char == "\\":  # also in a raw string, a backslash keeps the quote after it
+            at += 2
+        elif formatted and char == "{":
+            if depth == 0 and text.startswith("{{", at):
+                at += 2
+            else:
+                depth, at = depth + 1, at + 1
+        elif formatted and char == "}" and depth:
+            depth, at = depth - 1, at + 1
+        elif depth and char in "'\"":
+            inner = literal_end(text, at)
+            if inner is None:
+                return None
+            at = inner
+        elif depth == 0 and text.startswith(quote, at):
+            return at + len(quote)
+        else:
+            at += 1
+    return None
 
 
 def parse_at(piece: str, line: int, column: int) -> ast.JoinedStr | None:
