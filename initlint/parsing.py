@@ -35,7 +35,7 @@ def parse(text: str) -> nodes.Module | str:
     safely is refused here, as libcst would be refused it (nesting.py)."""
     tree = python_tree(text)
     if isinstance(tree, str):
-        return tree
+        return _newer_syntax(text, tree)
     if may_nest_deeply(text):
         reason = too_deep(tree)
         if reason is not None:
@@ -49,6 +49,21 @@ def parse(text: str) -> nodes.Module | str:
 
         gc.freeze()  # see settle_after_file
     return module
+
+
+def _newer_syntax(text: str, reason: str) -> nodes.Module | str:
+    """A file CPython refuses may be written for a newer Python (``class Box[T]:`` read by
+    3.11): libcst reads every version it knows, and its tree is copied into the evaluator's.
+    If libcst refuses it too, CPython's reason stands."""
+    module = parse_lossless(text)
+    if isinstance(module, str):
+        return reason
+    from initlint.tree.from_libcst import from_libcst
+
+    try:
+        return from_libcst(module, text)
+    except (RecursionError, MemoryError) as error:
+        return f"file too deeply nested to parse ({type(error).__name__})"
 
 
 def parse_lossless(text: str) -> "cst.Module | str":

@@ -100,3 +100,38 @@ def test_non_ascii_text_gives_character_columns():
     )
     (finding,) = [f for f in check_source(text) if f.code == "IL201"]
     assert (finding.location.line, finding.location.column) == (8, 18)  # 20 in UTF-8 bytes
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_the_copy_of_libcsts_tree_equals_the_built_tree(path):
+    """For source newer than the running Python the tree comes from libcst (from_libcst.py):
+    the same nodes and spans as build.py gives where CPython can parse."""
+    from initlint.tree.from_libcst import from_libcst
+
+    text = path.read_text()
+    built, copied = parse(text), from_libcst(cst.parse_module(text), text)
+    assert _canonical(copied, True) == _canonical(built, True)
+    placed = (nodes.Call, nodes.Attribute, nodes.Name, nodes.SimpleStatementLine, nodes.FunctionDef, nodes.ClassDef, nodes.Subscript)
+    spans = [(type(node).__name__, node.span[:4]) for node in built.walk() if isinstance(node, placed)]
+    assert [(type(node).__name__, node.span[:4]) for node in copied.walk() if isinstance(node, placed)] == spans
+
+
+NEWER = '''import torch.nn as nn
+
+type Width = int
+
+
+class Net[T](nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(512, 512)
+        nn.init.uniform_(self.fc.weight, -100, 100)
+'''
+
+
+def test_source_newer_than_this_python_is_read_through_libcst():
+    from initlint.engine import check_source
+
+    (finding,) = check_source(NEWER)
+    assert (finding.code, finding.location.line, finding.location.column) == ("IL201", 10, 9)
+    assert check_source(NEWER.replace("type Width = int", "Width = int").replace("class Net[T]", "class Net")) == [finding]
