@@ -185,18 +185,8 @@ class ExpressionBuilder(StringBuilder):
         node.span = self._span(e)
         return node
 
-    def _tuple(self, e: ast.Tuple) -> n.CSTNode:
-        node = _new(n.Tuple)
-        node.elements = [self._element(element) for element in e.elts]
-        return node
-
-    def _list(self, e: ast.List) -> n.CSTNode:
-        node = _new(n.List)
-        node.elements = [self._element(element) for element in e.elts]
-        return node
-
-    def _set(self, e: ast.Set) -> n.CSTNode:
-        node = _new(n.Set)
+    def _display(self, e: ast.Tuple | ast.List | ast.Set) -> n.CSTNode:
+        node = _new(_DISPLAYS[type(e)])
         node.elements = [self._element(element) for element in e.elts]
         return node
 
@@ -381,12 +371,13 @@ _COMPARE = {
     ast.Gt: n.GreaterThan, ast.GtE: n.GreaterThanEqual, ast.Is: n.Is, ast.IsNot: n.IsNot,
     ast.In: n.In, ast.NotIn: n.NotIn,
 }
+_DISPLAYS = {ast.Tuple: n.Tuple, ast.List: n.List, ast.Set: n.Set}
 _COMPREHENSIONS = {ast.ListComp: n.ListComp, ast.SetComp: n.SetComp, ast.GeneratorExp: n.GeneratorExp, ast.DictComp: n.DictComp}
 _E = ExpressionBuilder
 _EXPRESSIONS: dict[type, Callable[[ExpressionBuilder, Any], n.CSTNode]] = {
     ast.Name: _E._name, ast.Constant: _E._constant, ast.Attribute: _E._attribute, ast.Call: _E._call,
     ast.BinOp: _E._binary, ast.UnaryOp: _E._unary, ast.BoolOp: _E._boolean, ast.Compare: _E._compare,
-    ast.Tuple: _E._tuple, ast.List: _E._list, ast.Set: _E._set, ast.Dict: _E._dict,
+    ast.Tuple: _E._display, ast.List: _E._display, ast.Set: _E._display, ast.Dict: _E._dict,
     ast.Starred: _E._starred, ast.Subscript: _E._subscript, ast.Lambda: _E._lambda,
     ast.IfExp: _E._if_exp, ast.NamedExpr: _E._named, ast.Await: _E._await, ast.Yield: _E._yield,
     ast.YieldFrom: _E._yield, ast.ListComp: _E._comprehension, ast.SetComp: _E._comprehension,

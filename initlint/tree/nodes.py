@@ -15,7 +15,7 @@ columns counted in UTF-8 bytes as CPython counts them; positions.py turns them i
 from __future__ import annotations
 
 import enum
-from typing import Any, Iterator
+from typing import Iterator
 
 
 class CSTNode:
@@ -26,13 +26,6 @@ class CSTNode:
     fields: tuple[str, ...] = ()
     #: every field, children or not (``Name.value``, ``Arg.star``)
     all_fields: tuple[str, ...] = ()
-
-    def __init__(self, **values: Any) -> None:
-        self.span = values.pop("span", None)
-        for name in self.all_fields:
-            setattr(self, name, values.pop(name, _DEFAULTS.get(name)))
-        if values:
-            raise TypeError(f"{type(self).__name__} has no fields {sorted(values)}")
 
     @property
     def children(self) -> list["CSTNode"]:
@@ -63,10 +56,6 @@ class MaybeSentinel(enum.Enum):
     """libcst's marker for an optional piece of syntax that is absent (``Parameters.star_arg``)."""
 
     DEFAULT = "DEFAULT"
-
-
-#: what a field holds when a test builds a node without it
-_DEFAULTS: dict[str, Any] = {"star": "", "comparisons": [], "decorators": [], "bases": [], "keywords": []}
 
 
 # ----- abstract bases, as libcst names them
