@@ -17,7 +17,6 @@ import ast
 import sys
 import threading
 import warnings
-
 from typing import TYPE_CHECKING
 
 from initlint.nesting import may_nest_deeply, too_deep
@@ -67,8 +66,8 @@ def _newer_syntax(text: str, reason: str) -> nodes.Module | str:
 
 
 def parse_lossless(text: str) -> "cst.Module | str":
-    """libcst's tree of the file, every space and comment kept, for edits (fixes/) and the
-    language server's edits; or why it cannot be parsed."""
+    """libcst's tree of the file, every space and comment kept, for the fixes' edits and for
+    source newer than the running Python (``_newer_syntax``); or why it cannot be parsed."""
     import libcst as cst
 
     _tune_libcst()

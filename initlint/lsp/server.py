@@ -1,15 +1,15 @@
 """The language server: lint on open/change/save, code actions, hover.
 
-The server is warm before the first edit: ``initialize`` imports the rules and lints
-a small model once, so a ``didChange`` costs only the lint of that document (no import, no cold
+The server is warm before the first edit: ``initialize`` imports the rules and libcst (code
+actions edit with it) and lints a small model once, so a ``didChange`` costs only the lint of that document (no import, no cold
 code paths). Diagnostics carry no fixes; code actions compute them for the diagnostics they are
 asked about, on the text the diagnostics were computed from.
 
-Every change is parsed and evaluated again in full. CPython's parser makes the parse a few
-milliseconds; reusing the evaluation across edits is not done: an entry's facts hold the objects of the run
-that made them (the file, its classes, its namespace) and may depend on what other entries
-did to shared module state, so reusing them across edits would need the evaluator to track
-what each entry read and wrote.
+Every change is parsed and evaluated again in full: CPython's parser makes the parse a few
+milliseconds of a change's ~70 ms on a 1,000-line file (benchmarks/lsp_latency.py). The
+evaluation is not reused across edits: an entry's facts hold the objects of the run that made
+them (the file, its classes, its namespace) and may depend on what other entries did to shared
+module state, so reusing them would need the evaluator to track what each entry read and wrote.
 """
 
 from __future__ import annotations
