@@ -201,17 +201,21 @@ def lint_document(document: Document, rules: Sequence[Rule], settings: Settings,
     if notebook is not None and not notebook.is_python:
         return FileResult(document.display)  # an R or Julia notebook: nothing to lint
 
+    parsed: list = []
+
     def parse_once(text: str):
         """The tree this process already has of this very text (a dependency of a file
-        linted before), else the engine's parse (tests replace it there)."""
+        linted before), else the engine's parse (tests replace it there); kept for the fixes."""
         module = engine.known_tree(document.display, text) if notebook is None else None
-        return module if module is not None else engine.parse(text)
+        parsed.append(module if module is not None else engine.parse(text))
+        return parsed[-1]
 
     result = engine.lint_text(document.text, document.display, rules, settings, parse_module=parse_once)
     if fixes and result.findings:
         from initlint.fixes import attach_fixes
 
-        attach_fixes(document.text, result.findings)
+        tree = parsed[0] if parsed and not isinstance(parsed[0], str) else None
+        attach_fixes(document.text, result.findings, tree)
     if notebook is not None:
         result.findings = [_cell_finding(notebook, finding) for finding in result.findings]
         problems = [f"cell {cell.number}: {cell.problem} (cell not linted)" for cell in notebook.cells if cell.problem]

@@ -27,7 +27,7 @@ from initlint.rules import REGISTRY, Hit, Rule
 from initlint.selection import matches, selected_codes
 from initlint.suppress import Suppressions
 from initlint.tree import nodes
-from initlint.tree.spans import character_range
+from initlint.tree.spans import node_range
 
 if TYPE_CHECKING:
     from initlint.model.coverage import Coverage
@@ -117,7 +117,7 @@ def lint_text(
         result.dependencies = project.dependencies(str(Path(path).resolve()))
         if hits:
             placed = [(rule, _with_assumptions(hit, facts)) for rule, hit in hits.values()]
-            result.findings = _place(source, path, placed, suppressions)
+            result.findings = _place(path, placed, suppressions)
         if failed:
             result.error = FileError(path, f"{'; '.join(failed)}: {_REPORT}")
     except RecursionError:
@@ -237,10 +237,10 @@ def _with_assumptions(hit: Hit, facts) -> Hit:
     return replace(hit, message=f"{hit.message} (model built with {', '.join(entry.assumed)})")
 
 
-def _place(source: ParsedFile, path: str, hits, suppressions: Suppressions) -> list[Finding]:
+def _place(path: str, hits, suppressions: Suppressions) -> list[Finding]:
     findings = []
     for rule, hit in hits:
-        line, column, end_line, end_column = character_range(source.lines, hit.node.span)
+        line, column, end_line, end_column = node_range(hit.node)
         location = Location(path, line, column + 1, end_line, end_column + 1)
         if suppressions.suppressed(rule.code, location.line):
             continue

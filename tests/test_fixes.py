@@ -402,8 +402,9 @@ _CLASSES = (
 
 def test_fixes_parse_only_the_classes_that_hold_findings():
     from initlint.fixes.attach import _fix_scope
+    from initlint.parsing import parse
 
-    scoped, kept = _fix_scope(_CLASSES, {14})
+    scoped, kept = _fix_scope(_CLASSES, parse(_CLASSES), {14})
     lines, original = scoped.splitlines(keepends=True), _CLASSES.splitlines(keepends=True)
     assert len(lines) == len(original)
     assert [n for n, line in enumerate(lines, 1) if line != original[n - 1]] == [4, 5, 6, 7]  # decorator to end
@@ -413,7 +414,17 @@ def test_fixes_parse_only_the_classes_that_hold_findings():
     attach_fixes(_CLASSES, [finding])
     (edit,) = finding.fix.edits
     assert (edit.line, edit.column, edit.content) == (14, 23, "_")  # normal -> normal_
-    assert _fix_scope("x = (\n", {1}) == ("x = (\n", None)  # CPython cannot parse it: all of it
+    assert _fix_scope("x = 1\n", parse("x = 1\n"), {1}) == ("x = 1\n", None)  # no class to leave out
+
+
+def test_a_file_that_does_not_parse_is_fixed_whole(monkeypatch):
+    from initlint.fixes import attach
+
+    calls = []
+    monkeypatch.setattr(attach, "_attach", lambda text, findings, kept: calls.append((text, kept)) or [])
+    (finding,) = [f for f in check_source(_CLASSES.replace("\r\n", "\n")) if f.code == "IL501"]
+    attach.attach_fixes(_CLASSES + "x = (\n", [finding])  # CPython cannot parse it: all of it
+    assert calls == [(_CLASSES + "x = (\n", None)]
 
 
 def test_a_fix_that_reaches_outside_the_parsed_part_is_computed_on_the_whole_file(monkeypatch):

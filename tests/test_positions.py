@@ -10,7 +10,8 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from initlint.parsing import parse
 from initlint.positions import Positions, positions
 from initlint.tree import nodes
-from initlint.tree.spans import character_range, source_lines
+from initlint.lines import text_lines
+from initlint.tree.spans import character_range
 
 from conftest import FIXTURES, ROOT
 
@@ -136,7 +137,7 @@ def test_tree_spans_equal_position_provider(text):
     module = cst.parse_module(text)
     expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     tree = parse(text)
-    lines = source_lines(text)
+    lines = text_lines(text)
     theirs, mine = _kinds_in_order(module, _PLACED), _kinds_in_order(tree, _PLACED)
     compared = 0
     for name in _PLACED:

@@ -8,14 +8,16 @@ gives each finding of a file its Fix with text edits; ``runner.py`` applies them
 
 from __future__ import annotations
 
-import ast
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import libcst as cst
 
 from initlint.findings import Applicability, Finding, Fix
 from initlint.fixes import safe, unsafe
 from initlint.fixes.base import Change, FixContext, FixRule, changed_code, changed_text, text_edits
+
+if TYPE_CHECKING:
+    from initlint.tree import nodes
 
 SAFE, UNSAFE = Applicability.SAFE, Applicability.UNSAFE
 
@@ -84,9 +86,10 @@ def _span(finding: Finding) -> Span:
     return (loc.line, loc.column, loc.end_line, loc.end_column)
 
 
-def attach_fixes(text: str, findings: Sequence[Finding]) -> None:
+def attach_fixes(text: str, findings: Sequence[Finding], tree: "nodes.Module | None" = None) -> None:
     """Give each finding in ``text`` (Python; positions in ``text``) whose rule has a fix its
-    edits; the rule's advice stays the fix's message where the function declines.
+    edits; the rule's advice stays the fix's message where the function declines. ``tree`` is
+    the evaluator's tree of ``text`` when the caller has it (else it is parsed here).
 
     Edits need libcst's lossless tree, so libcst parses here, only files whose findings have
     fixes, and first only the part of the file a fix reads (``_fix_scope``). A fix whose edits
@@ -94,7 +97,13 @@ def attach_fixes(text: str, findings: Sequence[Finding]) -> None:
     wanted = [f for f in findings if f.code in FIXES]
     if not wanted:
         return
-    scoped, kept = _fix_scope(text, {line for f in wanted for line in (f.location.line, f.location.end_line)})
+    if tree is None:
+        from initlint.parsing import parse
+
+        parsed = parse(text)
+        tree = parsed if not isinstance(parsed, str) else None
+    lines = {line for f in wanted for line in (f.location.line, f.location.end_line)}
+    scoped, kept = _fix_scope(text, tree, lines) if tree is not None else (text, None)
     retry = _attach(scoped, wanted, kept)
     if retry and kept is not None:
         _attach(text, retry, None)
@@ -132,26 +141,24 @@ def _attach(text: str, findings: Sequence[Finding], kept: set[int] | None) -> li
     return outside
 
 
-def _fix_scope(text: str, lines: set[int]) -> tuple[str, set[int] | None]:
+def _fix_scope(text: str, tree: "nodes.Module", lines: set[int]) -> tuple[str, set[int] | None]:
     """``text`` with every top-level class that holds none of ``lines`` blanked out (its lines
-    kept, empty, so every position stays), and the numbers of the lines kept as they were.
+    kept, empty, so every position stays), and the numbers of the lines kept as they were
+    (None: nothing was blanked). ``tree`` is the evaluator's tree of ``text``.
 
     A fix reads the statement around its finding, the file's imports and its functions (an
     init function passed by name); the classes around are most of a model file and parsing them
-    with libcst was most of the fixes' cost. ``(text, None)`` where CPython cannot parse it."""
-    from initlint.parsing import python_tree
-    from initlint.tree.spans import source_lines
+    with libcst was most of the fixes' cost."""
+    from initlint.lines import text_lines
+    from initlint.tree import nodes
 
-    tree = python_tree(text)
-    if isinstance(tree, str):
-        return text, None
-    source = source_lines(text)
+    source = text_lines(text)
     blanked: set[int] = set()
     for statement in tree.body:
-        if not isinstance(statement, ast.ClassDef):
+        if type(statement) is not nodes.ClassDef:
             continue
-        first = min([statement.lineno, *(d.lineno for d in statement.decorator_list)])
-        last = statement.end_lineno or statement.lineno
+        first = min([statement.span[0], *(d.span[0] for d in statement.decorators)])
+        last = statement.span[2]
         if not any(first <= line <= last for line in lines):
             blanked.update(range(first, last + 1))
     if not blanked:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from initlint.tree import nodes
-from initlint.tree.spans import code, source_lines
+from initlint.tree.spans import code
 
 
 @dataclass(eq=False)
@@ -23,15 +23,6 @@ class ParsedFile:
     is_package: bool = False  # an __init__.py
     #: content hash of the bytes it was read from (the cache checks dependencies by it)
     digest: str = ""
-    _lines: list[str] | None = field(default=None, repr=False)
-
-    @property
-    def lines(self) -> list[str]:
-        """The text's lines, as CPython counts them."""
-        if self._lines is None:
-            self._lines = source_lines(self.text)
-        return self._lines
-
     def code(self, node: nodes.CSTNode) -> str:
         """The source text of a node (messages quote small expressions), of whichever file
         holds it: a rule may quote a helper's line in another file of the project."""

@@ -9,8 +9,9 @@ from __future__ import annotations
 import ast
 from typing import Any, Callable
 
+from initlint.lines import text_lines
 from initlint.tree import nodes as n
-from initlint.tree.spans import before, segment, source_lines
+from initlint.tree.spans import before, segment
 from initlint.tree.strings import StringBuilder
 
 _new = object.__new__
@@ -20,7 +21,7 @@ class ExpressionBuilder(StringBuilder):
     """Expressions, parameters and annotations (StringBuilder: literals); the source text."""
 
     def __init__(self, text: str) -> None:
-        self.lines = source_lines(text)
+        self.lines = text_lines(text)
         #: inside an f-string, where CPython 3.11's positions are not the source's
         self.in_fstring = 0
 

@@ -16,7 +16,7 @@ import libcst as cst
 
 from initlint.positions import Positions
 from initlint.tree import nodes
-from initlint.tree.spans import source_lines
+from initlint.lines import text_lines
 
 _new = object.__new__
 
@@ -29,7 +29,7 @@ def from_libcst(module: cst.Module, text: str) -> nodes.Module:
 class _Copier:
     def __init__(self, module: cst.Module, text: str) -> None:
         self.source = module
-        self.lines = source_lines(text)
+        self.lines = text_lines(text)
         self.ranges = Positions(module)
 
     def module(self) -> nodes.Module:

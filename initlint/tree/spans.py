@@ -6,21 +6,9 @@ The two differ only on lines with non-ASCII text, so only those are encoded.
 
 from __future__ import annotations
 
-import re
-
 #: (line, column, end line, end column, the file's lines): 1-based lines, 0-based columns in
 #: UTF-8 bytes; the lines make a node's text readable without knowing which file holds it
 Span = tuple[int, int, int, int, list[str]]
-
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
-
-
-def source_lines(text: str) -> list[str]:
-    """The lines as CPython's tokenizer counts them (``\\n``, ``\\r\\n``, ``\\r``; not ``\\f``)."""
-    lines = _LINE.findall(text)
-    if lines and lines[-1] == "":
-        lines.pop()
-    return lines
 
 
 def _line(lines: list[str], number: int) -> str:
@@ -64,3 +52,8 @@ def character_range(lines: list[str], span: Span) -> tuple[int, int, int, int]:
     """The span with character columns, as editors and findings count them."""
     first, start, last, end = span[:4]
     return (first, character_column(lines, first, start), last, character_column(lines, last, end))
+
+
+def node_range(node) -> tuple[int, int, int, int]:
+    """Where a node of the evaluator's tree is, in characters, in whichever file holds it."""
+    return character_range(node.span[4], node.span)
