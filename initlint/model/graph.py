@@ -58,13 +58,14 @@ def depends_on(node: FlowNode, source: FlowNode) -> bool | None:
     """Whether ``node`` is computed from ``source`` (None when the graph is too large to say)."""
     seen: set[int] = set()
     stack = [node]
+    first = source.order  # nodes made before the source cannot be computed from it
     while stack:
         if len(seen) > _MAX_VISIT:
             return None
         current = stack.pop()
         if current is source:
             return True
-        if id(current) in seen:
+        if id(current) in seen or current.order < first:
             continue
         seen.add(id(current))
         stack.extend(current.inputs)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from itertools import count
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -438,3 +439,6 @@ class FlowNode:
     place: Place | None = None
     repeat: Any = 1
     consumers: list["FlowNode"] = field(default_factory=list)
+    #: when it was made: a node's inputs are made before it, so nothing made earlier than a
+    #: node can be computed from it (graph.depends_on stops there)
+    order: int = field(default_factory=count().__next__, repr=False)
