@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 from initlint.findings import Edit, FileError, FileResult, Finding, Fix
 from initlint.notebook import Notebook, NotebookError, read_notebook, replace_sources
 from initlint.lines import line_starts
+from initlint.stack_room import with_stack_room
 
 if TYPE_CHECKING:
     from initlint.config import Settings
@@ -194,7 +195,12 @@ def encode_like(original: bytes, text: str) -> bytes:
 
 
 def lint_document(document: Document, rules: Sequence[Rule], settings: Settings, fixes: bool = True) -> FileResult:
-    """Findings of one document in its own coordinates, each with its fix when ``fixes``."""
+    """Findings of one document in its own coordinates, each with its fix when ``fixes``; the
+    evaluation runs with room on the frame stack (stack_room.py)."""
+    return with_stack_room(_lint_document, document, rules, settings, fixes)
+
+
+def _lint_document(document: Document, rules: Sequence[Rule], settings: Settings, fixes: bool) -> FileResult:
     from initlint import engine
 
     notebook = document.notebook
