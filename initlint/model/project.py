@@ -41,6 +41,9 @@ class Project:
     trees: dict[Path, "Tree | None"] = field(default_factory=dict)
     #: content hashes of the files such a search read: a call added there changes the answer
     searched: dict[str, str] = field(default_factory=dict)
+    #: each import already looked up: (importer, dotted, level) -> file (``from .x import a, b``
+    #: looks ``.x`` up once per name, each a few stat calls)
+    found: dict[tuple[str, str, int], Path | None] = field(default_factory=dict)
 
     def search(self, source: ParsedFile, name: str) -> Search | None:
         """Which other files of ``source``'s project name ``name``; None when the project has
@@ -87,6 +90,12 @@ class Project:
 
     def find(self, importer: ParsedFile, dotted: str, level: int) -> Path | None:
         """The file ``import dotted`` (with ``level`` leading dots) names, from ``importer``."""
+        key = (importer.path, dotted, level)
+        if key not in self.found:
+            self.found[key] = self._find(importer, dotted, level)
+        return self.found[key]
+
+    def _find(self, importer: ParsedFile, dotted: str, level: int) -> Path | None:
         parts = [p for p in dotted.split(".") if p]
         for folder in self._search(importer, level, parts[0] if parts else None):
             found = _module_file(folder, parts)

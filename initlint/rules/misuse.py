@@ -275,13 +275,16 @@ def init_overwritten(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
 )
 def init_then_replaced(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     for entry in live(facts):
+        held: set[int] | None = None
         for event in entry.events:
             if event.kind != "module-replaced" or event.conditional:
                 continue
             parent, name, old = event.subject, event.other, event.extra
             if not isinstance(parent, Module) or old is None or parent.modules.get(name) is old:
                 continue
-            if any(_holds(model, old) for model in entry.models.values()):
+            if held is None:
+                held = _held(entry.models.values())
+            if id(old) in held:
                 continue  # still part of the model elsewhere
             # the init and the new assignment are statements of one function run: a base class's
             # constructor (super().__init__) or a helper that built the part the code then
@@ -301,10 +304,16 @@ def init_then_replaced(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
                 )
 
 
-def _holds(root: Module, target: Module, depth: int = 0) -> bool:
-    if root is target:
-        return True
-    if depth > 32:
-        return False
-    return any(isinstance(child, Module) and _holds(child, target, depth + 1) for child in root.modules.values())
+def _held(models: Iterable[Module]) -> set[int]:
+    """The ids of the modules and every module under them, 33 levels down at most."""
+    depths: dict[int, int] = {}
+    stack = [(model, 0) for model in models]
+    while stack:
+        module, depth = stack.pop()
+        if depths.get(id(module), 34) <= depth:
+            continue  # reached before at this depth or higher: its parts are counted
+        depths[id(module)] = depth
+        if depth <= 32:
+            stack.extend((child, depth + 1) for child in module.modules.values() if isinstance(child, Module))
+    return set(depths)
 
