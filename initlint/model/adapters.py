@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from initlint.model.graph import depends_on
-from initlint.model.values import FlowNode, Module, Tensor, is_number
+from initlint.model.tensors import Tensor
+from initlint.model.values import FlowNode, Module, is_number
 
 #: the names LoRA and adapter code gives the down (A) and up (B) factor, as (A, B) pairs
 #: (peft: lora_A/lora_B; diffusers and kohya: lora_down/lora_up; adapters: adapter_down/_up)

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 from initlint.model.dists import fans
 from initlint.model.facts import FileFacts
-from initlint.model.values import Tensor, is_number
+from initlint.model.tensors import Tensor
+from initlint.model.values import is_number
 
 
 @dataclass(frozen=True)

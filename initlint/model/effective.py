@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from initlint.model.values import Tensor, Write
+from initlint.model.tensors import Tensor, Write
 
 
 def established(tensor: Tensor) -> Write | None:

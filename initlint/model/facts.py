@@ -15,7 +15,8 @@ from typing import Any
 from initlint.model.interp.context import Event
 from initlint.model.source import ParsedFile
 from initlint.model.syntax import SyntaxFacts
-from initlint.model.values import FlowNode, FunctionValue, Module, Namespace, Place, Tensor, Write
+from initlint.model.tensors import Tensor, Write
+from initlint.model.values import FlowNode, FunctionValue, Module, Namespace, Place
 
 
 @dataclass(eq=False)

@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from initlint.model.values import UNKNOWN, FlowNode, Tensor, is_number
+from initlint.model.tensors import Tensor
+from initlint.model.values import UNKNOWN, FlowNode, is_number
 
 #: ops a role looks through
 TRANSPARENT = frozenset({"act", "pass", "norm", "scale", "shift", "mulparam", "cat", "pool", "other", "join"})

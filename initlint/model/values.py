@@ -1,10 +1,11 @@
 """The values the evaluator computes with: what a Python expression in model code stands for.
 
 Plain Python values stand for themselves (ints, floats, strings, booleans, None, tuples of
-values). Everything else is one of the classes below. Two of them mean "not established":
-``UNKNOWN`` (a call or construct the evaluator does not model) and ``Sym`` (a size the code leaves
-open, such as a constructor parameter without a default: ``Sym("hidden_dim")``). Neither ever
-turns into a number: arithmetic with them gives Sym or UNKNOWN, a test on them is undecided.
+values). Everything else is one of the classes below, or a tensor (tensors.py). Two of them
+mean "not established": ``UNKNOWN`` (a call or construct the evaluator does not model) and
+``Sym`` (a size the code leaves open, such as a constructor parameter without a default:
+``Sym("hidden_dim")``). Neither ever turns into a number: arithmetic with them gives Sym or
+UNKNOWN, a test on them is undecided.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 
     from initlint.model.dists import Dist
     from initlint.model.source import ParsedFile
+    from initlint.model.tensors import Tensor
 
 
 class _Unknown:
@@ -290,91 +292,6 @@ class Namespace(Obj):
 
     source: "ParsedFile"
     names: dict[str, Any] = field(default_factory=dict, repr=False)
-
-
-@dataclass(eq=False)
-class Storage:
-    """The values of a tensor, shared by its views (``.data``, ``.detach()``, ``.view()``).
-
-    ``state`` holds the alternatives for the last write (more than one when a write happened
-    under a condition the evaluator could not decide); ``writes`` is every write, in order.
-    """
-
-    state: list["Write"] = field(default_factory=list)
-    writes: list["Write"] = field(default_factory=list)
-
-
-@dataclass(eq=False)
-class Tensor(Obj):
-    """A tensor: a parameter, a buffer or a plain tensor. Views share ``storage``."""
-
-    shape: Any  # a tuple of sizes (ints or Sym), or UNKNOWN
-    storage: Storage
-    parameter: bool = False
-    buffer: bool = False
-    requires_grad: Any = False  # True/False, or UNKNOWN
-    owner: "Module | None" = None
-    name: str = ""  # the attribute the owner holds it under (weight, bias, W)
-    made: Place | None = None
-    #: how this value reaches its storage: "" itself, "data" (.data/.detach(): autograd does not
-    #: see writes), "part" (an indexed slice: a write changes only part of it), "copy"
-    view: str = ""
-    base: "Tensor | None" = None  # the tensor a view was taken of
-    dtype: str | None = None
-    #: a weight computed from others (weight_norm: g * v / |v|): its second moment
-    derived: "Dist | None" = None
-
-    @property
-    def root(self) -> "Tensor":
-        """The tensor this value is a view of (itself when it is no view)."""
-        tensor = self
-        while tensor.base is not None and tensor.view in ("data", "part", "alias"):
-            tensor = tensor.base
-        return tensor
-
-    @property
-    def path(self) -> str:
-        """``fc1.weight`` inside its model, or the name alone."""
-        owner = self.owner
-        if owner is not None and owner.path:
-            return f"{owner.path}.{self.name}"
-        return self.name
-
-
-@dataclass(eq=False)
-class Write:
-    """One write to a tensor's values, with what the evaluator knew when it ran."""
-
-    dist: "Dist"
-    place: Place
-    #: call frames from the entry down to the write (each a Place): findings are placed in
-    #: the innermost frame that lies in the file being linted
-    frames: tuple[Place, ...]
-    conditional: bool = False  # under a test the evaluator could not decide
-    partial: bool = False  # to a slice of the tensor
-    no_grad: Any = False  # autograd off (torch.no_grad, nn.init): True/False/UNKNOWN
-    via_data: bool = False  # through .data or .detach()
-    spelled: str = ""  # how the code wrote it: "nn.init.normal_", ".fill_", "torch.randn"
-    in_forward: bool = False
-    kind: str = "init"  # default (torch's own init), init, arithmetic, unknown (tainted)
-    tensor: "Tensor | None" = None  # the tensor written (the root of the view written through)
-    #: the written tensor was a leaf that requires grad at the time: True/False/UNKNOWN
-    leaf: Any = False
-    #: (block, index) of the statement that made the write, in the innermost evaluated frame
-    statement: tuple[int, int] | None = None
-    #: where the values were drawn, when this write copies them from another tensor
-    #: (``w.data = fanin_init(size)``, ``w.copy_(t)``)
-    origin: "Write | None" = None
-
-    @property
-    def drawn(self) -> "Write":
-        """The write that drew these values (following copies back to their origin)."""
-        write = self
-        for _ in range(8):
-            if write.origin is None:
-                break
-            write = write.origin
-        return write
 
 
 @dataclass(eq=False)

@@ -20,7 +20,8 @@ from initlint.model.adapters import LowRankUpdate, chained, low_rank_updates, na
 from initlint.model.effective import established, second_moment, trainable
 from initlint.model.facts import EntryFacts, FileFacts
 from initlint.model.graph import tensor_nodes
-from initlint.model.values import Tensor, Write, module_tree
+from initlint.model.tensors import Tensor, Write
+from initlint.model.values import module_tree
 from initlint.rules.base import Hit, Thresholds, rule
 from initlint.rules.support import anchor, layer_path, live
 

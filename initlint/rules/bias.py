@@ -19,7 +19,8 @@ from initlint.model.activations import SATURATING
 from initlint.model.effective import by_author, established, second_moment
 from initlint.model.facts import FileFacts
 from initlint.model.graph import following_activation, next_layer
-from initlint.model.values import Tensor, is_number
+from initlint.model.tensors import Tensor
+from initlint.model.values import is_number
 from initlint.model.tokens import INIT_TOKENS
 from initlint.rules.base import Hit, Thresholds, rule
 from initlint.rules.gains import layer_patterns, model_name, step_of

@@ -16,7 +16,8 @@ from initlint import theory
 from initlint.model.effective import by_author, established, second_moment
 from initlint.model.facts import EntryFacts, FileFacts
 from initlint.model.graph import chains, following_activation, next_layer
-from initlint.model.values import FlowNode, ListObj, Module, Tensor, Write, is_number
+from initlint.model.tensors import Tensor, Write
+from initlint.model.values import FlowNode, ListObj, Module, is_number
 
 fmt = theory.format_number
 

@@ -9,7 +9,8 @@ from initlint.model.effective import by_author, trainable
 from initlint.model.facts import FileFacts
 from initlint.model.dists import Opaque
 from initlint.model.torchlib.classes import torch_class
-from initlint.model.values import ClassValue, External, FunctionValue, Module, Write
+from initlint.model.tensors import Write
+from initlint.model.values import ClassValue, External, FunctionValue, Module
 from initlint.model.tokens import INIT_TOKENS
 from initlint.rules.base import Hit, Thresholds, rule
 from initlint.rules.support import anchor, code, layer_name, live, model_of, named, target_text

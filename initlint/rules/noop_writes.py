@@ -23,7 +23,8 @@ from initlint.findings import Effect
 from initlint.model.effective import established
 from initlint.model.facts import EntryFacts, FileFacts
 from initlint.model.interp.context import Event
-from initlint.model.values import Place, Tensor
+from initlint.model.tensors import Tensor
+from initlint.model.values import Place
 from initlint.model.walk import Walker
 from initlint.rules.base import Hit, Thresholds, rule
 from initlint.rules.support import anchor, code, live, model_of

@@ -19,7 +19,8 @@ from initlint.model.dists import Dist, Normal, TruncNormal, Uniform, fans
 from initlint.model.effective import by_author, established, second_moment, trainable
 from initlint.model.facts import EntryFacts, FileFacts
 from initlint.model.graph import following_activation, next_layer, right_after, role, tensor_nodes
-from initlint.model.values import Tensor, Write, describe, is_number
+from initlint.model.tensors import Tensor, Write
+from initlint.model.values import describe, is_number
 from initlint.model.tokens import INIT_TOKENS
 from initlint.rules.base import Hit, Thresholds, rule
 from initlint.rules.gains import Stack, layer_label, layer_patterns, model_name, names, stacks, step_of

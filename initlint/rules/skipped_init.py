@@ -17,7 +17,8 @@ from initlint.findings import Effect
 from initlint.model.effective import established
 from initlint.model.facts import EntryFacts, FileFacts
 from initlint.model.interp.hf import is_pretrained
-from initlint.model.values import ClassValue, FunctionValue, Module, Tensor, module_tree
+from initlint.model.tensors import Tensor
+from initlint.model.values import ClassValue, FunctionValue, Module, module_tree
 from initlint.rules.base import Hit, Thresholds, rule
 from initlint.rules.support import live
 from initlint.tree import nodes

@@ -11,7 +11,8 @@ import re
 from typing import Any, Iterator
 
 from initlint.model.facts import EntryFacts, FileFacts
-from initlint.model.values import Module, Place, Tensor, Write, describe
+from initlint.model.tensors import Tensor, Write
+from initlint.model.values import Module, Place, describe
 from initlint.theory import format_number
 from initlint.tree import nodes
 

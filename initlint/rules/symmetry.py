@@ -17,7 +17,8 @@ from initlint.findings import Effect, Prediction
 from initlint.model.effective import by_author, established, trainable
 from initlint.model.facts import EntryFacts, FileFacts
 from initlint.model.graph import tensor_role, terminals
-from initlint.model.values import FlowNode, Module, Tensor, Write, is_number
+from initlint.model.tensors import Tensor, Write
+from initlint.model.values import FlowNode, Module, is_number
 from initlint.model.tokens import INIT_TOKENS
 from initlint.rules.base import Hit, Thresholds, rule
 from initlint.rules.support import anchor, layer_name, live, model_of, named, target_text

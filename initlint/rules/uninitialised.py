@@ -18,7 +18,8 @@ from initlint.findings import Effect, Prediction
 from initlint.model.dists import Uninitialised
 from initlint.model.effective import established
 from initlint.model.facts import EntryFacts, FileFacts
-from initlint.model.values import ClassValue, FunctionValue, Module, Tensor, Write
+from initlint.model.tensors import Tensor, Write
+from initlint.model.values import ClassValue, FunctionValue, Module
 from initlint.rules.base import Hit, Thresholds, rule
 from initlint.rules.support import anchor, live, model_of
 

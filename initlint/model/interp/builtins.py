@@ -9,6 +9,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from initlint.model.interp.calls import Builtin, Super
+from initlint.model.tensors import Tensor
 from initlint.model.values import (
     UNKNOWN,
     ClassValue,
@@ -22,7 +23,6 @@ from initlint.model.values import (
     Namespace,
     Signal,
     Sym,
-    Tensor,
     is_number,
 )
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from initlint.model.interp.context import MISSING, Frame
 from initlint.model.interp.types import is_plain
+from initlint.model.tensors import Tensor
 from initlint.model.values import (
     UNKNOWN,
     DictObj,
@@ -19,7 +20,6 @@ from initlint.model.values import (
     Shape,
     Signal,
     Sym,
-    Tensor,
 )
 
 if TYPE_CHECKING:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from initlint.model.source import ParsedFile
+from initlint.model.tensors import Tensor
 from initlint.model.values import (
     UNKNOWN,
     FunctionValue,
@@ -14,7 +15,6 @@ from initlint.model.values import (
     Place,
     Signal,
     Sym,
-    Tensor,
 )
 
 #: statements (and expressions) one entry may evaluate before it is abandoned as too costly

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from initlint.model.interp.context import BudgetExceeded, Frame, join, truth
 from initlint.model.interp.operators import HUGE, is_plain
+from initlint.model.tensors import Tensor
 from initlint.model.values import (
     UNKNOWN,
     DictObj,
@@ -20,7 +21,6 @@ from initlint.model.values import (
     Place,
     Signal,
     Sym,
-    Tensor,
     is_number,
 )
 from initlint.tree import nodes

@@ -22,6 +22,7 @@ from initlint.model.interp.hf import library_init_call
 from initlint.model.torchlib.classes import torch_class
 from initlint.model.torchlib.sizes import range_shape, size_shape
 from initlint.model.torchlib.init_fns import DEPRECATED, INIT_SIGNATURES, bind_init, distribution
+from initlint.model.tensors import Tensor
 from initlint.model.values import (
     UNKNOWN,
     DictObj,
@@ -33,7 +34,6 @@ from initlint.model.values import (
     Place,
     Signal,
     Sym,
-    Tensor,
     is_number,
 )
 
@@ -307,7 +307,7 @@ def _deep_copy(value: Any, memo: dict[int, Any]) -> Any:
     if id(value) in memo:
         return memo[id(value)]
     if isinstance(value, Tensor):
-        from initlint.model.values import Storage
+        from initlint.model.tensors import Storage
 
         copied = _copy.copy(value)
         copied.storage = Storage(list(value.storage.state), list(value.storage.writes))

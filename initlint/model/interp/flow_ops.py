@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from initlint.model import activations
 from initlint.model.dists import fans
+from initlint.model.tensors import Tensor
 from initlint.model.values import (
     UNKNOWN,
     forward_of,
@@ -24,7 +25,6 @@ from initlint.model.values import (
     Module,
     Place,
     Signal,
-    Tensor,
     is_number,
 )
 from initlint.tree import nodes

@@ -17,7 +17,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from initlint.model.values import BoundMethod, ClassValue, DictObj, External, Module, Place, Tensor
+from initlint.model.tensors import Tensor
+from initlint.model.values import BoundMethod, ClassValue, DictObj, External, Module, Place
 
 if TYPE_CHECKING:
     from initlint.model.interp.context import Frame

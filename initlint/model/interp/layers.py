@@ -12,7 +12,8 @@ from initlint.model.dists import Uninitialised
 from initlint.model.interp.hf import is_pretrained_base
 from initlint.model.torchlib.classes import family, torch_class
 from initlint.model.torchlib.construct import bind, build
-from initlint.model.values import UNKNOWN, DictObj, ListObj, Module, Place, Tensor, Write
+from initlint.model.tensors import Tensor, Write
+from initlint.model.values import UNKNOWN, DictObj, ListObj, Module, Place
 
 if TYPE_CHECKING:
     from initlint.model.interp.machine import Evaluator

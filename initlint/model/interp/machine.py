@@ -30,6 +30,7 @@ from initlint.model.interp.timm_models import TimmModels
 from initlint.model.interp.types import Types
 from initlint.model.project import MAX_DEPENDENCIES, Project, resolved
 from initlint.model.source import ParsedFile
+from initlint.model.tensors import Tensor, Write
 from initlint.model.values import (
     UNKNOWN,
     DictObj,
@@ -41,8 +42,6 @@ from initlint.model.values import (
     Namespace,
     Place,
     Sym,
-    Tensor,
-    Write,
     is_number,
 )
 from initlint.tree import nodes

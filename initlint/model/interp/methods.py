@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from initlint.model.interp.context import Frame
 from initlint.model.interp.hf import INIT_WALKS, config_alias, is_pretrained
 from initlint.model.torchlib.classes import family, torch_class
+from initlint.model.tensors import Tensor
 from initlint.model.values import (
     UNKNOWN,
     ClassValue,
@@ -26,7 +27,6 @@ from initlint.model.values import (
     Place,
     Signal,
     Sym,
-    Tensor,
     is_number,
     module_tree,
 )

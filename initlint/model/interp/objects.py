@@ -14,6 +14,7 @@ from initlint.model.interp.calls import Property, Super
 from initlint.model.interp.hf import INIT_WALKS, config_alias, is_pretrained
 from initlint.model.interp.context import MISSING, Frame, Lazy
 from initlint.model.interp.types import is_plain
+from initlint.model.tensors import Tensor
 from initlint.model.values import (
     UNKNOWN,
     BoundMethod,
@@ -28,7 +29,6 @@ from initlint.model.values import (
     Place,
     Signal,
     Sym,
-    Tensor,
     is_number,
 )
 from initlint.model.torchlib.init_fns import TENSOR_WRITES

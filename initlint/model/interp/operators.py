@@ -13,7 +13,8 @@ import operator
 from typing import TYPE_CHECKING, Any
 
 from initlint.model.interp.context import Frame
-from initlint.model.values import UNKNOWN, DictObj, External, ListObj, Signal, Sym, Tensor, is_number
+from initlint.model.tensors import Tensor
+from initlint.model.values import UNKNOWN, DictObj, External, ListObj, Signal, Sym, is_number
 from initlint.tree import nodes
 
 if TYPE_CHECKING:

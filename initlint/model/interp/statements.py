@@ -28,7 +28,8 @@ from initlint.model.interp.context import (
 )
 from initlint.model.interp.branches import MISSING as _MISSING, Branches
 from initlint.model.interp.operators import augmented
-from initlint.model.values import UNKNOWN, ListObj, Place, Signal, Tensor, is_number
+from initlint.model.tensors import Tensor
+from initlint.model.values import UNKNOWN, ListObj, Place, Signal, is_number
 from initlint.tree import nodes
 
 if TYPE_CHECKING:

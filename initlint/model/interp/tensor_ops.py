@@ -22,15 +22,13 @@ from initlint.model.torchlib.init_fns import (
     bind_init,
     distribution,
 )
+from initlint.model.tensors import Storage, Tensor, Write
 from initlint.model.values import (
     UNKNOWN,
     BoundMethod,
     Place,
     Signal,
-    Storage,
     Sym,
-    Tensor,
-    Write,
     is_number,
     shape_of,
 )

@@ -8,6 +8,7 @@ from typing import Any
 
 from initlint.model.interp.calls import Builtin
 from initlint.model.torchlib.classes import ancestry
+from initlint.model.tensors import Tensor
 from initlint.model.values import (
     UNKNOWN,
     BoundMethod,
@@ -19,7 +20,6 @@ from initlint.model.values import (
     ListObj,
     Module,
     PartialValue,
-    Tensor,
 )
 
 

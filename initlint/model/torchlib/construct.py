@@ -12,7 +12,8 @@ from typing import Any
 
 from initlint.model.dists import Constant, Dist, FanScaled, Normal, Opaque, Uniform, fans
 from initlint.model.torchlib.classes import REQUIRED, SIGNATURES, family
-from initlint.model.values import UNKNOWN, Module, Place, Storage, Sym, Tensor, Write, is_number
+from initlint.model.tensors import Storage, Tensor, Write
+from initlint.model.values import UNKNOWN, Module, Place, Sym, is_number
 
 DEFAULT_WEIGHT = FanScaled("default", a=math.sqrt(5.0), nonlinearity="leaky_relu", spelled="default")
 
