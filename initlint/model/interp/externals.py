@@ -10,13 +10,13 @@ except for a short list of functions known to change nothing they are given (log
 
 from __future__ import annotations
 
-import copy as _copy
 import math
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from initlint.model.dists import Constant, Dist, Eye, Normal, Opaque, Uniform, Uninitialised, WeightNormed
 from initlint.model.interp.context import Frame, InitRecord
+from initlint.model.interp.copies import deep_copy
 from initlint.model.interp.timm_models import timm_constructor
 from initlint.model.interp.hf import library_init_call
 from initlint.model.torchlib.classes import torch_class
@@ -25,7 +25,6 @@ from initlint.model.torchlib.init_fns import DEPRECATED, INIT_SIGNATURES, bind_i
 from initlint.model.tensors import Tensor
 from initlint.model.values import (
     UNKNOWN,
-    DictObj,
     External,
     KnownSet,
     ListObj,
@@ -279,11 +278,8 @@ class Externals:
 
     # ----- copies
     def clone(self: "Evaluator", value: Any) -> Any:
-        """``copy.deepcopy``: modules and their tensors copied (the copies keep the writes)."""
-        if isinstance(value, (Module, Tensor, ListObj, DictObj)):
-            memo: dict[int, Any] = {}
-            return _deep_copy(value, memo)
-        return value
+        """``copy.deepcopy`` (copies.py)."""
+        return deep_copy(value)
 
 
 _NOT = object()
@@ -301,42 +297,6 @@ _PURE_OPS = _SAME_SHAPE | frozenset({"matmul", "mm", "bmm", "outer", "einsum", "
 
 def _spelled_op(name: str) -> str:
     return name.replace("torch.nn.functional.", "F.")
-
-
-def _deep_copy(value: Any, memo: dict[int, Any]) -> Any:
-    if id(value) in memo:
-        return memo[id(value)]
-    if isinstance(value, Tensor):
-        from initlint.model.tensors import Storage
-
-        copied = _copy.copy(value)
-        copied.storage = Storage(list(value.storage.state), list(value.storage.writes))
-        memo[id(value)] = copied
-        return copied
-    if isinstance(value, Module):
-        copied = _copy.copy(value)
-        memo[id(value)] = copied
-        copied.params = {k: _deep_copy(v, memo) if v is not None else None for k, v in value.params.items()}
-        copied.buffers = {k: _deep_copy(v, memo) if v is not None else None for k, v in value.buffers.items()}
-        copied.modules = {k: _deep_copy(v, memo) if isinstance(v, Module) else v for k, v in value.modules.items()}
-        copied.attrs = {k: _deep_copy(v, memo) if isinstance(v, (Module, Tensor, ListObj, DictObj)) else v for k, v in value.attrs.items()}
-        copied.path = ""
-        for table in (copied.params, copied.buffers):
-            for key, tensor in table.items():
-                if isinstance(tensor, Tensor):
-                    tensor.owner, tensor.name = copied, key
-        return copied
-    if isinstance(value, ListObj):
-        copied = ListObj([], value.repeat)
-        memo[id(value)] = copied
-        copied.items = [_deep_copy(v, memo) for v in value.items]
-        return copied
-    if isinstance(value, DictObj):
-        copied = DictObj({}, value.open)
-        memo[id(value)] = copied
-        copied.items = {k: _deep_copy(v, memo) for k, v in value.items.items()}
-        return copied
-    return value
 
 
 def _init_helper(last: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
