@@ -1,4 +1,6 @@
-"""Python's builtins as the evaluator models them: ``len``, ``range``, ``zip``, ``isinstance``...
+"""Python's builtins as the evaluator models them: ``len``, ``range``, ``zip``, ``sorted``...
+(those that ask about objects and classes, ``isinstance`` and ``getattr`` among them, are in
+reflection.py).
 
 Each takes evaluated values and returns one; anything it cannot establish is UNKNOWN.
 """
@@ -8,16 +10,14 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from initlint.model.interp.calls import Builtin, Super
+from initlint.model.interp import reflection
+from initlint.model.interp.calls import Builtin
 from initlint.model.tensors import Tensor
 from initlint.model.values import (
     UNKNOWN,
-    ClassValue,
     DictObj,
     External,
     KnownSet,
-    FunctionValue,
-    Instance,
     ListObj,
     Module,
     Namespace,
@@ -189,101 +189,6 @@ def _str(ev, args, kwargs, place, frame, open_):
     return UNKNOWN
 
 
-def _isinstance(ev, args, kwargs, place, frame, open_):
-    if len(args) != 2:
-        return UNKNOWN
-    decided = ev.isinstance_of(args[0], args[1])
-    return UNKNOWN if decided is None else decided
-
-
-def _issubclass(ev, args, kwargs, place, frame, open_):
-    """``issubclass(A, B)`` for classes of the evaluated code; torch's and library classes by
-    name (a class of the code is no subclass of a torch layer unless its MRO says so)."""
-    if len(args) != 2:
-        return UNKNOWN
-    sub, bases = args[0], args[1] if isinstance(args[1], tuple) else (args[1],)
-    if not isinstance(sub, (ClassValue, External)):
-        return UNKNOWN
-    order = sub.mro() if isinstance(sub, ClassValue) else [sub]
-    results = []
-    for base in bases:
-        if any(item is base or isinstance(item, External) and isinstance(base, External) and item.name == base.name
-               for item in order):
-            results.append(True)
-        elif isinstance(base, ClassValue) and all(isinstance(item, ClassValue) or _closed_base(item) for item in order):
-            results.append(False)  # the whole MRO is known and does not hold it
-        else:
-            results.append(None)
-    if True in results:
-        return True
-    return UNKNOWN if None in results else False
-
-
-def _closed_base(item: Any) -> bool:
-    """A base that cannot derive from a class of the evaluated code: object, torch's classes."""
-    return isinstance(item, External) and (item.name in ("builtins.object", "object") or item.name.startswith("torch."))
-
-
-def _hasattr(ev, args, kwargs, place, frame, open_):
-    if len(args) != 2 or not isinstance(args[1], str):
-        return UNKNOWN
-    obj, name = args
-    if isinstance(obj, Module):
-        if any(name in table for table in (obj.params, obj.buffers, obj.modules, obj.attrs, obj.args)):
-            return True
-        if obj.cls is not None:
-            try:
-                found = obj.cls.lookup(name)
-                return True if found is not UNKNOWN else UNKNOWN
-            except KeyError:
-                pass
-        if obj.family in ("opaque",) or obj.open_base or obj.tainted:
-            return UNKNOWN
-        if name in ("weight", "bias") or name.startswith(("in_", "out_")):
-            return False
-        from initlint.model.interp.objects import MODULE_METHODS
-
-        return name in MODULE_METHODS or name == "training"
-    if isinstance(obj, Instance):
-        return True if name in obj.attrs else UNKNOWN
-    return UNKNOWN
-
-
-def _getattr(ev, args, kwargs, place, frame, open_):
-    if len(args) < 2 or not isinstance(args[1], str):
-        return UNKNOWN
-    obj, name = args[0], args[1]
-    if len(args) > 2:
-        present = _hasattr(ev, args[:2], {}, place, frame, open_)
-        if present is False:
-            return args[2]
-        if present is UNKNOWN:
-            return UNKNOWN
-    return ev.getattr(obj, name, place, frame)
-
-
-def _setattr(ev, args, kwargs, place, frame, open_):
-    if len(args) == 3 and isinstance(args[1], str):
-        ev.setattr(args[0], args[1], args[2], place, frame)
-    return None
-
-
-def _type(ev, args, kwargs, place, frame, open_):
-    return ev.type_of(args[0]) if len(args) == 1 else UNKNOWN
-
-
-def _super(ev, args, kwargs, place, frame, open_):
-    if len(args) == 2 and isinstance(args[0], ClassValue):
-        return Super(args[0], args[1])
-    function = frame.function if frame is not None else None
-    if function is None or function.cls is None:
-        return UNKNOWN
-    params = function.node.params.params
-    if not params or params[0].name.value not in frame.locals:
-        return UNKNOWN
-    return Super(function.cls, frame.locals[params[0].name.value])
-
-
 def _print(ev, args, kwargs, place, frame, open_):
     return None
 
@@ -362,15 +267,6 @@ def _next(ev, args, kwargs, place, frame, open_):
     return args[1] if len(args) > 1 and items == [] else UNKNOWN
 
 
-def _callable(ev, args, kwargs, place, frame, open_):
-    value = args[0] if args else None
-    if isinstance(value, (FunctionValue, ClassValue, Builtin, Module)):
-        return True
-    if value is None or isinstance(value, (bool, int, float, str, tuple)):
-        return False
-    return UNKNOWN
-
-
 def _hashable(value: Any) -> bool:
     return value is None or isinstance(value, (bool, int, float, str, tuple))
 
@@ -383,10 +279,11 @@ _FUNCTIONS = {
     "len": _len, "range": _range, "enumerate": _enumerate, "zip": _zip, "list": _list,
     "tuple": _tuple, "dict": _dict, "int": _number(int), "float": _number(float),
     "min": _minmax(min), "max": _minmax(max), "abs": _abs, "round": _round, "sum": _sum,
-    "bool": _bool, "str": _str, "isinstance": _isinstance, "issubclass": _issubclass, "hasattr": _hasattr,
-    "getattr": _getattr, "setattr": _setattr, "type": _type, "super": _super, "print": _print,
+    "bool": _bool, "str": _str, "isinstance": reflection.isinstance_, "issubclass": reflection.issubclass_,
+    "hasattr": reflection.hasattr_, "getattr": reflection.getattr_, "setattr": reflection.setattr_,
+    "type": reflection.type_, "super": reflection.super_, "print": _print,
     "sorted": _sorted, "reversed": _reversed, "any": _any_all(any), "all": _any_all(all),
-    "map": _map, "filter": _filter, "iter": _iter, "next": _next, "callable": _callable,
+    "map": _map, "filter": _filter, "iter": _iter, "next": _next, "callable": reflection.callable_,
     "property": _identity, "staticmethod": _identity, "classmethod": _identity,
 }
 BUILTINS = {name: Builtin(name, function) for name, function in _FUNCTIONS.items()}
