@@ -57,15 +57,23 @@ def is_config_base(name: str) -> bool:
 
 def _derives_config(cls: ClassValue) -> bool:
     """A subclass of transformers' configuration base (5's ``PreTrainedConfig``, 4's
-    ``PretrainedConfig``), from the package or from its ``configuration_utils``."""
+    ``PretrainedConfig``), from the package or from its ``configuration_utils``. Asked at every
+    attribute of a configuration, so kept on the class (its MRO never changes)."""
+    try:
+        return cls._derives_config
+    except AttributeError:
+        pass
+    found = False
     for item in cls.mro():
         if isinstance(item, External):
             parts = item.name.split(".")
             if parts[-1] in ("PreTrainedConfig", "PretrainedConfig") and (
                 parts[0] == "transformers" or len(parts) >= 2 and parts[-2] == "configuration_utils"
             ):
-                return True
-    return False
+                found = True
+                break
+    cls._derives_config = found
+    return found
 
 
 def config_alias(cls: ClassValue, name: str) -> str:
@@ -96,7 +104,14 @@ def dataclass_config(cls: ClassValue) -> bool:
 
 
 def _derives_pretrained(cls: ClassValue) -> bool:
-    return any(isinstance(item, External) and is_pretrained_base(item.name) for item in cls.mro())
+    """Asked at every module init_weights visits, so kept on the class (its MRO never changes)."""
+    try:
+        return cls._derives_pretrained
+    except AttributeError:
+        pass
+    found = any(isinstance(item, External) and is_pretrained_base(item.name) for item in cls.mro())
+    cls._derives_pretrained = found
+    return found
 
 
 def is_pretrained(module: Any) -> bool:
