@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from initlint.model.values import Obj, Place
+from initlint.model.values import Obj, Place, next_serial
 
 if TYPE_CHECKING:
     from initlint.model.dists import Dist
@@ -24,6 +24,7 @@ class Storage:
 
     state: list["Write"] = field(default_factory=list)
     writes: list["Write"] = field(default_factory=list)
+    serial: int = field(default_factory=next_serial, init=False, repr=False)
 
 
 @dataclass(eq=False)
@@ -45,6 +46,7 @@ class Tensor(Obj):
     dtype: str | None = None
     #: a weight computed from others (weight_norm: g * v / |v|): its second moment
     derived: "Dist | None" = None
+    serial: int = field(default_factory=next_serial, init=False, repr=False)
 
     @property
     def root(self) -> "Tensor":
@@ -87,6 +89,7 @@ class Write:
     #: where the values were drawn, when this write copies them from another tensor
     #: (``w.data = fanin_init(size)``, ``w.copy_(t)``)
     origin: "Write | None" = None
+    serial: int = field(default_factory=next_serial, init=False, repr=False)
 
     @property
     def drawn(self) -> "Write":

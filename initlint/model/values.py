@@ -42,6 +42,10 @@ class _Unknown:
 
 UNKNOWN: Any = _Unknown()
 
+#: creation numbers of the evaluator's objects, in the order they are made: the build memo
+#: (interp/builds.py) tells what a build made from what existed before it
+next_serial = count().__next__
+
 
 class Shape(tuple):
     """A tensor's shape (``w.size()``, ``w.shape``): a tuple that remembers whose it is, so that
@@ -141,6 +145,7 @@ class ListObj(Obj):
 
     items: list[Any] = field(default_factory=list)
     repeat: Any = 1
+    serial: int = field(default_factory=next_serial, init=False, repr=False)
 
     @property
     def template(self) -> bool:
@@ -153,6 +158,7 @@ class DictObj(Obj):
 
     items: dict[Any, Any] = field(default_factory=dict)
     open: bool = False
+    serial: int = field(default_factory=next_serial, init=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -170,6 +176,7 @@ class Instance(Obj):
 
     cls: "ClassValue"
     attrs: dict[str, Any] = field(default_factory=dict)
+    serial: int = field(default_factory=next_serial, init=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -194,6 +201,7 @@ class FunctionValue:
     cls: "ClassValue | None" = field(default=None, repr=False)  # the class a method is defined in
     closure: dict[str, Any] | None = field(default=None, repr=False)
     decorators: tuple[str, ...] = ()
+    serial: int = field(default_factory=next_serial, init=False, repr=False)
 
     @property
     def is_lambda(self) -> bool:
@@ -253,6 +261,7 @@ class ClassValue:
     body: dict[str, Any] = field(default_factory=dict, repr=False)  # methods and class attributes
     #: the types its body declares without a value (``config: BertConfig``), evaluated
     declared: dict[str, Any] = field(default_factory=dict, repr=False)
+    serial: int = field(default_factory=next_serial, init=False, repr=False)
 
     def mro(self) -> tuple[Any, ...]:
         """This class, then its bases depth first (a simple MRO: enough for model code).
@@ -292,6 +301,7 @@ class Namespace(Obj):
 
     source: "ParsedFile"
     names: dict[str, Any] = field(default_factory=dict, repr=False)
+    serial: int = field(default_factory=next_serial, init=False, repr=False)
 
 
 @dataclass(eq=False)
@@ -320,6 +330,7 @@ class Module(Obj):
     external_hooks: tuple[str, ...] = ()
     #: built by a library constructor told to skip its init (timm's ``weight_init='skip'``)
     init_skipped: Place | None = None
+    serial: int = field(default_factory=next_serial, init=False, repr=False)
 
     @property
     def arg_text(self) -> dict[str, str]:
@@ -358,4 +369,4 @@ class FlowNode:
     consumers: list["FlowNode"] = field(default_factory=list)
     #: when it was made: a node's inputs are made before it, so nothing made earlier than a
     #: node can be computed from it (graph.depends_on stops there)
-    order: int = field(default_factory=count().__next__, repr=False)
+    order: int = field(default_factory=next_serial, repr=False)

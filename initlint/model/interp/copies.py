@@ -8,7 +8,7 @@ import copy
 from typing import Any
 
 from initlint.model.tensors import Storage, Tensor
-from initlint.model.values import DictObj, ListObj, Module
+from initlint.model.values import DictObj, ListObj, Module, next_serial
 
 
 def deep_copy(value: Any) -> Any:
@@ -24,11 +24,13 @@ def _deep_copy(value: Any, memo: dict[int, Any]) -> Any:
         return memo[id(value)]
     if isinstance(value, Tensor):
         copied = copy.copy(value)
+        copied.serial = next_serial()
         copied.storage = Storage(list(value.storage.state), list(value.storage.writes))
         memo[id(value)] = copied
         return copied
     if isinstance(value, Module):
         copied = copy.copy(value)
+        copied.serial = next_serial()
         memo[id(value)] = copied
         copied.params = {k: _deep_copy(v, memo) if v is not None else None for k, v in value.params.items()}
         copied.buffers = {k: _deep_copy(v, memo) if v is not None else None for k, v in value.buffers.items()}
