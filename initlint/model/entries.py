@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from initlint.model.facts import EntryFacts, FileFacts
+from initlint.model.interp.builds import BuildMemo
 from initlint.model.interp.context import BudgetExceeded, Frame
 from initlint.model.interp.machine import Evaluator
 from initlint.model.project import Project
@@ -49,8 +50,9 @@ def evaluate_file(source: ParsedFile, project: Project, syntax: SyntaxFacts | No
     entries = [module_entry]
     classes, functions = _definitions(source, namespace, evaluator.defined)
     adapt_modular(namespace, classes, evaluator.force)
+    builds = BuildMemo(_built_elsewhere(syntax, classes))
     for cls in classes:
-        entry = _class_entry(cls, project)
+        entry = _class_entry(cls, project, builds)
         if entry is not None:
             entries.append(entry)
     reached = set(module_entry.executed)
@@ -82,6 +84,15 @@ def _module_entry(source: ParsedFile, project: Project, namespace: Namespace) ->
     evaluator.close_graph()
     _collect(entry, evaluator)
     return entry, evaluator
+
+
+def _built_elsewhere(syntax: SyntaxFacts | None, classes: list[ClassValue]) -> set[str]:
+    """The file's classes that a method of another of its classes calls by name (a head that
+    builds its base model): their builds are worth recording for later entries (builds.py)."""
+    if syntax is None:
+        return set()
+    names = {cls.name for cls in classes}
+    return {name for info in syntax.defs if info.cls is not None for name in info.called & names if name != info.cls}
 
 
 def _relevant(syntax: SyntaxFacts, classes: list[ClassValue], functions: list[FunctionValue]) -> set[int]:
@@ -155,8 +166,8 @@ def _definitions(
     return classes, functions
 
 
-def _class_entry(cls: ClassValue, project: Project) -> EntryFacts | None:
-    evaluator = Evaluator(project, budget=CLASS_BUDGET)
+def _class_entry(cls: ClassValue, project: Project, builds: BuildMemo) -> EntryFacts | None:
+    evaluator = Evaluator(project, budget=CLASS_BUDGET, builds=builds)
     place = Place(cls.namespace.source, cls.node)
     entry = EntryFacts(cls.name, "class", place)
     try:
@@ -280,7 +291,7 @@ def _collect(entry: EntryFacts, evaluator: Evaluator) -> None:
     entry.writes = evaluator.writes
     entry.events = evaluator.events
     entry.init_calls = evaluator.init_calls
-    entry.executed = {node for node in evaluator.executed}
+    entry.executed = evaluator.executed
 
 
 __all__ = ["evaluate_file"]

@@ -131,8 +131,12 @@ class Calls:
 
     # ----- functions
     def call_function(self: "Evaluator", function: FunctionValue, args: list[Any], kwargs: dict[str, Any], place: Place, open_: bool = False) -> Any:
-        if len(self.calls) >= MAX_DEPTH or sum(1 for f in self.active if f is function) >= MAX_RECURSION:
+        depth = len(self.calls)
+        if depth >= MAX_DEPTH or sum(1 for f in self.active if f is function) >= MAX_RECURSION:
+            self.refused += 1
             return self.unknown_call(args, kwargs, place)
+        if depth >= self.deepest:
+            self.deepest = depth + 1
         locals_ = self.bind_arguments(function, args, kwargs, open_)
         frame = Frame(function.namespace.source, function.namespace, locals_, function, function.closure)
         self.calls.append(place)
@@ -140,7 +144,7 @@ class Calls:
         grad = "off" if {"torch.no_grad", "torch.inference_mode"} & set(function.decorators) else None
         if grad:
             self.grad_stack.append(grad)
-        self.executed.add(function.node)
+        self.called.append(function)
         try:
             if function.is_lambda:
                 return self.eval(function.node.body, frame)

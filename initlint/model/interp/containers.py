@@ -87,6 +87,7 @@ class Containers:
         return UNKNOWN
 
     def setitem(self: "Evaluator", owner: Any, index: Any, value: Any, place: Place, frame: Frame) -> None:
+        self.note_change(owner)
         if isinstance(owner, Tensor):
             self.tensor_setitem(owner, index, value, place)
         elif isinstance(owner, ListObj):

@@ -12,6 +12,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Any, Iterator
 
+from initlint.model.interp.builds import BuildMemo
 from initlint.model.interp.builtins import builtin
 from initlint.model.interp.calls import Builtin, Calls
 from initlint.model.interp.containers import Containers
@@ -50,8 +51,15 @@ from initlint.tree import nodes
 class Evaluator(Expressions, Operators, Statements, Calls, Objects, Containers, Types, Methods, Layers, TensorOps, FlowOps, Externals, HuggingFace, TimmModels):
     """See the module docstring."""
 
-    def __init__(self, project: Project, grad_known: bool = True, budget: int = STEP_BUDGET) -> None:
+    def __init__(self, project: Project, grad_known: bool = True, budget: int = STEP_BUDGET,
+                 builds: BuildMemo | None = None) -> None:
         self.project = project
+        #: builds earlier class entries of the file recorded (builds.py), or None
+        self.builds = builds
+        #: while a build is recorded: the creation number it started at (older objects must
+        #: stay as they are), and how many times one of them was changed
+        self.recording: int | None = None
+        self.changed_older = 0
         self.budget = budget
         self.steps = 0
         self.maybe = 0
@@ -66,8 +74,11 @@ class Evaluator(Expressions, Operators, Statements, Calls, Objects, Containers, 
         self.graph: list[FlowNode] = []
         self.writes: list[Write] = []
         self.events: list[Event] = []
-        self.executed: set[int] = set()
-        self.executed_nodes: set[Any] = set()
+        #: every call of a function of the code, in order (``executed`` is the set of their defs)
+        self.called: list[FunctionValue] = []
+        #: the most calls open at once, and the calls the depth or recursion limit refused
+        self.deepest = 0
+        self.refused = 0
         self.raised: list[Place] = []
         self.init_calls: list[InitRecord] = []
         self.statement: tuple[int, int] | None = None
@@ -82,7 +93,18 @@ class Evaluator(Expressions, Operators, Statements, Calls, Objects, Containers, 
         #: try bodies with handlers around the code running now (a missing attribute is caught)
         self.in_try = 0
 
+    @property
+    def executed(self) -> set[Any]:
+        """The defs (and lambdas) whose body ran."""
+        return {function.node for function in self.called}
+
     # ----- bookkeeping
+    def note_change(self, obj: Any) -> None:
+        """``obj`` is about to change: counted when it is older than the build being recorded."""
+        floor = self.recording
+        if floor is not None and getattr(obj, "serial", floor) < floor:
+            self.changed_older += 1
+
     def tick(self) -> None:
         self.steps += 1
         if self.steps > self.budget:
@@ -171,6 +193,7 @@ class Evaluator(Expressions, Operators, Statements, Calls, Objects, Containers, 
         from initlint.model.dists import UNKNOWN_DIST
 
         root = tensor.root
+        self.note_change(root)
         write = Write(UNKNOWN_DIST, place, self.frames_to(place), conditional=True, kind="unknown", tensor=root)
         root.storage.state.append(write)
         root.storage.writes.append(write)

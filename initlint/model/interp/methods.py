@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 _SELF_RETURNING = frozenset(
     {"to", "cuda", "cpu", "float", "double", "half", "bfloat16", "train", "eval", "type", "share_memory", "requires_grad_"}
 )
+#: list and dict methods that change nothing
+_READING_METHODS = frozenset({"get", "keys", "values", "items", "copy", "index", "count"})
 _HOOKS = frozenset(
     {"register_forward_hook", "register_forward_pre_hook", "register_full_backward_hook", "register_backward_hook",
      "register_load_state_dict_post_hook", "register_state_dict_pre_hook", "zero_grad", "extra_repr"}
@@ -155,6 +157,7 @@ class Methods:
             self.load_checkpoint(module, place)
             return UNKNOWN
         if name in ("append", "extend", "insert"):
+            self.note_change(module)
             items = [args[-1]] if name != "extend" else (self.iterate(args[0]) if args else None)
             if items is None:
                 module.tainted = True
@@ -235,6 +238,8 @@ class Methods:
 
     # ----- list, dict
     def list_method(self: "Evaluator", target: ListObj, name: str, args: list[Any], kwargs: dict[str, Any], place: Place, open_: bool) -> Any:
+        if name not in _READING_METHODS:
+            self.note_change(target)
         if name == "append" and args:
             self.extend_list(target, [args[0]])
             return None
@@ -272,6 +277,8 @@ class Methods:
         return self.unknown_call(args, kwargs, place)
 
     def dict_method(self: "Evaluator", target: DictObj, name: str, args: list[Any], kwargs: dict[str, Any], open_: bool) -> Any:
+        if name not in _READING_METHODS:
+            self.note_change(target)
         key = args[0] if args else None
         plain = key is None or isinstance(key, (bool, int, float, str, tuple))
         if name in ("get", "pop"):
@@ -307,6 +314,12 @@ class Methods:
 
     # ----- instances
     def instantiate(self: "Evaluator", cls: ClassValue, args: list[Any], kwargs: dict[str, Any], place: Place, open_: bool) -> Any:
+        builds = self.builds
+        if builds is not None and cls.name in builds.wanted:
+            return builds.build(self, cls, args, kwargs, place, open_)  # a copy where one was recorded
+        return self.make_instance(cls, args, kwargs, place, open_)
+
+    def make_instance(self: "Evaluator", cls: ClassValue, args: list[Any], kwargs: dict[str, Any], place: Place, open_: bool) -> Any:
         order = cls.mro()
         torch_base = next((torch_class(item.name) for item in order if isinstance(item, External) and torch_class(item.name)), None)
         open_base = any(item is UNKNOWN or isinstance(item, External) and not _known_base(item) for item in order)

@@ -209,6 +209,7 @@ class Objects:
         return BoundMethod(obj, External(f"builtins.object.{name}"))
 
     def setattr(self: "Evaluator", owner: Any, name: str, value: Any, place: Place, frame: Frame | None) -> None:
+        self.note_change(owner)
         if isinstance(owner, Module):
             self.module_setattr(owner, name, value, place)
         elif isinstance(owner, Tensor):
@@ -279,7 +280,8 @@ class Objects:
         if tensor.owner is None or tensor.owner is module:
             tensor.owner, tensor.name = module, name
 
-    def delattr(self, owner: Any, name: str) -> None:
+    def delattr(self: "Evaluator", owner: Any, name: str) -> None:
+        self.note_change(owner)
         tables = (owner.params, owner.modules, owner.buffers, owner.attrs) if isinstance(owner, Module) else (
             (owner.attrs,) if isinstance(owner, Instance) else ()
         )

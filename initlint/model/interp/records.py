@@ -1,0 +1,155 @@
+"""A build's record: a pickle of the objects a build made, referring to those it did not.
+
+builds.py records a build and copies it where the same build comes again. What the build made
+(creation number ``floor`` or later) is pickled; what existed before it (older modules, the
+arguments' objects, classes, functions, places, constants) is referred to by index, so a copy
+shares it, or gets the replacement its caller gives (its own arguments, its own call site).
+Call frames are kept below the build's own caller and get the new caller's frames in front on
+loading. Anything the record does not know makes it refuse (``NotRecordable``).
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+from functools import partial
+from typing import Any
+
+from initlint.model.dists import Dist
+from initlint.model.interp.calls import Builtin, Property
+from initlint.model.interp.context import Event, InitRecord, Lazy
+from initlint.model.tensors import Storage, Tensor, Write
+from initlint.model.values import (
+    UNKNOWN,
+    BoundMethod,
+    ClassValue,
+    DictObj,
+    External,
+    FlowNode,
+    FunctionValue,
+    Instance,
+    KnownSet,
+    ListObj,
+    Module,
+    Namespace,
+    PartialValue,
+    Place,
+    Shape,
+    Signal,
+    Sym,
+    next_serial,
+)
+
+
+#: while a record loads: (the objects it refers to, the caller's frames)
+_loading: list[tuple[list[Any], tuple[Place, ...]]] = []
+
+
+class NotRecordable(Exception):
+    """The build holds something a record cannot copy or refer to (the reason is the message)."""
+
+
+def dump(payload: Any, floor: int, prefix: int, writes: int) -> tuple[bytes, list[Any]]:
+    """The pickle of ``payload`` and the objects it refers to. ``prefix``: how many call frames
+    belong to the caller; ``writes``: the evaluator's count of writes when the build started
+    (events count writes from there)."""
+    buffer = io.BytesIO()
+    recorder = _Recorder(buffer, floor, prefix, writes)
+    try:
+        recorder.dump(payload)
+    except (pickle.PicklingError, TypeError, AttributeError, RecursionError) as error:
+        raise NotRecordable(f"the build holds what pickle cannot copy ({type(error).__name__})") from None
+    return buffer.getvalue(), recorder.shared
+
+
+def load(data: bytes, shared: list[Any], caller: tuple[Place, ...]) -> Any:
+    """A new copy of a dumped payload: ``shared`` in place of what it refers to, ``caller``'s
+    frames in front of its call frames."""
+    _loading.append((shared, caller))
+    try:
+        return pickle.loads(data)
+    finally:
+        _loading.pop()
+
+
+#: what a build may hold besides the objects it made: referred to, never copied (UNKNOWN and
+#: the other markers are compared by identity; the rest is immutable or older than the build)
+_REFERRED = frozenset({Place, Sym, External, KnownSet, Builtin, Lazy, Signal, FlowNode, partial, type(UNKNOWN), object})
+#: objects with a creation number: copied when the build made them, referred to when older
+_NUMBERED = frozenset({Module, Tensor, Storage, Write, Instance, ListObj, DictObj})
+#: older ones are referred to; made by the build, they are closures or classes: not recorded
+_DEFINITIONS = frozenset({FunctionValue, ClassValue, Namespace})
+#: pickled as they are: containers and immutable wrappers of the above, and the functions and
+#: classes a record names
+_CONTAINERS = frozenset({dict, list, tuple, frozenset, Shape, BoundMethod, PartialValue, Property, type, type(dump)})
+
+
+class _Frames(tuple):
+    """The call frames of a write, event or init call below the build's own caller."""
+
+
+
+
+def _referred(index: int) -> Any:
+    return _loading[-1][0][index]
+
+
+def _made(kind: type) -> Any:
+    """An object the build made, new, with a creation number of now: this copy made it (a build
+    recorded around the copy must copy it in turn)."""
+    made = object.__new__(kind)
+    made.serial = next_serial()
+    return made
+
+
+def _plain(kind: type) -> Any:
+    return object.__new__(kind)
+
+
+def _frames(tail: tuple[Place, ...]) -> tuple[Place, ...]:
+    return (*_loading[-1][1], *tail)
+
+
+class _Recorder(pickle.Pickler):
+    """Pickles what a build made (creation number ``floor`` or later); refers to the rest."""
+
+    def __init__(self, file: io.BytesIO, floor: int, prefix: int, writes: int) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        #: frames below ``prefix`` belong to the caller; events count writes from ``writes``
+        self.floor, self.prefix, self.writes = floor, prefix, writes
+        self.shared: list[Any] = []
+
+    def reducer_override(self, obj: Any) -> Any:
+        kind = type(obj)
+        if kind in _NUMBERED:
+            if obj.serial < self.floor:
+                return self._refer(obj)
+            state = dict(obj.__dict__)
+            del state["serial"]
+            if kind is Write:
+                state["frames"] = _Frames(obj.frames[self.prefix:])
+            return _made, (kind,), state
+        if kind in _CONTAINERS:
+            return NotImplemented
+        if kind in _REFERRED or isinstance(obj, Dist):
+            return self._refer(obj)
+        if kind is _Frames:
+            return _frames, (tuple(obj),)
+        if kind is Event or kind is InitRecord:
+            state = dict(obj.__dict__)
+            state["frames"] = _Frames(obj.frames[self.prefix:])
+            if kind is Event:
+                state["at_write"] -= self.writes
+            return _plain, (kind,), state
+        if kind in _DEFINITIONS:
+            if obj.serial < self.floor:
+                return self._refer(obj)
+            raise NotRecordable(f"the build made a {kind.__name__}")
+        raise NotRecordable(f"the build holds a {kind.__name__}")
+
+    def _refer(self, obj: Any) -> Any:
+        self.shared.append(obj)
+        return _referred, (len(self.shared) - 1,)
+
+
+__all__ = ["NotRecordable", "dump", "load"]

@@ -1,0 +1,181 @@
+"""builds.py: a model class another class of the file builds is built once and copied after.
+
+Each test lints one file twice, with the memo and without it, and asserts the same findings;
+then that the memo did (or did not) copy the build, and why not.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from initlint import check_source
+from initlint.model import entries
+from initlint.model.interp import builds
+
+
+@pytest.fixture
+def memos(monkeypatch):
+    """Every BuildMemo made while linting, recording builds of any size."""
+    made: list[builds.BuildMemo] = []
+    original = builds.BuildMemo.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(builds.BuildMemo, "__init__", init)
+    monkeypatch.setattr(builds, "_MIN_STEPS", 0)
+    return made
+
+
+def _findings(text: str) -> list[tuple]:
+    return [(f.code, f.location.line, f.location.column, f.message) for f in check_source(text, "models.py")]
+
+
+def _without_memo(text: str, monkeypatch) -> list[tuple]:
+    with monkeypatch.context() as patch:
+        patch.setattr(entries, "_built_elsewhere", lambda syntax, classes: set())
+        return _findings(text)
+
+
+BASE = '''
+import torch
+import torch.nn as nn
+
+
+class Config:
+    def __init__(self, hidden=64, depth=3):
+        self.hidden = hidden
+        self.depth = depth
+
+
+class Base(nn.Module):
+    def __init__(self, config: Config):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(config.hidden, config.hidden) for _ in range(config.depth)])
+        self.out = nn.Linear(config.hidden, config.hidden)
+        for layer in self.layers:
+            nn.init.normal_(layer.weight, std=1.0)
+        {extra}
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = torch.relu(layer(x))
+        return self.out(x)
+
+
+class Head(nn.Module):
+    def __init__(self, config: Config):
+        super().__init__()
+        {build}
+        self.classifier = nn.Linear(config.hidden, 10)
+        nn.init.zeros_(self.base.out.weight)
+
+    def forward(self, x):
+        return self.classifier(torch.relu(self.base(x)))
+
+
+class OtherHead(nn.Module):
+    def __init__(self, config: Config):
+        super().__init__()
+        self.base = Base(config)
+        self.score = nn.Linear(config.hidden, 1)
+
+    def forward(self, x):
+        return self.score(self.base(x))
+'''
+
+
+def _file(extra: str = "", build: str = "self.base = Base(config)") -> str:
+    return textwrap.dedent(BASE).replace("{extra}", extra).replace("{build}", build)
+
+
+def test_a_head_gets_a_copy_of_the_base_its_file_built_and_the_same_findings(memos, monkeypatch):
+    text = _file()
+    found = _findings(text)
+    assert [memo.replayed for memo in memos] == [2]  # Head and OtherHead copy Base's build
+    assert found == _without_memo(text, monkeypatch)
+    codes = [(code, line) for code, line, _, _ in found]
+    assert ("IL202", 18) in codes  # N(0, 1) on Base's layers, written in Base.__init__
+    # zeros on base.out, which feeds Head's classifier: a hidden layer there, written on the copy
+    assert ("IL101", 32) in codes
+
+
+def test_a_build_that_changes_its_argument_is_not_copied(memos, monkeypatch):
+    text = _file(extra="config.depth = 2")
+    assert _findings(text) == _without_memo(text, monkeypatch)
+    assert memos[0].replayed == 0
+    assert memos[0].refusals == {"the build changed an object it did not make": 1}
+
+
+def test_a_build_that_changes_a_module_level_list_is_not_copied(memos, monkeypatch):
+    text = _file(extra="REGISTRY.append(self)").replace("class Config:", "REGISTRY = []\n\n\nclass Config:")
+    assert _findings(text) == _without_memo(text, monkeypatch)
+    assert memos[0].replayed == 0
+    assert memos[0].refusals == {"the build changed an object it did not make": 1}
+
+
+def test_a_build_that_makes_a_closure_is_not_copied(memos, monkeypatch):
+    text = _file(extra="self.scale = lambda x: x * config.hidden")
+    assert _findings(text) == _without_memo(text, monkeypatch)
+    assert memos[0].replayed == 0
+    assert memos[0].refusals == {"the build made a FunctionValue": 1}
+
+
+def test_a_build_with_other_arguments_is_evaluated(memos, monkeypatch):
+    text = _file(build="self.base = Base(Config(hidden=32))")
+    assert _findings(text) == _without_memo(text, monkeypatch)
+    assert memos[0].replayed == 1  # only OtherHead passes the default configuration
+
+
+def test_a_build_inside_try_is_evaluated(memos, monkeypatch):
+    text = _file(build="try:\n            self.base = Base(config)\n        except ValueError:\n            raise")
+    assert _findings(text) == _without_memo(text, monkeypatch)
+    assert memos[0].replayed == 1  # Head's build runs where a missing attribute is caught
+
+
+def _entry_facts(text: str) -> dict[str, tuple]:
+    """What each class entry of ``text`` recorded, by line numbers and paths (comparable
+    between two evaluations of the same text)."""
+    from initlint.model.entries import evaluate_file
+    from initlint.model.project import Project
+    from initlint.model.source import ParsedFile
+    from initlint.model.syntax import read_syntax
+    from initlint.model.values import module_tree
+    from initlint.parsing import parse
+
+    tree = parse(text)
+    facts = evaluate_file(ParsedFile("models.py", tree, text, "models"), Project(lambda path: None), read_syntax(tree))
+
+    def line(place) -> int:
+        return place.node.span[0]
+
+    summary = {}
+    for entry in facts.entries[1:]:
+        writes = tuple(
+            (w.tensor.path if w.tensor else None, w.dist.describe(), line(w.place), tuple(line(p) for p in w.frames),
+             w.conditional, w.no_grad, w.kind)
+            for w in entry.writes
+        )
+        events = tuple((e.kind, line(e.place), tuple(line(p) for p in e.frames), e.at_write) for e in entry.events)
+        modules = tuple((m.path, m.kind) for model in entry.models.values() for m in module_tree(model))
+        summary[entry.name] = (writes, events, modules, sorted(node.name.value for node in entry.executed))
+    return summary
+
+
+def test_the_copy_records_what_evaluating_the_build_again_records(memos, monkeypatch):
+    text = _file()
+    copied = _entry_facts(text)
+    assert [memo.replayed for memo in memos] == [2]
+    with monkeypatch.context() as patch:
+        patch.setattr(entries, "_built_elsewhere", lambda syntax, classes: set())
+        evaluated = _entry_facts(text)
+    assert copied == evaluated
+    writes, _, modules, executed = copied["Head"]
+    # Base's init, copied into Head: its frames run from Head (line 27) through Head's call of
+    # Base (line 30) to the write (line 18), as if Base.__init__ had run there
+    assert ("base.layers.0.weight", "N(0, 1^2)", 18, (27, 30, 18), False, True, "init") in writes
+    assert ("base.layers.2", "Linear") in modules
+    assert "__init__" in executed and "forward" in executed
