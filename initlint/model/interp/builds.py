@@ -70,12 +70,15 @@ class Snapshot:
     arguments: dict[str, Any]
     #: the objects inside those arguments, in the key's order: a replay maps them to its own
     twins: list[Any]
+    #: where the recorded build was called: a copy is made where it is called
     place: Place
     #: what the record refers to rather than holds: older objects, places, constants
     shared: list[Any]
     #: the pickled (module, writes, events, init calls, raised places, modules the init walk marked)
     data: bytes
+    #: the functions the build ran, in order (the copy ran them too: ``executed``)
     called: list[FunctionValue]
+    #: the evaluation steps it took: a copy spends them from its entry's budget
     steps: int
     #: how much deeper than its start its calls went
     depth: int
