@@ -57,7 +57,9 @@ def dump(payload: Any, floor: int, prefix: int, writes: int) -> tuple[bytes, lis
     recorder = _Recorder(buffer, floor, prefix, writes)
     try:
         recorder.dump(payload)
-    except (pickle.PicklingError, TypeError, AttributeError, RecursionError) as error:
+    except NotRecordable:
+        raise
+    except Exception as error:  # noqa: BLE001 - whatever pickle cannot copy: no record, no crash
         raise NotRecordable(f"the build holds what pickle cannot copy ({type(error).__name__})") from None
     return buffer.getvalue(), recorder.shared
 
