@@ -130,6 +130,18 @@ def test_a_build_with_other_arguments_is_evaluated(memos, monkeypatch):
     assert memos[0].replayed == 1  # only OtherHead passes the default configuration
 
 
+def test_a_build_with_other_arguments_is_recorded_for_the_next_head(memos, monkeypatch):
+    third = (
+        "\n\nclass ThirdHead(nn.Module):\n    def __init__(self, config: Config):\n        super().__init__()\n"
+        "        self.base = Base(Config(hidden=32))\n\n    def forward(self, x):\n        return self.base(x)\n"
+    )
+    text = _file(build="self.base = Base(Config(hidden=32))") + third
+    assert _findings(text) == _without_memo(text, monkeypatch)
+    # Head records Base(Config(hidden=32)), ThirdHead copies it; OtherHead copies Base's own build
+    assert memos[0].replayed == 2
+    assert len(memos[0].snapshots) == 2
+
+
 def test_a_build_inside_try_is_evaluated(memos, monkeypatch):
     text = _file(build="try:\n            self.base = Base(config)\n        except ValueError:\n            raise")
     assert _findings(text) == _without_memo(text, monkeypatch)

@@ -6,12 +6,14 @@ third of the evaluation of transformers' model files went to builds an earlier e
 file had already done.
 
 The entry of a class that another class of the file calls by name records its own build, when
-every argument is known (a configuration's defaults; not the symbols of open parameters). A later
-build of that class, in another entry, with arguments equal value for value, in an evaluator in
-the same state (nothing undecided, nothing repeated, outside forward and ``try``, autograd
-alike, room left below the depth limit, none of its functions running), gets a copy: the
-module tree with its tensors and their writes, and the writes, events, init calls, raises and
-executed functions the build added to the evaluator, its call frames moved under the new caller.
+every argument is known (a configuration's defaults; not the symbols of open parameters); once
+the class has a record, a build with other known arguments is recorded too, the first time they
+come (heads that build their base model without its pooler). A later build of that class with
+arguments equal value for value, in an evaluator in the same state (nothing undecided, nothing
+repeated, outside forward and ``try``, autograd alike, room left below the depth limit, none of
+its functions running), gets a copy: the module tree with its tensors and their writes, and the
+writes, events, init calls, raises and executed functions the build added to the evaluator, its
+call frames moved under the new caller.
 
 A build is recorded only when it provably stayed inside what it made: it added no node to the
 flow graph, loaded no other file, hit no depth or recursion limit, wrote to no tensor and changed
@@ -19,8 +21,8 @@ no object it did not make (its arguments, a module-level list, a class), made no
 class, and holds nothing the copy does not know. What existed before the build is shared by the
 copies, as a second evaluation would share it; what the build made is copied. Objects are told
 apart by their creation number (``values.next_serial``). The record is a pickle: loading one
-costs about a fifth of the evaluation it replaces (transformers' model files: 2.6 s of builds
-replaced for 0.7 s of loading and 0.8 s of recording).
+costs about a fourth of the evaluation it replaces (transformers' model files, every 8th: 2.8 s
+of builds replaced for 0.7 s of loading and 1.0 s of recording).
 """
 
 from __future__ import annotations
@@ -93,13 +95,16 @@ class BuildMemo:
         self.snapshots: dict[tuple, Snapshot] = {}
         #: ids of the classes with a snapshot: a nested build of another class needs no key
         self.recorded: set[int] = set()
+        #: keys recorded or refused: a build is recorded once at most
+        self.tried: set[tuple] = set()
         #: for benchmarks and tests: replays done, and why builds were not recorded
         self.replayed = 0
         self.refusals: dict[str, int] = {}
 
     def build(self, evaluator: "Evaluator", cls: ClassValue, args: list[Any], kwargs: dict[str, Any], place: Place, open_: bool) -> Any:
-        """``cls(*args, **kwargs)``: a copy of a recorded build, else evaluated (and recorded
-        when it is the entry's own build, every argument known)."""
+        """``cls(*args, **kwargs)``: a copy of a recorded build, else evaluated, and recorded
+        when every argument is known and it is the entry's own build or the class has a record
+        for other arguments (a head that builds its base model without the pooler)."""
         own = not evaluator.calls
         if not own and id(cls) not in self.recorded:
             return evaluator.make_instance(cls, args, kwargs, place, open_)
@@ -117,9 +122,10 @@ class BuildMemo:
         if snapshot is not None and _fits(evaluator, snapshot):
             self.replayed += 1
             return _replay(evaluator, snapshot, twins, place)
-        if not own or snapshot is not None or any(isinstance(value, Sym) for value in arguments.values()):
+        if key in self.tried or any(isinstance(value, Sym) for value in arguments.values()):
             # the code's own calls pass values, never the symbols an entry gives open parameters
             return evaluator.make_instance(cls, args, kwargs, place, open_)
+        self.tried.add(key)
         return self._record(evaluator, cls, args, kwargs, place, key, arguments, twins)
 
     def _record(self, evaluator: "Evaluator", cls: ClassValue, args: list[Any], kwargs: dict[str, Any], place: Place,
@@ -127,11 +133,12 @@ class BuildMemo:
         floor = next_serial()
         start = _Marks(evaluator)
         deepest, evaluator.deepest = evaluator.deepest, len(evaluator.calls)
-        evaluator.recording = floor
+        level = [floor, 0]
+        evaluator.recording.append(level)
         try:
             result = evaluator.make_instance(cls, args, kwargs, place, False)
         finally:
-            evaluator.recording = None
+            evaluator.recording.pop()
             reached, evaluator.deepest = evaluator.deepest, max(deepest, evaluator.deepest)
         try:
             if not isinstance(result, Module):
@@ -139,6 +146,8 @@ class BuildMemo:
             if evaluator.steps - start.steps < _MIN_STEPS:
                 raise Unmemoizable("the build is cheaper than a copy")
             start.unchanged_since(evaluator)
+            if level[1]:
+                raise Unmemoizable("the build changed an object it did not make")
             if _fingerprint(arguments)[0] != key[1]:
                 raise Unmemoizable("the build changed its arguments")
             snapshot = _snapshot(evaluator, result, start, floor, arguments, twins, place, reached - start.calls)
@@ -166,7 +175,6 @@ class _Marks:
         self.namespaces = len(evaluator.project.namespaces)
         self.loaded = evaluator.loaded
         self.refused = evaluator.refused
-        self.changed = evaluator.changed_older
         self.steps = evaluator.steps
         self.calls = len(evaluator.calls)
 
@@ -177,8 +185,6 @@ class _Marks:
             raise Unmemoizable("the build loaded another file")
         if evaluator.refused != self.refused:
             raise Unmemoizable("the build reached a depth or recursion limit")
-        if evaluator.changed_older != self.changed:
-            raise Unmemoizable("the build changed an object it did not make")
 
 
 def _context(evaluator: "Evaluator") -> Any:

@@ -56,10 +56,9 @@ class Evaluator(Expressions, Operators, Statements, Calls, Objects, Containers, 
         self.project = project
         #: builds earlier class entries of the file recorded (builds.py), or None
         self.builds = builds
-        #: while a build is recorded: the creation number it started at (older objects must
-        #: stay as they are), and how many times one of them was changed
-        self.recording: int | None = None
-        self.changed_older = 0
+        #: the builds being recorded, outermost first: [the creation number each started at,
+        #: how many times an object older than that was changed] (older objects must stay)
+        self.recording: list[list[int]] = []
         self.budget = budget
         self.steps = 0
         self.maybe = 0
@@ -100,10 +99,14 @@ class Evaluator(Expressions, Operators, Statements, Calls, Objects, Containers, 
 
     # ----- bookkeeping
     def note_change(self, obj: Any) -> None:
-        """``obj`` is about to change: counted when it is older than the build being recorded."""
-        floor = self.recording
-        if floor is not None and getattr(obj, "serial", floor) < floor:
-            self.changed_older += 1
+        """``obj`` is about to change: counted against each build being recorded that it is
+        older than."""
+        if self.recording:
+            serial = getattr(obj, "serial", None)
+            if serial is not None:
+                for level in self.recording:
+                    if serial < level[0]:
+                        level[1] += 1
 
     def tick(self) -> None:
         self.steps += 1
