@@ -84,6 +84,8 @@ class Snapshot:
     steps: int
     #: how much deeper than its start its calls went
     depth: int
+    #: BuildMemo.shared_changes when the build started: what it read of the shared state
+    shared_changes: int
 
 
 class BuildMemo:
@@ -97,6 +99,9 @@ class BuildMemo:
         self.recorded: set[int] = set()
         #: keys recorded or refused: a build is recorded once at most
         self.tried: set[tuple] = set()
+        #: changes so far to objects no entry made (module-level lists, classes): a build may
+        #: have read them, so a record is copied only while they stand as they were
+        self.shared_changes = 0
         #: for benchmarks and tests: replays done, and why builds were not recorded
         self.replayed = 0
         self.refusals: dict[str, int] = {}
@@ -119,7 +124,7 @@ class BuildMemo:
             return evaluator.make_instance(cls, args, kwargs, place, open_)
         key = (id(cls), fingerprint, repr(grad))
         snapshot = self.snapshots.get(key)
-        if snapshot is not None and _fits(evaluator, snapshot):
+        if snapshot is not None and snapshot.shared_changes == self.shared_changes and _fits(evaluator, snapshot):
             self.replayed += 1
             return _replay(evaluator, snapshot, twins, place)
         if key in self.tried or any(isinstance(value, Sym) for value in arguments.values()):
@@ -132,6 +137,7 @@ class BuildMemo:
                 key: tuple, arguments: dict[str, Any], twins: list[Any]) -> Any:
         floor = next_serial()
         start = _Marks(evaluator)
+        shared_changes = self.shared_changes
         deepest, evaluator.deepest = evaluator.deepest, len(evaluator.calls)
         level = [floor, 0]
         evaluator.recording.append(level)
@@ -150,7 +156,8 @@ class BuildMemo:
                 raise Unmemoizable("the build changed an object it did not make")
             if _fingerprint(arguments)[0] != key[1]:
                 raise Unmemoizable("the build changed its arguments")
-            snapshot = _snapshot(evaluator, result, start, floor, arguments, twins, place, reached - start.calls)
+            snapshot = _snapshot(evaluator, result, start, floor, arguments, twins, place, reached - start.calls,
+                                 shared_changes)
         except Unmemoizable as why:
             self._refuse(str(why))
             return result
@@ -271,7 +278,7 @@ def _fits(evaluator: "Evaluator", snapshot: Snapshot) -> bool:
 
 
 def _snapshot(evaluator: "Evaluator", result: Module, start: _Marks, floor: int, arguments: dict[str, Any],
-              twins: list[Any], place: Place, depth: int) -> Snapshot:
+              twins: list[Any], place: Place, depth: int, shared_changes: int) -> Snapshot:
     writes = evaluator.writes[start.writes:]
     for write in writes:
         if write.tensor is not None and write.tensor.serial < floor:
@@ -280,11 +287,12 @@ def _snapshot(evaluator: "Evaluator", result: Module, start: _Marks, floor: int,
     marked = [module for module in _modules_below(result) if id(module) in evaluator.hf_initialized]
     payload = (result, writes, events, evaluator.init_calls[start.init_calls:], evaluator.raised[start.raised:], marked)
     try:
-        data, shared = records.dump(payload, floor, start.calls, start.writes)
+        data, shared = records.dump(payload, floor, start.calls, start.writes, evaluator.born, {id(twin) for twin in twins})
     except records.NotRecordable as why:
         raise Unmemoizable(str(why)) from None
     return Snapshot(
         arguments, twins, place, shared, data, evaluator.called[start.called:], evaluator.steps - start.steps, depth,
+        shared_changes,
     )
 
 

@@ -44,6 +44,7 @@ from initlint.model.values import (
     Place,
     Sym,
     is_number,
+    next_serial,
 )
 from initlint.tree import nodes
 
@@ -56,6 +57,8 @@ class Evaluator(Expressions, Operators, Statements, Calls, Objects, Containers, 
         self.project = project
         #: builds earlier class entries of the file recorded (builds.py), or None
         self.builds = builds
+        #: the creation number this entry started at: what it made is its own (builds.py)
+        self.born = next_serial()
         #: the builds being recorded, outermost first: [the creation number each started at,
         #: how many times an object older than that was changed] (older objects must stay)
         self.recording: list[list[int]] = []
@@ -100,13 +103,16 @@ class Evaluator(Expressions, Operators, Statements, Calls, Objects, Containers, 
     # ----- bookkeeping
     def note_change(self, obj: Any) -> None:
         """``obj`` is about to change: counted against each build being recorded that it is
-        older than."""
-        if self.recording:
-            serial = getattr(obj, "serial", None)
-            if serial is not None:
-                for level in self.recording:
-                    if serial < level[0]:
-                        level[1] += 1
+        older than, and, when the entry did not make it (a module-level list, a class), as a
+        change to what every entry of the file shares (builds.py)."""
+        serial = getattr(obj, "serial", None)
+        if serial is None:
+            return
+        for level in self.recording:
+            if serial < level[0]:
+                level[1] += 1
+        if serial < self.born and self.builds is not None:
+            self.builds.shared_changes += 1
 
     def tick(self) -> None:
         self.steps += 1

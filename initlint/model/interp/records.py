@@ -49,12 +49,14 @@ class NotRecordable(Exception):
     """The build holds something a record cannot copy or refer to (the reason is the message)."""
 
 
-def dump(payload: Any, floor: int, prefix: int, writes: int) -> tuple[bytes, list[Any]]:
+def dump(payload: Any, floor: int, prefix: int, writes: int, entry: int, arguments: set[int]) -> tuple[bytes, list[Any]]:
     """The pickle of ``payload`` and the objects it refers to. ``prefix``: how many call frames
     belong to the caller; ``writes``: the evaluator's count of writes when the build started
-    (events count writes from there)."""
+    (events count writes from there). An older object made since ``entry`` (the creation number
+    its entry started at) may be referred to only when it is one of the ``arguments`` (ids): any
+    other belongs to this entry alone, and a copy in another entry must not share it."""
     buffer = io.BytesIO()
-    recorder = _Recorder(buffer, floor, prefix, writes)
+    recorder = _Recorder(buffer, floor, prefix, writes, entry, arguments)
     try:
         recorder.dump(payload)
     except NotRecordable:
@@ -115,17 +117,18 @@ def _frames(tail: tuple[Place, ...]) -> tuple[Place, ...]:
 class _Recorder(pickle.Pickler):
     """Pickles what a build made (creation number ``floor`` or later); refers to the rest."""
 
-    def __init__(self, file: io.BytesIO, floor: int, prefix: int, writes: int) -> None:
+    def __init__(self, file: io.BytesIO, floor: int, prefix: int, writes: int, entry: int, arguments: set[int]) -> None:
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
         #: frames below ``prefix`` belong to the caller; events count writes from ``writes``
         self.floor, self.prefix, self.writes = floor, prefix, writes
+        self.entry, self.arguments = entry, arguments
         self.shared: list[Any] = []
 
     def reducer_override(self, obj: Any) -> Any:
         kind = type(obj)
         if kind in _NUMBERED:
             if obj.serial < self.floor:
-                return self._refer(obj)
+                return self._older(obj)
             state = dict(obj.__dict__)
             del state["serial"]
             if kind is Write:
@@ -145,9 +148,14 @@ class _Recorder(pickle.Pickler):
             return _plain, (kind,), state
         if kind in _DEFINITIONS:
             if obj.serial < self.floor:
-                return self._refer(obj)
+                return self._older(obj)
             raise NotRecordable(f"the build made a {kind.__name__}")
         raise NotRecordable(f"the build holds a {kind.__name__}")
+
+    def _older(self, obj: Any) -> Any:
+        if obj.serial >= self.entry and id(obj) not in self.arguments:
+            raise NotRecordable("the build holds an object its entry made before it")
+        return self._refer(obj)
 
     def _refer(self, obj: Any) -> Any:
         self.shared.append(obj)

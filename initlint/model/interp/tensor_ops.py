@@ -223,6 +223,7 @@ class TensorOps:
             no_grad=grad, via_data=via_data, spelled=spelled, in_forward=self.in_forward > 0,
             kind=kind, tensor=root, leaf=leaf, statement=self.statement, origin=origin,
         )
+        self.note_change(root)
         storage = root.storage
         storage.writes.append(write)
         self.writes.append(write)
