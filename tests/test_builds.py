@@ -117,13 +117,20 @@ def test_a_build_that_changes_a_module_level_list_is_not_copied(memos, monkeypat
     assert memos[0].refusals == {"the build changed an object it did not make": 1}
 
 
-def test_a_build_is_not_copied_after_state_every_entry_shares_changed(memos, monkeypatch):
-    # Base reads a module-level list that Head fills before building it: evaluated again, Head's
-    # Base takes the other branch (std 5 on `out`), so the copy of Base's own build would be wrong
+@pytest.mark.parametrize(
+    "shared, change",
+    [
+        ("REGISTRY = []", "REGISTRY.append(self)"),  # a module-level list filled
+        ("REGISTRY = False", "global REGISTRY\n        REGISTRY = True"),  # a global rebound
+    ],
+)
+def test_a_build_is_not_copied_after_state_every_entry_shares_changed(memos, monkeypatch, shared, change):
+    # Base reads module-level state that Head changes before building it: evaluated again,
+    # Head's Base takes the other branch (std 5 on `out`), so a copy of Base's own build is wrong
     text = _file(
         extra="if REGISTRY:\n            nn.init.normal_(self.out.weight, std=5.0)",
-        build="REGISTRY.append(self)\n        self.base = Base(config)",
-    ).replace("class Config:", "REGISTRY = []\n\n\nclass Config:")
+        build=change + "\n        self.base = Base(config)",
+    ).replace("class Config:", shared + "\n\n\nclass Config:")
     found = _findings(text)
     assert found == _without_memo(text, monkeypatch)
     assert [(code, line) for code, line, _, message in found if "N(0, 5^2)" in message] == [("IL202", 23)]

@@ -150,7 +150,8 @@ class Containers:
                 return children[0]
         return UNKNOWN
 
-    def extend_list(self, target: ListObj, items: list[Any]) -> None:
+    def extend_list(self: "Evaluator", target: ListObj, items: list[Any]) -> None:
+        self.note_change(target)
         if self.repeat != 1:
             target.items.extend(items)
             target.repeat = self.repeat if len(target.items) == 1 else UNKNOWN

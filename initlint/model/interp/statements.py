@@ -202,8 +202,9 @@ class Statements(Branches):
         for element, item in zip(elements, parts):
             self.assign(element.value, item, frame)
 
-    def bind(self, name: str, value: Any, frame: Frame) -> None:
+    def bind(self: "Evaluator", name: str, value: Any, frame: Frame) -> None:
         if name in frame.globals_:
+            self.note_change(frame.namespace)
             frame.namespace.names[name] = value
         elif frame.nonlocals and name in frame.nonlocals and frame.closure is not None:
             frame.closure[name] = value
@@ -217,6 +218,7 @@ class Statements(Branches):
         if isinstance(current, ListObj) and op is nodes.Add:
             items = self.iterate(right)
             if items is None:
+                self.note_change(current)
                 current.repeat = UNKNOWN
             else:
                 self.extend_list(current, items)
