@@ -23,6 +23,7 @@ from initlint.model.interp.externals import GRAD_CONTEXTS, Externals, library_mo
 from initlint.model.interp.flow_ops import FlowOps
 from initlint.model.interp.hf import HuggingFace
 from initlint.model.interp.layers import Layers
+from initlint.model.interp.instances import Instances
 from initlint.model.interp.methods import Methods
 from initlint.model.interp.objects import Objects
 from initlint.model.interp.statements import Statements
@@ -49,7 +50,7 @@ from initlint.model.values import (
 from initlint.tree import nodes
 
 
-class Evaluator(Expressions, Operators, Statements, Calls, Objects, Containers, Types, Methods, Layers, TensorOps, FlowOps, Externals, HuggingFace, TimmModels):
+class Evaluator(Expressions, Operators, Statements, Calls, Objects, Containers, Types, Methods, Instances, Layers, TensorOps, FlowOps, Externals, HuggingFace, TimmModels):
     """See the module docstring."""
 
     def __init__(self, project: Project, grad_known: bool = True, budget: int = STEP_BUDGET,

@@ -1,10 +1,7 @@
-"""Methods of built-in kinds of objects, and making instances of classes.
+"""Methods of built-in kinds of objects (making instances of classes is in instances.py).
 
 nn.Module's methods walk the evaluated tree in torch's order (``apply`` visits children before
-the module itself, as torch does); list, dict and str methods do what Python's do. ``Net(...)``
-makes a Module (a class deriving from nn.Module or one of torch's layers) or a plain instance,
-then runs ``__init__`` along the class's MRO, with torch's own constructors where the MRO
-reaches one of torch's layers.
+the module itself, as torch does); list, dict and str methods do what Python's do.
 """
 
 from __future__ import annotations
@@ -12,16 +9,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from initlint.model.interp.context import Frame
-from initlint.model.interp.hf import INIT_WALKS, config_alias, is_pretrained
-from initlint.model.torchlib.classes import family, torch_class
+from initlint.model.interp.hf import INIT_WALKS, is_pretrained
 from initlint.model.tensors import Tensor
 from initlint.model.values import (
     UNKNOWN,
-    ClassValue,
     DictObj,
-    External,
-    FunctionValue,
-    Instance,
     ListObj,
     Module,
     Place,
@@ -311,102 +303,6 @@ class Methods:
         if name == "copy":
             return DictObj(dict(target.items), target.open)
         return UNKNOWN
-
-    # ----- instances
-    def instantiate(self: "Evaluator", cls: ClassValue, args: list[Any], kwargs: dict[str, Any], place: Place, open_: bool) -> Any:
-        builds = self.builds
-        if builds is not None and cls.name in builds.wanted:
-            return builds.build(self, cls, args, kwargs, place, open_)  # a copy where one was recorded
-        return self.make_instance(cls, args, kwargs, place, open_)
-
-    def make_instance(self: "Evaluator", cls: ClassValue, args: list[Any], kwargs: dict[str, Any], place: Place, open_: bool) -> Any:
-        order = cls.mro()
-        torch_base = next((torch_class(item.name) for item in order if isinstance(item, External) and torch_class(item.name)), None)
-        open_base = any(item is UNKNOWN or isinstance(item, External) and not _known_base(item) for item in order)
-        is_module = torch_base is not None or open_base and _defines(cls, "forward")
-        if is_module:
-            kind = torch_base if torch_base not in (None, "Module") else cls.name
-            obj: Any = Module(kind, family(torch_base) if torch_base not in (None, "Module") else "user", cls=cls,
-                              made=place, repeat=self.repeat, open_base=open_base)
-        else:
-            obj = Instance(cls)
-        if "__dataclass_fields__" in _class_body_chain(cls):
-            self._dataclass_init(obj, cls, args, kwargs)
-        init = self._find_init(order)
-        raised_before = len(self.raised)
-        if isinstance(init, FunctionValue):
-            self.call_function(init, [obj, *args], kwargs, place, open_)
-        elif isinstance(init, External):
-            self.call_external(f"{init.name}.__init__", [obj, *args], kwargs, place, None, open_)
-        if len(self.raised) > raised_before and not self.maybe:
-            self.event("construction-raised", place, cls)
-        if open_ and isinstance(obj, Module):
-            obj.tainted = True
-        post = _lookup(cls, "__post_init__")
-        if isinstance(post, FunctionValue) and "__dataclass_fields__" in _class_body_chain(cls):
-            self.call_function(post, [obj], {}, place)
-        return obj
-
-    def _find_init(self, order: list[Any]) -> Any:
-        for item in order:
-            if isinstance(item, ClassValue):
-                if "__init__" in item.body:
-                    return item.body["__init__"]
-                if "__dataclass_fields__" in item.body:
-                    return None
-            elif isinstance(item, External):
-                if item.name in ("builtins.object", "object") or torch_class(item.name) == "Module":
-                    continue
-                return item
-            else:
-                return UNKNOWN
-        return None
-
-    def _dataclass_init(self, obj: Any, cls: ClassValue, args: list[Any], kwargs: dict[str, Any]) -> None:
-        fields = _class_body_chain(cls)["__dataclass_fields__"]
-        attrs = obj.attrs
-        for index, name in enumerate(fields):
-            stored = config_alias(cls, name)  # a transformers config's __setattr__ follows attribute_map
-            if index < len(args):
-                attrs[stored] = args[index]
-            elif name in kwargs:
-                attrs[stored] = kwargs[name]
-            else:
-                default = _lookup(cls, name)
-                attrs[stored] = default if default is not None or _has(cls, name) else UNKNOWN
-
-
-def _known_base(item: External) -> bool:
-    return item.name in ("builtins.object", "object") or torch_class(item.name) is not None or item.name.startswith(
-        ("typing.", "abc.", "enum.", "builtins.")
-    )
-
-
-def _defines(cls: ClassValue, name: str) -> bool:
-    return any(isinstance(item, ClassValue) and name in item.body for item in cls.mro())
-
-
-def _class_body_chain(cls: ClassValue) -> dict[str, Any]:
-    merged: dict[str, Any] = {}
-    for item in reversed(cls.mro()):
-        if isinstance(item, ClassValue):
-            merged.update(item.body)
-    return merged
-
-
-def _lookup(cls: ClassValue, name: str) -> Any:
-    try:
-        return cls.lookup(name)
-    except KeyError:
-        return None
-
-
-def _has(cls: ClassValue, name: str) -> bool:
-    try:
-        cls.lookup(name)
-        return True
-    except KeyError:
-        return False
 
 
 __all__ = ["Methods", "is_number"]
