@@ -10,7 +10,7 @@ from initlint.model.facts import FileFacts
 from initlint.model.dists import Opaque
 from initlint.model.torchlib.classes import torch_class
 from initlint.model.tensors import Write
-from initlint.model.values import ClassValue, External, FunctionValue, Module
+from initlint.model.values import ClassValue, External, FunctionValue, Module, module_tree
 from initlint.model.tokens import INIT_TOKENS
 from initlint.rules.base import Hit, Thresholds, rule
 from initlint.rules.support import anchor, code, layer_name, live, model_of, named, target_text
@@ -306,15 +306,6 @@ def init_then_replaced(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
 
 
 def _held(models: Iterable[Module]) -> set[int]:
-    """The ids of the modules and every module under them, 33 levels down at most."""
-    depths: dict[int, int] = {}
-    stack = [(model, 0) for model in models]
-    while stack:
-        module, depth = stack.pop()
-        if depths.get(id(module), 34) <= depth:
-            continue  # reached before at this depth or higher: its parts are counted
-        depths[id(module)] = depth
-        if depth <= 32:
-            stack.extend((child, depth + 1) for child in module.modules.values() if isinstance(child, Module))
-    return set(depths)
+    """The ids of the models and every module under them (values.module_tree)."""
+    return {id(module) for model in models for module in module_tree(model)}
 

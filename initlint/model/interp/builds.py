@@ -114,7 +114,7 @@ class BuildMemo:
         if not own and id(cls) not in self.recorded:
             return evaluator.make_instance(cls, args, kwargs, place, open_)
         grad = _context(evaluator)
-        arguments = _bind(cls, args, kwargs)
+        arguments = _bind(evaluator._find_init(cls.mro()), args, kwargs)
         if grad is MISSING or arguments is None or open_:
             return evaluator.make_instance(cls, args, kwargs, place, open_)
         try:
@@ -205,16 +205,14 @@ def _context(evaluator: "Evaluator") -> Any:
     return evaluator.grad_off()
 
 
-def _bind(cls: ClassValue, args: list[Any], kwargs: dict[str, Any]) -> dict[str, Any] | None:
-    """The arguments by the names of ``__init__``'s parameters, so ``Net(config)`` and
-    ``Net(config=config)`` are one build; None when they do not all bind to named parameters."""
-    init = None
-    for item in cls.mro():
-        if isinstance(item, ClassValue) and "__init__" in item.body:
-            init = item.body["__init__"]
-            break
+def _bind(init: Any, args: list[Any], kwargs: dict[str, Any]) -> dict[str, Any] | None:
+    """The arguments by the names of the parameters of ``init`` (the ``__init__`` a build runs),
+    so ``Net(config)`` and ``Net(config=config)`` are one build; None when they do not all bind
+    to named parameters of the code's own ``__init__``."""
+    if init is None:
+        return None if args or kwargs else {}  # no __init__ at all: object's
     if not isinstance(init, FunctionValue):
-        return None if args or kwargs else {}
+        return None  # a library's constructor: its parameters are not known
     params = init.node.params
     positional = [param.name.value for param in (*params.posonly_params, *params.params)][1:]
     named = set(positional) | {param.name.value for param in params.kwonly_params}
