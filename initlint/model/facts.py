@@ -44,14 +44,17 @@ class EntryFacts:
     derived: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def tensors(self) -> list[Tensor]:
-        """Every tensor the entry wrote to, each once, in the order of first write."""
-        seen: set[int] = set()
-        found: list[Tensor] = []
-        for write in self.writes:
-            tensor = write.tensor
-            if tensor is not None and id(tensor) not in seen:
-                seen.add(id(tensor))
-                found.append(tensor)
+        """Every tensor the entry wrote to, each once, in the order of first write (found once:
+        the facts are finished when rules ask, and several do)."""
+        found = self.derived.get("tensors")
+        if found is None:
+            seen: set[int] = set()
+            found = self.derived["tensors"] = []
+            for write in self.writes:
+                tensor = write.tensor
+                if tensor is not None and id(tensor) not in seen:
+                    seen.add(id(tensor))
+                    found.append(tensor)
         return found
 
 

@@ -6,7 +6,7 @@ from typing import Iterable
 
 from initlint.findings import Effect, Prediction
 from initlint.model.effective import by_author, trainable
-from initlint.model.facts import FileFacts
+from initlint.model.facts import EntryFacts, FileFacts
 from initlint.model.dists import Opaque
 from initlint.model.torchlib.classes import torch_class
 from initlint.model.tensors import Write
@@ -277,6 +277,7 @@ def init_overwritten(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
 def init_then_replaced(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     for entry in live(facts):
         held: set[int] | None = None
+        by_owner: dict[int, list[tuple[int, Write]]] | None = None
         for event in entry.events:
             if event.kind != "module-replaced" or event.conditional:
                 continue
@@ -290,7 +291,9 @@ def init_then_replaced(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
             # the init and the new assignment are statements of one function run: a base class's
             # constructor (super().__init__) or a helper that built the part the code then
             # replaces is an override by design
-            lost = [w for w in entry.writes[: event.at_write] if w.tensor is not None and w.tensor.owner is old
+            if by_owner is None:
+                by_owner = _writes_by_owner(entry)
+            lost = [w for index, w in by_owner.get(id(old), ()) if index < event.at_write
                     and by_author(w) and not w.conditional and w.frames[:-1] == event.frames[:-1]]
             for write in lost[:1]:
                 at = anchor(facts, write.frames)
@@ -303,6 +306,15 @@ def init_then_replaced(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
                     {"layer": name},
                     f"initialise `{name}` after its last assignment",
                 )
+
+
+def _writes_by_owner(entry: EntryFacts) -> dict[int, list[tuple[int, Write]]]:
+    """The entry's writes to tensors of each module (by the module's id), with their index."""
+    found: dict[int, list[tuple[int, Write]]] = {}
+    for index, write in enumerate(entry.writes):
+        if write.tensor is not None and write.tensor.owner is not None:
+            found.setdefault(id(write.tensor.owner), []).append((index, write))
+    return found
 
 
 def _held(models: Iterable[Module]) -> set[int]:

@@ -33,7 +33,15 @@ _TOKENS = INIT_TOKENS
 
 def weights(entry: EntryFacts) -> list[tuple[Tensor, object | None]]:
     """Trainable tensors that multiply a signal: applied as a layer's weight in the graph, or
-    the weight of a torch Linear/Conv/RNN (whose only use is that), with the node if any."""
+    the weight of a torch Linear/Conv/RNN (whose only use is that), with the node if any.
+    Found once per entry: five rules ask."""
+    found = entry.derived.get("weights")
+    if found is None:
+        found = entry.derived["weights"] = _weights(entry)
+    return found
+
+
+def _weights(entry: EntryFacts) -> list[tuple[Tensor, object | None]]:
     found: list[tuple[Tensor, object | None]] = []
     seen: set[int] = set()
     for node in entry.graph:

@@ -99,7 +99,7 @@ def model_of(entry: EntryFacts, tensor: Tensor, facts: FileFacts | None = None) 
     for name, model in entry.models.items():
         if owner is model:
             return name, "" if entry.kind != "class" else owner.path
-        if owner is not None and _contains(model, owner):
+        if owner is not None and id(owner) in _below(entry, model):
             return name, owner.path
     if facts is not None and owner is not None and entry.kind != "class":
         from initlint.model.values import ListObj
@@ -112,13 +112,21 @@ def model_of(entry: EntryFacts, tensor: Tensor, facts: FileFacts | None = None) 
     return None, None
 
 
-def _contains(root: Module, target: Module, depth: int = 0) -> bool:
-    if depth > 32:
-        return False
-    for child in root.modules.values():
-        if child is target or isinstance(child, Module) and _contains(child, target, depth + 1):
-            return True
-    return False
+def _below(entry: EntryFacts, root: Module) -> set[int]:
+    """The ids of the modules under ``root`` (33 levels at most), found once per entry and model:
+    every finding asks which model holds its layer."""
+    key = ("below", id(root))
+    found = entry.derived.get(key)
+    if found is None:
+        found = set()
+        level, depth = [root], 0
+        while level and depth <= 32:
+            children = [child for parent in level for child in parent.modules.values() if isinstance(child, Module)]
+            level = [child for child in children if id(child) not in found]
+            found.update(id(child) for child in level)
+            depth += 1
+        entry.derived[key] = found
+    return found
 
 
 def fan_in_text(tensor: Tensor) -> str | None:

@@ -43,7 +43,15 @@ def constant_weight(tensor: Tensor) -> tuple[Write, float] | None:
 
 
 def zero_pairs(entry: EntryFacts) -> list[tuple[FlowNode, FlowNode]]:
-    """(first, second): zero layers where the second reads the first's output directly."""
+    """(first, second): zero layers where the second reads the first's output directly (found
+    once per entry: IL101 and IL103 ask)."""
+    pairs = entry.derived.get("zero_pairs")
+    if pairs is None:
+        pairs = entry.derived["zero_pairs"] = _zero_pairs(entry)
+    return pairs
+
+
+def _zero_pairs(entry: EntryFacts) -> list[tuple[FlowNode, FlowNode]]:
     pairs = []
     for first in entry.graph:
         if first.op != "layer" or first.tensor is None:
@@ -62,19 +70,43 @@ def zero_pairs(entry: EntryFacts) -> list[tuple[FlowNode, FlowNode]]:
 
 
 def _every_parameter_write(entry: EntryFacts) -> dict[int, tuple[str, Module]]:
-    """Writes that set every trainable parameter of a model to one constant (IL102's)."""
-    found: dict[int, tuple[str, Module]] = {}
-    for name, model in entry.models.items():
-        tensors = [t for t in _parameters(model) if trainable(t)]
-        if len(tensors) < 2:
-            continue
-        writes = [established(t) for t in tensors]
-        if any(w is None or not by_author(w) or w.dist.constant is None for w in writes):
-            continue
-        nodes = {id(w.place.node) for w in writes}
-        values = {w.dist.constant for w in writes}
-        if len(nodes) == 1 and len(values) == 1:
-            found[id(writes[0].place.node)] = (name, model)
+    """Writes that set every trainable parameter of a model to one constant (IL102's; found
+    once per entry: IL101, IL102 and IL103 ask)."""
+    found = entry.derived.get("every_parameter")
+    if found is None:
+        found = entry.derived["every_parameter"] = {}
+        for name, model in entry.models.items():
+            write = _one_constant_write(_trainable_parameters(entry, model))
+            if write is not None:
+                found[id(write.place.node)] = (name, model)
+    return found
+
+
+def _one_constant_write(tensors: list[Tensor]) -> Write | None:
+    """The one statement that set all of ``tensors`` (two or more) to one constant, if any."""
+    if len(tensors) < 2:
+        return None
+    first: Write | None = None
+    for tensor in tensors:
+        write = established(tensor)
+        if write is None or not by_author(write) or write.dist.constant is None:
+            return None
+        if first is None:
+            first = write
+        elif write.place.node is not first.place.node or not _same(write.dist.constant, first.dist.constant):
+            return None
+    return first
+
+
+def _same(a: float, b: float) -> bool:
+    return a is b or a == b  # as a set compares them
+
+
+def _trainable_parameters(entry: EntryFacts, model: Module) -> list[Tensor]:
+    key = ("trainable_parameters", id(model))
+    found = entry.derived.get(key)
+    if found is None:
+        found = entry.derived[key] = [t for t in _parameters(model) if trainable(t)]
     return found
 
 
@@ -155,7 +187,7 @@ def _hit(facts: FileFacts, entry: EntryFacts, node: FlowNode, tensor: Tensor, wr
 def constant_all_parameters(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     for entry in live(facts):
         for node_id, (name, model) in _every_parameter_write(entry).items():
-            tensors = [t for t in _parameters(model) if trainable(t)]
+            tensors = _trainable_parameters(entry, model)
             hidden = [t for t in tensors if tensor_role(entry.graph, t) == "hidden"]
             if not hidden:
                 continue  # one layer at zero (a linear model) learns like any other
