@@ -417,6 +417,42 @@ def test_fixes_parse_only_the_classes_that_hold_findings():
     assert _fix_scope("x = 1\n", parse("x = 1\n"), {1}) == ("x = 1\n", None)  # no class to leave out
 
 
+_METHODS = (
+    "import torch.nn as nn\n\n\n"
+    "def helper(m):\n    return m\n\n\n"
+    "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+    "        self.fc = nn.Linear(64, 64)\n        nn.init.normal(self.fc.weight)\n\n"
+    "    @staticmethod\n    def other(x):\n        return x\n"
+)
+
+
+def test_fixes_parse_only_the_methods_and_functions_that_hold_findings():
+    from initlint.fixes.attach import _fix_scope
+    from initlint.parsing import parse
+
+    scoped, kept = _fix_scope(_METHODS, parse(_METHODS), {12})
+    lines = scoped.splitlines(keepends=True)
+    assert [n for n, line in enumerate(lines, 1) if line != _METHODS.splitlines(keepends=True)[n - 1]] == [4, 5, 14, 15, 16]
+    assert kept == set(range(1, 18)) - {4, 5, 14, 15, 16}
+    # a fix that reads the file's functions (IL503: an init function passed by name) keeps them
+    assert _fix_scope(_METHODS, parse(_METHODS), {12}, definitions=True) == (_METHODS, None)
+    (finding,) = [f for f in check_source(_METHODS) if f.code == "IL501"]
+    attach_fixes(_METHODS, [finding])
+    (edit,) = finding.fix.edits
+    assert (edit.line, edit.column, edit.content) == (12, 23, "_")
+
+
+def test_an_init_function_passed_by_name_is_still_found_by_its_fix():
+    text = (
+        "import torch.nn as nn\n\n\ndef init_weights(m):\n    nn.init.zeros_(m.bias)\n\n\n"
+        "model = nn.Sequential(nn.Linear(4, 4))\nmodel.apply(init_weights())\n"
+    )
+    (finding,) = [f for f in check_source(text) if f.code == "IL503"]
+    attach_fixes(text, [finding])
+    (edit,) = finding.fix.edits
+    assert (edit.line, edit.column, edit.end_column, edit.content) == (9, 25, 27, "")  # init_weights() -> init_weights
+
+
 def test_a_file_that_does_not_parse_is_fixed_whole(monkeypatch):
     from initlint.fixes import attach
 

@@ -103,7 +103,8 @@ def attach_fixes(text: str, findings: Sequence[Finding], tree: "nodes.Module | N
         parsed = parse(text)
         tree = parsed if not isinstance(parsed, str) else None
     lines = {line for f in wanted for line in (f.location.line, f.location.end_line)}
-    scoped, kept = _fix_scope(text, tree, lines) if tree is not None else (text, None)
+    definitions = any(FIXES[f.code].function is safe.pass_init_function for f in wanted)
+    scoped, kept = _fix_scope(text, tree, lines, definitions) if tree is not None else (text, None)
     retry = _attach(scoped, wanted, kept)
     if retry and kept is not None:
         _attach(text, retry, None)
@@ -141,26 +142,41 @@ def _attach(text: str, findings: Sequence[Finding], kept: set[int] | None) -> li
     return outside
 
 
-def _fix_scope(text: str, tree: "nodes.Module", lines: set[int]) -> tuple[str, set[int] | None]:
-    """``text`` with every top-level class that holds none of ``lines`` blanked out (its lines
-    kept, empty, so every position stays), and the numbers of the lines kept as they were
-    (None: nothing was blanked). ``tree`` is the evaluator's tree of ``text``.
+def _fix_scope(text: str, tree: "nodes.Module", lines: set[int], definitions: bool = False) -> tuple[str, set[int] | None]:
+    """``text`` with every top-level class and function, and every method of a class kept,
+    that holds none of ``lines`` blanked out (its lines kept, empty, so every position stays),
+    and the numbers of the lines kept as they were (None: nothing was blanked). ``tree`` is the
+    evaluator's tree of ``text``; ``definitions``: a fix reads the file's functions and the
+    methods of its class (IL503's init function passed by name), so only classes go.
 
-    A fix reads the statement around its finding, the file's imports and its functions (an
-    init function passed by name); the classes around are most of a model file and parsing them
-    with libcst was most of the fixes' cost."""
+    A fix reads the statement around its finding and the file's imports; the classes and
+    functions around are most of a model file, and parsing them with libcst was most of the
+    fixes' cost. Where blanking leaves a body empty, libcst refuses the text and the fix is
+    computed on the whole file (``attach_fixes``)."""
     from initlint.lines import text_lines
     from initlint.tree import nodes
+
+    def span(statement) -> tuple[int, int]:
+        return min([statement.span[0], *(d.span[0] for d in statement.decorators)]), statement.span[2]
+
+    def holds(first: int, last: int) -> bool:
+        return any(first <= line <= last for line in lines)
 
     source = text_lines(text)
     blanked: set[int] = set()
     for statement in tree.body:
-        if type(statement) is not nodes.ClassDef:
+        kind = type(statement)
+        if kind is not nodes.ClassDef and (definitions or kind is not nodes.FunctionDef):
             continue
-        first = min([statement.span[0], *(d.span[0] for d in statement.decorators)])
-        last = statement.span[2]
-        if not any(first <= line <= last for line in lines):
+        first, last = span(statement)
+        if not holds(first, last):
             blanked.update(range(first, last + 1))
+        elif kind is nodes.ClassDef and not definitions and isinstance(statement.body, nodes.IndentedBlock):
+            for member in statement.body.body:
+                if type(member) is nodes.FunctionDef:
+                    first, last = span(member)
+                    if not holds(first, last):
+                        blanked.update(range(first, last + 1))
     if not blanked:
         return text, None
     scoped = "".join(
