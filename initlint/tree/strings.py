@@ -156,6 +156,15 @@ def literal_end(text: str, at: int) -> int | None:
     formatted = "f" in text[start:at].lower()
     quote = text[at: at + 3] if text[at: at + 3] in ('"""', "'''") else text[at]
     at += len(quote)
+    if not formatted:  # no fields: the first quote no backslash keeps ends it
+        while True:
+            end = text.find(quote, at)
+            if end < 0:
+                return None
+            escape = text.find("\\", at, end)
+            if escape < 0:
+                return end + len(quote)
+            at = escape + 2
     depth = 0
     while at < size:
         char = text[at]
