@@ -10,6 +10,7 @@ loading. Anything the record does not know makes it refuse (``NotRecordable``).
 
 from __future__ import annotations
 
+import copyreg
 import io
 import pickle
 from functools import partial
@@ -41,8 +42,9 @@ from initlint.model.values import (
 )
 
 
-#: while a record loads: (the objects it refers to, the caller's frames)
-_loading: list[tuple[list[Any], tuple[Place, ...]]] = []
+#: while a record loads: (the objects it refers to, the caller's frames, the creation number
+#: of what it makes)
+_loading: list[tuple[list[Any], tuple[Place, ...], int]] = []
 
 
 class NotRecordable(Exception):
@@ -69,7 +71,7 @@ def dump(payload: Any, floor: int, prefix: int, writes: int, entry: int, argumen
 def load(data: bytes, shared: list[Any], caller: tuple[Place, ...]) -> Any:
     """A new copy of a dumped payload: ``shared`` in place of what it refers to, ``caller``'s
     frames in front of its call frames."""
-    _loading.append((shared, caller))
+    _loading.append((shared, caller, next_serial()))
     try:
         return pickle.loads(data)
     finally:
@@ -98,16 +100,18 @@ def _referred(index: int) -> Any:
     return _loading[-1][0][index]
 
 
-def _made(kind: type) -> Any:
-    """An object the build made, new, with a creation number of now: this copy made it (a build
-    recorded around the copy must copy it in turn)."""
-    made = object.__new__(kind)
-    made.serial = next_serial()
-    return made
+class _Serial:
+    """Stands for the creation number of a copy in the state of each object it makes: pickle
+    keeps one, so the number is asked once per copy. The objects of one copy share it: no
+    record starts while a copy loads, so a build recorded around the copy still tells them
+    from older objects, and copies them in turn."""
 
 
-def _plain(kind: type) -> Any:
-    return object.__new__(kind)
+_SERIAL = _Serial()
+
+
+def _serial() -> int:
+    return _loading[-1][2]
 
 
 def _frames(tail: tuple[Place, ...]) -> tuple[Place, ...]:
@@ -130,22 +134,24 @@ class _Recorder(pickle.Pickler):
             if obj.serial < self.floor:
                 return self._older(obj)
             state = dict(obj.__dict__)
-            del state["serial"]
+            state["serial"] = _SERIAL
             if kind is Write:
                 state["frames"] = _Frames(obj.frames[self.prefix:])
-            return _made, (kind,), state
+            return copyreg.__newobj__, (kind,), state
         if kind in _CONTAINERS:
             return NotImplemented
         if kind in _REFERRED or isinstance(obj, Dist):
             return self._refer(obj)
         if kind is _Frames:
             return _frames, (tuple(obj),)
+        if kind is _Serial:
+            return _serial, ()
         if kind is Event or kind is InitRecord:
             state = dict(obj.__dict__)
             state["frames"] = _Frames(obj.frames[self.prefix:])
             if kind is Event:
                 state["at_write"] -= self.writes
-            return _plain, (kind,), state
+            return copyreg.__newobj__, (kind,), state
         if kind in _DEFINITIONS:
             if obj.serial < self.floor:
                 return self._older(obj)
