@@ -219,3 +219,51 @@ def test_a_factory_with_a_weights_enum_builds_the_model_the_class_alone_leaves_o
     # every init call reached a tensor of known size: the convs, their biases, the norms' scale
     # and shift (no fan-in: their size counts; net_small_bn), the classifier
     assert coverage_of(model) == Coverage(calls=6, known=6)
+
+
+WIDE_NET = '''
+import torch.nn as nn
+from .{module} import WIDTH
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(WIDTH, WIDTH)
+        nn.init.normal_(self.fc.weight, std=1.0)
+
+    def forward(self, x):
+        return self.fc(x)
+'''
+
+
+def _package(tmp_path, files: dict[str, str]):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    for name, text in files.items():
+        (tmp_path / "pkg" / name).write_text(text)
+    return tmp_path / "pkg" / "net.py"
+
+
+def test_a_file_named_like_a_library_module_imports_the_library_not_itself(tmp_path):
+    # pkg/typing.py's own ``from typing import cast`` is the standard library's typing (an
+    # absolute import never names the importing file), whose cast returns its value
+    typing_py = "from typing import Union, cast\n\nDim = Union[int, None]\nWIDTH = cast(int, 512)\n"
+    model = _package(tmp_path, {"typing.py": typing_py, "net.py": WIDE_NET.format(module="typing")})
+    found = check_source(model.read_text(), str(model))
+    assert [(f.code, f.location.line) for f in found] == [("IL202", 10)]
+    assert "at fan-in 512" in found[0].message
+
+
+def test_files_that_import_a_name_from_each_other_leave_it_unknown_and_go_on(tmp_path):
+    # a.py and b.py import X from each other (Python raises ImportError): X is unknown, and the
+    # rest of b.py, WIDTH included, is still evaluated
+    files = {
+        "a.py": "from .b import X\n",
+        "b.py": "from .a import X\n\nY = X\nWIDTH = 512\n",
+        "net.py": WIDE_NET.format(module="b"),
+    }
+    model = _package(tmp_path, files)
+    found = check_source(model.read_text(), str(model))
+    assert [(f.code, f.location.line) for f in found] == [("IL202", 10)]
+    assert "at fan-in 512" in found[0].message

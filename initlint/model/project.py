@@ -96,10 +96,13 @@ class Project:
         return self.found[key]
 
     def _find(self, importer: ParsedFile, dotted: str, level: int) -> Path | None:
+        """The first folder's file; never, for an absolute import, the importer itself: that is
+        the library module it shadows (``from typing import Union`` in ``pkg/typing.py``)."""
         parts = [p for p in dotted.split(".") if p]
+        itself = resolved(Path(importer.path)) if level == 0 else None
         for folder in self._search(importer, level, parts[0] if parts else None):
             found = _module_file(folder, parts)
-            if found is not None:
+            if found is not None and (itself is None or resolved(found) != itself):
                 return found
         return None
 

@@ -63,6 +63,8 @@ class Evaluator(Expressions, Operators, Statements, Calls, Objects, Containers, 
         #: the builds being recorded, outermost first: [the creation number each started at,
         #: how many times an object older than that was changed] (older objects must stay)
         self.recording: list[list[int]] = []
+        #: the imported names being looked up in the files that define them (_resolve)
+        self.resolving: set[tuple[int, str]] = set()
         self.budget = budget
         self.steps = 0
         self.maybe = 0
@@ -273,7 +275,14 @@ class Evaluator(Expressions, Operators, Statements, Calls, Objects, Containers, 
         if lazy.name is None:
             return namespace
         if lazy.name in namespace.names:
-            return self.force(namespace.names, lazy.name)
+            key = (id(namespace), lazy.name)
+            if key in self.resolving:
+                return UNKNOWN  # files that import the name from each other: Python's ImportError
+            self.resolving.add(key)
+            try:
+                return self.force(namespace.names, lazy.name)
+            finally:
+                self.resolving.discard(key)
         sub = self.project.find(namespace.source, lazy.name, 1) if namespace.source.is_package else None
         if sub is not None:
             return self._resolve(Lazy(namespace.source, sub, None, lazy.dotted))
