@@ -211,3 +211,43 @@ def test_the_copy_records_what_evaluating_the_build_again_records(memos, monkeyp
     assert ("base.layers.0.weight", "N(0, 1^2)", 18, (27, 30, 18), False, True, "init") in writes
     assert ("base.layers.2", "Linear") in modules
     assert "__init__" in executed and "forward" in executed
+
+
+def _failures_and_base_builds(text: str, monkeypatch) -> tuple[list, int]:
+    """Each entry's failure, and how many times Base's constructor started."""
+    from initlint.model.interp.instances import Instances
+
+    started = []
+    original = Instances.make_instance
+
+    def make_instance(self, cls, *args, **kwargs):
+        started.append(cls.name)
+        return original(self, cls, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Instances, "make_instance", make_instance)
+        patch.setattr(entries, "CLASS_BUDGET", 40)  # building Base takes more
+        from initlint.engine import source_file
+        from initlint.model.project import Project
+        from initlint.model.syntax import read_syntax
+        from initlint.parsing import parse
+
+        tree = parse(text)
+        facts = entries.evaluate_file(source_file("models.py", tree, text), Project(lambda path: None), read_syntax(tree))
+    failures = [(entry.name, entry.failed) for entry in facts.entries if entry.kind == "class"]
+    return failures, started.count("Base")
+
+
+def test_a_build_that_ran_out_of_steps_fails_the_next_entry_at_once(memos, monkeypatch):
+    # Base's build takes more steps than an entry may: Head and OtherHead, which build it with
+    # the same arguments from as many steps in, would run out too; with the memo they fail
+    # without building it again
+    text = _file()
+    with_memo = _failures_and_base_builds(text, monkeypatch)
+    with monkeypatch.context() as patch:
+        patch.setattr(entries, "_built_elsewhere", lambda syntax, classes: set())
+        without = _failures_and_base_builds(text, monkeypatch)
+    too_long = "building and running the model took too long to evaluate"
+    assert with_memo[0] == without[0] == [("Base", too_long), ("Head", too_long), ("OtherHead", too_long)]
+    assert (with_memo[1], without[1]) == (1, 3)
+    assert len(memos[0].exhausted) == 1 and memos[0].replayed == 0
