@@ -12,6 +12,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Any, Iterator
 
+from initlint.model.interp import loads
 from initlint.model.interp.builds import BuildMemo
 from initlint.model.interp.builtins import builtin
 from initlint.model.interp.calls import Builtin, Calls
@@ -296,23 +297,30 @@ class Evaluator(Expressions, Operators, Statements, Calls, Objects, Containers, 
             return project.namespaces[key]
         if self.loaded >= MAX_DEPENDENCIES:
             return None
+        copied = loads.copy(self, key)  # this process evaluated the same body before
+        if copied is not None:
+            return copied
         source = project.source(key)
         if source is None:
             return None
         self.loaded += 1
+        recording = loads.Recording(self, key)
         namespace = Namespace(source, {"__name__": source.module or "__module__"})
         project.namespaces[key] = namespace
         frame = Frame(source, namespace, namespace.names)
         saved = (self.calls, self.maybe, self.in_forward, self.repeat)
         self.calls, self.maybe, self.in_forward, self.repeat = [], 0, 0, 1
+        completed = False
         try:
             self.exec_block(source.tree.body, frame)
+            completed = True
         except BudgetExceeded:
             raise
         except RecursionError:
             pass
         finally:
             self.calls, self.maybe, self.in_forward, self.repeat = saved
+            recording.finish(self, completed)
         return namespace
 
     # ----- comprehensions

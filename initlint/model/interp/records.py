@@ -17,6 +17,8 @@ from functools import partial
 from typing import Any
 
 from initlint.model.dists import Dist
+from initlint.model.source import ParsedFile
+from initlint.tree.nodes import CSTNode
 from initlint.model.interp.calls import Builtin, Property
 from initlint.model.interp.context import Event, InitRecord, Lazy
 from initlint.model.tensors import Storage, Tensor, Write
@@ -51,14 +53,17 @@ class NotRecordable(Exception):
     """The build holds something a record cannot copy or refer to (the reason is the message)."""
 
 
-def dump(payload: Any, floor: int, prefix: int, writes: int, entry: int, arguments: set[int]) -> tuple[bytes, list[Any]]:
+def dump(payload: Any, floor: int, prefix: int, writes: int, entry: int, arguments: set[int],
+         definitions: bool = False) -> tuple[bytes, list[Any]]:
     """The pickle of ``payload`` and the objects it refers to. ``prefix``: how many call frames
     belong to the caller; ``writes``: the evaluator's count of writes when the build started
     (events count writes from there). An older object made since ``entry`` (the creation number
     its entry started at) may be referred to only when it is one of the ``arguments`` (ids): any
-    other belongs to this entry alone, and a copy in another entry must not share it."""
+    other belongs to this entry alone, and a copy in another entry must not share it. With
+    ``definitions``, functions, classes and namespaces made since ``floor`` are copied too (a
+    module body's, loads.py); the files and tree nodes they name are referred to."""
     buffer = io.BytesIO()
-    recorder = _Recorder(buffer, floor, prefix, writes, entry, arguments)
+    recorder = _Recorder(buffer, floor, prefix, writes, entry, arguments, definitions)
     try:
         recorder.dump(payload)
     except NotRecordable:
@@ -80,7 +85,10 @@ def load(data: bytes, shared: list[Any], caller: tuple[Place, ...]) -> Any:
 
 #: what a build may hold besides the objects it made: referred to, never copied (UNKNOWN and
 #: the other markers are compared by identity; the rest is immutable or older than the build)
-_REFERRED = frozenset({Place, Sym, External, KnownSet, Builtin, Lazy, Signal, FlowNode, partial, type(UNKNOWN), object})
+_REFERRED = frozenset({
+    Place, Sym, External, KnownSet, Builtin, Lazy, Signal, FlowNode, partial, type(UNKNOWN), object, type(Ellipsis),
+    type(NotImplemented),
+})
 #: objects with a creation number: copied when the build made them, referred to when older
 _NUMBERED = frozenset({Module, Tensor, Storage, Write, Instance, ListObj, DictObj})
 #: older ones are referred to; made by the build, they are closures or classes: not recorded
@@ -121,11 +129,12 @@ def _frames(tail: tuple[Place, ...]) -> tuple[Place, ...]:
 class _Recorder(pickle.Pickler):
     """Pickles what a build made (creation number ``floor`` or later); refers to the rest."""
 
-    def __init__(self, file: io.BytesIO, floor: int, prefix: int, writes: int, entry: int, arguments: set[int]) -> None:
+    def __init__(self, file: io.BytesIO, floor: int, prefix: int, writes: int, entry: int, arguments: set[int],
+                 definitions: bool = False) -> None:
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
         #: frames below ``prefix`` belong to the caller; events count writes from ``writes``
         self.floor, self.prefix, self.writes = floor, prefix, writes
-        self.entry, self.arguments = entry, arguments
+        self.entry, self.arguments, self.definitions = entry, arguments, definitions
         self.shared: list[Any] = []
 
     def reducer_override(self, obj: Any) -> Any:
@@ -155,7 +164,13 @@ class _Recorder(pickle.Pickler):
         if kind in _DEFINITIONS:
             if obj.serial < self.floor:
                 return self._older(obj)
-            raise NotRecordable(f"the build made a {kind.__name__}")
+            if not self.definitions:
+                raise NotRecordable(f"the build made a {kind.__name__}")
+            state = dict(obj.__dict__)
+            state["serial"] = _SERIAL
+            return copyreg.__newobj__, (kind,), state
+        if self.definitions and (kind is ParsedFile or isinstance(obj, CSTNode)):
+            return self._refer(obj)
         raise NotRecordable(f"the build holds a {kind.__name__}")
 
     def _older(self, obj: Any) -> Any:
