@@ -267,3 +267,42 @@ def test_files_that_import_a_name_from_each_other_leave_it_unknown_and_go_on(tmp
     found = check_source(model.read_text(), str(model))
     assert [(f.code, f.location.line) for f in found] == [("IL202", 10)]
     assert "at fan-in 512" in found[0].message
+
+
+HEAVY = '''
+WIDTH = 512
+PAIRS = [(a, b) for a in range(64) for b in range(64)]
+LATE = 512
+'''
+
+TWO_LAYERS = '''
+import torch.nn as nn
+from .heavy import LATE, WIDTH
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.first = nn.Linear(WIDTH, WIDTH)
+        self.second = nn.Linear(LATE, LATE)
+        nn.init.normal_(self.first.weight, std=1.0)
+        nn.init.normal_(self.second.weight, std=1.0)
+
+    def forward(self, x):
+        return self.second(self.first(x))
+'''
+
+
+def test_a_dependency_body_past_its_budget_leaves_the_rest_unknown_and_the_entry_goes_on(tmp_path, monkeypatch):
+    # heavy.py's comprehension takes more steps than a dependency's body may: WIDTH, bound
+    # before it, is known; LATE, after it, is unknown. The class entry goes on with both
+    # (it used to fail whole when the body took more steps than the entry may)
+    from initlint.model import entries
+    from initlint.model.interp import machine
+
+    monkeypatch.setattr(machine, "DEPENDENCY_BUDGET", 2000)
+    monkeypatch.setattr(entries, "CLASS_BUDGET", 8000)
+    model = _package(tmp_path, {"heavy.py": HEAVY, "net.py": TWO_LAYERS})
+    found = check_source(model.read_text(), str(model))
+    assert [(f.code, f.location.line) for f in found] == [("IL202", 11)]
+    assert "at fan-in 512" in found[0].message and "`self.first.weight`" in found[0].message

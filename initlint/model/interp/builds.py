@@ -233,7 +233,7 @@ def _context(evaluator: "Evaluator") -> Any:
     """Whether autograd is off (the state a build's writes record), or MISSING where the
     evaluator's state would make a build differ from a recorded one."""
     if (
-        evaluator.maybe or evaluator.in_forward or evaluator.in_try or evaluator.repeat_marks
+        evaluator.maybe or evaluator.in_forward or evaluator.in_try or evaluator.repeat_marks or evaluator.in_dependency
         or type(evaluator.repeat) is not int or evaluator.repeat != 1 or evaluator.defining_class is not None
     ):
         return MISSING

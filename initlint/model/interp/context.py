@@ -19,6 +19,11 @@ from initlint.model.values import (
 
 #: statements (and expressions) one entry may evaluate before it is abandoned as too costly
 STEP_BUDGET = 60_000
+#: steps the module body of another file of the project may take (as the linted file's own may):
+#: past them the rest of that body stays unevaluated, its names unknown, and the entry that
+#: imported from it goes on (transformers' modeling_auto.py builds sixty mappings of six hundred
+#: models: 180,000 steps, more than a class entry may take)
+DEPENDENCY_BUDGET = STEP_BUDGET
 #: nested calls before a call is left unevaluated (recursion, deep helper chains)
 MAX_DEPTH = 24
 #: how deep one function may recurse: a walk over a module tree (timm's named_apply) recurses

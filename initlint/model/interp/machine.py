@@ -17,7 +17,7 @@ from initlint.model.interp.builds import BuildMemo
 from initlint.model.interp.builtins import builtin
 from initlint.model.interp.calls import Builtin, Calls
 from initlint.model.interp.containers import Containers
-from initlint.model.interp.context import STEP_BUDGET, BudgetExceeded, Event, Frame, InitRecord, Lazy
+from initlint.model.interp.context import DEPENDENCY_BUDGET, STEP_BUDGET, BudgetExceeded, Event, Frame, InitRecord, Lazy
 from initlint.model.interp.expressions import Expressions
 from initlint.model.interp.operators import Operators
 from initlint.model.interp.externals import GRAD_CONTEXTS, Externals, library_module, library_name
@@ -66,6 +66,8 @@ class Evaluator(Expressions, Operators, Statements, Calls, Objects, Containers, 
         self.recording: list[list[int]] = []
         #: the imported names being looked up in the files that define them (_resolve)
         self.resolving: set[tuple[int, str]] = set()
+        #: module bodies of other files being evaluated (each under DEPENDENCY_BUDGET)
+        self.in_dependency = 0
         self.budget = budget
         self.steps = 0
         self.maybe = 0
@@ -308,18 +310,23 @@ class Evaluator(Expressions, Operators, Statements, Calls, Objects, Containers, 
         namespace = Namespace(source, {"__name__": source.module or "__module__"})
         project.namespaces[key] = namespace
         frame = Frame(source, namespace, namespace.names)
-        saved = (self.calls, self.maybe, self.in_forward, self.repeat)
+        saved = (self.calls, self.maybe, self.in_forward, self.repeat, self.budget)
         self.calls, self.maybe, self.in_forward, self.repeat = [], 0, 0, 1
+        self.budget = min(self.budget, self.steps + DEPENDENCY_BUDGET)
+        self.in_dependency += 1
         completed = False
         try:
             self.exec_block(source.tree.body, frame)
             completed = True
         except BudgetExceeded:
-            raise
+            if self.budget == saved[-1]:
+                raise  # the entry's own budget: the entry fails
+            completed = True  # the body's: the rest of it stays unevaluated
         except RecursionError:
             pass
         finally:
-            self.calls, self.maybe, self.in_forward, self.repeat = saved
+            self.calls, self.maybe, self.in_forward, self.repeat, self.budget = saved
+            self.in_dependency -= 1
             recording.finish(self, completed)
         return namespace
 
