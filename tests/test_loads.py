@@ -114,3 +114,22 @@ def test_a_body_that_changes_a_file_loaded_before_it_is_not_recorded(tmp_path, f
     found = _lint(paths)
     assert ("layers.py", True) not in fresh and ("registry.py", True) in fresh
     assert found == _without_copies(paths, monkeypatch)
+
+
+def test_a_body_that_reads_a_file_loaded_before_it_is_not_recorded(tmp_path, fresh):
+    # layers.py takes WIDTH from consts.py, which net0 and net1 load first: recorded there, a
+    # copy would leave consts.py unloaded for net2, which reaches it only through layers.py
+    from initlint.config import Settings
+    from initlint.engine import lint_text, rules_for
+
+    layers = LAYERS.format(extra="from .consts import BASE", width="BASE")
+    paths = _project(tmp_path, layers)
+    (tmp_path / "pkg" / "consts.py").write_text("BASE = 512\n")
+    for path in paths[:2]:
+        path.write_text(path.read_text().replace("from .layers", "from .consts import BASE\nfrom .layers")
+                        .replace("self.fc = make(WIDTH)", "self.base = BASE\n        self.fc = make(WIDTH)"))
+    settings = Settings()
+    results = [lint_text(path.read_text(), str(path), rules_for(settings), settings) for path in paths]
+    assert ("layers.py", True) not in fresh
+    assert str((tmp_path / "pkg" / "consts.py").resolve()) in results[2].dependencies
+    assert ["at fan-in 512" in result.findings[0].message for result in results] == [True] * 3

@@ -107,6 +107,10 @@ class Recording:
         self.called = len(evaluator.called)
         self.level = [self.floor, 0]
         evaluator.recording.append(self.level)
+        #: the body read a file loaded before it (a copy, where that file is not loaded yet,
+        #: would not load it)
+        self.read_older = False
+        evaluator.body_recordings.append(self)
         self.defined, evaluator.defined = evaluator.defined, {}
         self.deepest, evaluator.deepest = evaluator.deepest, 0
 
@@ -115,13 +119,14 @@ class Recording:
         if not self.wanted:
             return
         evaluator.recording.pop()
+        evaluator.body_recordings.pop()
         defined, evaluator.defined = evaluator.defined, self.defined
         evaluator.defined.update(defined)
         depth, evaluator.deepest = evaluator.deepest, max(self.deepest, evaluator.deepest)
         marks = (len(evaluator.writes), len(evaluator.events), len(evaluator.graph), len(evaluator.init_calls),
                  len(evaluator.raised), evaluator.refused)
         steps = evaluator.steps - self.steps
-        if not completed or self.level[1] or marks != self.marks or steps < _MIN_STEPS:
+        if not completed or self.level[1] or self.read_older or marks != self.marks or steps < _MIN_STEPS:
             return
         project = evaluator.project
         paths = [path for path in project.namespaces if path not in self.before]
@@ -137,10 +142,18 @@ class Recording:
         _kept[0] += len(data)
 
 
+def note_read(evaluator: "Evaluator", key: Path) -> None:
+    """A body being evaluated reads the namespace of ``key``, loaded already: a body recorded
+    around it that started after that file was loaded read an older file."""
+    for recording in evaluator.body_recordings:
+        if key in recording.before:
+            recording.read_older = True
+
+
 def _same_context(evaluator: "Evaluator") -> bool:
     """A body evaluated here runs as it did where it was recorded: not inside a class body
     (its functions would be that class's methods) nor a ``try``."""
     return evaluator.defining_class is None and not evaluator.in_try
 
 
-__all__ = ["Group", "Recording", "copy"]
+__all__ = ["Group", "Recording", "copy", "note_read"]

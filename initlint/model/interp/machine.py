@@ -66,8 +66,10 @@ class Evaluator(Expressions, Operators, Statements, Calls, Objects, Containers, 
         self.recording: list[list[int]] = []
         #: the imported names being looked up in the files that define them (_resolve)
         self.resolving: set[tuple[int, str]] = set()
-        #: module bodies of other files being evaluated (each under DEPENDENCY_BUDGET)
+        #: module bodies of other files being evaluated (each under DEPENDENCY_BUDGET), and those
+        #: of them being recorded (loads.py)
         self.in_dependency = 0
+        self.body_recordings: list[Any] = []
         self.budget = budget
         self.steps = 0
         self.maybe = 0
@@ -296,6 +298,8 @@ class Evaluator(Expressions, Operators, Statements, Calls, Objects, Containers, 
         project = self.project
         key = resolved(path)
         if key in project.namespaces:
+            if self.body_recordings:
+                loads.note_read(self, key)
             return project.namespaces[key]
         if self.loaded >= MAX_DEPENDENCIES:
             return None
