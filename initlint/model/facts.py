@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, Hashable, TypeVar
 
 from initlint.model.interp.context import Event
 from initlint.model.source import ParsedFile
 from initlint.model.syntax import SyntaxFacts
 from initlint.model.tensors import Tensor, Write
 from initlint.model.values import FlowNode, FunctionValue, Module, Namespace, Place
+
+T = TypeVar("T")
 
 
 @dataclass(eq=False)
@@ -43,18 +45,25 @@ class EntryFacts:
     #: what rules derive from the finished facts, computed once for all of them (gains.py)
     derived: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
+    def derive(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()``, once per entry and key: the facts are finished when rules ask, and
+        several rules ask the same."""
+        if key not in self.derived:
+            self.derived[key] = compute()
+        return self.derived[key]
+
     def tensors(self) -> list[Tensor]:
-        """Every tensor the entry wrote to, each once, in the order of first write (found once:
-        the facts are finished when rules ask, and several do)."""
-        found = self.derived.get("tensors")
-        if found is None:
-            seen: set[int] = set()
-            found = self.derived["tensors"] = []
-            for write in self.writes:
-                tensor = write.tensor
-                if tensor is not None and id(tensor) not in seen:
-                    seen.add(id(tensor))
-                    found.append(tensor)
+        """Every tensor the entry wrote to, each once, in the order of first write."""
+        return self.derive("tensors", self._tensors)
+
+    def _tensors(self) -> list[Tensor]:
+        seen: set[int] = set()
+        found: list[Tensor] = []
+        for write in self.writes:
+            tensor = write.tensor
+            if tensor is not None and id(tensor) not in seen:
+                seen.add(id(tensor))
+                found.append(tensor)
         return found
 
 

@@ -98,10 +98,8 @@ class Stack:
 def stacks(entry: EntryFacts, keep: Callable[[Step], bool], authored: bool = True) -> list[Stack]:
     """Maximal runs of steps, in flow order, for which ``keep`` holds."""
     found: list[Stack] = []
-    runs = entry.derived.get(("steps", authored))
-    if runs is None:  # the same for every rule that asks: made once per entry
-        runs = [[step_of(node, authored) for node in run] for run in chains(entry.graph)]
-        entry.derived[("steps", authored)] = runs
+    # the same for every rule that asks: made once per entry
+    runs = entry.derive(("steps", authored), lambda: [[step_of(node, authored) for node in run] for run in chains(entry.graph)])
     for run in runs:
         current: list[Step] = []
         for step in run:

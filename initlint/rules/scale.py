@@ -35,10 +35,7 @@ def weights(entry: EntryFacts) -> list[tuple[Tensor, object | None]]:
     """Trainable tensors that multiply a signal: applied as a layer's weight in the graph, or
     the weight of a torch Linear/Conv/RNN (whose only use is that), with the node if any.
     Found once per entry: five rules ask."""
-    found = entry.derived.get("weights")
-    if found is None:
-        found = entry.derived["weights"] = _weights(entry)
-    return found
+    return entry.derive("weights", lambda: _weights(entry))
 
 
 def _weights(entry: EntryFacts) -> list[tuple[Tensor, object | None]]:

@@ -115,17 +115,17 @@ def model_of(entry: EntryFacts, tensor: Tensor, facts: FileFacts | None = None) 
 def _below(entry: EntryFacts, root: Module) -> set[int]:
     """The ids of the modules under ``root`` (33 levels at most), found once per entry and model:
     every finding asks which model holds its layer."""
-    key = ("below", id(root))
-    found = entry.derived.get(key)
-    if found is None:
-        found = set()
-        level, depth = [root], 0
-        while level and depth <= 32:
-            children = [child for parent in level for child in parent.modules.values() if isinstance(child, Module)]
-            level = [child for child in children if id(child) not in found]
-            found.update(id(child) for child in level)
-            depth += 1
-        entry.derived[key] = found
+    return entry.derive(("below", id(root)), lambda: _below_ids(root))
+
+
+def _below_ids(root: Module) -> set[int]:
+    found: set[int] = set()
+    level, depth = [root], 0
+    while level and depth <= 32:
+        children = [child for parent in level for child in parent.modules.values() if isinstance(child, Module)]
+        level = [child for child in children if id(child) not in found]
+        found.update(id(child) for child in level)
+        depth += 1
     return found
 
 

@@ -45,10 +45,7 @@ def constant_weight(tensor: Tensor) -> tuple[Write, float] | None:
 def zero_pairs(entry: EntryFacts) -> list[tuple[FlowNode, FlowNode]]:
     """(first, second): zero layers where the second reads the first's output directly (found
     once per entry: IL101 and IL103 ask)."""
-    pairs = entry.derived.get("zero_pairs")
-    if pairs is None:
-        pairs = entry.derived["zero_pairs"] = _zero_pairs(entry)
-    return pairs
+    return entry.derive("zero_pairs", lambda: _zero_pairs(entry))
 
 
 def _zero_pairs(entry: EntryFacts) -> list[tuple[FlowNode, FlowNode]]:
@@ -72,13 +69,15 @@ def _zero_pairs(entry: EntryFacts) -> list[tuple[FlowNode, FlowNode]]:
 def _every_parameter_write(entry: EntryFacts) -> dict[int, tuple[str, Module]]:
     """Writes that set every trainable parameter of a model to one constant (IL102's; found
     once per entry: IL101, IL102 and IL103 ask)."""
-    found = entry.derived.get("every_parameter")
-    if found is None:
-        found = entry.derived["every_parameter"] = {}
-        for name, model in entry.models.items():
-            write = _one_constant_write(_trainable_parameters(entry, model))
-            if write is not None:
-                found[id(write.place.node)] = (name, model)
+    return entry.derive("every_parameter", lambda: _every_parameter_write_of(entry))
+
+
+def _every_parameter_write_of(entry: EntryFacts) -> dict[int, tuple[str, Module]]:
+    found: dict[int, tuple[str, Module]] = {}
+    for name, model in entry.models.items():
+        write = _one_constant_write(_trainable_parameters(entry, model))
+        if write is not None:
+            found[id(write.place.node)] = (name, model)
     return found
 
 
@@ -103,11 +102,7 @@ def _same(a: float, b: float) -> bool:
 
 
 def _trainable_parameters(entry: EntryFacts, model: Module) -> list[Tensor]:
-    key = ("trainable_parameters", id(model))
-    found = entry.derived.get(key)
-    if found is None:
-        found = entry.derived[key] = [t for t in _parameters(model) if trainable(t)]
-    return found
+    return entry.derive(("trainable_parameters", id(model)), lambda: [t for t in _parameters(model) if trainable(t)])
 
 
 def _parameters(model: Module, depth: int = 0) -> list[Tensor]:
