@@ -163,7 +163,7 @@ class BuildMemo:
     def _record(self, evaluator: "Evaluator", cls: ClassValue, args: list[Any], kwargs: dict[str, Any], place: Place,
                 key: tuple, arguments: dict[str, Any], twins: list[Any]) -> Any:
         floor = next_serial()
-        start = _Marks(evaluator)
+        start = Marks(evaluator)
         shared_changes = self.shared_changes
         deepest, evaluator.deepest = evaluator.deepest, len(evaluator.calls)
         level = [floor, 0]
@@ -204,8 +204,9 @@ class BuildMemo:
         self.refusals[why] = self.refusals.get(why, 0) + 1
 
 
-class _Marks:
-    """How far each of the evaluator's records reached when a build started."""
+class Marks:
+    """How far each of the evaluator's records reached when a build (or a module body,
+    loads.py) started."""
 
     def __init__(self, evaluator: "Evaluator") -> None:
         self.writes = len(evaluator.writes)
@@ -219,6 +220,15 @@ class _Marks:
         self.refused = evaluator.refused
         self.steps = evaluator.steps
         self.calls = len(evaluator.calls)
+
+    def effects_since(self, evaluator: "Evaluator") -> bool:
+        """Whether the evaluator has recorded a write, event, flow node, init call or raise
+        since, or reached a depth or recursion limit: what a copy would not repeat."""
+        return (
+            len(evaluator.writes) != self.writes or len(evaluator.events) != self.events
+            or len(evaluator.graph) != self.graph or len(evaluator.init_calls) != self.init_calls
+            or len(evaluator.raised) != self.raised or evaluator.refused != self.refused
+        )
 
     def unchanged_since(self, evaluator: "Evaluator") -> None:
         if len(evaluator.graph) != self.graph:
@@ -306,22 +316,24 @@ def _exhausts(evaluator: "Evaluator", exhausted: Exhausted, shared_changes: int)
     as it was, and none of its calls cut short by the depth or recursion limit where it ran."""
     if evaluator.budget - evaluator.steps > exhausted.steps_left or shared_changes != exhausted.shared_changes:
         return False
-    if len(evaluator.calls) + exhausted.depth >= MAX_DEPTH:
-        return False
-    called = {id(function) for function in exhausted.called}
-    return not any(id(function) in called for function in evaluator.active)
+    return _runs_alike(evaluator, exhausted.depth, exhausted.called)
 
 
 def _fits(evaluator: "Evaluator", snapshot: Snapshot) -> bool:
-    """The evaluator would run the recorded build the same way: no call it makes would pass
-    the depth limit, and none of its functions is running already (the recursion limit)."""
-    if len(evaluator.calls) + snapshot.depth >= MAX_DEPTH:
+    return _runs_alike(evaluator, snapshot.depth, snapshot.called)
+
+
+def _runs_alike(evaluator: "Evaluator", depth: int, called: list[FunctionValue]) -> bool:
+    """The evaluator would run a recorded build the same way: no call it makes would pass
+    the depth limit (it went ``depth`` deeper), and none of the functions it ran is running
+    already (the recursion limit)."""
+    if len(evaluator.calls) + depth >= MAX_DEPTH:
         return False
-    called = {id(function) for function in snapshot.called}
-    return not any(id(function) in called for function in evaluator.active)
+    ran = {id(function) for function in called}
+    return not any(id(function) in ran for function in evaluator.active)
 
 
-def _snapshot(evaluator: "Evaluator", result: Module, start: _Marks, floor: int, arguments: dict[str, Any],
+def _snapshot(evaluator: "Evaluator", result: Module, start: Marks, floor: int, arguments: dict[str, Any],
               twins: list[Any], place: Place, depth: int, shared_changes: int) -> Snapshot:
     writes = evaluator.writes[start.writes:]
     for write in writes:
@@ -376,4 +388,4 @@ def _replay(evaluator: "Evaluator", snapshot: Snapshot, twins: list[Any], place:
     return model
 
 
-__all__ = ["BuildMemo", "Unmemoizable"]
+__all__ = ["BuildMemo", "Marks", "Unmemoizable"]

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from initlint.model.interp import records
+from initlint.model.interp.builds import Marks
 from initlint.model.project import MAX_DEPENDENCIES
 from initlint.model.source import ParsedFile
 from initlint.model.values import Namespace, next_serial
@@ -101,10 +102,7 @@ class Recording:
         project = evaluator.project
         self.floor = next_serial()
         self.before = set(project.namespaces)
-        self.marks = (len(evaluator.writes), len(evaluator.events), len(evaluator.graph), len(evaluator.init_calls),
-                      len(evaluator.raised), evaluator.refused)
-        self.steps = evaluator.steps
-        self.called = len(evaluator.called)
+        self.start = Marks(evaluator)
         self.level = [self.floor, 0]
         evaluator.recording.append(self.level)
         #: the body read a file loaded before it (a copy, where that file is not loaded yet,
@@ -123,17 +121,15 @@ class Recording:
         defined, evaluator.defined = evaluator.defined, self.defined
         evaluator.defined.update(defined)
         depth, evaluator.deepest = evaluator.deepest, max(self.deepest, evaluator.deepest)
-        marks = (len(evaluator.writes), len(evaluator.events), len(evaluator.graph), len(evaluator.init_calls),
-                 len(evaluator.raised), evaluator.refused)
-        steps = evaluator.steps - self.steps
-        if not completed or self.level[1] or self.read_older or marks != self.marks or steps < _MIN_STEPS:
+        steps = evaluator.steps - self.start.steps
+        if not completed or self.level[1] or self.read_older or self.start.effects_since(evaluator) or steps < _MIN_STEPS:
             return
         project = evaluator.project
         paths = [path for path in project.namespaces if path not in self.before]
         sources = [(path, project.sources.get(path)) for path in paths]
         if not paths or paths[0] != self.key or any(source is None for _, source in sources):
             return
-        payload = ([project.namespaces[path] for path in paths], defined, evaluator.called[self.called:])
+        payload = ([project.namespaces[path] for path in paths], defined, evaluator.called[self.start.called:])
         try:
             data, shared = records.dump(payload, self.floor, 0, 0, 0, set(), definitions=True)
         except records.NotRecordable:
