@@ -306,3 +306,43 @@ def test_a_dependency_body_past_its_budget_leaves_the_rest_unknown_and_the_entry
     found = check_source(model.read_text(), str(model))
     assert [(f.code, f.location.line) for f in found] == [("IL202", 11)]
     assert "at fan-in 512" in found[0].message and "`self.first.weight`" in found[0].message
+
+
+CONSTANTS = '''
+WIDTH = 512
+
+
+def scaled(width):
+    return width * 2
+'''
+
+CLASS_BODY_IMPORT = '''
+import torch.nn as nn
+from .constants import WIDTH
+
+
+class Net(nn.Module):
+    width = WIDTH  # the class body is what loads constants.py
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(self.width, self.width)
+'''
+
+
+def test_a_file_loaded_from_a_class_body_defines_plain_functions_not_methods_of_that_class(tmp_path):
+    # constants.py's body runs in a context of its own (as Python's import runs it): its
+    # top-level functions are not methods of the class whose body happened to load it
+    from initlint.engine import load_source, source_file
+    from initlint.model.entries import evaluate_file
+    from initlint.model.project import Project
+    from initlint.parsing import parse
+
+    model = _package(tmp_path, {"constants.py": CONSTANTS, "net.py": CLASS_BODY_IMPORT})
+    text = model.read_text()
+    project = Project(load_source)
+    facts = evaluate_file(source_file(str(model), parse(text), text), project)
+    constants = project.namespaces[(tmp_path / "pkg" / "constants.py").resolve()]
+    assert constants.names["WIDTH"] == 512
+    assert constants.names["scaled"].cls is None
+    assert facts.entries[1].models["Net"].modules["fc"].params["weight"].shape == (512, 512)

@@ -12,7 +12,7 @@ object older than itself (a namespace loaded before it, the linted file's), adde
 event, flow node, init call or raise, reached no depth or recursion limit, and ran out of no
 budget. A copy is made only where the body would run the same: none of the group's files is
 loaded already in this project, each is still the very file the record read, the dependency
-limit and the entry's step budget leave room, and no class body is being evaluated.
+limit and the entry's step budget leave room, and no ``try`` is open around it.
 """
 
 from __future__ import annotations
@@ -147,9 +147,9 @@ def note_read(evaluator: "Evaluator", key: Path) -> None:
 
 
 def _same_context(evaluator: "Evaluator") -> bool:
-    """A body evaluated here runs as it did where it was recorded: not inside a class body
-    (its functions would be that class's methods) nor a ``try``."""
-    return evaluator.defining_class is None and not evaluator.in_try
+    """A body evaluated here runs as it did where it was recorded: not inside a ``try`` (a
+    body runs outside any class body wherever it is loaded from: Evaluator.namespace_of)."""
+    return not evaluator.in_try
 
 
 __all__ = ["Group", "Recording", "copy", "note_read"]
