@@ -298,9 +298,9 @@ def test_a_dependency_body_past_its_budget_leaves_the_rest_unknown_and_the_entry
     # before it, is known; LATE, after it, is unknown. The class entry goes on with both
     # (it used to fail whole when the body took more steps than the entry may)
     from initlint.model import entries
-    from initlint.model.interp import machine
+    from initlint.model.interp import namespaces
 
-    monkeypatch.setattr(machine, "DEPENDENCY_BUDGET", 2000)
+    monkeypatch.setattr(namespaces, "DEPENDENCY_BUDGET", 2000)
     monkeypatch.setattr(entries, "CLASS_BUDGET", 8000)
     model = _package(tmp_path, {"heavy.py": HEAVY, "net.py": TWO_LAYERS})
     found = check_source(model.read_text(), str(model))

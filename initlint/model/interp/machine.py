@@ -4,7 +4,7 @@ One Evaluator runs one entry (a file's module body, one model class built with i
 called on an input, or one top-level function); its state is what that entry did: every write
 to a tensor, the flow graph of every model call, and events such as a module replaced or an
 attribute that does not exist. Expressions, statements, calls, attributes, tensors, flow ops and
-external calls live in the mixins this class combines.
+external calls and imports live in the mixins this class combines.
 """
 
 from __future__ import annotations
@@ -12,27 +12,26 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from initlint.model.interp import loads
 from initlint.model.interp.builds import BuildMemo
 from initlint.model.interp.builtins import builtin
 from initlint.model.interp.calls import Builtin, Calls
 from initlint.model.interp.containers import Containers
-from initlint.model.interp.context import DEPENDENCY_BUDGET, STEP_BUDGET, BudgetExceeded, Event, Frame, InitRecord, Lazy
+from initlint.model.interp.context import STEP_BUDGET, BudgetExceeded, Event, Frame, InitRecord
 from initlint.model.interp.expressions import Expressions
 from initlint.model.interp.operators import Operators
-from initlint.model.interp.externals import GRAD_CONTEXTS, Externals, library_module, library_name
+from initlint.model.interp.externals import GRAD_CONTEXTS, Externals
 from initlint.model.interp.flow_ops import FlowOps
 from initlint.model.interp.hf import HuggingFace
 from initlint.model.interp.layers import Layers
 from initlint.model.interp.instances import Instances
 from initlint.model.interp.methods import Methods
+from initlint.model.interp.namespaces import Namespaces
 from initlint.model.interp.objects import Objects
 from initlint.model.interp.statements import Statements
 from initlint.model.interp.tensor_ops import TensorOps
 from initlint.model.interp.timm_models import TimmModels
 from initlint.model.interp.types import Types
-from initlint.model.project import MAX_DEPENDENCIES, Project, resolved
-from initlint.model.source import ParsedFile
+from initlint.model.project import Project
 from initlint.model.tensors import Tensor, Write
 from initlint.model.values import (
     UNKNOWN,
@@ -51,7 +50,7 @@ from initlint.model.values import (
 from initlint.tree import nodes
 
 
-class Evaluator(Expressions, Operators, Statements, Calls, Objects, Containers, Types, Methods, Instances, Layers, TensorOps, FlowOps, Externals, HuggingFace, TimmModels):
+class Evaluator(Expressions, Operators, Statements, Calls, Objects, Containers, Types, Methods, Instances, Layers, TensorOps, FlowOps, Externals, HuggingFace, TimmModels, Namespaces):
     """See the module docstring."""
 
     def __init__(self, project: Project, grad_known: bool = True, budget: int = STEP_BUDGET,
@@ -215,127 +214,6 @@ class Evaluator(Expressions, Operators, Statements, Calls, Objects, Containers, 
         root.storage.state.append(write)
         root.storage.writes.append(write)
 
-    # ----- imports and namespaces
-    def import_names(self, node: nodes.Import, frame: Frame) -> None:
-        for alias in node.names:
-            dotted = _dotted(alias.name)
-            if dotted is None:
-                continue
-            if alias.asname is not None and isinstance(alias.asname.name, nodes.Name):
-                self.bind(alias.asname.name.value, self._module_value(frame.source, dotted, 0), frame)
-            else:
-                head = dotted.split(".", 1)[0]
-                self.bind(head, self._module_value(frame.source, head, 0), frame)
-
-    def import_from(self, node: nodes.ImportFrom, frame: Frame) -> None:
-        level = len(node.relative)
-        module = _dotted(node.module) if node.module is not None else ""
-        if module is None:
-            return
-        absolute = _absolute(frame.source, module, level)
-        if isinstance(node.names, nodes.ImportStar):
-            target = self._module_value(frame.source, module, level)
-            if isinstance(target, Namespace):
-                for name, value in list(target.names.items()):
-                    if not name.startswith("_"):
-                        frame.namespace.names.setdefault(name, value) if frame.function is None else frame.locals.setdefault(name, value)
-            return
-        for alias in node.names:
-            name = _dotted(alias.name) or ""
-            local = alias.asname.name.value if alias.asname is not None and isinstance(alias.asname.name, nodes.Name) else name
-            if level and not frame.source.package:
-                value: Any = External(f"{'.' * level}{module}.{name}" if module else f"{'.' * level}{name}")
-            elif library_module(absolute) or library_name(absolute, name) or not absolute:
-                value = External(f"{absolute}.{name}" if absolute else name)
-            else:
-                path = self.project.find(frame.source, module, level)
-                if path is None:
-                    value = External(f"{absolute}.{name}")
-                else:
-                    value = Lazy(frame.source, path, name, f"{absolute}.{name}")
-            self.bind(local, value, frame)
-
-    def _module_value(self, source: ParsedFile, dotted: str, level: int) -> Any:
-        absolute = _absolute(source, dotted, level)
-        if library_module(absolute):
-            return External(absolute)
-        path = self.project.find(source, dotted, level)
-        if path is None:
-            return External(absolute)
-        return Lazy(source, path, None, absolute)
-
-    def force(self, names: dict[str, Any], name: str) -> Any:
-        """The value of a name, loading the file a lazy import names."""
-        value = names[name]
-        if not isinstance(value, Lazy):
-            return value
-        resolved = self._resolve(value)
-        names[name] = resolved
-        return resolved
-
-    def _resolve(self, lazy: Lazy) -> Any:
-        namespace = self.namespace_of(lazy.path)
-        if namespace is None:
-            return External(lazy.dotted)
-        if lazy.name is None:
-            return namespace
-        if lazy.name in namespace.names:
-            key = (id(namespace), lazy.name)
-            if key in self.resolving:
-                return UNKNOWN  # files that import the name from each other: Python's ImportError
-            self.resolving.add(key)
-            try:
-                return self.force(namespace.names, lazy.name)
-            finally:
-                self.resolving.discard(key)
-        sub = self.project.find(namespace.source, lazy.name, 1) if namespace.source.is_package else None
-        if sub is not None:
-            return self._resolve(Lazy(namespace.source, sub, None, lazy.dotted))
-        return UNKNOWN
-
-    def namespace_of(self, path: Any) -> Namespace | None:
-        """The evaluated globals of another file of the project (its body runs once per run)."""
-        project = self.project
-        key = resolved(path)
-        if key in project.namespaces:
-            if self.body_recordings:
-                loads.note_read(self, key)
-            return project.namespaces[key]
-        if self.loaded >= MAX_DEPENDENCIES:
-            return None
-        copied = loads.copy(self, key)  # this process evaluated the same body before
-        if copied is not None:
-            return copied
-        source = project.source(key)
-        if source is None:
-            return None
-        self.loaded += 1
-        recording = loads.Recording(self, key)
-        namespace = Namespace(source, {"__name__": source.module or "__module__"})
-        project.namespaces[key] = namespace
-        frame = Frame(source, namespace, namespace.names)
-        saved = (self.calls, self.maybe, self.in_forward, self.repeat, self.budget, self.defining_class)
-        # a module body runs in a context of its own: loaded from a class body, its functions
-        # are still plain functions, not that class's methods
-        self.calls, self.maybe, self.in_forward, self.repeat, self.defining_class = [], 0, 0, 1, None
-        self.budget = min(self.budget, self.steps + DEPENDENCY_BUDGET)
-        self.in_dependency += 1
-        completed = False
-        try:
-            self.exec_block(source.tree.body, frame)
-            completed = True
-        except BudgetExceeded:
-            if self.budget == saved[4]:
-                raise  # the entry's own budget: the entry fails
-            completed = True  # the body's: the rest of it stays unevaluated
-        except RecursionError:
-            pass
-        finally:
-            self.calls, self.maybe, self.in_forward, self.repeat, self.budget, self.defining_class = saved
-            self.in_dependency -= 1
-            recording.finish(self, completed)
-        return namespace
-
     # ----- comprehensions
     def run_comprehension(self, for_in: nodes.CompFor, frame: Frame, produce) -> Any:
         """Run the ``for``/``if`` clauses of a comprehension, calling ``produce`` per element;
@@ -374,30 +252,6 @@ class Evaluator(Expressions, Operators, Statements, Calls, Objects, Containers, 
         if template:
             return count if result == 1 else UNKNOWN
         return result
-
-
-def _dotted(node: Any) -> str | None:
-    parts: list[str] = []
-    while isinstance(node, nodes.Attribute):
-        parts.append(node.attr.value)
-        node = node.value
-    if isinstance(node, nodes.Name):
-        parts.append(node.value)
-        return ".".join(reversed(parts))
-    return None
-
-
-def _absolute(source: ParsedFile, dotted: str, level: int) -> str:
-    """The absolute module name of an import, as far as the file's package says; an import
-    that climbs above the top package found on disk keeps its leading dots (``.initialization``
-    from ``models/bert`` when ``models``' parent is no package)."""
-    if level == 0:
-        return dotted
-    package = source.package.split(".") if source.package else []
-    if level - 1 >= len(package):
-        return "." * (level - len(package)) + dotted
-    base = package[: len(package) - (level - 1)]
-    return ".".join(p for p in (*base, *dotted.split(".")) if p)
 
 
 __all__ = ["Evaluator", "Builtin", "Sym"]
