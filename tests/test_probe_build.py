@@ -22,7 +22,8 @@ pytestmark = pytest.mark.probe
 sys.path.insert(0, str(Path(__file__).parent / "probe_models"))
 import legit_zoo  # noqa: E402
 
-from initlint.probe.construct import BuildError, InferredConfig, build, shrink_config  # noqa: E402
+from initlint.probe.construct import BuildError, InferredConfig, build  # noqa: E402
+from initlint.probe.shrink import shrink_config  # noqa: E402
 from initlint.probe.fitting import fit_inputs  # noqa: E402
 from initlint.probe.inputs import InputError  # noqa: E402
 

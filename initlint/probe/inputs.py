@@ -5,7 +5,7 @@ One value per required parameter of ``forward``. The first guess comes from, in 
 batch of scalars); a tuple annotation; a constructor argument named after the parameter
 (``forward(state, action)`` with ``state_dim``/``action_dim``); the first layer of the model
 (Linear, Conv, Embedding, RNN, norm, MultiheadAttention, or a bare weight matrix). A trial forward
-at batch 2 (eval mode, no grad) then runs under the tracer (tracing.py); when it fails, the layer
+at batch 3 (eval mode, no grad) then runs under the tracer (tracing.py); when it fails, the layer
 the failing value came from, the argument it carries and the numbers in the error fix the shape
 (channels, features, token ids, a tuple, the image size the model asserts), and it runs again.
 """

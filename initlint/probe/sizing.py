@@ -1,6 +1,6 @@
 """Batch and image size for the measurement: realistic for the model, within time and memory.
 
-From the fitted trial (batch 2): the time of one forward, the activation memory per sample, and
+From the fitted trial (batch 3): the time of one forward, the activation memory per sample, and
 the values each BatchNorm channel sees per sample. The batch is the requested one (64 by
 default) unless that would not fit the time budget or half the memory cap; the image grows
 (32 -> 64 -> 128 -> 224) while the model pools it below a 4x4 feature map (the pooling depth:
@@ -66,7 +66,7 @@ MIN_FEATURE_MAP = 4
 
 def _timed(model: nn.Module, fitted: Fitted, seed: int, device: str) -> float:
     """Seconds of one forward at the trial batch, per two samples."""
-    from initlint.probe.fitting import TRIAL_BATCH
+    from initlint.probe.input_repairs import TRIAL_BATCH
 
     args, kwargs = fitted.make(TRIAL_BATCH, seed, device)
     started = time.perf_counter()
@@ -96,7 +96,7 @@ def _grown(model: nn.Module, fitted: Fitted, seed: int, device: str) -> Fitted |
         return None
     bigger = replace(image, shape=(image.shape[0], *([larger] * (len(image.shape) - 1))), why=f"image size {larger}")
     trial = Fitted([bigger if s is image else s for s in fitted.specs], fitted.keyword, notes=fitted.notes)
-    from initlint.probe.fitting import TRIAL_BATCH
+    from initlint.probe.input_repairs import TRIAL_BATCH
 
     args, kwargs = trial.make(TRIAL_BATCH, seed, device)
     model.eval()
