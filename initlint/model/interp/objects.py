@@ -51,6 +51,8 @@ MODULE_METHODS = frozenset(
 )
 _ATTRIBUTE_DEFAULTS = {"training": True}
 _TABLES = {"_modules": "modules", "_parameters": "params", "_buffers": "buffers"}
+#: a name a scope does not bind (one dict lookup instead of ``in`` then ``[]``)
+_ABSENT = object()
 
 
 class Objects:
@@ -59,14 +61,14 @@ class Objects:
     # ----- names
     def lookup(self: "Evaluator", name: str, frame: Frame) -> Any:
         local = frame.locals
-        if name in local:
-            value = local[name]
+        value = local.get(name, _ABSENT)
+        if value is not _ABSENT:
             return self.force(local, name) if type(value) is Lazy else value
         if frame.closure is not None and name in frame.closure:
             return frame.closure.get(name)
         names = frame.namespace.names
-        if name in names:
-            value = names[name]
+        value = names.get(name, _ABSENT)
+        if value is not _ABSENT:
             return self.force(names, name) if type(value) is Lazy else value
         return self.builtin(name)
 

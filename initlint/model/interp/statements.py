@@ -57,7 +57,8 @@ class Statements(Branches):
         outer = self.statement
         try:
             for index, statement in enumerate(body):
-                if not opened and self._exit_pending(frame):
+                # an exit on an undecided path earlier (return, break, continue): what follows may not run
+                if not opened and (frame.maybe_returned or frame.loops and (frame.loops[-1].maybe_break or frame.loops[-1].maybe_continue)):
                     self.maybe += 1
                     opened = 1
                 self.statement = (block, index)
@@ -71,9 +72,6 @@ class Statements(Branches):
         finally:
             self.maybe -= opened
             self.statement = outer
-
-    def _exit_pending(self, frame: Frame) -> bool:
-        return frame.maybe_returned or bool(frame.loops) and (frame.loops[-1].maybe_break or frame.loops[-1].maybe_continue)
 
     def _possibly_exited(self, completion: Completion, frame: Frame) -> None:
         """A completion reached only on an undecided path: remember it, go on undecided."""
