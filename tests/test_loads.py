@@ -133,3 +133,34 @@ def test_a_body_that_reads_a_file_loaded_before_it_is_not_recorded(tmp_path, fre
     assert ("layers.py", True) not in fresh
     assert str((tmp_path / "pkg" / "consts.py").resolve()) in results[2].dependencies
     assert ["at fan-in 512" in result.findings[0].message for result in results] == [True] * 3
+
+
+NET_LOADING_IN_CLASS_BODY = '''
+import torch.nn as nn
+from .layers import WIDTH, make
+
+
+class Net{n}(nn.Module):
+    width = WIDTH  # the class body is where layers.py is first needed
+
+    def __init__(self):
+        super().__init__()
+        self.fc = make(self.width)
+        nn.init.normal_(self.fc.weight, std=1.0)
+
+    def forward(self, x):
+        return self.fc(x)
+'''
+
+
+def test_a_body_loaded_from_a_class_body_is_copied_like_any_other(tmp_path, fresh, monkeypatch):
+    # a module body runs outside the class body that loads it, so its record holds plain
+    # functions and serves a load from a class body as well as one from a function
+    paths = _project(tmp_path, LAYERS.format(extra="", width=512))
+    for n, path in enumerate(paths):
+        path.write_text(NET_LOADING_IN_CLASS_BODY.format(n=n))
+    found = _lint(paths)
+    assert fresh == [("layers.py", False), ("layers.py", False), ("layers.py", True)]
+    assert found == _without_copies(paths, monkeypatch)
+    assert [[(code, line) for code, line, _ in each] for each in found] == [[("IL202", 12)]] * 3
+    assert all("at fan-in 512" in each[0][2] for each in found)
