@@ -119,24 +119,26 @@ class Namespaces:
         namespace = Namespace(source, {"__name__": source.module or "__module__"})
         project.namespaces[key] = namespace
         frame = Frame(source, namespace, namespace.names)
-        saved = (self.calls, self.maybe, self.in_forward, self.repeat, self.budget, self.defining_class)
+        saved = (self.calls, self.maybe, self.in_forward, self.repeat, self.defining_class)
+        entry_budget = self.budget
         # a module body runs in a context of its own: loaded from a class body, its functions
         # are still plain functions, not that class's methods
         self.calls, self.maybe, self.in_forward, self.repeat, self.defining_class = [], 0, 0, 1, None
-        self.budget = min(self.budget, self.steps + DEPENDENCY_BUDGET)
+        self.budget = min(entry_budget, self.steps + DEPENDENCY_BUDGET)
         self.in_dependency += 1
         completed = False
         try:
             self.exec_block(source.tree.body, frame)
             completed = True
         except BudgetExceeded:
-            if self.budget == saved[4]:
+            if self.budget == entry_budget:
                 raise  # the entry's own budget: the entry fails
             completed = True  # the body's: the rest of it stays unevaluated
         except RecursionError:
             pass
         finally:
-            self.calls, self.maybe, self.in_forward, self.repeat, self.budget, self.defining_class = saved
+            self.calls, self.maybe, self.in_forward, self.repeat, self.defining_class = saved
+            self.budget = entry_budget
             self.in_dependency -= 1
             recording.finish(self, completed)
         return namespace
