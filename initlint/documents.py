@@ -17,12 +17,12 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 from initlint.findings import Edit, FileError, FileResult, Finding, Fix
-from initlint.notebook import Notebook, NotebookError, read_notebook, replace_sources
 from initlint.lines import line_starts
 from initlint.stack_room import with_stack_room
 
 if TYPE_CHECKING:
     from initlint.config import Settings
+    from initlint.notebook import Notebook
     from initlint.rules import Rule
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
@@ -58,6 +58,9 @@ def load_document(display: str, data: bytes, notebook: bool | None = None) -> Do
         raw = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise ValueError(f"notebook is not valid UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start})") from None
+    # imported here, for notebooks only: ~7 ms of every start otherwise
+    from initlint.notebook import read_notebook
+
     parsed = read_notebook(raw)  # NotebookError is a ValueError
     return Document(display, data, parsed.text, parsed)
 
@@ -170,12 +173,16 @@ def apply_edits(document: Document, edits: Sequence[Edit]) -> bytes:
     for number, cell_edits in by_cell.items():
         cell = document.notebook.cell(number)
         if cell is None:
+            from initlint.notebook import NotebookError
+
             raise NotebookError(f"an edit names cell {number}, which is no code cell")
         text, added = _cell_text(cell.source)
         new = apply_text_edits(text, cell_edits)
         if added and new.endswith("\n"):
             new = new[:-1]
         sources[cell.index] = new
+    from initlint.notebook import replace_sources
+
     raw = replace_sources(document.notebook.raw, sources)
     prefix = codecs.BOM_UTF8 if document.data.startswith(codecs.BOM_UTF8) else b""
     return prefix + raw.encode("utf-8")
@@ -263,6 +270,6 @@ def source_lines(document: Document, cell: int | None) -> list[str]:
 
 
 __all__ = [
-    "Document", "NotebookError", "apply_edits", "apply_text_edits", "commentable_lines",
+    "Document", "apply_edits", "apply_text_edits", "commentable_lines",
     "is_notebook_path", "lint_document", "load_document", "source_lines",
 ]
