@@ -6,6 +6,11 @@ signal (``gate``), an attention product, the model's output, code the evaluator 
 (``unknown``), or nothing (``unused``). Zero weights are a symmetry problem only on a hidden
 layer; the same zeros before a residual sum, a gate or the output are a design.
 
+A concatenation with a signal that does not come from the layer is a residual sum too: the next
+layer sums the projections of the parts, so zeros in one part cut nothing while the other part
+carries the input (ControlNet-XS concatenates its zero convolutions' output to the control
+stream; DenseNet and U-Net concatenate a layer's output to the features it skips over).
+
 A chain is a run of layers each feeding the next through activations and scalings only; its
 gain is the product of the per-layer gains ``fan_in * E[W^2] * c`` (theory.py).
 """
@@ -19,13 +24,16 @@ from initlint.model.tensors import Tensor
 from initlint.model.values import UNKNOWN, FlowNode, is_number
 
 #: ops a role looks through
-TRANSPARENT = frozenset({"act", "pass", "norm", "scale", "shift", "mulparam", "cat", "pool", "other", "join"})
+TRANSPARENT = frozenset({"act", "pass", "norm", "scale", "shift", "mulparam", "pool", "other", "join"})
+#: ops that combine the layer's output with other signals: looked through only when each of
+#: their inputs comes from the layer (``x`` and ``f(x)``), else the place the output reaches
+COMBINING = frozenset({"add", "mul", "cat"})
 #: ops a chain of gains passes through (anything else renormalizes or mixes the signal)
 CHAIN_THROUGH = frozenset({"act", "scale"})
 _MAX_VISIT = 512
 
 ROLE_OF_OP = {
-    "layer": "hidden", "lookup": "hidden", "add": "residual", "mul": "gate",
+    "layer": "hidden", "lookup": "hidden", "add": "residual", "cat": "residual", "mul": "gate",
     "attention": "attention", "output": "output", "unknown": "unknown",
 }
 
@@ -33,8 +41,8 @@ ROLE_OF_OP = {
 def terminals(node: FlowNode) -> list[FlowNode]:
     """The first non-transparent ops the output of ``node`` reaches.
 
-    A sum or product whose other inputs depend on ``node`` too does not rescue a zero (``x``
-    and ``f(x)`` both come from it): it is looked through like any other op.
+    A sum, product or concatenation whose other inputs depend on ``node`` too does not rescue a
+    zero (``x`` and ``f(x)`` both come from it): it is looked through like any other op.
     """
     found: list[FlowNode] = []
     seen: set[int] = set()
@@ -44,7 +52,7 @@ def terminals(node: FlowNode) -> list[FlowNode]:
         if id(current) in seen:
             continue
         seen.add(id(current))
-        if current.op in TRANSPARENT or current.op in ("add", "mul") and _all_from(current, node):
+        if current.op in TRANSPARENT or current.op in COMBINING and _all_from(current, node):
             if not current.consumers:
                 found.append(current)  # a dangling op: its value goes nowhere known
             stack.extend(current.consumers)
@@ -74,7 +82,7 @@ def depends_on(node: FlowNode, source: FlowNode) -> bool | None:
 
 
 def _all_from(combine: FlowNode, source: FlowNode) -> bool:
-    """Every input of a sum or product depends on ``source`` (unknown counts as depending)."""
+    """Every input of a sum, product or concatenation depends on ``source`` (unknown counts as depending)."""
     return all(depends_on(item, source) is not False for item in combine.inputs)
 
 

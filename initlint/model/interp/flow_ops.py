@@ -56,6 +56,14 @@ POOL_FUNCTIONS = frozenset(
 CONCAT = frozenset({"cat", "concat", "concatenate", "stack", "hstack", "vstack"})
 
 
+
+def _all_tensors(sequence: Any) -> bool:
+    """Whether every part given to ``torch.cat`` / ``stack`` is a signal or a tensor the model
+    holds (a parameter, a buffer: no input flows through it), in a sequence of known items."""
+    if isinstance(sequence, ListObj) and not sequence.template:
+        sequence = sequence.items
+    return isinstance(sequence, tuple | list) and all(isinstance(item, Signal | Tensor) for item in sequence)
+
 class FlowOps:
     """Flow-graph semantics of the Evaluator."""
 
@@ -265,6 +273,11 @@ class FlowOps:
         first = signals[0]
         last = name.rsplit(".", 1)[-1]
         if last in CONCAT:
+            if not _all_tensors(args[0] if args else kwargs.get("tensors")):
+                # torch.cat([None, x]) raises (a forward run with an optional input left at its
+                # default is not what the code does), and a part the evaluator could not follow
+                # may carry the input: either way, where the result goes says nothing
+                return self.flow_unknown(signals, place)
             return Signal(self.node("cat", tuple(s.node for s in signals), place))
         if last in SHAPE_ONLY or last in ("flatten", "reshape", "squeeze", "unsqueeze", "transpose", "permute"):
             return first
