@@ -219,6 +219,41 @@ class TwoHeads(nn.Module):
     assert [f.code for f in lint(chained) if f.code.startswith("IL10")] == ["IL103"]
 
 
+def roles(source: str, name: str) -> dict[str, str]:
+    """The role of each layer node of the named class's entry, by module path."""
+    entry = next(e for e in evaluate(source).entries if e.name == name)
+    return {node.module.path: role(node) for node in entry.graph if node.op == "layer"}
+
+
+CONCAT = HEADER + """
+class Concat(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.side = nn.Linear(8, 8)
+        self.main = nn.Linear(8, 8)
+        self.head = nn.Linear(16, 1)
+
+    def forward(self, x, extra=None):
+        h = self.side(x)
+        return self.head(torch.cat(PARTS, dim=-1))
+"""
+
+
+@pytest.mark.parametrize(
+    "parts, side_role",
+    [
+        # the main path carries the input: the side branch joins it, as in a residual sum
+        ("[self.main(x), h]", "residual"),
+        # both parts come from the side layer: the concatenation is looked through
+        ("[h, torch.relu(h)]", "hidden"),
+        # torch.cat([None, ...]) raises: the optional input left at its default says nothing
+        ("[extra, h]", "unknown"),
+    ],
+)
+def test_a_concatenation_is_a_residual_join_only_with_a_signal_of_its_own(parts, side_role):
+    assert roles(CONCAT.replace("PARTS", parts), "Concat")["side"] == side_role
+
+
 def test_exploding_layers_compound_across_inits():
     source = HEADER + """
 class UnstableModel(nn.Module):
