@@ -328,3 +328,47 @@ def test_uncommenting_the_call_in_a_searched_file_makes_the_cached_finding_stale
     train = tmp_path / "train.py"
     train.write_text(train.read_text().replace("# D.weight_init", "D.weight_init"))
     assert json.loads(cli(args, tmp_path).stdout) == []
+
+
+ROUTER = '''import torch
+import torch.nn as nn
+
+
+class Router(nn.Module):
+    def __init__(self, n_tasks=4, n_skills=8):
+        super().__init__()
+        self.logits = nn.Parameter(torch.empty(n_tasks, n_skills))
+
+    def reset(self):
+        nn.init.uniform_(self.logits, -1e-3, 1e-3)
+
+    def forward(self, task_ids):
+        return torch.sigmoid(self.logits[task_ids])
+'''
+
+
+def _router_project(tmp_path: Path, layer: str) -> Path:
+    (tmp_path / "LICENSE").write_text("")
+    (tmp_path / "router.py").write_text(ROUTER)
+    (tmp_path / "layer.py").write_text(layer)
+    return tmp_path / "router.py"
+
+
+def test_a_reset_method_the_owner_calls_from_another_file_fills_the_tensor(tmp_path):
+    # peft's Poly router: allocated with torch.empty, filled by reset(), which the layer that
+    # builds the router calls right after building it
+    path = _router_project(tmp_path, (
+        "from router import Router\n\n\n"
+        "class PolyLayer:\n"
+        "    def update_layer(self):\n"
+        "        self.router = Router()\n"
+        "        self.router.reset()\n"
+    ))
+    assert _lint(path) == []
+
+
+def test_a_reset_method_nothing_names_leaves_the_tensor_unwritten(tmp_path):
+    path = _router_project(tmp_path, "from router import Router\n\nrouter = Router()\n")
+    found = _lint(path)
+    assert [(f.code, f.location.line) for f in found] == [("IL208", 8), ("IL505", 10)]
+    assert found[0].message.startswith("`logits` is allocated by torch.empty and never written before the model uses it")

@@ -6,7 +6,9 @@ code that copies the first half and forgets the second (or overrides ``reset_par
 method that writes nothing) trains from garbage: zeros where the allocator handed out fresh
 pages, huge values or NaN where it reused memory. The rule fires only when evaluation
 established that no write reached the tensor on any path (an undecided write leaves it open,
-and so does code the evaluator cannot see) and the model reads it in forward.
+and so does code the evaluator cannot see, or a method of the tensor's own class that writes it
+and that the entry never ran: the code that owns the block may call it, as peft's Poly layer
+calls its router's ``reset()``) and the model reads it in forward.
 """
 
 from __future__ import annotations
@@ -125,6 +127,38 @@ def _init_code_names_it(facts: FileFacts, entry: EntryFacts, tensor: Tensor) -> 
     return False
 
 
+def _unrun_method_writes_it(facts: FileFacts, entry: EntryFacts, tensor: Tensor) -> bool:
+    """A method of the owner's class (or of a base class in this file) initialises
+    ``self.<name>`` of the tensor, the entry never ran it, and it may be called: a ``reset()``
+    the class leaves to the code that builds it. Only a method that nothing names, not this
+    file and no other file of the project (callers.py, as IL505 asks), rescues nothing."""
+    owner = tensor.owner
+    if not isinstance(owner, Module) or owner.cls is None or not tensor.name:
+        return False
+    resolved: dict[str, FunctionValue] = {}  # what each method name runs on the owner (an
+    for item in owner.cls.mro():  # overridden base method never does)
+        if not isinstance(item, ClassValue):
+            break
+        for name, value in item.body.items():
+            if isinstance(value, FunctionValue):
+                resolved.setdefault(name, value)
+    methods = {id(value.node) for value in resolved.values() if value.namespace.source is facts.source}
+    executed = {id(node) for node in entry.executed}
+    attribute = re.compile(rf"\bself\.{re.escape(tensor.name)}\b")
+    for info in facts.syntax.defs:
+        if id(info.node) not in methods or not info.inits or id(info.node) in executed:
+            continue
+        if not attribute.search(facts.source.code(info.node)):
+            continue
+        name = info.node.name.value
+        if facts.mentions(name) > 1:
+            return True
+        search = facts.project.search(facts.source, name) if facts.project is not None else None
+        if search is None or search.naming:
+            return True
+    return False
+
+
 def _component(facts: FileFacts, entry: EntryFacts) -> bool:
     """The entry's class is used by other code of the file: a block of a bigger model, which
     may initialise it (an ``apply`` from the parent, a framework's ``_init_weights``)."""
@@ -170,7 +204,8 @@ def uninitialised_parameter(facts: FileFacts, limits: Thresholds) -> Iterable[Hi
             write = uninitialised(tensor)
             if write is None or write.place.source is not facts.source or not used(entry, tensor):
                 continue
-            if _written_elsewhere(facts, write) or _open_ancestor(entry, tensor) or _init_code_names_it(facts, entry, tensor):
+            if (_written_elsewhere(facts, write) or _open_ancestor(entry, tensor) or _init_code_names_it(facts, entry, tensor)
+                    or _unrun_method_writes_it(facts, entry, tensor)):
                 continue
             if _component(facts, entry) and not _parents_agree(facts, entry, write):
                 continue  # the parent model decides a block's init
