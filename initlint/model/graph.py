@@ -82,7 +82,8 @@ def depends_on(node: FlowNode, source: FlowNode) -> bool | None:
 
 
 def _all_from(combine: FlowNode, source: FlowNode) -> bool:
-    """Every input of a sum, product or concatenation depends on ``source`` (unknown counts as depending)."""
+    """Every input of a sum, product or concatenation depends on ``source`` (unknown counts as
+    depending)."""
     return all(depends_on(item, source) is not False for item in combine.inputs)
 
 

@@ -135,8 +135,9 @@ def _unrun_method_writes_it(facts: FileFacts, entry: EntryFacts, tensor: Tensor)
     owner = tensor.owner
     if not isinstance(owner, Module) or owner.cls is None or not tensor.name:
         return False
-    resolved: dict[str, FunctionValue] = {}  # what each method name runs on the owner (an
-    for item in owner.cls.mro():  # overridden base method never does)
+    # what each method name runs on the owner: an overridden base method never runs
+    resolved: dict[str, FunctionValue] = {}
+    for item in owner.cls.mro():
         if not isinstance(item, ClassValue):
             break
         for name, value in item.body.items():

@@ -56,13 +56,14 @@ POOL_FUNCTIONS = frozenset(
 CONCAT = frozenset({"cat", "concat", "concatenate", "stack", "hstack", "vstack"})
 
 
-
 def _all_tensors(sequence: Any) -> bool:
-    """Whether every part given to ``torch.cat`` / ``stack`` is a signal or a tensor the model
-    holds (a parameter, a buffer: no input flows through it), in a sequence of known items."""
+    """Whether every part given to ``torch.cat`` / ``stack`` is a signal or a tensor that is no
+    signal (a parameter, a buffer, a constant: no input flows through it), in a sequence of
+    known items."""
     if isinstance(sequence, ListObj) and not sequence.template:
         sequence = sequence.items
     return isinstance(sequence, tuple | list) and all(isinstance(item, Signal | Tensor) for item in sequence)
+
 
 class FlowOps:
     """Flow-graph semantics of the Evaluator."""
