@@ -282,10 +282,10 @@ def main() -> None:
     cached_s = rows["initlint cached"]["median_s"]
     median_s = rows[one_file_key]["median_s"]
     bert_s = rows[f"initlint one file: {ONE_FILE} (--no-cache)"]["median_s"]
-    parse_all = rows["libcst parse, all files, 1 process"]
-    slowdown = REFERENCE_PARSE_MB_PER_S / (size / 1e6 / parse_all["median_s"])
+    throughput = size / 1e6 / rows["libcst parse, all files, 1 process"]["median_s"]
+    slowdown = REFERENCE_PARSE_MB_PER_S / throughput
     lines += [
-        f"- this machine's libcst parse throughput: {size / 1e6 / parse_all['median_s']:.2f} MB/s, "
+        f"- this machine's libcst parse throughput: {throughput:.2f} MB/s, "
         f"{slowdown:.1f}x as long per MB as on the machine of DESIGN.md's measured costs "
         f"({REFERENCE_PARSE_MB_PER_S:.2f} MB/s); at that machine's speed the one-file rows would "
         f"take about {median_s / slowdown:.2f} s and {bert_s / slowdown:.2f} s (an estimate: the goals "

@@ -13,7 +13,7 @@ from initlint.model.tensors import Write
 from initlint.model.values import ClassValue, External, FunctionValue, Module, module_tree
 from initlint.model.tokens import INIT_TOKENS
 from initlint.rules.base import Hit, Thresholds, rule
-from initlint.rules.support import anchor, code, layer_name, live, model_of, named, target_text
+from initlint.rules.support import anchor, code, layer_name, live, model_of, named, target_text, unnamed_in_project
 from initlint.tree import nodes
 
 #: the tokens of every init spelling: rules about init code in general
@@ -202,8 +202,8 @@ def init_never_applied(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
         method = methods.get(id(info.node))
         if method is None or not _own_module_method(method, facts):
             continue  # a function, or a method a base class outside the project may call
-        search = facts.project.search(facts.source, name) if facts.project is not None else None
-        if search is None or search.naming:
+        search = unnamed_in_project(facts, name)
+        if search is None:
             continue  # the project has no known end, is a library, or another file names it
         others = search.searched - 1
         yield Hit(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator
 
+from initlint.model.callers import Search
 from initlint.model.facts import EntryFacts, FileFacts
 from initlint.model.tensors import Tensor, Write
 from initlint.model.values import Module, Place, describe
@@ -34,6 +35,13 @@ def anchor(facts: FileFacts, frames: tuple[Place, ...]) -> nodes.CSTNode | None:
         if place.source is facts.source:
             return place.node
     return None
+
+
+def unnamed_in_project(facts: FileFacts, name: str) -> Search | None:
+    """The project search (callers.py) that found no other file naming ``name``; None when one
+    does, or when the project gives no answer (no known end, a packaged library, too large)."""
+    search = facts.project.search(facts.source, name) if facts.project is not None else None
+    return search if search is not None and not search.naming else None
 
 
 def code(facts: FileFacts, node: nodes.CSTNode) -> str:

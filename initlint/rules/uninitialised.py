@@ -14,16 +14,17 @@ calls its router's ``reset()``) and the model reads it in forward.
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from initlint.findings import Effect, Prediction
 from initlint.model.dists import Uninitialised
 from initlint.model.effective import established
 from initlint.model.facts import EntryFacts, FileFacts
+from initlint.model.syntax import DefInfo
 from initlint.model.tensors import Tensor, Write
 from initlint.model.values import ClassValue, FunctionValue, Module
 from initlint.rules.base import Hit, Thresholds, rule
-from initlint.rules.support import anchor, live, model_of
+from initlint.rules.support import anchor, live, model_of, unnamed_in_project
 
 #: an allocation only matters once it is a parameter (or a torch layer's, filled by reset_parameters)
 _TOKENS = ("Parameter(", "register_parameter", "reset_parameters")
@@ -117,14 +118,19 @@ def _init_code_names_it(facts: FileFacts, entry: EntryFacts, tensor: Tensor) -> 
     if not isinstance(owner, Module) or owner.cls is None:
         return False
     names = [c.name for c in owner.cls.mro() if isinstance(c, ClassValue)]
-    executed = {id(node) for node in entry.executed}
-    for info in facts.syntax.defs:
-        if not info.inits or id(info.node) in executed:
-            continue
+    for info in _unrun_inits(facts, entry):
         text = facts.source.code(info.node)
         if any(re.search(rf"(?<![\w.]){re.escape(name)}\b", text) for name in names):
             return True
     return False
+
+
+def _unrun_inits(facts: FileFacts, entry: EntryFacts) -> Iterator[DefInfo]:
+    """The file's functions and methods that initialise something and that ``entry`` never ran."""
+    executed = {id(node) for node in entry.executed}
+    for info in facts.syntax.defs:
+        if info.inits and id(info.node) not in executed:
+            yield info
 
 
 def _unrun_method_writes_it(facts: FileFacts, entry: EntryFacts, tensor: Tensor) -> bool:
@@ -144,18 +150,12 @@ def _unrun_method_writes_it(facts: FileFacts, entry: EntryFacts, tensor: Tensor)
             if isinstance(value, FunctionValue):
                 resolved.setdefault(name, value)
     methods = {id(value.node) for value in resolved.values() if value.namespace.source is facts.source}
-    executed = {id(node) for node in entry.executed}
     attribute = re.compile(rf"\bself\.{re.escape(tensor.name)}\b")
-    for info in facts.syntax.defs:
-        if id(info.node) not in methods or not info.inits or id(info.node) in executed:
-            continue
-        if not attribute.search(facts.source.code(info.node)):
+    for info in _unrun_inits(facts, entry):
+        if id(info.node) not in methods or not attribute.search(facts.source.code(info.node)):
             continue
         name = info.node.name.value
-        if facts.mentions(name) > 1:
-            return True
-        search = facts.project.search(facts.source, name) if facts.project is not None else None
-        if search is None or search.naming:
+        if facts.mentions(name) > 1 or unnamed_in_project(facts, name) is None:
             return True
     return False
 
