@@ -17,6 +17,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from initlint.model.interp import visits
 from initlint.model.tensors import Tensor
 from initlint.model.values import BoundMethod, ClassValue, DictObj, External, Module, Place
 
@@ -161,7 +162,7 @@ class HuggingFace:
                 visit(child, owner, seen)
             method = self.getattr(owner, "_init_weights", place, frame)
             if isinstance(method, BoundMethod) and not isinstance(method.function, External):
-                self.call(method, [current], {}, place, frame)
+                visits.visit(self, method, current, place, frame)
             else:
                 self.hf_library_init(current, place)
 

@@ -101,6 +101,12 @@ class Evaluator(Expressions, Operators, Statements, Calls, Objects, Containers, 
         self.read_in_forward: set[int] = set()
         #: try bodies with handlers around the code running now (a missing attribute is caught)
         self.in_try = 0
+        #: the init walk's recorded visits of leaf modules, and the objects changed by each
+        #: visit being recorded (visits.py)
+        self.visits: dict[tuple, Any] = {}
+        self.visit_changes: list[list[Any]] = []
+        #: comparisons of objects by identity so far (a recorded visit must have made none)
+        self.identity_tests = 0
 
     @property
     def executed(self) -> set[Any]:
@@ -118,6 +124,8 @@ class Evaluator(Expressions, Operators, Statements, Calls, Objects, Containers, 
         for level in self.recording:
             if serial < level[0]:
                 level[1] += 1
+        for changed in self.visit_changes:
+            changed.append(obj)
         if serial < self.born and self.builds is not None:
             self.builds.shared_changes += 1
 

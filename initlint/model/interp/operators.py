@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from initlint.model.interp.context import Frame
 from initlint.model.tensors import Tensor
-from initlint.model.values import UNKNOWN, DictObj, External, ListObj, Signal, Sym, is_number
+from initlint.model.values import UNKNOWN, DictObj, External, ListObj, Module, Signal, Sym, is_number
 from initlint.tree import nodes
 
 if TYPE_CHECKING:
@@ -49,6 +49,10 @@ def augmented(operator_node: nodes.BaseAugOp) -> type:
 def _is_count(value: Any) -> bool:
     """An int a str can be repeated by (``'x' * 0.5`` raises in Python: not a value)."""
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+#: objects that equal modules of a model do not share: comparing one by identity tells them apart
+_DISTINCT = (Module, Tensor)
 
 
 def is_plain(value: Any) -> bool:
@@ -142,6 +146,8 @@ class Operators:
             return type(left) is type(right) and left == right
         if isinstance(left, External) and isinstance(right, External):
             return left.name == right.name
+        if left is not None and right is not None and (isinstance(left, _DISTINCT) or isinstance(right, _DISTINCT)):
+            self.identity_tests += 1  # visits.py: two equal modules differ here
         return left is right
 
     def equal(self: "Evaluator", left: Any, right: Any) -> bool | None:
@@ -167,6 +173,8 @@ class Operators:
             return True if left is right else None
         if is_plain(left) or is_plain(right):
             return False  # a module, function or class never equals a number or a string
+        if isinstance(left, _DISTINCT) or isinstance(right, _DISTINCT):
+            self.identity_tests += 1  # visits.py: two equal modules differ here
         return True if left is right else None
 
     def contains(self: "Evaluator", container: Any, item: Any) -> bool | None:

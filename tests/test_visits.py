@@ -1,0 +1,189 @@
+"""visits.py: the init walk visits an equal leaf module once and copies the visit after.
+
+Each test lints one file with the memo and without it and asserts the same findings; then how
+many visits were copies, and why a visit was not recorded.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections import Counter
+
+import pytest
+
+from initlint import check_source
+from initlint.model.interp import visits
+
+MODEL = '''
+import math
+
+import torch
+from torch import nn
+from transformers import PreTrainedModel
+
+
+class Config:
+    hidden_size = 512
+    depth = 6
+
+
+class Block(nn.Module):
+    def __init__(self, config, index):
+        super().__init__()
+        self.index = index
+        self.fc = nn.Linear(config.hidden_size, config.hidden_size)
+        self.norm = nn.LayerNorm(config.hidden_size)
+
+    def forward(self, x):
+        return self.norm(torch.relu(self.fc(x)))
+
+
+class Deep(PreTrainedModel):
+    config_class = Config
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.blocks = nn.ModuleList([Block(config, index) for index in range(config.depth)])
+        self.head = nn.Linear(config.hidden_size, 10)
+        self.post_init()
+
+    def _init_weights(self, module):
+        {init}
+
+    def forward(self, x):
+        for block in self.blocks:
+            x = block(x)
+        return self.head(x)
+'''
+
+
+def _file(init: str) -> str:
+    body = textwrap.indent(textwrap.dedent(init).strip(), " " * 8).lstrip()
+    return textwrap.dedent(MODEL).replace("{init}", body)
+
+
+@pytest.fixture
+def outcomes(monkeypatch):
+    """How each visit of a leaf went: recorded, refused (and why), or copied."""
+    seen: Counter = Counter()
+    record, replay = visits._record, visits._replay
+
+    def recording(*args):
+        result = record(*args)
+        seen["refused" if result is visits._REFUSED else "recorded"] += 1
+        return result
+
+    def replaying(*args):
+        seen["copied"] += 1
+        return replay(*args)
+
+    def refusing(self, why):
+        seen[why] += 1
+        Exception.__init__(self, why)
+
+    monkeypatch.setattr(visits, "_record", recording)
+    monkeypatch.setattr(visits, "_replay", replaying)
+    monkeypatch.setattr(visits.Unrecordable, "__init__", refusing)
+    return seen
+
+
+def _findings(text: str) -> list[tuple]:
+    return [(f.code, f.location.line, f.message) for f in check_source(text, "deep.py")]
+
+
+def _without_memo(text: str, monkeypatch) -> list[tuple]:
+    with monkeypatch.context() as patch:
+        patch.setattr(visits, "_key", lambda evaluator, method, module: None)
+        return _findings(text)
+
+
+def test_equal_layers_are_visited_once_and_copied_with_the_same_findings(outcomes, monkeypatch):
+    text = _file('''
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, std=1.0)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.LayerNorm):
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
+    ''')
+    found = _findings(text)
+    # six fc and six norm leaves: one of each recorded, five of each copied; the head differs
+    # from the fc layers (10 outputs), so it is recorded too
+    assert outcomes == {"recorded": 3, "copied": 10}
+    assert found == _without_memo(text, monkeypatch)
+    assert [(code, line) for code, line, _ in found] == [("IL202", 36)]
+    assert "x6 with no normalization" not in found[0][2]  # a LayerNorm after each fc
+    assert found[0][2].startswith(
+        "N(0, 1^2) on `module.weight` (`blocks.0.fc.weight`) gives E[W^2] = 1; at fan-in 512 (config.hidden_size)"
+    )
+
+
+def test_a_visit_that_tells_modules_apart_by_identity_is_not_copied(outcomes, monkeypatch):
+    # only the head is zeroed: a copy of a visit of blocks.0.fc would zero the head too, or
+    # miss it; the visit compared the module with self.head, so none is recorded
+    text = _file('''
+        if module is self.head:
+            nn.init.zeros_(module.weight)
+        elif isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, std=1.0)
+    ''')
+    found = _findings(text)
+    assert outcomes["copied"] == 0
+    # the first fc and the first norm (their visits asked ``is``); later equal leaves are
+    # evaluated without asking again; the head is recorded on its own key and refused too
+    assert outcomes == {"refused": 3, "the visit did more than write values": 3}
+    assert found == _without_memo(text, monkeypatch)
+    assert [(code, line) for code, line, _ in found] == [("IL202", 38)]
+
+
+def test_a_visit_reads_the_leaf_attributes_it_depends_on(outcomes, monkeypatch):
+    # the std shrinks with each layer's index (GPT-2's scaled init, per layer): the layers
+    # differ in an attribute, so no layer's visit stands for another's
+    text = _file('''
+        if isinstance(module, Block):
+            return
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, std=module.depth_scale)
+    ''').replace(
+        "        self.fc = nn.Linear(config.hidden_size, config.hidden_size)\n",
+        "        self.fc = nn.Linear(config.hidden_size, config.hidden_size)\n"
+        "        self.fc.depth_scale = 1.0 / math.sqrt(index + 1)\n",
+    ).replace("        self.post_init()", "        self.head.depth_scale = 0.02\n        self.post_init()")
+    found = _findings(text)
+    assert outcomes["copied"] == 5  # the norms only
+    assert found == _without_memo(text, monkeypatch)
+    # the first layer's std 1 at fan-in 512 explodes; 1/sqrt(6) on the last is a gain of 85
+    assert [(code, line) for code, line, _ in found] == [("IL202", 40)]
+    assert "`blocks.0.fc.weight`" in found[0][2]
+
+
+def test_a_visit_that_changes_the_model_is_not_copied(outcomes, monkeypatch):
+    text = _file('''
+        if isinstance(module, nn.Linear):
+            self.visited = module
+            nn.init.normal_(module.weight, std=1.0)
+    ''')
+    found = _findings(text)
+    # the norms' visits write nothing: the first recorded, five copied; the fc and head visits
+    # set an attribute of the model, so neither is recorded
+    assert outcomes["copied"] == 5
+    assert outcomes["the visit changed an object that is not the leaf's tensor"] == 2
+    assert found == _without_memo(text, monkeypatch)
+    assert [(code, line) for code, line, _ in found] == [("IL202", 37)]
+
+
+def test_a_tensor_tied_to_another_module_is_not_compared(outcomes, monkeypatch):
+    # the head shares the embedding's weight: its visit writes another module's tensor
+    text = _file('''
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, std=0.02)
+    ''').replace(
+        "        self.head = nn.Linear(config.hidden_size, 10)\n",
+        "        self.embed = nn.Embedding(10, config.hidden_size)\n"
+        "        self.head = nn.Linear(config.hidden_size, 10, bias=False)\n"
+        "        self.head.weight = self.embed.weight\n",
+    )
+    assert _findings(text) == _without_memo(text, monkeypatch)
+    assert outcomes["a tensor that is not the leaf's own"] == 1  # the head: never compared
+    assert outcomes["copied"] == 10
