@@ -103,17 +103,19 @@ def _key(evaluator: "Evaluator", method: "BoundMethod", module: Module) -> tuple
     if module.modules:
         return None
     try:
-        tensors = tuple(_tensor_key(name, tensor, module) for name, tensor in (*module.params.items(), *module.buffers.items()))
+        tensors = [_tensor_key(name, tensor, module) for name, tensor in module.params.items()]
+        if module.buffers:
+            tensors += [_tensor_key(name, tensor, module) for name, tensor in module.buffers.items()]
         state = (
             id(method.function), id(method.receiver), module.kind, module.family, id(module.cls),
             _values_key(module.args), _values_key(module.attrs), _value_key(module.repeat), module.tainted,
-            module.open_base, module.external_hooks, module.init_skipped is None, len(module.params), tensors,
+            module.open_base, module.external_hooks, module.init_skipped is None, len(module.params), *tensors,
             evaluator.maybe, tuple(evaluator.grad_stack), repr(evaluator.grad_base), evaluator.in_forward,
             evaluator.in_try, _value_key(evaluator.repeat), evaluator.in_dependency, evaluator.defining_class is None,
-            tuple(map(id, evaluator.calls)), tuple(map(id, evaluator.active)), evaluator.statement,
+            *map(id, evaluator.calls), None, *map(id, evaluator.active), evaluator.statement,
         )
         hash(state)
-    except Unrecordable:
+    except (Unrecordable, TypeError):  # TypeError: a value that cannot be compared by hash
         return None
     return state
 
@@ -125,11 +127,12 @@ def _tensor_key(name: str, tensor: Any, module: Module) -> tuple:
         raise Unrecordable("a tensor that is not the leaf's own")
     storage = tensor.storage
     shape = tensor.shape
+    writes = storage.writes
     return (
         name, tensor.name, shape if type(shape) is tuple and all(type(size) is int for size in shape) else _value_key(shape),
-        tensor.parameter, tensor.buffer, _value_key(tensor.requires_grad), tensor.dtype, tensor.derived,
-        tuple(map(_write_key, storage.state)), tuple(map(_write_key, storage.writes)),
-        tuple(_position(write, storage.writes) for write in storage.state),
+        tensor.parameter, tensor.buffer, tensor.requires_grad, tensor.dtype, tensor.derived,
+        *[_write_key(write) for write in storage.state], None, *[_write_key(write) for write in writes],
+        *[_position(write, writes) for write in storage.state],
     )
 
 
@@ -143,20 +146,28 @@ def _position(write: Write, writes: list[Write]) -> int:
 
 def _write_key(write: Write) -> tuple:
     """A write by what a visit could read of it (its values and flags; not where it was made).
-    Distributions compare by value (frozen dataclasses of numbers)."""
+    Distributions compare by value (frozen dataclasses of numbers); the flags are True, False
+    or UNKNOWN."""
     return (
-        write.kind, write.dist, write.conditional, write.partial, _value_key(write.no_grad), write.via_data,
-        write.spelled, write.in_forward, _value_key(write.leaf), write.origin is None,
+        write.kind, write.dist, write.conditional, write.partial, write.no_grad, write.via_data,
+        write.spelled, write.in_forward, write.leaf, write.origin is None,
     )
 
 
+#: plain values a key holds with their type (1, 1.0 and True are equal in a tuple, not in code)
+_TYPED = frozenset({int, str, bool, type(None)})
+
+
 def _values_key(values: dict[str, Any]) -> tuple:
-    return tuple((name, _value_key(value)) for name, value in values.items())
+    return tuple(
+        (name, value.__class__, value) if value.__class__ in _TYPED else (name, _value_key(value))
+        for name, value in values.items()
+    )
 
 
 def _value_key(value: Any) -> Any:
-    """Equal keys for values a visit cannot tell apart: plain values by type and value, shared
-    objects by identity (both leaves hold the same one)."""
+    """Equal keys for values a visit cannot tell apart: plain values by type and value (floats
+    by their repr: -0.0 is not 0.0), shared objects by identity (both leaves hold the same one)."""
     if value is UNKNOWN:
         return "?"
     kind = type(value)
