@@ -11,8 +11,10 @@ from collections import Counter
 
 import pytest
 
+from conftest import evaluate
 from initlint import check_source
 from initlint.model.interp import visits
+from initlint.model.tensors import Tensor
 
 MODEL = '''
 import math
@@ -97,6 +99,32 @@ def _without_memo(text: str, monkeypatch) -> list[tuple]:
         return _findings(text)
 
 
+def _values(text: str) -> dict[str, list[tuple]]:
+    """Each tensor of the built model: what its values are (a finding names one layer of a
+    line; this shows every layer's)."""
+    (entry,) = [entry for entry in evaluate(text).entries if entry.name == "Deep"]
+    found: dict[str, list[tuple]] = {}
+
+    def walk(module, path):
+        for name, tensor in (*module.params.items(), *module.buffers.items()):
+            if isinstance(tensor, Tensor):
+                found[f"{path}{name}"] = [(write.kind, repr(write.dist), write.conditional) for write in tensor.storage.state]
+        for name, child in module.modules.items():
+            if child is not None:
+                walk(child, f"{path}{name}.")
+
+    walk(entry.models["Deep"], "")
+    return found
+
+
+def _same_values_without_memo(text: str, monkeypatch) -> dict[str, list[tuple]]:
+    values = _values(text)
+    with monkeypatch.context() as patch:
+        patch.setattr(visits, "_key", lambda evaluator, method, module: None)
+        assert _values(text) == values
+    return values
+
+
 def test_equal_layers_are_visited_once_and_copied_with_the_same_findings(outcomes, monkeypatch):
     text = _file('''
         if isinstance(module, nn.Linear):
@@ -165,9 +193,9 @@ def test_a_visit_that_changes_the_model_is_not_copied(outcomes, monkeypatch):
             nn.init.normal_(module.weight, std=1.0)
     ''')
     found = _findings(text)
-    # the norms' visits write nothing: the first recorded, five copied; the fc and head visits
-    # set an attribute of the model, so neither is recorded
-    assert outcomes["copied"] == 5
+    # the fc and head visits set an attribute of the model: neither is recorded, and each such
+    # change makes the norms' record stale (a norm's visit might read that attribute)
+    assert outcomes["copied"] == 0
     assert outcomes["the visit changed an object that is not the leaf's tensor"] == 2
     assert found == _without_memo(text, monkeypatch)
     assert [(code, line) for code, line, _ in found] == [("IL202", 37)]
@@ -187,3 +215,51 @@ def test_a_tensor_tied_to_another_module_is_not_compared(outcomes, monkeypatch):
     assert _findings(text) == _without_memo(text, monkeypatch)
     assert outcomes["a tensor that is not the leaf's own"] == 1  # the head: never compared
     assert outcomes["copied"] == 10
+
+
+def test_a_visit_that_reads_another_modules_tensor_is_not_copied(outcomes, monkeypatch):
+    # whether the embedding is frozen is read on every visit, and the last block's visit
+    # freezes it: no key of the visited leaf shows that, so a visit that read it is not copied
+    text = _file('''
+        if isinstance(module, nn.Linear) and self.embed.weight.requires_grad:
+            nn.init.normal_(module.weight, std=1.0)
+        if isinstance(module, Block) and module.index == 5:
+            self.embed.requires_grad_(False)
+    ''').replace(
+        "        self.head = nn.Linear(config.hidden_size, 10)\n",
+        "        self.head = nn.Linear(config.hidden_size, config.hidden_size)\n"
+        "        self.embed = nn.Embedding(10, config.hidden_size)\n",
+    )
+    found = _findings(text)
+    # the norms' visits stop at isinstance and never read the embedding: the first recorded,
+    # five copied; the fc visits read the embedding's tensor, so none is recorded
+    assert outcomes["copied"] == 5
+    assert outcomes["the visit used a tensor that is not the leaf's"] == 1
+    assert found == _without_memo(text, monkeypatch)
+    assert [(code, line) for code, line, _ in found] == [("IL202", 37)]
+    # N(0, 1) on the blocks' fc layers; not on the head, equal to them but visited after the
+    # embedding was frozen
+    values = _same_values_without_memo(text, monkeypatch)
+    assert values["blocks.5.fc.weight"] == [("init", "Normal(mean_=0.0, std=1.0)", False)]
+    assert values["head.weight"][0][0] == "default"
+
+
+def test_a_record_made_before_the_model_changed_is_not_copied_after(outcomes, monkeypatch):
+    # the fc layers' visits read the model's scale, the last block's visit changes it: the
+    # head's visit, after that change, must see the new value
+    text = _file('''
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, std=self.scale)
+        if isinstance(module, Block) and module.index == 5:
+            self.scale = 1.0
+    ''').replace("        self.post_init()", "        self.scale = 0.02\n        self.post_init()").replace(
+        "nn.Linear(config.hidden_size, 10)", "nn.Linear(config.hidden_size, config.hidden_size)"
+    )  # the head now equals the blocks' fc layers: without the change, a copy of theirs
+    found = _findings(text)
+    assert found == _without_memo(text, monkeypatch)
+    # N(0, 1) written only on the head, after blocks.5 changed the scale
+    assert [(code, line, message.split(" gives")[0]) for code, line, message in found] == [
+        ("IL202", 37, "N(0, 1^2) on `module.weight` (`head.weight`)")
+    ]
+    values = _same_values_without_memo(text, monkeypatch)
+    assert values["blocks.5.fc.weight"] == [("init", "Normal(mean_=0.0, std=0.02)", False)]

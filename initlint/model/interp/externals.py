@@ -19,6 +19,7 @@ from initlint.model.interp.context import Frame, InitRecord
 from initlint.model.interp.copies import deep_copy
 from initlint.model.interp.timm_models import timm_constructor
 from initlint.model.interp.hf import library_init_call
+from initlint.model.interp.visits import tensors_in
 from initlint.model.torchlib.classes import torch_class
 from initlint.model.torchlib.sizes import range_shape, size_shape
 from initlint.model.torchlib.init_fns import DEPRECATED, INIT_SIGNATURES, bind_init, distribution
@@ -87,6 +88,10 @@ class Externals:
     """Calls to External names."""
 
     def call_external(self: "Evaluator", name: str, args: list[Any], kwargs: dict[str, Any], place: Place, frame: Frame | None, open_: bool) -> Any:
+        if self.visit_reads:
+            used = tensors_in([*args, *kwargs.values()])
+            for reads in self.visit_reads:
+                reads.extend(used)
         last = name.rsplit(".", 1)[-1]
         if name.endswith(".__init__"):
             return self.base_init(name[: -len(".__init__")], args, kwargs, place, open_)

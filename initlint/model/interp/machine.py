@@ -105,6 +105,11 @@ class Evaluator(Expressions, Operators, Statements, Calls, Objects, Containers, 
         #: visit being recorded (visits.py)
         self.visits: dict[tuple, Any] = {}
         self.visit_changes: list[list[Any]] = []
+        #: the tensors each visit being recorded used (attribute, method, or argument of a call
+        #: to library code): a visit that used another module's tensor is not copied
+        self.visit_reads: list[list[Any]] = []
+        #: changes so far to objects other than tensors (a copied visit may have read them)
+        self.object_changes = 0
         #: comparisons of objects by identity so far (a recorded visit must have made none)
         self.identity_tests = 0
 
@@ -118,6 +123,8 @@ class Evaluator(Expressions, Operators, Statements, Calls, Objects, Containers, 
         """``obj`` is about to change: counted against each build being recorded that it is
         older than, and, when the entry did not make it (a module-level list, a class), as a
         change to what every entry of the file shares (builds.py)."""
+        if type(obj) is not Tensor:
+            self.object_changes += 1
         serial = getattr(obj, "serial", None)
         if serial is None:
             return
@@ -198,6 +205,7 @@ class Evaluator(Expressions, Operators, Statements, Calls, Objects, Containers, 
         if isinstance(value, Module):
             if value.tainted:
                 return
+            self.note_change(value)
             value.tainted = True
             for tensor in (*value.params.values(), *value.buffers.values()):
                 if isinstance(tensor, Tensor):

@@ -77,6 +77,8 @@ class Objects:
         if isinstance(value, Module):
             return self.module_attr(value, name, place)
         if isinstance(value, Tensor):
+            for reads in self.visit_reads:
+                reads.append(value)
             return self.tensor_attr(value, name, place)
         if isinstance(value, Signal):
             if name in ("T", "mT", "real"):

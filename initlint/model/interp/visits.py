@@ -30,8 +30,10 @@ from initlint.model.interp.context import BudgetExceeded, Event, InitRecord
 from initlint.model.tensors import Storage, Tensor, Write
 from initlint.model.values import (
     UNKNOWN,
+    DictObj,
     External,
     KnownSet,
+    ListObj,
     Module,
     Place,
     Sym,
@@ -61,15 +63,18 @@ class Unrecordable(Exception):
 class VisitRecord:
     """One recorded visit: what it added, by reference to the leaf it visited."""
 
-    __slots__ = ("alive", "old", "base", "writes", "storages", "events", "init_calls", "raised", "called", "steps",
-                 "depth")
+    __slots__ = ("alive", "changes", "old", "base", "writes", "storages", "events", "init_calls", "raised", "called",
+                 "steps", "depth")
 
-    def __init__(self, alive: tuple, old: dict[int, int], base: int, writes: list[Write],
+    def __init__(self, alive: tuple, changes: int, old: dict[int, int], base: int, writes: list[Write],
                  storages: list[tuple[list, list]], events: list[Event], init_calls: list[InitRecord],
                  raised: list[Place], called: list[Any], steps: int, depth: int) -> None:
         #: what the key names by identity (the leaf, the method, the calls): kept alive so that
         #: no later object takes one of their ids
         self.alive = alive
+        #: Evaluator.object_changes when it was recorded: a copy is made only while no object
+        #: the visit may have read (a config, the model's attributes) has changed since
+        self.changes = changes
         #: the leaf's objects by id: their place in the leaf (see _parts)
         self.old = old
         #: the writes the visit appended to the evaluator (which held ``base`` before), in order
@@ -92,8 +97,11 @@ def visit(evaluator: "Evaluator", method: "BoundMethod", module: Module, place: 
     if record is _REFUSED:
         evaluator.call(method, [module], {}, place, frame)
         return
-    if record is not None:
+    if record is not None and record.changes == evaluator.object_changes:
         _replay(evaluator, record, module)
+        return
+    if record is not None:  # recorded before an object it may have read changed: evaluated again
+        evaluator.call(method, [module], {}, place, frame)
         return
     memo[key] = _record(evaluator, method, module, place, frame)
 
@@ -220,11 +228,14 @@ def _record(evaluator: "Evaluator", method: "BoundMethod", module: Module, place
     steps, calls = evaluator.steps, len(evaluator.calls)
     deepest, evaluator.deepest = evaluator.deepest, calls
     changed: list[Any] = []
+    used: list[Any] = []
     evaluator.visit_changes.append(changed)
+    evaluator.visit_reads.append(used)
     try:
         evaluator.call(method, [module], {}, place, frame)
     finally:
         evaluator.visit_changes.pop()
+        evaluator.visit_reads.pop()
         reached, evaluator.deepest = evaluator.deepest, max(deepest, evaluator.deepest)
     try:
         after = (len(evaluator.writes), len(evaluator.events), len(evaluator.init_calls), len(evaluator.raised),
@@ -236,6 +247,8 @@ def _record(evaluator: "Evaluator", method: "BoundMethod", module: Module, place
         own = {id(tensor) for tensor in tensors}
         if any(id(obj) not in own for obj in changed):
             raise Unrecordable("the visit changed an object that is not the leaf's tensor")
+        if any(id(tensor.root) not in own for tensor in used):
+            raise Unrecordable("the visit used a tensor that is not the leaf's")
         if _fields_of(module) != before:
             raise Unrecordable("the visit changed the leaf's fields")
         old = {id(part): index for index, part in enumerate(parts)}
@@ -256,7 +269,7 @@ def _record(evaluator: "Evaluator", method: "BoundMethod", module: Module, place
         for item in (*events, *init_calls):
             _check(item, old, made, floor)
         alive = (module, method, tuple(evaluator.calls), tuple(evaluator.active))
-        return VisitRecord(alive, old, marks[0], writes, storages, events, init_calls, evaluator.raised[marks[3]:],
+        return VisitRecord(alive, evaluator.object_changes, old, marks[0], writes, storages, events, init_calls, evaluator.raised[marks[3]:],
                            evaluator.called[marks[4]:], evaluator.steps - steps, reached - calls)
     except Unrecordable:
         return _REFUSED
@@ -350,4 +363,17 @@ def _replay(evaluator: "Evaluator", record: VisitRecord, module: Module) -> None
         raise BudgetExceeded()
 
 
-__all__ = ["visit"]
+def tensors_in(values: list[Any], depth: int = 0) -> list[Tensor]:
+    """The tensors among ``values`` and inside the tuples, lists and dicts they are (library
+    code called with them reads their values)."""
+    found: list[Tensor] = []
+    for value in values:
+        if type(value) is Tensor:
+            found.append(value)
+        elif depth < 2 and isinstance(value, (tuple, ListObj, DictObj)):
+            items = value if type(value) is tuple else value.items if isinstance(value, ListObj) else list(value.items.values())
+            found.extend(tensors_in(items, depth + 1))
+    return found
+
+
+__all__ = ["tensors_in", "visit"]
