@@ -136,6 +136,7 @@ class Methods:
                 flag = args[0] if args else kwargs.get("requires_grad", True)
                 for _, tensor in self.named_tensors(module):
                     if isinstance(tensor, Tensor):
+                        self.note_change(tensor)
                         tensor.requires_grad = flag if isinstance(flag, bool) and not self.maybe else UNKNOWN
             return module
         if name in _HOOKS:

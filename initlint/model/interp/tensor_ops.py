@@ -112,11 +112,13 @@ class TensorOps:
             return tensor
         if name == "requires_grad_":
             flag = args[0] if args else kwargs.get("requires_grad", True)
+            self.note_change(tensor.root)
             tensor.root.requires_grad = flag if isinstance(flag, bool) and not self.maybe else UNKNOWN
             return tensor
         if name == "detach":
             return self.tensor_view(tensor, "data", place)
         if name == "detach_":
+            self.note_change(tensor.root)
             tensor.root.requires_grad = False if not self.maybe else UNKNOWN
             return tensor
         if name == "clone" or name == "new_tensor":
@@ -282,6 +284,7 @@ class TensorOps:
             self.write(self.tensor_view(tensor, "data", place), self.values_of(value), place, ".data =",
                        origin=_origin(value))
         elif name == "requires_grad":
+            self.note_change(tensor.root)
             tensor.root.requires_grad = value if isinstance(value, bool) and not self.maybe else UNKNOWN
 
     def tensor_setitem(self: "Evaluator", tensor: Tensor, index: Any, value: Any, place: Place) -> None:
