@@ -12,12 +12,15 @@ changed nothing but their own tensors' values:
 - the leaf is equal field for field (kind, class, folded constructor arguments, attributes, and
   each tensor's shape, flags and current values, the writes that made them compared by value),
   and the evaluator is in the same state (the same walk, calls, autograd, nothing else undecided);
-- the visit compared no object by identity (``module is self.head``), changed no object but the
-  leaf's tensors (``note_change``), made no definition, flow node or loaded file, hit no depth
-  limit, and left the leaf's and its tensors' fields as they were (only their values changed);
+- the visit compared no object by identity (``module is self.head``), used no other module's
+  tensor (whose values or flags no key of the leaf shows), changed no object but the leaf's
+  tensors (``note_change``), made no definition, flow node or loaded file, hit no depth limit,
+  and left the leaf's and its tensors' fields as they were (only their values changed);
 - what it recorded (writes, events, init calls) refers only to the leaf, its tensors, their
   earlier writes, the writes it made, and shared values (places, distributions, constants).
-A copy maps those references to the new leaf's, as a second visit would have made them.
+A copy maps those references to the new leaf's, as a second visit would have made them, and is
+made only while no object other than a tensor has changed since the record (a config, the
+model's attributes: what the visit may have read besides the leaf).
 """
 
 from __future__ import annotations
