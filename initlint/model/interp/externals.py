@@ -88,10 +88,10 @@ class Externals:
     """Calls to External names."""
 
     def call_external(self: "Evaluator", name: str, args: list[Any], kwargs: dict[str, Any], place: Place, frame: Frame | None, open_: bool) -> Any:
-        if self.visit_reads:
+        if self.visit_logs:
             used = tensors_in([*args, *kwargs.values()])
-            for reads in self.visit_reads:
-                reads.extend(used)
+            for log in self.visit_logs:
+                log.used.extend(used)
         last = name.rsplit(".", 1)[-1]
         if name.endswith(".__init__"):
             return self.base_init(name[: -len(".__init__")], args, kwargs, place, open_)

@@ -31,6 +31,7 @@ from initlint.model.interp.statements import Statements
 from initlint.model.interp.tensor_ops import TensorOps
 from initlint.model.interp.timm_models import TimmModels
 from initlint.model.interp.types import Types
+from initlint.model.interp.visits import VisitLog
 from initlint.model.project import Project
 from initlint.model.tensors import Tensor, Write
 from initlint.model.values import (
@@ -101,13 +102,10 @@ class Evaluator(Expressions, Operators, Statements, Calls, Objects, Containers, 
         self.read_in_forward: set[int] = set()
         #: try bodies with handlers around the code running now (a missing attribute is caught)
         self.in_try = 0
-        #: the init walk's recorded visits of leaf modules, and the objects changed by each
-        #: visit being recorded (visits.py)
+        #: the init walk's recorded visits of leaf modules, and what each visit being recorded
+        #: changed and used (visits.py)
         self.visits: dict[tuple, Any] = {}
-        self.visit_changes: list[list[Any]] = []
-        #: the tensors each visit being recorded used (attribute, method, or argument of a call
-        #: to library code): a visit that used another module's tensor is not copied
-        self.visit_reads: list[list[Any]] = []
+        self.visit_logs: list[VisitLog] = []
         #: changes so far to objects other than tensors (a copied visit may have read them)
         self.object_changes = 0
         #: comparisons of objects by identity so far (a recorded visit must have made none)
@@ -131,8 +129,8 @@ class Evaluator(Expressions, Operators, Statements, Calls, Objects, Containers, 
         for level in self.recording:
             if serial < level[0]:
                 level[1] += 1
-        for changed in self.visit_changes:
-            changed.append(obj)
+        for log in self.visit_logs:
+            log.changed.append(obj)
         if serial < self.born and self.builds is not None:
             self.builds.shared_changes += 1
 

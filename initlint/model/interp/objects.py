@@ -77,8 +77,8 @@ class Objects:
         if isinstance(value, Module):
             return self.module_attr(value, name, place)
         if isinstance(value, Tensor):
-            for reads in self.visit_reads:
-                reads.append(value)
+            for log in self.visit_logs:
+                log.used.append(value)
             return self.tensor_attr(value, name, place)
         if isinstance(value, Signal):
             if name in ("T", "mT", "real"):

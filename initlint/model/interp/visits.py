@@ -63,6 +63,17 @@ class Unrecordable(Exception):
     """This visit cannot be copied (the reason is the message)."""
 
 
+class VisitLog:
+    """What the visit being recorded changed (``note_change``) and which tensors it used (an
+    attribute or method of one, or one passed to library code)."""
+
+    __slots__ = ("changed", "used")
+
+    def __init__(self) -> None:
+        self.changed: list[Any] = []
+        self.used: list[Tensor] = []
+
+
 class VisitRecord:
     """One recorded visit: what it added, by reference to the leaf it visited."""
 
@@ -224,38 +235,29 @@ def _record(evaluator: "Evaluator", method: "BoundMethod", module: Module, place
     parts = _parts(module)
     tensors = [part for part in parts if type(part) is Tensor]
     lengths = [len(tensor.storage.writes) for tensor in tensors]
-    marks = (len(evaluator.writes), len(evaluator.events), len(evaluator.init_calls), len(evaluator.raised),
-             len(evaluator.called), len(evaluator.graph), len(evaluator.defined), len(evaluator.project.namespaces),
-             evaluator.loaded, evaluator.refused, evaluator.identity_tests, len(evaluator.hf_initialized),
-             len(evaluator.read_in_forward), len(evaluator.forwards))
+    records, others = _records(evaluator), _other_effects(evaluator)
     steps, calls = evaluator.steps, len(evaluator.calls)
     deepest, evaluator.deepest = evaluator.deepest, calls
-    changed: list[Any] = []
-    used: list[Any] = []
-    evaluator.visit_changes.append(changed)
-    evaluator.visit_reads.append(used)
+    log = VisitLog()
+    evaluator.visit_logs.append(log)
     try:
         evaluator.call(method, [module], {}, place, frame)
     finally:
-        evaluator.visit_changes.pop()
-        evaluator.visit_reads.pop()
+        evaluator.visit_logs.pop()
         reached, evaluator.deepest = evaluator.deepest, max(deepest, evaluator.deepest)
     try:
-        after = (len(evaluator.writes), len(evaluator.events), len(evaluator.init_calls), len(evaluator.raised),
-                 len(evaluator.called), len(evaluator.graph), len(evaluator.defined), len(evaluator.project.namespaces),
-                 evaluator.loaded, evaluator.refused, evaluator.identity_tests, len(evaluator.hf_initialized),
-                 len(evaluator.read_in_forward), len(evaluator.forwards))
-        if after[5:] != marks[5:]:
+        if _other_effects(evaluator) != others:
             raise Unrecordable("the visit did more than write values")
         own = {id(tensor) for tensor in tensors}
-        if any(id(obj) not in own for obj in changed):
+        if any(id(obj) not in own for obj in log.changed):
             raise Unrecordable("the visit changed an object that is not the leaf's tensor")
-        if any(id(tensor.root) not in own for tensor in used):
+        if any(id(tensor.root) not in own for tensor in log.used):
             raise Unrecordable("the visit used a tensor that is not the leaf's")
         if _fields_of(module) != before:
             raise Unrecordable("the visit changed the leaf's fields")
         old = {id(part): index for index, part in enumerate(parts)}
-        writes = evaluator.writes[marks[0]:]
+        writes_at, events_at, init_calls_at, raised_at, called_at = records
+        writes = evaluator.writes[writes_at:]
         made = {id(write) for write in writes}
         for tensor in tensors:
             made.update(id(write) for write in tensor.storage.writes if write.serial >= floor)
@@ -267,15 +269,29 @@ def _record(evaluator: "Evaluator", method: "BoundMethod", module: Module, place
         for state, appended in storages:
             for write in (*state, *appended):
                 _check(write, old, made, floor)
-        events = evaluator.events[marks[1]:]
-        init_calls = evaluator.init_calls[marks[2]:]
+        events = evaluator.events[events_at:]
+        init_calls = evaluator.init_calls[init_calls_at:]
         for item in (*events, *init_calls):
             _check(item, old, made, floor)
         alive = (module, method, tuple(evaluator.calls), tuple(evaluator.active))
-        return VisitRecord(alive, evaluator.object_changes, old, marks[0], writes, storages, events, init_calls, evaluator.raised[marks[3]:],
-                           evaluator.called[marks[4]:], evaluator.steps - steps, reached - calls)
+        return VisitRecord(alive, evaluator.object_changes, old, writes_at, writes, storages, events, init_calls,
+                           evaluator.raised[raised_at:], evaluator.called[called_at:], evaluator.steps - steps,
+                           reached - calls)
     except Unrecordable:
         return _REFUSED
+
+
+def _records(evaluator: "Evaluator") -> tuple[int, ...]:
+    """How far the records a visit may add to reach (what a copy adds again)."""
+    return (len(evaluator.writes), len(evaluator.events), len(evaluator.init_calls), len(evaluator.raised),
+            len(evaluator.called))
+
+
+def _other_effects(evaluator: "Evaluator") -> tuple[int, ...]:
+    """How far everything else reaches that a visit could change: a recorded visit left it all."""
+    return (len(evaluator.graph), len(evaluator.defined), len(evaluator.project.namespaces), evaluator.loaded,
+            evaluator.refused, evaluator.identity_tests, len(evaluator.hf_initialized),
+            len(evaluator.read_in_forward), len(evaluator.forwards))
 
 
 def _check(item: Any, old: dict[int, int], made: set[int], floor: int) -> None:
@@ -379,4 +395,4 @@ def tensors_in(values: list[Any], depth: int = 0) -> list[Tensor]:
     return found
 
 
-__all__ = ["tensors_in", "visit"]
+__all__ = ["VisitLog", "tensors_in", "visit"]
