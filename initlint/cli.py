@@ -61,7 +61,32 @@ def run() -> None:
     """The ``initlint`` program and ``python -m initlint``: ``main`` in a process of its own."""
     global _OWN_PROCESS
     _OWN_PROCESS = True
-    main()
+    try:
+        main()
+    except SystemExit as done:
+        _exit_promptly(done)
+    raise SystemExit(0)  # click's standalone main always exits; never reached
+
+
+def _exit_promptly(done: SystemExit) -> None:
+    """End the program as ``done`` would, without the interpreter's teardown: freeing every
+    module, tree and evaluated model one by one takes ~15 ms of a 0.2 s run (mypy ends the same
+    way). The output is flushed and the exit handlers run (the probe's pool stops its
+    workers); when a flush fails (a closed pipe), Python's own exit takes over."""
+    import atexit
+    import os
+
+    code = done.code
+    if code is not None and not isinstance(code, int):
+        print(code, file=sys.stderr)  # what sys.exit("message") prints
+        code = 1
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        raise done from None
+    atexit._run_exitfuncs()
+    os._exit(code or 0)
 
 
 class _PositiveFinite(click.ParamType):
