@@ -35,21 +35,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from initlint.model.dists import Dist
 from initlint.model.interp import records
-from initlint.model.interp.calls import Builtin
-from initlint.model.interp.context import MAX_DEPTH, MISSING, BudgetExceeded, Lazy
+from initlint.model.interp import build_keys, slots
+from initlint.model.interp.build_keys import Unmemoizable
+from initlint.model.interp.context import MAX_DEPTH, MISSING, BudgetExceeded
 from initlint.model.values import (
-    UNKNOWN,
     ClassValue,
-    DictObj,
-    External,
     FunctionValue,
-    Instance,
-    KnownSet,
-    ListObj,
     Module,
-    Namespace,
     Place,
     Sym,
     next_serial,
@@ -58,15 +51,12 @@ from initlint.model.values import (
 if TYPE_CHECKING:
     from initlint.model.interp.machine import Evaluator
 
-#: objects an argument may hold before it is too large to compare
-_MAX_ARGUMENT_PARTS = 4000
 #: steps below which a build is not recorded: fingerprinting and pickling it would cost more
 #: than evaluating it again where it comes back
 _MIN_STEPS = 1000
-
-
-class Unmemoizable(Exception):
-    """This build cannot be recorded (the reason is the message)."""
+#: the same for a build that comes again with other ints: its copies are many (every layer of
+#: a stack), fingerprinting and pickling it is paid once
+_MIN_STACKED_STEPS = 100
 
 
 @dataclass(eq=False)
@@ -107,6 +97,20 @@ class Exhausted:
     shared_changes: int
 
 
+@dataclass(eq=False)
+class Stacked:
+    """The record of a build that only moved its ``varying`` ints (slots.py): a copy with
+    other values of them where the other arguments, ``fixed`` ints included, are equal."""
+
+    snapshot: Snapshot
+    varying: tuple[str, ...]
+    fixed: dict[str, int]
+
+
+#: a stack whose tracked build could not be recorded: its builds are evaluated
+_REFUSED = object()
+
+
 class BuildMemo:
     """The recorded builds of one file's class entries (see the module docstring)."""
 
@@ -124,6 +128,9 @@ class BuildMemo:
         #: changes so far to objects no entry made (module-level lists, classes): a build may
         #: have read them, so a record is copied only while they stand as they were
         self.shared_changes = 0
+        #: builds inside others, by class and arguments but for their ints: the ints of the
+        #: first, then the record of the second when it only moved its ints (_repeated)
+        self.stacks: dict[tuple, dict[str, int] | Stacked | object] = {}
         #: for benchmarks and tests: replays done, and why builds were not recorded
         self.replayed = 0
         self.refusals: dict[str, int] = {}
@@ -134,13 +141,13 @@ class BuildMemo:
         for other arguments (a head that builds its base model without the pooler)."""
         own = not evaluator.calls
         if not own and id(cls) not in self.recorded and id(cls) not in self.exhausted_classes:
-            return evaluator.make_instance(cls, args, kwargs, place, open_)
+            return self._repeated(evaluator, cls, args, kwargs, place, open_)
         grad = _context(evaluator)
-        arguments = _bind(evaluator._find_init(cls.mro()), args, kwargs)
+        arguments = build_keys.bind(evaluator._find_init(cls.mro()), args, kwargs)
         if grad is MISSING or arguments is None or open_:
             return evaluator.make_instance(cls, args, kwargs, place, open_)
         try:
-            fingerprint, twins = _fingerprint(arguments)
+            fingerprint, twins = build_keys.fingerprint(arguments)
         except Unmemoizable as why:
             self._refuse(str(why))
             return evaluator.make_instance(cls, args, kwargs, place, open_)
@@ -162,6 +169,18 @@ class BuildMemo:
 
     def _record(self, evaluator: "Evaluator", cls: ClassValue, args: list[Any], kwargs: dict[str, Any], place: Place,
                 key: tuple, arguments: dict[str, Any], twins: list[Any]) -> Any:
+        result, snapshot = self._recorded(evaluator, cls, args, kwargs, place, arguments, key[1], twins, _MIN_STEPS, key)
+        if snapshot is not None:
+            self.snapshots[key] = snapshot
+            self.recorded.add(id(cls))
+        return result
+
+    def _recorded(self, evaluator: "Evaluator", cls: ClassValue, args: list[Any], kwargs: dict[str, Any], place: Place,
+                  arguments: dict[str, Any], fingerprint: tuple, twins: list[Any], min_steps: int,
+                  exhausted_key: tuple | None = None, log: slots.SlotLog | None = None) -> tuple[Any, Snapshot | None]:
+        """The build, evaluated, and its snapshot when it may be copied: ``arguments`` still
+        have ``fingerprint`` after it, and with ``log``, it used none of its tracked ints. A
+        build that runs out of steps is remembered under ``exhausted_key``."""
         floor = next_serial()
         start = Marks(evaluator)
         shared_changes = self.shared_changes
@@ -171,8 +190,8 @@ class BuildMemo:
         try:
             result = evaluator.make_instance(cls, args, kwargs, place, False)
         except BudgetExceeded:
-            if evaluator.refused == start.refused:  # no call cut short: the same build again
-                self.exhausted[key] = Exhausted(
+            if exhausted_key is not None and evaluator.refused == start.refused:  # no call cut short: the same build again
+                self.exhausted[exhausted_key] = Exhausted(
                     evaluator.budget - start.steps, evaluator.called[start.called:], evaluator.deepest - start.calls,
                     shared_changes,
                 )
@@ -184,20 +203,73 @@ class BuildMemo:
         try:
             if not isinstance(result, Module):
                 raise Unmemoizable("the class is no module")
-            if evaluator.steps - start.steps < _MIN_STEPS:
+            if evaluator.steps - start.steps < min_steps:
                 raise Unmemoizable("the build is cheaper than a copy")
+            if log is not None and log.used:
+                raise Unmemoizable("the build used the value of an int argument")
             start.unchanged_since(evaluator)
             if level[1]:
                 raise Unmemoizable("the build changed an object it did not make")
-            if _fingerprint(arguments)[0] != key[1]:
+            if build_keys.fingerprint(arguments)[0] != fingerprint:
                 raise Unmemoizable("the build changed its arguments")
             snapshot = _snapshot(evaluator, result, start, floor, arguments, twins, place, reached - start.calls,
-                                 shared_changes)
+                                 shared_changes, log)
         except Unmemoizable as why:
             self._refuse(str(why))
-            return result
-        self.snapshots[key] = snapshot
-        self.recorded.add(id(cls))
+            return result, None
+        return result, snapshot
+
+    def _repeated(self, evaluator: "Evaluator", cls: ClassValue, args: list[Any], kwargs: dict[str, Any], place: Place,
+                  open_: bool) -> Any:
+        """A build inside another that may come again with other ints (a layer of a stack,
+        ``Block(config, index)``): the first is evaluated; the second, with other ints, is
+        evaluated with those ints tracked (slots.py) and recorded if it only moved them; the
+        later ones, equal but for those ints, are copies of that record with their own ints."""
+        grad = _context(evaluator)
+        init = evaluator._find_init(cls.mro())
+        arguments = build_keys.bind(init, args, kwargs)
+        if grad is MISSING or arguments is None or open_:
+            return evaluator.make_instance(cls, args, kwargs, place, open_)
+        ints = {name: value for name, value in arguments.items() if type(value) is int}
+        if not ints:
+            return evaluator.make_instance(cls, args, kwargs, place, open_)
+        others = {name: value for name, value in arguments.items() if name not in ints}
+        try:
+            fingerprint, twins = build_keys.fingerprint(others)
+        except Unmemoizable:
+            return evaluator.make_instance(cls, args, kwargs, place, open_)
+        key = (id(cls), tuple(ints), fingerprint, repr(grad))
+        known = self.stacks.get(key)
+        if known is None:
+            self.stacks[key] = ints  # the first: evaluated as it is
+            return evaluator.make_instance(cls, args, kwargs, place, open_)
+        if isinstance(known, Stacked):
+            snapshot = known.snapshot
+            if (
+                all(ints[name] == value for name, value in known.fixed.items())
+                and snapshot.shared_changes == self.shared_changes and _fits(evaluator, snapshot)
+            ):
+                self.replayed += 1
+                return _replay(evaluator, snapshot, twins, place, tuple(ints[name] for name in known.varying))
+            return evaluator.make_instance(cls, args, kwargs, place, open_)
+        if known is _REFUSED or known == ints:
+            return evaluator.make_instance(cls, args, kwargs, place, open_)
+        self.stacks[key] = _REFUSED  # tried once
+        varying = tuple(name for name in ints if ints[name] != known[name])
+        log = slots.SlotLog()
+        tracked = {name: slots.SlotInt(ints[name], position, log) for position, name in enumerate(varying)}
+        args, kwargs = _substituted(init, args, kwargs, tracked)
+        slots.tracking += 1
+        try:
+            result, snapshot = self._recorded(
+                evaluator, cls, args, kwargs, place, others, fingerprint, twins, _MIN_STACKED_STEPS, log=log,
+            )
+        finally:
+            slots.tracking -= 1
+            log.active = False
+        if snapshot is not None:
+            fixed = {name: value for name, value in ints.items() if name not in tracked}
+            self.stacks[key] = Stacked(snapshot, varying, fixed)
         return result
 
     def _refuse(self, why: str) -> None:
@@ -250,67 +322,6 @@ def _context(evaluator: "Evaluator") -> Any:
     return evaluator.grad_off()
 
 
-def _bind(init: Any, args: list[Any], kwargs: dict[str, Any]) -> dict[str, Any] | None:
-    """The arguments by the names of the parameters of ``init`` (the ``__init__`` a build runs),
-    so ``Net(config)`` and ``Net(config=config)`` are one build; None when they do not all bind
-    to named parameters of the code's own ``__init__``."""
-    if init is None:
-        return None if args or kwargs else {}  # no __init__ at all: object's
-    if not isinstance(init, FunctionValue):
-        return None  # a library's constructor: its parameters are not known
-    params = init.node.params
-    positional = [param.name.value for param in (*params.posonly_params, *params.params)][1:]
-    named = set(positional) | {param.name.value for param in params.kwonly_params}
-    if len(args) > len(positional):
-        return None
-    bound = dict(zip(positional, args))
-    for name, value in kwargs.items():
-        if name in bound or name not in named:
-            return None
-        bound[name] = value
-    return dict(sorted(bound.items()))
-
-
-_PLAIN = (int, float, str, bool, type(None), complex, bytes)
-_BY_VALUE = (Sym, External, KnownSet, range, slice, Dist)
-_BY_IDENTITY = (FunctionValue, ClassValue, Namespace, Builtin, Lazy, Place)
-
-
-def _fingerprint(arguments: dict[str, Any]) -> tuple[tuple, list[Any]]:
-    """A key equal for equal arguments (value for value, with the same sharing), and the
-    mutable objects inside them in the order the key lists them."""
-    twins: list[Any] = []
-    seen: dict[int, int] = {}
-
-    def key(value: Any) -> Any:
-        kind = type(value)
-        if kind in _PLAIN:
-            return (kind, repr(value)) if kind is float else (kind, value)
-        if value is UNKNOWN:
-            return "?"
-        if isinstance(value, _BY_VALUE):
-            return (kind, value)
-        if isinstance(value, _BY_IDENTITY):
-            return ("id", id(value))
-        if kind is tuple:
-            return ("tuple", tuple(key(item) for item in value))
-        if kind not in (Instance, ListObj, DictObj):
-            raise Unmemoizable(f"an argument holds a {kind.__name__}")
-        if id(value) in seen:
-            return ("ref", seen[id(value)])
-        seen[id(value)] = len(twins)
-        twins.append(value)
-        if len(twins) > _MAX_ARGUMENT_PARTS:
-            raise Unmemoizable("an argument is too large to compare")
-        if kind is Instance:
-            return ("instance", id(value.cls), tuple((name, key(item)) for name, item in value.attrs.items()))
-        if kind is ListObj:
-            return ("list", key(value.repeat), tuple(key(item) for item in value.items))
-        return ("dict", value.open, tuple((key(name), key(item)) for name, item in value.items.items()))
-
-    return tuple((name, key(value)) for name, value in arguments.items()), twins
-
-
 def _exhausts(evaluator: "Evaluator", exhausted: Exhausted, shared_changes: int) -> bool:
     """The build would run out of steps again: no more steps left than it had, the shared state
     as it was, and none of its calls cut short by the depth or recursion limit where it ran."""
@@ -334,7 +345,7 @@ def _runs_alike(evaluator: "Evaluator", depth: int, called: list[FunctionValue])
 
 
 def _snapshot(evaluator: "Evaluator", result: Module, start: Marks, floor: int, arguments: dict[str, Any],
-              twins: list[Any], place: Place, depth: int, shared_changes: int) -> Snapshot:
+              twins: list[Any], place: Place, depth: int, shared_changes: int, log: slots.SlotLog | None = None) -> Snapshot:
     writes = evaluator.writes[start.writes:]
     for write in writes:
         if write.tensor is not None and write.tensor.serial < floor:
@@ -343,13 +354,23 @@ def _snapshot(evaluator: "Evaluator", result: Module, start: Marks, floor: int, 
     marked = [module for module in _modules_below(result) if id(module) in evaluator.hf_initialized]
     payload = (result, writes, events, evaluator.init_calls[start.init_calls:], evaluator.raised[start.raised:], marked)
     try:
-        data, shared = records.dump(payload, floor, start.calls, start.writes, evaluator.born, {id(twin) for twin in twins})
+        data, shared = records.dump(payload, floor, start.calls, start.writes, evaluator.born, {id(twin) for twin in twins},
+                                    slots=log)
     except records.NotRecordable as why:
         raise Unmemoizable(str(why)) from None
     return Snapshot(
         arguments, twins, place, shared, data, evaluator.called[start.called:], evaluator.steps - start.steps, depth,
         shared_changes,
     )
+
+
+def _substituted(init: Any, args: list[Any], kwargs: dict[str, Any], values: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
+    """``args`` and ``kwargs`` with the arguments bound to the parameters named in ``values``
+    replaced by those values (the binding of ``build_keys.bind``)."""
+    params = init.node.params
+    positional = [param.name.value for param in (*params.posonly_params, *params.params)][1:]
+    args = [values.get(name, arg) for name, arg in zip(positional, args)]  # bind took no more args than names
+    return args, {name: values.get(name, value) for name, value in kwargs.items()}
 
 
 def _modules_below(model: Module) -> list[Module]:
@@ -367,11 +388,11 @@ def _modules_below(model: Module) -> list[Module]:
     return found
 
 
-def _replay(evaluator: "Evaluator", snapshot: Snapshot, twins: list[Any], place: Place) -> Module:
+def _replay(evaluator: "Evaluator", snapshot: Snapshot, twins: list[Any], place: Place, ints: tuple[int, ...] = ()) -> Module:
     mapped = {id(old): new for old, new in zip(snapshot.twins, twins)}
     mapped[id(snapshot.place)] = place
     shared = [mapped.get(id(item), item) for item in snapshot.shared]
-    model, writes, events, init_calls, raised, marked = records.load(snapshot.data, shared, tuple(evaluator.calls))
+    model, writes, events, init_calls, raised, marked = records.load(snapshot.data, shared, tuple(evaluator.calls), ints)
     base = len(evaluator.writes)
     for event in events:
         event.at_write += base

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from initlint.model.interp import slots
 from initlint.model.interp.context import MAX_DEPTH, MAX_RECURSION, RAISE, BudgetExceeded, Frame, Return, join
 from initlint.model.interp.hf import dataclass_config
 from initlint.model.values import (
@@ -98,6 +99,8 @@ class Calls:
         self.steps += 1  # self.tick(), inlined: every call passes here
         if self.steps > self.budget:
             raise BudgetExceeded()
+        if slots.tracking and not isinstance(func, (FunctionValue, ClassValue, BoundMethod, PartialValue)):
+            slots.touch(*args, *kwargs.values())  # a library or builtin reads an int as it likes
         if type(func) is External:  # the most frequent callee (torch, nn.init): tested first
             return self.call_external(func.name, args, kwargs, place, frame, open_)
         if isinstance(func, FunctionValue):

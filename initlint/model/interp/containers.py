@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from initlint.model.interp import slots
 from initlint.model.interp.context import MISSING, Frame
 from initlint.model.interp.types import is_plain
 from initlint.model.tensors import Tensor
@@ -30,6 +31,8 @@ class Containers:
     """The container half of the Evaluator."""
 
     def getitem(self: "Evaluator", value: Any, index: Any, node: Any, frame: Frame) -> Any:
+        if slots.tracking:
+            slots.touch(value, index)  # a sequence indexed or sliced by an int subclass reads it in C
         if isinstance(value, Shape) and value.tensor is not None and index == 0 and not isinstance(index, bool):
             self.event("size-read", Place(frame.source, node), value.tensor.root, 0)
         if isinstance(value, (Signal,)):

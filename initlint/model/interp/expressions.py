@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from initlint.model.interp import slots
 from initlint.model.interp.calls import Calls
 from initlint.model.interp.context import BudgetExceeded, Frame, Lazy, join, truth
 from initlint.model.interp.operators import HUGE, is_plain
@@ -114,6 +115,8 @@ class Expressions:
 
     def _unary(self, node: nodes.UnaryOperation, frame: Frame) -> Any:
         value = self.eval(node.expression, frame)
+        if slots.tracking:
+            slots.touch(value)
         op = type(node.operator)
         if op is nodes.Not:
             decided = truth(value)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from initlint.model.interp import slots
 from initlint.model.interp.context import Frame
 from initlint.model.interp.hf import INIT_WALKS, is_pretrained
 from initlint.model.tensors import Tensor
@@ -46,6 +47,8 @@ class Methods:
     """Method calls on values of the evaluator's own kinds."""
 
     def call_method(self: "Evaluator", receiver: Any, name: str, args: list[Any], kwargs: dict[str, Any], place: Place, frame: Frame | None, open_: bool) -> Any:
+        if slots.tracking:
+            slots.touch(receiver, *args, *kwargs.values())  # x.size(i), ints' own methods
         if isinstance(receiver, Signal):
             return self.signal_method(receiver, name, args, kwargs, place)
         if (isinstance(receiver, Sym) or receiver is UNKNOWN) and name in TENSOR_WRITES:

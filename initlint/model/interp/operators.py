@@ -12,6 +12,7 @@ import math
 import operator
 from typing import TYPE_CHECKING, Any
 
+from initlint.model.interp import slots
 from initlint.model.interp.context import Frame
 from initlint.model.tensors import Tensor
 from initlint.model.values import UNKNOWN, DictObj, External, ListObj, Module, Signal, Sym, is_number
@@ -65,6 +66,8 @@ class Operators:
 
     def binop(self: "Evaluator", op: type, left: Any, right: Any, node: nodes.CSTNode, frame: Frame) -> Any:
         """``left op right`` on evaluated values."""
+        if slots.tracking:
+            slots.touch(left, right)  # str % int and sequence * int read an int subclass in C
         if isinstance(left, (Signal, Tensor)) or isinstance(right, (Signal, Tensor)):
             return self.tensor_binop(op, left, right, node, frame)
         if isinstance(left, Sym) or isinstance(right, Sym):
@@ -140,6 +143,8 @@ class Operators:
         return UNKNOWN
 
     def identical(self, left: Any, right: Any) -> bool | None:
+        if slots.tracking and left is not None and right is not None:
+            slots.touch(left, right)  # ``is`` between two ints tells them apart by value
         if left is UNKNOWN or right is UNKNOWN or isinstance(left, Sym) or isinstance(right, Sym):
             return None
         if is_plain(left) and is_plain(right):

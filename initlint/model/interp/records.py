@@ -5,7 +5,9 @@ builds.py records a build and copies it where the same build comes again. What t
 arguments' objects, classes, functions, places, constants) is referred to by index, so a copy
 shares it, or gets the replacement its caller gives (its own arguments, its own call site).
 Call frames are kept below the build's own caller and get the new caller's frames in front on
-loading. Anything the record does not know makes it refuse (``NotRecordable``).
+loading. The tracked ints of a build recorded for other values of them (slots.py) are pickled
+as their positions and loaded as the copy's own ints. Anything the record does not know makes
+it refuse (``NotRecordable``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from initlint.model.source import ParsedFile
 from initlint.tree.nodes import CSTNode
 from initlint.model.interp.calls import Builtin, Property
 from initlint.model.interp.context import Event, InitRecord, Lazy
+from initlint.model.interp.slots import SlotInt, SlotLog, plain
 from initlint.model.tensors import Storage, Tensor, Write
 from initlint.model.values import (
     UNKNOWN,
@@ -45,8 +48,8 @@ from initlint.model.values import (
 
 
 #: while a record loads: (the objects it refers to, the caller's frames, the creation number
-#: of what it makes)
-_loading: list[tuple[list[Any], tuple[Place, ...], int]] = []
+#: of what it makes, the values of its tracked ints)
+_loading: list[tuple[list[Any], tuple[Place, ...], int, tuple[int, ...]]] = []
 
 
 class NotRecordable(Exception):
@@ -54,16 +57,17 @@ class NotRecordable(Exception):
 
 
 def dump(payload: Any, floor: int, prefix: int, writes: int, entry: int, arguments: set[int],
-         definitions: bool = False) -> tuple[bytes, list[Any]]:
+         definitions: bool = False, slots: SlotLog | None = None) -> tuple[bytes, list[Any]]:
     """The pickle of ``payload`` and the objects it refers to. ``prefix``: how many call frames
     belong to the caller; ``writes``: the evaluator's count of writes when the build started
     (events count writes from there). An older object made since ``entry`` (the creation number
     its entry started at) may be referred to only when it is one of the ``arguments`` (ids): any
     other belongs to this entry alone, and a copy in another entry must not share it. With
     ``definitions``, functions, classes and namespaces made since ``floor`` are copied too (a
-    module body's, loads.py); the files and tree nodes they name are referred to."""
+    module body's, loads.py); the files and tree nodes they name are referred to. The ints that
+    ``slots`` tracks become places for the ints a copy is loaded with."""
     buffer = io.BytesIO()
-    recorder = _Recorder(buffer, floor, prefix, writes, entry, arguments, definitions)
+    recorder = _Recorder(buffer, floor, prefix, writes, entry, arguments, definitions, slots)
     try:
         recorder.dump(payload)
     except NotRecordable:
@@ -73,10 +77,10 @@ def dump(payload: Any, floor: int, prefix: int, writes: int, entry: int, argumen
     return buffer.getvalue(), recorder.shared
 
 
-def load(data: bytes, shared: list[Any], caller: tuple[Place, ...]) -> Any:
+def load(data: bytes, shared: list[Any], caller: tuple[Place, ...], ints: tuple[int, ...] = ()) -> Any:
     """A new copy of a dumped payload: ``shared`` in place of what it refers to, ``caller``'s
-    frames in front of its call frames."""
-    _loading.append((shared, caller, next_serial()))
+    frames in front of its call frames, ``ints`` where its tracked ints were."""
+    _loading.append((shared, caller, next_serial(), ints))
     try:
         return pickle.loads(data)
     finally:
@@ -126,15 +130,20 @@ def _frames(tail: tuple[Place, ...]) -> tuple[Place, ...]:
     return (*_loading[-1][1], *tail)
 
 
+def _tracked(position: int) -> int:
+    return _loading[-1][3][position]
+
+
 class _Recorder(pickle.Pickler):
     """Pickles what a build made (creation number ``floor`` or later); refers to the rest."""
 
     def __init__(self, file: io.BytesIO, floor: int, prefix: int, writes: int, entry: int, arguments: set[int],
-                 definitions: bool = False) -> None:
+                 definitions: bool = False, slots: SlotLog | None = None) -> None:
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
         #: frames below ``prefix`` belong to the caller; events count writes from ``writes``
         self.floor, self.prefix, self.writes = floor, prefix, writes
         self.entry, self.arguments, self.definitions = entry, arguments, definitions
+        self.slots = slots
         self.shared: list[Any] = []
 
     def reducer_override(self, obj: Any) -> Any:
@@ -149,6 +158,12 @@ class _Recorder(pickle.Pickler):
             return copyreg.__newobj__, (kind,), state
         if kind in _CONTAINERS:
             return NotImplemented
+        if kind is SlotInt:
+            if obj.log is self.slots:
+                return _tracked, (obj.position,)
+            if obj.log.active:
+                raise NotRecordable("the build holds an int that an enclosing build tracks")
+            return int, (plain(obj),)  # a finished build's tracked int: its value
         if kind in _REFERRED or isinstance(obj, Dist):
             return self._refer(obj)
         if kind is _Frames:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from initlint.model.interp import slots
 from initlint.model.interp.calls import Builtin
 from initlint.model.torchlib.classes import ancestry
 from initlint.model.tensors import Tensor
@@ -27,6 +28,8 @@ class Types:
     """The type half of the Evaluator."""
 
     def type_of(self, value: Any) -> Any:
+        if slots.tracking:
+            slots.touch(value)  # an int subclass's class is not int's
         if isinstance(value, Module):
             return value.cls if value.cls is not None else External(f"torch.nn.{value.kind}")
         if isinstance(value, Instance):
