@@ -161,7 +161,7 @@ def test_an_index_tested_only_for_none_is_not_a_use(memos, monkeypatch):
     "block",
     [
         # arithmetic, a comparison, a list indexed by the int, %-formatting, an f-string, a
-        # builtin, type(), a dict keyed by it, its truth
+        # builtin, type(), a dict keyed by it, its truth, a list item it names
         "self.scale = 1.0 / math.sqrt(layer_idx + 1)",
         "self.last = layer_idx == 5",
         "self.kind = config.kinds[layer_idx]",
@@ -171,6 +171,7 @@ def test_an_index_tested_only_for_none_is_not_a_use(memos, monkeypatch):
         "self.kind = type(layer_idx)",
         "self.table = {layer_idx: 1}",
         "self.first = not layer_idx",
+        "self.slots = [0, 0, 0, 0, 0, 0]\n        self.slots[layer_idx] = 1",
     ],
 )
 def test_a_build_that_uses_its_int_is_evaluated_for_each_layer(memos, monkeypatch, block):
@@ -231,3 +232,17 @@ def test_a_tracked_int_acts_as_its_value_and_notes_each_use():
     log.active, log.used = False, False
     assert str(value) == "3" and not log.used  # after its build, uses are no longer noted
     assert type(slots.plain(value)) is int
+
+
+def test_a_tracked_int_copies_and_pickles_as_a_plain_int():
+    import copy
+    import pickle
+
+    log = slots.SlotLog()
+    value = slots.SlotInt(7, 0, log)
+    log.active = False  # after its build: a finding's detail may hold it, the parent unpickles it
+    for copied in (pickle.loads(pickle.dumps(value)), copy.copy(value), copy.deepcopy(value)):
+        assert type(copied) is int and copied == 7
+    log.active = True
+    copy.copy(value)
+    assert log.used

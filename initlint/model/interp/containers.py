@@ -90,6 +90,8 @@ class Containers:
         return UNKNOWN
 
     def setitem(self: "Evaluator", owner: Any, index: Any, value: Any, place: Place, frame: Frame) -> None:
+        if slots.tracking:
+            slots.touch(index)  # list[i] = x: the list reads an int subclass in C
         self.note_change(owner)
         if isinstance(owner, Tensor):
             self.tensor_setitem(owner, index, value, place)

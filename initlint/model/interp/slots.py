@@ -79,13 +79,26 @@ _METHODS = (
     "__lshift__", "__lt__", "__mod__", "__mul__", "__ne__", "__neg__", "__or__", "__pos__", "__pow__", "__radd__",
     "__rand__", "__rdivmod__", "__repr__", "__rfloordiv__", "__rlshift__", "__rmod__", "__rmul__", "__ror__",
     "__round__", "__rpow__", "__rrshift__", "__rshift__", "__rsub__", "__rtruediv__", "__rxor__", "__str__",
-    "__sub__", "__truediv__", "__trunc__", "__xor__", "__getnewargs__", "__reduce__", "__reduce_ex__",
-    "__sizeof__", "as_integer_ratio", "bit_count", "bit_length", "conjugate", "to_bytes",
+    "__sub__", "__truediv__", "__trunc__", "__xor__", "__getnewargs__", "__sizeof__", "as_integer_ratio",
+    "bit_count", "bit_length", "conjugate", "to_bytes",
 )
 for _name in _METHODS:
     setattr(SlotInt, _name, _noting(_name))
 for _name in ("real", "imag", "numerator", "denominator"):
     setattr(SlotInt, _name, _noting_property(_name))
+
+
+def _reduce(self: SlotInt, *protocol: Any) -> tuple:
+    """A copy or a pickle is a plain int (a finding's numbers go to the parent process and
+    the cache as ints); while the build runs, copying it is a use."""
+    log = self.__dict__["log"]
+    if log.active:
+        log.used = True
+    return int, (int.__int__(self),)
+
+
+SlotInt.__reduce__ = _reduce  # type: ignore[assignment]
+SlotInt.__reduce_ex__ = _reduce  # type: ignore[assignment]
 
 
 def touch(*values: Any) -> None:

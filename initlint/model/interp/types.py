@@ -38,7 +38,9 @@ class Types:
             return External("torch.nn.parameter.Parameter" if value.parameter else "torch.Tensor")
         if isinstance(value, bool):
             return External("builtins.bool")
-        if isinstance(value, (int, float, str)):
+        if isinstance(value, int):
+            return External("builtins.int")  # also a tracked int's (slots.py)
+        if isinstance(value, (float, str)):
             return External(f"builtins.{type(value).__name__}")
         return UNKNOWN
 
