@@ -167,7 +167,7 @@ def load_source(path: Path) -> ParsedFile | None:
         text = decode_source(data)
     except (NotARegularFile, UnreadableFile, ValueError):
         text = None
-    module = parse(text) if text is not None else "unreadable"
+    module = parse(text, lazy=True) if text is not None else "unreadable"
     if not isinstance(module, str):
         source = source_file(str(path), module, text)
         source.digest = content_hash(data)

@@ -28,10 +28,11 @@ if TYPE_CHECKING:
     import libcst as cst
 
 
-def parse(text: str) -> nodes.Module | str:
+def parse(text: str, lazy: bool = False) -> nodes.Module | str:
     """The module's tree for the evaluator (tree/nodes.py), or why it cannot be parsed (one
     line, CPython's words). CPython parses it; code nested too deep for initlint to read
-    safely is refused here, as libcst would be refused it (nesting.py)."""
+    safely is refused here, as libcst would be refused it (nesting.py). With ``lazy``, each
+    function's body is built when first read (a file read for its definitions)."""
     tree = python_tree(text)
     if isinstance(tree, str):
         return _newer_syntax(text, tree)
@@ -40,7 +41,7 @@ def parse(text: str) -> nodes.Module | str:
         if reason is not None:
             return reason
     try:
-        module = build_module(tree, text)
+        module = build_module(tree, text, lazy)
     except (RecursionError, MemoryError) as error:
         return f"file too deeply nested to parse ({type(error).__name__})"
     if _SETTLING:

@@ -135,3 +135,23 @@ def test_source_newer_than_this_python_is_read_through_libcst():
     (finding,) = check_source(NEWER)
     assert (finding.code, finding.location.line, finding.location.column) == ("IL201", 10, 9)
     assert check_source(NEWER.replace("type Width = int", "Width = int").replace("class Net[T]", "class Net")) == [finding]
+
+
+@pytest.mark.parametrize("text", [SHAPES, *(path.read_text() for path in FILES)], ids=["shapes", *(p.name for p in FILES)])
+def test_a_tree_whose_bodies_are_built_when_read_is_the_same_tree(text):
+    # another file read for its definitions: each function's body is built on first reading
+    lazy = parse(text, lazy=True)
+    functions = [node for node in lazy.walk() if isinstance(node, nodes.FunctionDef)]  # walking builds them
+    assert _canonical(lazy, False) == _canonical(parse(text), False)
+    assert all(function.pending is None for function in functions)  # built once, builder dropped
+
+
+def test_a_lazy_body_is_built_only_when_read():
+    tree = parse("def f(x):\n    def g():\n        return x\n    return g\n", lazy=True)
+    (f,) = tree.body
+    assert f.pending is not None
+    (inner, _) = f.body.body
+    assert f.pending is None and inner.pending is not None  # the nested function waits its turn
+    assert type(inner.body.body[0].body[0]).__name__ == "Return"
+    with pytest.raises(AttributeError):
+        f.no_such_field

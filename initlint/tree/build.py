@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
+from functools import partial
 from typing import Any, Callable
 
 from initlint.tree import nodes as n
@@ -17,13 +18,19 @@ from initlint.tree.expressions import ExpressionBuilder, _asynchronous, _name, _
 _new = object.__new__
 
 
-def build_module(tree: ast.Module, text: str) -> n.Module:
-    """The module's nodes."""
-    return _Builder(text).module(tree)
+def build_module(tree: ast.Module, text: str, lazy: bool = False) -> n.Module:
+    """The module's nodes; with ``lazy``, each function's body is built when first read
+    (nodes.FunctionDef): for a file read for its definitions, not linted."""
+    builder = _Builder(text)
+    builder.lazy = lazy
+    return builder.module(tree)
 
 
 class _Builder(ExpressionBuilder):
     """Statements (expressions.py builds what they hold)."""
+
+    #: functions' bodies built when first read (build_module)
+    lazy = False
 
     # ----- statements
     def module(self, tree: ast.Module) -> n.Module:
@@ -227,7 +234,11 @@ class _Builder(ExpressionBuilder):
         node.name = self._def_name(s, s.name)
         node.params = self.parameters(s.args, node.name.span)
         node.returns = None if s.returns is None else self.annotation(s.returns)
-        node.body = self.suite(s.body)
+        if self.lazy:
+            node.pending = partial(self.suite, s.body)  # the builder keeps nothing else that changes
+        else:
+            node.body = self.suite(s.body)
+            node.pending = None
         node.asynchronous = _asynchronous(node.span) if isinstance(s, ast.AsyncFunctionDef) else None
         return node
 

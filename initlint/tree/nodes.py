@@ -151,7 +151,22 @@ ImportStar = _node("ImportStar", CSTNode)
 AsName = _node("AsName", CSTNode, "name")
 Dot = _node("Dot", CSTNode)
 TypeAlias = _node("TypeAlias", BaseSmallStatement, "name value")
-FunctionDef = _node("FunctionDef", BaseCompoundStatement, "decorators name params returns body", "asynchronous")
+FunctionDef = _node("FunctionDef", BaseCompoundStatement, "decorators name params returns body", "asynchronous pending")
+
+
+def _body_when_read(node: "FunctionDef", name: str):  # type: ignore[valid-type]
+    """A function of another file is built without its body (build.py, ``lazy``): the body is
+    built when first read, as most functions of a file read for its definitions never run."""
+    if name != "body":
+        raise AttributeError(name)
+    build = node.pending  # an unset slot raises AttributeError again: no body, no builder
+    node.body = body = build()
+    node.pending = None
+    return body
+
+
+FunctionDef.__getattr__ = _body_when_read  # type: ignore[attr-defined]
+FunctionDef.all_fields = ("decorators", "name", "params", "returns", "body", "asynchronous")  # not the builder
 Decorator = _node("Decorator", CSTNode, "decorator")
 Parameters = _node("Parameters", CSTNode, "posonly_params params star_arg kwonly_params star_kwarg", "posonly_ind")
 Param = _node("Param", CSTNode, "name annotation default", "star")
