@@ -251,3 +251,62 @@ def test_a_build_that_ran_out_of_steps_fails_the_next_entry_at_once(memos, monke
     assert with_memo[0] == without[0] == [("Base", too_long), ("Head", too_long), ("OtherHead", too_long)]
     assert (with_memo[1], without[1]) == (1, 3)
     assert len(memos[0].exhausted) == 1 and memos[0].replayed == 0
+
+
+POOLED = '''
+import torch.nn as nn
+
+
+class Config:
+    def __init__(self, hidden=64, depth=3):
+        self.hidden = hidden
+        self.depth = depth
+
+
+class Base(nn.Module):
+    def __init__(self, config: Config, pool: bool = True):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(config.hidden, config.hidden) for _ in range(config.depth)])
+        for layer in self.layers:
+            nn.init.normal_(layer.weight, std=1.0)
+        self.pool = nn.Linear(config.hidden, config.hidden) if pool else None
+
+
+class Head(nn.Module):
+    def __init__(self, config: Config):
+        super().__init__()
+        self.base = Base(config, pool=False)
+        self.classifier = nn.Linear(config.hidden, 10)
+'''
+
+
+def _pooled(*heads: str) -> str:
+    """POOLED with more heads, each building Base with the given arguments."""
+    text = textwrap.dedent(POOLED)
+    for index, arguments in enumerate(heads):
+        text += (
+            f"\n\nclass Head{index}(nn.Module):\n    def __init__(self, config: Config):\n        super().__init__()\n"
+            f"        self.base = Base({arguments})\n"
+        )
+    return text
+
+
+@pytest.mark.parametrize(
+    ("heads", "replayed", "refused"),
+    [
+        # Base's own build (config) is repeated by no call: not pickled; Head's build (config,
+        # pool) by no other: not pickled either
+        ((), 0, {"no other call of the file passes the same arguments": 1}),
+        # a second head builds Base as Head does: Head's build is recorded, the second copies it
+        (("config, pool=False",), 1, {"no other call of the file passes the same arguments": 1}),
+        # a head builds Base as its own entry does: the entry's build is recorded and copied;
+        # Head's build with other arguments then comes once: evaluated, not pickled
+        (("config",), 1, {"no other call of the file passes the same arguments": 1}),
+    ],
+)
+def test_a_build_is_recorded_only_when_a_call_of_the_file_may_repeat_it(memos, monkeypatch, heads, replayed, refused):
+    text = _pooled(*heads)
+    assert _findings(text) == _without_memo(text, monkeypatch)
+    (memo, *_) = memos
+    assert memo.replayed == replayed
+    assert memo.refusals == refused

@@ -50,7 +50,7 @@ def evaluate_file(source: ParsedFile, project: Project, syntax: SyntaxFacts | No
     entries = [module_entry]
     classes, functions = _definitions(source, namespace, evaluator.defined)
     adapt_modular(namespace, classes, evaluator.force)
-    builds = BuildMemo(_built_elsewhere(syntax, classes))
+    builds = BuildMemo(_built_elsewhere(syntax, classes), syntax.call_shapes if syntax is not None else None)
     for cls in classes:
         entry = _class_entry(cls, project, builds)
         if entry is not None:

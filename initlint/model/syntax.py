@@ -36,6 +36,10 @@ class DefInfo:
     called: set[str] = field(default_factory=set)
 
 
+#: how a call by plain name passes its arguments (SyntaxFacts.call_shapes)
+CallShape = tuple[str, int, tuple[str, ...], bool]
+
+
 @dataclass
 class SyntaxFacts:
     deprecated: list[tuple[nodes.Call, str]] = field(default_factory=list)
@@ -47,6 +51,9 @@ class SyntaxFacts:
     #: calls of torch's or timm's own ``trunc_normal_`` (imports resolved; a project's own
     #: function of that name is not one): IL209 reads their literal arguments, run or not
     truncations: list[nodes.Call] = field(default_factory=list)
+    #: calls by plain name (``Model(config, pool=False)``), counted by how they pass arguments:
+    #: (name, positional count, keyword names, whether a ``*``/``**`` may pass more)
+    call_shapes: dict[CallShape, int] = field(default_factory=dict)
 
 
 def init_callee(call: nodes.Call, imports: ImportTable) -> tuple[str, bool, bool] | None:
@@ -108,6 +115,8 @@ class _Collector(Walker):
         if type(func) is nodes.Name:
             for info in self._defs:
                 info.called.add(func.value)
+            shape = _shape(func.value, node)
+            self.facts.call_shapes[shape] = self.facts.call_shapes.get(shape, 0) + 1
         if type(func) is nodes.Attribute and func.attr.value == "apply":
             for info in self._defs:
                 info.relevant = True
@@ -177,3 +186,9 @@ def read_syntax(module: nodes.Module) -> SyntaxFacts:
     collector = _Collector()
     collector.walk(module)
     return collector.facts
+
+
+def _shape(name: str, call: nodes.Call) -> CallShape:
+    positional = sum(1 for arg in call.args if arg.keyword is None and not arg.star)
+    keywords = tuple(sorted(arg.keyword.value for arg in call.args if arg.keyword is not None))
+    return name, positional, keywords, any(arg.star for arg in call.args)

@@ -35,10 +35,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from initlint.model.interp import records
-from initlint.model.interp import build_keys, slots
+from initlint.model.interp import build_keys, slots, snapshots
+from initlint.model.interp.snapshots import Exhausted, Marks, Snapshot
 from initlint.model.interp.build_keys import Unmemoizable
-from initlint.model.interp.context import MAX_DEPTH, MISSING, BudgetExceeded
+from initlint.model.interp.context import MISSING, BudgetExceeded
 from initlint.model.values import (
     ClassValue,
     FunctionValue,
@@ -50,6 +50,7 @@ from initlint.model.values import (
 
 if TYPE_CHECKING:
     from initlint.model.interp.machine import Evaluator
+    from initlint.model.syntax import CallShape
 
 #: steps below which a build is not recorded: fingerprinting and pickling it would cost more
 #: than evaluating it again where it comes back
@@ -57,44 +58,6 @@ _MIN_STEPS = 1000
 #: the same for a build that comes again with other ints: its copies are many (every layer of
 #: a stack), fingerprinting and pickling it is paid once
 _MIN_STACKED_STEPS = 100
-
-
-@dataclass(eq=False)
-class Snapshot:
-    """One recorded build."""
-
-    #: the arguments it was given, bound to parameter names (kept alive: the key holds ids)
-    arguments: dict[str, Any]
-    #: the objects inside those arguments, in the key's order: a replay maps them to its own
-    twins: list[Any]
-    #: where the recorded build was called: a copy is made where it is called
-    place: Place
-    #: what the record refers to rather than holds: older objects, places, constants
-    shared: list[Any]
-    #: the pickled (module, writes, events, init calls, raised places, modules the init walk marked)
-    data: bytes
-    #: the functions the build ran, in order (the copy ran them too: ``executed``)
-    called: list[FunctionValue]
-    #: the evaluation steps it took: a copy spends them from its entry's budget
-    steps: int
-    #: how much deeper than its start its calls went
-    depth: int
-    #: BuildMemo.shared_changes when the build started: what it read of the shared state
-    shared_changes: int
-
-
-@dataclass(eq=False)
-class Exhausted:
-    """A build that ran its entry out of steps: from as late a start, in the same state, it
-    would again (evaluation is deterministic), and the entry fails either way."""
-
-    #: the entry's steps left when it started
-    steps_left: int
-    #: the functions it ran before it stopped (their defs count as reached, as they did)
-    called: list[FunctionValue]
-    #: how much deeper than its start its calls went
-    depth: int
-    shared_changes: int
 
 
 @dataclass(eq=False)
@@ -114,9 +77,15 @@ _REFUSED = object()
 class BuildMemo:
     """The recorded builds of one file's class entries (see the module docstring)."""
 
-    def __init__(self, wanted: set[str] | frozenset[str] = frozenset()) -> None:
+    def __init__(self, wanted: set[str] | frozenset[str] = frozenset(), calls: dict[CallShape, int] | None = None) -> None:
         #: names of the classes another class of the file calls: the builds that may come back
         self.wanted = wanted
+        #: the file's calls by plain name: how each passes arguments, how often (None: not known)
+        self.calls: dict[str, list[tuple[int, tuple[str, ...], bool, int]]] | None = None
+        if calls is not None:
+            self.calls = {}
+            for (name, given, keywords, starred), times in calls.items():
+                self.calls.setdefault(name, []).append((given, keywords, starred, times))
         self.snapshots: dict[tuple, Snapshot] = {}
         #: ids of the classes with a snapshot: a nested build of another class needs no key
         self.recorded: set[int] = set()
@@ -136,16 +105,21 @@ class BuildMemo:
         self.refusals: dict[str, int] = {}
 
     def build(self, evaluator: "Evaluator", cls: ClassValue, args: list[Any], kwargs: dict[str, Any], place: Place, open_: bool) -> Any:
-        """``cls(*args, **kwargs)``: a copy of a recorded build, else evaluated, and recorded
-        when every argument is known and it is the entry's own build or the class has a record
-        for other arguments (a head that builds its base model without the pooler)."""
+        """``cls(*args, **kwargs)``: a copy of a recorded build, else evaluated; recorded when
+        every argument is known and a later build may be the same: the entry's own build that
+        a call in the file repeats, a build inside another entry that two calls of the file
+        make alike (heads that build their base model without the pooler), or a class with a
+        record already. Other builds inside an entry may be layers of a stack (_repeated)."""
         own = not evaluator.calls
-        if not own and id(cls) not in self.recorded and id(cls) not in self.exhausted_classes:
-            return self._repeated(evaluator, cls, args, kwargs, place, open_)
-        grad = _context(evaluator)
-        arguments = build_keys.bind(evaluator._find_init(cls.mro()), args, kwargs)
+        grad = snapshots.build_context(evaluator)
+        init = evaluator._find_init(cls.mro())
+        arguments = build_keys.bind(init, args, kwargs)
         if grad is MISSING or arguments is None or open_:
             return evaluator.make_instance(cls, args, kwargs, place, open_)
+        if not own and id(cls) not in self.recorded and id(cls) not in self.exhausted_classes and (
+            self.calls is None or self._calls_binding(cls, init, arguments) < 2
+        ):
+            return self._repeated(evaluator, cls, args, kwargs, place, open_, grad, init, arguments)
         try:
             fingerprint, twins = build_keys.fingerprint(arguments)
         except Unmemoizable as why:
@@ -153,34 +127,41 @@ class BuildMemo:
             return evaluator.make_instance(cls, args, kwargs, place, open_)
         key = (id(cls), fingerprint, repr(grad))
         exhausted = self.exhausted.get(key)
-        if exhausted is not None and _exhausts(evaluator, exhausted, self.shared_changes):
+        if exhausted is not None and snapshots.exhausts(evaluator, exhausted, self.shared_changes):
             evaluator.called.extend(exhausted.called)
             evaluator.steps = evaluator.budget + 1
             raise BudgetExceeded()
         snapshot = self.snapshots.get(key)
-        if snapshot is not None and snapshot.shared_changes == self.shared_changes and _fits(evaluator, snapshot):
+        if snapshot is not None and snapshot.shared_changes == self.shared_changes and snapshots.fits(evaluator, snapshot):
             self.replayed += 1
-            return _replay(evaluator, snapshot, twins, place)
+            return snapshots.replay(evaluator, snapshot, twins, place)
         if key in self.tried or any(isinstance(value, Sym) for value in arguments.values()):
             # the code's own calls pass values, never the symbols an entry gives open parameters
             return evaluator.make_instance(cls, args, kwargs, place, open_)
         self.tried.add(key)
-        return self._record(evaluator, cls, args, kwargs, place, key, arguments, twins)
+        return self._record(evaluator, cls, args, kwargs, place, key, arguments, twins, init, 1 if own else 2)
 
     def _record(self, evaluator: "Evaluator", cls: ClassValue, args: list[Any], kwargs: dict[str, Any], place: Place,
-                key: tuple, arguments: dict[str, Any], twins: list[Any]) -> Any:
-        result, snapshot = self._recorded(evaluator, cls, args, kwargs, place, arguments, key[1], twins, _MIN_STEPS, key)
+                key: tuple, arguments: dict[str, Any], twins: list[Any], init: Any, sites: int) -> Any:
+        """The build, recorded when at least ``sites`` calls of the file may repeat it: the
+        entry's own build for one call in another class, a head's build with other arguments
+        for two (a record no later build can match is pickled for nothing; on a tenth of the
+        speed corpus, a third of the records' bytes)."""
+        dump = self._calls_binding(cls, init, arguments) >= sites
+        result, snapshot = self._recorded(evaluator, cls, args, kwargs, place, arguments, key[1], twins,
+                                          _MIN_STEPS if dump else None, key)
         if snapshot is not None:
             self.snapshots[key] = snapshot
             self.recorded.add(id(cls))
         return result
 
     def _recorded(self, evaluator: "Evaluator", cls: ClassValue, args: list[Any], kwargs: dict[str, Any], place: Place,
-                  arguments: dict[str, Any], fingerprint: tuple, twins: list[Any], min_steps: int,
+                  arguments: dict[str, Any], fingerprint: tuple, twins: list[Any], min_steps: int | None,
                   exhausted_key: tuple | None = None, log: slots.SlotLog | None = None) -> tuple[Any, Snapshot | None]:
-        """The build, evaluated, and its snapshot when it may be copied: ``arguments`` still
-        have ``fingerprint`` after it, and with ``log``, it used none of its tracked ints. A
-        build that runs out of steps is remembered under ``exhausted_key``."""
+        """The build, evaluated, and its snapshot when it may be copied: it took ``min_steps``
+        (None: no snapshot wanted), ``arguments`` still have ``fingerprint`` after it, and with
+        ``log``, it used none of its tracked ints. A build that runs out of steps is remembered
+        under ``exhausted_key``."""
         floor = next_serial()
         start = Marks(evaluator)
         shared_changes = self.shared_changes
@@ -200,6 +181,9 @@ class BuildMemo:
         finally:
             evaluator.recording.pop()
             reached, evaluator.deepest = evaluator.deepest, max(deepest, evaluator.deepest)
+        if min_steps is None:
+            self._refuse("no other call of the file passes the same arguments")
+            return result, None
         try:
             if not isinstance(result, Module):
                 raise Unmemoizable("the class is no module")
@@ -212,7 +196,7 @@ class BuildMemo:
                 raise Unmemoizable("the build changed an object it did not make")
             if build_keys.fingerprint(arguments)[0] != fingerprint:
                 raise Unmemoizable("the build changed its arguments")
-            snapshot = _snapshot(evaluator, result, start, floor, arguments, twins, place, reached - start.calls,
+            snapshot = snapshots.take_snapshot(evaluator, result, start, floor, arguments, twins, place, reached - start.calls,
                                  shared_changes, log)
         except Unmemoizable as why:
             self._refuse(str(why))
@@ -220,16 +204,11 @@ class BuildMemo:
         return result, snapshot
 
     def _repeated(self, evaluator: "Evaluator", cls: ClassValue, args: list[Any], kwargs: dict[str, Any], place: Place,
-                  open_: bool) -> Any:
+                  open_: bool, grad: Any, init: Any, arguments: dict[str, Any]) -> Any:
         """A build inside another that may come again with other ints (a layer of a stack,
         ``Block(config, index)``): the first is evaluated; the second, with other ints, is
         evaluated with those ints tracked (slots.py) and recorded if it only moved them; the
         later ones, equal but for those ints, are copies of that record with their own ints."""
-        grad = _context(evaluator)
-        init = evaluator._find_init(cls.mro())
-        arguments = build_keys.bind(init, args, kwargs)
-        if grad is MISSING or arguments is None or open_:
-            return evaluator.make_instance(cls, args, kwargs, place, open_)
         ints = {name: value for name, value in arguments.items() if type(value) is int}
         if not ints:
             return evaluator.make_instance(cls, args, kwargs, place, open_)
@@ -247,10 +226,10 @@ class BuildMemo:
             snapshot = known.snapshot
             if (
                 all(ints[name] == value for name, value in known.fixed.items())
-                and snapshot.shared_changes == self.shared_changes and _fits(evaluator, snapshot)
+                and snapshot.shared_changes == self.shared_changes and snapshots.fits(evaluator, snapshot)
             ):
                 self.replayed += 1
-                return _replay(evaluator, snapshot, twins, place, tuple(ints[name] for name in known.varying))
+                return snapshots.replay(evaluator, snapshot, twins, place, tuple(ints[name] for name in known.varying))
             return evaluator.make_instance(cls, args, kwargs, place, open_)
         if known is _REFUSED or known == ints:
             return evaluator.make_instance(cls, args, kwargs, place, open_)
@@ -272,96 +251,23 @@ class BuildMemo:
             self.stacks[key] = Stacked(snapshot, varying, fixed)
         return result
 
-    def _refuse(self, why: str) -> None:
-        self.refusals[why] = self.refusals.get(why, 0) + 1
-
-
-class Marks:
-    """How far each of the evaluator's records reached when a build (or a module body,
-    loads.py) started."""
-
-    def __init__(self, evaluator: "Evaluator") -> None:
-        self.writes = len(evaluator.writes)
-        self.events = len(evaluator.events)
-        self.init_calls = len(evaluator.init_calls)
-        self.raised = len(evaluator.raised)
-        self.called = len(evaluator.called)
-        self.graph = len(evaluator.graph)
-        self.namespaces = len(evaluator.project.namespaces)
-        self.loaded = evaluator.loaded
-        self.refused = evaluator.refused
-        self.steps = evaluator.steps
-        self.calls = len(evaluator.calls)
-
-    def effects_since(self, evaluator: "Evaluator") -> bool:
-        """Whether the evaluator has recorded a write, event, flow node, init call or raise
-        since, or reached a depth or recursion limit: what a copy would not repeat."""
-        return (
-            len(evaluator.writes) != self.writes or len(evaluator.events) != self.events
-            or len(evaluator.graph) != self.graph or len(evaluator.init_calls) != self.init_calls
-            or len(evaluator.raised) != self.raised or evaluator.refused != self.refused
+    def _calls_binding(self, cls: ClassValue, init: Any, arguments: dict[str, Any]) -> int:
+        """How many calls of ``cls`` by name in the file bind the parameters ``arguments`` binds
+        (a call with ``*``/``**`` may bind any; unknown calls: as many as needed)."""
+        if self.calls is None:
+            return 2
+        positional: list[str] = []
+        if isinstance(init, FunctionValue):
+            params = init.node.params
+            positional = [param.name.value for param in (*params.posonly_params, *params.params)][1:]
+        bound = set(arguments)
+        return sum(
+            times for given, keywords, starred, times in self.calls.get(cls.name, ())
+            if starred or {*positional[:given], *keywords} == bound
         )
 
-    def unchanged_since(self, evaluator: "Evaluator") -> None:
-        if len(evaluator.graph) != self.graph:
-            raise Unmemoizable("the build ran a model forward")
-        if len(evaluator.project.namespaces) != self.namespaces or evaluator.loaded != self.loaded:
-            raise Unmemoizable("the build loaded another file")
-        if evaluator.refused != self.refused:
-            raise Unmemoizable("the build reached a depth or recursion limit")
-
-
-def _context(evaluator: "Evaluator") -> Any:
-    """Whether autograd is off (the state a build's writes record), or MISSING where the
-    evaluator's state would make a build differ from a recorded one."""
-    if (
-        evaluator.maybe or evaluator.in_forward or evaluator.in_try or evaluator.repeat_marks or evaluator.in_dependency
-        or type(evaluator.repeat) is not int or evaluator.repeat != 1 or evaluator.defining_class is not None
-    ):
-        return MISSING
-    return evaluator.grad_off()
-
-
-def _exhausts(evaluator: "Evaluator", exhausted: Exhausted, shared_changes: int) -> bool:
-    """The build would run out of steps again: no more steps left than it had, the shared state
-    as it was, and none of its calls cut short by the depth or recursion limit where it ran."""
-    if evaluator.budget - evaluator.steps > exhausted.steps_left or shared_changes != exhausted.shared_changes:
-        return False
-    return _runs_alike(evaluator, exhausted.depth, exhausted.called)
-
-
-def _fits(evaluator: "Evaluator", snapshot: Snapshot) -> bool:
-    return _runs_alike(evaluator, snapshot.depth, snapshot.called)
-
-
-def _runs_alike(evaluator: "Evaluator", depth: int, called: list[FunctionValue]) -> bool:
-    """The evaluator would run a recorded build the same way: no call it makes would pass
-    the depth limit (it went ``depth`` deeper), and none of the functions it ran is running
-    already (the recursion limit)."""
-    if len(evaluator.calls) + depth >= MAX_DEPTH:
-        return False
-    ran = {id(function) for function in called}
-    return not any(id(function) in ran for function in evaluator.active)
-
-
-def _snapshot(evaluator: "Evaluator", result: Module, start: Marks, floor: int, arguments: dict[str, Any],
-              twins: list[Any], place: Place, depth: int, shared_changes: int, log: slots.SlotLog | None = None) -> Snapshot:
-    writes = evaluator.writes[start.writes:]
-    for write in writes:
-        if write.tensor is not None and write.tensor.serial < floor:
-            raise Unmemoizable("the build wrote to a tensor it did not make")
-    events = evaluator.events[start.events:]
-    marked = [module for module in _modules_below(result) if id(module) in evaluator.hf_initialized]
-    payload = (result, writes, events, evaluator.init_calls[start.init_calls:], evaluator.raised[start.raised:], marked)
-    try:
-        data, shared = records.dump(payload, floor, start.calls, start.writes, evaluator.born, {id(twin) for twin in twins},
-                                    slots=log)
-    except records.NotRecordable as why:
-        raise Unmemoizable(str(why)) from None
-    return Snapshot(
-        arguments, twins, place, shared, data, evaluator.called[start.called:], evaluator.steps - start.steps, depth,
-        shared_changes,
-    )
+    def _refuse(self, why: str) -> None:
+        self.refusals[why] = self.refusals.get(why, 0) + 1
 
 
 def _substituted(init: Any, args: list[Any], kwargs: dict[str, Any], values: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
@@ -371,42 +277,6 @@ def _substituted(init: Any, args: list[Any], kwargs: dict[str, Any], values: dic
     positional = [param.name.value for param in (*params.posonly_params, *params.params)][1:]
     args = [values.get(name, arg) for name, arg in zip(positional, args)]  # bind took no more args than names
     return args, {name: values.get(name, value) for name, value in kwargs.items()}
-
-
-def _modules_below(model: Module) -> list[Module]:
-    """The model and every module under it (the walk's reach, at any depth)."""
-    found: list[Module] = []
-    seen: set[int] = set()
-    stack = [model]
-    while stack:
-        module = stack.pop()
-        if id(module) in seen:
-            continue
-        seen.add(id(module))
-        found.append(module)
-        stack.extend(child for child in module.modules.values() if isinstance(child, Module))
-    return found
-
-
-def _replay(evaluator: "Evaluator", snapshot: Snapshot, twins: list[Any], place: Place, ints: tuple[int, ...] = ()) -> Module:
-    mapped = {id(old): new for old, new in zip(snapshot.twins, twins)}
-    mapped[id(snapshot.place)] = place
-    shared = [mapped.get(id(item), item) for item in snapshot.shared]
-    model, writes, events, init_calls, raised, marked = records.load(snapshot.data, shared, tuple(evaluator.calls), ints)
-    base = len(evaluator.writes)
-    for event in events:
-        event.at_write += base
-    evaluator.writes.extend(writes)
-    evaluator.events.extend(events)
-    evaluator.init_calls.extend(init_calls)
-    evaluator.raised.extend(raised)
-    evaluator.called.extend(snapshot.called)
-    evaluator.hf_initialized.update(id(module) for module in marked)
-    evaluator.deepest = max(evaluator.deepest, len(evaluator.calls) + snapshot.depth)
-    evaluator.steps += snapshot.steps
-    if evaluator.steps > evaluator.budget:
-        raise BudgetExceeded()
-    return model
 
 
 __all__ = ["BuildMemo", "Marks", "Unmemoizable"]

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from initlint.model.interp import records
-from initlint.model.interp.builds import Marks
+from initlint.model.interp.snapshots import Marks
 from initlint.model.project import MAX_DEPENDENCIES
 from initlint.model.source import ParsedFile
 from initlint.model.values import Namespace, next_serial
