@@ -10,24 +10,10 @@ import textwrap
 
 import pytest
 
+from conftest import entry_facts
 from initlint import check_source
 from initlint.model import entries
 from initlint.model.interp import builds
-
-
-@pytest.fixture
-def memos(monkeypatch):
-    """Every BuildMemo made while linting, recording builds of any size."""
-    made: list[builds.BuildMemo] = []
-    original = builds.BuildMemo.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        made.append(self)
-
-    monkeypatch.setattr(builds.BuildMemo, "__init__", init)
-    monkeypatch.setattr(builds, "_MIN_STEPS", 0)
-    return made
 
 
 def _findings(text: str) -> list[tuple]:
@@ -168,44 +154,15 @@ def test_a_build_inside_try_is_evaluated(memos, monkeypatch):
     assert memos[0].replayed == 1  # Head's build runs where a missing attribute is caught
 
 
-def _entry_facts(text: str) -> dict[str, tuple]:
-    """What each class entry of ``text`` recorded, by line numbers and paths (comparable
-    between two evaluations of the same text)."""
-    from initlint.model.entries import evaluate_file
-    from initlint.model.project import Project
-    from initlint.model.source import ParsedFile
-    from initlint.model.syntax import read_syntax
-    from initlint.model.values import module_tree
-    from initlint.parsing import parse
-
-    tree = parse(text)
-    facts = evaluate_file(ParsedFile("models.py", tree, text, "models"), Project(lambda path: None), read_syntax(tree))
-
-    def line(place) -> int:
-        return place.node.span[0]
-
-    summary = {}
-    for entry in facts.entries[1:]:
-        writes = tuple(
-            (w.tensor.path if w.tensor else None, w.dist.describe(), line(w.place), tuple(line(p) for p in w.frames),
-             w.conditional, w.no_grad, w.kind)
-            for w in entry.writes
-        )
-        events = tuple((e.kind, line(e.place), tuple(line(p) for p in e.frames), e.at_write) for e in entry.events)
-        modules = tuple((m.path, m.kind) for model in entry.models.values() for m in module_tree(model))
-        summary[entry.name] = (writes, events, modules, sorted(node.name.value for node in entry.executed))
-    return summary
-
-
 def test_the_copy_records_what_evaluating_the_build_again_records(memos, monkeypatch):
     text = _file()
-    copied = _entry_facts(text)
+    copied = entry_facts(text)
     assert [memo.replayed for memo in memos] == [2]
     with monkeypatch.context() as patch:
         patch.setattr(entries, "_built_elsewhere", lambda syntax, classes: set())
-        evaluated = _entry_facts(text)
+        evaluated = entry_facts(text)
     assert copied == evaluated
-    writes, _, modules, executed = copied["Head"]
+    writes, _, modules, executed, _ = copied["Head"]
     # Base's init, copied into Head: its frames run from Head (line 27) through Head's call of
     # Base (line 30) to the write (line 18), as if Base.__init__ had run there
     assert ("base.layers.0.weight", "N(0, 1^2)", 18, (27, 30, 18), False, True, "init") in writes

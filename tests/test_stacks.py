@@ -12,6 +12,7 @@ import textwrap
 
 import pytest
 
+from conftest import entry_facts
 from initlint import check_source
 from initlint.model import entries
 from initlint.model.interp import builds, slots
@@ -69,63 +70,17 @@ def _file(block: str = "pass", after: str = "pass") -> str:
     return textwrap.dedent(MODEL).replace("{block}", block).replace("{after}", after)
 
 
-@pytest.fixture
-def memos(monkeypatch):
-    """Every BuildMemo made while linting, copying stacked builds of any size."""
-    made: list[builds.BuildMemo] = []
-    original = builds.BuildMemo.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        made.append(self)
-
-    monkeypatch.setattr(builds.BuildMemo, "__init__", init)
-    monkeypatch.setattr(builds, "_MIN_STACKED_STEPS", 0)
-    return made
-
-
 def _findings(text: str) -> list[tuple]:
     return [(f.code, f.location.line, f.location.column, f.message) for f in check_source(text, "models.py")]
 
 
-def _facts(text: str) -> dict[str, tuple]:
-    """What each class entry recorded, by line numbers and layer paths."""
-    from initlint.model.entries import evaluate_file
-    from initlint.model.project import Project
-    from initlint.model.source import ParsedFile
-    from initlint.model.syntax import read_syntax
-    from initlint.model.values import module_tree
-    from initlint.parsing import parse
-
-    tree = parse(text)
-    facts = evaluate_file(ParsedFile("models.py", tree, text, "models"), Project(lambda path: None), read_syntax(tree))
-
-    def line(place) -> int:
-        return place.node.span[0]
-
-    summary = {}
-    for entry in facts.entries[1:]:
-        writes = tuple(
-            (w.tensor.path if w.tensor else None, w.dist.describe(), line(w.place), tuple(line(p) for p in w.frames),
-             w.conditional, w.no_grad, w.kind)
-            for w in entry.writes
-        )
-        events = tuple((e.kind, line(e.place), tuple(line(p) for p in e.frames), e.at_write) for e in entry.events)
-        modules = tuple(
-            (m.path, m.kind, repr(m.attrs.get("layer_idx")), repr(m.attrs.get("index")))
-            for model in entry.models.values() for m in module_tree(model)
-        )
-        summary[entry.name] = (writes, events, modules)
-    return summary
-
-
 def _same_without_memo(text: str, monkeypatch) -> list[tuple]:
     """The findings, after asserting that evaluating every build gives the same findings and facts."""
-    found, facts = _findings(text), _facts(text)
+    found, facts = _findings(text), entry_facts(text)
     with monkeypatch.context() as patch:
         patch.setattr(entries, "_built_elsewhere", lambda syntax, classes: set())
         assert _findings(text) == found
-        assert _facts(text) == facts
+        assert entry_facts(text) == facts
     return found
 
 
@@ -144,11 +99,11 @@ def test_layers_that_only_store_their_index_are_copies_with_their_own_index(memo
     assert [type(value).__name__ for value in memo.stacks.values()].count("Stacked") == 1
     # std 1 at fan-in 64, in every block: the finding names the first, from the evaluated build
     assert [(code, line) for code, line, _, _ in found] == [("IL202", 29)]
-    facts = _facts(text)
-    modules = facts["Stack"][2]
-    # each copy holds its own int, as a plain int, in the block and in its attention
-    assert ("blocks.4", "Block", "None", "4") in modules
-    assert ("blocks.4.attn", "Attention", "4", "None") in modules
+    attributes = entry_facts(text)["Stack"][4]
+    # each copy holds its own int, in the block and in its attention
+    assert [(path, value) for path, name, value in attributes if name in ("index", "layer_idx")] == [
+        (f"blocks.{i}{part}", str(i)) for i in range(6) for part in ("", ".attn")
+    ]
 
 
 def test_an_index_tested_only_for_none_is_not_a_use(memos, monkeypatch):
@@ -190,8 +145,8 @@ def test_a_build_that_branches_on_its_int_gets_each_layer_right(memos, monkeypat
     text = _file(block="if config.kinds[layer_idx] == 'gated':\n            self.gate = nn.Linear(config.hidden, 1)\n"
                        "            nn.init.zeros_(self.gate.weight)")
     _same_without_memo(text, monkeypatch)
-    modules = _facts(text)["Stack"][2]
-    assert [path for path, kind, _, _ in modules if path.endswith(".gate")] == ["blocks.2.gate", "blocks.5.gate"]
+    modules = entry_facts(text)["Stack"][2]
+    assert [path for path, kind in modules if path.endswith(".gate")] == ["blocks.2.gate", "blocks.5.gate"]
     assert _stack_memo(memos).replayed == 3  # the attentions only
 
 
@@ -203,7 +158,7 @@ def test_the_copies_carry_the_index_that_later_init_reads(memos, monkeypatch):
     )
     _same_without_memo(text, monkeypatch)
     assert _stack_memo(memos).replayed == 4
-    writes = _facts(text)["Stack"][0]
+    writes = entry_facts(text)["Stack"][0]
     after_line = text.splitlines().index("            nn.init.normal_(block.fc.weight, std=1.0 / math.sqrt(block.index + 1))") + 1
     stds = [(path, dist) for path, dist, line, *_ in writes if line == after_line]
     expected = ["N(0, 1^2)", "N(0, 0.71^2)", "N(0, 0.58^2)", "N(0, 0.5^2)", "N(0, 0.45^2)", "N(0, 0.41^2)"]
