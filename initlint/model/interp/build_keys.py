@@ -42,9 +42,8 @@ def bind(init: Any, args: list[Any], kwargs: dict[str, Any]) -> dict[str, Any] |
         return None if args or kwargs else {}  # no __init__ at all: object's
     if not isinstance(init, FunctionValue):
         return None  # a library's constructor: its parameters are not known
-    params = init.node.params
-    positional = [param.name.value for param in (*params.posonly_params, *params.params)][1:]
-    named = set(positional) | {param.name.value for param in params.kwonly_params}
+    positional = positional_names(init)
+    named = set(positional) | {param.name.value for param in init.node.params.kwonly_params}
     if len(args) > len(positional):
         return None
     bound = dict(zip(positional, args))
@@ -53,6 +52,15 @@ def bind(init: Any, args: list[Any], kwargs: dict[str, Any]) -> dict[str, Any] |
             return None
         bound[name] = value
     return dict(sorted(bound.items()))
+
+
+def positional_names(init: Any) -> list[str]:
+    """The names of the code's own ``__init__``'s positional parameters after ``self`` (none
+    for a library's constructor)."""
+    if not isinstance(init, FunctionValue):
+        return []
+    params = init.node.params
+    return [param.name.value for param in (*params.posonly_params, *params.params)][1:]
 
 
 _PLAIN = (int, float, str, bool, type(None), complex, bytes)
@@ -95,4 +103,4 @@ def fingerprint(arguments: dict[str, Any]) -> tuple[tuple, list[Any]]:
     return tuple((name, key(value)) for name, value in arguments.items()), twins
 
 
-__all__ = ["Unmemoizable", "bind", "fingerprint"]
+__all__ = ["Unmemoizable", "bind", "fingerprint", "positional_names"]

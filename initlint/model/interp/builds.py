@@ -41,7 +41,6 @@ from initlint.model.interp.build_keys import Unmemoizable
 from initlint.model.interp.context import MISSING, BudgetExceeded
 from initlint.model.values import (
     ClassValue,
-    FunctionValue,
     Module,
     Place,
     Sym,
@@ -256,10 +255,7 @@ class BuildMemo:
         (a call with ``*``/``**`` may bind any; unknown calls: as many as needed)."""
         if self.calls is None:
             return 2
-        positional: list[str] = []
-        if isinstance(init, FunctionValue):
-            params = init.node.params
-            positional = [param.name.value for param in (*params.posonly_params, *params.params)][1:]
+        positional = build_keys.positional_names(init)
         bound = set(arguments)
         return sum(
             times for given, keywords, starred, times in self.calls.get(cls.name, ())
@@ -273,8 +269,7 @@ class BuildMemo:
 def _substituted(init: Any, args: list[Any], kwargs: dict[str, Any], values: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
     """``args`` and ``kwargs`` with the arguments bound to the parameters named in ``values``
     replaced by those values (the binding of ``build_keys.bind``)."""
-    params = init.node.params
-    positional = [param.name.value for param in (*params.posonly_params, *params.params)][1:]
+    positional = build_keys.positional_names(init)
     args = [values.get(name, arg) for name, arg in zip(positional, args)]  # bind took no more args than names
     return args, {name: values.get(name, value) for name, value in kwargs.items()}
 
