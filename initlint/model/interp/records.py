@@ -17,7 +17,7 @@ import copyreg
 import io
 import pickle
 from dataclasses import fields
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
 from initlint.model.dists import Dist
@@ -136,26 +136,23 @@ def _tracked(position: int) -> int:
     return _loading[-1][3][position]
 
 
+@cache
 def _class_defaults(kind: type) -> tuple[tuple[str, Any], ...]:
-    """The fields of a dataclass whose default is a class attribute (not a factory's)."""
+    """The fields a copy may leave out of its state: those whose default is a class attribute
+    (not a factory's). An object that holds that very default reads it from the class once
+    loaded, as ``kind.field``; a copy of a big build loads a sixth faster."""
     return tuple((f.name, getattr(kind, f.name)) for f in fields(kind) if f.name in kind.__dict__)
 
 
-#: per class, the fields a copy may leave out of its state: an object that holds a field's
-#: default (that very object) reads it from the class once loaded, as ``kind.field``; a copy
-#: of a big build loads a sixth faster
-_DEFAULTS: dict[type, tuple[tuple[str, Any], ...]] = {}
-_NO_DEFAULT = object()
+#: a field missing from an object's ``__dict__`` (a copy of a copy: the class holds it)
+_ABSENT = object()
 
 
 def _state(obj: Any, kind: type) -> dict[str, Any]:
     """The object's fields to pickle, less those that hold their class's default."""
-    defaults = _DEFAULTS.get(kind)
-    if defaults is None:
-        defaults = _DEFAULTS[kind] = _class_defaults(kind)
     state = obj.__dict__.copy()
-    for name, default in defaults:
-        if state.get(name, _NO_DEFAULT) is default:
+    for name, default in _class_defaults(kind):
+        if state.get(name, _ABSENT) is default:
             del state[name]
     return state
 
