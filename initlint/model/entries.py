@@ -23,6 +23,7 @@ from initlint.model.project import Project
 from initlint.model.source import ParsedFile
 from initlint.model.syntax import SyntaxFacts
 from initlint.model.interp.hf import config_class_of
+from initlint.model.interp.instances import makes_module
 from initlint.model.modular import adapt_modular
 from initlint.model.torchlib.classes import torch_class
 from initlint.model.values import (
@@ -167,6 +168,12 @@ def _definitions(
 
 
 def _class_entry(cls: ClassValue, project: Project, builds: BuildMemo) -> EntryFacts | None:
+    """The model ``cls`` builds with its defaults, then run forward; None for a class whose
+    instances are no Module (a dataset, a config, an output record): its bases say so before
+    its constructor runs, and evaluating one only to drop it cost up to a whole budget (a
+    dataset's constructor reads files; flair's 137 dataset classes in one file: 98 s)."""
+    if not makes_module(cls):
+        return None
     evaluator = Evaluator(project, budget=CLASS_BUDGET, builds=builds)
     place = Place(cls.namespace.source, cls.node)
     entry = EntryFacts(cls.name, "class", place)

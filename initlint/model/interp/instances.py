@@ -27,10 +27,8 @@ class Instances:
 
     def make_instance(self: "Evaluator", cls: ClassValue, args: list[Any], kwargs: dict[str, Any], place: Place, open_: bool) -> Any:
         order = cls.mro()
-        torch_base = next((torch_class(item.name) for item in order if isinstance(item, External) and torch_class(item.name)), None)
-        open_base = any(item is UNKNOWN or isinstance(item, External) and not _known_base(item) for item in order)
-        is_module = torch_base is not None or open_base and _defines(cls, "forward")
-        if is_module:
+        torch_base, open_base = _bases(order)
+        if _is_module(cls, torch_base, open_base):
             kind = torch_base if torch_base not in (None, "Module") else cls.name
             obj: Any = Module(kind, family(torch_base) if torch_base not in (None, "Module") else "user", cls=cls,
                               made=place, repeat=self.repeat, open_base=open_base)
@@ -81,6 +79,26 @@ class Instances:
                 default = _lookup(cls, name)
                 attrs[stored] = default if default is not None or _has(cls, name) else UNKNOWN
 
+def makes_module(cls: ClassValue) -> bool:
+    """Whether ``cls(...)`` makes a Module rather than a plain instance. Decided by the bases
+    alone, before any ``__init__`` runs (make_instance)."""
+    return _is_module(cls, *_bases(cls.mro()))
+
+
+def _is_module(cls: ClassValue, torch_base: str | None, open_base: bool) -> bool:
+    """A base is one of torch's classes, or a base outside the evaluated code may be an
+    nn.Module and the class has a ``forward``."""
+    return torch_base is not None or open_base and _defines(cls, "forward")
+
+
+def _bases(order: list[Any]) -> tuple[str | None, bool]:
+    """The torch class the MRO reaches (None: none), and whether a base lies outside the
+    evaluated code and is not known to be a plain class (it may be an nn.Module)."""
+    torch_base = next((torch_class(item.name) for item in order if isinstance(item, External) and torch_class(item.name)), None)
+    open_base = any(item is UNKNOWN or isinstance(item, External) and not _known_base(item) for item in order)
+    return torch_base, open_base
+
+
 def _known_base(item: External) -> bool:
     return item.name in ("builtins.object", "object") or torch_class(item.name) is not None or item.name.startswith(
         ("typing.", "abc.", "enum.", "builtins.")
@@ -114,4 +132,4 @@ def _has(cls: ClassValue, name: str) -> bool:
         return False
 
 
-__all__ = ["Instances"]
+__all__ = ["Instances", "makes_module"]
