@@ -225,6 +225,45 @@ class Vocoder(nn.Module):
     )
 
 
+def test_write_to_the_weight_norm_parametrizations_weight_names_its_parameters():
+    # torch.nn.utils.parametrizations.weight_norm: the weight is computed whenever it is read,
+    # from parametrizations.weight.original0 and original1 (no weight_g, weight_v); a codec's
+    # apply(init_weights) reaches every convolution, and the message names four at most
+    findings = lint(HEADER + """from torch.nn.utils.parametrizations import weight_norm
+
+
+def init_weights(m):
+    if isinstance(m, nn.Conv1d):
+        nn.init.normal_(m.weight, std=0.02)
+        nn.init.constant_(m.bias, 0)
+
+
+class Codec(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.convs = nn.ModuleList([weight_norm(nn.Conv1d(8, 8, 3, padding=1)) for _ in range(6)])
+        self.apply(init_weights)
+
+    def forward(self, x):
+        for conv in self.convs:
+            x = conv(x)
+        return x
+""")
+    assert [(f.code, f.location.line) for f in findings] == [("IL508", 10)]
+    (finding,) = findings
+    assert finding.details == {"kind": "write-to-derived", "tensors": [f"convs.{i}.weight" for i in range(6)]}
+    assert finding.message == (
+        "`nn.init.normal_(m.weight, std=0.02)` writes `convs.0.weight`, `convs.1.weight`, `convs.2.weight` and 3 "
+        "more, which the weight_norm parametrization computes from `parametrizations.weight.original0` and "
+        "`parametrizations.weight.original1` whenever it is read: the write is thrown away and the layers keep "
+        "`parametrizations.weight.original1`'s values (PyTorch's default kaiming_uniform_(a=sqrt(5)))"
+    )
+    assert finding.fix is not None and finding.fix.message == (
+        "initialise the layer before wrapping it in weight_norm, or write `parametrizations.weight.original1` "
+        "(and `parametrizations.weight.original0`) instead"
+    )
+
+
 def test_rebound_loop_variable_and_dropped_copy():
     findings = lint(WN_HEADER + """
 class Cosine(nn.Module):

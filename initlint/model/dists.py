@@ -322,9 +322,13 @@ class Scaled(Dist):
 
 @dataclass(frozen=True)
 class WeightNormed(Dist):
-    """weight_norm: each output row is g * v / |v|, so E[W^2] = E[g^2] / fan_in."""
+    """weight_norm: each output row is g * v / |v|, so E[W^2] = E[g^2] / fan_in.
+    ``parametrized``: torch.nn.utils.parametrizations.weight_norm, whose g and v are the
+    parameters ``parametrizations.<name>.original0`` and ``original1`` (the older
+    torch.nn.utils.weight_norm names them ``<name>_g`` and ``<name>_v``)."""
 
     g: Dist
+    parametrized: bool = False
 
     def second_moment(self, shape: Any) -> float | None:
         fan_in, _ = fans(shape)

@@ -7,8 +7,10 @@ Three shapes real projects shipped, each established by evaluation (events of th
 - ``w.data.clone().normal_()``, ``nn.init.zeros_(w.detach().clone())``: a write to a copy that
   the statement then drops (``write-to-copy``); a copy that is kept and copied back is silent.
 - ``m.weight.data.normal_()`` on a layer wrapped in ``weight_norm`` (``write-to-derived``):
-  ``weight`` is recomputed from ``weight_g`` and ``weight_v`` before every forward, so the write
-  is thrown away (HiFi-GAN's ``init_weights`` after ``weight_norm``).
+  ``weight`` is recomputed from ``weight_g`` and ``weight_v`` before every forward (from
+  ``parametrizations.weight.original0`` and ``original1`` whenever it is read, with the
+  parametrization), so the write is thrown away (HiFi-GAN's ``init_weights`` after
+  ``weight_norm``).
 
 Writes in ``forward`` are not asked about (forward computes with copies on purpose), and
 neither are writes under a test the evaluator could not decide.
@@ -20,6 +22,7 @@ from pathlib import PurePath
 from typing import Iterable
 
 from initlint.findings import Effect
+from initlint.model.dists import WeightNormed
 from initlint.model.effective import established
 from initlint.model.facts import EntryFacts, FileFacts
 from initlint.model.interp.context import Event
@@ -61,15 +64,22 @@ def write_does_nothing(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
                 group.append(event)
     for at, kind, events in found.values():
         yield Hit(at, _MESSAGES[kind](facts, events), {"kind": kind, "tensors": [_path(e.subject) for e in events]},
-                  _FIXES[kind])
+                  _fix(kind, events))
 
 
 def _path(tensor: Tensor) -> str:
     return tensor.path or tensor.name or "the parameter"
 
 
+#: a message names this many tensors at most (the details list them all): a codec's
+#: ``apply(init_weights)`` after weight_norm reaches sixty convolutions
+_NAMED = 4
+
+
 def _listed(events: list[Event]) -> str:
     names = [f"`{_path(e.subject)}`" for e in events]
+    if len(names) > _NAMED:
+        return ", ".join(names[: _NAMED - 1]) + f" and {len(names) - _NAMED + 1} more"
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
 
 
@@ -109,16 +119,29 @@ def _copy_message(facts: FileFacts, events: list[Event]) -> str:
     )
 
 
+def _weight_norm_parameters(tensor: Tensor) -> tuple[str, str, bool]:
+    """The names of the magnitude and direction parameters weight_norm made in place of the
+    written tensor, and whether it is the parametrization (recomputed whenever it is read)."""
+    name = tensor.name or "weight"
+    derived = tensor.derived
+    if isinstance(derived, WeightNormed) and derived.parametrized:
+        return f"parametrizations.{name}.original0", f"parametrizations.{name}.original1", True
+    return f"{name}_g", f"{name}_v", False
+
+
 def _derived_message(facts: FileFacts, events: list[Event]) -> str:
     first = events[0]
     tensor: Tensor = first.subject
     base = tensor.base
-    name = tensor.name or "weight"
-    kept = f"`{name}_v`'s values{_holds(base)}" if isinstance(base, Tensor) else f"`{name}_v`'s values"
+    g, v, parametrized = _weight_norm_parameters(tensor)
+    kept = f"`{v}`'s values{_holds(base)}" if isinstance(base, Tensor) else f"`{v}`'s values"
     many = len(events) > 1
+    computes = (
+        f"which the weight_norm parametrization computes from `{g}` and `{v}` whenever it is read"
+        if parametrized else f"which weight_norm computes from `{g}` and `{v}` before every forward"
+    )
     return (
-        f"{_written(facts, first)} writes {_listed(events)}, which weight_norm computes from "
-        f"`{name}_g` and `{name}_v` before every forward: the write is thrown away and "
+        f"{_written(facts, first)} writes {_listed(events)}, {computes}: the write is thrown away and "
         f"{'the layers keep' if many else 'the layer keeps'} {kept}"
     )
 
@@ -127,8 +150,14 @@ _MESSAGES = {"loop-rebind": _rebind_message, "write-to-copy": _copy_message, "wr
 _FIXES = {
     "loop-rebind": "write into the parameter: `W.data = F.normalize(W.data, dim=1)` or `with torch.no_grad(): W.copy_(...)`",
     "write-to-copy": "write the parameter itself (`w.data.normal_(...)`, `nn.init.normal_(w, ...)`), or copy the result back",
-    "write-to-derived": "initialise the layer before wrapping it in weight_norm, or write `weight_v` (and `weight_g`) instead",
 }
+
+
+def _fix(kind: str, events: list[Event]) -> str:
+    if kind == "write-to-derived":
+        g, v, _ = _weight_norm_parameters(events[0].subject)
+        return f"initialise the layer before wrapping it in weight_norm, or write `{v}` (and `{g}`) instead"
+    return _FIXES[kind]
 
 
 def _loaded_later(event: Event) -> bool:

@@ -128,7 +128,7 @@ class Externals:
         if torch_kind is not None and torch_kind not in ("Module",):
             return self.torch_module(torch_kind, args, kwargs, place, open_)
         if name.startswith("torch.nn.utils.") or name.startswith("torch.nn.utils"):
-            return self._nn_utils(last, args, kwargs, place)
+            return self._nn_utils(name, last, args, kwargs, place)
         if name.startswith("torch.") or name.startswith("torch.nn.functional."):
             made = self._torch_function(name, last, args, kwargs, place, open_)
             if made is not _NOT:
@@ -182,7 +182,7 @@ class Externals:
         return tensor
 
     # ----- torch.nn.utils
-    def _nn_utils(self: "Evaluator", last: str, args: list[Any], kwargs: dict[str, Any], place: Place) -> Any:
+    def _nn_utils(self: "Evaluator", qualified: str, last: str, args: list[Any], kwargs: dict[str, Any], place: Place) -> Any:
         module = args[0] if args else kwargs.get("module", UNKNOWN)
         if last == "weight_norm" and isinstance(module, Module):
             name = args[1] if len(args) > 1 and isinstance(args[1], str) else kwargs.get("name", "weight")
@@ -199,7 +199,7 @@ class Externals:
                 # before every forward: writes to it never reach the parameters
                 derived = self.new_tensor(weight.shape, Opaque("g * v / |v| (weight_norm)"), place, "weight_norm")
                 derived.owner, derived.name = module, name
-                derived.derived = WeightNormed(Opaque())
+                derived.derived = WeightNormed(Opaque(), parametrized=".parametrizations." in qualified)
                 derived.base = v
                 module.attrs[name] = derived
             return module
