@@ -24,6 +24,7 @@ SOURCE = textwrap.dedent(
     import torch.nn as nn
     from torch.utils.data import Dataset
     from lightning import LightningModule
+    from lightning.pytorch.callbacks import Callback
 
 
     class Corpus(typing.Generic[typing.TypeVar("T")], abc.ABC):
@@ -67,8 +68,9 @@ SOURCE = textwrap.dedent(
             return self.net(x)
 
 
-    class Callback(LightningModule.__class__):
-        pass
+    class EarlyStop(Callback):
+        def on_train_epoch_end(self, trainer, module):
+            self.epochs = getattr(self, "epochs", 0) + 1
     '''
 )
 
@@ -103,18 +105,18 @@ def test_makes_module_reads_the_bases(monkeypatch):
     verdicts = {name: makes_module(cls) for name, cls in classes.items()}
     assert verdicts == {
         "Corpus": False,  # typing and abc bases are plain classes
-        "TokenDataset": False,  # torch's Dataset is no nn.Module
+        "TokenDataset": False,  # a base outside the evaluated code (torch's Dataset), but no forward
         "Settings": False,
         "Net": True,  # nn.Module
         "Task": True,  # a base outside the evaluated code, and a forward: it may be a model
-        "Callback": False,  # a base outside the evaluated code, but no forward
+        "EarlyStop": False,  # the same: a callback
     }
 
 
 def test_a_model_beside_a_dataset_keeps_its_findings():
     findings = [(f.code, f.location.line, f.location.column, f.message) for f in check_source(SOURCE, "models.py")]
     assert findings == [(
-        "IL201", 36, 9,
+        "IL201", 37, 9,
         ("U(-100, 100) on `self.fc.weight` gives E[W^2] = 3.3e3; at fan-in 64 (hidden) the variance gain is 2.1e5 "
          "per layer (std x460); PyTorch's default gives 0.33"),
     )]

@@ -79,6 +79,7 @@ class Instances:
                 default = _lookup(cls, name)
                 attrs[stored] = default if default is not None or _has(cls, name) else UNKNOWN
 
+
 def makes_module(cls: ClassValue) -> bool:
     """Whether ``cls(...)`` makes a Module rather than a plain instance. Decided by the bases
     alone, before any ``__init__`` runs (make_instance)."""
