@@ -355,3 +355,19 @@ def test_a_cut_truncation_that_still_explodes_is_exploding_not_vanishing():
         "absolute, not in std units, so the drawn std is 1.1, x0.37 of the requested 3; at fan-in 384 that is "
         "still a variance gain of 480 per layer (std x22): the signal explodes"
     )
+
+
+@pytest.mark.parametrize(
+    "names, text",
+    [
+        (["fc.weight"], "`fc.weight`"),
+        (["a", "b"], "`a` and `b`"),
+        (["a", "b", "c", "d"], "`a`, `b`, `c` and `d`"),
+        ([f"convs.{i}.weight" for i in range(74)],
+         "`convs.0.weight`, `convs.1.weight`, `convs.2.weight`, `convs.3.weight` and 70 more"),
+    ],
+)
+def test_a_message_names_four_tensors_at_most(names, text):
+    from initlint.rules.support import listed
+
+    assert listed(names) == text

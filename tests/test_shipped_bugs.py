@@ -253,8 +253,8 @@ class Codec(nn.Module):
     (finding,) = findings
     assert finding.details == {"kind": "write-to-derived", "tensors": [f"convs.{i}.weight" for i in range(6)]}
     assert finding.message == (
-        "`nn.init.normal_(m.weight, std=0.02)` writes `convs.0.weight`, `convs.1.weight`, `convs.2.weight` and 3 "
-        "more, which the weight_norm parametrization computes from `parametrizations.weight.original0` and "
+        "`nn.init.normal_(m.weight, std=0.02)` writes `convs.0.weight`, `convs.1.weight`, `convs.2.weight`, "
+        "`convs.3.weight` and 2 more, which the weight_norm parametrization computes from `parametrizations.weight.original0` and "
         "`parametrizations.weight.original1` whenever it is read: the write is thrown away and the layers keep "
         "`parametrizations.weight.original1`'s values (PyTorch's default kaiming_uniform_(a=sqrt(5)))"
     )

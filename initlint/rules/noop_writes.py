@@ -30,7 +30,7 @@ from initlint.model.tensors import Tensor
 from initlint.model.values import Place
 from initlint.model.walk import Walker
 from initlint.rules.base import Hit, Thresholds, rule
-from initlint.rules.support import anchor, code, live, model_of
+from initlint.rules.support import anchor, code, listed, live, model_of
 from initlint.tree import nodes
 
 _KINDS = ("loop-rebind", "write-to-copy", "write-to-derived")
@@ -71,16 +71,8 @@ def _path(tensor: Tensor) -> str:
     return tensor.path or tensor.name or "the parameter"
 
 
-#: a message names this many tensors at most (the details list them all): a codec's
-#: ``apply(init_weights)`` after weight_norm reaches sixty convolutions
-_NAMED = 4
-
-
 def _listed(events: list[Event]) -> str:
-    names = [f"`{_path(e.subject)}`" for e in events]
-    if len(names) > _NAMED:
-        return ", ".join(names[: _NAMED - 1]) + f" and {len(names) - _NAMED + 1} more"
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
+    return listed([_path(e.subject) for e in events])
 
 
 def _written(facts: FileFacts, event: Event) -> str:

@@ -20,7 +20,7 @@ from initlint.model.interp.hf import is_pretrained
 from initlint.model.tensors import Tensor
 from initlint.model.values import ClassValue, FunctionValue, Module, module_tree
 from initlint.rules.base import Hit, Thresholds, rule
-from initlint.rules.support import live
+from initlint.rules.support import listed, live
 from initlint.tree import nodes
 
 #: what timm's VisionTransformer.init_weights() writes, which ``weight_init='skip'`` leaves out
@@ -107,7 +107,7 @@ def init_hook_does_nothing(facts: FileFacts, limits: Thresholds) -> Iterable[Hit
                 continue  # every layer is initialised by the model's own code
             reported.add(id(hook.node))
             owner = hook.cls.name if hook.cls is not None else model.cls.name
-            shown = _listed(kept)
+            shown = listed(kept)
             yield Hit(
                 hook.node.name,
                 f"`{owner}._init_weights` overrides {overridden} and does nothing: post_init() calls it on "
@@ -118,13 +118,6 @@ def init_hook_does_nothing(facts: FileFacts, limits: Thresholds) -> Iterable[Hit
                 "delete the override (the library's _init_weights then runs), or initialise the "
                 "layers in it (`super()._init_weights(module)` first)",
             )
-
-
-def _listed(paths: list[str]) -> str:
-    quoted = [f"`{path}`" for path in paths[:4]]
-    if len(paths) > 4:
-        return ", ".join(quoted) + f" and {len(paths) - 4} more"
-    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + f" and {quoted[-1]}"
 
 
 def _hook(cls: ClassValue) -> tuple[FunctionValue | None, str]:

@@ -22,6 +22,20 @@ fmt = format_number
 _IN_PLACE_CALL = re.compile(r"(\.[a-z][a-z0-9]*_\([^()]*\))+$")
 
 
+#: a message names this many tensors or layers at most; the finding's details list them all
+#: (an ``apply(init_fn)`` after weight_norm in an audio codec reaches 74 convolutions)
+NAMED_AT_MOST = 4
+
+
+def listed(names: list[str]) -> str:
+    """```a`` and ``b``, or ``a``, ``b``, ``c``, ``d`` and 3 more: the names quoted, as a
+    message names them."""
+    quoted = [f"`{name}`" for name in names[:NAMED_AT_MOST]]
+    if len(names) > NAMED_AT_MOST:
+        return ", ".join(quoted) + f" and {len(names) - NAMED_AT_MOST} more"
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + f" and {quoted[-1]}"
+
+
 def live(facts: FileFacts) -> Iterator[EntryFacts]:
     """Entries whose evaluation completed (an abandoned entry's facts are incomplete)."""
     for entry in facts.entries:

@@ -24,7 +24,7 @@ from initlint.model.syntax import DefInfo
 from initlint.model.tensors import Tensor, Write
 from initlint.model.values import ClassValue, FunctionValue, Module
 from initlint.rules.base import Hit, Thresholds, rule
-from initlint.rules.support import anchor, live, model_of, unnamed_in_project
+from initlint.rules.support import anchor, listed, live, model_of, unnamed_in_project
 
 #: an allocation only matters once it is a parameter (or a torch layer's, filled by reset_parameters)
 _TOKENS = ("Parameter(", "register_parameter", "reset_parameters")
@@ -279,7 +279,7 @@ def _project_override(entry: EntryFacts, tensor: Tensor) -> FunctionValue | None
 
 
 def _message(tensors: list[tuple[Tensor, Write]], override: FunctionValue | None) -> str:
-    names = _listed([t.path or t.name for t, _ in tensors])
+    names = listed([t.path or t.name for t, _ in tensors])
     write = tensors[0][1]
     if override is not None and not _by_torch_layer(write):
         owner = override.cls.name if override.cls is not None else "the subclass"
@@ -317,11 +317,6 @@ def _overridden(override: FunctionValue, tensor: Tensor) -> str:
                 return item.name
             seen = True
     return "the base class"
-
-
-def _listed(names: list[str]) -> str:
-    quoted = [f"`{name}`" for name in names]
-    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + f" and {quoted[-1]}"
 
 
 def _fix(override: FunctionValue | None) -> str:
