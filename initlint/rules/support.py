@@ -28,8 +28,8 @@ NAMED_AT_MOST = 4
 
 
 def listed(names: list[str]) -> str:
-    """```a`` and ``b``, or ``a``, ``b``, ``c``, ``d`` and 3 more: the names quoted, as a
-    message names them."""
+    """The names in backticks, as a message names them: `a` and `b`, or `a`, `b`, `c`, `d`
+    and 3 more."""
     quoted = [f"`{name}`" for name in names[:NAMED_AT_MOST]]
     if len(names) > NAMED_AT_MOST:
         return ", ".join(quoted) + f" and {len(names) - NAMED_AT_MOST} more"
