@@ -73,6 +73,8 @@ PINS: tuple[Pin, ...] = (
     Pin("torchani", "torchani", "2.9.0", ("torchani/",), "chemistry: kaiming on CELU networks"),
     Pin("pytorch-metric-learning", "pytorch-metric-learning", "2.9.0", ("pytorch_metric_learning/",), "losses with proxy parameters"),
     Pin("pretrainedmodels", "pretrainedmodels", "0.7.4", ("pretrainedmodels/",), "older zoo: fill_/normal_ loops"),
+    Pin("speechbrain", "speechbrain", "1.1.2", ("speechbrain/",), "speech: complex-valued layers, a DAC port with parametrizations.weight_norm"),
+    Pin("flair", "flair", "0.15.1", ("flair/",), "NLP: models beside many dataset classes whose constructors read data"),
 )
 
 
