@@ -28,15 +28,11 @@ from typing import Any
 
 from initlint import __version__
 from initlint.findings import EFFECTS, Applicability, FileError, Finding, Prediction
-from initlint.reading import DEFAULT_MAX_FILE_SIZE, NotARegularFile, UnreadableFile, read_source
+from initlint.reading import DEFAULT_MAX_FILE_SIZE, NotARegularFile, UnreadableFile, content_hash, read_source
 
 DEFAULT_DIR = ".initlint_cache"
 #: the first line of the ``.gitignore`` that marks a folder as initlint's cache
 MARK = "# created by initlint"
-
-
-def content_hash(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def file_digest(path: str) -> str | None:

@@ -25,6 +25,8 @@ SOURCE_SUFFIXES = (".py", ".ipynb")
 
 @dataclass(frozen=True)
 class SourceFile:
+    """A file to lint: where it is, and how reports name it."""
+
     path: Path  # absolute
     display: str  # as reported: relative to the working directory where possible
 

@@ -22,7 +22,7 @@ from initlint.model.source import ParsedFile, module_identity
 from initlint.model.syntax import read_syntax
 from initlint.parsing import parse
 from initlint.prefilter import prefilter_for
-from initlint.reading import DEFAULT_MAX_FILE_SIZE, NotARegularFile, UnreadableFile, read_source
+from initlint.reading import DEFAULT_MAX_FILE_SIZE, NotARegularFile, UnreadableFile, content_hash, read_source
 from initlint.rules import REGISTRY, Hit, Rule
 from initlint.selection import matches, selected_codes
 from initlint.suppress import Suppressions
@@ -154,8 +154,6 @@ def _signature(path: Path) -> tuple[int, int] | None:
 
 def load_source(path: Path) -> ParsedFile | None:
     """Another file of the project, read and parsed for its definitions; None if it cannot be."""
-    from initlint.cache import content_hash
-
     path = path.resolve()
     signature = _signature(path)
     known = _SOURCES.get(path)

@@ -8,6 +8,7 @@ to one byte past the limit.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 from pathlib import Path
@@ -15,6 +16,11 @@ from pathlib import Path
 #: the default ``max-file-size``: above any real model file (torch's largest test file is
 #: 1.4 MB), below what makes libcst use gigabytes (a 1 MB list literal: 1.3 GB, 18 s)
 DEFAULT_MAX_FILE_SIZE = 2_000_000
+
+
+def content_hash(data: bytes) -> str:
+    """The digest that says a file is unchanged (the cache's key, a dependency's stamp)."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 class NotARegularFile(Exception):

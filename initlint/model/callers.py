@@ -47,6 +47,8 @@ class Search:
 
 @dataclass(frozen=True)
 class Tree:
+    """The project files a caller search read, and what they held when it read them."""
+
     root: Path
     files: tuple[tuple[Path, str], ...]  # (path, text without comments)
     digests: dict[str, str]

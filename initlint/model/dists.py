@@ -71,6 +71,8 @@ class Dist:
 
 @dataclass(frozen=True)
 class Constant(Dist):
+    """Every entry equal to ``value`` (``fill_``, ``zeros_``, ``torch.ones``, ...)."""
+
     value: float
     random = False
 
@@ -97,6 +99,8 @@ class Constant(Dist):
 
 @dataclass(frozen=True)
 class Uniform(Dist):
+    """U(low, high)."""
+
     low: float
     high: float
 
@@ -120,6 +124,8 @@ class Uniform(Dist):
 
 @dataclass(frozen=True)
 class Normal(Dist):
+    """N(mean_, std²)."""
+
     mean_: float
     std: float
 

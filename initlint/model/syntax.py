@@ -42,6 +42,9 @@ CallShape = tuple[str, int, tuple[str, ...], bool]
 
 @dataclass
 class SyntaxFacts:
+    """What the file's text alone says, before any evaluation: the deprecated calls, the
+    definitions and every init call, wherever it is."""
+
     deprecated: list[tuple[nodes.Call, str]] = field(default_factory=list)
     defs: list[DefInfo] = field(default_factory=list)
     #: every init call of the file, wherever it is

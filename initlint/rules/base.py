@@ -39,6 +39,8 @@ Check = Callable[[FileFacts, Thresholds], Iterable[Hit]]
 
 @dataclass(frozen=True)
 class Rule:
+    """A rule of the catalog: its code and effect, the text it needs, and its check."""
+
     code: str
     name: str
     effect: Effect

@@ -63,6 +63,8 @@ class Completion:
 
 @dataclass(eq=False)
 class Return(Completion):
+    """A ``return`` that ends the block being run, with its value."""
+
     value: Any
 
 
