@@ -95,3 +95,92 @@ def test_a_name_bound_in_one_branch_of_an_undecided_module_level_if_is_unknown()
     text = GUARDED_IMPORT.replace("    from accelerate.hooks import add_hook_to_module\n\nSIZE = 512",
                                   "    SIZE = 512")
     assert check_source(text, "mlp.py") == []
+
+
+CAST_AND_WRAPPED = '''
+import torch
+import torch.nn as nn
+
+
+class Registry(nn.Module):
+    def register_parameter(self, name, parameter):
+        super().register_parameter(name, parameter)
+
+    def check(self, name):
+        if name not in self._parameters:
+            raise RuntimeError("no such parameter")
+
+
+class Wrapped(Registry):
+    def __init__(self, dim=512):
+        super().__init__()
+        self.register_parameter("weight", nn.Parameter(torch.randn(dim, dim)))
+        self.check("weight")
+
+    def forward(self, x):
+        return torch.tanh(x @ self.weight)
+
+
+class Cast(nn.Module):
+    def __init__(self, d_in=64, d_out=1024):
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(d_in, d_out))
+
+    def forward(self, x):
+        return x @ self.w.to(x.dtype)
+'''
+
+
+def test_torchs_own_method_reached_through_super_registers_the_parameter():
+    # Registry.register_parameter calls torch's through super(): the parameter exists, so the
+    # check passes, the model builds, and N(0, 1) at fan-in 512 is flagged on the made tensor
+    findings = check_source(CAST_AND_WRAPPED, "m.py")
+    assert [(f.code, f.location.line) for f in findings] == [("IL202", 18), ("IL202", 28)]
+    assert findings[0].message == (
+        "N(0, 1^2) on `torch.randn(dim, dim)` (`weight`) gives E[W^2] = 1; at fan-in 512 the variance "
+        "gain is 512 per layer (std x23); PyTorch's default gives 0.33"
+    )
+
+
+def test_a_cast_weight_keeps_its_shape_in_a_matmul():
+    # ``x @ w.to(dtype)`` multiplies by w of shape (64, 1024): fan-in 64 (a transposed shape
+    # would say 1024)
+    finding = check_source(CAST_AND_WRAPPED, "m.py")[1]
+    assert finding.message == (
+        "N(0, 1^2) on `torch.randn(d_in, d_out)` (`w`) gives E[W^2] = 1; at fan-in 64 the variance "
+        "gain is 64 per layer (std x8); PyTorch's default gives 0.33"
+    )
+
+
+CONTIGUOUS = '''
+import torch
+import torch.nn as nn
+
+
+class Mean(nn.Module):
+    def __init__(self, batch=4, dim=8):
+        super().__init__()
+        self.constant = nn.Parameter(torch.zeros(batch, 1))
+        self.table = nn.Parameter(torch.randn(dim, dim) * 0.02)
+        with torch.no_grad():
+            self.table.contiguous()[0] = 0.0
+
+    def forward(self, x):
+        mean = self.constant.unsqueeze(-1).expand(4, 3, 2).contiguous()
+        mean[..., 1:] = 0
+        row = self.table.contiguous()
+        row[0] = 1.0
+        return mean.sum() + x @ self.table
+'''
+
+
+def test_contiguous_of_a_view_may_copy_and_of_a_parameter_returns_it():
+    # after expand, contiguous() may be a copy: the write into it is no established in-place
+    # write to the parameter; a parameter is contiguous, so its contiguous() is the parameter
+    (finding,) = check_source(CONTIGUOUS, "m.py")
+    assert (finding.code, finding.location.line) == ("IL502", 18)
+    assert finding.message == (
+        "`row[0]` writes in place to `row[0]` (`table`), a parameter (a leaf tensor that requires grad), "
+        "outside torch.no_grad(): PyTorch raises \"a leaf Variable that requires grad is being used in an "
+        "in-place operation\" when this runs"
+    )

@@ -27,6 +27,10 @@ class Storage:
     serial: int = field(default_factory=next_serial, init=False, repr=False)
 
 
+#: the kinds of view whose values are (or may be) the base's own: a tensor's root is reached through them
+VIEWS = ("data", "part", "alias", "maybe")
+
+
 @dataclass(eq=False)
 class Tensor(Obj):
     """A tensor: a parameter, a buffer or a plain tensor. Views share ``storage``."""
@@ -40,7 +44,9 @@ class Tensor(Obj):
     name: str = ""  # the attribute the owner holds it under (weight, bias, W)
     made: Place | None = None
     #: how this value reaches its storage: "" itself, "data" (.data/.detach(): autograd does not
-    #: see writes), "part" (an indexed slice: a write changes only part of it), "copy"
+    #: see writes), "part" (an indexed slice: a write changes only part of it), "alias" (``.t()``,
+    #: ``.view(...)``), "maybe" (``.contiguous()``, ``.reshape()`` of a tensor that may not be
+    #: contiguous: the tensor itself or a copy), "copy"
     view: str = ""
     base: "Tensor | None" = None  # the tensor a view was taken of
     dtype: str | None = None
@@ -52,7 +58,7 @@ class Tensor(Obj):
     def root(self) -> "Tensor":
         """The tensor this value is a view of (itself when it is no view)."""
         tensor = self
-        while tensor.base is not None and tensor.view in ("data", "part", "alias"):
+        while tensor.base is not None and tensor.view in VIEWS:
             tensor = tensor.base
         return tensor
 
@@ -89,6 +95,9 @@ class Write:
     #: where the values were drawn, when this write copies them from another tensor
     #: (``w.data = fanin_init(size)``, ``w.copy_(t)``)
     origin: "Write | None" = None
+    #: the initial values of the call that made the tensor (``torch.randn(d, d)``): that call
+    #: names no tensor, so messages name it by its path
+    created: bool = False
     serial: int = field(default_factory=next_serial, init=False, repr=False)
 
     @property

@@ -68,6 +68,8 @@ def target_text(write: Write) -> str:
     source = write.place.source
     if isinstance(node, nodes.Call):
         func = node.func
+        if write.created:  # ``torch.randn(d, d)``: its arguments are sizes, not the tensor
+            return _trim(source.code(node))
         if write.spelled.endswith("(out=)"):  # ``torch.arange(n, out=self.freq)``
             for arg in node.args:
                 if arg.keyword is not None and arg.keyword.value == "out":

@@ -228,8 +228,8 @@ class FlowOps:
 
     def matmul(self: "Evaluator", left: Any, right: Any, place: Place) -> Any:
         """``x @ W`` (W of shape (in, out)) and ``W @ x`` (W of shape (out, in)) apply a weight."""
-        if isinstance(left, Signal) and isinstance(right, Tensor) and right.parameter or isinstance(right, Tensor) and right.view == "alias" and right.base is not None and right.base.parameter and isinstance(left, Signal):
-            weight = right.root if right.view == "alias" else right
+        if isinstance(left, Signal) and isinstance(right, Tensor) and right.parameter or isinstance(right, Tensor) and right.view in ("alias", "maybe") and right.base is not None and right.base.parameter and isinstance(left, Signal):
+            weight = right.root if right.view in ("alias", "maybe") else right
             fan = _dim(right.shape, 0)
             return Signal(self.node("layer", (left.node,), place, tensor=weight, fan_in=fan))
         if isinstance(right, Signal) and isinstance(left, Tensor) and left.root.parameter:

@@ -31,6 +31,7 @@ from initlint.model.values import (
     Sym,
     is_number,
 )
+from initlint.model.torchlib.classes import torch_class
 from initlint.model.torchlib.init_fns import TENSOR_WRITES
 
 if TYPE_CHECKING:
@@ -49,6 +50,10 @@ MODULE_METHODS = frozenset(
         "register_backward_hook", "extra_repr", "state_dict", "load_state_dict", "pop", "update",
     }
 )
+#: those that ``super().name(...)`` reaches as torch's own from a subclass that overrides them
+#: (gpytorch's ``register_parameter`` calls torch's): a torch layer's ``forward`` and
+#: ``reset_parameters`` are its own, and externals.py runs those
+_SUPER_MODULE_METHODS = MODULE_METHODS - {"forward", "__call__", "reset_parameters", "_reset_parameters"}
 _ATTRIBUTE_DEFAULTS = {"training": True}
 _TABLES = {"_modules": "modules", "_parameters": "params", "_buffers": "buffers"}
 #: a name a scope does not bind (one dict lookup instead of ``in`` then ``[]``)
@@ -207,6 +212,8 @@ class Objects:
                 if name in item.body:
                     return self.bind_attribute(item.body[name], obj, place)
             elif isinstance(item, External):
+                if name in _SUPER_MODULE_METHODS and isinstance(obj, Module) and torch_class(item.name) is not None:
+                    return BoundMethod(obj, name)  # torch's own, as methods.py models it
                 return BoundMethod(obj, External(f"{item.name}.{name}"))
             else:
                 return UNKNOWN

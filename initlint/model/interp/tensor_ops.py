@@ -22,7 +22,7 @@ from initlint.model.torchlib.init_fns import (
     bind_init,
     distribution,
 )
-from initlint.model.tensors import Storage, Tensor, Write
+from initlint.model.tensors import VIEWS, Storage, Tensor, Write
 from initlint.model.values import (
     UNKNOWN,
     BoundMethod,
@@ -45,6 +45,14 @@ _VIEWS = frozenset(
         "unflatten", "movedim", "swapaxes",
     }
 )
+#: views of the same shape: a cast or move to where the tensor already is returns the tensor
+_SAME_SHAPE = frozenset(
+    {"contiguous", "float", "double", "half", "bfloat16", "to", "cuda", "cpu", "type", "type_as",
+     "requires_grad_", "pin_memory"}
+)
+#: the tensor itself (or a view of it) when its memory is contiguous, else a copy: whether a write
+#: through the result reaches the tensor is known only for a tensor torch allocated
+_VIEW_OR_COPY = frozenset({"contiguous", "reshape", "reshape_as", "flatten"})
 _PARTS = frozenset({"narrow", "select", "diagonal", "__getitem__", "as_strided"})
 _SCALARS = frozenset({"mean", "std", "var", "norm", "sum", "max", "min", "item", "abs", "sqrt", "prod", "amax", "amin"})
 
@@ -72,12 +80,35 @@ class TensorOps:
             return UNKNOWN
         return BoundMethod(tensor, name)
 
-    def tensor_view(self, tensor: Tensor, view: str, place: Place | None) -> Tensor:
-        shape = tensor.shape
-        if view == "alias" and isinstance(shape, tuple):
-            shape = tuple(reversed(shape))
+    def tensor_view(self, tensor: Tensor, view: str, place: Place | None, shape: Any = None) -> Tensor:
+        """A view of ``tensor`` (``.data``, a part, an alias); an alias without a ``shape`` is
+        the transpose (``.T``, ``.t()``)."""
+        if shape is None:
+            shape = tensor.shape
+            if view == "alias" and isinstance(shape, tuple):
+                shape = tuple(reversed(shape))
         return Tensor(shape, tensor.storage, parameter=False, requires_grad=tensor.requires_grad,
                       owner=tensor.owner, name=tensor.name, made=place, view=view, base=tensor)
+
+    def _alias(self, tensor: Tensor, name: str, args: list[Any], place: Place) -> Tensor:
+        """``w.t()``, ``w.to(dtype)``, ``w.view(a, b)``: the same values, with the shape the
+        method gives where the evaluator can tell it (else not known). Where the result may be
+        a copy instead (``_VIEW_OR_COPY`` on a tensor not known to be contiguous), a "maybe"
+        view: a write through it may or may not reach the tensor (tensor_ops.write)."""
+        shape = tensor.shape
+        if name in _SAME_SHAPE:
+            pass
+        elif name in ("view_as", "reshape_as", "expand_as") and args and isinstance(args[0], Tensor):
+            shape = args[0].shape
+        elif name in ("t", "transpose", "swapaxes") and isinstance(shape, tuple) and len(shape) == 2:
+            shape = (shape[1], shape[0])
+        elif name in ("view", "reshape") and args and all(is_number(a) and a >= 0 or isinstance(a, Sym) for a in args):
+            shape = tuple(args)
+        else:
+            shape = UNKNOWN
+        if name in _VIEW_OR_COPY and not _known_contiguous(tensor):
+            return self.tensor_view(tensor, "maybe", place, shape)
+        return self.tensor_view(tensor, "alias", place, shape)
 
     def tensor_method(self: "Evaluator", tensor: Tensor, name: str, args: list[Any], kwargs: dict[str, Any], place: Place, open_: bool) -> Any:
         shape = tensor.shape
@@ -124,7 +155,7 @@ class TensorOps:
         if name == "clone" or name == "new_tensor":
             return self.tensor_copy(tensor, place)
         if name in _VIEWS:
-            return self.tensor_view(tensor, "alias", place)
+            return self._alias(tensor, name, args, place)
         if name in _PARTS:
             return self.tensor_view(tensor, "part", place)
         if name in ("chunk", "split", "unbind"):
@@ -159,7 +190,8 @@ class TensorOps:
         storage = Storage()
         tensor = Tensor(shape, storage, parameter=parameter, requires_grad=parameter, made=place)
         if dist is not None:
-            write = Write(dist, place, self.frames_to(place), conditional=False, spelled=spelled, kind="init", tensor=tensor, no_grad=True)
+            write = Write(dist, place, self.frames_to(place), conditional=False, spelled=spelled, kind="init", tensor=tensor,
+                          no_grad=True, created=True)
             storage.state.append(write)
             storage.writes.append(write)
             self.writes.append(write)
@@ -206,10 +238,12 @@ class TensorOps:
                 return
             return
         via_data = False
+        reaches = True  # False: made through a view that may be a copy (``.contiguous()``)
         current: Tensor | None = tensor
-        while current is not None and current.view in ("data", "part", "alias"):
+        while current is not None and current.view in VIEWS:
             via_data = via_data or current.view == "data"
             partial = partial or current.view == "part"
+            reaches = reaches and current.view != "maybe"
             current = current.base
         root = current if current is not None else tensor
         if self.in_forward:
@@ -220,8 +254,10 @@ class TensorOps:
             self.event("write-to-derived", place, root, spelled)
         grad = True if autograd_free else self.grad_off()
         leaf = root.parameter and root.requires_grad
+        if not reaches and leaf:
+            leaf = UNKNOWN  # a copy is no leaf: whether torch raises is not known
         write = Write(
-            dist, place, self.frames_to(place), conditional=self.maybe > 0, partial=partial,
+            dist, place, self.frames_to(place), conditional=self.maybe > 0 or not reaches, partial=partial,
             no_grad=grad, via_data=via_data, spelled=spelled, in_forward=self.in_forward > 0,
             kind=kind, tensor=root, leaf=leaf, statement=self.statement, origin=origin,
         )
@@ -390,3 +426,12 @@ def _covers_all(index: Any) -> bool:
         part is Ellipsis or isinstance(part, slice) and part.start is None and part.stop is None and part.step is None
         for part in parts
     )
+
+
+def _known_contiguous(tensor: Tensor) -> bool:
+    """A tensor torch allocated (a parameter, a new tensor) or its ``.data``: contiguous, so
+    ``contiguous()`` returns it and ``reshape`` a view of it. After a transpose, an expand, an
+    index or a copy the evaluator does not follow strides, and they may copy."""
+    while tensor.view == "data" and tensor.base is not None:
+        tensor = tensor.base
+    return tensor.base is None and tensor.view == ""
