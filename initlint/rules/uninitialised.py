@@ -133,11 +133,21 @@ def _unrun_inits(facts: FileFacts, entry: EntryFacts) -> Iterator[DefInfo]:
             yield info
 
 
+def _writes_attribute(text: str, name: str) -> bool:
+    """``text`` writes ``self.<name>``'s values: ``self.magnitude.copy_(...)``, ``.data =``,
+    an item assignment, an in-place init method, or binds a new tensor to the name."""
+    target = rf"self\.{re.escape(name)}\b(?:\.data)?"
+    writes = rf"\s*(?:\.(?:copy_|fill_|zero_|normal_|uniform_|set_)\(|\[[^\]\n]*\]\s*=(?!=)|=(?!=))"
+    return re.search(target + writes, text) is not None
+
+
 def _unrun_method_writes_it(facts: FileFacts, entry: EntryFacts, tensor: Tensor) -> bool:
     """A method of the owner's class (or of a base class in this file) initialises
     ``self.<name>`` of the tensor, the entry never ran it, and it may be called: a ``reset()``
-    the class leaves to the code that builds it. Only a method that nothing names, not this
-    file and no other file of the project (callers.py, as IL505 asks), rescues nothing."""
+    the class leaves to the code that builds it, or torchtune's DoRA
+    ``initialize_dora_magnitude()`` (``self.magnitude.copy_(...)``), which its recipes call
+    once the weights are loaded. Only a method that nothing names, not this file and no other
+    file of the project (callers.py, as IL505 asks), rescues nothing."""
     owner = tensor.owner
     if not isinstance(owner, Module) or owner.cls is None or not tensor.name:
         return False
@@ -151,8 +161,12 @@ def _unrun_method_writes_it(facts: FileFacts, entry: EntryFacts, tensor: Tensor)
                 resolved.setdefault(name, value)
     methods = {id(value.node) for value in resolved.values() if value.namespace.source is facts.source}
     attribute = re.compile(rf"\bself\.{re.escape(tensor.name)}\b")
-    for info in _unrun_inits(facts, entry):
-        if id(info.node) not in methods or not attribute.search(facts.source.code(info.node)):
+    executed = {id(node) for node in entry.executed}
+    for info in facts.syntax.defs:
+        if id(info.node) not in methods or id(info.node) in executed:
+            continue
+        text = facts.source.code(info.node)
+        if not (info.inits and attribute.search(text) or _writes_attribute(text, tensor.name)):
             continue
         name = info.node.name.value
         if facts.mentions(name) > 1 or unnamed_in_project(facts, name) is None:
