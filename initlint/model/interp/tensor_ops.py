@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from initlint.model.dists import Constant, Dist, Mixed, Opaque, Uninitialised
 from initlint.model.interp.context import Frame, InitRecord
+from initlint.model.interp.view_shapes import view_shape
 from initlint.model.torchlib.init_fns import (
     ARITHMETIC_METHODS,
     PARTIAL_METHODS,
@@ -44,11 +45,6 @@ _VIEWS = frozenset(
         "bfloat16", "to", "cuda", "cpu", "type", "type_as", "requires_grad_", "pin_memory",
         "unflatten", "movedim", "swapaxes",
     }
-)
-#: views of the same shape: a cast or move to where the tensor already is returns the tensor
-_SAME_SHAPE = frozenset(
-    {"contiguous", "float", "double", "half", "bfloat16", "to", "cuda", "cpu", "type", "type_as",
-     "requires_grad_", "pin_memory"}
 )
 #: the tensor itself (or a view of it) when its memory is contiguous, else a copy: whether a write
 #: through the result reaches the tensor is known only for a tensor torch allocated
@@ -90,22 +86,12 @@ class TensorOps:
         return Tensor(shape, tensor.storage, parameter=False, requires_grad=tensor.requires_grad,
                       owner=tensor.owner, name=tensor.name, made=place, view=view, base=tensor)
 
-    def _alias(self, tensor: Tensor, name: str, args: list[Any], place: Place) -> Tensor:
+    def _alias(self, tensor: Tensor, name: str, args: list[Any], kwargs: dict[str, Any], place: Place) -> Tensor:
         """``w.t()``, ``w.to(dtype)``, ``w.view(a, b)``: the same values, with the shape the
-        method gives where the evaluator can tell it (else not known). Where the result may be
-        a copy instead (``_VIEW_OR_COPY`` on a tensor not known to be contiguous), a "maybe"
-        view: a write through it may or may not reach the tensor (tensor_ops.write)."""
-        shape = tensor.shape
-        if name in _SAME_SHAPE:
-            pass
-        elif name in ("view_as", "reshape_as", "expand_as") and args and isinstance(args[0], Tensor):
-            shape = args[0].shape
-        elif name in ("t", "transpose", "swapaxes") and isinstance(shape, tuple) and len(shape) == 2:
-            shape = (shape[1], shape[0])
-        elif name in ("view", "reshape") and args and all(is_number(a) and a >= 0 or isinstance(a, Sym) for a in args):
-            shape = tuple(args)
-        else:
-            shape = UNKNOWN
+        method gives (view_shapes.py). Where the result may be a copy instead (``_VIEW_OR_COPY``
+        on a tensor not known to be contiguous), a "maybe" view: a write through it may or may
+        not reach the tensor (``write``)."""
+        shape = view_shape(name, tensor.shape, args, kwargs)
         if name in _VIEW_OR_COPY and not _known_contiguous(tensor):
             return self.tensor_view(tensor, "maybe", place, shape)
         return self.tensor_view(tensor, "alias", place, shape)
@@ -155,7 +141,7 @@ class TensorOps:
         if name == "clone" or name == "new_tensor":
             return self.tensor_copy(tensor, place)
         if name in _VIEWS:
-            return self._alias(tensor, name, args, place)
+            return self._alias(tensor, name, args, kwargs, place)
         if name in _PARTS:
             return self.tensor_view(tensor, "part", place)
         if name in ("chunk", "split", "unbind"):
