@@ -184,3 +184,36 @@ def test_contiguous_of_a_view_may_copy_and_of_a_parameter_returns_it():
         "outside torch.no_grad(): PyTorch raises \"a leaf Variable that requires grad is being used in an "
         "in-place operation\" when this runs"
     )
+
+
+SIGMOID_MLP = '''
+import torch.nn as nn
+
+
+class MLP(nn.Module):
+    def __init__(self, dims=(64, 64, 64), activation=nn.Sigmoid, init_func=nn.init.normal_):
+        super().__init__()
+        layers = []
+        for a, b in zip(dims[:-1], dims[1:]):
+            layer = nn.Linear(a, b)
+            init_func(layer.weight)
+            layers += [layer, activation()]
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.model(x)
+'''
+
+
+def test_gains_do_not_compound_across_a_bounded_activation():
+    # N(0, 1) at fan-in 64 explodes each layer's pre-activation, but a sigmoid's output lies in
+    # (0, 1): the next layer gets a bounded input, so no "x4096 over 2 layers"
+    findings = check_source(SIGMOID_MLP, "mlp.py")
+    assert [(f.code, f.location.line) for f in findings] == [("IL202", 11)]
+    assert findings[0].message == (
+        "N(0, 1^2) on `layer.weight` (`model.0.weight`) gives E[W^2] = 1; at fan-in 64 (a) the variance gain "
+        "is 64 per layer (std x8); PyTorch's default gives 0.33"
+    )
+    relu = check_source(SIGMOID_MLP.replace("activation=nn.Sigmoid", "activation=nn.ReLU"), "mlp.py")
+    assert [(f.code, f.location.line) for f in relu] == [("IL202", 11)]
+    assert "x1024 over 2 layers (`model.0`, `model.2`) with no normalization between them" in relu[0].message

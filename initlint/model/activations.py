@@ -32,6 +32,8 @@ FUNCTION_ACTIVATIONS: dict[str, str] = {
 }
 RELU_FAMILY = frozenset({"relu", "leaky_relu"})
 SATURATING = frozenset({"tanh", "sigmoid"})
+#: activations whose output lies in a fixed range, whatever their input
+BOUNDED = SATURATING | {"softmax"}
 #: PyTorch's default slopes: LeakyReLU 0.01, PReLU 0.25 (its initial value)
 _DEFAULT_SLOPE = {"LeakyReLU": 0.01, "PReLU": 0.25, "RReLU": (1 / 8 + 1 / 3) / 2}
 

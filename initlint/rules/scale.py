@@ -18,6 +18,7 @@ from initlint.findings import Effect, Prediction
 from initlint.model.dists import Dist, Normal, TruncNormal, Uniform, fans
 from initlint.model.effective import by_author, established, second_moment, trainable
 from initlint.model.facts import EntryFacts, FileFacts
+from initlint.model.activations import BOUNDED
 from initlint.model.graph import following_activation, next_layer, right_after, role, tensor_nodes
 from initlint.model.tensors import Tensor, Write
 from initlint.model.values import describe, is_number
@@ -145,10 +146,27 @@ def _after(entry: EntryFacts, tensor: Tensor) -> tuple[float, bool]:
 
 
 def _exploding_chain(entry: EntryFacts, tensor: Tensor, limits: Thresholds) -> Stack | None:
+    """The run of layers, each with a gain past the limit, that the tensor's layer is in, where
+    each feeds the next unbounded: a tanh, sigmoid or softmax between two layers caps what the
+    second one gets (the first saturates it instead), so the gains do not compound across it."""
     for stack in stacks(entry, lambda step: step.linear_gain > limits.max_gain):
-        if any(step.tensor is tensor for step in stack.steps) and stack.depth >= 2:
-            return stack
+        for part in _unbounded_runs(stack.steps):
+            if any(step.tensor is tensor for step in part.steps) and part.depth >= 2:
+                return part
     return None
+
+
+def _unbounded_runs(steps: list) -> list[Stack]:
+    """``steps`` cut after each step whose activation bounds its output."""
+    runs, current = [], []
+    for step in steps:
+        current.append(step)
+        if step.activation is not None and step.activation.name in BOUNDED:
+            runs.append(Stack(current))
+            current = []
+    if current:
+        runs.append(Stack(current))
+    return runs
 
 
 def _scale_rule(facts: FileFacts, limits: Thresholds, kind: type) -> Iterable[Hit]:
