@@ -279,13 +279,16 @@ class ClassValue:
         return self._mro
 
     def lookup(self, name: str) -> Any:
-        """The class attribute ``name`` along the MRO: a value, or None when a base outside the
-        evaluated code may define it (UNKNOWN then), or a KeyError when nothing defines it."""
+        """The class attribute ``name`` along the MRO: a value, or UNKNOWN when a base outside
+        the evaluated code may define it, or a KeyError when nothing defines it. A base that is
+        no class the evaluator knows (UNKNOWN, a library's class, or None where a guarded import
+        fell back to it: ``class Bert(PreTrainedModel)`` after ``except: PreTrainedModel =
+        None``, a class statement that only runs when the import worked) leaves it open."""
         for item in self.mro():
             if isinstance(item, ClassValue):
                 if name in item.body:
                     return item.body[name]
-            elif item is UNKNOWN or (isinstance(item, External) and not _plain_base(item)):
+            elif not (isinstance(item, External) and _plain_base(item)):
                 return UNKNOWN
         raise KeyError(name)
 
