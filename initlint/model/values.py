@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from initlint.tree import nodes
 
-    from initlint.model.dists import Dist
     from initlint.model.source import ParsedFile
     from initlint.model.tensors import Tensor
 

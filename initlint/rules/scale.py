@@ -24,7 +24,7 @@ from initlint.model.tensors import Tensor, Write
 from initlint.model.values import describe, is_number
 from initlint.model.tokens import INIT_TOKENS
 from initlint.rules.base import Hit, Thresholds, rule
-from initlint.rules.gains import Stack, layer_label, layer_patterns, model_name, names, stacks, step_of
+from initlint.rules.gains import Stack, layer_label, layer_patterns, model_name, names, stacks
 from initlint.rules.support import anchor, fan_in_text, live, model_of, named, target_text
 
 fmt = theory.format_number
