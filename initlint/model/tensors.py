@@ -95,8 +95,8 @@ class Write:
     #: where the values were drawn, when this write copies them from another tensor
     #: (``w.data = fanin_init(size)``, ``w.copy_(t)``)
     origin: "Write | None" = None
-    #: the initial values of the call that made the tensor (``torch.randn(d, d)``): that call
-    #: names no tensor, so messages name it by its path
+    #: the initial values of the call that made the tensor (``torch.randn(d, d)``): its
+    #: arguments are sizes, so messages name the call itself (rules.support.target_text)
     created: bool = False
     serial: int = field(default_factory=next_serial, init=False, repr=False)
 

@@ -24,7 +24,7 @@ from initlint.model.tensors import Tensor, Write
 from initlint.model.values import describe, is_number
 from initlint.model.tokens import INIT_TOKENS
 from initlint.rules.base import Hit, Thresholds, rule
-from initlint.rules.gains import Stack, layer_label, layer_patterns, model_name, names, stacks
+from initlint.rules.gains import Stack, Step, layer_label, layer_patterns, model_name, names, stacks
 from initlint.rules.support import anchor, fan_in_text, live, model_of, named, target_text
 
 fmt = theory.format_number
@@ -156,9 +156,10 @@ def _exploding_chain(entry: EntryFacts, tensor: Tensor, limits: Thresholds) -> S
     return None
 
 
-def _unbounded_runs(steps: list) -> list[Stack]:
+def _unbounded_runs(steps: list[Step]) -> list[Stack]:
     """``steps`` cut after each step whose activation bounds its output."""
-    runs, current = [], []
+    runs: list[Stack] = []
+    current: list[Step] = []
     for step in steps:
         current.append(step)
         if step.activation is not None and step.activation.name in BOUNDED:
