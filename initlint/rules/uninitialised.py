@@ -125,12 +125,15 @@ def _init_code_names_it(facts: FileFacts, entry: EntryFacts, tensor: Tensor) -> 
     return False
 
 
+def _unrun_defs(facts: FileFacts, entry: EntryFacts) -> Iterator[DefInfo]:
+    """The file's functions and methods that ``entry`` never ran."""
+    executed = {id(node) for node in entry.executed}
+    return (info for info in facts.syntax.defs if id(info.node) not in executed)
+
+
 def _unrun_inits(facts: FileFacts, entry: EntryFacts) -> Iterator[DefInfo]:
     """The file's functions and methods that initialise something and that ``entry`` never ran."""
-    executed = {id(node) for node in entry.executed}
-    for info in facts.syntax.defs:
-        if info.inits and id(info.node) not in executed:
-            yield info
+    return (info for info in _unrun_defs(facts, entry) if info.inits)
 
 
 def _writes_attribute(text: str, name: str) -> bool:
@@ -161,9 +164,8 @@ def _unrun_method_writes_it(facts: FileFacts, entry: EntryFacts, tensor: Tensor)
                 resolved.setdefault(name, value)
     methods = {id(value.node) for value in resolved.values() if value.namespace.source is facts.source}
     attribute = re.compile(rf"\bself\.{re.escape(tensor.name)}\b")
-    executed = {id(node) for node in entry.executed}
-    for info in facts.syntax.defs:
-        if id(info.node) not in methods or id(info.node) in executed:
+    for info in _unrun_defs(facts, entry):
+        if id(info.node) not in methods:
             continue
         text = facts.source.code(info.node)
         if not (info.inits and attribute.search(text) or _writes_attribute(text, tensor.name)):
