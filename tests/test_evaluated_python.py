@@ -217,3 +217,63 @@ def test_gains_do_not_compound_across_a_bounded_activation():
     relu = check_source(SIGMOID_MLP.replace("activation=nn.Sigmoid", "activation=nn.ReLU"), "mlp.py")
     assert [(f.code, f.location.line) for f in relu] == [("IL202", 11)]
     assert "x1024 over 2 layers (`model.0`, `model.2`) with no normalization between them" in relu[0].message
+
+
+def test_a_library_base_imported_before_a_class_cannot_derive_from_it():
+    # Block's base comes from a library outside the project; the import ran before Gate existed,
+    # so a Block is no Gate and the walk's Gate branch does not run on it: std 1 at fan-in 512
+    # is flagged. LateBlock's base was imported after LateGate existed: that stays open.
+    from conftest import FIXTURES
+
+    text = (FIXTURES / "library_base_guards.py").read_text(encoding="utf-8")
+    (finding,) = check_source(text, "library_base_guards.py")
+    assert (finding.code, finding.location.line) == ("IL202", 41)
+    assert finding.message == (
+        "N(0, 1^2) on `m.proj.weight` (`blocks.0.proj.weight`) gives E[W^2] = 1; at fan-in 512 (dim) "
+        "the variance gain is 512 per layer (std x23); PyTorch's default gives 0.33"
+    )
+
+
+LIBRARY_SUBCLASS = '''
+import torch.nn as nn
+from fancylib import Layer
+
+
+class Norm(nn.Module):
+    pass
+
+
+class Block(Layer):
+    pass
+
+
+ORDER = (issubclass(Block, Norm), issubclass(Block, Layer))
+if ORDER == (False, True):
+    WIDTH = 512
+else:
+    WIDTH = 8
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(WIDTH, WIDTH)
+        nn.init.normal_(self.fc.weight, std=1.0)
+
+    def forward(self, x):
+        return self.fc(x)
+'''
+
+
+def test_issubclass_of_a_class_made_after_the_library_base_is_decided():
+    # issubclass(Block, Norm) is False for the same reason: WIDTH is 512, and N(0, 1) there explodes
+    (finding,) = check_source(LIBRARY_SUBCLASS, "m.py")
+    assert finding.message == (
+        "N(0, 1^2) on `self.fc.weight` gives E[W^2] = 1; at fan-in 512 (WIDTH) the variance gain is 512 "
+        "per layer (std x23); PyTorch's default gives 0.33"
+    )
+    late = LIBRARY_SUBCLASS.replace("from fancylib import Layer\n", "").replace(
+        "class Block(Layer):", "from fancylib import Layer\n\n\nclass Block(Layer):"
+    )
+    # imported after Norm exists, the library's Layer may derive from Norm: WIDTH is open
+    assert check_source(late, "m.py") == []

@@ -199,6 +199,7 @@ class RenamedNames(dict):
         if not own:
             self.copies[key] = copied
         copied.bases = tuple(self.mapped(base) for base in value.bases)
+        copied.earlier = value.earlier  # outside classes: the view maps them to themselves
         copied.body = {name: self._member(item, value, copied) for name, item in value.body.items()}
         copied.declared = {name: self.mapped(item) for name, item in value.declared.items()}
         return copied

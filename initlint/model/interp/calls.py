@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from initlint.model.interp import slots
-from initlint.model.interp.context import MAX_DEPTH, MAX_RECURSION, RAISE, BudgetExceeded, Frame, Return, join
+from initlint.model.interp.context import MAX_DEPTH, MAX_RECURSION, RAISE, BudgetExceeded, Frame, Lazy, Return, join
 from initlint.model.interp.hf import dataclass_config
 from initlint.model.values import (
     UNKNOWN,
@@ -256,6 +256,8 @@ class Calls:
     def define_class(self: "Evaluator", node: nodes.ClassDef, frame: Frame) -> ClassValue:
         bases = tuple(self.eval(arg.value, frame) for arg in node.bases if arg.keyword is None)
         cls = ClassValue(node, node.name.value, frame.namespace, bases)
+        if frame.function is None and not frame.class_body:  # a statement of the module's body
+            cls.earlier = tuple(value for value in frame.namespace.names.values() if type(value) in _EARLIER)
         body = Frame(frame.source, frame.namespace, cls.body, None, frame.closure, class_body=True)
         outer, self.defining_class = self.defining_class, cls
         try:
@@ -266,6 +268,10 @@ class Calls:
         if any(name.rsplit(".", 1)[-1] == "dataclass" for name in decorators) or dataclass_config(cls):
             cls.body.setdefault("__dataclass_fields__", tuple(body.annotations))
         return cls
+
+
+#: what a module's names hold that may be a class or the base of one (ClassValue.earlier)
+_EARLIER = frozenset({External, ClassValue, Lazy})
 
 
 def _own_forward(receiver: Any, function: FunctionValue) -> bool:

@@ -32,18 +32,13 @@ def issubclass_(ev, args, kwargs, place, frame, open_):
         if any(item is base or isinstance(item, External) and isinstance(base, External) and item.name == base.name
                for item in order):
             results.append(True)
-        elif isinstance(base, ClassValue) and all(isinstance(item, ClassValue) or _closed_base(item) for item in order):
-            results.append(False)  # the whole MRO is known and does not hold it
+        elif isinstance(base, ClassValue) and ev.excludes(base, order):
+            results.append(False)  # no class of the MRO holds it, nor can one outside the code
         else:
             results.append(None)
     if True in results:
         return True
     return UNKNOWN if None in results else False
-
-
-def _closed_base(item: Any) -> bool:
-    """A base that cannot derive from a class of the evaluated code: object, torch's classes."""
-    return isinstance(item, External) and (item.name in ("builtins.object", "object") or item.name.startswith("torch."))
 
 
 def hasattr_(ev, args, kwargs, place, frame, open_):

@@ -8,6 +8,8 @@ from typing import Any
 
 from initlint.model.interp import slots
 from initlint.model.interp.calls import Builtin
+from initlint.model.interp.context import Lazy
+from initlint.model.project import resolved
 from initlint.model.torchlib.classes import ancestry
 from initlint.model.tensors import Tensor
 from initlint.model.values import (
@@ -56,6 +58,60 @@ class Types:
             return a == b
         return True if left.name == right.name else None
 
+    def excludes(self, cls: ClassValue, order: tuple[Any, ...]) -> bool:
+        """No class of ``order`` (an MRO) outside the evaluated code can derive from ``cls``:
+        each is object or torch's, or existed before ``cls`` did. A class is made after its bases,
+        so what ``cls``'s module had bound when its class statement ran, and their bases, cannot
+        have it as a base: ``class Block(GradientCheckpointingLayer)`` is no ``LayerNorm`` of
+        the same file, whatever the library's class holds."""
+        for item in order:
+            if isinstance(item, ClassValue):
+                continue
+            if not isinstance(item, External):
+                return False
+            if item.name in ("object", "builtins.object") or item.name.startswith("torch."):
+                continue  # neither can derive from a class of the evaluated code
+            if id(item) not in self._predating(cls):
+                return False
+        return True
+
+    def _predating(self, cls: ClassValue) -> dict[int, Any]:
+        """The classes that existed before ``cls`` (by id): ``cls.earlier`` and their MROs. A
+        project import still unloaded counts once its file is loaded; until then the answer is
+        not kept."""
+        known = cls.__dict__.get("_predating")
+        if known is not None:
+            return known
+        found: dict[int, Any] = {}
+        complete = True
+        for value in cls.earlier:
+            if isinstance(value, Lazy):
+                value = self._loaded(value)
+                if value is None:
+                    complete = False
+                    continue
+            for item in value.mro() if isinstance(value, ClassValue) else (value,):
+                found[id(item)] = item
+        if complete:
+            cls._predating = found
+        return found
+
+    def _loaded(self, lazy: Lazy) -> Any:
+        """What a project import names, where its file is loaded already (loading it here would
+        run a body the code may never need); None otherwise. A module import names no class:
+        UNKNOWN, which no MRO holds."""
+        for _ in range(8):  # a name imported from a file that imported it from another
+            if lazy.name is None:
+                return UNKNOWN
+            namespace = self.project.namespaces.get(resolved(lazy.path))
+            if namespace is None or lazy.name not in namespace.names:
+                return None
+            value = namespace.names[lazy.name]
+            if not isinstance(value, Lazy):
+                return value
+            lazy = value
+        return None
+
     def isinstance_of(self, value: Any, cls: Any) -> bool | None:
         """Whether ``isinstance(value, cls)`` holds; None when it is not decided."""
         if isinstance(cls, Builtin) and cls.name in ("int", "float", "str", "bool", "tuple", "list", "dict"):
@@ -66,7 +122,7 @@ class Types:
                 return True
             return None if None in results else False
         if isinstance(value, Module):
-            return _module_isinstance(value, cls)
+            return _module_isinstance(self, value, cls)
         if isinstance(value, Tensor):
             if isinstance(cls, External):
                 name = cls.name.rsplit(".", 1)[-1]
@@ -134,11 +190,14 @@ def _torch_name(name: str) -> str | None:
     return None
 
 
-def _module_isinstance(module: Module, cls: Any) -> bool | None:
+def _module_isinstance(evaluator: Any, module: Module, cls: Any) -> bool | None:
     if isinstance(cls, ClassValue):
         if module.cls is None:
             return False
-        return True if any(item is cls for item in module.cls.mro()) else (None if module.open_base else False)
+        order = module.cls.mro()
+        if any(item is cls for item in order):
+            return True
+        return None if module.open_base and not evaluator.excludes(cls, order) else False
     if not isinstance(cls, External):
         return None
     torch = _torch_name(cls.name)
