@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-
 from initlint.model.interp.calls import Builtin, Super
 from initlint.model.values import UNKNOWN, ClassValue, External, FunctionValue, Instance, Module
 
