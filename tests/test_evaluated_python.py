@@ -277,3 +277,30 @@ def test_issubclass_of_a_class_made_after_the_library_base_is_decided():
     )
     # imported after Norm exists, the library's Layer may derive from Norm: WIDTH is open
     assert check_source(late, "m.py") == []
+
+
+UNSCALED_HEAD = '''
+import torch.nn as nn
+
+
+class Head(nn.Module):
+    def __init__(self, dim=512, vocab=1000):
+        super().__init__()
+        self.norm = nn.LayerNorm(dim)
+        self.lm_head = nn.Linear(dim, vocab, bias=False)
+        nn.init.normal_(self.lm_head.weight, std=1.0)
+
+    def forward(self, x):
+        return self.lm_head(self.norm(x) * SCALE)
+'''
+
+
+def test_a_constant_scaling_of_the_input_counts_in_the_layers_gain():
+    # d_model ** -0.5 before an N(0, 1) projection of fan-in 512 gives a gain of 1 (fixture
+    # RescaledOutputHead); 0.5 before it leaves 512 / 4 = 128
+    assert check_source(UNSCALED_HEAD.replace("SCALE", "512 ** -0.5"), "m.py") == []
+    (finding,) = check_source(UNSCALED_HEAD.replace("SCALE", "0.5"), "m.py")
+    assert finding.message == (
+        "N(0, 1^2) on `self.lm_head.weight` gives E[W^2] = 1; at fan-in 512 (dim) the variance gain is "
+        "128 per layer (std x11); PyTorch's default gives 0.33"
+    )

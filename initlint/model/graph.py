@@ -181,6 +181,24 @@ def right_after(node: FlowNode) -> tuple[float, bool]:
     return factor, False
 
 
+def right_before(node: FlowNode) -> float:
+    """The variance factor of the constant scalings applied to ``node``'s input just before it:
+    ``self.lm_head(h * d_model ** -0.5)`` (T5's convention for an N(0, 1) output projection).
+    Scalings right after another layer are that layer's (right_after), not counted again."""
+    factor = 1.0
+    current = node
+    for _ in range(8):
+        if len(current.inputs) != 1:
+            return 1.0  # not one path in: which one the scaling is on is not established
+        before = current.inputs[0]
+        if before.op == "scale" and is_number(before.factor):
+            factor *= float(before.factor) ** 2
+            current = before
+            continue
+        return 1.0 if before.op == "layer" else factor
+    return 1.0
+
+
 def following_activation(node: FlowNode) -> Any:
     """The activation applied right after ``node`` (through scalings), or None."""
     current = node

@@ -19,7 +19,7 @@ from initlint.model.dists import Dist, Normal, TruncNormal, Uniform, fans
 from initlint.model.effective import by_author, established, second_moment, trainable
 from initlint.model.facts import EntryFacts, FileFacts
 from initlint.model.activations import BOUNDED
-from initlint.model.graph import following_activation, next_layer, right_after, role, tensor_nodes
+from initlint.model.graph import following_activation, next_layer, right_after, right_before, role, tensor_nodes
 from initlint.model.tensors import Tensor, Write
 from initlint.model.values import describe, is_number
 from initlint.model.tokens import INIT_TOKENS
@@ -137,12 +137,12 @@ def _explosion(facts: FileFacts, entry: EntryFacts, tensor: Tensor, node, write:
 
 
 def _after(entry: EntryFacts, tensor: Tensor) -> tuple[float, bool]:
-    """The smallest scaling applied right after any use of the weight, and whether every use
-    goes straight into a norm."""
-    uses = [right_after(node) for node in tensor_nodes(entry.graph, tensor)]
+    """The smallest constant scaling around any use of the weight (its input scaled just
+    before, its output just after), and whether every use goes straight into a norm."""
+    uses = [(right_before(node), *right_after(node)) for node in tensor_nodes(entry.graph, tensor)]
     if not uses:
         return 1.0, False
-    return min(factor for factor, _ in uses), all(normalized for _, normalized in uses)
+    return min(before * after for before, after, _ in uses), all(normalized for _, _, normalized in uses)
 
 
 def _exploding_chain(entry: EntryFacts, tensor: Tensor, limits: Thresholds) -> Stack | None:
