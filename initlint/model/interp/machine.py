@@ -98,6 +98,9 @@ class Evaluator(Expressions, Operators, Statements, Calls, Objects, Containers, 
         self.defined: dict[int, FunctionValue] = {}
         #: modules transformers' init walk already initialised (hf.py)
         self.hf_initialized: set[int] = set()
+        #: per class, the classes known to predate it, by id (types.Types.excludes); kept here,
+        #: not on the class, whose copies (records.py) hold other objects
+        self.predating: dict[int, tuple[Any, dict[int, Any]]] = {}
         self.loaded = 0
         self.read_in_forward: set[int] = set()
         #: try bodies with handlers around the code running now (a missing attribute is caught)

@@ -79,9 +79,9 @@ class Types:
         """The classes that existed before ``cls`` (by id): ``cls.earlier`` and their MROs. A
         project import still unloaded counts once its file is loaded; until then the answer is
         not kept."""
-        known = cls.__dict__.get("_predating")
+        known = self.predating.get(id(cls))
         if known is not None:
-            return known
+            return known[1]
         found: dict[int, Any] = {}
         complete = True
         for value in cls.earlier:
@@ -93,7 +93,7 @@ class Types:
             for item in value.mro() if isinstance(value, ClassValue) else (value,):
                 found[id(item)] = item
         if complete:
-            cls._predating = found
+            self.predating[id(cls)] = (cls, found)  # the class kept alive: its id stays its own
         return found
 
     def _loaded(self, lazy: Lazy) -> Any:
