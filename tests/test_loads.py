@@ -164,3 +164,66 @@ def test_a_body_loaded_from_a_class_body_is_copied_like_any_other(tmp_path, fres
     assert found == _without_copies(paths, monkeypatch)
     assert [[(code, line) for code, line, _ in each] for each in found] == [[("IL202", 12)]] * 3
     assert all("at fan-in 512" in each[0][2] for each in found)
+
+
+LIBRARY_BLOCKS = '''
+import torch.nn as nn
+from fancylib import CheckpointLayer
+
+
+class Gate(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.proj = nn.Linear(width, width)
+
+
+class Block(CheckpointLayer):
+    def __init__(self, width):
+        super().__init__()
+        self.proj = nn.Linear(width, width)
+        self.gate = Gate(width)
+
+    def forward(self, x):
+        return self.proj(x)
+
+
+WIDTH = 512
+
+
+def make(width):
+    return Block(width)
+'''
+
+NET_OF_BLOCKS = '''
+import torch.nn as nn
+from .layers import WIDTH, Block, Gate, make
+
+
+def init(m):
+    if isinstance(m, Gate):
+        nn.init.zeros_(m.proj.weight)
+    elif isinstance(m, Block):
+        nn.init.normal_(m.proj.weight, std=1.0)
+
+
+class Net{n}(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.block = make(WIDTH)
+        self.apply(init)
+
+    def forward(self, x):
+        return self.block(x)
+'''
+
+
+def test_a_copied_body_still_knows_which_library_bases_came_before_its_classes(tmp_path, fresh, monkeypatch):
+    # the copy's Block and Gate are new objects: that the library's class existed before Gate
+    # (so a Block is no Gate) holds in the copy as in the evaluated body
+    paths = _project(tmp_path, LIBRARY_BLOCKS)
+    for n, path in enumerate(paths):
+        path.write_text(NET_OF_BLOCKS.format(n=n))
+    found = _lint(paths)
+    assert fresh == [("layers.py", False), ("layers.py", False), ("layers.py", True)]
+    assert found == _without_copies(paths, monkeypatch)
+    assert [[(code, line) for code, line, _ in each] for each in found] == [[("IL202", 10)]] * 3
