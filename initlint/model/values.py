@@ -260,9 +260,8 @@ class ClassValue:
     body: dict[str, Any] = field(default_factory=dict, repr=False)  # methods and class attributes
     #: the types its body declares without a value (``config: BertConfig``), evaluated
     declared: dict[str, Any] = field(default_factory=dict, repr=False)
-    #: the classes (and the project imports, unloaded) its module had bound when its class
-    #: statement ran: they existed before it, so none of them, nor any of their bases, derives
-    #: from it (types.Types.excludes)
+    #: the classes its module had bound when its class statement ran: they existed before it,
+    #: so none of them, nor any of their bases, derives from it (types.Types.excludes)
     earlier: tuple[Any, ...] = field(default=(), repr=False)
     serial: int = field(default_factory=next_serial, init=False, repr=False)
 

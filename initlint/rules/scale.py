@@ -15,10 +15,10 @@ from typing import Iterable
 
 from initlint import theory
 from initlint.findings import Effect, Prediction
+from initlint.model.activations import BOUNDED
 from initlint.model.dists import Dist, Normal, TruncNormal, Uniform, fans
 from initlint.model.effective import by_author, established, second_moment, trainable
 from initlint.model.facts import EntryFacts, FileFacts
-from initlint.model.activations import BOUNDED
 from initlint.model.graph import following_activation, next_layer, right_after, right_before, role, tensor_nodes
 from initlint.model.tensors import Tensor, Write
 from initlint.model.values import describe, is_number

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from initlint.model.interp import slots
-from initlint.model.interp.context import MAX_DEPTH, MAX_RECURSION, RAISE, BudgetExceeded, Frame, Lazy, Return, join
+from initlint.model.interp.context import MAX_DEPTH, MAX_RECURSION, RAISE, BudgetExceeded, Frame, Return, join
 from initlint.model.interp.hf import dataclass_config
 from initlint.model.values import (
     UNKNOWN,
@@ -270,8 +270,10 @@ class Calls:
         return cls
 
 
-#: what a module's names hold that may be a class or the base of one (ClassValue.earlier)
-_EARLIER = frozenset({External, ClassValue, Lazy})
+#: what a module's names hold that is a class (ClassValue.earlier). A project import not loaded
+#: yet is left out: whether its file is loaded when a question is asked depends on what else the
+#: process evaluated before, and a copied body or build must answer as an evaluated one would
+_EARLIER = frozenset({External, ClassValue})
 
 
 def _own_forward(receiver: Any, function: FunctionValue) -> bool:

@@ -8,8 +8,6 @@ from typing import Any
 
 from initlint.model.interp import slots
 from initlint.model.interp.calls import Builtin
-from initlint.model.interp.context import Lazy
-from initlint.model.project import resolved
 from initlint.model.torchlib.classes import ancestry
 from initlint.model.tensors import Tensor
 from initlint.model.values import (
@@ -76,41 +74,13 @@ class Types:
         return True
 
     def _predating(self, cls: ClassValue) -> dict[int, Any]:
-        """The classes that existed before ``cls`` (by id): ``cls.earlier`` and their MROs. A
-        project import still unloaded counts once its file is loaded; until then the answer is
-        not kept."""
+        """The classes that existed before ``cls`` (by id): ``cls.earlier`` and their MROs."""
         known = self.predating.get(id(cls))
-        if known is not None:
-            return known[1]
-        found: dict[int, Any] = {}
-        complete = True
-        for value in cls.earlier:
-            if isinstance(value, Lazy):
-                value = self._loaded(value)
-                if value is None:
-                    complete = False
-                    continue
-            for item in value.mro() if isinstance(value, ClassValue) else (value,):
-                found[id(item)] = item
-        if complete:
-            self.predating[id(cls)] = (cls, found)  # the class kept alive: its id stays its own
-        return found
-
-    def _loaded(self, lazy: Lazy) -> Any:
-        """What a project import names, where its file is loaded already (loading it here would
-        run a body the code may never need); None otherwise. A module import names no class:
-        UNKNOWN, which no MRO holds."""
-        for _ in range(8):  # a name imported from a file that imported it from another
-            if lazy.name is None:
-                return UNKNOWN
-            namespace = self.project.namespaces.get(resolved(lazy.path))
-            if namespace is None or lazy.name not in namespace.names:
-                return None
-            value = namespace.names[lazy.name]
-            if not isinstance(value, Lazy):
-                return value
-            lazy = value
-        return None
+        if known is None:
+            found = {id(item): item for value in cls.earlier
+                     for item in (value.mro() if isinstance(value, ClassValue) else (value,))}
+            known = self.predating[id(cls)] = (cls, found)  # the class kept alive: its id stays its own
+        return known[1]
 
     def isinstance_of(self, value: Any, cls: Any) -> bool | None:
         """Whether ``isinstance(value, cls)`` holds; None when it is not decided."""
