@@ -17,7 +17,7 @@ from initlint.findings import FileError, FileResult, LintResult
 from initlint.model.callers import LISTING, listing_digest
 from initlint.reading import NotARegularFile, UnreadableFile, read_source
 
-if TYPE_CHECKING:  # the cache (hashlib, tempfile) is imported only when one is used
+if TYPE_CHECKING:  # the cache (json, tempfile) is imported only when one is used
     from initlint.cache import Cache, Stamp
 
 
@@ -93,7 +93,7 @@ def lint_files(
     """
     files = list(files)
     if cache is not None:
-        from initlint.cache import content_hash, file_stamp  # hashlib only when a cache is used
+        from initlint.cache import content_hash, file_stamp  # json only when a cache is used
     results: dict[int, FileResult] = {}
     pending: list[tuple[int, SourceFile, bytes | None, str | None, Stamp | None]] = []
     digests: dict[str, str | None] = {}

@@ -17,7 +17,6 @@ initlint's own next run.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import math
 import os
@@ -28,7 +27,7 @@ from typing import Any
 
 from initlint import __version__
 from initlint.findings import EFFECTS, Applicability, FileError, Finding, Prediction
-from initlint.reading import DEFAULT_MAX_FILE_SIZE, NotARegularFile, UnreadableFile, content_hash, read_source
+from initlint.reading import DEFAULT_MAX_FILE_SIZE, NotARegularFile, UnreadableFile, blake2b, content_hash, read_source
 
 DEFAULT_DIR = ".initlint_cache"
 #: the first line of the ``.gitignore`` that marks a folder as initlint's cache
@@ -68,7 +67,7 @@ class Cache:
 
     def __init__(self, folder: Path, fingerprint: str) -> None:
         self.folder = folder
-        key = hashlib.blake2b(f"{__version__}|{fingerprint}".encode(), digest_size=8).hexdigest()
+        key = blake2b(f"{__version__}|{fingerprint}".encode(), digest_size=8).hexdigest()
         self.file = folder / f"v{__version__}-{key}.json"
         self.entries: dict[str, Any] = self._load()
         self.dirty = False

@@ -8,9 +8,10 @@ A page holds its rule's ``bad`` and ``good`` examples, which the test suite runs
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+
+from initlint.lean import dataclass
 
 _FENCE = re.compile(r"^## (?P<section>[^\n]+)\n(?P<body>.*?)(?=^## |\Z)", re.S | re.M)
 _CODE = re.compile(r"```python\n(?P<code>.*?)```", re.S)

@@ -6,7 +6,7 @@ module decides what happens to the files.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import field, fields
 from pathlib import Path
 from typing import Sequence
 
@@ -15,6 +15,7 @@ from initlint.discover import SourceFile
 from initlint.documents import Document, lint_document, load_document
 from initlint.findings import FileError, FileResult, Finding, LintResult
 from initlint.hierarchy import Hierarchy
+from initlint.lean import dataclass
 
 
 def group_files(files: Sequence[SourceFile], hierarchy: Hierarchy) -> list[tuple[Settings, list[SourceFile]]]:

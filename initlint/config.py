@@ -12,10 +12,11 @@ the table ships as ``initlint/schema/initlint.schema.json``.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 from typing import Any
 
+from initlint.lean import dataclass
 from initlint.limits import is_positive_finite
 from initlint.reading import DEFAULT_MAX_FILE_SIZE, NotARegularFile, UnreadableFile, file_kind, read_source
 from initlint.selection import SelectorError, normalize_selectors

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from initlint.findings import FileError
+from initlint.lean import dataclass
 from initlint.reading import file_kind
 
 SKIPPED_DIRS = frozenset({"__pycache__", "build", "node_modules", "site-packages"})

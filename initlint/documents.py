@@ -13,10 +13,11 @@ import codecs
 import io
 import re
 import tokenize
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 from initlint.findings import Edit, FileError, FileResult, Finding, Fix
+from initlint.lean import dataclass
 from initlint.lines import line_starts
 from initlint.stack_room import with_stack_room
 

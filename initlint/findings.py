@@ -7,8 +7,10 @@ reports print them; none of them re-derives anything another part already knew.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field, fields
+from dataclasses import field, fields
 from typing import Any
+
+from initlint.lean import dataclass
 
 
 class Effect(str, enum.Enum):

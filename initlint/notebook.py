@@ -19,8 +19,10 @@ from __future__ import annotations
 import ast
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
+
+from initlint.lean import dataclass
 
 #: cell magics whose body is Python run in the notebook's namespace
 _PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun"})

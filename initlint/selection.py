@@ -7,10 +7,10 @@ a typo must not silently select nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Iterable
 
 from initlint.findings import EFFECTS, Finding
+from initlint.lean import dataclass
 
 
 class SelectorError(ValueError):

@@ -8,7 +8,9 @@ lines are counted as the tokenizer counts them, so a ``noqa`` line is the line a
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from initlint.lean import dataclass
 
 _LINE = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]*(?:\s*,\s*[A-Z]+[0-9]*)*))?", re.I)
 _FILE = re.compile(r"[ \t\f]*#[ \t\f]*initlint[ \t\f]*:[ \t\f]*noqa[ \t\f]*\Z", re.I)

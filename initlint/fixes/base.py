@@ -10,12 +10,13 @@ replaced nodes stay as they are by construction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Callable, Mapping, Union
 
 import libcst as cst
 
 from initlint.findings import Applicability, Edit
+from initlint.lean import dataclass
 
 Replacement = Union[cst.CSTNode, cst.RemovalSentinel, cst.FlattenSentinel]
 

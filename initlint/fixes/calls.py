@@ -7,9 +7,10 @@ call is a statement of its own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import libcst as cst
+
+from initlint.lean import dataclass
 
 #: torch.nn.init's parameters after the tensor (the tensor methods take the same, without it)
 SIGNATURES: dict[str, tuple[str, ...]] = {

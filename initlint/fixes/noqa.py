@@ -6,11 +6,11 @@ continuation) is left alone and counted."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Sequence
 
 from initlint.documents import Document, commentable_lines, source_lines
 from initlint.findings import Edit, Finding
+from initlint.lean import dataclass
 
 #: an existing ``# noqa`` / ``# noqa: A, B`` comment (the same syntax suppress.py reads)
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]*(?:\s*,\s*[A-Z]+[0-9]*)*))?", re.I)

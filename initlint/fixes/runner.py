@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import difflib
 import os
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Callable, Sequence
 
 from initlint.documents import Document, apply_edits, load_document
 from initlint.findings import Edit, FileError, FileResult, Finding
 from initlint.fixes import fixable
+from initlint.lean import dataclass
 
 #: passes per file; fixes that make room for others converge in two or three
 MAX_PASSES = 8

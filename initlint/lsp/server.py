@@ -14,7 +14,7 @@ module state, so reusing them would need the evaluator to track what each entry 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -24,6 +24,7 @@ from pygls.lsp.server import LanguageServer
 from initlint import __version__
 from initlint.config import CONFIG_NAMES, ConfigError
 from initlint.findings import Finding
+from initlint.lean import dataclass
 from initlint.lsp.convert import code_point_column, diagnostic, text_edit
 
 _WARM_UP = """import torch.nn as nn

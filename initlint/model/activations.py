@@ -7,10 +7,10 @@ The mismatch rules compare these names with the ``nonlinearity`` an init was wri
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from initlint import theory
+from initlint.lean import dataclass
 from initlint.model.values import is_number
 
 #: nn layer class -> canonical activation

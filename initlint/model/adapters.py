@@ -11,9 +11,9 @@ convention marks instead.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from initlint.lean import dataclass
 from initlint.model.graph import depends_on
 from initlint.model.tensors import Tensor
 from initlint.model.values import FlowNode, Module, is_number

@@ -15,11 +15,12 @@ count: ``getattr(model, "init_weights")``). Reading is cheap next to parsing (DE
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
+
+from initlint.lean import dataclass
+from initlint.reading import content_hash
 
 #: files and folders that mark where a repository starts
 _ROOT_MARKS = (".git", "requirements.txt", "environment.yml")
@@ -92,7 +93,7 @@ def _searched_paths(root: Path):
 
 
 def _listing(paths: list[Path]) -> str:
-    return hashlib.blake2b("\n".join(str(p) for p in paths).encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
+    return content_hash("\n".join(str(p) for p in paths).encode("utf-8", "surrogateescape"))
 
 
 def listing_digest(root: Path) -> str | None:
@@ -126,7 +127,7 @@ def read_tree(root: Path) -> Tree | None:
         if path.name.endswith(".py"):
             text = "\n".join(line.split("#", 1)[0] for line in text.splitlines())
         files.append((path.resolve(), text))
-        digests[str(path.resolve())] = hashlib.blake2b(data, digest_size=16).hexdigest()
+        digests[str(path.resolve())] = content_hash(data)
     return Tree(root, tuple(files), digests, _listing([path for path, _ in files]))
 
 

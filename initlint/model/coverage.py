@@ -13,8 +13,8 @@ rules cannot judge: never run (a helper no entry calls), or run on sizes the cod
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
+from initlint.lean import dataclass
 from initlint.model.dists import fans
 from initlint.model.facts import FileFacts
 from initlint.model.tensors import Tensor

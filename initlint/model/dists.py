@@ -9,10 +9,10 @@ Fan-scaled schemes compute their moment from the shape exactly as torch.nn.init 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 from initlint import theory
+from initlint.lean import dataclass
 from initlint.model.values import UNKNOWN, Sym, describe, is_number
 
 fmt = theory.format_number

@@ -9,9 +9,10 @@ them (roles in the flow graph, chains of layers, effective inits) live in graph.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Callable, Hashable, TypeVar
 
+from initlint.lean import dataclass
 from initlint.model.interp.context import Event
 from initlint.model.source import ParsedFile
 from initlint.model.syntax import SyntaxFacts

@@ -17,9 +17,9 @@ gain is the product of the per-layer gains ``fan_in * E[W^2] * c`` (theory.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from initlint.lean import dataclass
 from initlint.model.tensors import Tensor
 from initlint.model.values import UNKNOWN, FlowNode, is_number
 

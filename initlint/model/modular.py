@@ -23,10 +23,11 @@ inherited one. A renamed name that neither file defines stays unknown.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
+from initlint.lean import dataclass
 from initlint.model.interp.calls import Property
 from initlint.model.values import UNKNOWN, ClassValue, FunctionValue, Namespace
 from initlint.tree import nodes

@@ -13,14 +13,16 @@ when a dependency changed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
+from initlint.lean import dataclass
 from initlint.model.callers import LISTING, Search, Tree, naming, project_root, read_tree
 from initlint.model.source import ParsedFile
 from initlint.model.values import Namespace
+from initlint.reading import content_hash
 
 #: at most this many other files are loaded for one linted file (a package's __init__ chains)
 MAX_DEPENDENCIES = 64
@@ -71,15 +73,13 @@ class Project:
 
     def dependencies(self, own: str) -> dict[str, str]:
         """{path: content hash} of every other file this run's evaluation read."""
-        import hashlib
-
         found = {}
         for path, source in self.sources.items():
             if source is None or str(path) == own:
                 continue
             if not source.digest:
                 try:
-                    source.digest = hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
+                    source.digest = content_hash(path.read_bytes())
                 except OSError:
                     continue
             found[str(path)] = source.digest

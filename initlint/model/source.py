@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
+from initlint.lean import dataclass
 from initlint.tree import nodes
 from initlint.tree.spans import code
 

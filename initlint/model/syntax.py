@@ -9,8 +9,9 @@ whether its body calls an init function or in-place init method, and where.
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from initlint.lean import dataclass
 from initlint.model.imports import ImportTable, dotted_name
 from initlint.model.torchlib.init_fns import DEPRECATED, INIT_SIGNATURES, TENSOR_WRITES
 from initlint.model.walk import Walker

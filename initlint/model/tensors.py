@@ -4,9 +4,10 @@ a buffer or a plain tensor, and of each write to it (which rules read as its ini
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
+from initlint.lean import dataclass
 from initlint.model.values import Obj, Place, next_serial
 
 if TYPE_CHECKING:

@@ -11,9 +11,11 @@ UNKNOWN, a test on them is undecided.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import field
 from itertools import count
 from typing import TYPE_CHECKING, Any
+
+from initlint.lean import dataclass
 
 if TYPE_CHECKING:
     from initlint.tree import nodes

@@ -16,9 +16,10 @@ from __future__ import annotations
 import ast
 import builtins
 import textwrap
-from dataclasses import dataclass
 from types import CodeType, TracebackType
 from typing import Any
+
+from initlint.lean import dataclass
 
 #: builtins an evaluated test may call (pure, no side effects)
 _PURE_CALLS = {"len", "int", "float", "abs", "min", "max", "isinstance", "round", "bool", "sum"}

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import ast
 import inspect
-from dataclasses import dataclass
 from typing import Any, Callable
+
+from initlint.lean import dataclass
 
 _UNKNOWN = object()
 

@@ -10,8 +10,9 @@ the files read together, by name. The worker's own listing (listing.py) is what 
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
 from pathlib import Path
+
+from initlint.lean import dataclass
 
 
 @dataclass(frozen=True)

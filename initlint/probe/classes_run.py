@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import inspect
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
+
+from initlint.lean import dataclass
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,10 @@ from __future__ import annotations
 import builtins
 import inspect
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Callable
 
+from initlint.lean import dataclass
 from initlint.probe.asserts import not_none_parameters
 from initlint.probe.callers import values_from_callers
 from initlint.probe.offline import network_reason, offline_message

@@ -16,13 +16,14 @@ import inspect
 import math
 import re
 import typing
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from initlint.lean import dataclass
 from initlint.probe.tracing import Trace
 
 #: names that take a batch of scalars: integer steps, or positive noise levels

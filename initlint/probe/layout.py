@@ -10,8 +10,9 @@ the worker's working directory.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+
+from initlint.lean import dataclass
 
 
 class LoadError(Exception):

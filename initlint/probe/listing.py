@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import ast
 import inspect
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
+from initlint.lean import dataclass
 from initlint.probe.usage import function_tree
 
 

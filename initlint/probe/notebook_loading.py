@@ -10,10 +10,10 @@ from __future__ import annotations
 import linecache
 import sys
 import types
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from initlint.lean import dataclass
 from initlint.probe.layout import LoadError
 
 

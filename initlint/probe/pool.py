@@ -23,8 +23,10 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Callable
+
+from initlint.lean import dataclass
 
 #: how long the worker has to report its task child after the pool killed that child
 _SETTLE_SECONDS = 10.0

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass
 
+from initlint.lean import dataclass
 from initlint.probe.usage import function_tree
 
 #: methods whose first int argument (or ``dim=``) is a dimension of the tensor they are called on

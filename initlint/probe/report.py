@@ -10,8 +10,10 @@ layer's input, so they include the activation in between, as the stack rules do.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, field, fields
 from typing import Any
+
+from initlint.lean import dataclass
 
 
 @dataclass

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from initlint.findings import Finding
+from initlint.lean import dataclass
 from initlint.probe.confirm import confirm, confirm_error, status
 from initlint.probe.pool import WorkerPool
 from initlint.probe.report import ModelReport

@@ -19,9 +19,9 @@ conditions and other calls stay out. Pure Python (no torch); the file is only re
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
 from typing import Any
 
+from initlint.lean import dataclass
 from initlint.notebook import _defines, top_level_kept
 
 

@@ -22,9 +22,10 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
+from initlint.lean import dataclass
 from initlint.probe.offline import network_reason
 from initlint.probe.scripts import ScriptDefinitions
 

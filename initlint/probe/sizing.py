@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 
 import torch
 from torch import nn
 
+from initlint.lean import dataclass
 from initlint.probe.inputs import Fitted
 from initlint.probe.tracing import traced_forward
 

@@ -8,11 +8,12 @@ their findings name outside the listing (module-level instances) are measured to
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 from typing import Any, Callable
 
 from initlint.findings import Finding
+from initlint.lean import dataclass
 from initlint.probe.candidates import Definition, definitions_of, module_classes, read_text
 from initlint.probe.classes_run import where_classes_ran
 from initlint.probe.measured import measured_findings

@@ -9,12 +9,14 @@ the sizing step reads per-layer sizes (values per BatchNorm channel, activation 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
+
+from initlint.lean import dataclass
 
 
 def tensors_in(value: Any, depth: int = 0) -> list[torch.Tensor]:

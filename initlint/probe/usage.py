@@ -11,8 +11,10 @@ from __future__ import annotations
 import ast
 import inspect
 import textwrap
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Callable
+
+from initlint.lean import dataclass
 
 #: methods of a list (a config object has none of these fields)
 _LIST_METHODS = {"append", "extend", "insert", "reverse", "sort", "copy", "index", "count", "remove"}

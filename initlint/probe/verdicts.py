@@ -16,8 +16,8 @@ so deep BatchNorm ResNets show ratios of 100 and more while they train well.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
+from initlint.lean import dataclass
 from initlint.probe.report import ModelReport, Verdict
 from initlint.theory import format_number as fmt
 

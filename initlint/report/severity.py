@@ -6,9 +6,9 @@ warning, or a note for misuse (it costs no training run by itself). A refuted fi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from initlint.findings import Effect, Finding, LintResult
+from initlint.lean import dataclass
 from initlint.selection import FailPolicy
 
 ERROR, WARNING, NOTE = "error", "warning", "note"

@@ -8,11 +8,12 @@ none of the tokens of any selected rule.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Callable, Iterable
 
 from initlint.config import Thresholds
 from initlint.findings import Effect, Prediction
+from initlint.lean import dataclass
 from initlint.model.facts import FileFacts
 from initlint.tree import nodes
 

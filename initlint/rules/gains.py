@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
 from typing import Any, Callable
 
 from initlint import theory
+from initlint.lean import dataclass
 from initlint.model.effective import by_author, established, second_moment
 from initlint.model.facts import EntryFacts, FileFacts
 from initlint.model.graph import chains, following_activation, next_layer

@@ -32,9 +32,9 @@ third of the speed corpus, entries that ran out of steps took 7% of the time, 2 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from initlint.lean import dataclass
 from initlint.model.interp import build_keys, slots, snapshots
 from initlint.model.interp.snapshots import Exhausted, Marks, Snapshot
 from initlint.model.interp.build_keys import Unmemoizable

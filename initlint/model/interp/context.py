@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from initlint.lean import dataclass
 from initlint.model.source import ParsedFile
 from initlint.model.tensors import Tensor
 from initlint.model.values import (

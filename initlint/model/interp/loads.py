@@ -17,10 +17,10 @@ limit and the entry's step budget leave room, and no ``try`` is open around it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from initlint.lean import dataclass
 from initlint.model.interp import records
 from initlint.model.interp.snapshots import Marks
 from initlint.model.project import MAX_DEPENDENCIES

@@ -8,9 +8,9 @@ under the new caller, its steps spent from the entry's budget.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from initlint.lean import dataclass
 from initlint.model.interp import records, slots
 from initlint.model.interp.build_keys import Unmemoizable
 from initlint.model.interp.context import MAX_DEPTH, MISSING, BudgetExceeded

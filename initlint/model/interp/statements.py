@@ -10,9 +10,10 @@ run once as a template whose count is ``repeat`` (objects made there stand for t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
+from initlint.lean import dataclass
 from initlint.model.interp.context import (
     BREAK,
     CONTINUE,

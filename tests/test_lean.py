@@ -1,0 +1,80 @@
+"""initlint.lean.dataclass: the standard dataclass, with one shared ``__repr__`` that prints
+what the generated one would."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from initlint.lean import dataclass
+
+
+def _pair(**options):
+    """The same class body made by the standard decorator and by initlint's."""
+    made = []
+    for decorator in (dataclasses.dataclass(**options), dataclass(**options)):
+        body = type("Point", (), {
+            "__annotations__": {"x": "int", "label": "str", "secret": "str", "items": "list"},
+            "label": "a",
+            "secret": dataclasses.field(default="s", repr=False),
+            "items": dataclasses.field(default_factory=list),
+        })
+        made.append(decorator(body))
+    return made
+
+
+@pytest.mark.parametrize("options", [{}, {"frozen": True}, {"eq": False}, {"frozen": True, "order": True}])
+def test_repr_eq_and_hash_are_the_standard_ones(options):
+    standard, lean = _pair(**options)
+    assert repr(lean(1, "b", items=[2])) == repr(standard(1, "b", items=[2])) == "Point(x=1, label='b', items=[2])"
+    assert (lean(1) == lean(1)) is (standard(1) == standard(1))
+    assert (lean.__hash__ is None) == (standard.__hash__ is None)
+    if options.get("frozen"):
+        assert hash(lean(1, items=())) == hash(standard(1, items=()))
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            lean(1).x = 2
+
+
+@dataclass
+class Node:
+    child: object = None
+
+
+@dataclass
+class Own:
+    x: int = 0
+
+    def __repr__(self) -> str:
+        return "own"
+
+
+@dataclass(repr=False)
+class Plain:
+    x: int = 0
+
+
+@dataclass(frozen=True)
+class Base:
+    x: int
+
+
+@dataclass(frozen=True)
+class Child(Base):
+    y: int = 2
+
+
+def test_recursion_prints_dots_as_the_standard_repr_does():
+    node = Node()
+    node.child = Node(node)
+    assert repr(node) == "Node(child=Node(child=...))"
+
+
+def test_a_repr_of_the_class_body_wins_and_repr_false_leaves_object_repr():
+    assert repr(Own()) == "own"
+    plain = Plain()
+    assert repr(plain) == object.__repr__(plain)
+
+
+def test_a_subclass_shows_its_own_fields():
+    assert repr(Child(1)) == "Child(x=1, y=2)"
