@@ -1,11 +1,17 @@
-"""``dataclass`` as the standard library's, with one ``__repr__`` shared by every class.
+"""``dataclass`` as the standard library's, with the methods every class would compile shared.
 
 Python 3.11 compiles each generated method of each dataclass from source while its module
-imports (``exec`` per method). initlint defines ~70 dataclasses on the way to linting one file,
-and a one-file run (pre-commit) is mostly start-up: their ``__repr__``s alone were ~10 ms of a
-~0.33 s run. A repr is only read when debugging or in a test's failure message, so one function
-reads the fields when asked instead. It prints what the generated one prints:
-``Name(field=value, ...)`` with the fields declared ``repr=True``, ``...`` on recursion.
+imports (an ``exec`` per method). initlint defines ~70 dataclasses on the way to linting one
+file, and a one-file run (pre-commit) is mostly start-up: the ``__repr__``s and a frozen class's
+``__setattr__``/``__delattr__`` were ~20 ms of a ~0.33 s run. Those need nothing of the class
+that a shared function cannot read when asked:
+- ``__repr__`` prints what the generated one prints: ``Name(field=value, ...)`` with the fields
+  declared ``repr=True``, ``...`` on recursion;
+- a frozen class is made as a plain one with the same ``__hash__`` (``unsafe_hash``), and its
+  fields can be assigned once, which is what its ``__init__`` does; assigning again, deleting,
+  or setting any other attribute raises ``FrozenInstanceError``, as before. (Copies, pickles and
+  ``object.__setattr__`` in ``__post_init__`` work as with the standard frozen class.)
+``__init__``, ``__eq__`` and ordering are the standard library's.
 """
 
 from __future__ import annotations
@@ -44,6 +50,17 @@ def _shared_repr(self: Any) -> str:
     return f"{kind.__qualname__}({shown})"
 
 
+def _frozen_setattr(self: Any, name: str, value: Any) -> None:
+    """A frozen class's fields are each assigned once, by ``__init__``; nothing else is."""
+    if name in self.__dict__ or name not in type(self).__dataclass_fields__:
+        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+    object.__setattr__(self, name, value)
+
+
+def _frozen_delattr(self: Any, name: str) -> None:
+    raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
+
+
 @overload
 def dataclass(cls: Type, /) -> Type: ...
 @overload
@@ -55,11 +72,19 @@ def dataclass(cls: Any = None, /, **options: Any) -> Any:
     """``dataclasses.dataclass(cls, **options)``; unless ``repr=False`` is asked, the class
     gets the shared ``__repr__`` (a ``__repr__`` of its own body wins, as with the original)."""
     wanted = options.pop("repr", True)
+    frozen = options.pop("frozen", False)
+    if frozen and options.get("eq", True) and "unsafe_hash" not in options:
+        options["unsafe_hash"] = True  # the __hash__ a frozen class with __eq__ gets
 
     def wrap(kind: Any) -> Any:
+        if frozen and ("__setattr__" in kind.__dict__ or "__delattr__" in kind.__dict__):
+            raise TypeError(f"cannot overwrite __setattr__/__delattr__ of frozen class {kind.__name__}")
         made = dataclasses.dataclass(kind, repr=False, **options)
         if wanted and "__repr__" not in made.__dict__:
             made.__repr__ = _shared_repr
+        if frozen:
+            made.__setattr__ = _frozen_setattr
+            made.__delattr__ = _frozen_delattr
         return made
 
     return wrap if cls is None else wrap(cls)

@@ -78,3 +78,17 @@ def test_a_repr_of_the_class_body_wins_and_repr_false_leaves_object_repr():
 
 def test_a_subclass_shows_its_own_fields():
     assert repr(Child(1)) == "Child(x=1, y=2)"
+
+
+def test_a_frozen_class_takes_no_assignment_after_init_and_still_copies_and_pickles():
+    import copy
+    import pickle
+
+    child = Child(1)
+    for change in (lambda: setattr(child, "x", 2), lambda: setattr(child, "other", 1), lambda: delattr(child, "y")):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            change()
+    assert (child.x, child.y) == (1, 2)
+    assert pickle.loads(pickle.dumps(child)) == copy.copy(child) == copy.deepcopy(child) == child
+    assert dataclasses.replace(child, y=3) == Child(1, 3)
+    assert hash(Child(1)) == hash(Child(1)) and {Child(1): "a"}[Child(1)] == "a"
