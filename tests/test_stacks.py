@@ -201,3 +201,14 @@ def test_a_tracked_int_copies_and_pickles_as_a_plain_int():
     log.active = True
     copy.copy(value)
     assert log.used
+
+
+def test_a_factory_function_copies_the_layers_of_its_stack_as_a_class_entry_does(memos, monkeypatch):
+    text = _file(block="self.index = layer_idx") + "\n\ndef make_stack():\n    return Stack(Config(depth=6))\n"
+    found = _same_without_memo(text, monkeypatch)
+    # Stack's entry copies blocks 2-5, and so does make_stack's (autograd not known there: its
+    # own records, never Stack's)
+    assert _stack_memo(memos).replayed == 8
+    assert [(code, line) for code, line, _, _ in found] == [("IL202", 29)]
+    facts = entry_facts(text)
+    assert [path for path, name, _ in facts["make_stack"][4] if name == "index"] == [f"blocks.{i}" for i in range(6)]

@@ -64,7 +64,7 @@ def evaluate_file(source: ParsedFile, project: Project, syntax: SyntaxFacts | No
         if function.node in reached or function.cls is not None:
             continue
         if relevant is None or id(function.node) in relevant:
-            entries.append(_function_entry(function, project))
+            entries.append(_function_entry(function, project, builds))
     methods = [value for cls in classes for value in cls.body.values() if isinstance(value, FunctionValue)]
     return FileFacts(source, namespace, entries, [*functions, *methods], syntax or SyntaxFacts(), project=project)
 
@@ -275,8 +275,8 @@ def _default_instance(evaluator: Evaluator, cls: Any, place: Place) -> Instance 
     return value
 
 
-def _function_entry(function: FunctionValue, project: Project) -> EntryFacts:
-    evaluator = Evaluator(project, grad_known=False, budget=FUNCTION_BUDGET)
+def _function_entry(function: FunctionValue, project: Project, builds: BuildMemo | None = None) -> EntryFacts:
+    evaluator = Evaluator(project, grad_known=False, budget=FUNCTION_BUDGET, builds=builds)
     place = Place(function.namespace.source, function.node)
     entry = EntryFacts(function.name, "function", place, grad_known=False)
     try:

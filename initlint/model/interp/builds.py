@@ -74,7 +74,7 @@ _REFUSED = object()
 
 
 class BuildMemo:
-    """The recorded builds of one file's class entries (see the module docstring)."""
+    """The recorded builds of one file's class and function entries (see the module docstring)."""
 
     def __init__(self, wanted: set[str] | frozenset[str] = frozenset(), calls: dict[CallShape, int] | None = None) -> None:
         #: names of the classes another class of the file calls: the builds that may come back
