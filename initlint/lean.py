@@ -69,17 +69,21 @@ def dataclass(cls: None = None, /, **options: Any) -> Callable[[Type], Type]: ..
 
 @dataclass_transform(field_specifiers=(dataclasses.field, dataclasses.Field))
 def dataclass(cls: Any = None, /, **options: Any) -> Any:
-    """``dataclasses.dataclass(cls, **options)``; unless ``repr=False`` is asked, the class
-    gets the shared ``__repr__`` (a ``__repr__`` of its own body wins, as with the original)."""
+    """``dataclasses.dataclass(cls, **options)``, with the shared ``__repr__`` (unless
+    ``repr=False``; a ``__repr__`` of the class body wins, as with the original) and, for
+    ``frozen=True``, the shared ``__setattr__``/``__delattr__`` and the field-tuple ``__hash__``
+    the original gives a frozen class with ``__eq__`` (a ``__hash__`` of the body wins)."""
     wanted = options.pop("repr", True)
     frozen = options.pop("frozen", False)
-    if frozen and options.get("eq", True) and "unsafe_hash" not in options:
-        options["unsafe_hash"] = True  # the __hash__ a frozen class with __eq__ gets
 
     def wrap(kind: Any) -> Any:
-        if frozen and ("__setattr__" in kind.__dict__ or "__delattr__" in kind.__dict__):
-            raise TypeError(f"cannot overwrite __setattr__/__delattr__ of frozen class {kind.__name__}")
-        made = dataclasses.dataclass(kind, repr=False, **options)
+        made_options = dict(options)
+        if frozen:
+            if "__setattr__" in kind.__dict__ or "__delattr__" in kind.__dict__:
+                raise TypeError(f"cannot overwrite __setattr__/__delattr__ of frozen class {kind.__name__}")
+            if made_options.get("eq", True) and "__hash__" not in kind.__dict__:
+                made_options.setdefault("unsafe_hash", True)
+        made = dataclasses.dataclass(kind, repr=False, **made_options)
         if wanted and "__repr__" not in made.__dict__:
             made.__repr__ = _shared_repr
         if frozen:

@@ -92,3 +92,15 @@ def test_a_frozen_class_takes_no_assignment_after_init_and_still_copies_and_pick
     assert pickle.loads(pickle.dumps(child)) == copy.copy(child) == copy.deepcopy(child) == child
     assert dataclasses.replace(child, y=3) == Child(1, 3)
     assert hash(Child(1)) == hash(Child(1)) and {Child(1): "a"}[Child(1)] == "a"
+
+
+def test_a_frozen_class_keeps_a_hash_of_its_own_body():
+    @dataclass(frozen=True)
+    class Keyed:
+        x: int
+
+        def __hash__(self) -> int:
+            return 7
+
+    assert hash(Keyed(1)) == hash(dataclasses.dataclass(frozen=True)(type("Keyed", (), {
+        "__annotations__": {"x": "int"}, "__hash__": lambda self: 7}))(1)) == 7
