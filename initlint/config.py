@@ -11,7 +11,6 @@ the table ships as ``initlint/schema/initlint.schema.json``.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import field, replace
 from pathlib import Path
 from typing import Any
@@ -108,6 +107,10 @@ def config_in(folder: Path) -> Path | None:
             raw = candidate.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             continue
+        if "initlint" not in raw and "\\u" not in raw and "\\U" not in raw:
+            continue  # no key can spell initlint here (TOML's only other spelling is an escape)
+        import tomllib  # only when a file may be ours: a one-file run starts faster without it
+
         try:
             data = tomllib.loads(raw)
         except tomllib.TOMLDecodeError:
@@ -143,6 +146,8 @@ def load_settings(path: Path, base: Settings | None = None, _chain: tuple[Path, 
 
 def read_config(path: Path) -> dict[str, Any]:
     """The initlint table of a TOML file: ``[tool.initlint]`` if present, else the whole file."""
+    import tomllib
+
     if not path.exists():
         raise ConfigError(f"{path}: config file not found")
     try:  # a FIFO or device would block or never end: regular files only

@@ -128,3 +128,19 @@ def test_schema_rejects_what_initlint_rejects(table):
         jsonschema.validate(table, _schema())
     with pytest.raises(ConfigError):
         settings_from_table(table, Path("pyproject.toml"), Settings())
+
+
+def test_a_pyproject_is_read_only_where_a_key_can_spell_initlint(tmp_path):
+    from initlint.config import config_in
+
+    plain, escaped, unrelated = (tmp_path / name for name in ("plain", "escaped", "unrelated"))
+    for folder in (plain, escaped, unrelated):
+        folder.mkdir()
+    (plain / "pyproject.toml").write_text("[tool.initlint]\nignore = ['IL101']\n")
+    # TOML's quoted keys take escapes: this table is [tool.initlint] too
+    (escaped / "pyproject.toml").write_text('[tool."\\u0069nitlint"]\nignore = ["IL101"]\n')
+    (unrelated / "pyproject.toml").write_text("[tool.ruff]\nline-length = 120\n")
+    assert config_in(plain) == plain / "pyproject.toml"
+    assert config_in(escaped) == escaped / "pyproject.toml"
+    assert load_settings(escaped / "pyproject.toml").ignore == ("IL101",)
+    assert config_in(unrelated) is None
