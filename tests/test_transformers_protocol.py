@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from conftest import FIXTURES
 from initlint import check_source
 from initlint.engine import coverage_of
@@ -220,3 +222,67 @@ def test_a_config_field_declared_under_an_attribute_map_key_is_stored_under_the_
     path = tmp_path / "moe.py"
     path.write_text(text)
     assert coverage_of(path) == Coverage(calls=1, known=1)
+
+
+ROPE_CONFIG = '''
+import torch.nn as nn
+from torch.nn import init
+from transformers import PreTrainedConfig, PreTrainedModel
+
+
+class NetConfig(PreTrainedConfig):
+    hidden_size: int = 256
+    rope_parameters: dict | None = None
+
+    def __post_init__(self, **kwargs):
+        super().__post_init__(**kwargs)
+
+    def convert_rope_params_to_dict(self, **kwargs):
+        if self.rope_parameters is None:
+            self.rope_parameters = {"rope_type": "default", "width": 512}
+        return kwargs
+
+
+class Net(PreTrainedModel):
+    config_class = NetConfig
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.proj = nn.Linear(config.rope_parameters["width"], config.hidden_size)
+        self.post_init()
+
+    def _init_weights(self, module):
+        if isinstance(module, nn.Linear):
+            init.normal_(module.weight, std=1.0)
+
+    def forward(self, x):
+        return self.proj(x)
+'''
+
+
+def test_the_library_post_init_runs_the_configs_own_convert_rope_params_to_dict():
+    # transformers 5's PreTrainedConfig.__post_init__ calls self.convert_rope_params_to_dict(**kwargs)
+    # when the config has rope_parameters: gemma3's fills its per-layer-type parameters there
+    (finding,) = check_source(ROPE_CONFIG, "net.py")
+    assert (finding.code, finding.location.line) == ("IL202", 30)
+    assert finding.message == (
+        "N(0, 1^2) on `module.weight` (`proj.weight`) gives E[W^2] = 1; at fan-in 512 "
+        '(config.rope_parameters["width"]) the variance gain is 512 per layer (std x23); PyTorch\'s default '
+        "gives 0.33 (model built with config = NetConfig())"
+    )
+    # the same when the config leaves __post_init__ to the library
+    text = ROPE_CONFIG.replace("    def __post_init__(self, **kwargs):\n        super().__post_init__(**kwargs)\n\n", "")
+    assert [f.message for f in check_source(text, "net.py")] == [finding.message]
+
+
+@pytest.mark.parametrize("change", [
+    # no override: the library's own version runs, which is not modelled
+    ("def convert_rope_params_to_dict", "def other_hook"),
+    # no rope_parameters attribute the code sets: whether the library calls it is not known
+    ("    rope_parameters: dict | None = None\n", ""),
+    # transformers 4's PretrainedConfig is a plain class with no __post_init__ of this kind
+    ("PreTrainedConfig", "PretrainedConfig"),
+])
+def test_without_the_hook_the_fan_in_stays_open(change):
+    text = ROPE_CONFIG.replace(*change)
+    assert all("at fan-in 512" not in f.message for f in check_source(text, "net.py"))

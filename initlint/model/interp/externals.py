@@ -18,7 +18,7 @@ from initlint.model.dists import Constant, Dist, Eye, Normal, Opaque, Uniform, U
 from initlint.model.interp.context import Frame, InitRecord
 from initlint.model.interp.copies import deep_copy
 from initlint.model.interp.timm_models import timm_constructor
-from initlint.model.interp.hf import library_init_call
+from initlint.model.interp.hf import library_config_post_init, library_init_call
 from initlint.model.interp.visits import tensors_in
 from initlint.model.torchlib.classes import torch_class
 from initlint.model.torchlib.sizes import range_shape, size_shape
@@ -100,6 +100,8 @@ class Externals:
         if library_init_call(name):
             self.hf_library_init(args[1] if len(args) > 1 else kwargs.get("module"), place)
             return None
+        if last == "__post_init__" and args and library_config_post_init(name):
+            self.hf_config_post_init(args[0], kwargs, place)  # the config's own part of it; the rest as below
         if last in ("reset_parameters", "_reset_parameters") and torch_class(name.rpartition(".")[0]) and args:
             if isinstance(args[0], Module):  # ``super().reset_parameters()`` in a torch layer's subclass
                 self._reset_default(args[0], place)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from initlint.model.interp import visits
 from initlint.model.tensors import Tensor
-from initlint.model.values import BoundMethod, ClassValue, DictObj, External, Module, Place
+from initlint.model.values import BoundMethod, ClassValue, DictObj, External, FunctionValue, Instance, Module, Place
 
 if TYPE_CHECKING:
     from initlint.model.interp.context import Frame
@@ -137,6 +137,18 @@ def config_class_of(cls: ClassValue) -> ClassValue | None:
     return None
 
 
+def _has_attribute(config: Instance, name: str) -> bool:
+    """``hasattr(config, name)`` established by the evaluated code: a field or attribute it set,
+    or an attribute of one of its class bodies (what a library base may define is not known)."""
+    return name in config.attrs or any(isinstance(item, ClassValue) and name in item.body for item in config.cls.mro())
+
+
+def library_config_post_init(name: str) -> bool:
+    """``super().__post_init__(...)`` landing in transformers' PreTrainedConfig."""
+    owner, _, method = name.rpartition(".")
+    return method == "__post_init__" and is_config_base(owner)
+
+
 @lru_cache(maxsize=8192)
 def library_init_call(name: str) -> bool:
     """``super()._init_weights(module)`` landing in the library's PreTrainedModel."""
@@ -172,6 +184,25 @@ class HuggingFace:
         finally:
             self.grad_stack.pop()
 
+    def hf_config_post_init(self: "Evaluator", config: Any, kwargs: dict[str, Any], place: Place) -> None:
+        """The step of transformers 5's ``PreTrainedConfig.__post_init__`` that runs the
+        config's own code: ``kwargs = self.convert_rope_params_to_dict(**kwargs)`` when the
+        config has a ``rope_parameters`` attribute (configuration_utils.py). A configuration of
+        the evaluated code that overrides the method has it run here (gemma3's fills in its
+        per-layer-type rope parameters there, which its rotary embedding's buffers are made
+        from). The library's own version, and the rest of the library's method, are not
+        modelled: what they would set stays as it was."""
+        if not isinstance(config, Instance) or not _has_attribute(config, "rope_parameters"):
+            return
+        for item in config.cls.mro():
+            if not isinstance(item, ClassValue):
+                return  # the library's own convert_rope_params_to_dict
+            method = item.body.get("convert_rope_params_to_dict")
+            if method is not None:
+                if isinstance(method, FunctionValue):
+                    self.call_function(method, [config], dict(kwargs), place)
+                return
+
     def hf_library_init(self: "Evaluator", target: Any, place: Place) -> None:
         """The library's ``_init_weights(target)``: the module's own tensors get values this
         version of transformers chooses; its children are not touched."""
@@ -182,4 +213,4 @@ class HuggingFace:
                 self._taint_tensor(tensor, place)
 
 
-__all__ = ["HuggingFace", "INIT_WALKS", "LIBRARY_INITS", "config_alias", "config_class_of", "dataclass_config", "is_config_base", "is_pretrained_base", "is_pretrained", "library_init_call"]
+__all__ = ["HuggingFace", "INIT_WALKS", "LIBRARY_INITS", "config_alias", "config_class_of", "dataclass_config", "is_config_base", "is_pretrained_base", "is_pretrained", "library_config_post_init", "library_init_call"]

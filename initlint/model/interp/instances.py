@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from initlint.model.interp.hf import config_alias
+from initlint.model.interp.hf import config_alias, dataclass_config
 from initlint.model.torchlib.classes import family, torch_class
 from initlint.model.values import UNKNOWN, ClassValue, External, FunctionValue, Instance, Module, Place
 
@@ -47,8 +47,11 @@ class Instances:
         if open_ and isinstance(obj, Module):
             obj.tainted = True
         post = _lookup(cls, "__post_init__")
-        if isinstance(post, FunctionValue) and "__dataclass_fields__" in _class_body_chain(cls):
-            self.call_function(post, [obj], {}, place)
+        if "__dataclass_fields__" in _class_body_chain(cls):
+            if isinstance(post, FunctionValue):
+                self.call_function(post, [obj], {}, place)
+            elif isinstance(obj, Instance) and dataclass_config(cls):  # the library's __post_init__
+                self.hf_config_post_init(obj, {}, place)
         return obj
 
     def _find_init(self, order: list[Any]) -> Any:
