@@ -9,7 +9,8 @@ marked (``_is_hf_initialized``): the outer model's own ``post_init`` skips the p
 nested model's ``post_init`` already did. The walk runs under ``torch.no_grad()``. What the library's own
 ``_init_weights`` writes (``super()._init_weights(module)``) depends on its version: it is a
 write of an unknown value to that one module's own parameters, never a guess and never a
-write to its children.
+write to its children. Of ``PreTrainedConfig.__post_init__`` only the step that runs the
+configuration's own code is modelled (``hf_config_post_init``).
 """
 
 from __future__ import annotations
