@@ -275,7 +275,7 @@ def _default_instance(evaluator: Evaluator, cls: Any, place: Place) -> Instance 
     return value
 
 
-def _function_entry(function: FunctionValue, project: Project, builds: BuildMemo | None = None) -> EntryFacts:
+def _function_entry(function: FunctionValue, project: Project, builds: BuildMemo) -> EntryFacts:
     evaluator = Evaluator(project, grad_known=False, budget=FUNCTION_BUDGET, builds=builds)
     place = Place(function.namespace.source, function.node)
     entry = EntryFacts(function.name, "function", place, grad_known=False)
