@@ -11,13 +11,17 @@ that a shared function cannot read when asked:
   fields can be assigned once, which is what its ``__init__`` does; assigning again, deleting,
   or setting any other attribute raises ``FrozenInstanceError``, as before. (Copies, pickles and
   ``object.__setattr__`` in ``__post_init__`` work as with the standard frozen class.)
-``__init__``, ``__eq__`` and ordering are the standard library's.
+``__init__``, ``__eq__``, ``__hash__`` and ordering are the standard library's, compiled when
+first looked up rather than at import: a one-file run uses about a third of them (49 of 140),
+and each compile costs ~0.17 ms. Where the standard library builds them otherwise (Python 3.13
+compiles a class's methods in one go), the class is made as the standard library makes it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import threading
+from functools import partial
 from typing import Any, Callable, TypeVar, overload
 
 try:  # type checkers read the wrapper as dataclasses.dataclass (Python 3.11+)
@@ -61,6 +65,62 @@ def _frozen_delattr(self: Any, name: str) -> None:
     raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
 
 
+#: the standard library's compiler of generated methods (Python 3.10-3.12; None where it has none)
+_CREATE_FN: Callable[..., Any] | None = getattr(dataclasses, "_create_fn", None)
+if _CREATE_FN is not None and _CREATE_FN.__code__.co_varnames[:3] != ("name", "args", "body"):
+    _CREATE_FN = None
+#: one class made at a time: the compiler is swapped while the standard decorator runs
+_MAKING = threading.RLock()
+
+
+class _Deferred:
+    """A generated method, compiled when first looked up (a call, ``inspect.signature``, any
+    ``getattr``) and then set on its class in place of this descriptor."""
+
+    __slots__ = ("__name__", "compile", "owner", "function")
+
+    def __init__(self, name: str, compile: Callable[[], Any]) -> None:
+        self.__name__ = name
+        self.compile = compile
+        self.owner: type | None = None
+        self.function: Any = None
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        function = self.function
+        if function is None:
+            function = self.function = self.compile()
+            kind = self.owner
+            if kind is not None:
+                function.__qualname__ = f"{kind.__qualname__}.{self.__name__}"
+                if kind.__dict__.get(self.__name__) is self:
+                    setattr(kind, self.__name__, function)
+        return function.__get__(instance, owner)
+
+
+def _standard(kind: type, options: dict[str, Any]) -> type:
+    """``dataclasses.dataclass(kind, **options)`` with its generated methods deferred."""
+    if _CREATE_FN is None:
+        return dataclasses.dataclass(kind, **options)
+    create = _CREATE_FN
+    made_here: list[_Deferred] = []
+
+    def defer(name: str, args: Any, body: Any, **keywords: Any) -> _Deferred:
+        method = _Deferred(name, partial(create, name, args, body, **keywords))
+        made_here.append(method)
+        return method
+
+    with _MAKING:
+        dataclasses._create_fn = defer  # type: ignore[attr-defined]
+        try:
+            made = dataclasses.dataclass(kind, **options)
+        finally:
+            dataclasses._create_fn = create  # type: ignore[attr-defined]
+    for value in made.__dict__.values():
+        if type(value) is _Deferred and any(value is method for method in made_here):
+            value.owner = made
+    return made
+
+
 @overload
 def dataclass(cls: Type, /) -> Type: ...
 @overload
@@ -83,7 +143,7 @@ def dataclass(cls: Any = None, /, **options: Any) -> Any:
                 raise TypeError(f"cannot overwrite __setattr__/__delattr__ of frozen class {kind.__name__}")
             if made_options.get("eq", True) and "__hash__" not in kind.__dict__:
                 made_options.setdefault("unsafe_hash", True)
-        made = dataclasses.dataclass(kind, repr=False, **made_options)
+        made = _standard(kind, {**made_options, "repr": False})
         if wanted and "__repr__" not in made.__dict__:
             made.__repr__ = _shared_repr
         if frozen:

@@ -104,3 +104,40 @@ def test_a_frozen_class_keeps_a_hash_of_its_own_body():
 
     assert hash(Keyed(1)) == hash(dataclasses.dataclass(frozen=True)(type("Keyed", (), {
         "__annotations__": {"x": "int"}, "__hash__": lambda self: 7}))(1)) == 7
+
+
+def _fresh(**options):
+    @dataclass(**options)
+    class Pair:
+        """A docstring, so that the standard decorator does not read the signature for one."""
+
+        a: int
+        b: list = dataclasses.field(default_factory=list)
+
+    return Pair
+
+
+def test_generated_methods_compile_on_first_lookup_and_replace_themselves():
+    import inspect
+
+    Pair = _fresh(frozen=True, order=True)
+    assert type(Pair.__dict__["__init__"]).__name__ == "_Deferred"
+    assert str(inspect.signature(Pair)) == "(a: 'int', b: 'list' = <factory>) -> None"
+    init = Pair.__dict__["__init__"]
+    assert inspect.isfunction(init) and init.__qualname__.endswith("Pair.__init__")
+    assert Pair(1) == Pair(1, []) and Pair(1) != Pair(2) and Pair(1) < Pair(2)
+    assert hash(Pair(1, ())) == hash((1, ()))
+    assert all(inspect.isfunction(Pair.__dict__[name]) for name in ("__eq__", "__lt__", "__hash__"))
+
+
+def test_a_subclass_that_is_no_dataclass_runs_its_bases_deferred_init():
+    Pair = _fresh()
+
+    class Named(Pair):
+        def __init__(self, name: str) -> None:
+            super().__init__(len(name))
+            self.name = name
+
+    named = Named("abc")
+    assert (named.a, named.b, named.name) == (3, [], "abc")
+    assert Pair.__hash__ is None  # eq without frozen: unhashable, as the standard class
