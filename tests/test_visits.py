@@ -13,7 +13,7 @@ import pytest
 
 from conftest import evaluate
 from initlint import check_source
-from initlint.model.interp import visits
+from initlint.model.interp import container_visits, visits
 from initlint.model.tensors import Tensor
 
 MODEL = '''
@@ -72,7 +72,7 @@ def outcomes(monkeypatch):
 
     def recording(*args):
         result = record(*args)
-        seen["refused" if result is visits._REFUSED else "recorded"] += 1
+        seen["refused" if result is visits.REFUSED else "recorded"] += 1
         return result
 
     def replaying(*args):
@@ -95,8 +95,15 @@ def _findings(text: str) -> list[tuple]:
 
 def _without_memo(text: str, monkeypatch) -> list[tuple]:
     with monkeypatch.context() as patch:
-        patch.setattr(visits, "_key", lambda evaluator, method, module: None)
+        _no_memo(patch)
         return _findings(text)
+
+
+def _no_memo(patch) -> None:
+    """Every visit evaluated: leaves and modules with children alike."""
+    patch.setattr(visits, "_key", lambda evaluator, method, module: None)
+    patch.setattr(container_visits, "visit", lambda evaluator, method, module, place, frame: evaluator.call(
+        method, [module], {}, place, frame))
 
 
 def _values(text: str) -> dict[str, list[tuple]]:
@@ -120,7 +127,7 @@ def _values(text: str) -> dict[str, list[tuple]]:
 def _same_values_without_memo(text: str, monkeypatch) -> dict[str, list[tuple]]:
     values = _values(text)
     with monkeypatch.context() as patch:
-        patch.setattr(visits, "_key", lambda evaluator, method, module: None)
+        _no_memo(patch)
         assert _values(text) == values
     return values
 
@@ -263,3 +270,81 @@ def test_a_record_made_before_the_model_changed_is_not_copied_after(outcomes, mo
     ]
     values = _same_values_without_memo(text, monkeypatch)
     assert values["blocks.5.fc.weight"] == [("init", "Normal(mean_=0.0, std=0.02)", False)]
+
+
+@pytest.fixture
+def container_outcomes(monkeypatch):
+    """How each visit of a module with children went: recorded as idle, refused, or skipped."""
+    seen: Counter = Counter()
+    record, replay = container_visits._record, container_visits._replay
+
+    def recording(*args):
+        result = record(*args)
+        seen["refused" if result is visits.REFUSED else "recorded"] += 1
+        return result
+
+    def replaying(*args):
+        seen["skipped"] += 1
+        return replay(*args)
+
+    monkeypatch.setattr(container_visits, "_record", recording)
+    monkeypatch.setattr(container_visits, "_replay", replaying)
+    return seen
+
+
+def test_a_block_visit_that_does_nothing_is_not_repeated(container_outcomes, monkeypatch):
+    text = _file('''
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, std=1.0)
+        elif isinstance(module, nn.LayerNorm):
+            nn.init.ones_(module.weight)
+    ''')
+    found = _findings(text)
+    # blocks.0 recorded, blocks.1-5 skipped; the ModuleList recorded on a key of its own. The
+    # model's base is the library's PreTrainedModel, so ``isinstance(model, nn.Linear)`` is
+    # undecided and its visit reads ``module.weight``: refused
+    assert container_outcomes == {"recorded": 2, "refused": 1, "skipped": 5}
+    assert found == _without_memo(text, monkeypatch)
+    assert [(code, line) for code, line, _ in found] == [("IL202", 36)]
+
+
+def test_a_block_visit_that_reads_the_block_is_not_skipped_for_another(container_outcomes, monkeypatch):
+    # blocks differ in ``index``, which no key holds: the visit of blocks.0 read it and did
+    # nothing; a skip of blocks.5 on its record would lose blocks.5's write
+    text = _file('''
+        if isinstance(module, Block) and module.index == 5:
+            nn.init.normal_(module.fc.weight, std=1.0)
+    ''')
+    found = _findings(text)
+    assert container_outcomes["skipped"] == 0
+    assert container_outcomes["refused"] == 1  # blocks.0; later blocks are evaluated
+    assert found == _without_memo(text, monkeypatch)
+    values = _same_values_without_memo(text, monkeypatch)
+    assert values["blocks.5.fc.weight"] == [("init", "Normal(mean_=0.0, std=1.0)", False)]
+    assert values["blocks.4.fc.weight"][0][0] == "default"
+    assert [(code, line) for code, line, _ in found] == [("IL202", 36)]
+    assert "`blocks.5.fc.weight`" in found[0][2]
+
+
+def test_the_library_init_of_a_block_with_its_own_parameter_reaches_each_block(container_outcomes, monkeypatch):
+    # super()._init_weights gives a module's own tensors the library's values: a block with a
+    # parameter of its own is not like another, each block's visit is evaluated; the blocks
+    # without one (and the list) are skipped as before
+    text = _file('''
+        super()._init_weights(module)
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, std=0.02)
+    ''')
+    with_gamma = text.replace(
+        "        self.norm = nn.LayerNorm(config.hidden_size)\n",
+        "        self.norm = nn.LayerNorm(config.hidden_size)\n"
+        "        self.gamma = nn.Parameter(torch.empty(config.hidden_size))\n",
+    )
+    assert _findings(text) == _without_memo(text, monkeypatch)
+    assert container_outcomes == {"recorded": 2, "refused": 1, "skipped": 5}
+    container_outcomes.clear()
+    assert _findings(with_gamma) == _without_memo(with_gamma, monkeypatch)
+    assert container_outcomes == {"recorded": 1, "refused": 2}  # blocks.0 and the model
+    values = _same_values_without_memo(with_gamma, monkeypatch)
+    # torch.empty, or the library's values: the taint reached blocks.5 as it did blocks.0
+    assert [(kind, conditional) for kind, _, conditional in values["blocks.5.gamma"]] == [("init", False), ("unknown", True)]

@@ -18,7 +18,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from initlint.model.interp import visits
+from initlint.model.interp import container_visits, visits
 from initlint.model.tensors import Tensor
 from initlint.model.values import BoundMethod, ClassValue, DictObj, External, FunctionValue, Instance, Module, Place
 
@@ -175,7 +175,7 @@ class HuggingFace:
                 visit(child, owner, seen)
             method = self.getattr(owner, "_init_weights", place, frame)
             if isinstance(method, BoundMethod) and not isinstance(method.function, External):
-                visits.visit(self, method, current, place, frame)
+                (container_visits.visit if current.modules else visits.visit)(self, method, current, place, frame)
             else:
                 self.hf_library_init(current, place)
 

@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 #: values a record shares with its copies as they are (immutable, or places in the code)
 _SHARED = (str, int, float, bool, type(None), Place, Dist, External, Sym, KnownSet, frozenset)
 #: a visit that could not be recorded: later visits of equal leaves are evaluated
-_REFUSED = object()
+REFUSED = object()
 #: the fields of a Module a visit must leave as they were (values compared by identity, dicts
 #: by their items)
 _MODULE_FIELDS = ("kind", "family", "cls", "args", "params", "buffers", "modules", "attrs", "made", "path",
@@ -108,7 +108,7 @@ def visit(evaluator: "Evaluator", method: "BoundMethod", module: Module, place: 
         return
     memo = evaluator.visits
     record = memo.get(key)
-    if record is _REFUSED:
+    if record is REFUSED:
         evaluator.call(method, [module], {}, place, frame)
         return
     if record is not None and record.changes == evaluator.object_changes:
@@ -129,17 +129,28 @@ def _key(evaluator: "Evaluator", method: "BoundMethod", module: Module) -> tuple
         if module.buffers:
             tensors += [_tensor_key(name, tensor, module) for name, tensor in module.buffers.items()]
         state = (
-            id(method.function), id(method.receiver), module.kind, module.family, id(module.cls),
-            _values_key(module.args), _values_key(module.attrs), _value_key(module.repeat), module.tainted,
-            module.open_base, module.external_hooks, module.init_skipped is None, len(module.params), *tensors,
-            evaluator.maybe, tuple(evaluator.grad_stack), repr(evaluator.grad_base), evaluator.in_forward,
-            evaluator.in_try, _value_key(evaluator.repeat), evaluator.in_dependency, evaluator.defining_class is None,
-            *map(id, evaluator.calls), None, *map(id, evaluator.active), evaluator.statement,
+            shared_key(evaluator, method, module), _values_key(module.args), _values_key(module.attrs),
+            len(module.params), *tensors,
         )
         hash(state)
     except (Unrecordable, TypeError):  # TypeError: a value that cannot be compared by hash
         return None
     return state
+
+
+def shared_key(evaluator: "Evaluator", method: "BoundMethod", module: Module) -> tuple:
+    """The part of a visit's key that is not the module's contents: the method and its
+    receiver, the module's class and flags, and the evaluator's state (the same walk, calls,
+    autograd, nothing else undecided). Raises Unrecordable or TypeError for values that cannot
+    be compared."""
+    return (
+        id(method.function), id(method.receiver), module.kind, module.family, id(module.cls),
+        _value_key(module.repeat), module.tainted, module.open_base, module.external_hooks,
+        module.init_skipped is None, evaluator.maybe, tuple(evaluator.grad_stack), repr(evaluator.grad_base),
+        evaluator.in_forward, evaluator.in_try, _value_key(evaluator.repeat), evaluator.in_dependency,
+        evaluator.defining_class is None, *map(id, evaluator.calls), None, *map(id, evaluator.active),
+        evaluator.statement,
+    )
 
 
 def _tensor_key(name: str, tensor: Any, module: Module) -> tuple:
@@ -235,7 +246,7 @@ def _record(evaluator: "Evaluator", method: "BoundMethod", module: Module, place
     parts = _parts(module)
     tensors = [part for part in parts if type(part) is Tensor]
     lengths = [len(tensor.storage.writes) for tensor in tensors]
-    records, others = _records(evaluator), _other_effects(evaluator)
+    records, others = records_reached(evaluator), other_effects(evaluator)
     steps, calls = evaluator.steps, len(evaluator.calls)
     deepest, evaluator.deepest = evaluator.deepest, calls
     log = VisitLog()
@@ -246,7 +257,7 @@ def _record(evaluator: "Evaluator", method: "BoundMethod", module: Module, place
         evaluator.visit_logs.pop()
         reached, evaluator.deepest = evaluator.deepest, max(deepest, evaluator.deepest)
     try:
-        if _other_effects(evaluator) != others:
+        if other_effects(evaluator) != others:
             raise Unrecordable("the visit did more than write values")
         own = {id(tensor) for tensor in tensors}
         if any(id(obj) not in own for obj in log.changed):
@@ -278,16 +289,16 @@ def _record(evaluator: "Evaluator", method: "BoundMethod", module: Module, place
                            evaluator.raised[raised_at:], evaluator.called[called_at:], evaluator.steps - steps,
                            reached - calls)
     except Unrecordable:
-        return _REFUSED
+        return REFUSED
 
 
-def _records(evaluator: "Evaluator") -> tuple[int, ...]:
+def records_reached(evaluator: "Evaluator") -> tuple[int, ...]:
     """How far the records a visit may add to reach (what a copy adds again)."""
     return (len(evaluator.writes), len(evaluator.events), len(evaluator.init_calls), len(evaluator.raised),
             len(evaluator.called))
 
 
-def _other_effects(evaluator: "Evaluator") -> tuple[int, ...]:
+def other_effects(evaluator: "Evaluator") -> tuple[int, ...]:
     """How far everything else reaches that a visit could change: a recorded visit left it all."""
     return (len(evaluator.graph), len(evaluator.defined), len(evaluator.project.namespaces), evaluator.loaded,
             evaluator.refused, evaluator.identity_tests, len(evaluator.hf_initialized),
@@ -395,4 +406,4 @@ def tensors_in(values: list[Any], depth: int = 0) -> list[Tensor]:
     return found
 
 
-__all__ = ["VisitLog", "tensors_in", "visit"]
+__all__ = ["REFUSED", "Unrecordable", "VisitLog", "other_effects", "records_reached", "shared_key", "tensors_in", "visit"]
