@@ -22,8 +22,14 @@ def _findings(text: str) -> list[tuple]:
 
 def _without_memo(text: str, monkeypatch) -> list[tuple]:
     with monkeypatch.context() as patch:
-        patch.setattr(entries, "_built_elsewhere", lambda syntax, classes: set())
+        _no_memo(patch)
         return _findings(text)
+
+
+def _no_memo(patch) -> None:
+    """Every build evaluated: none recorded, none copied."""
+    patch.setattr(builds.BuildMemo, "build", lambda self, evaluator, cls, args, kwargs, place, open_: (
+        evaluator.make_instance(cls, args, kwargs, place, open_)))
 
 
 BASE = '''
@@ -89,18 +95,35 @@ def test_a_head_gets_a_copy_of_the_base_its_file_built_and_the_same_findings(mem
     assert ("IL101", 32) in codes
 
 
+def test_a_base_built_under_another_name_is_recorded_when_it_comes_again(memos, monkeypatch):
+    # the heads build Base through a class attribute (as a head whose constructor another file
+    # writes builds the model under that file's name): no call of this file names Base. Base's
+    # own build is noted; Head's, the same again, is recorded; OtherHead's is a copy
+    text = _file(build="self.base = self.base_class(config)").replace(
+        "class Head(nn.Module):\n", "class Head(nn.Module):\n    base_class = Base\n\n"
+    ).replace("        self.base = Base(config)\n        self.score", "        self.base = Head.base_class(config)\n        self.score")
+    assert "Base(config)" not in text
+    found = _findings(text)
+    assert [memo.replayed for memo in memos] == [1]
+    assert found == _without_memo(text, monkeypatch)
+    codes = [(code, line) for code, line, _, _ in found]
+    assert ("IL202", 18) in codes and ("IL101", 34) in codes
+
+
 def test_a_build_that_changes_its_argument_is_not_copied(memos, monkeypatch):
     text = _file(extra="config.depth = 2")
     assert _findings(text) == _without_memo(text, monkeypatch)
     assert memos[0].replayed == 0
-    assert memos[0].refusals == {"the build changed an object it did not make": 1}
+    # Head's and OtherHead's own builds: no call repeats them, not pickled
+    assert memos[0].refusals == {"the build changed an object it did not make": 1, "no other call of the file passes the same arguments": 2}
 
 
 def test_a_build_that_changes_a_module_level_list_is_not_copied(memos, monkeypatch):
     text = _file(extra="REGISTRY.append(self)").replace("class Config:", "REGISTRY = []\n\n\nclass Config:")
     assert _findings(text) == _without_memo(text, monkeypatch)
     assert memos[0].replayed == 0
-    assert memos[0].refusals == {"the build changed an object it did not make": 1}
+    # Head's and OtherHead's own builds: no call repeats them, not pickled
+    assert memos[0].refusals == {"the build changed an object it did not make": 1, "no other call of the file passes the same arguments": 2}
 
 
 @pytest.mark.parametrize(
@@ -127,7 +150,8 @@ def test_a_build_that_makes_a_closure_is_not_copied(memos, monkeypatch):
     text = _file(extra="self.scale = lambda x: x * config.hidden")
     assert _findings(text) == _without_memo(text, monkeypatch)
     assert memos[0].replayed == 0
-    assert memos[0].refusals == {"the build made a FunctionValue": 1}
+    # Head's and OtherHead's own builds: no call repeats them, not pickled
+    assert memos[0].refusals == {"the build made a FunctionValue": 1, "no other call of the file passes the same arguments": 2}
 
 
 def test_a_build_with_other_arguments_is_evaluated(memos, monkeypatch):
@@ -159,7 +183,7 @@ def test_the_copy_records_what_evaluating_the_build_again_records(memos, monkeyp
     copied = entry_facts(text)
     assert [memo.replayed for memo in memos] == [2]
     with monkeypatch.context() as patch:
-        patch.setattr(entries, "_built_elsewhere", lambda syntax, classes: set())
+        _no_memo(patch)
         evaluated = entry_facts(text)
     assert copied == evaluated
     writes, _, modules, executed, _ = copied["Head"]
@@ -202,12 +226,13 @@ def test_a_build_that_ran_out_of_steps_fails_the_next_entry_at_once(memos, monke
     text = _file()
     with_memo = _failures_and_base_builds(text, monkeypatch)
     with monkeypatch.context() as patch:
-        patch.setattr(entries, "_built_elsewhere", lambda syntax, classes: set())
+        _no_memo(patch)
         without = _failures_and_base_builds(text, monkeypatch)
     too_long = "building and running the model took too long to evaluate"
     assert with_memo[0] == without[0] == [("Base", too_long), ("Head", too_long), ("OtherHead", too_long)]
     assert (with_memo[1], without[1]) == (1, 3)
-    assert len(memos[0].exhausted) == 1 and memos[0].replayed == 0
+    # Base's own build, and each head's (which ran out in Base's at once)
+    assert len(memos[0].exhausted) == 3 and memos[0].replayed == 0
 
 
 POOLED = '''
@@ -252,13 +277,16 @@ def _pooled(*heads: str) -> str:
     ("heads", "replayed", "refused"),
     [
         # Base's own build (config) is repeated by no call: not pickled; Head's build (config,
-        # pool) by no other: not pickled either
-        ((), 0, {"no other call of the file passes the same arguments": 1}),
-        # a second head builds Base as Head does: Head's build is recorded, the second copies it
-        (("config, pool=False",), 1, {"no other call of the file passes the same arguments": 1}),
+        # pool) by no other: not pickled either; nor is Head's own build (each head's own build
+        # is noted, in case it comes again)
+        ((), 0, {"no other call of the file passes the same arguments": 3}),
+        # a second head builds Base as Head does: Head's build is recorded, the second copies
+        # it; Base's and the heads' own builds are not pickled
+        (("config, pool=False",), 1, {"no other call of the file passes the same arguments": 3}),
         # a head builds Base as its own entry does: the entry's build is recorded and copied;
-        # Head's build with other arguments then comes once: evaluated, not pickled
-        (("config",), 1, {"no other call of the file passes the same arguments": 1}),
+        # Head's build with other arguments then comes once: evaluated, not pickled; nor are
+        # the heads' own builds
+        (("config",), 1, {"no other call of the file passes the same arguments": 3}),
     ],
 )
 def test_a_build_is_recorded_only_when_a_call_of_the_file_may_repeat_it(memos, monkeypatch, heads, replayed, refused):

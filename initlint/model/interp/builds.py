@@ -8,7 +8,10 @@ file had already done.
 The entry of a class that another class of the file calls by name records its own build, when
 every argument is known (a configuration's defaults; not the symbols of open parameters); once
 the class has a record, a build with other known arguments is recorded too, the first time they
-come (heads that build their base model without its pooler). A later build of that class with
+come (heads that build their base model without its pooler). Any other entry's own build of
+a module class is noted: when a build with the same arguments comes again all the same (heads
+whose constructor another file writes, as in transformers' modular files, build the base model
+under that file's name), that one is recorded. A later build of that class with
 arguments equal value for value, in an evaluator in the same state (nothing undecided, nothing
 repeated, outside forward and ``try``, autograd alike, room left below the depth limit, none of
 its functions running), gets a copy: the module tree with its tensors and their writes, and the
@@ -90,6 +93,11 @@ class BuildMemo:
         self.recorded: set[int] = set()
         #: keys recorded or refused: a build is recorded once at most
         self.tried: set[tuple] = set()
+        #: keys built once without a record, no call of the file seeming to repeat them (a head
+        #: whose constructor another file writes builds the base model by another name), and
+        #: the ids of their classes: a second build with such a key is recorded after all
+        self.once: set[tuple] = set()
+        self.once_classes: set[int] = set()
         #: recorded builds that ran out of steps, and the ids of their classes
         self.exhausted: dict[tuple, Exhausted] = {}
         self.exhausted_classes: set[int] = set()
@@ -115,7 +123,7 @@ class BuildMemo:
         arguments = build_keys.bind(init, args, kwargs)
         if grad is MISSING or arguments is None or open_:
             return evaluator.make_instance(cls, args, kwargs, place, open_)
-        if not own and id(cls) not in self.recorded and id(cls) not in self.exhausted_classes and (
+        if not own and id(cls) not in self.recorded and id(cls) not in self.exhausted_classes and id(cls) not in self.once_classes and (
             self.calls is None or self._calls_binding(cls, init, arguments) < 2
         ):
             return self._repeated(evaluator, cls, args, kwargs, place, open_, grad, init, arguments)
@@ -134,6 +142,9 @@ class BuildMemo:
         if snapshot is not None and snapshot.shared_changes == self.shared_changes and snapshots.fits(evaluator, snapshot):
             self.replayed += 1
             return snapshots.replay(evaluator, snapshot, twins, place)
+        if key in self.once:  # it came again: recorded now, copied from the next time on
+            self.once.discard(key)
+            return self._record(evaluator, cls, args, kwargs, place, key, arguments, twins, init, 0)
         if key in self.tried or any(isinstance(value, Sym) for value in arguments.values()):
             # the code's own calls pass values, never the symbols an entry gives open parameters
             return evaluator.make_instance(cls, args, kwargs, place, open_)
@@ -147,6 +158,9 @@ class BuildMemo:
         for two (a record no later build can match is pickled for nothing; on a tenth of the
         speed corpus, a third of the records' bytes)."""
         dump = self._calls_binding(cls, init, arguments) >= sites
+        if not dump:
+            self.once.add(key)
+            self.once_classes.add(id(cls))
         result, snapshot = self._recorded(evaluator, cls, args, kwargs, place, arguments, key[1], twins,
                                           _MIN_STEPS if dump else None, key)
         if snapshot is not None:
