@@ -25,7 +25,7 @@ from initlint.model.values import describe, is_number
 from initlint.model.tokens import INIT_TOKENS
 from initlint.rules.base import Hit, Thresholds, rule
 from initlint.rules.gains import Stack, Step, layer_label, layer_patterns, model_name, names, stacks
-from initlint.rules.support import anchor, fan_in_text, live, model_of, named, target_text
+from initlint.rules.support import anchor, fan_in_text, live, model_of, named, node_role, target_text
 
 fmt = theory.format_number
 _MULTIPLIED = frozenset({"dense", "conv", "recurrent"})
@@ -63,7 +63,7 @@ def _unfollowed_layers(facts: FileFacts) -> set[int]:
     found: set[int] = set()
     for entry in live(facts):
         for node in entry.graph:
-            if node.op == "layer" and node.tensor is not None and node.tensor.made is not None and role(node) == "unknown":
+            if node.op == "layer" and node.tensor is not None and node.tensor.made is not None and node_role(entry, node) == "unknown":
                 found.add(id(node.tensor.made.node))
     return found
 
@@ -180,7 +180,7 @@ def _scale_rule(facts: FileFacts, limits: Thresholds, kind: type) -> Iterable[Hi
             dist = write.dist
             if not isinstance(dist, kind):
                 continue
-            if node is not None and all(role(n) == "unknown" for n in tensor_nodes(entry.graph, tensor)):
+            if node is not None and all(node_role(entry, n) == "unknown" for n in tensor_nodes(entry.graph, tensor)):
                 continue  # its output goes only where the evaluator cannot follow (a gumbel
                 # sampler, a library call): that the signal grows there is not established
             if node is None and id(tensor.made.node) in unfollowed:

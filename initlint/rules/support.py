@@ -12,8 +12,9 @@ from typing import Any, Iterator
 
 from initlint.model.callers import Search
 from initlint.model.facts import EntryFacts, FileFacts
+from initlint.model.graph import role
 from initlint.model.tensors import Tensor, Write
-from initlint.model.values import Module, Place, describe
+from initlint.model.values import FlowNode, Module, Place, describe
 from initlint.theory import format_number
 from initlint.tree import nodes
 
@@ -34,6 +35,16 @@ def listed(names: list[str]) -> str:
     if len(names) > NAMED_AT_MOST:
         return ", ".join(quoted) + f" and {len(names) - NAMED_AT_MOST} more"
     return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + f" and {quoted[-1]}"
+
+
+def node_role(entry: EntryFacts, node: FlowNode) -> str:
+    """``graph.role`` of a node of the entry's finished graph, found once for all the rules that
+    ask (following a layer's output through the graph is not cheap)."""
+    roles = entry.derive("roles", dict)
+    found = roles.get(id(node))
+    if found is None:
+        found = roles[id(node)] = role(node)
+    return found
 
 
 def live(facts: FileFacts) -> Iterator[EntryFacts]:
