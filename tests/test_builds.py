@@ -98,10 +98,12 @@ def test_a_head_gets_a_copy_of_the_base_its_file_built_and_the_same_findings(mem
 def test_a_base_built_under_another_name_is_recorded_when_it_comes_again(memos, monkeypatch):
     # the heads build Base through a class attribute (as a head whose constructor another file
     # writes builds the model under that file's name): no call of this file names Base. Base's
-    # own build is noted; Head's, the same again, is recorded; OtherHead's is a copy
+    # own build and Head's are evaluated; OtherHead's, the third, is recorded; LastHead's (its
+    # constructor is Head's) is a copy
     text = _file(build="self.base = self.base_class(config)").replace(
         "class Head(nn.Module):\n", "class Head(nn.Module):\n    base_class = Base\n\n"
     ).replace("        self.base = Base(config)\n        self.score", "        self.base = Head.base_class(config)\n        self.score")
+    text += "\n\nclass LastHead(Head):\n    pass\n"
     assert "Base(config)" not in text
     found = _findings(text)
     assert [memo.replayed for memo in memos] == [1]

@@ -11,7 +11,7 @@ the class has a record, a build with other known arguments is recorded too, the 
 come (heads that build their base model without its pooler). Any other entry's own build of
 a module class is noted: when a build with the same arguments comes again all the same (heads
 whose constructor another file writes, as in transformers' modular files, build the base model
-under that file's name), that one is recorded. A later build of that class with
+under that file's name), the third such build is recorded. A later build of that class with
 arguments equal value for value, in an evaluator in the same state (nothing undecided, nothing
 repeated, outside forward and ``try``, autograd alike, room left below the depth limit, none of
 its functions running), gets a copy: the module tree with its tensors and their writes, and the
@@ -72,6 +72,9 @@ class Stacked:
     fixed: dict[str, int]
 
 
+#: which build of a key no call of the file seemed to repeat is recorded (see BuildMemo.unforeseen)
+_UNFORESEEN_RECORDED_AT = 3
+
 #: a stack whose tracked build could not be recorded: its builds are evaluated
 _REFUSED = object()
 
@@ -93,11 +96,13 @@ class BuildMemo:
         self.recorded: set[int] = set()
         #: keys recorded or refused: a build is recorded once at most
         self.tried: set[tuple] = set()
-        #: keys built once without a record, no call of the file seeming to repeat them (a head
-        #: whose constructor another file writes builds the base model by another name), and
-        #: the ids of their classes: a second build with such a key is recorded after all
-        self.once: set[tuple] = set()
-        self.once_classes: set[int] = set()
+        #: keys built without a record, no call of the file seeming to repeat them (a head whose
+        #: constructor another file writes builds the base model by another name), with how
+        #: often they were built, and the ids of their classes: the third build with such a key
+        #: is recorded after all (at the second, a record would often be copied by none: a
+        #: model and one head)
+        self.unforeseen: dict[tuple, int] = {}
+        self.unforeseen_classes: set[int] = set()
         #: recorded builds that ran out of steps, and the ids of their classes
         self.exhausted: dict[tuple, Exhausted] = {}
         self.exhausted_classes: set[int] = set()
@@ -123,7 +128,7 @@ class BuildMemo:
         arguments = build_keys.bind(init, args, kwargs)
         if grad is MISSING or arguments is None or open_:
             return evaluator.make_instance(cls, args, kwargs, place, open_)
-        if not own and id(cls) not in self.recorded and id(cls) not in self.exhausted_classes and id(cls) not in self.once_classes and (
+        if not own and id(cls) not in self.recorded and id(cls) not in self.exhausted_classes and id(cls) not in self.unforeseen_classes and (
             self.calls is None or self._calls_binding(cls, init, arguments) < 2
         ):
             return self._repeated(evaluator, cls, args, kwargs, place, open_, grad, init, arguments)
@@ -142,8 +147,12 @@ class BuildMemo:
         if snapshot is not None and snapshot.shared_changes == self.shared_changes and snapshots.fits(evaluator, snapshot):
             self.replayed += 1
             return snapshots.replay(evaluator, snapshot, twins, place)
-        if key in self.once:  # it came again: recorded now, copied from the next time on
-            self.once.discard(key)
+        built = self.unforeseen.get(key)
+        if built is not None:  # it came again: recorded the third time, copied from then on
+            if built < _UNFORESEEN_RECORDED_AT - 1:
+                self.unforeseen[key] = built + 1
+                return evaluator.make_instance(cls, args, kwargs, place, open_)
+            del self.unforeseen[key]
             return self._record(evaluator, cls, args, kwargs, place, key, arguments, twins, init, 0)
         if key in self.tried or any(isinstance(value, Sym) for value in arguments.values()):
             # the code's own calls pass values, never the symbols an entry gives open parameters
@@ -159,8 +168,8 @@ class BuildMemo:
         speed corpus, a third of the records' bytes)."""
         dump = self._calls_binding(cls, init, arguments) >= sites
         if not dump:
-            self.once.add(key)
-            self.once_classes.add(id(cls))
+            self.unforeseen[key] = 1
+            self.unforeseen_classes.add(id(cls))
         result, snapshot = self._recorded(evaluator, cls, args, kwargs, place, arguments, key[1], twins,
                                           _MIN_STEPS if dump else None, key)
         if snapshot is not None:

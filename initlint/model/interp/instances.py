@@ -22,7 +22,7 @@ class Instances:
     def instantiate(self: "Evaluator", cls: ClassValue, args: list[Any], kwargs: dict[str, Any], place: Place, open_: bool) -> Any:
         builds = self.builds
         if builds is not None and (
-            cls.name in builds.wanted or id(cls) in builds.once_classes or not self.calls and _is_module(cls, *_bases(cls.mro()))
+            cls.name in builds.wanted or id(cls) in builds.unforeseen_classes or not self.calls and _is_module(cls, *_bases(cls.mro()))
         ):
             # a copy where one was recorded; an entry's own build is noted, in case it comes again
             return builds.build(self, cls, args, kwargs, place, open_)
