@@ -278,10 +278,10 @@ def _pooled(*heads: str) -> str:
 @pytest.mark.parametrize(
     ("heads", "replayed", "refused"),
     [
-        # Base's own build (config) is repeated by no call: not pickled; Head's build (config,
-        # pool) by no other: not pickled either; nor is Head's own build (each head's own build
-        # is noted, in case it comes again)
-        ((), 0, {"no other call of the file passes the same arguments": 3}),
+        # Base's own build (config) is repeated by no call: not pickled; nor is Head's own build
+        # (each entry's own build is noted, in case it comes again); Head's build (config, pool)
+        # is repeated by no other call and is no build noted before: evaluated as it is
+        ((), 0, {"no other call of the file passes the same arguments": 2}),
         # a second head builds Base as Head does: Head's build is recorded, the second copies
         # it; Base's and the heads' own builds are not pickled
         (("config, pool=False",), 1, {"no other call of the file passes the same arguments": 3}),

@@ -14,7 +14,6 @@ import pytest
 
 from conftest import entry_facts
 from initlint import check_source
-from initlint.model import entries
 from initlint.model.interp import builds, slots
 
 MODEL = '''
@@ -78,7 +77,8 @@ def _same_without_memo(text: str, monkeypatch) -> list[tuple]:
     """The findings, after asserting that evaluating every build gives the same findings and facts."""
     found, facts = _findings(text), entry_facts(text)
     with monkeypatch.context() as patch:
-        patch.setattr(entries, "_built_elsewhere", lambda syntax, classes: set())
+        patch.setattr(builds.BuildMemo, "build", lambda self, evaluator, cls, args, kwargs, place, open_: (
+            evaluator.make_instance(cls, args, kwargs, place, open_)))
         assert _findings(text) == found
         assert entry_facts(text) == facts
     return found
@@ -212,3 +212,19 @@ def test_a_factory_function_copies_the_layers_of_its_stack_as_a_class_entry_does
     assert [(code, line) for code, line, _, _ in found] == [("IL202", 29)]
     facts = entry_facts(text)
     assert [path for path, name, _ in facts["make_stack"][4] if name == "index"] == [f"blocks.{i}" for i in range(6)]
+
+
+def test_a_stack_of_a_class_no_call_names_is_copied_too(memos, monkeypatch):
+    # Stack builds its blocks through a class attribute (as a model whose constructor another
+    # file writes, in transformers' modular files): Block's own entry build (its defaults) is
+    # noted, so Block's builds come to the memo; the stack's are not that build (they pass
+    # config and an index): block 0 evaluated, block 1 tracked and recorded, blocks 2-5 copied
+    text = _file(block="self.index = layer_idx").replace(
+        "    def __init__(self, config, layer_idx):\n        super().__init__()\n        self.index",
+        "    def __init__(self, config=Config(), layer_idx=0):\n        super().__init__()\n        self.index",
+    ).replace("class Stack(nn.Module):\n", "class Stack(nn.Module):\n    block_class = Block\n\n").replace(
+        "[Block(config, i)", "[self.block_class(config, i)"
+    )
+    assert "Block(config" not in text
+    _same_without_memo(text, monkeypatch)
+    assert _stack_memo(memos).replayed == 4

@@ -128,16 +128,21 @@ class BuildMemo:
         arguments = build_keys.bind(init, args, kwargs)
         if grad is MISSING or arguments is None or open_:
             return evaluator.make_instance(cls, args, kwargs, place, open_)
-        if not own and id(cls) not in self.recorded and id(cls) not in self.exhausted_classes and id(cls) not in self.unforeseen_classes and (
+        nested_only = not own and id(cls) not in self.recorded and id(cls) not in self.exhausted_classes and (
             self.calls is None or self._calls_binding(cls, init, arguments) < 2
-        ):
+        )
+        if nested_only and id(cls) not in self.unforeseen_classes:
             return self._repeated(evaluator, cls, args, kwargs, place, open_, grad, init, arguments)
         try:
             fingerprint, twins = build_keys.fingerprint(arguments)
         except Unmemoizable as why:
+            if nested_only:
+                return self._repeated(evaluator, cls, args, kwargs, place, open_, grad, init, arguments)
             self._refuse(str(why))
             return evaluator.make_instance(cls, args, kwargs, place, open_)
         key = (id(cls), fingerprint, repr(grad))
+        if nested_only and key not in self.unforeseen:  # a layer of a stack, maybe
+            return self._repeated(evaluator, cls, args, kwargs, place, open_, grad, init, arguments)
         exhausted = self.exhausted.get(key)
         if exhausted is not None and snapshots.exhausts(evaluator, exhausted, self.shared_changes):
             evaluator.called.extend(exhausted.called)
