@@ -22,13 +22,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from initlint.model.interp.context import BudgetExceeded
 from initlint.model.interp.visits import (
     REFUSED,
     Unrecordable,
     VisitLog,
     other_effects,
     records_reached,
+    replay_run,
     shared_key,
 )
 from initlint.model.values import Module
@@ -142,12 +142,7 @@ def _record(evaluator: "Evaluator", method: "BoundMethod", module: Module, place
 
 
 def _replay(evaluator: "Evaluator", record: _Idle) -> None:
-    evaluator.raised.extend(record.raised)
-    evaluator.called.extend(record.called)
-    evaluator.deepest = max(evaluator.deepest, len(evaluator.calls) + record.depth)
-    evaluator.steps += record.steps
-    if evaluator.steps > evaluator.budget:
-        raise BudgetExceeded()
+    replay_run(evaluator, record)
 
 
 __all__ = ["visit"]

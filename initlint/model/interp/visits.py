@@ -385,6 +385,12 @@ def _replay(evaluator: "Evaluator", record: VisitRecord, module: Module) -> None
         duplicate.at_write = event.at_write + shift
         evaluator.events.append(duplicate)
     evaluator.init_calls.extend(copy_of(item) for item in record.init_calls)
+    replay_run(evaluator, record)
+
+
+def replay_run(evaluator: "Evaluator", record: Any) -> None:
+    """What running a recorded visit adds besides its effects: the raises and functions it
+    reached, its depth and its steps (out of steps as the visit would have run out)."""
     evaluator.raised.extend(record.raised)
     evaluator.called.extend(record.called)
     evaluator.deepest = max(evaluator.deepest, len(evaluator.calls) + record.depth)
@@ -406,4 +412,4 @@ def tensors_in(values: list[Any], depth: int = 0) -> list[Tensor]:
     return found
 
 
-__all__ = ["REFUSED", "Unrecordable", "VisitLog", "other_effects", "records_reached", "shared_key", "tensors_in", "visit"]
+__all__ = ["REFUSED", "Unrecordable", "VisitLog", "other_effects", "records_reached", "replay_run", "shared_key", "tensors_in", "visit"]
