@@ -115,9 +115,9 @@ def _standard(kind: type, options: dict[str, Any]) -> type:
             made = dataclasses.dataclass(kind, **options)
         finally:
             dataclasses._create_fn = create  # type: ignore[attr-defined]
-    for value in made.__dict__.values():
-        if type(value) is _Deferred and any(value is method for method in made_here):
-            value.owner = made
+    for method in made_here:
+        if made.__dict__.get(method.__name__) is method:
+            method.owner = made
     return made
 
 

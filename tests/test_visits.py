@@ -64,11 +64,11 @@ def _file(init: str) -> str:
     return textwrap.dedent(MODEL).replace("{init}", body)
 
 
-@pytest.fixture
-def outcomes(monkeypatch):
-    """How each visit of a leaf went: recorded, refused (and why), or copied."""
+def _counted(monkeypatch, module, copied: str) -> Counter:
+    """How each visit ``module`` handles went: recorded, refused, or ``copied`` (its record's
+    copy was used)."""
     seen: Counter = Counter()
-    record, replay = visits._record, visits._replay
+    record, replay = module._record, module._replay
 
     def recording(*args):
         result = record(*args)
@@ -76,15 +76,23 @@ def outcomes(monkeypatch):
         return result
 
     def replaying(*args):
-        seen["copied"] += 1
+        seen[copied] += 1
         return replay(*args)
+
+    monkeypatch.setattr(module, "_record", recording)
+    monkeypatch.setattr(module, "_replay", replaying)
+    return seen
+
+
+@pytest.fixture
+def outcomes(monkeypatch):
+    """How each visit of a leaf went: recorded, refused (and why), or copied."""
+    seen = _counted(monkeypatch, visits, "copied")
 
     def refusing(self, why):
         seen[why] += 1
         Exception.__init__(self, why)
 
-    monkeypatch.setattr(visits, "_record", recording)
-    monkeypatch.setattr(visits, "_replay", replaying)
     monkeypatch.setattr(visits.Unrecordable, "__init__", refusing)
     return seen
 
@@ -275,21 +283,7 @@ def test_a_record_made_before_the_model_changed_is_not_copied_after(outcomes, mo
 @pytest.fixture
 def container_outcomes(monkeypatch):
     """How each visit of a module with children went: recorded as idle, refused, or skipped."""
-    seen: Counter = Counter()
-    record, replay = container_visits._record, container_visits._replay
-
-    def recording(*args):
-        result = record(*args)
-        seen["refused" if result is visits.REFUSED else "recorded"] += 1
-        return result
-
-    def replaying(*args):
-        seen["skipped"] += 1
-        return replay(*args)
-
-    monkeypatch.setattr(container_visits, "_record", recording)
-    monkeypatch.setattr(container_visits, "_replay", replaying)
-    return seen
+    return _counted(monkeypatch, container_visits, "skipped")
 
 
 def test_a_block_visit_that_does_nothing_is_not_repeated(container_outcomes, monkeypatch):
