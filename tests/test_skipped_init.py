@@ -64,7 +64,8 @@ def test_public_init_method_nothing_in_the_project_calls(tmp_path):
     assert found[0].message == (
         "`Discriminator.weight_init` initialises weights, but nothing calls or applies it: not this file, "
         f"and no other file of the project under `{tmp_path.name}/` names it (2 other Python files read, with "
-        "its notebooks, configs and docs); the model keeps PyTorch's default init"
+        "its notebooks, configs and docs); `main.0.weight`, `main.0.bias`, `main.2.weight` and 1 more tensor keep "
+        "PyTorch's default init"
     )
     assert found[0].details["searched"] == 2
 
@@ -372,3 +373,69 @@ def test_a_reset_method_nothing_names_leaves_the_tensor_unwritten(tmp_path):
     found = _lint(path)
     assert [(f.code, f.location.line) for f in found] == [("IL208", 8), ("IL505", 10)]
     assert found[0].message.startswith("`logits` is allocated by torch.empty and never written before the model uses it")
+    assert found[1].message.endswith("names it (1 other Python file read, with its notebooks, configs and docs); "
+                                     "`logits` keeps the memory torch.empty left")
+
+
+def test_an_uncalled_private_helper_names_the_tensors_that_keep_their_default():
+    source = (
+        "import torch.nn as nn\n\n\n"
+        "class Net(nn.Module):\n"
+        "    def __init__(self, dim=256):\n"
+        "        super().__init__()\n"
+        "        self.encoder = nn.Linear(dim, dim)\n"
+        "        self.decoder = nn.Linear(dim, dim)\n"
+        "        nn.init.xavier_uniform_(self.decoder.weight)\n\n"
+        "    def _init_weights_here(self):\n"
+        "        for layer in (self.encoder, self.decoder):\n"
+        "            nn.init.orthogonal_(layer.weight)\n"
+        "            nn.init.zeros_(layer.bias)\n\n"
+        "    def forward(self, x):\n"
+        "        return self.decoder(self.encoder(x))\n"
+    )
+    found = check_source(source, "net.py")
+    assert [(f.code, f.location.line, f.location.column) for f in found] == [("IL505", 11, 9)]
+    assert found[0].message == (
+        "`Net._init_weights_here` initialises weights, but nothing in this file calls or applies it: "
+        "`encoder.weight`, `encoder.bias` and `decoder.bias` keep PyTorch's default init"
+    )
+
+
+def test_an_uncalled_helper_whose_tensors_are_drawn_where_they_are_made_is_dead_code():
+    # peft's TinyLoRA: the shared vectors get their uniform draw when created; the helper that
+    # would redraw them is never called, and nothing keeps a default because of it
+    source = (
+        "import torch\nimport torch.nn as nn\n\n\n"
+        "class Adapter(nn.Module):\n"
+        "    def __init__(self, groups=4, rank=8, bound=0.02):\n"
+        "        super().__init__()\n"
+        "        self.vectors = nn.ParameterDict()\n"
+        "        for group in range(groups):\n"
+        "            vector = nn.Parameter(torch.empty(rank))\n"
+        "            nn.init.uniform_(vector, -bound, bound)\n"
+        "            self.vectors[str(group)] = vector\n\n"
+        "    def _init_vectors(self, bound):\n"
+        "        for vector in self.vectors.values():\n"
+        "            nn.init.uniform_(vector, -bound, bound)\n\n"
+        "    def forward(self, x):\n"
+        "        return x * self.vectors['0']\n"
+    )
+    assert check_source(source, "adapter.py") == []
+
+
+def test_an_uncalled_helper_of_a_class_that_cannot_be_built_says_nothing():
+    # what the helper would miss is unknown when the class raises with its defaults
+    source = (
+        "import torch.nn as nn\n\n\n"
+        "class Net(nn.Module):\n"
+        "    def __init__(self, dim=None):\n"
+        "        super().__init__()\n"
+        "        if dim is None:\n"
+        "            raise ValueError('dim is required')\n"
+        "        self.encoder = nn.Linear(dim, dim)\n\n"
+        "    def _init_encoder(self):\n"
+        "        nn.init.orthogonal_(self.encoder.weight)\n\n"
+        "    def forward(self, x):\n"
+        "        return self.encoder(x)\n"
+    )
+    assert check_source(source, "net.py") == []

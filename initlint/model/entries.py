@@ -15,20 +15,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from initlint.model.defaults import build_with_defaults, open_parameters
 from initlint.model.facts import EntryFacts, FileFacts
+from initlint.model.uncalled import uncalled_inits
 from initlint.model.interp.builds import BuildMemo
 from initlint.model.interp.context import BudgetExceeded, Frame
 from initlint.model.interp.machine import Evaluator
 from initlint.model.project import Project
 from initlint.model.source import ParsedFile
 from initlint.model.syntax import SyntaxFacts
-from initlint.model.interp.hf import config_class_of
 from initlint.model.interp.instances import makes_module
 from initlint.model.modular import adapt_modular
-from initlint.model.torchlib.classes import torch_class
 from initlint.model.values import (
-    ClassValue, DictObj, External, FunctionValue, Instance, ListObj, Module, Namespace, Place, Signal, Sym,
-    forward_of, module_tree,
+    ClassValue, DictObj, FunctionValue, ListObj, Module, Namespace, Place, Signal, forward_of, module_tree,
 )
 from initlint.tree import nodes
 
@@ -60,13 +59,18 @@ def evaluate_file(source: ParsedFile, project: Project, syntax: SyntaxFacts | No
     for entry in entries[1:]:
         reached |= entry.executed
     relevant = None if syntax is None else _relevant(syntax, classes, functions)
+    classes_end = len(entries)
     for function in functions:
         if function.node in reached or function.cls is not None:
             continue
         if relevant is None or id(function.node) in relevant:
             entries.append(_function_entry(function, project, builds))
     methods = [value for cls in classes for value in cls.body.values() if isinstance(value, FunctionValue)]
-    return FileFacts(source, namespace, entries, [*functions, *methods], syntax or SyntaxFacts(), project=project)
+    for entry in entries[classes_end:]:
+        reached |= entry.executed
+    uncalled = uncalled_inits(classes, syntax, {id(node) for node in reached}, project, builds)
+    return FileFacts(source, namespace, entries, [*functions, *methods], syntax or SyntaxFacts(), project=project,
+                     uncalled=uncalled)
 
 
 def _module_entry(source: ParsedFile, project: Project, namespace: Namespace) -> tuple[EntryFacts, Evaluator]:
@@ -178,11 +182,7 @@ def _class_entry(cls: ClassValue, project: Project, builds: BuildMemo) -> EntryF
     place = Place(cls.namespace.source, cls.node)
     entry = EntryFacts(cls.name, "class", place)
     try:
-        init = evaluator._find_init(cls.mro())
-        kwargs = _open_parameters(init, skip_self=True) if isinstance(init, FunctionValue) else {}
-        if isinstance(init, FunctionValue):
-            entry.assumed = _configured(evaluator, cls, init, kwargs, place)
-        model = evaluator.instantiate(cls, [], kwargs, place, False)
+        model, entry.assumed = build_with_defaults(evaluator, cls, place)
         if not isinstance(model, Module):
             return None
         entry.models[cls.name] = model
@@ -221,66 +221,12 @@ def _call_forward(evaluator: Evaluator, model: Module, place: Place) -> None:
         evaluator.mark_output(result, place)
 
 
-def _open_parameters(function: FunctionValue, skip_self: bool) -> dict[str, Any]:
-    """Each parameter without a default, as a symbolic value named after it."""
-    params = function.node.params
-    positional = [*params.posonly_params, *params.params][1 if skip_self else 0:]
-    return {
-        param.name.value: Sym(param.name.value)
-        for param in (*positional, *params.kwonly_params)
-        if param.default is None
-    }
-
-
-def _configured(evaluator: Evaluator, cls: ClassValue, init: FunctionValue, kwargs: dict[str, Any], place: Place) -> tuple[str, ...]:
-    """Replace each open parameter whose type is a project class built with no arguments by
-    that default instance; the assumptions made, as ``config = BertConfig()``."""
-    assumed = []
-    params = init.node.params
-    positional = [*params.posonly_params, *params.params][1:]
-    for index, param in enumerate([*positional, *params.kwonly_params]):
-        name = param.name.value
-        if name not in kwargs:
-            continue
-        config = None
-        if param.annotation is not None:
-            frame = Frame(init.namespace.source, init.namespace, {})
-            try:
-                config = evaluator.eval(param.annotation.annotation, frame)
-            except BudgetExceeded:
-                raise
-            except Exception:  # an annotation the evaluator cannot read is no type
-                config = None
-        elif index == 0:
-            config = config_class_of(cls)
-        instance = _default_instance(evaluator, config, place)
-        if instance is not None:
-            kwargs[name] = instance
-            assumed.append(f"{name} = {config.name}()")
-    return tuple(assumed)
-
-
-def _default_instance(evaluator: Evaluator, cls: Any, place: Place) -> Instance | None:
-    """``cls()`` when cls is a plain class of the project (not a model) whose constructor needs
-    no argument and does not raise."""
-    if not isinstance(cls, ClassValue) or any(isinstance(item, External) and torch_class(item.name) for item in cls.mro()):
-        return None
-    init = evaluator._find_init(cls.mro())
-    if isinstance(init, FunctionValue) and _open_parameters(init, skip_self=True):
-        return None
-    raised = len(evaluator.raised)
-    value = evaluator.instantiate(cls, [], {}, place, False)
-    if not isinstance(value, Instance) or len(evaluator.raised) > raised:
-        return None
-    return value
-
-
 def _function_entry(function: FunctionValue, project: Project, builds: BuildMemo) -> EntryFacts:
     evaluator = Evaluator(project, grad_known=False, budget=FUNCTION_BUDGET, builds=builds)
     place = Place(function.namespace.source, function.node)
     entry = EntryFacts(function.name, "function", place, grad_known=False)
     try:
-        result = evaluator.call_function(function, [], _open_parameters(function, skip_self=False), place)
+        result = evaluator.call_function(function, [], open_parameters(function, skip_self=False), place)
         if isinstance(result, Module) and not result.tainted:
             entry.models[function.name] = result  # a factory: the model it returns, run once
             _call_forward(evaluator, result, place)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import field
-from typing import Any, Callable, Hashable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Hashable, TypeVar
 
 from initlint.lean import dataclass
 from initlint.model.interp.context import Event
@@ -18,6 +18,9 @@ from initlint.model.source import ParsedFile
 from initlint.model.syntax import SyntaxFacts
 from initlint.model.tensors import Tensor, Write
 from initlint.model.values import FlowNode, FunctionValue, Module, Namespace, Place
+
+if TYPE_CHECKING:  # uncalled.py evaluates; this module only holds its results
+    from initlint.model.uncalled import MissedInit
 
 T = TypeVar("T")
 
@@ -81,6 +84,8 @@ class FileFacts:
     dependencies: list[str] = field(default_factory=list)
     #: the run's project index (callers of a function in other files), when evaluated with one
     project: Any = None
+    #: by the id of its def: what each init method no entry ran would have written (uncalled.py)
+    uncalled: dict[int, "MissedInit"] = field(default_factory=dict)
 
     def mentions(self, name: str) -> int:
         """How often ``name`` appears as a word in the file's code (comments left out)."""

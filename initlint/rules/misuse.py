@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from initlint.findings import Effect, Prediction
 from initlint.model.effective import by_author, trainable
@@ -15,6 +15,9 @@ from initlint.model.tokens import INIT_TOKENS
 from initlint.rules.base import Hit, Thresholds, rule
 from initlint.rules.support import anchor, code, layer_name, live, model_of, named, target_text, unnamed_in_project
 from initlint.tree import nodes
+
+if TYPE_CHECKING:
+    from initlint.model.uncalled import MissedInit
 
 #: the tokens of every init spelling: rules about init code in general
 ANY_INIT = INIT_TOKENS
@@ -190,11 +193,17 @@ def init_never_applied(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
             continue
         where = f"`{info.cls}.{name}`" if info.cls else f"`{name}`"
         fix = f"call it at the end of __init__ (`self.{name}()`), or `model.apply({name})`"
+        if info.cls is None:
+            kept = "the model keeps PyTorch's default init"
+        else:  # a method: what it would have written, evaluated (uncalled.py)
+            missed = facts.uncalled.get(id(info.node))
+            if not missed:
+                continue  # its class cannot be built, or what it writes has an init already
+            kept = _kept(missed)
         if name not in FRAMEWORK_HOOKS and (script or (info.cls is not None and name.startswith("_"))):
             yield Hit(
                 info.node.name,
-                f"{where} initialises weights, but nothing in this file calls or applies it: the model "
-                "keeps PyTorch's default init",
+                f"{where} initialises weights, but nothing in this file calls or applies it: {kept}",
                 {"function": name},
                 fix,
             )
@@ -210,10 +219,28 @@ def init_never_applied(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
             info.node.name,
             f"{where} initialises weights, but nothing calls or applies it: not this file, and no other file "
             f"of the project under `{search.root.name}/` names it ({others} other Python file{'s' if others != 1 else ''} "
-            "read, with its notebooks, configs and docs); the model keeps PyTorch's default init",
+            f"read, with its notebooks, configs and docs); {kept}",
             {"function": name, "searched": others},
             fix,
         )
+
+
+def _kept(missed: MissedInit) -> str:
+    """What the model keeps without the method: ``backbone.weight keeps PyTorch's default
+    init``, ``logits keeps the memory torch.empty left``, up to three tensors named in each."""
+    said = []
+    for paths, what in ((missed.defaults, "PyTorch's default init"), (missed.uninitialised, "the memory torch.empty left")):
+        if paths:
+            said.append(f"{_named(paths)} {'keeps' if len(paths) == 1 else 'keep'} {what}")
+    return "; ".join(said)
+
+
+def _named(paths: tuple[str, ...]) -> str:
+    shown = [f"`{path}`" for path in paths[:3]]
+    more = len(paths) - len(shown)
+    if more:
+        shown.append(f"{more} more tensor{'s' if more > 1 else ''}")
+    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
 
 
 def _own_module_method(method: FunctionValue, facts: FileFacts) -> bool:
