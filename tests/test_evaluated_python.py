@@ -304,3 +304,61 @@ def test_a_constant_scaling_of_the_input_counts_in_the_layers_gain():
         "N(0, 1^2) on `self.lm_head.weight` gives E[W^2] = 1; at fan-in 512 (dim) the variance gain is "
         "128 per layer (std x11); PyTorch's default gives 0.33"
     )
+
+
+DECORATED_INIT = '''
+import functools
+
+import torch.nn as nn
+
+
+def register_to_config(init):
+    @functools.wraps(init)
+    def inner_init(self, *args, **kwargs):
+        init_kwargs = {k: v for k, v in kwargs.items() if not k.startswith("_")}
+        self._internal_dict = dict(init_kwargs)
+        init(self, *args, **init_kwargs)
+
+    return inner_init
+
+
+class MLP(nn.Module):
+    @register_to_config
+    def __init__(self, width=512, depth=3):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(width, width) for _ in range(depth)])
+        for layer in self.layers:
+            nn.init.normal_(layer.weight, std=1.0)
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x).relu()
+        return x
+'''
+
+
+def test_a_decorator_of_the_project_that_wraps_init_is_run():
+    # diffusers' @register_to_config: the decorator returns a function that calls __init__, so
+    # the model is built through it and its layers have sizes
+    (finding,) = check_source(DECORATED_INIT, "mlp.py")
+    assert (finding.code, finding.location.line) == ("IL202", 23)
+    assert finding.message == (
+        "N(0, 1^2) on `layer.weight` (`layers.0.weight`) gives E[W^2] = 1; "
+        "at fan-in 512 (width) the variance gain is 512 per layer (std x23), x1.7e7 over 3 layers (`layers.*` x3) with "
+        "no normalization between them; PyTorch's default gives 0.33"
+    )
+
+
+def test_a_decorator_factory_of_the_project_is_run():
+    text = DECORATED_INIT.replace("def register_to_config(init):", "def configured(name):\n  def register_to_config(init):")
+    text = text.replace("    @functools.wraps(init)\n    def inner_init", "    @functools.wraps(init)\n    def inner_init")
+    text = text.replace("    return inner_init\n", "    return inner_init\n  return register_to_config\n")
+    text = text.replace("    @register_to_config\n", "    @configured('mlp')\n")
+    (finding,) = check_source(text, "mlp.py")
+    assert (finding.code, finding.location.line) == ("IL202", 25)
+
+
+def test_a_decorator_that_returns_no_function_leaves_the_method_open():
+    # what a decorator returning something else makes of __init__ is unknown: no model, no finding
+    text = DECORATED_INIT.replace("    return inner_init\n", "    return None\n")
+    assert check_source(text, "mlp.py") == []

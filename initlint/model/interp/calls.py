@@ -228,7 +228,7 @@ class Calls:
         )
         self.defined[id(node)] = function  # the def itself, whatever a decorator makes of it
         value: Any = function
-        for name in reversed(decorators):
+        for decorator, name in reversed(list(zip(node.decorators, decorators))):
             if name == "property":
                 value = Property(function)
             elif name.endswith(".setter") or name.endswith(".deleter") or name in _TRANSPARENT_DECORATORS:
@@ -236,8 +236,20 @@ class Calls:
             elif name == "dataclass":
                 continue
             else:
-                return UNKNOWN
+                value = self.apply_decorator(decorator, value, frame, node)
+                if value is UNKNOWN:
+                    return UNKNOWN
         return value
+
+    def apply_decorator(self: "Evaluator", decorator: nodes.Decorator, value: Any, frame: Frame, node: nodes.FunctionDef) -> Any:
+        """``decorator(value)`` when the decorator is the project's own code and returns a
+        function (diffusers' ``@register_to_config`` wraps ``__init__`` in ``inner_init``, which
+        calls it); UNKNOWN for any other decorator, or any other result: what it does stays open."""
+        applied = self.eval(decorator.decorator, frame)
+        if not isinstance(applied, FunctionValue):
+            return UNKNOWN
+        result = self.call_function(applied, [value], {}, Place(frame.source, node))
+        return result if isinstance(result, FunctionValue) else UNKNOWN
 
     def decorator_name(self: "Evaluator", node: nodes.BaseExpression, frame: Frame) -> str:
         target = node.func if isinstance(node, nodes.Call) else node
