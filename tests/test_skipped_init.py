@@ -439,3 +439,45 @@ def test_an_uncalled_helper_of_a_class_that_cannot_be_built_says_nothing():
         "        return self.encoder(x)\n"
     )
     assert check_source(source, "net.py") == []
+
+
+FORGOTTEN_HOOK = (
+    "import torch.nn as nn\n\n\n"
+    "{base}"
+    "class UNet({parent}):\n"
+    "    def __init__(self, channels=64):\n"
+    "        super().__init__()\n"
+    "        self.stem = nn.Conv2d(3, channels, 3, padding=1)\n"
+    "        self.head = nn.Conv2d(channels, 3, 1)\n\n"
+    "    def _init_weights(self, m):\n"
+    "        if isinstance(m, nn.Conv2d):\n"
+    "            nn.init.xavier_uniform_(m.weight)\n"
+    "        nn.init.constant_(self.head.weight, 0)\n\n"
+    "    def forward(self, x):\n"
+    "        return self.head(self.stem(x).relu())\n"
+)
+
+
+def test_an_init_weights_hook_no_base_calls_is_reported_as_never_applied():
+    # diffusers' StableCascadeUNet keeps Wuerstchen's _init_weights but drops its
+    # ``self.apply(self._init_weights)``; nn.Module calls no such hook
+    found = check_source(FORGOTTEN_HOOK.format(base="", parent="nn.Module"), "unet.py")
+    assert [(f.code, f.location.line, f.location.column) for f in found] == [("IL505", 10, 9)]
+    assert found[0].message == (
+        "`UNet._init_weights` initialises weights, but nothing in this file calls or applies it: "
+        "`head.weight` and `stem.weight` keep PyTorch's default init"
+    )
+
+
+def test_an_init_weights_hook_a_base_of_the_project_calls_is_applied():
+    base = (
+        "class PreTrained(nn.Module):\n"
+        "    def post_init(self):\n"
+        "        self.apply(self._init_weights)\n\n\n"
+    )
+    assert check_source(FORGOTTEN_HOOK.format(base=base, parent="PreTrained"), "unet.py") == []
+
+
+def test_an_init_weights_hook_of_a_class_with_a_library_base_may_be_called_by_it():
+    text = "from mmengine.model import BaseModule\n" + FORGOTTEN_HOOK.format(base="", parent="BaseModule")
+    assert check_source(text, "unet.py") == []

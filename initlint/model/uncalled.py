@@ -83,7 +83,12 @@ def _what_if_called(cls: ClassValue, method: FunctionValue, project: Project, bu
                 if isinstance(write.dist, Uninitialised) or not by_author(write):
                     kept.setdefault(id(tensor.root.storage), (f"{module.path}.{name}" if module.path else name, write))
         start = len(evaluator.writes)
-        evaluator.call_function(method, [model], open_parameters(method, skip_self=True), place)
+        open_ = open_parameters(method, skip_self=True)
+        if _applied_to_modules(method, open_):  # ``def _init_weights(self, m)``: for ``self.apply``
+            for module in reversed(module_tree(model)):  # children before parents, as apply runs
+                evaluator.call_function(method, [model, module], {}, place)
+        else:
+            evaluator.call_function(method, [model], open_, place)
     except (BudgetExceeded, RecursionError):
         return None
     defaults: list[str] = []
@@ -98,6 +103,13 @@ def _what_if_called(cls: ClassValue, method: FunctionValue, project: Project, bu
         if path not in found:
             found.append(path)
     return MissedInit(tuple(defaults), tuple(uninitialised))
+
+
+def _applied_to_modules(method: FunctionValue, open_: dict) -> bool:
+    """A method whose one open parameter after ``self`` is the module ``apply`` passes it."""
+    params = method.node.params
+    positional = [*params.posonly_params, *params.params][1:]
+    return len(open_) == 1 and len(positional) == 1 and positional[0].name.value in open_
 
 
 __all__ = ["MissedInit", "uncalled_inits"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Iterable
 
 from initlint.findings import Effect, Prediction
@@ -187,10 +188,17 @@ def init_never_applied(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
     methods = {id(f.node): f for f in facts.functions if f.cls is not None}
     for info in facts.syntax.defs:
         name = info.node.name.value
-        if not info.weight_inits or id(info.node) in executed or name in ALWAYS_HOOKS or name.startswith("__"):
+        if not info.weight_inits or id(info.node) in executed or name.startswith("__"):
             continue
         if name == "forward" or facts.mentions(name) > 1:
             continue
+        method = methods.get(id(info.node))
+        hook = name in FRAMEWORK_HOOKS
+        if hook and (method is None or _a_base_may_call(method)):
+            if name in ALWAYS_HOOKS:
+                continue  # torch's layers, HF's walk or a library base calls it by name
+        elif hook:
+            hook = False  # every base is the project's or nn.Module, and none names it
         where = f"`{info.cls}.{name}`" if info.cls else f"`{name}`"
         fix = f"call it at the end of __init__ (`self.{name}()`), or `model.apply({name})`"
         if info.cls is None:
@@ -200,7 +208,7 @@ def init_never_applied(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
             if not missed:
                 continue  # its class cannot be built, or what it writes has an init already
             kept = _kept(missed)
-        if name not in FRAMEWORK_HOOKS and (script or (info.cls is not None and name.startswith("_"))):
+        if not hook and (script or (info.cls is not None and name.startswith("_"))):
             yield Hit(
                 info.node.name,
                 f"{where} initialises weights, but nothing in this file calls or applies it: {kept}",
@@ -208,7 +216,6 @@ def init_never_applied(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
                 fix,
             )
             continue
-        method = methods.get(id(info.node))
         if method is None or not _own_module_method(method, facts):
             continue  # a function, or a method a base class outside the project may call
         search = unnamed_in_project(facts, name)
@@ -241,6 +248,24 @@ def _named(paths: tuple[str, ...]) -> str:
     if more:
         shown.append(f"{more} more tensor{'s' if more > 1 else ''}")
     return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
+
+
+def _a_base_may_call(method: FunctionValue) -> bool:
+    """Whether a base of the method's class may call it by its name: a base of the project
+    whose code names it (transformers' PreTrainedModel calls ``_init_weights``), one of torch's
+    layers (``nn.Linear`` calls ``reset_parameters``), or a base outside the evaluated code.
+    Only ``nn.Module`` itself calls none of the hooks."""
+    cls = method.cls
+    if not isinstance(cls, ClassValue):
+        return True
+    pattern = re.compile(rf"(?<![\w]){re.escape(method.name)}\b")
+    for item in cls.mro()[1:]:
+        if isinstance(item, ClassValue):
+            if pattern.search(item.namespace.source.code(item.node)):
+                return True
+        elif not (isinstance(item, External) and torch_class(item.name) == "Module") and item is not object:
+            return True
+    return False
 
 
 def _own_module_method(method: FunctionValue, facts: FileFacts) -> bool:
