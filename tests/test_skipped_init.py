@@ -481,3 +481,16 @@ def test_an_init_weights_hook_a_base_of_the_project_calls_is_applied():
 def test_an_init_weights_hook_of_a_class_with_a_library_base_may_be_called_by_it():
     text = "from mmengine.model import BaseModule\n" + FORGOTTEN_HOOK.format(base="", parent="BaseModule")
     assert check_source(text, "unet.py") == []
+
+
+def test_an_init_hook_whose_call_its_file_comments_out_was_switched_off_on_purpose():
+    # SCUNet (as spandrel ships it): ``# self.apply(self._init_weights)`` in __init__; the model's
+    # author chose PyTorch's defaults, and the rule does not second-guess a call switched off by hand
+    text = FORGOTTEN_HOOK.format(base="", parent="nn.Module").replace(
+        "        self.head = nn.Conv2d(channels, 3, 1)\n",
+        "        self.head = nn.Conv2d(channels, 3, 1)\n        # self.apply(self._init_weights)\n",
+    )
+    assert check_source(text, "unet.py") == []
+    # the name in a comment that calls nothing is no such switch
+    text = text.replace("# self.apply(self._init_weights)", "# _init_weights is kept for reference")
+    assert [f.code for f in check_source(text, "unet.py")] == ["IL505"]

@@ -91,3 +91,12 @@ class FileFacts:
         """How often ``name`` appears as a word in the file's code (comments left out)."""
         pattern = re.compile(rf"(?<![\w]){re.escape(name)}\b")
         return sum(len(pattern.findall(line.split("#", 1)[0])) for line in self.source.text.splitlines())
+
+    def commented_call(self, name: str) -> int | None:
+        """The first line whose comment calls or applies ``name`` (``# self.apply(self._init_weights)``,
+        ``# self.reset()``): code switched off by hand; None if none does."""
+        pattern = re.compile(rf"(?<![\w]){re.escape(name)}\s*[()]")
+        for number, line in enumerate(self.source.text.splitlines(), 1):
+            if "#" in line and pattern.search(line.split("#", 1)[1]):
+                return number
+        return None
