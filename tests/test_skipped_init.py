@@ -494,3 +494,37 @@ def test_an_init_hook_whose_call_its_file_comments_out_was_switched_off_on_purpo
     # the name in a comment that calls nothing is no such switch
     text = text.replace("# self.apply(self._init_weights)", "# _init_weights is kept for reference")
     assert [f.code for f in check_source(text, "unet.py")] == ["IL505"]
+
+
+def test_an_uncalled_method_of_a_part_whose_model_inits_its_tensors_says_nothing():
+    # transformers' MiniCPM-o window merger: its own block-diagonal _init_weights() is called by
+    # nothing, but inside the model the generic init reaches every Linear: nothing keeps a default
+    source = (
+        "import torch.nn as nn\n\n\n"
+        "class Merger(nn.Module):\n"
+        "    def __init__(self, dim=64):\n"
+        "        super().__init__()\n"
+        "        self.proj = nn.Linear(dim, dim)\n\n"
+        "    def _init_weights(self):\n"
+        "        nn.init.eye_(self.proj.weight)\n\n"
+        "    def forward(self, x):\n"
+        "        return self.proj(x)\n\n\n"
+        "class Model(nn.Module):\n"
+        "    def __init__(self, dim=64):\n"
+        "        super().__init__()\n"
+        "        self.merger = Merger(dim)\n"
+        "        for m in self.modules():\n"
+        "            if isinstance(m, nn.Linear):\n"
+        "                nn.init.normal_(m.weight, std=0.02)\n\n"
+        "    def forward(self, x):\n"
+        "        return self.merger(x)\n"
+    )
+    assert check_source(source, "model.py") == []
+    # without the model's loop, the merger's tensor keeps PyTorch's default everywhere
+    alone = source.replace("        for m in self.modules():\n            if isinstance(m, nn.Linear):\n"
+                           "                nn.init.normal_(m.weight, std=0.02)\n", "")
+    (finding,) = check_source(alone, "model.py")
+    assert finding.message == (
+        "`Merger._init_weights` initialises weights, but nothing in this file calls or applies it: "
+        "`proj.weight` keeps PyTorch's default init"
+    )

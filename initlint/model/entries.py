@@ -68,7 +68,8 @@ def evaluate_file(source: ParsedFile, project: Project, syntax: SyntaxFacts | No
     methods = [value for cls in classes for value in cls.body.values() if isinstance(value, FunctionValue)]
     for entry in entries[classes_end:]:
         reached |= entry.executed
-    uncalled = uncalled_inits(classes, syntax, {id(node) for node in reached}, project, builds)
+    models = [model for entry in entries if entry.failed is None for model in entry.models.values()]
+    uncalled = uncalled_inits(classes, syntax, {id(node) for node in reached}, project, builds, models)
     return FileFacts(source, namespace, entries, [*functions, *methods], syntax or SyntaxFacts(), project=project,
                      uncalled=uncalled)
 

@@ -45,11 +45,14 @@ class MissedInit:
 
 
 def uncalled_inits(
-    classes: list[ClassValue], syntax: SyntaxFacts | None, executed: set[int], project: Project, builds: BuildMemo
+    classes: list[ClassValue], syntax: SyntaxFacts | None, executed: set[int], project: Project, builds: BuildMemo,
+    models: list[Module] = (),
 ) -> dict[int, MissedInit]:
     """For each method of the file's model classes that initialises weights and that no entry
     ran (by the id of its def): what it would have written. Methods whose class cannot be
-    built with its defaults, or that run out of steps, are left out."""
+    built with its defaults, or that run out of steps, are left out. Where the class is a part
+    of the entries' ``models``, a tensor counts only when it keeps its default there too (a
+    transformers block inside a model gets the model's ``_init_weights`` from the walk)."""
     if syntax is None:
         return {}
     by_name = {cls.name: cls for cls in classes}
@@ -63,8 +66,29 @@ def uncalled_inits(
             continue
         missed = _what_if_called(cls, method, project, builds)
         if missed is not None:
-            found[id(info.node)] = missed
+            found[id(info.node)] = _kept_in(missed, [m for model in models for m in module_tree(model)[1:] if m.cls is cls])
     return found
+
+
+def _kept_in(missed: MissedInit, parts: list[Module]) -> MissedInit:
+    """``missed`` less the tensors that some part (an instance of the class inside a model)
+    does not hold at their default: written there by someone else, or not known to exist."""
+    def still(paths: tuple[str, ...], empty: bool) -> tuple[str, ...]:
+        return tuple(path for path in paths if all(_at_default(part, path, empty) for part in parts))
+
+    return MissedInit(still(missed.defaults, False), still(missed.uninitialised, True))
+
+
+def _at_default(part: Module, path: str, empty: bool) -> bool:
+    *names, last = path.split(".")
+    module: object = part
+    for name in names:
+        module = module.modules.get(name) if isinstance(module, Module) else None
+    tensor = module.params.get(last) if isinstance(module, Module) else None
+    write = established(tensor) if tensor is not None else None
+    if write is None:
+        return False
+    return isinstance(write.dist, Uninitialised) if empty else not by_author(write)
 
 
 def _what_if_called(cls: ClassValue, method: FunctionValue, project: Project, builds: BuildMemo) -> MissedInit | None:
