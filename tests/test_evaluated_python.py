@@ -362,3 +362,16 @@ def test_a_decorator_that_returns_no_function_leaves_the_method_open():
     # what a decorator returning something else makes of __init__ is unknown: no model, no finding
     text = DECORATED_INIT.replace("    return inner_init\n", "    return None\n")
     assert check_source(text, "mlp.py") == []
+
+
+def test_a_decorator_past_its_steps_leaves_the_method_open_and_the_file_linted(monkeypatch):
+    # the decorator's own steps are counted apart from the module body's: past them the method
+    # is left open (no model, no finding), and the rest of the file is still evaluated
+    from initlint.model.interp import calls
+
+    second = DECORATED_INIT.replace("class MLP(nn.Module):", "class Plain(nn.Module):").replace(
+        "    @register_to_config\n", "")
+    text = DECORATED_INIT + second.split("import torch.nn as nn\n", 1)[1].split("return inner_init\n", 1)[1]
+    assert [(f.code, f.location.line) for f in check_source(text, "mlp.py")] == [("IL202", 23), ("IL202", 36)]
+    monkeypatch.setattr(calls, "DECORATOR_BUDGET", 2)
+    assert [(f.code, f.location.line) for f in check_source(text + "# again\n", "mlp.py")] == [("IL202", 36)]

@@ -48,6 +48,9 @@ _TRANSPARENT_DECORATORS = frozenset(
 )
 
 
+#: steps a decorator of the project's code may take on a method before it is left open
+DECORATOR_BUDGET = 2_000
+
 #: decorators that run the function with autograd off
 _NO_GRAD = frozenset({"torch.no_grad", "torch.inference_mode"})
 
@@ -242,13 +245,28 @@ class Calls:
         return value
 
     def apply_decorator(self: "Evaluator", decorator: nodes.Decorator, value: Any, frame: Frame, node: nodes.FunctionDef) -> Any:
-        """``decorator(value)`` when the decorator is the project's own code and returns a
-        function (diffusers' ``@register_to_config`` wraps ``__init__`` in ``inner_init``, which
-        calls it); UNKNOWN for any other decorator, or any other result: what it does stays open."""
+        """``decorator(value)`` for a method whose decorator is the project's own code and
+        returns a function (diffusers' ``@register_to_config`` wraps ``__init__`` in
+        ``inner_init``, which calls it), run within ``DECORATOR_BUDGET`` steps; UNKNOWN for any
+        other decorator or result, or past those steps: what it does stays open. A module-level
+        function keeps its decorators unrun: registries (timm's ``@register_model`` on hundreds
+        of factories) cost steps and change nothing a model is built from, and a function entry
+        evaluates the function by its own def."""
+        if not frame.class_body:
+            return UNKNOWN
         applied = self.eval(decorator.decorator, frame)
         if not isinstance(applied, FunctionValue):
             return UNKNOWN
-        result = self.call_function(applied, [value], {}, Place(frame.source, node))
+        entry_budget = self.budget
+        self.budget = min(entry_budget, self.steps + DECORATOR_BUDGET)
+        try:
+            result = self.call_function(applied, [value], {}, Place(frame.source, node))
+        except BudgetExceeded:
+            if self.budget == entry_budget:
+                raise  # the entry's own budget: the entry fails
+            return UNKNOWN
+        finally:
+            self.budget = entry_budget
         return result if isinstance(result, FunctionValue) else UNKNOWN
 
     def decorator_name(self: "Evaluator", node: nodes.BaseExpression, frame: Frame) -> str:
