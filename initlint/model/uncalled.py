@@ -13,8 +13,9 @@ nothing: unknown stays unknown.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Sequence
 
+from initlint.lean import dataclass
 from initlint.model.defaults import build_with_defaults, open_parameters
 from initlint.model.dists import Uninitialised
 from initlint.model.effective import by_author, established, trainable
@@ -46,7 +47,7 @@ class MissedInit:
 
 def uncalled_inits(
     classes: list[ClassValue], syntax: SyntaxFacts | None, executed: set[int], project: Project, builds: BuildMemo,
-    models: list[Module] = (),
+    models: Sequence[Module] = (),
 ) -> dict[int, MissedInit]:
     """For each method of the file's model classes that initialises weights and that no entry
     ran (by the id of its def): what it would have written. Methods whose class cannot be
