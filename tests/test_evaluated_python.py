@@ -375,3 +375,27 @@ def test_a_decorator_past_its_steps_leaves_the_method_open_and_the_file_linted(m
     assert [(f.code, f.location.line) for f in check_source(text, "mlp.py")] == [("IL202", 23), ("IL202", 36)]
     monkeypatch.setattr(calls, "DECORATOR_BUDGET", 2)
     assert [(f.code, f.location.line) for f in check_source(text + "# again\n", "mlp.py")] == [("IL202", 36)]
+
+
+def test_a_decorator_past_its_steps_is_not_run_again_in_the_file(monkeypatch):
+    # transformers' @auto_docstring on every forward: once it has run out of its steps, the next
+    # method it decorates is left open at once instead of spending them again
+    from initlint.model.interp import calls
+
+    ran = []
+    original = calls.Calls.call_function
+
+    def counting(self, function, args, kwargs, place, open_=False):
+        if function.name == "register_to_config":
+            ran.append(function.name)
+        return original(self, function, args, kwargs, place, open_)
+
+    monkeypatch.setattr(calls.Calls, "call_function", counting)
+    second = DECORATED_INIT.replace("class MLP(nn.Module):", "class Wide(nn.Module):")
+    text = DECORATED_INIT + second.split("return inner_init\n", 1)[1] + "# twice\n"
+    assert [f.code for f in check_source(text, "mlp.py")] == ["IL202", "IL202"]
+    assert len(ran) == 2  # each class body applies it once
+    ran.clear()
+    monkeypatch.setattr(calls, "DECORATOR_BUDGET", 2)
+    assert check_source(text + "# past its steps\n", "mlp.py") == []
+    assert len(ran) == 1

@@ -46,6 +46,9 @@ class Project:
     #: each import already looked up: (importer, dotted, level) -> file (``from .x import a, b``
     #: looks ``.x`` up once per name, each a few stat calls)
     found: dict[tuple[str, str, int], Path | None] = field(default_factory=dict)
+    #: the defs of decorators that ran out of their steps once (calls.apply_decorator): not run
+    #: again for this file (transformers' ``@auto_docstring`` reads whole docstrings)
+    costly_decorators: set[int] = field(default_factory=set)
 
     def search(self, source: ParsedFile, name: str) -> Search | None:
         """Which other files of ``source``'s project name ``name``; None when the project has

@@ -251,11 +251,13 @@ class Calls:
         other decorator or result, or past those steps: what it does stays open. A module-level
         function keeps its decorators unrun: registries (timm's ``@register_model`` on hundreds
         of factories) cost steps and change nothing a model is built from, and a function entry
-        evaluates the function by its own def."""
+        evaluates the function by its own def. A decorator that ran out of its steps once is
+        not run again for the file."""
         if not frame.class_body:
             return UNKNOWN
         applied = self.eval(decorator.decorator, frame)
-        if not isinstance(applied, FunctionValue):
+        costly = self.project.costly_decorators
+        if not isinstance(applied, FunctionValue) or id(applied.node) in costly:
             return UNKNOWN
         entry_budget = self.budget
         self.budget = min(entry_budget, self.steps + DECORATOR_BUDGET)
@@ -264,6 +266,7 @@ class Calls:
         except BudgetExceeded:
             if self.budget == entry_budget:
                 raise  # the entry's own budget: the entry fails
+            costly.add(id(applied.node))  # the same decorator on the next method: left open at once
             return UNKNOWN
         finally:
             self.budget = entry_budget
