@@ -25,7 +25,7 @@ from initlint.model.interp.instances import makes_module
 from initlint.model.interp.machine import Evaluator
 from initlint.model.project import Project
 from initlint.model.syntax import SyntaxFacts
-from initlint.model.tensors import Write
+from initlint.model.tensors import Tensor, Write
 from initlint.model.values import ClassValue, FunctionValue, Module, Place, module_tree
 
 #: steps for the build and the call together (a class entry's budget: the build is most of it)
@@ -85,11 +85,17 @@ def _at_default(part: Module, path: str, empty: bool) -> bool:
     module: object = part
     for name in names:
         module = module.modules.get(name) if isinstance(module, Module) else None
-    tensor = module.params.get(last) if isinstance(module, Module) else None
-    write = established(tensor) if tensor is not None else None
-    if write is None:
-        return False
-    return isinstance(write.dist, Uninitialised) if empty else not by_author(write)
+    write = _held(module.params.get(last)) if isinstance(module, Module) else None
+    return write is not None and isinstance(write.dist, Uninitialised) == empty
+
+
+def _held(tensor: object) -> Write | None:
+    """The write that decides a trainable tensor when it is PyTorch's default or the memory
+    ``torch.empty`` left (no init of the code's own); None otherwise or when not established."""
+    write = established(tensor) if isinstance(tensor, Tensor) and trainable(tensor) else None
+    if write is None or not (isinstance(write.dist, Uninitialised) or not by_author(write)):
+        return None
+    return write
 
 
 def _what_if_called(cls: ClassValue, method: FunctionValue, project: Project, builds: BuildMemo) -> MissedInit | None:
@@ -102,10 +108,8 @@ def _what_if_called(cls: ClassValue, method: FunctionValue, project: Project, bu
         kept: dict[int, tuple[str, Write]] = {}  # storage: its path, and the write that decides it
         for module in module_tree(model):
             for name, tensor in module.params.items():
-                write = established(tensor) if tensor is not None else None
-                if write is None or not trainable(tensor):
-                    continue
-                if isinstance(write.dist, Uninitialised) or not by_author(write):
+                write = _held(tensor)
+                if write is not None:
                     kept.setdefault(id(tensor.root.storage), (f"{module.path}.{name}" if module.path else name, write))
         start = len(evaluator.writes)
         open_ = open_parameters(method, skip_self=True)
