@@ -9,9 +9,13 @@ from __future__ import annotations
 
 
 def main() -> None:
+    import sys
+
+    from initlint import prefork
     from initlint.tuning import tune_own_process
 
     tune_own_process()
+    prefork.start(sys.argv[1:])  # the lint child imports the engine while click loads here
     from initlint.cli import run
 
     run()

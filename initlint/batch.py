@@ -32,15 +32,21 @@ def _lint_many(
     ``isolate``, a crash (a parser segfault, the OOM killer) costs only the file it hit."""
     from functools import partial
 
-    import initlint.engine  # noqa: F401  before workers fork: each would import it again
-
     lint = partial(_lint_item, settings=settings, settle=len(items) > 1)
     if jobs > 1 and len(items) > SERIAL_LIMIT:
+        from initlint import prefork
         from initlint.parallel import map_in_workers
+
+        prefork.discard()  # the workers lint, not the child forked at start-up
+        import initlint.engine  # noqa: F401  before workers fork: each would import it again
 
         return map_in_workers(lint, items, jobs, _size, _lost, _folder)
     if isolate:
+        from initlint import prefork
         from initlint.isolation import map_in_child
+
+        if not prefork.waiting():  # else the child forked at start-up has imported it already
+            import initlint.engine  # noqa: F401  before the child forks: it would import it again
 
         return map_in_child(lint, items, _lost)
     return [lint(item) for item in items]

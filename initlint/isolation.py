@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 import pickle
-from typing import Callable, Sequence, TypeVar
+from typing import BinaryIO, Callable, Sequence, TypeVar
+
+from initlint import prefork
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -21,31 +23,24 @@ def map_in_child(
 ) -> list[Result]:
     """``[function(item) for item in items]`` in a forked child process, one result at a time
     through a pipe; if the child dies, the item it was on gets ``lost(item)`` and the rest go
-    on in a new child. Where there is no fork, simply in this process."""
+    on in a new child. The first child is the one forked at start-up (prefork.py) when there
+    is one; where there is no fork, simply in this process."""
     if not hasattr(os, "fork"):
         return [function(item) for item in items]
     results: list[Result] = []
+    ready = prefork.take()
     while len(results) < len(items):
         start = len(results)
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: never returns into the caller's code
-            os.close(read_end)
-            code = 0
-            try:
-                with os.fdopen(write_end, "wb") as stream:
-                    for item in items[start:]:
-                        pickle.dump(function(item), stream, protocol=pickle.HIGHEST_PROTOCOL)
-                        stream.flush()
-            except BaseException:
-                import traceback
-
-                traceback.print_exc()
-                code = 70
-            finally:
-                os._exit(code)
-        os.close(write_end)
-        with os.fdopen(read_end, "rb") as stream:
+        if ready is not None:
+            child, ready = ready, None
+            stream = _started(child, function, items)
+            if stream is None:
+                continue  # it never started: a fresh child takes every item
+            pid = child.pid
+        else:
+            pid, read_end = _fork(function, items[start:])
+            stream = os.fdopen(read_end, "rb")
+        with stream:
             while len(results) < len(items):
                 try:
                     results.append(pickle.load(stream))
@@ -55,3 +50,42 @@ def map_in_child(
         if len(results) < len(items):
             results.append(lost(items[len(results)]))
     return results
+
+
+def _started(child: prefork.ReadyChild, function: Callable[[Item], Result], items: Sequence[Item]) -> BinaryIO | None:
+    """Hand the start-up child all the work: the stream of its results once it says it has
+    started on it; else None, the child reaped and nothing it was given lost."""
+    if child.send((function, items)):
+        stream = os.fdopen(child.results, "rb")
+        child.results = -1  # the stream's now
+        try:
+            if pickle.load(stream) == prefork.STARTED:
+                return stream
+        except Exception:  # EOF: it died before it read its work (or could not unpickle it)
+            pass
+        stream.close()
+    child.close()
+    return None
+
+
+def _fork(function: Callable[[Item], Result], items: Sequence[Item]) -> tuple[int, int]:
+    """A child that sends back ``function(item)`` for each item: its pid and the pipe's read end."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into the caller's code
+        os.close(read_end)
+        code = 0
+        try:
+            with os.fdopen(write_end, "wb") as stream:
+                for item in items:
+                    pickle.dump(function(item), stream, protocol=pickle.HIGHEST_PROTOCOL)
+                    stream.flush()
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()
+            code = 70
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    return pid, read_end
