@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from conftest import FIXTURES
@@ -286,3 +288,73 @@ def test_the_library_post_init_runs_the_configs_own_convert_rope_params_to_dict(
 def test_without_the_hook_the_fan_in_stays_open(change):
     text = ROPE_CONFIG.replace(*change)
     assert all("at fan-in 512" not in f.message for f in check_source(text, "net.py"))
+
+
+#: transformers' own sources as a checkout of the library has them beside its models: bases
+#: whose constructors run the library's machinery (here, a loop as long as its many settings)
+_LIBRARY_SOURCES = {
+    "modeling_utils.py": '''
+from torch import nn
+
+
+class PreTrainedModel(nn.Module):
+    def __init__(self, config, *inputs, **kwargs):
+        super().__init__()
+        self.config = config
+        for index in range(1_000_000):  # attention backends, hub, generation, parallelism plans ...
+            self.settings = index
+
+    def post_init(self):
+        self.init_weights()
+''',
+    "configuration_utils.py": '''
+class PreTrainedConfig:
+    def __init__(self, **kwargs):
+        for key, value in kwargs.items():
+            setattr(self, key, value)
+''',
+    "initialization.py": '''
+import torch
+
+
+def normal_(tensor, mean=0.0, std=1.0, generator=None):
+    if not getattr(tensor, "_is_hf_initialized", False):
+        with torch.no_grad():
+            return tensor.normal_(mean=mean, std=std, generator=generator)
+    return tensor
+''',
+    "utils/__init__.py": '''
+def auto_docstring(obj=None, **kwargs):
+    return obj if obj is not None else (lambda cls: cls)
+
+
+def strict(cls):
+    return cls
+''',
+}
+
+
+@pytest.mark.parametrize("checkout", [False, True], ids=["models only", "library beside the models"])
+def test_a_checkout_of_transformers_is_judged_as_its_model_folders_are(cli, tmp_path, checkout):
+    """In a checkout of transformers, ``PreTrainedModel``, ``PreTrainedConfig`` and the
+    ``initialization`` module are in the linted tree: they are still the library whose
+    protocol is modelled (their constructors' machinery is beyond any build's budget: every
+    model of bert's file failed to evaluate), so a model file gives the findings it gives
+    where only the model folders are linted."""
+    package = tmp_path / "transformers"
+    model = package / "models" / "tiny" / "modeling_tiny.py"
+    model.parent.mkdir(parents=True)
+    for folder in (package, package / "models", model.parent):
+        (folder / "__init__.py").write_text("")
+    model.write_text((FIXTURES / "hf_post_init.py").read_text())
+    if checkout:
+        for name, text in _LIBRARY_SOURCES.items():
+            (package / name).parent.mkdir(exist_ok=True)
+            (package / name).write_text(text)
+
+    result = cli(["--no-cache", "--format", "json", str(model.relative_to(tmp_path))], tmp_path)
+
+    (finding,) = json.loads(result.output)
+    assert (finding["code"], finding["line"], finding["path"]) == ("IL202", 78, "transformers/models/tiny/modeling_tiny.py")
+    assert finding["message"].endswith("(model built with config = WideConfig())")
+    assert "at fan-in 512 (config.hidden_size)" in finding["message"]

@@ -18,7 +18,7 @@ from initlint.model.dists import Constant, Dist, Eye, Normal, Opaque, Uniform, U
 from initlint.model.interp.context import Frame, InitRecord
 from initlint.model.interp.copies import deep_copy
 from initlint.model.interp.timm_models import timm_constructor
-from initlint.model.interp.hf import library_config_post_init, library_init_call
+from initlint.model.interp.hf import is_config_base, is_pretrained_base, library_config_post_init, library_init_call
 from initlint.model.interp.visits import tensors_in
 from initlint.model.torchlib.classes import torch_class
 from initlint.model.torchlib.sizes import range_shape, size_shape
@@ -80,8 +80,15 @@ def library_module(dotted: str) -> bool:
 
 
 def library_name(dotted: str, name: str) -> bool:
-    """``from timm.layers import trunc_normal_``: one init function of a package we model."""
-    return dotted.startswith("timm") and name in _TIMM_INITS
+    """``from timm.layers import trunc_normal_``: one init function of a package we model; or
+    transformers' model and configuration bases, whose protocol hf.py models (``post_init``,
+    the configuration's dataclass fields and ``attribute_map``), also where their source is in
+    the linted tree (a checkout of transformers): run from source, their constructors go
+    through the library's machinery (attention backends, hub and generation settings) far
+    beyond a build's budget, and every model of the checkout failed to evaluate."""
+    if dotted.startswith("timm"):
+        return name in _TIMM_INITS
+    return dotted.startswith("transformers") and (is_pretrained_base(f"{dotted}.{name}") or is_config_base(f"{dotted}.{name}"))
 
 
 class Externals:
