@@ -3,6 +3,8 @@ decides gives per-layer numbers, so a bad init there is flagged with them."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from initlint import check_source
 
 CONFIGURED = '''
@@ -399,3 +401,55 @@ def test_a_decorator_past_its_steps_is_not_run_again_in_the_file(monkeypatch):
     monkeypatch.setattr(calls, "DECORATOR_BUDGET", 2)
     assert check_source(text + "# past its steps\n", "mlp.py") == []
     assert len(ran) == 1
+
+
+DECORATED_ELSEWHERE = '''
+import torch.nn as nn
+from .compat import dataclass
+from .registry import register
+
+
+@dataclass
+class Cfg:
+    width: int = 64
+
+
+@register
+def make(width):
+    return nn.Linear(width, width)
+
+
+@register
+class Net(nn.Module):
+    def __init__(self, cfg=Cfg(width=512)):
+        super().__init__()
+        self.fc = nn.Linear(cfg.width, cfg.width)
+        nn.init.normal_(self.fc.weight, std=1.0)
+
+    def forward(self, x):
+        return self.fc(x)
+'''
+
+
+def test_a_decorator_from_another_file_is_loaded_only_when_its_name_is_asked_about(tmp_path):
+    """A class's and a module-level function's decorators are only asked whether they are a
+    library's (``dataclass``, ``torch.no_grad``, ...): a project decorator's file is not
+    loaded for that, a re-export under such a name is."""
+    from initlint.config import Settings
+    from initlint.engine import lint_text, rules_for
+
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "compat.py").write_text("from dataclasses import dataclass\n")
+    (package / "registry.py").write_text("MODELS = {}\n\n\ndef register(obj):\n    MODELS[obj.__name__] = obj\n    return obj\n")
+    model = package / "model.py"
+    model.write_text(DECORATED_ELSEWHERE)
+    settings = Settings()
+
+    result = lint_text(model.read_text(), str(model), rules_for(settings), settings)
+
+    (finding,) = result.findings
+    assert (finding.code, finding.location.line) == ("IL202", 22)
+    assert "at fan-in 512 (cfg.width)" in finding.message  # Cfg(width=512): the dataclass's __init__
+    assert sorted(Path(path).name for path in result.dependencies) == ["compat.py"]

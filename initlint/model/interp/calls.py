@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from initlint.model.interp import slots
-from initlint.model.interp.context import MAX_DEPTH, MAX_RECURSION, RAISE, BudgetExceeded, Frame, Return, join
+from initlint.model.interp.context import MAX_DEPTH, MAX_RECURSION, RAISE, BudgetExceeded, Frame, Lazy, Return, join
 from initlint.model.interp.hf import dataclass_config
 from initlint.model.values import (
     UNKNOWN,
@@ -273,7 +273,16 @@ class Calls:
         return result if isinstance(result, FunctionValue) else UNKNOWN
 
     def decorator_name(self: "Evaluator", node: nodes.BaseExpression, frame: Frame) -> str:
+        """The library name of a decorator (``torch.no_grad``, ``dataclass``), ``x.setter`` for
+        a property's, else ``?``. A name imported from another file of the project and not
+        loaded yet is loaded only if it may be one of the names asked about (re-exported under
+        its own name): a project decorator's name is ``?`` either way, and loading its file for
+        that (transformers' ``@auto_docstring`` on every class of a checkout: the auto
+        mappings' tables) cost more than the rest of a dependency's body."""
         target = node.func if isinstance(node, nodes.Call) else node
+        unloaded = _unloaded_import(target, frame)
+        if unloaded is not None and unloaded.rsplit(".", 1)[-1] not in _ASKED_NAMES:
+            return "?"
         value = self.eval(target, frame)
         if isinstance(value, External):
             name = value.name
@@ -301,6 +310,33 @@ class Calls:
         if any(name.rsplit(".", 1)[-1] == "dataclass" for name in decorators) or dataclass_config(cls):
             cls.body.setdefault("__dataclass_fields__", tuple(body.annotations))
         return cls
+
+
+def _unloaded_import(target: nodes.BaseExpression, frame: Frame) -> str | None:
+    """The dotted name ``target`` (``name`` or ``name.attr...``) reaches through an import of
+    the project that is not loaded yet, without loading it; None for any other target."""
+    attrs: list[str] = []
+    while isinstance(target, nodes.Attribute):
+        attrs.append(target.attr.value)
+        target = target.value
+    if not isinstance(target, nodes.Name):
+        return None
+    name = target.value
+    value = frame.locals.get(name, _NOT_BOUND)
+    if value is _NOT_BOUND and frame.closure is not None and name in frame.closure:
+        return None
+    if value is _NOT_BOUND:
+        value = frame.namespace.names.get(name)
+    if type(value) is not Lazy:
+        return None
+    return ".".join([value.dotted, *reversed(attrs)])
+
+
+#: decorator names define_class and define_function ask about, by their last part
+_ASKED_NAMES = frozenset(
+    {"property", "setter", "deleter", "dataclass"} | {name.rsplit(".", 1)[-1] for name in _TRANSPARENT_DECORATORS | _NO_GRAD}
+)
+_NOT_BOUND = object()
 
 
 #: what a module's names hold that is a class (ClassValue.earlier). A project import not loaded
