@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
+from initlint import prefork
 from initlint.config import Settings
 from initlint.discover import SourceFile
 from initlint.findings import FileError, FileResult, LintResult
@@ -34,7 +35,6 @@ def _lint_many(
 
     lint = partial(_lint_item, settings=settings, settle=len(items) > 1)
     if jobs > 1 and len(items) > SERIAL_LIMIT:
-        from initlint import prefork
         from initlint.parallel import map_in_workers
 
         prefork.discard()  # the workers lint, not the child forked at start-up
@@ -42,7 +42,6 @@ def _lint_many(
 
         return map_in_workers(lint, items, jobs, _size, _lost, _folder)
     if isolate:
-        from initlint import prefork
         from initlint.isolation import map_in_child
 
         if not prefork.waiting():  # else the child forked at start-up has imported it already

@@ -74,18 +74,6 @@ def _fork(function: Callable[[Item], Result], items: Sequence[Item]) -> tuple[in
     pid = os.fork()
     if pid == 0:  # the child: never returns into the caller's code
         os.close(read_end)
-        code = 0
-        try:
-            with os.fdopen(write_end, "wb") as stream:
-                for item in items:
-                    pickle.dump(function(item), stream, protocol=pickle.HIGHEST_PROTOCOL)
-                    stream.flush()
-        except BaseException:
-            import traceback
-
-            traceback.print_exc()
-            code = 70
-        finally:
-            os._exit(code)
+        prefork.send_results(function, items, write_end)
     os.close(write_end)
     return pid, read_end

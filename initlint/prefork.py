@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import pickle
 import signal
-from typing import Any
+from typing import Any, Callable, NoReturn, Sequence
 
 #: the commands of ``initlint`` other than ``check``: none of them lints through the child
 #: (tests/test_prefork.py holds this equal to cli.main's commands)
@@ -124,10 +124,8 @@ def discard() -> None:
 
 def _serve(work: int, results: int) -> None:
     """The child: import the engine, wait for ``(function, items)``, and send back STARTED and
-    then ``function(item)`` for each item as soon as it is done. Silent until its work comes:
-    a parent that never sends any has nothing to hear from it."""
-    code = 0
-    started = False
+    then the results (``send_results``). Silent until its work comes: a parent that never
+    sends any has nothing to hear from it."""
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: the parent reports, the child just ends
         import initlint.batch  # noqa: F401  what a lint imports, while the parent reads the command line
@@ -137,21 +135,31 @@ def _serve(work: int, results: int) -> None:
 
         with os.fdopen(work, "rb") as stream:
             function, items = pickle.load(stream)
+    except BaseException:
+        os._exit(0)
+    send_results(function, items, results, first=STARTED)
+
+
+def send_results(function: Callable[[Any], Any], items: Sequence[Any], results: int, first: Any = None) -> NoReturn:
+    """In a forked child: ``first`` (when given), then ``function(item)`` for each item, each
+    pickled into ``results`` as soon as it is done; then the child ends. A crash prints its
+    traceback and ends it with 70: the parent marks the item it was on lost."""
+    code = 0
+    try:
         with os.fdopen(results, "wb") as stream:
-            started = True
-            pickle.dump(STARTED, stream, protocol=pickle.HIGHEST_PROTOCOL)
-            stream.flush()
+            if first is not None:
+                pickle.dump(first, stream, protocol=pickle.HIGHEST_PROTOCOL)
+                stream.flush()
             for item in items:
                 pickle.dump(function(item), stream, protocol=pickle.HIGHEST_PROTOCOL)
                 stream.flush()
     except BaseException:
-        if started:  # a crash while linting: said as a forked child of isolation.py says it
-            import traceback
+        import traceback
 
-            traceback.print_exc()
-            code = 70
+        traceback.print_exc()
+        code = 70
     finally:
         os._exit(code)
 
 
-__all__ = ["OTHER_COMMANDS", "STARTED", "ReadyChild", "discard", "lints_in_child", "start", "take", "waiting"]
+__all__ = ["OTHER_COMMANDS", "STARTED", "ReadyChild", "discard", "lints_in_child", "send_results", "start", "take", "waiting"]

@@ -80,12 +80,15 @@ def library_module(dotted: str) -> bool:
 
 
 def library_name(dotted: str, name: str) -> bool:
-    """``from timm.layers import trunc_normal_``: one init function of a package we model; or
-    transformers' model and configuration bases, whose protocol hf.py models (``post_init``,
+    """``from timm.layers import trunc_normal_``: one init function of a package we model; a
+    modelled module imported by name from its package (``from ... import initialization as
+    init``); or transformers' model and configuration bases, whose protocol hf.py models (``post_init``,
     the configuration's dataclass fields and ``attribute_map``), also where their source is in
     the linted tree (a checkout of transformers): run from source, their constructors go
     through the library's machinery (attention backends, hub and generation settings) far
     beyond a build's budget, and every model of the checkout failed to evaluate."""
+    if library_module(f"{dotted}.{name}"):
+        return True
     if dotted.startswith("timm"):
         return name in _TIMM_INITS
     return dotted.startswith("transformers") and (is_pretrained_base(f"{dotted}.{name}") or is_config_base(f"{dotted}.{name}"))

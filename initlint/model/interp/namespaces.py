@@ -50,8 +50,7 @@ class Namespaces:
             local = alias.asname.name.value if alias.asname is not None and isinstance(alias.asname.name, nodes.Name) else name
             if level and not frame.source.package:
                 value: Any = External(f"{'.' * level}{module}.{name}" if module else f"{'.' * level}{name}")
-            elif library_module(absolute) or library_name(absolute, name) or not absolute or library_module(f"{absolute}.{name}"):
-                # the last: a modelled submodule by name (``from ... import initialization as init``)
+            elif library_module(absolute) or library_name(absolute, name) or not absolute:
                 value = External(f"{absolute}.{name}" if absolute else name)
             else:
                 path = self.project.find(frame.source, module, level)
