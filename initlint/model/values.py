@@ -297,9 +297,20 @@ class ClassValue:
         raise KeyError(name)
 
 
+#: library bases that define no attribute model code looks up (only dunders and the typing
+#: machinery's private names): ``class Encoder(nn.Module, ABC)``, ``Generic[T]`` (evaluated
+#: to ``typing.Generic``) and Protocol mixins leave ``self.apply``, ``self.modules`` and the
+#: rest to nn.Module, where Python finds them
+_EMPTY_BASES = frozenset({
+    "object", "builtins.object", "abc.ABC", "typing.Protocol", "typing.Generic",
+    "typing_extensions.Protocol", "typing_extensions.Generic",
+})
+
+
 def _plain_base(base: External) -> bool:
-    """Bases whose attributes the evaluator knows: object, nn.Module and torch's own layers."""
-    return base.name in {"object", "builtins.object"} or base.name.startswith("torch.nn")
+    """Bases whose attributes the evaluator knows: object, nn.Module and torch's own layers,
+    and the typing and abc mixins that add none."""
+    return base.name in _EMPTY_BASES or base.name.startswith("torch.nn")
 
 
 @dataclass(eq=False)
