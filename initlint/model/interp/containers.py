@@ -12,6 +12,7 @@ from initlint.model.interp.types import is_plain
 from initlint.model.tensors import Tensor
 from initlint.model.values import (
     UNKNOWN,
+    ClassValue,
     DictObj,
     External,
     KnownSet,
@@ -66,6 +67,10 @@ class Containers:
             return Sym(f"{value.text}[{index!r}]") if is_plain(index) else UNKNOWN
         if isinstance(value, External):
             return value  # typing: List[int], Optional[X]
+        if isinstance(value, ClassValue) and _generic(value):
+            # ``Net[Any]``: typing's alias of the class, which a class statement's bases and a
+            # call both take as the class itself (``__mro_entries__``, the alias's ``__call__``)
+            return value
         return UNKNOWN
 
     def container_item(self, module: Module, index: Any) -> Any:
@@ -166,3 +171,11 @@ class Containers:
             target.items.extend(items)
 
     # ----- the module tree
+
+
+#: the typing bases that make a class subscriptable (``class Net(Generic[T])``)
+_GENERIC_BASES = frozenset({"typing.Generic", "typing.Protocol", "typing_extensions.Generic", "typing_extensions.Protocol"})
+
+
+def _generic(cls: ClassValue) -> bool:
+    return any(isinstance(item, External) and item.name in _GENERIC_BASES for item in cls.mro())
