@@ -346,3 +346,68 @@ def test_a_file_loaded_from_a_class_body_defines_plain_functions_not_methods_of_
     assert constants.names["WIDTH"] == 512
     assert constants.names["scaled"].cls is None
     assert facts.entries[1].models["Net"].modules["fc"].params["weight"].shape == (512, 512)
+
+
+NETS = '''
+from typing import Any, Generic, TypeVar
+
+import torch
+from torch import nn
+
+T = TypeVar("T")
+
+
+class ReprNet(Generic[T], nn.Module):
+    """A generic base the way RL libraries write one: subclasses subscript it."""
+
+
+class Net(ReprNet[Any]):
+    def __init__(self, obs_dim=17, hidden=256):
+        super().__init__()
+        self.fc1 = nn.Linear(obs_dim, hidden)
+        self.fc2 = nn.Linear(hidden, hidden)
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.fc1(x)))
+'''
+
+SCRIPT = '''
+import torch
+from torch import nn
+
+from rlpkg.nets import Net
+
+
+def main(hidden=256):
+    net = Net(hidden=hidden)
+    for m in net.modules():
+        if isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, std=1.0)
+    return net
+'''
+
+
+def _repository(root, marker=True):
+    (root / "rlpkg").mkdir(parents=True)
+    (root / "rlpkg" / "__init__.py").write_text("")
+    (root / "rlpkg" / "nets.py").write_text(NETS)
+    (root / "examples").mkdir()
+    if marker:
+        (root / "LICENSE").write_text("MIT\n")
+    script = root / "examples" / "train.py"
+    script.write_text(SCRIPT)
+    return script
+
+
+def test_a_script_beside_the_repository_package_imports_that_package(tmp_path):
+    # examples/train.py imports rlpkg as installed for development (pip install -e .): the
+    # package folder at the repository's root; Net subscripts its generic base
+    script = _repository(tmp_path / "repo")
+    found = check_source(SCRIPT, str(script))
+    assert [(f.code, f.location.line) for f in found] == [("IL202", 12)]
+    assert "at fan-in 256" in found[0].message and "`fc2.weight`" in found[0].message
+
+
+def test_without_a_repository_root_the_package_stays_outside_and_nothing_is_said(tmp_path):
+    script = _repository(tmp_path / "loose", marker=False)
+    assert check_source(SCRIPT, str(script)) == []

@@ -125,6 +125,10 @@ class Project:
             folders.append(root)
         if root is not None and top == root.name and root.parent != root:
             folders.append(root.parent)
+        if top is not None:
+            own = _own_package_holder(here, top)
+            if own is not None and own not in folders:
+                folders.append(own)
         return folders
 
 
@@ -132,6 +136,22 @@ class Project:
 def resolved(path: Path) -> Path:
     """``path.resolve()``, once per path: imports resolve the same files thousands of times."""
     return path.resolve()
+
+
+@lru_cache(maxsize=4096)
+def _own_package_holder(folder: Path, top: str) -> Path | None:
+    """The folder holding package ``top`` when it is the package of the repository ``folder``
+    lies in (``<root>/top/`` or ``<root>/src/top/``, with an ``__init__.py``): the examples,
+    scripts and tests beside a package import it as installed for development (``pip install
+    -e .``), and that installation is this very folder. Searched after the importer's own
+    folders, as Python searches site-packages after the script's folder."""
+    root, _ = project_root(folder / "__init__.py")
+    if root is None:
+        return None
+    for holder in (root, root / "src"):
+        if (holder / top / "__init__.py").is_file():
+            return holder
+    return None
 
 
 def _module_file(folder: Path, parts: list[str]) -> Path | None:
