@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+from functools import lru_cache
 from pathlib import Path
 
 from initlint.lean import dataclass
@@ -76,6 +77,25 @@ def project_root(path: Path) -> tuple[Path | None, bool]:
         if any(name in _ROOT_MARKS for name in names) or any(name.startswith(_ROOT_PREFIXES) for name in lowered):
             return folder, library
     return None, library
+
+
+def repository_root(folder: Path) -> Path | None:
+    """The nearest folder at or above ``folder`` (12 levels at most) holding a file that marks
+    a repository's root, as ``project_root`` finds it; each folder is listed once per run (the
+    import resolver asks this for hundreds of sibling folders)."""
+    for candidate in [folder, *folder.parents][:12]:
+        if _marks_root(candidate):
+            return candidate
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _marks_root(folder: Path) -> bool:
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return False
+    return any(name in _ROOT_MARKS or name.lower().startswith(_ROOT_PREFIXES) for name in names)
 
 
 def _searched_paths(root: Path):
@@ -139,4 +159,4 @@ def naming(tree: Tree, name: str, own: Path) -> Search:
     return Search(tree.root, sum(1 for path, _ in tree.files if path.suffix == ".py"), found)
 
 
-__all__ = ["LISTING", "MAX_FILES", "Search", "Tree", "listing_digest", "naming", "project_root", "read_tree"]
+__all__ = ["LISTING", "MAX_FILES", "Search", "Tree", "listing_digest", "naming", "project_root", "read_tree", "repository_root"]

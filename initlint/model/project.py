@@ -19,11 +19,13 @@ from pathlib import Path
 from typing import Callable
 
 from initlint.lean import dataclass
-from initlint.model.callers import LISTING, Search, Tree, naming, project_root, read_tree
+from initlint.model.callers import LISTING, Search, Tree, naming, project_root, read_tree, repository_root
 from initlint.model.source import ParsedFile
 from initlint.model.values import Namespace
 from initlint.reading import content_hash
 
+#: stands in _find's folders for the repository's own package (_own_package_holder)
+_OWN_PACKAGE = Path("<the repository's own package>")
 #: at most this many other files are loaded for one linted file (a package's __init__ chains)
 MAX_DEPENDENCIES = 64
 
@@ -103,7 +105,16 @@ class Project:
         the library module it shadows (``from typing import Union`` in ``pkg/typing.py``)."""
         parts = [p for p in dotted.split(".") if p]
         itself = resolved(Path(importer.path)) if level == 0 else None
-        for folder in self._search(importer, level, parts[0] if parts else None):
+        folders = self._search(importer, level, parts[0] if parts else None)
+        if level == 0 and parts:
+            # last, as Python searches site-packages after the script's folder; asked only
+            # when the importer's own folders lack the module (a run asks it rarely)
+            folders.append(_OWN_PACKAGE)
+        for folder in folders:
+            if folder is _OWN_PACKAGE:
+                folder = _own_package_holder(resolved(Path(importer.path)).parent, parts[0])
+                if folder is None:
+                    return None
             found = _module_file(folder, parts)
             if found is not None and (itself is None or resolved(found) != itself):
                 return found
@@ -125,10 +136,6 @@ class Project:
             folders.append(root)
         if root is not None and top == root.name and root.parent != root:
             folders.append(root.parent)
-        if top is not None:
-            own = _own_package_holder(here, top)
-            if own is not None and own not in folders:
-                folders.append(own)
         return folders
 
 
@@ -143,9 +150,9 @@ def _own_package_holder(folder: Path, top: str) -> Path | None:
     """The folder holding package ``top`` when it is the package of the repository ``folder``
     lies in (``<root>/top/`` or ``<root>/src/top/``, with an ``__init__.py``): the examples,
     scripts and tests beside a package import it as installed for development (``pip install
-    -e .``), and that installation is this very folder. Searched after the importer's own
-    folders, as Python searches site-packages after the script's folder."""
-    root, _ = project_root(folder / "__init__.py")
+    -e .``), and that installation is this very folder. Asked only once the importer's own
+    folders lack the module."""
+    root = repository_root(folder)
     if root is None:
         return None
     for holder in (root, root / "src"):
