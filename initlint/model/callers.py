@@ -71,12 +71,16 @@ def project_root(path: Path) -> tuple[Path | None, bool]:
             names = os.listdir(folder)
         except OSError:
             return None, library
-        lowered = [name.lower() for name in names]
         if any(name in _LIBRARY_MARKS or name.endswith((".dist-info", ".egg-info")) for name in names):
             library = True
-        if any(name in _ROOT_MARKS for name in names) or any(name.startswith(_ROOT_PREFIXES) for name in lowered):
+        if _marks_root(names):
             return folder, library
     return None, library
+
+
+def _marks_root(names: list[str]) -> bool:
+    """Whether a folder holding ``names`` is where a repository starts."""
+    return any(name in _ROOT_MARKS or name.lower().startswith(_ROOT_PREFIXES) for name in names)
 
 
 def repository_root(folder: Path) -> Path | None:
@@ -84,18 +88,17 @@ def repository_root(folder: Path) -> Path | None:
     a repository's root, as ``project_root`` finds it; each folder is listed once per run (the
     import resolver asks this for hundreds of sibling folders)."""
     for candidate in [folder, *folder.parents][:12]:
-        if _marks_root(candidate):
+        if _is_root(candidate):
             return candidate
     return None
 
 
 @lru_cache(maxsize=4096)
-def _marks_root(folder: Path) -> bool:
+def _is_root(folder: Path) -> bool:
     try:
-        names = os.listdir(folder)
+        return _marks_root(os.listdir(folder))
     except OSError:
         return False
-    return any(name in _ROOT_MARKS or name.lower().startswith(_ROOT_PREFIXES) for name in names)
 
 
 def _searched_paths(root: Path):

@@ -24,8 +24,6 @@ from initlint.model.source import ParsedFile
 from initlint.model.values import Namespace
 from initlint.reading import content_hash
 
-#: stands in _find's folders for the repository's own package (_own_package_holder)
-_OWN_PACKAGE = Path("<the repository's own package>")
 #: at most this many other files are loaded for one linted file (a package's __init__ chains)
 MAX_DEPENDENCIES = 64
 
@@ -105,19 +103,15 @@ class Project:
         the library module it shadows (``from typing import Union`` in ``pkg/typing.py``)."""
         parts = [p for p in dotted.split(".") if p]
         itself = resolved(Path(importer.path)) if level == 0 else None
-        folders = self._search(importer, level, parts[0] if parts else None)
-        if level == 0 and parts:
-            # last, as Python searches site-packages after the script's folder; asked only
-            # when the importer's own folders lack the module (a run asks it rarely)
-            folders.append(_OWN_PACKAGE)
-        for folder in folders:
-            if folder is _OWN_PACKAGE:
-                folder = _own_package_holder(resolved(Path(importer.path)).parent, parts[0])
-                if folder is None:
-                    return None
-            found = _module_file(folder, parts)
-            if found is not None and (itself is None or resolved(found) != itself):
+        for folder in self._search(importer, level, parts[0] if parts else None):
+            found = _importable(folder, parts, itself)
+            if found is not None:
                 return found
+        if level == 0 and parts:
+            # last, as Python searches site-packages after the script's folder
+            own = _own_package_holder(resolved(Path(importer.path)).parent, parts[0])
+            if own is not None:
+                return _importable(own, parts, itself)
         return None
 
     def _search(self, importer: ParsedFile, level: int, top: str | None = None) -> list[Path]:
@@ -159,6 +153,12 @@ def _own_package_holder(folder: Path, top: str) -> Path | None:
         if (holder / top / "__init__.py").is_file():
             return holder
     return None
+
+
+def _importable(folder: Path, parts: list[str], itself: Path | None) -> Path | None:
+    """The module's file in ``folder``, unless it is the importer itself (``itself``)."""
+    found = _module_file(folder, parts)
+    return found if found is not None and (itself is None or resolved(found) != itself) else None
 
 
 def _module_file(folder: Path, parts: list[str]) -> Path | None:

@@ -297,14 +297,18 @@ class ClassValue:
         raise KeyError(name)
 
 
+#: the typing bases that make a class subscriptable (``class Net(Generic[T])``: ``Net[Any]``)
+_GENERIC_BASES = frozenset({"typing.Generic", "typing.Protocol", "typing_extensions.Generic", "typing_extensions.Protocol"})
 #: library bases that define no attribute model code looks up (only dunders and the typing
 #: machinery's private names): ``class Encoder(nn.Module, ABC)``, ``Generic[T]`` (evaluated
 #: to ``typing.Generic``) and Protocol mixins leave ``self.apply``, ``self.modules`` and the
 #: rest to nn.Module, where Python finds them
-_EMPTY_BASES = frozenset({
-    "object", "builtins.object", "abc.ABC", "typing.Protocol", "typing.Generic",
-    "typing_extensions.Protocol", "typing_extensions.Generic",
-})
+_EMPTY_BASES = frozenset({"object", "builtins.object", "abc.ABC"}) | _GENERIC_BASES
+
+
+def is_generic(cls: ClassValue) -> bool:
+    """Whether ``cls[...]`` is typing's alias of ``cls`` (a Generic or Protocol base)."""
+    return any(isinstance(item, External) and item.name in _GENERIC_BASES for item in cls.mro())
 
 
 def _plain_base(base: External) -> bool:

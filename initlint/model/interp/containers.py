@@ -22,6 +22,7 @@ from initlint.model.values import (
     Shape,
     Signal,
     Sym,
+    is_generic,
 )
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ class Containers:
             return Sym(f"{value.text}[{index!r}]") if is_plain(index) else UNKNOWN
         if isinstance(value, External):
             return value  # typing: List[int], Optional[X]
-        if isinstance(value, ClassValue) and _generic(value):
+        if isinstance(value, ClassValue) and is_generic(value):
             # ``Net[Any]``: typing's alias of the class, which a class statement's bases and a
             # call both take as the class itself (``__mro_entries__``, the alias's ``__call__``)
             return value
@@ -171,11 +172,3 @@ class Containers:
             target.items.extend(items)
 
     # ----- the module tree
-
-
-#: the typing bases that make a class subscriptable (``class Net(Generic[T])``)
-_GENERIC_BASES = frozenset({"typing.Generic", "typing.Protocol", "typing_extensions.Generic", "typing_extensions.Protocol"})
-
-
-def _generic(cls: ClassValue) -> bool:
-    return any(isinstance(item, External) and item.name in _GENERIC_BASES for item in cls.mro())
