@@ -7,10 +7,12 @@ file, and a one-file run (pre-commit) is mostly start-up: the ``__repr__``s and 
 that a shared function cannot read when asked:
 - ``__repr__`` prints what the generated one prints: ``Name(field=value, ...)`` with the fields
   declared ``repr=True``, ``...`` on recursion;
-- a frozen class is made as a plain one with the same ``__hash__`` (``unsafe_hash``), and its
-  fields can be assigned once, which is what its ``__init__`` does; assigning again, deleting,
-  or setting any other attribute raises ``FrozenInstanceError``, as before. (Copies, pickles and
-  ``object.__setattr__`` in ``__post_init__`` work as with the standard frozen class.)
+- a frozen class's ``__setattr__`` lets a field be assigned once and raises
+  ``FrozenInstanceError`` on assigning it again, deleting, or setting any other attribute.
+  Its ``__init__`` is the standard frozen one (``object.__setattr__`` per field, never through
+  ``__setattr__``): frozen values (``Sym``, the distributions) are made by the hundred thousand
+  while linting, and a Python-level ``__setattr__`` per field was ~1% of it. (Copies, pickles
+  and ``object.__setattr__`` in ``__post_init__`` work as with the standard frozen class.)
 ``__init__``, ``__eq__``, ``__hash__`` and ordering are the standard library's, compiled when
 first looked up rather than at import: a one-file run uses about a third of them (49 of 140),
 and each compile costs ~0.17 ms. Where the standard library builds them otherwise (Python 3.13
@@ -55,7 +57,7 @@ def _shared_repr(self: Any) -> str:
 
 
 def _frozen_setattr(self: Any, name: str, value: Any) -> None:
-    """A frozen class's fields are each assigned once, by ``__init__``; nothing else is."""
+    """A frozen class's fields are each assigned once (``__init__`` does it without this)."""
     if name in self.__dict__ or name not in type(self).__dataclass_fields__:
         raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
     object.__setattr__(self, name, value)
@@ -137,16 +139,12 @@ def dataclass(cls: Any = None, /, **options: Any) -> Any:
     frozen = options.pop("frozen", False)
 
     def wrap(kind: Any) -> Any:
-        made_options = dict(options)
-        if frozen:
-            if "__setattr__" in kind.__dict__ or "__delattr__" in kind.__dict__:
-                raise TypeError(f"cannot overwrite __setattr__/__delattr__ of frozen class {kind.__name__}")
-            if made_options.get("eq", True) and "__hash__" not in kind.__dict__:
-                made_options.setdefault("unsafe_hash", True)
-        made = _standard(kind, {**made_options, "repr": False})
+        if frozen and ("__setattr__" in kind.__dict__ or "__delattr__" in kind.__dict__):
+            raise TypeError(f"cannot overwrite __setattr__/__delattr__ of frozen class {kind.__name__}")
+        made = _standard(kind, {**options, "repr": False, "frozen": frozen})
         if wanted and "__repr__" not in made.__dict__:
             made.__repr__ = _shared_repr
-        if frozen:
+        if frozen:  # in place of the standard ones, which _standard left uncompiled
             made.__setattr__ = _frozen_setattr
             made.__delattr__ = _frozen_delattr
         return made
