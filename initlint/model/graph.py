@@ -103,6 +103,15 @@ def role(node: FlowNode) -> str:
     return "hidden"
 
 
+def gates_block_output(node: FlowNode) -> bool:
+    """The output of ``node`` only gates other signals, and each gated product is a block's
+    output: summed with a signal it does not come from (a residual branch), or the output of
+    the model (a block built alone). A gate that starts closed makes such a block add ~0 and
+    start as the identity, as a zero-initialised last layer or ReZero's gate does."""
+    ends = terminals(node)
+    return bool(ends) and all(end.op == "mul" and role(end) in ("residual", "output") for end in ends)
+
+
 def tensor_nodes(graph: list[FlowNode], tensor: Tensor) -> list[FlowNode]:
     """The layer nodes that apply ``tensor`` as their weight."""
     return [n for n in graph if n.op in ("layer", "lookup") and n.tensor is not None and n.tensor.root is tensor]

@@ -65,9 +65,21 @@ def shape_of(tensor: Any, shape: Any) -> Any:
 
 @dataclass(frozen=True)
 class Sym:
-    """A size the code leaves open, by the source text it comes from (``config.hidden_size``)."""
+    """A size the code leaves open, by the source text it comes from (``config.hidden_size``).
+
+    ``derived``: read from an open value (its attribute or item, or computed from such a read),
+    not an open parameter itself or arithmetic on those: sized layers take it as a size, as the
+    code does, but where a call reads an int one way and any other value another
+    (``torch.Tensor(n)`` allocates n values, ``torch.Tensor(wiring.adjacency_matrix)`` copies
+    them) it decides nothing."""
 
     text: str
+    derived: bool = False
+
+
+def derived(value: Any) -> bool:
+    """A Sym read from an open value (``Sym.derived``)."""
+    return type(value) is Sym and value.derived
 
 
 def is_number(value: Any) -> bool:

@@ -18,7 +18,7 @@ from initlint.findings import Effect, Prediction
 from initlint.model.activations import SATURATING
 from initlint.model.effective import by_author, established, second_moment
 from initlint.model.facts import FileFacts
-from initlint.model.graph import following_activation, next_layer
+from initlint.model.graph import following_activation, gates_block_output, next_layer, role
 from initlint.model.tensors import Tensor
 from initlint.model.values import is_number
 from initlint.model.tokens import INIT_TOKENS
@@ -31,6 +31,12 @@ fmt = theory.format_number
 #: a bias this many times the input's share of a hidden layer's output makes the units constants
 BIAS_DOMINANCE = 10.0
 SATURATION_POINT = {"tanh": math.atanh(0.99), "sigmoid": math.log(99.0)}
+#: where the saturated units' output goes (graph.role), as IL402's message says it
+_REACH = {
+    "hidden": "their output feeds other layers", "residual": "their output is summed into a block's output",
+    "gate": "their output gates another signal", "attention": "their output feeds an attention product",
+    "output": "their output is the model's output",
+}
 
 
 @rule(
@@ -103,6 +109,11 @@ def saturating_bias(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
             at = anchor(facts, write.drawn.frames)
             if abs(value) < point or at is None:
                 continue
+            reach = role(node)
+            if reach in ("unknown", "unused"):
+                continue  # where the saturated units' output goes is not established
+            if activation.name == "sigmoid" and value < 0 and (reach == "output" or gates_block_output(node)):
+                continue  # a rare class's prior (focal loss), or a block gated closed at the start: designs
             if activation.name == "tanh":
                 output = math.tanh(value)
                 slope = 1.0 - output * output
@@ -117,8 +128,8 @@ def saturating_bias(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
                 at,
                 f"{named(target_text(write), bias)} is set to {fmt(value)} and `{activation.spelled}` "
                 f"follows `{layer}`: every unit starts at {activation.name}({fmt(value)}) = {shown}, "
-                f"where the gradient is x{fmt(slope)} of its value at 0",
-                {"value": value, "activation": activation.name, "gradient_factor": slope},
+                f"where the gradient is x{fmt(slope)} of its value at 0, and {_REACH[reach]}",
+                {"value": value, "activation": activation.name, "gradient_factor": slope, "role": reach},
                 f"keep |bias| below {point:.1f} (the saturation point of {activation.name}); zero is the usual choice",
                 Prediction(model=model_of(entry, bias, facts)[0], layers=(layer,), saturated_by=activation.name),
             )

@@ -67,7 +67,7 @@ def inplace_init_with_grad(facts: FileFacts, limits: Thresholds) -> Iterable[Hit
                 continue
             target = target_text(write)
             model, _ = model_of(entry, write.tensor, facts)
-            how = f"`{target}{spelled}(...)`" if spelled.startswith(".") else f"`{code(facts, write.place.node)}`"
+            how = f"`{target}{spelled}{'' if spelled.endswith(')') else '(...)'}`" if spelled.startswith(".") else f"`{code(facts, write.place.node)}`"
             yield Hit(
                 at,
                 f"{how} writes in place to {named(target, write.tensor)}, a parameter (a leaf tensor that "

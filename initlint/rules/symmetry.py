@@ -18,7 +18,7 @@ from initlint.model.effective import by_author, established, trainable
 from initlint.model.facts import EntryFacts, FileFacts
 from initlint.model.graph import tensor_role, terminals
 from initlint.model.tensors import Tensor, Write
-from initlint.model.values import FlowNode, Module, is_number
+from initlint.model.values import FlowNode, Module, Sym, is_number
 from initlint.model.tokens import INIT_TOKENS
 from initlint.rules.base import Hit, Thresholds, rule
 from initlint.rules.support import anchor, layer_name, live, model_of, named, target_text
@@ -139,10 +139,24 @@ def constant_weight_init(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
             write, value = found
             if id(write.place.node) in whole or tensor_role(entry.graph, tensor) != "hidden":
                 continue
+            if node.module is not None and _unit_per_group(node.module):
+                continue  # no two units share an input: each computes its own channel
             at = anchor(facts, write.drawn.frames)
             if at is None:
                 continue
             yield _hit(facts, entry, node, tensor, write, value, at)
+
+
+def _unit_per_group(layer: Module) -> bool:
+    """A grouped convolution with one output channel per group (depthwise: ``groups`` equal to
+    ``out_channels``): each unit reads only its own input channels, so a constant kernel (a
+    learnable average pool) leaves no two units alike. Sizes left open count when they are
+    the same value (``groups=dim, out_channels=dim``)."""
+    groups, out = layer.args.get("groups"), layer.args.get("out_channels")
+    return (
+        layer.kind.startswith("Conv") and not layer.kind.startswith("ConvTranspose")
+        and all(is_number(size) or isinstance(size, Sym) for size in (groups, out)) and groups == out
+    )
 
 
 def _hit(facts: FileFacts, entry: EntryFacts, node: FlowNode, tensor: Tensor, write: Write, value: float, at) -> Hit:

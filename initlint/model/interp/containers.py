@@ -40,7 +40,7 @@ class Containers:
         if isinstance(value, (Signal,)):
             return value  # x[:, 0], x[..., :d]: the same signal, sliced
         if isinstance(value, Tensor):
-            return self.tensor_view(value, "part", Place(frame.source, node))
+            return self.tensor_item(value, index, Place(frame.source, node))
         if isinstance(value, Module):
             return self.container_item(value, index)
         if isinstance(value, (tuple, str, ListObj)):
@@ -65,7 +65,7 @@ class Containers:
                 return value.items[index]
             return UNKNOWN
         if isinstance(value, Sym):
-            return Sym(f"{value.text}[{index!r}]") if is_plain(index) else UNKNOWN
+            return Sym(f"{value.text}[{index!r}]", derived=True) if is_plain(index) else UNKNOWN
         if isinstance(value, External):
             return value  # typing: List[int], Optional[X]
         if isinstance(value, ClassValue) and is_generic(value):

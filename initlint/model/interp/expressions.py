@@ -126,7 +126,7 @@ class Expressions:
                 return self.tensor_binop(nodes.Multiply, value, -1.0, node, frame)
             return value if op is nodes.Plus else UNKNOWN
         if isinstance(value, Sym):
-            return Sym(frame.source.code(node))
+            return Sym(frame.source.code(node), derived=value.derived)
         if is_number(value) or isinstance(value, bool):
             if op is nodes.Minus:
                 return -value

@@ -34,6 +34,7 @@ from initlint.model.values import (
     Place,
     Signal,
     Sym,
+    derived,
     is_number,
 )
 
@@ -283,7 +284,9 @@ class Externals:
         if dist is None:  # torch.Tensor(n, m): uninitialised; torch.Tensor([1, 2]): data
             if len(args) == 1 and isinstance(args[0], (ListObj, tuple)) and not all(is_number(a) or isinstance(a, Sym) for a in (args[0] if isinstance(args[0], tuple) else [])):
                 return self.new_tensor(UNKNOWN, Opaque("values given as data", random=False), place, f"torch.{last}")
-            if args and all(is_number(a) or isinstance(a, Sym) for a in args) and not open_:
+            # one argument read from an open value may be the data itself (an array)
+            sizes = args and not (len(args) == 1 and derived(args[0]))
+            if sizes and all(is_number(a) or isinstance(a, Sym) for a in args) and not open_:
                 return self.new_tensor(tuple(args), Uninitialised(f"torch.{last}"), place, f"torch.{last}")
             if args and isinstance(args[0], Tensor):
                 return args[0]
@@ -360,7 +363,7 @@ def _math(last: str, args: list[Any]) -> Any:
     function = _MATH.get(last)
     if function is None or not args or not all(is_number(a) for a in args):
         if args and any(isinstance(a, Sym) for a in args) and all(is_number(a) or isinstance(a, Sym) for a in args):
-            return Sym(f"{last}(...)")
+            return Sym(f"{last}(...)", derived=any(derived(a) for a in args))
         return UNKNOWN
     try:
         value = function(*args)

@@ -111,7 +111,7 @@ class Objects:
         if (isinstance(value, Sym) or value is UNKNOWN) and name in TENSOR_WRITES:
             return BoundMethod(value, name)  # ``m.weight.data.normal_``: an init of an open value
         if isinstance(value, Sym):
-            return Sym(f"{value.text}.{name}")
+            return Sym(f"{value.text}.{name}", derived=True)
         if isinstance(value, (ListObj, DictObj, str, tuple)):
             return BoundMethod(value, name)
         if isinstance(value, FunctionValue) and name == "__name__":

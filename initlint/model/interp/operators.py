@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from initlint.model.interp import slots
 from initlint.model.interp.context import Frame
 from initlint.model.tensors import Tensor
-from initlint.model.values import UNKNOWN, DictObj, External, ListObj, Module, Signal, Sym, is_number
+from initlint.model.values import UNKNOWN, DictObj, External, ListObj, Module, Signal, Sym, derived, is_number
 from initlint.tree import nodes
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ class Operators:
             return self.tensor_binop(op, left, right, node, frame)
         if isinstance(left, Sym) or isinstance(right, Sym):
             if (is_number(left) or isinstance(left, Sym)) and (is_number(right) or isinstance(right, Sym)):
-                return Sym(frame.source.code(node))
+                return Sym(frame.source.code(node), derived=derived(left) or derived(right))
             return UNKNOWN
         function = _BINARY.get(op)
         if function is None:

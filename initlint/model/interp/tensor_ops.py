@@ -27,6 +27,7 @@ from initlint.model.tensors import VIEWS, Storage, Tensor, Write
 from initlint.model.values import (
     UNKNOWN,
     BoundMethod,
+    ListObj,
     Place,
     Signal,
     Sym,
@@ -85,6 +86,17 @@ class TensorOps:
                 shape = tuple(reversed(shape))
         return Tensor(shape, tensor.storage, parameter=False, requires_grad=tensor.requires_grad,
                       owner=tensor.owner, name=tensor.name, made=place, view=view, base=tensor)
+
+    def tensor_item(self, tensor: Tensor, index: Any, place: Place) -> Tensor:
+        """``tensor[index]``: basic indexing (ints, slices, ``None``, ``...``) is a view of a part;
+        an index tensor or list (advanced indexing) gathers the values into a new tensor, which
+        a write changes alone (``score = self.start[tags[0]]; score += x``); an index that may
+        be either makes a view that may be a copy (``write``)."""
+        kind = indexing(index)
+        if kind == "copy":
+            return self.tensor_copy(tensor, place)
+        part = self.tensor_view(tensor, "part", place)
+        return part if kind == "part" else self.tensor_view(part, "maybe", place)
 
     def _alias(self, tensor: Tensor, name: str, args: list[Any], kwargs: dict[str, Any], place: Place) -> Tensor:
         """``w.t()``, ``w.to(dtype)``, ``w.view(a, b)``: the same values, with the shape the
@@ -371,6 +383,20 @@ def tensor_random(value: Any) -> bool:
     if isinstance(value, Tensor):
         return any(write.dist.random for write in value.storage.state)
     return False
+
+
+def indexing(index: Any) -> str | None:
+    """How ``tensor[index]`` relates to the tensor: "part" (basic indexing, a view), "copy"
+    (advanced indexing: an index tensor of one or more dimensions, or a list), None when not
+    known (an open value; a scalar tensor indexes as an int does)."""
+    items = index if type(index) is tuple else (index,)
+    if any(isinstance(item, ListObj) or isinstance(item, Tensor) and isinstance(item.shape, tuple) and item.shape
+           for item in items):
+        return "copy"
+    if all(item is None or item is Ellipsis or isinstance(item, (int, slice)) or type(item) is Sym and not item.derived
+           for item in items):
+        return "part"
+    return None
 
 
 def _copied_from_parameter(tensor: Tensor) -> Tensor | None:
