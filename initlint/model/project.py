@@ -50,14 +50,16 @@ class Project:
     #: again for this file (transformers' ``@auto_docstring`` reads whole docstrings)
     costly_decorators: set[int] = field(default_factory=set)
 
-    def search(self, source: ParsedFile, name: str) -> Search | None:
+    def search(self, source: ParsedFile, name: str, in_library: bool = False) -> Search | None:
         """Which other files of ``source``'s project name ``name``; None when the project has
-        no known end, is a packaged library, or is too large (callers.py)."""
+        no known end, is too large (callers.py), or is a packaged library: its users' code is
+        not in the tree, so finding no file that names ``name`` proves nothing. With
+        ``in_library`` a library is searched too, for questions that only a file found answers."""
         if source.folder is None:
             return None
         own = source.folder / Path(source.path).name
         root, library = project_root(own)
-        if root is None or library:
+        if root is None or library and not in_library:
             return None
         if root not in self.trees:
             self.trees[root] = read_tree(root)

@@ -42,6 +42,9 @@ def positive_mean_weights(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]
             write = established(tensor)
             if write is None or not by_author(write) or not trainable(tensor):
                 continue
+            shape = tensor.root.shape
+            if isinstance(shape, tuple) and len(shape) < 2:
+                continue  # a vector (``X @ w``, an attention vector): one unit, none to move together
             dist = write.dist
             if not isinstance(dist, (Uniform, Normal)) or isinstance(dist, Uniform) and dist.low > dist.high:
                 continue

@@ -23,6 +23,7 @@ from initlint.model.facts import EntryFacts, FileFacts
 from initlint.model.syntax import DefInfo
 from initlint.model.tensors import Tensor, Write
 from initlint.model.values import ClassValue, FunctionValue, Module
+from initlint.model.tokens import INIT_TOKENS
 from initlint.rules.base import Hit, Thresholds, rule
 from initlint.rules.support import anchor, listed, live, model_of, unnamed_in_project
 
@@ -177,13 +178,33 @@ def _unrun_method_writes_it(facts: FileFacts, entry: EntryFacts, tensor: Tensor)
 
 
 def _component(facts: FileFacts, entry: EntryFacts) -> bool:
-    """The entry's class is used by other code of the file: a block of a bigger model, which
-    may initialise it (an ``apply`` from the parent, a framework's ``_init_weights``)."""
+    """The entry's class is used by other code of the file, or by another file of the project
+    that writes tensors: a block of a bigger model, which may initialise it (an ``apply`` or a
+    loop over ``named_parameters()`` from the parent, a framework's ``_init_weights``, a
+    checkpoint its loader reads)."""
     if entry.kind != "class":
         return False
     pattern = re.compile(rf"(?<![\w.]){re.escape(entry.name)}\b")
     inside = sum(len(pattern.findall(line.split("#", 1)[0])) for line in facts.source.code(entry.place.node).splitlines())
-    return facts.mentions(entry.name) > inside
+    return facts.mentions(entry.name) > inside or _built_where_tensors_are_written(facts, entry.name)
+
+
+#: what a parent in another file writes a block's tensors with: init code, or a checkpoint
+_PARENT_WRITES = (*INIT_TOKENS, "load_state_dict")
+
+
+def _built_where_tensors_are_written(facts: FileFacts, name: str) -> bool:
+    """Another file of the project (callers.py, as IL505 asks) names the class and holds code
+    that writes tensors (an init call, a loop over parameters, ``load_state_dict``): a parent
+    model there may initialise the block, as one in this file may. A file that only builds it
+    (``router = Router()``) initialises nothing."""
+    project = facts.project
+    search = project.search(facts.source, name, in_library=True) if project is not None else None
+    if search is None or not search.naming:
+        return False
+    tree = project.trees.get(search.root)
+    texts = dict(tree.files) if tree is not None else {}
+    return any(token in texts.get(path, "") for path in search.naming for token in _PARENT_WRITES)
 
 
 def _parents_agree(facts: FileFacts, entry: EntryFacts, allocation: Write) -> bool:
