@@ -106,3 +106,11 @@ def test_a_packaged_library_s_own_loader_counts_too(tmp_path):
     layers = _project(tmp_path, LOADER)
     (tmp_path / "recpkg.egg-info").mkdir()
     assert [(f.code, f.location.line) for f in check_source(LAYERS, str(layers))] == []
+
+
+def test_an_unpacked_package_without_a_repository_is_its_own_project(tmp_path):
+    # a wheel unzipped: no repository root above the package, whose own files still show the
+    # parent that initialises the block
+    layers = _project(tmp_path, MODEL)
+    (tmp_path / "LICENSE").unlink()
+    assert [(f.code, f.location.line) for f in check_source(LAYERS, str(layers))] == []

@@ -54,11 +54,14 @@ class Project:
         """Which other files of ``source``'s project name ``name``; None when the project has
         no known end, is too large (callers.py), or is a packaged library: its users' code is
         not in the tree, so finding no file that names ``name`` proves nothing. With
-        ``in_library`` a library is searched too, for questions that only a file found answers."""
+        ``in_library`` a library is searched too, for questions that only a file found answers,
+        and a package with no repository around it (an unpacked wheel) is its own project."""
         if source.folder is None:
             return None
         own = source.folder / Path(source.path).name
         root, library = project_root(own)
+        if root is None and in_library and source.package_root is not None:
+            root = source.package_root / source.module.split(".")[0]
         if root is None or library and not in_library:
             return None
         if root not in self.trees:
