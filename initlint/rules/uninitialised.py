@@ -23,7 +23,6 @@ from initlint.model.facts import EntryFacts, FileFacts
 from initlint.model.syntax import DefInfo
 from initlint.model.tensors import Tensor, Write
 from initlint.model.values import ClassValue, FunctionValue, Module
-from initlint.model.tokens import INIT_TOKENS
 from initlint.rules.base import Hit, Thresholds, rule
 from initlint.rules.support import anchor, listed, live, model_of, unnamed_in_project
 
@@ -189,15 +188,16 @@ def _component(facts: FileFacts, entry: EntryFacts) -> bool:
     return facts.mentions(entry.name) > inside or _built_where_tensors_are_written(facts, entry.name)
 
 
-#: what a parent in another file writes a block's tensors with: init code, or a checkpoint
-_PARENT_WRITES = (*INIT_TOKENS, "load_state_dict")
+#: how code in another file reaches a block's tensors to write them: a walk over the model
+#: (``apply``, a loop over ``parameters()`` or ``modules()``, an init method) or a checkpoint
+_PARENT_WRITES = (".apply(", "parameters()", "modules()", "init_weights", "reset_parameters", "post_init", "load_state_dict")
 
 
 def _built_where_tensors_are_written(facts: FileFacts, name: str) -> bool:
     """Another file of the project (callers.py, as IL505 asks) names the class and holds code
-    that writes tensors (an init call, a loop over parameters, ``load_state_dict``): a parent
-    model there may initialise the block, as one in this file may. A file that only builds it
-    (``router = Router()``) initialises nothing."""
+    that reaches a model's tensors to write them (a walk over the model, ``load_state_dict``):
+    a parent model there may initialise the block, as one in this file may. A file that only
+    builds it (``router = Router()``), or writes tensors of its own, initialises nothing."""
     project = facts.project
     search = project.search(facts.source, name, in_library=True) if project is not None else None
     if search is None or not search.naming:
