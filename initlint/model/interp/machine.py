@@ -29,6 +29,7 @@ from initlint.model.interp.namespaces import Namespaces
 from initlint.model.interp.objects import Objects
 from initlint.model.interp.statements import Statements
 from initlint.model.interp.tensor_ops import TensorOps
+from initlint.model.interp.tensor_views import TensorViews
 from initlint.model.interp.timm_models import TimmModels
 from initlint.model.interp.types import Types
 from initlint.model.interp.visits import VisitLog
@@ -51,7 +52,7 @@ from initlint.model.values import (
 from initlint.tree import nodes
 
 
-class Evaluator(Expressions, Operators, Statements, Calls, Objects, Containers, Types, Methods, Instances, Layers, TensorOps, FlowOps, Externals, HuggingFace, TimmModels, Namespaces):
+class Evaluator(Expressions, Operators, Statements, Calls, Objects, Containers, Types, Methods, Instances, Layers, TensorOps, TensorViews, FlowOps, Externals, HuggingFace, TimmModels, Namespaces):
     """See the module docstring."""
 
     def __init__(self, project: Project, grad_known: bool = True, budget: int = STEP_BUDGET,

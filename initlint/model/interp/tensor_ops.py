@@ -1,4 +1,4 @@
-"""Tensors: their attributes and methods, views, and every write to their values.
+"""Tensors: their attributes and methods, and every write to their values (views: tensor_views.py).
 
 A write goes to the storage of the tensor it is made through: ``w.data.normal_()`` and
 ``w.detach().zero_()`` reach the parameter (autograd does not see them), ``w[:, :k] = eye``
@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 from initlint.model.dists import Constant, Dist, Mixed, Opaque, Uninitialised
 from initlint.model.interp.context import Frame, InitRecord
-from initlint.model.interp.view_shapes import view_shape
 from initlint.model.torchlib.init_fns import (
     ARITHMETIC_METHODS,
     PARTIAL_METHODS,
@@ -27,7 +26,6 @@ from initlint.model.tensors import VIEWS, Storage, Tensor, Write
 from initlint.model.values import (
     UNKNOWN,
     BoundMethod,
-    ListObj,
     Place,
     Signal,
     Sym,
@@ -47,9 +45,6 @@ _VIEWS = frozenset(
         "unflatten", "movedim", "swapaxes",
     }
 )
-#: the tensor itself (or a view of it) when its memory is contiguous, else a copy: whether a write
-#: through the result reaches the tensor is known only for a tensor torch allocated
-_VIEW_OR_COPY = frozenset({"contiguous", "reshape", "reshape_as", "flatten"})
 _PARTS = frozenset({"narrow", "select", "diagonal", "__getitem__", "as_strided"})
 _SCALARS = frozenset({"mean", "std", "var", "norm", "sum", "max", "min", "item", "abs", "sqrt", "prod", "amax", "amin"})
 
@@ -76,37 +71,6 @@ class TensorOps:
         if name in ("dtype", "device", "layout"):
             return UNKNOWN
         return BoundMethod(tensor, name)
-
-    def tensor_view(self, tensor: Tensor, view: str, place: Place | None, shape: Any = None) -> Tensor:
-        """A view of ``tensor`` (``.data``, a part, an alias); an alias without a ``shape`` is
-        the transpose (``.T``, ``.t()``)."""
-        if shape is None:
-            shape = tensor.shape
-            if view == "alias" and isinstance(shape, tuple):
-                shape = tuple(reversed(shape))
-        return Tensor(shape, tensor.storage, parameter=False, requires_grad=tensor.requires_grad,
-                      owner=tensor.owner, name=tensor.name, made=place, view=view, base=tensor)
-
-    def tensor_item(self, tensor: Tensor, index: Any, place: Place) -> Tensor:
-        """``tensor[index]``: basic indexing (ints, slices, ``None``, ``...``) is a view of a part;
-        an index tensor or list (advanced indexing) gathers the values into a new tensor, which
-        a write changes alone (``score = self.start[tags[0]]; score += x``); an index that may
-        be either makes a view that may be a copy (``write``)."""
-        kind = indexing(index)
-        if kind == "copy":
-            return self.tensor_copy(tensor, place)
-        part = self.tensor_view(tensor, "part", place)
-        return part if kind == "part" else self.tensor_view(part, "maybe", place)
-
-    def _alias(self, tensor: Tensor, name: str, args: list[Any], kwargs: dict[str, Any], place: Place) -> Tensor:
-        """``w.t()``, ``w.to(dtype)``, ``w.view(a, b)``: the same values, with the shape the
-        method gives (view_shapes.py). Where the result may be a copy instead (``_VIEW_OR_COPY``
-        on a tensor not known to be contiguous), a "maybe" view: a write through it may or may
-        not reach the tensor (``write``)."""
-        shape = view_shape(name, tensor.shape, args, kwargs)
-        if name in _VIEW_OR_COPY and not _known_contiguous(tensor):
-            return self.tensor_view(tensor, "maybe", place, shape)
-        return self.tensor_view(tensor, "alias", place, shape)
 
     def tensor_method(self: "Evaluator", tensor: Tensor, name: str, args: list[Any], kwargs: dict[str, Any], place: Place, open_: bool) -> Any:
         shape = tensor.shape
@@ -385,20 +349,6 @@ def tensor_random(value: Any) -> bool:
     return False
 
 
-def indexing(index: Any) -> str | None:
-    """How ``tensor[index]`` relates to the tensor: "part" (basic indexing, a view), "copy"
-    (advanced indexing: an index tensor of one or more dimensions, or a list), None when not
-    known (an open value; a scalar tensor indexes as an int does)."""
-    items = index if type(index) is tuple else (index,)
-    if any(isinstance(item, ListObj) or isinstance(item, Tensor) and isinstance(item.shape, tuple) and item.shape
-           for item in items):
-        return "copy"
-    if all(item is None or item is Ellipsis or isinstance(item, (int, slice)) or type(item) is Sym and not item.derived
-           for item in items):
-        return "part"
-    return None
-
-
 def _copied_from_parameter(tensor: Tensor) -> Tensor | None:
     current = tensor.base
     while current is not None:
@@ -438,12 +388,3 @@ def _covers_all(index: Any) -> bool:
         part is Ellipsis or isinstance(part, slice) and part.start is None and part.stop is None and part.step is None
         for part in parts
     )
-
-
-def _known_contiguous(tensor: Tensor) -> bool:
-    """A tensor torch allocated (a parameter, a new tensor) or its ``.data``: contiguous, so
-    ``contiguous()`` returns it and ``reshape`` a view of it. After a transpose, an expand, an
-    index or a copy the evaluator does not follow strides, and they may copy."""
-    while tensor.view == "data" and tensor.base is not None:
-        tensor = tensor.base
-    return tensor.base is None and tensor.view == ""
