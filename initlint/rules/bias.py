@@ -23,7 +23,7 @@ from initlint.model.tensors import Tensor
 from initlint.model.values import is_number
 from initlint.model.tokens import INIT_TOKENS
 from initlint.rules.base import Hit, Thresholds, rule
-from initlint.rules.gains import layer_patterns, model_name, step_of
+from initlint.rules.gains import layer_patterns, model_name, scaled_down_branch, step_of
 from initlint.rules.support import anchor, layer_name, live, model_of, named, target_text
 
 fmt = theory.format_number
@@ -66,6 +66,8 @@ def bias_left_default(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
                 continue
             if next_layer(node) is None:
                 continue  # an output layer's bias is the model's output offset, not hidden noise
+            if scaled_down_branch(node, step.write):
+                continue  # a branch drawn small whole to start adding ~0: its biases may lead
             seen.add(id(step.write.place.node))
             layer = layer_name(facts, entry, step.tensor)
             yield Hit(

@@ -15,7 +15,7 @@ from initlint import theory
 from initlint.lean import dataclass
 from initlint.model.effective import by_author, established, second_moment
 from initlint.model.facts import EntryFacts, FileFacts
-from initlint.model.graph import chains, following_activation, next_layer
+from initlint.model.graph import chains, following_activation, next_layer, role
 from initlint.model.tensors import Tensor, Write
 from initlint.model.values import FlowNode, ListObj, Module, is_number
 
@@ -46,6 +46,23 @@ class Step:
     @property
     def repeat(self) -> int | None:
         return int(self.node.repeat) if is_number(self.node.repeat) else None
+
+
+def scaled_down_branch(node: FlowNode, write: Write) -> bool:
+    """``node`` starts a chain of layers, each feeding the next, whose last one ends a residual
+    branch or a gate and was drawn by the same statement (``write``): the whole branch is scaled
+    down so that it starts adding ~0 (a flow's coupling nets drawn at gain 0.01 so the flow
+    starts as the identity), a design like a zero-initialised last layer."""
+    current = node
+    for _ in range(16):
+        link = next_layer(current)
+        if link is None:
+            break
+        current = link.node
+    if current is node or current.tensor is None:
+        return False
+    last = established(current.tensor.root)
+    return last is not None and last.place.node is write.place.node and role(current) in ("residual", "gate")
 
 
 def step_of(node: FlowNode, authored: bool = True) -> Step | None:

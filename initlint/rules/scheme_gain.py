@@ -6,7 +6,8 @@ keeps gain^2 (4e-4) of the signal's variance. ``orthogonal_(w, gain=10)`` multip
 instead. The gain is meant to be ``calculate_gain(nonlinearity)`` (1 to 5/3, sqrt(2) for ReLU);
 a gain that is none of those, compounded over the evaluated stack like IL203 and IL201, is this
 rule's finding. A single small-gain layer (PPO's ``orthogonal_(policy_head, gain=0.01)``, a
-zero-ish output head) is a design; only a stack of them vanishes.
+zero-ish output head) is a design; only a stack of them vanishes, unless the stack is a whole
+branch drawn small to start adding ~0 (its last layer ends a residual branch or a gate).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from initlint.findings import Effect, Prediction
 from initlint.model.dists import FanScaled
 from initlint.model.facts import FileFacts
 from initlint.rules.base import Hit, Thresholds, rule
-from initlint.rules.gains import Stack, Step, layer_patterns, model_name, names, stacks
+from initlint.rules.gains import Stack, Step, layer_patterns, model_name, names, scaled_down_branch, stacks
 from initlint.rules.support import anchor, live, named, target_text
 
 fmt = theory.format_number
@@ -48,6 +49,8 @@ def extreme_scheme_gain(facts: FileFacts, limits: Thresholds) -> Iterable[Hit]:
         for stack in small:
             if stack.depth < limits.min_stack_depth or stack.total >= limits.min_stack_gain:
                 continue
+            if scaled_down_branch(stack.steps[0].node, stack.steps[0].write):
+                continue  # a branch drawn small whole to start adding ~0, by design
             hit = _hit(facts, entry, stack, Effect.VANISHING)
             if hit is not None:
                 yield hit

@@ -54,6 +54,14 @@ POOL_FUNCTIONS = frozenset(
     }
 )
 CONCAT = frozenset({"cat", "concat", "concatenate", "stack", "hstack", "vstack"})
+#: torch functions that compute value by value on one signal: the signal goes on through them,
+#: as through the tensor methods of the same names (``torch.exp(s)`` as ``s.exp()``)
+ELEMENTWISE = frozenset(
+    {
+        "exp", "exp2", "expm1", "log", "log1p", "log2", "log10", "sqrt", "rsqrt", "abs", "neg",
+        "negative", "square", "sin", "cos", "sign", "erf", "reciprocal", "pow",
+    }
+)
 
 
 def _all_tensors(sequence: Any) -> bool:
@@ -315,6 +323,8 @@ class FlowOps:
             return self.binop(nodes.Add, args[0], args[1], place.node, self.frame_for(place))
         if last in ("mul",) and len(args) >= 2:
             return self.binop(nodes.Multiply, args[0], args[1], place.node, self.frame_for(place))
+        if last in ELEMENTWISE and len(signals) == 1:
+            return Signal(self.node("other", (first.node,), place))
         return Signal(self.node("unknown", tuple(s.node for s in signals), place))
 
 
