@@ -203,8 +203,10 @@ def _built_where_tensors_are_written(facts: FileFacts, name: str) -> bool:
     if search is None or not search.naming:
         return False
     tree = project.trees.get(search.root)
-    texts = dict(tree.files) if tree is not None else {}
-    return any(token in texts.get(path, "") for path in search.naming for token in _PARENT_WRITES)
+    naming = set(search.naming)
+    return tree is not None and any(
+        path in naming and any(token in text for token in _PARENT_WRITES) for path, text in tree.files
+    )
 
 
 def _parents_agree(facts: FileFacts, entry: EntryFacts, allocation: Write) -> bool:

@@ -61,7 +61,7 @@ class TensorViews:
 def indexing(index: Any) -> str | None:
     """How ``tensor[index]`` relates to the tensor: "part" (basic indexing, a view), "copy"
     (advanced indexing: an index tensor of one or more dimensions, or a list), None when not
-    known (an open value; a scalar tensor indexes as an int does)."""
+    known: an open value, a forward signal, or a scalar tensor (torch may take it as an int)."""
     items = index if type(index) is tuple else (index,)
     if any(isinstance(item, ListObj) or isinstance(item, Tensor) and isinstance(item.shape, tuple) and item.shape
            for item in items):
